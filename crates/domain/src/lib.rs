@@ -1,0 +1,17 @@
+//! Percorsi domain: pure types, codes, validation rules and pseudonymisation.
+//! No I/O, no async, no SQL: everything here is testable with plain values.
+
+#[macro_use]
+mod code_enum;
+pub mod audit;
+pub mod codes;
+pub mod consent;
+pub mod episode;
+pub mod fiscal_code;
+pub mod organisation;
+pub mod person;
+pub mod pseudonym;
+pub mod user;
+pub mod validation;
+
+pub use validation::{FieldError, Invalid};

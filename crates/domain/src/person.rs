@@ -1,0 +1,243 @@
+//! Registering a person: with identity, or anonymously (DPR 309/90 art. 120).
+
+use crate::codes::{Education, LivingSituation, Sex, UserClass, WorkHistory};
+use crate::fiscal_code::{self, FiscalCodeError};
+use crate::validation::{Checker, Invalid};
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// What a registration form or API call sends, before validation.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PersonForm {
+    /// Anonymous registration: identity data, if given, only derive the code and are never stored.
+    pub anonymous: bool,
+    pub surname: String,
+    pub name: String,
+    pub fiscal_code: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+    pub citizenship: String,
+    pub education: String,
+    pub work_history: String,
+    pub living_situation: String,
+    pub user_class: String,
+}
+
+/// The data the pseudonymous code is computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeBasis {
+    pub surname: String,
+    pub name: String,
+    pub birth_date: NaiveDate,
+    pub sex: Sex,
+}
+
+/// Identity, stored apart from everything else and only for non-anonymous persons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    pub surname: String,
+    pub name: String,
+    pub fiscal_code: Option<String>,
+    pub birth_date: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+}
+
+/// The pseudonymous part of a person: what analysts and reports may use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Profile {
+    pub birth_year: Option<i32>,
+    pub sex: Option<Sex>,
+    pub citizenship: Option<String>,
+    pub education: Option<Education>,
+    pub work_history: Option<WorkHistory>,
+    pub living_situation: Option<LivingSituation>,
+    pub user_class: Option<UserClass>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPerson {
+    pub anonymous: bool,
+    /// `None` only for an anonymous person who gave nothing: the code is then random.
+    pub code_basis: Option<CodeBasis>,
+    pub identity: Option<Identity>,
+    pub profile: Profile,
+}
+
+impl PersonForm {
+    pub fn validate(&self) -> Result<NewPerson, Invalid> {
+        let mut c = Checker::new();
+        let profile_tail = |c: &mut Checker| Profile {
+            birth_year: None,
+            sex: None,
+            citizenship: c.optional_text("citizenship", Some(&self.citizenship), 60),
+            education: c.optional_code("education", Some(&self.education), Education::parse),
+            work_history: c.optional_code("work_history", Some(&self.work_history), WorkHistory::parse),
+            living_situation: c.optional_code("living_situation", Some(&self.living_situation), LivingSituation::parse),
+            user_class: c.optional_code("user_class", Some(&self.user_class), UserClass::parse),
+        };
+        if self.anonymous {
+            let given = [&self.surname, &self.name, &self.birth_date, &self.sex].iter().filter(|v| !v.trim().is_empty()).count();
+            if !self.fiscal_code.trim().is_empty() {
+                c.fail("fiscal_code", "err-anonymous-no-fiscal-code");
+            }
+            let basis = if given == 0 {
+                None
+            } else {
+                if given < 4 {
+                    for (field, v) in [("surname", &self.surname), ("name", &self.name), ("birth_date", &self.birth_date), ("sex", &self.sex)] {
+                        if v.trim().is_empty() {
+                            c.fail(field, "err-anonymous-code-needs-all");
+                        }
+                    }
+                }
+                self.basis(&mut c)
+            };
+            let mut profile = profile_tail(&mut c);
+            if let Some(b) = &basis {
+                profile.birth_year = Some(b.birth_date.year());
+                profile.sex = Some(b.sex);
+            }
+            return c.finish(|| NewPerson { anonymous: true, code_basis: basis, identity: None, profile });
+        }
+        let basis = self.basis(&mut c);
+        let fiscal = fiscal_code::normalise(&self.fiscal_code);
+        let fiscal = if fiscal.is_empty() {
+            None
+        } else {
+            match fiscal_code::validate(&fiscal) {
+                Err(FiscalCodeError::Format) => c.fail("fiscal_code", "err-fiscal-code-format"),
+                Err(FiscalCodeError::Checksum) => c.fail("fiscal_code", "err-fiscal-code-checksum"),
+                Ok(()) => {
+                    if let Some(b) = &basis {
+                        if !fiscal_code::matches(&fiscal, b.birth_date, b.sex) {
+                            c.fail("fiscal_code", "err-fiscal-code-mismatch");
+                        }
+                    }
+                }
+            }
+            Some(fiscal)
+        };
+        let phone = c.optional_text("phone", Some(&self.phone), 40);
+        let email = c.optional_text("email", Some(&self.email), 120);
+        if email.as_deref().is_some_and(|e| !e.contains('@') || e.starts_with('@') || e.ends_with('@')) {
+            c.fail("email", "err-email");
+        }
+        let address = c.optional_text("address", Some(&self.address), 200);
+        let mut profile = profile_tail(&mut c);
+        c.finish(|| {
+            let b = basis.expect("no field errors implies a complete basis");
+            profile.birth_year = Some(b.birth_date.year());
+            profile.sex = Some(b.sex);
+            let identity = Identity {
+                surname: b.surname.clone(),
+                name: b.name.clone(),
+                fiscal_code: fiscal,
+                birth_date: b.birth_date,
+                phone,
+                email,
+                address,
+            };
+            NewPerson { anonymous: false, code_basis: Some(b), identity: Some(identity), profile }
+        })
+    }
+
+    fn basis(&self, c: &mut Checker) -> Option<CodeBasis> {
+        let surname = c.required_text("surname", &self.surname, 80);
+        let name = c.required_text("name", &self.name, 80);
+        if !surname.is_empty() && crate::pseudonym::normalise_name(&surname).is_empty() {
+            c.fail("surname", "err-name-letters");
+        }
+        if !name.is_empty() && crate::pseudonym::normalise_name(&name).is_empty() {
+            c.fail("name", "err-name-letters");
+        }
+        let birth_date = c.required_date("birth_date", &self.birth_date);
+        if birth_date.is_some_and(|d| d > chrono::Local::now().date_naive()) {
+            c.fail("birth_date", "err-date-in-future");
+        }
+        let sex = c.required_code("sex", &self.sex, Sex::parse);
+        Some(CodeBasis { surname, name, birth_date: birth_date?, sex: sex? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> PersonForm {
+        PersonForm {
+            surname: "Rossi".into(),
+            name: "Mario".into(),
+            fiscal_code: "rssmra85t10a562s".into(),
+            birth_date: "1985-12-10".into(),
+            sex: "M".into(),
+            education: "media_inferiore".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn identified_person_is_valid() {
+        let p = form().validate().unwrap();
+        let id = p.identity.unwrap();
+        assert_eq!(id.fiscal_code.as_deref(), Some("RSSMRA85T10A562S"));
+        assert_eq!(p.profile.birth_year, Some(1985));
+        assert_eq!(p.profile.education, Some(Education::MediaInferiore));
+    }
+
+    #[test]
+    fn fiscal_code_errors_are_named() {
+        let mut f = form();
+        f.fiscal_code = "RSSMRA85T10A562T".into();
+        assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-checksum");
+        f.fiscal_code = "RSSMRA85T10A562S".into();
+        f.birth_date = "1985-12-11".into();
+        assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-mismatch");
+        f.fiscal_code = "XYZ".into();
+        assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-format");
+    }
+
+    #[test]
+    fn identified_person_needs_the_basics() {
+        let err = PersonForm::default().validate().unwrap_err();
+        for f in ["surname", "name", "birth_date", "sex"] {
+            assert!(err.has(f), "{f} should be required");
+        }
+    }
+
+    #[test]
+    fn anonymous_person_keeps_no_identity() {
+        let mut f = form();
+        f.anonymous = true;
+        f.fiscal_code.clear();
+        f.phone = "333".into();
+        let p = f.validate().unwrap();
+        assert!(p.identity.is_none());
+        assert!(p.code_basis.is_some());
+        let blank = PersonForm { anonymous: true, ..Default::default() }.validate().unwrap();
+        assert!(blank.code_basis.is_none());
+    }
+
+    #[test]
+    fn anonymous_person_gives_all_four_or_none() {
+        let f = PersonForm { anonymous: true, surname: "Rossi".into(), ..Default::default() };
+        let err = f.validate().unwrap_err();
+        assert!(err.has("name") && err.has("birth_date") && err.has("sex"));
+        let f = PersonForm { anonymous: true, fiscal_code: "RSSMRA85T10A562S".into(), ..Default::default() };
+        assert_eq!(f.validate().unwrap_err().0[0].key, "err-anonymous-no-fiscal-code");
+    }
+
+    #[test]
+    fn unknown_codes_are_rejected() {
+        let mut f = form();
+        f.education = "dottorato".into();
+        let err = f.validate().unwrap_err();
+        assert_eq!(err.0[0].field, "education");
+        assert_eq!(err.0[0].key, "err-unknown-code");
+    }
+}
