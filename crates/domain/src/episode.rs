@@ -13,6 +13,7 @@ pub struct EpisodeForm {
     pub case_manager_id: String,
     pub substance_start: String,
     pub substance_current: String,
+    #[serde(deserialize_with = "crate::validation::de_bool")]
     pub treatment_in_progress: bool,
 }
 
@@ -90,23 +91,23 @@ impl CloseEpisodeForm {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct TeamMemberForm {
-    pub user_id: String,
+    pub membership_id: String,
     /// The member's function in the team ("assistente sociale", "educatore", …).
     pub function: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTeamMember {
-    pub user_id: i64,
+    pub membership_id: i64,
     pub function: String,
 }
 
 impl TeamMemberForm {
     pub fn validate(&self) -> Result<NewTeamMember, Invalid> {
         let mut c = Checker::new();
-        let user_id = parse_id(&mut c, "user_id", &self.user_id);
+        let membership_id = parse_id(&mut c, "membership_id", &self.membership_id);
         let function = c.required_text("function", &self.function, 80);
-        c.finish(|| NewTeamMember { user_id: user_id.unwrap_or_default(), function })
+        c.finish(|| NewTeamMember { membership_id: membership_id.unwrap_or_default(), function })
     }
 }
 
@@ -151,7 +152,7 @@ mod tests {
 
     #[test]
     fn team_member_needs_a_function() {
-        let err = TeamMemberForm { user_id: "x".into(), function: " ".into() }.validate().unwrap_err();
-        assert!(err.has("user_id") && err.has("function"));
+        let err = TeamMemberForm { membership_id: "x".into(), function: " ".into() }.validate().unwrap_err();
+        assert!(err.has("membership_id") && err.has("function"));
     }
 }

@@ -86,6 +86,28 @@ pub fn matches(code: &str, birth: NaiveDate, sex: Sex) -> bool {
     }
 }
 
+/// Computes the code of a person born in Italy, from the municipality's cadastral code (e.g.
+/// `F023` for Massa). Used for demo and test data; omocodia cases are not generated.
+pub fn compute(surname: &str, name: &str, birth: NaiveDate, sex: Sex, municipality: &str) -> String {
+    fn split(s: &str) -> (Vec<char>, Vec<char>) {
+        let up = crate::pseudonym::normalise_name(s);
+        up.chars().partition(|c| !"AEIOU".contains(*c))
+    }
+    fn three(mut letters: Vec<char>) -> String {
+        letters.extend(['X', 'X', 'X']);
+        letters[..3].iter().collect()
+    }
+    let (sc, sv) = split(surname);
+    let (nc, nv) = split(name);
+    let sur = three(sc.into_iter().chain(sv).collect());
+    let nam = if nc.len() >= 4 { [nc[0], nc[2], nc[3]].iter().collect() } else { three(nc.into_iter().chain(nv).collect()) };
+    let month = b"ABCDEHLMPRST"[birth.month0() as usize] as char;
+    let day = birth.day() + if sex == Sex::Female { 40 } else { 0 };
+    let first15 = format!("{sur}{nam}{:02}{month}{day:02}{}", birth.year() % 100, municipality.to_uppercase());
+    let check = check_char(first15.as_bytes()) as char;
+    format!("{first15}{check}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +116,15 @@ mod tests {
     fn accepts_a_valid_code() {
         assert_eq!(validate("RSSMRA85T10A562S"), Ok(()));
         assert_eq!(normalise(" rssmra85t10a562s "), "RSSMRA85T10A562S");
+    }
+
+    #[test]
+    fn computes_known_codes() {
+        let d = NaiveDate::from_ymd_opt(1985, 12, 10).unwrap();
+        assert_eq!(compute("Rossi", "Mario", d, Sex::Male, "A562"), "RSSMRA85T10A562S");
+        let c = compute("Fo", "Giovanni", NaiveDate::from_ymd_opt(1990, 1, 5).unwrap(), Sex::Female, "F023");
+        assert!(c.starts_with("FOXGNN90A45F023"), "{c}");
+        assert_eq!(validate(&c), Ok(()));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct PersonForm {
     /// Anonymous registration: identity data, if given, only derive the code and are never stored.
+    #[serde(deserialize_with = "crate::validation::de_bool")]
     pub anonymous: bool,
     pub surname: String,
     pub name: String,

@@ -191,3 +191,26 @@ mod tests {
         assert_eq!(c.required_date("birth_date", "0203-01-01"), None);
     }
 }
+
+/// Accepts a JSON boolean or the strings an HTML checkbox or a CSV sends ("on", "true", "1",
+/// "false", "0", ""), so one form struct serves the UI, the API and the CLI.
+pub fn de_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            match v.trim() {
+                "true" | "on" | "1" | "si" | "sì" | "yes" => Ok(true),
+                "false" | "off" | "0" | "" | "no" => Ok(false),
+                other => Err(E::custom(format!("not a boolean: {other:?}"))),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}

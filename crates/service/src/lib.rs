@@ -1,1 +1,40 @@
+//! Percorsi use cases: one function per thing a user does. Each takes an authenticated
+//! [`Actor`], asks the [`policy`], runs in one store transaction and writes the audit trail.
 
+pub mod actor;
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod keyfile;
+pub mod pathway;
+pub mod policy;
+
+pub use actor::Actor;
+pub use error::{Result, ServiceError};
+pub use percorsi_store::{Backend, Store};
+
+use std::sync::Arc;
+
+/// The application: storage plus the installation secret used for pseudonymous codes.
+#[derive(Clone)]
+pub struct Service {
+    store: Store,
+    pseudonym_key: Arc<Vec<u8>>,
+}
+
+impl Service {
+    pub fn new(store: Store, pseudonym_key: Vec<u8>) -> Self {
+        Service { store, pseudonym_key: Arc::new(pseudonym_key) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Today's date in the server's time zone: the day against which episodes and consents are judged.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}

@@ -1,0 +1,197 @@
+//! Administration of organisations and user accounts (administrator role, and the CLI).
+
+use crate::audit::{record, record_system};
+use crate::auth::hash_password;
+use crate::policy::{self, Permission};
+use crate::{Actor, Result, Service, ServiceError};
+use percorsi_domain::codes::Role;
+use percorsi_domain::organisation::OrganisationForm;
+use percorsi_domain::user::{check_password, UserForm};
+use percorsi_domain::validation::Checker;
+use percorsi_domain::Invalid;
+use percorsi_store::{MembershipRow, OrganisationRow, Tx, UserRow};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserWithRoles {
+    pub user: UserRow,
+    pub memberships: Vec<MembershipRow>,
+}
+
+impl Service {
+    /// Organisations are not clinical data: every signed-in role may list them (to pick consent
+    /// recipients, for example).
+    pub async fn organisations(&self) -> Result<Vec<OrganisationRow>> {
+        let mut tx = self.store().write().await?;
+        let rows = tx.organisations().await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    pub async fn create_organisation(&self, actor: &Actor, form: &OrganisationForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageOrganisations)?;
+        let o = form.validate()?;
+        let mut tx = self.store().write().await?;
+        if let Some(parent) = o.parent_id {
+            tx.organisation(parent).await?.ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
+        }
+        let id = tx.insert_organisation(&o).await.map_err(|e| name_taken(e, "name"))?;
+        record(&mut tx, actor, "create", "organisation", Some(id), "amministrazione enti", Some(o.name.clone())).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn update_organisation(&self, actor: &Actor, id: i64, form: &OrganisationForm, active: bool) -> Result<()> {
+        policy::require(actor, Permission::ManageOrganisations)?;
+        let o = form.validate()?;
+        let mut tx = self.store().write().await?;
+        tx.organisation(id).await?.ok_or(ServiceError::NotFound)?;
+        if let Some(parent) = o.parent_id {
+            tx.organisation(parent).await?.ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
+            if tx.organisation_is_ancestor(parent, id).await? {
+                return Err(Invalid::one("parent_id", "err-parent-cycle").into());
+            }
+        }
+        tx.update_organisation(id, &o, active).await.map_err(|e| name_taken(e, "name"))?;
+        record(&mut tx, actor, "update", "organisation", Some(id), "amministrazione enti", Some(o.name.clone())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn users(&self, actor: &Actor) -> Result<Vec<UserWithRoles>> {
+        policy::require(actor, Permission::ManageUsers)?;
+        let mut tx = self.store().write().await?;
+        let out = users_with_roles(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn create_user(&self, actor: &Actor, form: &UserForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageUsers)?;
+        let mut tx = self.store().write().await?;
+        let id = create_user_in(&mut tx, form).await?;
+        record(&mut tx, actor, "create", "user", Some(id), "amministrazione utenti", Some(form.username.trim().to_lowercase())).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn grant_role(&self, actor: &Actor, user_id: i64, organisation_id: &str, role: &str) -> Result<i64> {
+        policy::require(actor, Permission::ManageUsers)?;
+        let mut c = Checker::new();
+        let org = percorsi_domain::episode::parse_id(&mut c, "organisation_id", organisation_id);
+        let role = c.required_code("role", role, Role::parse);
+        c.finish(|| ())?;
+        let (org, role) = (org.unwrap_or_default(), role.unwrap_or(Role::Operatore));
+        let mut tx = self.store().write().await?;
+        tx.user(user_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.organisation(org).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+        let id = tx.insert_membership(user_id, org, role.code()).await.map_err(|e| name_taken(e, "role"))?;
+        record(&mut tx, actor, "create", "membership", Some(id), "assegnazione ruolo", Some(format!("user {user_id} {role} org {org}"))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn set_membership_active(&self, actor: &Actor, membership_id: i64, active: bool) -> Result<()> {
+        policy::require(actor, Permission::ManageUsers)?;
+        let mut tx = self.store().write().await?;
+        tx.set_membership_active(membership_id, active).await?;
+        record(&mut tx, actor, "update", "membership", Some(membership_id), if active { "riattivazione ruolo" } else { "revoca ruolo" }, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_user_active(&self, actor: &Actor, user_id: i64, active: bool) -> Result<()> {
+        policy::require(actor, Permission::ManageUsers)?;
+        if user_id == actor.user_id && !active {
+            return Err(ServiceError::Conflict("err-cannot-disable-self"));
+        }
+        let mut tx = self.store().write().await?;
+        tx.set_user_active(user_id, active).await?;
+        record(&mut tx, actor, "update", "user", Some(user_id), if active { "riattivazione utente" } else { "disattivazione utente" }, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn reset_password(&self, actor: &Actor, user_id: i64, password: &str) -> Result<()> {
+        policy::require(actor, Permission::ManageUsers)?;
+        let mut c = Checker::new();
+        check_password(&mut c, password);
+        c.finish(|| ())?;
+        let mut tx = self.store().write().await?;
+        tx.set_password(user_id, &hash_password(password)?).await?;
+        record(&mut tx, actor, "update", "user", Some(user_id), "reimpostazione password", None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- CLI operations: run by whoever holds the server, audited as the system. ----
+
+    pub async fn cli_add_user(&self, form: &UserForm) -> Result<i64> {
+        let mut tx = self.store().write().await?;
+        let id = create_user_in(&mut tx, form).await?;
+        record_system(&mut tx, "cli", None, "create", "user", Some(id.to_string()), "amministrazione utenti (CLI)").await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn cli_users(&self) -> Result<Vec<UserWithRoles>> {
+        let mut tx = self.store().write().await?;
+        let out = users_with_roles(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn cli_set_password(&self, username: &str, password: &str) -> Result<()> {
+        let mut c = Checker::new();
+        check_password(&mut c, password);
+        c.finish(|| ())?;
+        let mut tx = self.store().write().await?;
+        let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
+        tx.set_password(user.id, &hash_password(password)?).await?;
+        record_system(&mut tx, "cli", None, "update", "user", Some(user.id.to_string()), "reimpostazione password (CLI)").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn cli_set_active(&self, username: &str, active: bool) -> Result<()> {
+        let mut tx = self.store().write().await?;
+        let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
+        tx.set_user_active(user.id, active).await?;
+        record_system(&mut tx, "cli", None, "update", "user", Some(user.id.to_string()), if active { "riattivazione utente (CLI)" } else { "disattivazione utente (CLI)" }).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn cli_membership(&self, username: &str, organisation_id: Option<i64>, role: Option<Role>) -> Result<MembershipRow> {
+        let mut tx = self.store().write().await?;
+        let m = crate::auth::membership_for(&mut tx, &username.trim().to_lowercase(), organisation_id, role).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+}
+
+async fn create_user_in(tx: &mut Tx, form: &UserForm) -> Result<i64> {
+    let u = form.validate()?;
+    tx.organisation(u.organisation_id).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+    let hash = hash_password(&u.password)?;
+    let id = tx.insert_user(&u.username, &u.display_name, &hash).await.map_err(|e| name_taken(e, "username"))?;
+    tx.insert_membership(id, u.organisation_id, u.role.code()).await?;
+    Ok(id)
+}
+
+async fn users_with_roles(tx: &mut Tx) -> Result<Vec<UserWithRoles>> {
+    let mut out = Vec::new();
+    for user in tx.users().await? {
+        let memberships = tx.memberships_of_user(user.id).await?;
+        out.push(UserWithRoles { user, memberships });
+    }
+    Ok(out)
+}
+
+/// A uniqueness violation becomes a field error ("this username is already taken").
+fn name_taken(e: percorsi_store::StoreError, field: &'static str) -> ServiceError {
+    match e {
+        percorsi_store::StoreError::Duplicate => Invalid::one(field, "err-duplicate").into(),
+        other => other.into(),
+    }
+}

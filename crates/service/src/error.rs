@@ -1,0 +1,35 @@
+use percorsi_domain::Invalid;
+use percorsi_store::StoreError;
+
+/// What can go wrong in a use case, each mapped once to an HTTP status and a message.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Not there, or not visible to this actor: the two are indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// A conflict with existing data; the key is a Fluent message id.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("account locked until {0}")]
+    Locked(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Duplicate => ServiceError::Conflict("err-duplicate"),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;

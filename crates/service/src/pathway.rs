@@ -1,0 +1,325 @@
+//! A person's pathway: registration, care episodes, care team, consents, and the pathway page.
+
+use crate::audit::record;
+use crate::policy::{self, allows, Permission};
+use crate::{today, Actor, Result, Service, ServiceError};
+use chrono::NaiveDate;
+use percorsi_domain::consent::ConsentForm;
+use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, TeamMemberForm};
+use percorsi_domain::person::{NewPerson, PersonForm};
+use percorsi_domain::{pseudonym, Invalid};
+use percorsi_store::{ConsentRow, EpisodeRow, IdentityRow, MembershipRow, PersonRow, PersonSummary, TeamMemberRow, Tx};
+use rand::RngCore;
+use serde::Serialize;
+
+/// What happened to a registration.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Registration {
+    Created { person_id: i64, code: String },
+    /// The code exists and this organisation already sees the person.
+    AlreadyFollowed { person_id: i64, code: String },
+    /// The code exists elsewhere in the network: "già noto". Nothing of that record is revealed;
+    /// the organisation may take the person in charge by confirming the same identity data.
+    KnownElsewhere { code: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEvent {
+    pub date: NaiveDate,
+    /// Fluent id of the event label, e.g. `timeline-episode-opened`.
+    pub kind: &'static str,
+    pub organisation: String,
+    pub detail: Option<String>,
+}
+
+/// Everything the pathway page shows, already filtered for the actor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pathway {
+    pub person: PersonRow,
+    /// `None` for anonymous persons and for roles that see no identity.
+    pub identity: Option<IdentityRow>,
+    pub identity_hidden: bool,
+    pub episodes: Vec<EpisodeRow>,
+    pub team: Vec<TeamMemberRow>,
+    pub consents: Vec<ConsentRow>,
+    pub timeline: Vec<TimelineEvent>,
+    /// The actor's own open episode with the person, if they can manage it.
+    pub manageable_episode: Option<i64>,
+    pub can_manage_consents: bool,
+}
+
+impl Service {
+    fn code_for(&self, p: &NewPerson) -> String {
+        match &p.code_basis {
+            Some(b) => pseudonym::code(&self.pseudonym_key, &b.surname, &b.name, b.birth_date, b.sex),
+            None => {
+                let mut bytes = [0u8; 10];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                pseudonym::random_code(&bytes)
+            }
+        }
+    }
+
+    /// Registers a person and opens the first care episode in the actor's organisation, in one
+    /// transaction: an organisation always sees the people it registers.
+    pub async fn register_person(&self, actor: &Actor, person: &PersonForm, episode: &EpisodeForm) -> Result<Registration> {
+        policy::require(actor, Permission::RegisterPerson)?;
+        let (p, e) = both(person.validate(), episode.validate(today()))?;
+        let code = self.code_for(&p);
+        let mut tx = self.store().write().await?;
+        check_case_manager(&mut tx, actor, e.case_manager_id).await?;
+        if let Some(existing) = tx.person_id_by_code(&code).await? {
+            let outcome = if tx.person_visible(&actor.scope(), existing).await?.is_some() {
+                Registration::AlreadyFollowed { person_id: existing, code }
+            } else {
+                Registration::KnownElsewhere { code }
+            };
+            record(&mut tx, actor, "lookup", "person", None, "registrazione: codice già presente", None).await?;
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+        let person_id = tx.insert_person(&code, p.anonymous, &p.profile, actor.organisation_id).await?;
+        if let Some(identity) = &p.identity {
+            tx.insert_identity(person_id, identity).await?;
+        }
+        let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
+        record(&mut tx, actor, "create", "person", Some(person_id), "registrazione", Some(if p.anonymous { "anonima".into() } else { "con identità".into() })).await?;
+        record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico", None).await?;
+        tx.commit().await?;
+        Ok(Registration::Created { person_id, code })
+    }
+
+    /// Takes in charge a person already known elsewhere. The identity data must be given again
+    /// (and must produce the same code): knowing a code alone grants nothing.
+    pub async fn take_in_charge(&self, actor: &Actor, person: &PersonForm, episode: &EpisodeForm) -> Result<i64> {
+        policy::require(actor, Permission::RegisterPerson)?;
+        let (p, e) = both(person.validate(), episode.validate(today()))?;
+        if p.code_basis.is_none() {
+            return Err(ServiceError::NotFound);
+        }
+        let code = self.code_for(&p);
+        let mut tx = self.store().write().await?;
+        check_case_manager(&mut tx, actor, e.case_manager_id).await?;
+        let person_id = tx.person_id_by_code(&code).await?.ok_or(ServiceError::NotFound)?;
+        if tx.open_episode_exists(person_id, actor.organisation_id).await? {
+            return Err(ServiceError::Conflict("err-episode-already-open"));
+        }
+        let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
+        record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico di persona già nota", Some(format!("person {person_id}"))).await?;
+        tx.commit().await?;
+        Ok(person_id)
+    }
+
+    /// Opens a further episode for a person the organisation already sees (e.g. via consent).
+    pub async fn open_episode(&self, actor: &Actor, person_id: i64, form: &EpisodeForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageEpisodes)?;
+        let e = form.validate(today())?;
+        let mut tx = self.store().write().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        check_case_manager(&mut tx, actor, e.case_manager_id).await?;
+        if tx.open_episode_exists(person_id, actor.organisation_id).await? {
+            return Err(ServiceError::Conflict("err-episode-already-open"));
+        }
+        let id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
+        record(&mut tx, actor, "create", "care_episode", Some(id), "presa in carico", None).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Closes one of the actor's organisation's episodes.
+    pub async fn close_episode(&self, actor: &Actor, episode_id: i64, form: &CloseEpisodeForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageEpisodes)?;
+        let mut tx = self.store().write().await?;
+        let ep = own_open_episode(&mut tx, actor, episode_id).await?;
+        let close = form.validate(ep.start_date, today())?;
+        tx.close_episode(episode_id, &close).await?;
+        record(&mut tx, actor, "update", "care_episode", Some(episode_id), "chiusura presa in carico", Some(close.closure.code().into())).await?;
+        tx.commit().await?;
+        Ok(ep.person_id)
+    }
+
+    pub async fn add_team_member(&self, actor: &Actor, episode_id: i64, form: &TeamMemberForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageEpisodes)?;
+        let m = form.validate()?;
+        let mut tx = self.store().write().await?;
+        let ep = own_open_episode(&mut tx, actor, episode_id).await?;
+        // The member is chosen by membership so that their organisation is unambiguous.
+        let membership = tx
+            .membership(m.membership_id)
+            .await?
+            .filter(|ms| ms.active && TEAM_ROLES.contains(&ms.role.as_str()))
+            .ok_or_else(|| Invalid::one("membership_id", "err-unknown-choice"))?;
+        tx.insert_team_member(episode_id, membership.user_id, membership.organisation_id, &m.function).await?;
+        record(&mut tx, actor, "update", "care_episode", Some(episode_id), "équipe: aggiunta", Some(format!("user {}", membership.user_id))).await?;
+        tx.commit().await?;
+        Ok(ep.person_id)
+    }
+
+    pub async fn remove_team_member(&self, actor: &Actor, episode_id: i64, member_id: i64) -> Result<i64> {
+        policy::require(actor, Permission::ManageEpisodes)?;
+        let mut tx = self.store().write().await?;
+        let ep = own_open_episode(&mut tx, actor, episode_id).await?;
+        tx.remove_team_member(episode_id, member_id).await?;
+        record(&mut tx, actor, "update", "care_episode", Some(episode_id), "équipe: rimozione", Some(format!("member {member_id}"))).await?;
+        tx.commit().await?;
+        Ok(ep.person_id)
+    }
+
+    pub async fn record_consent(&self, actor: &Actor, person_id: i64, form: &ConsentForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageConsents)?;
+        let c = form.validate()?;
+        let mut tx = self.store().write().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.organisation(c.organisation_id).await?.filter(|o| o.active).ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+        let id = tx.insert_consent(person_id, &c, actor.user_id, actor.organisation_id).await?;
+        record(&mut tx, actor, "create", "consent", Some(id), "consenso alla condivisione", Some(format!("person {person_id} → org {} ({})", c.organisation_id, c.purpose))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Revokes a consent; the grantee loses access on its very next request.
+    pub async fn revoke_consent(&self, actor: &Actor, person_id: i64, consent_id: i64) -> Result<()> {
+        policy::require(actor, Permission::ManageConsents)?;
+        let mut tx = self.store().write().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.revoke_consent(person_id, consent_id, actor.user_id).await?;
+        record(&mut tx, actor, "update", "consent", Some(consent_id), "revoca del consenso", Some(format!("person {person_id}"))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The pathway page. Reading it is audited, with or without identity.
+    pub async fn pathway(&self, actor: &Actor, person_id: i64) -> Result<Pathway> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let scope = actor.scope();
+        let mut tx = self.store().write().await?;
+        let person = tx.person_visible(&scope, person_id).await?.ok_or(ServiceError::NotFound)?;
+        let with_identity = allows(actor.role, Permission::ViewIdentity);
+        let identity = if with_identity { tx.identity_visible(&scope, person_id).await? } else { None };
+        let episodes = tx.episodes_of_person(&scope, person_id).await?;
+        let team = tx.team_of_person(&scope, person_id).await?;
+        let consents = tx.consents_of_person(&scope, person_id).await?;
+        let reason = if identity.is_some() { "consultazione percorso (con identità)" } else { "consultazione percorso (pseudonimizzato)" };
+        record(&mut tx, actor, "read", "person", Some(person_id), reason, None).await?;
+        tx.commit().await?;
+        let manageable_episode = allows(actor.role, Permission::ManageEpisodes)
+            .then(|| episodes.iter().find(|e| e.organisation_id == actor.organisation_id && e.end_date.is_none()).map(|e| e.id))
+            .flatten();
+        let timeline = timeline(&episodes, &team, &consents);
+        Ok(Pathway {
+            identity_hidden: !person.anonymous && identity.is_none(),
+            person,
+            identity,
+            episodes,
+            team,
+            consents,
+            timeline,
+            manageable_episode,
+            can_manage_consents: allows(actor.role, Permission::ManageConsents),
+        })
+    }
+
+    /// Persons visible to the actor's organisation; names only for roles that see identity.
+    pub async fn persons(&self, actor: &Actor, search: Option<&str>) -> Result<Vec<PersonSummary>> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let with_identity = allows(actor.role, Permission::ViewIdentity);
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        let mut tx = self.store().write().await?;
+        let rows = tx.persons_visible(&actor.scope(), search, with_identity, 200).await?;
+        if with_identity && !rows.is_empty() {
+            record(&mut tx, actor, "read", "person_list", None, "elenco persone", Some(format!("{} persone", rows.len()))).await?;
+        }
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// The case manager's home page: the people they follow.
+    pub async fn followed(&self, actor: &Actor) -> Result<Vec<PersonSummary>> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let with_identity = allows(actor.role, Permission::ViewIdentity);
+        let mut tx = self.store().write().await?;
+        let rows = tx.persons_followed(&actor.scope(), with_identity).await?;
+        if with_identity && !rows.is_empty() {
+            record(&mut tx, actor, "read", "person_list", None, "persone seguite", Some(format!("{} persone", rows.len()))).await?;
+        }
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Case managers of the actor's organisation (for the episode form).
+    pub async fn case_managers(&self, actor: &Actor) -> Result<Vec<MembershipRow>> {
+        let mut tx = self.store().write().await?;
+        let rows = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Professionals of every organisation who can join a care team.
+    pub async fn team_candidates(&self) -> Result<Vec<MembershipRow>> {
+        let mut tx = self.store().write().await?;
+        let rows = tx.members_with_roles(None, TEAM_ROLES).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
+
+const TEAM_ROLES: &[&str] = &["case_manager", "operatore", "tutor_aziendale", "coordinatore"];
+
+fn both<A, B>(a: std::result::Result<A, Invalid>, b: std::result::Result<B, Invalid>) -> std::result::Result<(A, B), Invalid> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(Invalid(mut x)), Err(Invalid(y))) => {
+            x.extend(y);
+            Err(Invalid(x))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
+
+async fn check_case_manager(tx: &mut Tx, actor: &Actor, user_id: i64) -> Result<()> {
+    let ok = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?.iter().any(|m| m.user_id == user_id);
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::one("case_manager_id", "err-not-case-manager").into())
+    }
+}
+
+async fn own_open_episode(tx: &mut Tx, actor: &Actor, episode_id: i64) -> Result<EpisodeRow> {
+    let ep = tx.episode_visible(&actor.scope(), episode_id).await?.ok_or(ServiceError::NotFound)?;
+    if ep.organisation_id != actor.organisation_id {
+        return Err(ServiceError::Forbidden);
+    }
+    if ep.end_date.is_some() {
+        return Err(ServiceError::Conflict("err-episode-closed"));
+    }
+    Ok(ep)
+}
+
+fn timeline(episodes: &[EpisodeRow], team: &[TeamMemberRow], consents: &[ConsentRow]) -> Vec<TimelineEvent> {
+    let mut ev = Vec::new();
+    for e in episodes {
+        ev.push(TimelineEvent { date: e.start_date, kind: "timeline-episode-opened", organisation: e.organisation_name.clone(), detail: Some(e.case_manager_name.clone()) });
+        if let Some(end) = e.end_date {
+            ev.push(TimelineEvent { date: end, kind: "timeline-episode-closed", organisation: e.organisation_name.clone(), detail: e.closure.clone() });
+        }
+    }
+    for t in team {
+        if let Some(d) = day_of(&t.added_at) {
+            ev.push(TimelineEvent { date: d, kind: "timeline-team-joined", organisation: t.organisation_name.clone(), detail: Some(format!("{} — {}", t.user_name, t.function)) });
+        }
+    }
+    for c in consents {
+        ev.push(TimelineEvent { date: c.start_date, kind: "timeline-consent-given", organisation: c.organisation_name.clone(), detail: Some(c.purpose.clone()) });
+        if let Some(d) = c.revoked_at.as_deref().and_then(day_of) {
+            ev.push(TimelineEvent { date: d, kind: "timeline-consent-revoked", organisation: c.organisation_name.clone(), detail: Some(c.purpose.clone()) });
+        }
+    }
+    ev.sort_by(|a, b| b.date.cmp(&a.date));
+    ev
+}
+
+fn day_of(ts: &str) -> Option<NaiveDate> {
+    ts.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}

@@ -1,0 +1,86 @@
+use crate::{Backend, Result, Tx};
+use percorsi_domain::audit::{AuditEntry, GENESIS};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub entry: AuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn map(r: &AnyRow) -> Result<AuditRow> {
+    Ok(AuditRow {
+        id: r.try_get("id")?,
+        entry: AuditEntry {
+            at: r.try_get("at")?,
+            user_id: r.try_get("user_id")?,
+            username: r.try_get("username")?,
+            organisation_id: r.try_get("organisation_id")?,
+            role: r.try_get("role")?,
+            action: r.try_get("action")?,
+            entity: r.try_get("entity")?,
+            entity_id: r.try_get("entity_id")?,
+            reason: r.try_get("reason")?,
+            detail: r.try_get("detail")?,
+        },
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+const SELECT: &str = "SELECT id, at, user_id, username, organisation_id, role, action, entity, entity_id, reason, detail, prev_hash, hash FROM audit_log";
+
+impl Tx {
+    /// Appends an entry to the hash chain inside the current transaction.
+    pub async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
+        if self.backend == Backend::Postgres {
+            // Serialises appends across app instances so the chain never forks; released at commit.
+            sqlx::query("SELECT pg_advisory_xact_lock(724031)").execute(self.conn()).await?;
+        }
+        let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(self.conn()).await?;
+        let prev = prev.unwrap_or_else(|| GENESIS.to_string());
+        let hash = entry.link_hash(&prev);
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit_log (at, user_id, username, organisation_id, role, action, entity, entity_id, reason, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(&entry.at)
+        .bind(entry.user_id)
+        .bind(&entry.username)
+        .bind(entry.organisation_id)
+        .bind(&entry.role)
+        .bind(&entry.action)
+        .bind(&entry.entity)
+        .bind(&entry.entity_id)
+        .bind(&entry.reason)
+        .bind(&entry.detail)
+        .bind(&prev)
+        .bind(&hash)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(id)
+    }
+
+    /// Entries with id greater than `after_id`, oldest first, at most `limit`.
+    pub async fn audit_after(&mut self, after_id: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query(&format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2")).bind(after_id).bind(limit).fetch_all(self.conn()).await?;
+        rows.iter().map(map).collect()
+    }
+
+    /// Newest entries first, optionally only those about one entity.
+    pub async fn audit_recent(&mut self, entity: Option<(&str, &str)>, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
+        let (e, id) = entity.unwrap_or(("", ""));
+        let rows = sqlx::query(&format!("{SELECT} WHERE ($1 = '' OR (entity = $1 AND entity_id = $2)) AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4"))
+            .bind(e)
+            .bind(id)
+            .bind(before_id.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(map).collect()
+    }
+}

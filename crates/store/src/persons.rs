@@ -1,0 +1,213 @@
+use crate::rows::{bool_col, date, date_text, now};
+use crate::scope::{visible, Scope};
+use crate::{Result, Tx};
+use chrono::NaiveDate;
+use percorsi_domain::person::{Identity, Profile};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// The pseudonymous record: never contains identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRow {
+    pub id: i64,
+    pub code: String,
+    pub anonymous: bool,
+    pub birth_year: Option<i64>,
+    pub sex: Option<String>,
+    pub citizenship: Option<String>,
+    pub education: Option<String>,
+    pub work_history: Option<String>,
+    pub living_situation: Option<String>,
+    pub user_class: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityRow {
+    pub surname: String,
+    pub name: String,
+    pub fiscal_code: Option<String>,
+    pub birth_date: NaiveDate,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A line of a person list. `surname`/`name` are filled only when the caller asked for identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonSummary {
+    pub id: i64,
+    pub code: String,
+    pub anonymous: bool,
+    pub surname: Option<String>,
+    pub name: Option<String>,
+    pub birth_year: Option<i64>,
+    pub sex: Option<String>,
+    pub episode_start: Option<String>,
+}
+
+const PERSON: &str = "SELECT p.id, p.code, p.anonymous, p.birth_year, p.sex, p.citizenship, p.education, p.work_history, \
+                      p.living_situation, p.user_class, p.created_at FROM persons p";
+
+fn map_person(r: &AnyRow) -> Result<PersonRow> {
+    Ok(PersonRow {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        anonymous: bool_col(r, "anonymous")?,
+        birth_year: r.try_get("birth_year")?,
+        sex: r.try_get("sex")?,
+        citizenship: r.try_get("citizenship")?,
+        education: r.try_get("education")?,
+        work_history: r.try_get("work_history")?,
+        living_situation: r.try_get("living_situation")?,
+        user_class: r.try_get("user_class")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
+    Ok(PersonSummary {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        anonymous: bool_col(r, "anonymous")?,
+        surname: if with_identity { r.try_get("surname")? } else { None },
+        name: if with_identity { r.try_get("name")? } else { None },
+        birth_year: r.try_get("birth_year")?,
+        sex: r.try_get("sex")?,
+        episode_start: r.try_get("episode_start")?,
+    })
+}
+
+impl Tx {
+    pub async fn insert_person(&mut self, code: &str, anonymous: bool, p: &Profile, organisation_id: i64) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO persons (code, anonymous, birth_year, sex, citizenship, education, work_history, living_situation, user_class, created_at, created_by_org) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(code)
+        .bind(anonymous)
+        .bind(p.birth_year.map(i64::from))
+        .bind(p.sex.map(|s| s.code()))
+        .bind(&p.citizenship)
+        .bind(p.education.map(|s| s.code()))
+        .bind(p.work_history.map(|s| s.code()))
+        .bind(p.living_situation.map(|s| s.code()))
+        .bind(p.user_class.map(|s| s.code()))
+        .bind(now())
+        .bind(organisation_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn insert_identity(&mut self, person_id: i64, i: &Identity) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO person_identities (person_id, surname, name, fiscal_code, birth_date, phone, email, address, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(person_id)
+        .bind(&i.surname)
+        .bind(&i.name)
+        .bind(&i.fiscal_code)
+        .bind(date_text(i.birth_date))
+        .bind(&i.phone)
+        .bind(&i.email)
+        .bind(&i.address)
+        .bind(now())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Existence of a code anywhere in the installation: the "già noto" check. Returns the id only,
+    /// which callers must not reveal unless the person is visible to the actor.
+    pub async fn person_id_by_code(&mut self, code: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM persons WHERE code = $1").bind(code).fetch_optional(self.conn()).await?)
+    }
+
+    pub async fn person_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<PersonRow>> {
+        let sql = format!("{PERSON} WHERE p.id = $4 AND {}", visible("p.id", 1, 2, 3));
+        let r = sqlx::query(&sql)
+            .bind(scope.organisation_id)
+            .bind(scope.user_id)
+            .bind(scope.today_text())
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
+        r.as_ref().map(map_person).transpose()
+    }
+
+    pub async fn identity_visible(&mut self, scope: &Scope, person_id: i64) -> Result<Option<IdentityRow>> {
+        let sql = format!(
+            "SELECT i.surname, i.name, i.fiscal_code, i.birth_date, i.phone, i.email, i.address FROM person_identities i \
+             WHERE i.person_id = $4 AND {}",
+            visible("i.person_id", 1, 2, 3)
+        );
+        let r = sqlx::query(&sql)
+            .bind(scope.organisation_id)
+            .bind(scope.user_id)
+            .bind(scope.today_text())
+            .bind(person_id)
+            .fetch_optional(self.conn())
+            .await?;
+        r.map(|r| {
+            Ok(IdentityRow {
+                surname: r.try_get("surname")?,
+                name: r.try_get("name")?,
+                fiscal_code: r.try_get("fiscal_code")?,
+                birth_date: date(&r, "birth_date")?,
+                phone: r.try_get("phone")?,
+                email: r.try_get("email")?,
+                address: r.try_get("address")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Persons visible to the scope, optionally filtered by code or (with identity) name.
+    pub async fn persons_visible(&mut self, scope: &Scope, search: Option<&str>, with_identity: bool, limit: i64) -> Result<Vec<PersonSummary>> {
+        let pattern = search.map(|s| format!("%{}%", s.to_uppercase().replace(['%', '_'], "")));
+        let name_match = if with_identity { "OR UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4" } else { "" };
+        let sql = format!(
+            "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, \
+               (SELECT MIN(e.start_date) FROM care_episodes e WHERE e.person_id = p.id AND e.organisation_id = $1 AND e.end_date IS NULL) AS episode_start \
+             FROM persons p LEFT JOIN person_identities i ON i.person_id = p.id \
+             WHERE {} AND ($4 = '' OR p.code LIKE $4 {name_match}) \
+             ORDER BY i.surname, i.name, p.code LIMIT $5",
+            visible("p.id", 1, 2, 3)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope.organisation_id)
+            .bind(scope.user_id)
+            .bind(scope.today_text())
+            .bind(pattern.unwrap_or_default())
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| map_summary(r, with_identity)).collect()
+    }
+
+    /// The case manager's own people: open episodes they manage in this organisation, or
+    /// open episodes whose team they are on.
+    pub async fn persons_followed(&mut self, scope: &Scope, with_identity: bool) -> Result<Vec<PersonSummary>> {
+        let sql = "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, MIN(e.start_date) AS episode_start \
+             FROM persons p LEFT JOIN person_identities i ON i.person_id = p.id \
+             JOIN care_episodes e ON e.person_id = p.id AND e.end_date IS NULL AND e.start_date <= $3 \
+             WHERE (e.case_manager_id = $2 AND e.organisation_id = $1) \
+                OR EXISTS (SELECT 1 FROM care_team_members t WHERE t.episode_id = e.id AND t.user_id = $2 AND t.organisation_id = $1 AND t.removed_at IS NULL) \
+             GROUP BY p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex \
+             ORDER BY i.surname, i.name, p.code";
+        let rows = sqlx::query(sql)
+            .bind(scope.organisation_id)
+            .bind(scope.user_id)
+            .bind(scope.today_text())
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| map_summary(r, with_identity)).collect()
+    }
+
+    pub async fn count_persons(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(self.conn()).await?)
+    }
+}

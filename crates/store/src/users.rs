@@ -1,0 +1,166 @@
+use crate::rows::{bool_col, now};
+use crate::{Result, StoreError, Tx};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub active: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MembershipRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub organisation_kind: String,
+    pub role: String,
+    pub active: bool,
+}
+
+fn map_user(r: &AnyRow) -> Result<UserRow> {
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        active: bool_col(r, "active")?,
+        failed_logins: r.try_get("failed_logins")?,
+        locked_until: r.try_get("locked_until")?,
+        password_hash: r.try_get("password_hash")?,
+    })
+}
+
+fn map_membership(r: &AnyRow) -> Result<MembershipRow> {
+    Ok(MembershipRow {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        organisation_id: r.try_get("organisation_id")?,
+        organisation_name: r.try_get("organisation_name")?,
+        organisation_kind: r.try_get("organisation_kind")?,
+        role: r.try_get("role")?,
+        active: bool_col(r, "active")?,
+    })
+}
+
+const USER: &str = "SELECT id, username, display_name, active, failed_logins, locked_until, password_hash FROM users";
+const MEMBERSHIP: &str = "SELECT m.id, m.user_id, u.username, u.display_name, m.organisation_id, o.name AS organisation_name, \
+                          o.kind AS organisation_kind, m.role, m.active FROM memberships m \
+                          JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id";
+
+impl Tx {
+    pub async fn insert_user(&mut self, username: &str, display_name: &str, password_hash: &str) -> Result<i64> {
+        let id = sqlx::query_scalar("INSERT INTO users (username, display_name, password_hash, active, failed_logins, created_at) VALUES ($1, $2, $3, TRUE, 0, $4) RETURNING id")
+            .bind(username)
+            .bind(display_name)
+            .bind(password_hash)
+            .bind(now())
+            .fetch_one(self.conn())
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn insert_membership(&mut self, user_id: i64, organisation_id: i64, role: &str) -> Result<i64> {
+        let id = sqlx::query_scalar("INSERT INTO memberships (user_id, organisation_id, role, active) VALUES ($1, $2, $3, TRUE) RETURNING id")
+            .bind(user_id)
+            .bind(organisation_id)
+            .bind(role)
+            .fetch_one(self.conn())
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn set_membership_active(&mut self, id: i64, active: bool) -> Result<()> {
+        let n = sqlx::query("UPDATE memberships SET active = $1 WHERE id = $2").bind(active).bind(id).execute(self.conn()).await?.rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
+        let r = sqlx::query(&format!("{USER} WHERE username = $1")).bind(username).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_user).transpose()
+    }
+
+    pub async fn user(&mut self, id: i64) -> Result<Option<UserRow>> {
+        let r = sqlx::query(&format!("{USER} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_user).transpose()
+    }
+
+    pub async fn users(&mut self) -> Result<Vec<UserRow>> {
+        let rows = sqlx::query(&format!("{USER} ORDER BY username")).fetch_all(self.conn()).await?;
+        rows.iter().map(map_user).collect()
+    }
+
+    pub async fn set_password(&mut self, user_id: i64, hash: &str) -> Result<()> {
+        let n = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn set_user_active(&mut self, user_id: i64, active: bool) -> Result<()> {
+        let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2").bind(active).bind(user_id).execute(self.conn()).await?.rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if !active {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn record_login_failure(&mut self, user_id: i64, failed: i64, locked_until: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+            .bind(failed)
+            .bind(locked_until)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn memberships_of_user(&mut self, user_id: i64) -> Result<Vec<MembershipRow>> {
+        let rows = sqlx::query(&format!("{MEMBERSHIP} WHERE m.user_id = $1 ORDER BY o.name, m.role")).bind(user_id).fetch_all(self.conn()).await?;
+        rows.iter().map(map_membership).collect()
+    }
+
+    pub async fn membership(&mut self, id: i64) -> Result<Option<MembershipRow>> {
+        let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_membership).transpose()
+    }
+
+    /// Active holders of any of `roles` (in any organisation when `organisation_id` is `None`).
+    pub async fn members_with_roles(&mut self, organisation_id: Option<i64>, roles: &[&str]) -> Result<Vec<MembershipRow>> {
+        let placeholders: Vec<String> = (0..roles.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "{MEMBERSHIP} WHERE m.active = TRUE AND u.active = TRUE AND ($1 = 0 OR m.organisation_id = $1) AND m.role IN ({}) ORDER BY o.name, u.display_name",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(organisation_id.unwrap_or(0));
+        for r in roles {
+            q = q.bind(*r);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(map_membership).collect()
+    }
+}
