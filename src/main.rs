@@ -1,1 +1,460 @@
-fn main(){}
+//! The `percorsi` command: serve the application and operate it.
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use percorsi_domain::codes::Role;
+use percorsi_domain::user::UserForm;
+use percorsi_service::{keyfile, Service, ServiceError, Store};
+use percorsi_web::i18n::{I18n, Lang};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "percorsi",
+    version,
+    about = "Percorsi — shared information system for social reintegration pathways"
+)]
+struct Cli {
+    /// Database URL: sqlite://path?mode=rwc (embedded default) or postgres://user:pass@host/db.
+    #[arg(
+        long,
+        env = "PERCORSI_DATABASE_URL",
+        default_value = "sqlite://data/percorsi.db?mode=rwc",
+        global = true
+    )]
+    database_url: String,
+    /// File holding the installation secret for pseudonymous codes (created at first start).
+    /// Keep it outside the database and back it up apart from it.
+    #[arg(
+        long,
+        env = "PERCORSI_SECRET_FILE",
+        default_value = "data/secret.key",
+        global = true
+    )]
+    secret_file: PathBuf,
+    /// Log format: text or json.
+    #[arg(
+        long,
+        env = "PERCORSI_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    log_format: String,
+    /// Language of command-line messages (it or en); defaults from LANG.
+    #[arg(long, env = "PERCORSI_LANG", global = true)]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web application (migrates the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "PERCORSI_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Load the demo network into an empty database and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+        /// Mark cookies Secure (set when served over HTTPS).
+        #[arg(long, env = "PERCORSI_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Load the demo network into an empty database.
+    Demo,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// List organisations (ids are needed by `user add`).
+    Orgs,
+    /// Manage API tokens for machine clients.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Audit trail operations.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user with a first role in an organisation.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// Organisation id (see `percorsi orgs`).
+        #[arg(long)]
+        org: String,
+        /// Role code: case_manager, operatore, tutor_aziendale, coordinatore, analista, amministratore, auditor.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// List users and their roles.
+    List,
+    /// Set a user's password (and clear any lock-out).
+    SetPassword {
+        username: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Deactivate a user: their sessions end at once.
+    Disable { username: String },
+    /// Reactivate a user.
+    Enable { username: String },
+}
+
+#[derive(Args)]
+struct PasswordArg {
+    /// Read the password from the first line of standard input (recommended).
+    #[arg(long, conflicts_with = "password")]
+    password_stdin: bool,
+    /// The password (visible in the process list: prefer --password-stdin).
+    #[arg(long)]
+    password: Option<String>,
+}
+
+impl PasswordArg {
+    fn read(&self) -> anyhow::Result<String> {
+        if let Some(p) = &self.password {
+            return Ok(p.clone());
+        }
+        if self.password_stdin {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+        }
+        bail!("give the password with --password-stdin (or --password)")
+    }
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token acting as a user's role in an organisation; printed once.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Organisation id, when the user has roles in several.
+        #[arg(long)]
+        org: Option<i64>,
+        /// Role code, when the user has several.
+        #[arg(long)]
+        role: Option<String>,
+        /// A name to recognise the client by.
+        #[arg(long)]
+        name: String,
+        /// Expiry in days (none: until revoked).
+        #[arg(long)]
+        days: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Verify the hash chain; exits with status 1 and names the first broken link if any.
+    Verify,
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PERCORSI_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(cli: &Cli) -> anyhow::Result<Service> {
+    if let Some(path) = cli.database_url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or("");
+        if let Some(dir) = std::path::Path::new(file)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    let store = Store::connect(&cli.database_url).await.with_context(|| {
+        format!(
+            "connecting to {}",
+            percorsi_service::store::redact(&cli.database_url)
+        )
+    })?;
+    store.migrate().await.context("migrating the database")?;
+    let key = keyfile::load_or_create(&cli.secret_file)
+        .with_context(|| format!("reading the secret file {}", cli.secret_file.display()))?;
+    Ok(Service::new(store, key))
+}
+
+fn lang(cli: &Cli) -> Lang {
+    cli.lang
+        .as_deref()
+        .or(std::env::var("LANG").ok().as_deref())
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::En)
+}
+
+/// Turns a service error into a message a person understands, naming the fields.
+fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
+    let i18n = I18n::new();
+    let lang = lang(cli);
+    match e {
+        ServiceError::Invalid(inv) => {
+            let lines: Vec<String> = i18n
+                .field_errors(lang, &inv)
+                .into_iter()
+                .map(|m| format!("  {} ({}): {}", m.label, m.field, m.message))
+                .collect();
+            anyhow::anyhow!(
+                "{}\n{}",
+                i18n.t(lang, "err-invalid-input", &[]),
+                lines.join("\n")
+            )
+        }
+        ServiceError::NotFound => anyhow::anyhow!("{}", i18n.t(lang, "err-not-found", &[])),
+        ServiceError::Conflict(key) => anyhow::anyhow!("{}", i18n.t(lang, key, &[])),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve {
+            bind,
+            demo,
+            secure_cookies,
+        } => {
+            let svc = open(&cli).await?;
+            if *demo {
+                if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
+                    tracing::info!("demo network loaded");
+                }
+                print_demo_logins(bind);
+            }
+            let app = percorsi_web::router(
+                svc.clone(),
+                percorsi_web::WebConfig {
+                    secure_cookies: *secure_cookies,
+                },
+            );
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("listening on {bind}"))?;
+            tracing::info!(address = %bind, engine = ?svc.store().backend(), "Percorsi is serving");
+            let purge = svc.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = purge.purge_expired_sessions().await {
+                        tracing::warn!(error = %e, "could not purge expired sessions");
+                    }
+                }
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await?;
+            svc.store().close().await;
+        }
+        Command::Migrate => {
+            open(&cli).await?;
+            println!("database is up to date");
+        }
+        Command::Demo => {
+            let svc = open(&cli).await?;
+            if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
+                println!("demo network loaded");
+                print_demo_logins("127.0.0.1:8080");
+            } else {
+                println!("the database already has organisations: demo data not loaded");
+            }
+        }
+        Command::Orgs => {
+            let svc = open(&cli).await?;
+            for o in svc.organisations().await.map_err(|e| explain(&cli, e))? {
+                println!(
+                    "{:>4}  {:<22} {}{}",
+                    o.id,
+                    o.kind,
+                    o.name,
+                    if o.active { "" } else { " (inactive)" }
+                );
+            }
+        }
+        Command::User(cmd) => {
+            let svc = open(&cli).await?;
+            match cmd {
+                UserCmd::Add {
+                    username,
+                    name,
+                    org,
+                    role,
+                    password,
+                } => {
+                    let form = UserForm {
+                        username: username.clone(),
+                        display_name: name.clone(),
+                        password: password.read()?,
+                        organisation_id: org.clone(),
+                        role: role.clone(),
+                    };
+                    let id = svc
+                        .cli_add_user(&form)
+                        .await
+                        .map_err(|e| explain(&cli, e))?;
+                    println!(
+                        "user {} created (id {id})",
+                        form.username.trim().to_lowercase()
+                    );
+                }
+                UserCmd::List => {
+                    for u in svc.cli_users().await.map_err(|e| explain(&cli, e))? {
+                        let roles: Vec<String> = u
+                            .memberships
+                            .iter()
+                            .map(|m| {
+                                format!(
+                                    "{}@{}{}",
+                                    m.role,
+                                    m.organisation_name,
+                                    if m.active { "" } else { " (revoked)" }
+                                )
+                            })
+                            .collect();
+                        println!(
+                            "{:<16} {:<28} {:<9} {}",
+                            u.user.username,
+                            u.user.display_name,
+                            if u.user.active { "active" } else { "disabled" },
+                            roles.join(", ")
+                        );
+                    }
+                }
+                UserCmd::SetPassword { username, password } => {
+                    svc.cli_set_password(username, &password.read()?)
+                        .await
+                        .map_err(|e| explain(&cli, e))?;
+                    println!("password set for {username}");
+                }
+                UserCmd::Disable { username } => {
+                    svc.cli_set_active(username, false)
+                        .await
+                        .map_err(|e| explain(&cli, e))?;
+                    println!("{username} disabled");
+                }
+                UserCmd::Enable { username } => {
+                    svc.cli_set_active(username, true)
+                        .await
+                        .map_err(|e| explain(&cli, e))?;
+                    println!("{username} enabled");
+                }
+            }
+        }
+        Command::Token(TokenCmd::Create {
+            user,
+            org,
+            role,
+            name,
+            days,
+        }) => {
+            let svc = open(&cli).await?;
+            let role = match role {
+                Some(r) => Some(Role::parse(r).with_context(|| format!("unknown role {r:?}"))?),
+                None => None,
+            };
+            let m = svc
+                .cli_membership(user, *org, role)
+                .await
+                .map_err(|e| explain(&cli, e))?;
+            let token = svc
+                .create_api_token(m.id, name, *days)
+                .await
+                .map_err(|e| explain(&cli, e))?;
+            eprintln!(
+                "token for {} as {} at {} — shown only once:",
+                m.username, m.role, m.organisation_name
+            );
+            println!("{token}");
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let svc = open(&cli).await?;
+            let report = svc.verify_audit().await.map_err(|e| explain(&cli, e))?;
+            match report.first_broken {
+                None => println!("audit trail intact: {} entries verified", report.entries),
+                Some(b) => {
+                    println!(
+                        "audit trail BROKEN at entry {} ({}); {} earlier entries intact",
+                        b.id, b.reason, report.entries
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_demo_logins(bind: &str) {
+    println!(
+        "\nPercorsi demo — open http://{bind}/ and sign in with password «{}»:",
+        percorsi_service::demo::DEMO_PASSWORD
+    );
+    let mut seen = Vec::new();
+    for (user, name, _, _) in percorsi_service::demo::DEMO_USERS {
+        if seen.contains(user) {
+            continue;
+        }
+        seen.push(*user);
+        let roles: Vec<&str> = percorsi_service::demo::DEMO_USERS
+            .iter()
+            .filter(|(u, ..)| u == user)
+            .map(|(.., r)| r.code())
+            .collect();
+        println!("  {user:<13} {name:<28} {}", roles.join(" + "));
+    }
+    println!();
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit entry as it is hashed and stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// UTC timestamp, RFC 3339 with microseconds.
     pub at: String,
@@ -51,21 +51,30 @@ impl AuditEntry {
 }
 
 /// Where a chain first fails verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BrokenLink {
     pub id: i64,
     pub reason: &'static str,
 }
 
 /// Checks stored entries `(id, entry, prev_hash, hash)` in id order; `None` when intact.
-pub fn verify<'a>(rows: impl IntoIterator<Item = (i64, &'a AuditEntry, &'a str, &'a str)>, start_prev: &str) -> Option<BrokenLink> {
+pub fn verify<'a>(
+    rows: impl IntoIterator<Item = (i64, &'a AuditEntry, &'a str, &'a str)>,
+    start_prev: &str,
+) -> Option<BrokenLink> {
     let mut expected_prev = start_prev.to_string();
     for (id, entry, prev, hash) in rows {
         if prev != expected_prev {
-            return Some(BrokenLink { id, reason: "prev_hash_mismatch" });
+            return Some(BrokenLink {
+                id,
+                reason: "prev_hash_mismatch",
+            });
         }
         if entry.link_hash(prev) != hash {
-            return Some(BrokenLink { id, reason: "content_hash_mismatch" });
+            return Some(BrokenLink {
+                id,
+                reason: "content_hash_mismatch",
+            });
         }
         expected_prev = hash.to_string();
     }
@@ -106,7 +115,11 @@ mod tests {
     }
 
     fn check(rows: &[(i64, AuditEntry, String, String)]) -> Option<BrokenLink> {
-        verify(rows.iter().map(|(id, e, p, h)| (*id, e, p.as_str(), h.as_str())), GENESIS)
+        verify(
+            rows.iter()
+                .map(|(id, e, p, h)| (*id, e, p.as_str(), h.as_str())),
+            GENESIS,
+        )
     }
 
     #[test]
@@ -119,14 +132,26 @@ mod tests {
     fn edited_entry_is_found() {
         let mut rows = chain(&[entry("read"), entry("update"), entry("export")]);
         rows[1].1.action = "read".into();
-        assert_eq!(check(&rows), Some(BrokenLink { id: 2, reason: "content_hash_mismatch" }));
+        assert_eq!(
+            check(&rows),
+            Some(BrokenLink {
+                id: 2,
+                reason: "content_hash_mismatch"
+            })
+        );
     }
 
     #[test]
     fn removed_entry_is_found() {
         let mut rows = chain(&[entry("read"), entry("update"), entry("export")]);
         rows.remove(1);
-        assert_eq!(check(&rows), Some(BrokenLink { id: 3, reason: "prev_hash_mismatch" }));
+        assert_eq!(
+            check(&rows),
+            Some(BrokenLink {
+                id: 3,
+                reason: "prev_hash_mismatch"
+            })
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::validation::{Checker, Invalid};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ConsentForm {
     /// The organisation the data may be shared with.
@@ -42,7 +42,12 @@ impl ConsentForm {
 }
 
 /// Whether a consent covers a given day: started, not expired, not revoked.
-pub fn is_active(start: NaiveDate, expiry: Option<NaiveDate>, revoked: bool, day: NaiveDate) -> bool {
+pub fn is_active(
+    start: NaiveDate,
+    expiry: Option<NaiveDate>,
+    revoked: bool,
+    day: NaiveDate,
+) -> bool {
     !revoked && start <= day && expiry.is_none_or(|e| e >= day)
 }
 
@@ -80,8 +85,18 @@ mod tests {
     fn activity_window() {
         let day = d("2026-06-01");
         assert!(is_active(d("2026-01-01"), None, false, day));
-        assert!(is_active(d("2026-01-01"), Some(d("2026-06-01")), false, day));
-        assert!(!is_active(d("2026-01-01"), Some(d("2026-05-31")), false, day));
+        assert!(is_active(
+            d("2026-01-01"),
+            Some(d("2026-06-01")),
+            false,
+            day
+        ));
+        assert!(!is_active(
+            d("2026-01-01"),
+            Some(d("2026-05-31")),
+            false,
+            day
+        ));
         assert!(!is_active(d("2026-06-02"), None, false, day));
         assert!(!is_active(d("2026-01-01"), None, true, day));
     }

@@ -4,7 +4,7 @@ use crate::codes::OrganisationKind;
 use crate::validation::{Checker, Invalid};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct OrganisationForm {
     pub name: String,
@@ -39,7 +39,12 @@ impl OrganisationForm {
             },
         };
         let territory = c.optional_text("territory", Some(&self.territory), 60);
-        c.finish(|| NewOrganisation { name, kind: kind.unwrap_or(OrganisationKind::Associazione), parent_id, territory })
+        c.finish(|| NewOrganisation {
+            name,
+            kind: kind.unwrap_or(OrganisationKind::Associazione),
+            parent_id,
+            territory,
+        })
     }
 }
 
@@ -49,15 +54,26 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_named() {
-        let err = OrganisationForm { name: "X".into(), kind: "ospedale".into(), ..Default::default() }.validate().unwrap_err();
+        let err = OrganisationForm {
+            name: "X".into(),
+            kind: "ospedale".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
         assert_eq!((err.0[0].field, err.0[0].key), ("kind", "err-unknown-code"));
     }
 
     #[test]
     fn valid_organisation() {
-        let o = OrganisationForm { name: " SerD 1-MS ".into(), kind: "ausl_serd".into(), parent_id: "2".into(), territory: "1-MS".into() }
-            .validate()
-            .unwrap();
+        let o = OrganisationForm {
+            name: " SerD 1-MS ".into(),
+            kind: "ausl_serd".into(),
+            parent_id: "2".into(),
+            territory: "1-MS".into(),
+        }
+        .validate()
+        .unwrap();
         assert_eq!(o.name, "SerD 1-MS");
         assert_eq!(o.parent_id, Some(2));
     }

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// What a registration form or API call sends, before validation.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct PersonForm {
     /// Anonymous registration: identity data, if given, only derive the code and are never stored.
@@ -78,12 +78,23 @@ impl PersonForm {
             sex: None,
             citizenship: c.optional_text("citizenship", Some(&self.citizenship), 60),
             education: c.optional_code("education", Some(&self.education), Education::parse),
-            work_history: c.optional_code("work_history", Some(&self.work_history), WorkHistory::parse),
-            living_situation: c.optional_code("living_situation", Some(&self.living_situation), LivingSituation::parse),
+            work_history: c.optional_code(
+                "work_history",
+                Some(&self.work_history),
+                WorkHistory::parse,
+            ),
+            living_situation: c.optional_code(
+                "living_situation",
+                Some(&self.living_situation),
+                LivingSituation::parse,
+            ),
             user_class: c.optional_code("user_class", Some(&self.user_class), UserClass::parse),
         };
         if self.anonymous {
-            let given = [&self.surname, &self.name, &self.birth_date, &self.sex].iter().filter(|v| !v.trim().is_empty()).count();
+            let given = [&self.surname, &self.name, &self.birth_date, &self.sex]
+                .iter()
+                .filter(|v| !v.trim().is_empty())
+                .count();
             if !self.fiscal_code.trim().is_empty() {
                 c.fail("fiscal_code", "err-anonymous-no-fiscal-code");
             }
@@ -91,7 +102,12 @@ impl PersonForm {
                 None
             } else {
                 if given < 4 {
-                    for (field, v) in [("surname", &self.surname), ("name", &self.name), ("birth_date", &self.birth_date), ("sex", &self.sex)] {
+                    for (field, v) in [
+                        ("surname", &self.surname),
+                        ("name", &self.name),
+                        ("birth_date", &self.birth_date),
+                        ("sex", &self.sex),
+                    ] {
                         if v.trim().is_empty() {
                             c.fail(field, "err-anonymous-code-needs-all");
                         }
@@ -104,7 +120,12 @@ impl PersonForm {
                 profile.birth_year = Some(b.birth_date.year());
                 profile.sex = Some(b.sex);
             }
-            return c.finish(|| NewPerson { anonymous: true, code_basis: basis, identity: None, profile });
+            return c.finish(|| NewPerson {
+                anonymous: true,
+                code_basis: basis,
+                identity: None,
+                profile,
+            });
         }
         let basis = self.basis(&mut c);
         let fiscal = fiscal_code::normalise(&self.fiscal_code);
@@ -126,7 +147,10 @@ impl PersonForm {
         };
         let phone = c.optional_text("phone", Some(&self.phone), 40);
         let email = c.optional_text("email", Some(&self.email), 120);
-        if email.as_deref().is_some_and(|e| !e.contains('@') || e.starts_with('@') || e.ends_with('@')) {
+        if email
+            .as_deref()
+            .is_some_and(|e| !e.contains('@') || e.starts_with('@') || e.ends_with('@'))
+        {
             c.fail("email", "err-email");
         }
         let address = c.optional_text("address", Some(&self.address), 200);
@@ -144,7 +168,12 @@ impl PersonForm {
                 email,
                 address,
             };
-            NewPerson { anonymous: false, code_basis: Some(b), identity: Some(identity), profile }
+            NewPerson {
+                anonymous: false,
+                code_basis: Some(b),
+                identity: Some(identity),
+                profile,
+            }
         })
     }
 
@@ -162,7 +191,12 @@ impl PersonForm {
             c.fail("birth_date", "err-date-in-future");
         }
         let sex = c.required_code("sex", &self.sex, Sex::parse);
-        Some(CodeBasis { surname, name, birth_date: birth_date?, sex: sex? })
+        Some(CodeBasis {
+            surname,
+            name,
+            birth_date: birth_date?,
+            sex: sex?,
+        })
     }
 }
 
@@ -195,10 +229,16 @@ mod tests {
     fn fiscal_code_errors_are_named() {
         let mut f = form();
         f.fiscal_code = "RSSMRA85T10A562T".into();
-        assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-checksum");
+        assert_eq!(
+            f.validate().unwrap_err().0[0].key,
+            "err-fiscal-code-checksum"
+        );
         f.fiscal_code = "RSSMRA85T10A562S".into();
         f.birth_date = "1985-12-11".into();
-        assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-mismatch");
+        assert_eq!(
+            f.validate().unwrap_err().0[0].key,
+            "err-fiscal-code-mismatch"
+        );
         f.fiscal_code = "XYZ".into();
         assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-format");
     }
@@ -220,17 +260,33 @@ mod tests {
         let p = f.validate().unwrap();
         assert!(p.identity.is_none());
         assert!(p.code_basis.is_some());
-        let blank = PersonForm { anonymous: true, ..Default::default() }.validate().unwrap();
+        let blank = PersonForm {
+            anonymous: true,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
         assert!(blank.code_basis.is_none());
     }
 
     #[test]
     fn anonymous_person_gives_all_four_or_none() {
-        let f = PersonForm { anonymous: true, surname: "Rossi".into(), ..Default::default() };
+        let f = PersonForm {
+            anonymous: true,
+            surname: "Rossi".into(),
+            ..Default::default()
+        };
         let err = f.validate().unwrap_err();
         assert!(err.has("name") && err.has("birth_date") && err.has("sex"));
-        let f = PersonForm { anonymous: true, fiscal_code: "RSSMRA85T10A562S".into(), ..Default::default() };
-        assert_eq!(f.validate().unwrap_err().0[0].key, "err-anonymous-no-fiscal-code");
+        let f = PersonForm {
+            anonymous: true,
+            fiscal_code: "RSSMRA85T10A562S".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.validate().unwrap_err().0[0].key,
+            "err-anonymous-no-fiscal-code"
+        );
     }
 
     #[test]

@@ -14,7 +14,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, key: &'static str) -> Self {
-        FieldError { field, key, args: Vec::new() }
+        FieldError {
+            field,
+            key,
+            args: Vec::new(),
+        }
     }
 
     pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -69,7 +73,12 @@ impl Checker {
     }
 
     /// An optional text: `None` when blank.
-    pub fn optional_text(&mut self, field: &'static str, raw: Option<&str>, max: usize) -> Option<String> {
+    pub fn optional_text(
+        &mut self,
+        field: &'static str,
+        raw: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
         let v = raw.map(str::trim).filter(|v| !v.is_empty())?;
         if v.chars().count() > max {
             self.push(FieldError::new(field, "err-too-long").arg("max", max.to_string()));
@@ -105,7 +114,12 @@ impl Checker {
     }
 
     /// A value from a closed code list; blank means "not given".
-    pub fn optional_code<T>(&mut self, field: &'static str, raw: Option<&str>, parse: fn(&str) -> Option<T>) -> Option<T> {
+    pub fn optional_code<T>(
+        &mut self,
+        field: &'static str,
+        raw: Option<&str>,
+        parse: fn(&str) -> Option<T>,
+    ) -> Option<T> {
         let v = raw.map(str::trim).filter(|v| !v.is_empty())?;
         let parsed = parse(v);
         if parsed.is_none() {
@@ -114,7 +128,12 @@ impl Checker {
         parsed
     }
 
-    pub fn required_code<T>(&mut self, field: &'static str, raw: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+    pub fn required_code<T>(
+        &mut self,
+        field: &'static str,
+        raw: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Option<T> {
         if raw.trim().is_empty() {
             self.fail(field, "err-required");
             return None;
@@ -123,10 +142,18 @@ impl Checker {
     }
 
     /// Requires `end` to be on or after `start` when both are present.
-    pub fn date_order(&mut self, end_field: &'static str, start: Option<NaiveDate>, end: Option<NaiveDate>) {
+    pub fn date_order(
+        &mut self,
+        end_field: &'static str,
+        start: Option<NaiveDate>,
+        end: Option<NaiveDate>,
+    ) {
         if let (Some(s), Some(e)) = (start, end) {
             if e < s {
-                self.push(FieldError::new(end_field, "err-end-before-start").arg("start", s.format("%d/%m/%Y").to_string()));
+                self.push(
+                    FieldError::new(end_field, "err-end-before-start")
+                        .arg("start", s.format("%d/%m/%Y").to_string()),
+                );
             }
         }
     }
@@ -161,7 +188,11 @@ mod tests {
         let mut c = Checker::new();
         c.required_text("surname", "  ", 10);
         c.required_date("start_date", "31/02/2024");
-        c.optional_code("kind", Some("ospedale"), crate::codes::OrganisationKind::parse);
+        c.optional_code(
+            "kind",
+            Some("ospedale"),
+            crate::codes::OrganisationKind::parse,
+        );
         let err = c.finish(|| ()).unwrap_err();
         assert_eq!(err.0.len(), 3);
         assert!(err.has("surname") && err.has("start_date") && err.has("kind"));
@@ -174,7 +205,10 @@ mod tests {
         let e = c.required_date("end_date", "01/02/2024");
         c.date_order("end_date", s, e);
         let err = c.finish(|| ()).unwrap_err();
-        assert_eq!(err.0, vec![FieldError::new("end_date", "err-end-before-start").arg("start", "01/03/2024")]);
+        assert_eq!(
+            err.0,
+            vec![FieldError::new("end_date", "err-end-before-start").arg("start", "01/03/2024")]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@ use percorsi_store::Scope;
 use serde::Serialize;
 
 /// An authenticated user acting in one organisation with one role.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     pub user_id: i64,
     pub username: String,
@@ -17,6 +17,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn scope(&self) -> Scope {
-        Scope { organisation_id: self.organisation_id, user_id: self.user_id, today: crate::today() }
+        Scope {
+            organisation_id: self.organisation_id,
+            user_id: self.user_id,
+            today: crate::today(),
+        }
     }
 }

@@ -12,7 +12,7 @@ use percorsi_domain::Invalid;
 use percorsi_store::{MembershipRow, OrganisationRow, Tx, UserRow};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserWithRoles {
     pub user: UserRow,
     pub memberships: Vec<MembershipRow>,
@@ -33,27 +33,60 @@ impl Service {
         let o = form.validate()?;
         let mut tx = self.store().write().await?;
         if let Some(parent) = o.parent_id {
-            tx.organisation(parent).await?.ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
+            tx.organisation(parent)
+                .await?
+                .ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
         }
-        let id = tx.insert_organisation(&o).await.map_err(|e| name_taken(e, "name"))?;
-        record(&mut tx, actor, "create", "organisation", Some(id), "amministrazione enti", Some(o.name.clone())).await?;
+        let id = tx
+            .insert_organisation(&o)
+            .await
+            .map_err(|e| name_taken(e, "name"))?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "organisation",
+            Some(id),
+            "amministrazione enti",
+            Some(o.name.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    pub async fn update_organisation(&self, actor: &Actor, id: i64, form: &OrganisationForm, active: bool) -> Result<()> {
+    pub async fn update_organisation(
+        &self,
+        actor: &Actor,
+        id: i64,
+        form: &OrganisationForm,
+        active: bool,
+    ) -> Result<()> {
         policy::require(actor, Permission::ManageOrganisations)?;
         let o = form.validate()?;
         let mut tx = self.store().write().await?;
         tx.organisation(id).await?.ok_or(ServiceError::NotFound)?;
         if let Some(parent) = o.parent_id {
-            tx.organisation(parent).await?.ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
+            tx.organisation(parent)
+                .await?
+                .ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
             if tx.organisation_is_ancestor(parent, id).await? {
                 return Err(Invalid::one("parent_id", "err-parent-cycle").into());
             }
         }
-        tx.update_organisation(id, &o, active).await.map_err(|e| name_taken(e, "name"))?;
-        record(&mut tx, actor, "update", "organisation", Some(id), "amministrazione enti", Some(o.name.clone())).await?;
+        tx.update_organisation(id, &o, active)
+            .await
+            .map_err(|e| name_taken(e, "name"))?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "organisation",
+            Some(id),
+            "amministrazione enti",
+            Some(o.name.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -70,12 +103,27 @@ impl Service {
         policy::require(actor, Permission::ManageUsers)?;
         let mut tx = self.store().write().await?;
         let id = create_user_in(&mut tx, form).await?;
-        record(&mut tx, actor, "create", "user", Some(id), "amministrazione utenti", Some(form.username.trim().to_lowercase())).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "user",
+            Some(id),
+            "amministrazione utenti",
+            Some(form.username.trim().to_lowercase()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    pub async fn grant_role(&self, actor: &Actor, user_id: i64, organisation_id: &str, role: &str) -> Result<i64> {
+    pub async fn grant_role(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        organisation_id: &str,
+        role: &str,
+    ) -> Result<i64> {
         policy::require(actor, Permission::ManageUsers)?;
         let mut c = Checker::new();
         let org = percorsi_domain::episode::parse_id(&mut c, "organisation_id", organisation_id);
@@ -84,18 +132,50 @@ impl Service {
         let (org, role) = (org.unwrap_or_default(), role.unwrap_or(Role::Operatore));
         let mut tx = self.store().write().await?;
         tx.user(user_id).await?.ok_or(ServiceError::NotFound)?;
-        tx.organisation(org).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
-        let id = tx.insert_membership(user_id, org, role.code()).await.map_err(|e| name_taken(e, "role"))?;
-        record(&mut tx, actor, "create", "membership", Some(id), "assegnazione ruolo", Some(format!("user {user_id} {role} org {org}"))).await?;
+        tx.organisation(org)
+            .await?
+            .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+        let id = tx
+            .insert_membership(user_id, org, role.code())
+            .await
+            .map_err(|e| name_taken(e, "role"))?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "membership",
+            Some(id),
+            "assegnazione ruolo",
+            Some(format!("user {user_id} {role} org {org}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    pub async fn set_membership_active(&self, actor: &Actor, membership_id: i64, active: bool) -> Result<()> {
+    pub async fn set_membership_active(
+        &self,
+        actor: &Actor,
+        membership_id: i64,
+        active: bool,
+    ) -> Result<()> {
         policy::require(actor, Permission::ManageUsers)?;
         let mut tx = self.store().write().await?;
         tx.set_membership_active(membership_id, active).await?;
-        record(&mut tx, actor, "update", "membership", Some(membership_id), if active { "riattivazione ruolo" } else { "revoca ruolo" }, None).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "membership",
+            Some(membership_id),
+            if active {
+                "riattivazione ruolo"
+            } else {
+                "revoca ruolo"
+            },
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -107,7 +187,20 @@ impl Service {
         }
         let mut tx = self.store().write().await?;
         tx.set_user_active(user_id, active).await?;
-        record(&mut tx, actor, "update", "user", Some(user_id), if active { "riattivazione utente" } else { "disattivazione utente" }, None).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "user",
+            Some(user_id),
+            if active {
+                "riattivazione utente"
+            } else {
+                "disattivazione utente"
+            },
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -119,7 +212,16 @@ impl Service {
         c.finish(|| ())?;
         let mut tx = self.store().write().await?;
         tx.set_password(user_id, &hash_password(password)?).await?;
-        record(&mut tx, actor, "update", "user", Some(user_id), "reimpostazione password", None).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "user",
+            Some(user_id),
+            "reimpostazione password",
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -129,7 +231,16 @@ impl Service {
     pub async fn cli_add_user(&self, form: &UserForm) -> Result<i64> {
         let mut tx = self.store().write().await?;
         let id = create_user_in(&mut tx, form).await?;
-        record_system(&mut tx, "cli", None, "create", "user", Some(id.to_string()), "amministrazione utenti (CLI)").await?;
+        record_system(
+            &mut tx,
+            "cli",
+            None,
+            "create",
+            "user",
+            Some(id.to_string()),
+            "amministrazione utenti (CLI)",
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -146,25 +257,64 @@ impl Service {
         check_password(&mut c, password);
         c.finish(|| ())?;
         let mut tx = self.store().write().await?;
-        let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
+        let user = tx
+            .user_by_username(&username.trim().to_lowercase())
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.set_password(user.id, &hash_password(password)?).await?;
-        record_system(&mut tx, "cli", None, "update", "user", Some(user.id.to_string()), "reimpostazione password (CLI)").await?;
+        record_system(
+            &mut tx,
+            "cli",
+            None,
+            "update",
+            "user",
+            Some(user.id.to_string()),
+            "reimpostazione password (CLI)",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn cli_set_active(&self, username: &str, active: bool) -> Result<()> {
         let mut tx = self.store().write().await?;
-        let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
+        let user = tx
+            .user_by_username(&username.trim().to_lowercase())
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.set_user_active(user.id, active).await?;
-        record_system(&mut tx, "cli", None, "update", "user", Some(user.id.to_string()), if active { "riattivazione utente (CLI)" } else { "disattivazione utente (CLI)" }).await?;
+        record_system(
+            &mut tx,
+            "cli",
+            None,
+            "update",
+            "user",
+            Some(user.id.to_string()),
+            if active {
+                "riattivazione utente (CLI)"
+            } else {
+                "disattivazione utente (CLI)"
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn cli_membership(&self, username: &str, organisation_id: Option<i64>, role: Option<Role>) -> Result<MembershipRow> {
+    pub async fn cli_membership(
+        &self,
+        username: &str,
+        organisation_id: Option<i64>,
+        role: Option<Role>,
+    ) -> Result<MembershipRow> {
         let mut tx = self.store().write().await?;
-        let m = crate::auth::membership_for(&mut tx, &username.trim().to_lowercase(), organisation_id, role).await?;
+        let m = crate::auth::membership_for(
+            &mut tx,
+            &username.trim().to_lowercase(),
+            organisation_id,
+            role,
+        )
+        .await?;
         tx.commit().await?;
         Ok(m)
     }
@@ -172,10 +322,16 @@ impl Service {
 
 async fn create_user_in(tx: &mut Tx, form: &UserForm) -> Result<i64> {
     let u = form.validate()?;
-    tx.organisation(u.organisation_id).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+    tx.organisation(u.organisation_id)
+        .await?
+        .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
     let hash = hash_password(&u.password)?;
-    let id = tx.insert_user(&u.username, &u.display_name, &hash).await.map_err(|e| name_taken(e, "username"))?;
-    tx.insert_membership(id, u.organisation_id, u.role.code()).await?;
+    let id = tx
+        .insert_user(&u.username, &u.display_name, &hash)
+        .await
+        .map_err(|e| name_taken(e, "username"))?;
+    tx.insert_membership(id, u.organisation_id, u.role.code())
+        .await?;
     Ok(id)
 }
 

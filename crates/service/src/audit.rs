@@ -6,7 +6,15 @@ use percorsi_store::{AuditRow, Tx};
 use serde::Serialize;
 
 /// Appends who/organisation/role/when/what/why for `actor` inside the operation's transaction.
-pub async fn record(tx: &mut Tx, actor: &Actor, action: &str, entity: &str, entity_id: Option<i64>, reason: &str, detail: Option<String>) -> Result<()> {
+pub async fn record(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    reason: &str,
+    detail: Option<String>,
+) -> Result<()> {
     let entry = AuditEntry {
         at: now(),
         user_id: Some(actor.user_id),
@@ -24,7 +32,15 @@ pub async fn record(tx: &mut Tx, actor: &Actor, action: &str, entity: &str, enti
 }
 
 /// For events without an acting role: logins, CLI administration.
-pub async fn record_system(tx: &mut Tx, username: &str, user_id: Option<i64>, action: &str, entity: &str, entity_id: Option<String>, reason: &str) -> Result<()> {
+pub async fn record_system(
+    tx: &mut Tx,
+    username: &str,
+    user_id: Option<i64>,
+    action: &str,
+    entity: &str,
+    entity_id: Option<String>,
+    reason: &str,
+) -> Result<()> {
     let entry = AuditEntry {
         at: now(),
         user_id,
@@ -45,7 +61,7 @@ pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     pub entries: u64,
     pub first_broken: Option<BrokenLink>,
@@ -61,22 +77,46 @@ impl Service {
         loop {
             let page = tx.audit_after(after, 5000).await?;
             let Some(last) = page.last() else { break };
-            if let Some(b) = verify(page.iter().map(|r| (r.id, &r.entry, r.prev_hash.as_str(), r.hash.as_str())), &prev) {
-                return Ok(VerifyReport { entries: entries + page.iter().take_while(|r| r.id < b.id).count() as u64, first_broken: Some(b) });
+            if let Some(b) = verify(
+                page.iter()
+                    .map(|r| (r.id, &r.entry, r.prev_hash.as_str(), r.hash.as_str())),
+                &prev,
+            ) {
+                return Ok(VerifyReport {
+                    entries: entries + page.iter().take_while(|r| r.id < b.id).count() as u64,
+                    first_broken: Some(b),
+                });
             }
             entries += page.len() as u64;
             after = last.id;
             prev = last.hash.clone();
         }
-        Ok(VerifyReport { entries, first_broken: None })
+        Ok(VerifyReport {
+            entries,
+            first_broken: None,
+        })
     }
 
     /// The auditor's view of the trail, newest first; reading it is itself audited.
-    pub async fn audit_trail(&self, actor: &Actor, entity: Option<(&str, &str)>, before_id: Option<i64>) -> Result<Vec<AuditRow>> {
+    pub async fn audit_trail(
+        &self,
+        actor: &Actor,
+        entity: Option<(&str, &str)>,
+        before_id: Option<i64>,
+    ) -> Result<Vec<AuditRow>> {
         policy::require(actor, policy::Permission::ViewAudit)?;
         let mut tx = self.store().write().await?;
         let rows = tx.audit_recent(entity, before_id, 100).await?;
-        record(&mut tx, actor, "read", "audit_log", None, "verifica registro accessi", None).await?;
+        record(
+            &mut tx,
+            actor,
+            "read",
+            "audit_log",
+            None,
+            "verifica registro accessi",
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(rows)
     }

@@ -13,7 +13,7 @@ pub mod policy;
 
 pub use actor::Actor;
 pub use error::{Result, ServiceError};
-pub use percorsi_store::{Backend, Store};
+pub use percorsi_store::{self as store, Backend, Store};
 
 use std::sync::Arc;
 
@@ -26,7 +26,10 @@ pub struct Service {
 
 impl Service {
     pub fn new(store: Store, pseudonym_key: Vec<u8>) -> Self {
-        Service { store, pseudonym_key: Arc::new(pseudonym_key) }
+        Service {
+            store,
+            pseudonym_key: Arc::new(pseudonym_key),
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -8,33 +8,46 @@ use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, TeamMemberForm};
 use percorsi_domain::person::{NewPerson, PersonForm};
 use percorsi_domain::{pseudonym, Invalid};
-use percorsi_store::{ConsentRow, EpisodeRow, IdentityRow, MembershipRow, PersonRow, PersonSummary, TeamMemberRow, Tx};
+use percorsi_store::{
+    ConsentRow, EpisodeRow, IdentityRow, MembershipRow, PersonRow, PersonSummary, TeamMemberRow, Tx,
+};
 use rand::RngCore;
 use serde::Serialize;
 
 /// What happened to a registration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Registration {
-    Created { person_id: i64, code: String },
+    Created {
+        person_id: i64,
+        code: String,
+    },
     /// The code exists and this organisation already sees the person.
-    AlreadyFollowed { person_id: i64, code: String },
+    AlreadyFollowed {
+        person_id: i64,
+        code: String,
+    },
     /// The code exists elsewhere in the network: "già noto". Nothing of that record is revealed;
     /// the organisation may take the person in charge by confirming the same identity data.
-    KnownElsewhere { code: String },
+    KnownElsewhere {
+        code: String,
+    },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TimelineEvent {
     pub date: NaiveDate,
     /// Fluent id of the event label, e.g. `timeline-episode-opened`.
     pub kind: &'static str,
     pub organisation: String,
+    /// Free text (a name, a function) shown as is.
     pub detail: Option<String>,
+    /// A Fluent id to translate instead (a code's label).
+    pub detail_key: Option<String>,
 }
 
 /// Everything the pathway page shows, already filtered for the actor.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Pathway {
     pub person: PersonRow,
     /// `None` for anonymous persons and for roles that see no identity.
@@ -52,7 +65,13 @@ pub struct Pathway {
 impl Service {
     fn code_for(&self, p: &NewPerson) -> String {
         match &p.code_basis {
-            Some(b) => pseudonym::code(&self.pseudonym_key, &b.surname, &b.name, b.birth_date, b.sex),
+            Some(b) => pseudonym::code(
+                &self.pseudonym_key,
+                &b.surname,
+                &b.name,
+                b.birth_date,
+                b.sex,
+            ),
             None => {
                 let mut bytes = [0u8; 10];
                 rand::thread_rng().fill_bytes(&mut bytes);
@@ -63,7 +82,12 @@ impl Service {
 
     /// Registers a person and opens the first care episode in the actor's organisation, in one
     /// transaction: an organisation always sees the people it registers.
-    pub async fn register_person(&self, actor: &Actor, person: &PersonForm, episode: &EpisodeForm) -> Result<Registration> {
+    pub async fn register_person(
+        &self,
+        actor: &Actor,
+        person: &PersonForm,
+        episode: &EpisodeForm,
+    ) -> Result<Registration> {
         policy::require(actor, Permission::RegisterPerson)?;
         let (p, e) = both(person.validate(), episode.validate(today()))?;
         let code = self.code_for(&p);
@@ -71,28 +95,71 @@ impl Service {
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
         if let Some(existing) = tx.person_id_by_code(&code).await? {
             let outcome = if tx.person_visible(&actor.scope(), existing).await?.is_some() {
-                Registration::AlreadyFollowed { person_id: existing, code }
+                Registration::AlreadyFollowed {
+                    person_id: existing,
+                    code,
+                }
             } else {
                 Registration::KnownElsewhere { code }
             };
-            record(&mut tx, actor, "lookup", "person", None, "registrazione: codice già presente", None).await?;
+            record(
+                &mut tx,
+                actor,
+                "lookup",
+                "person",
+                None,
+                "registrazione: codice già presente",
+                None,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(outcome);
         }
-        let person_id = tx.insert_person(&code, p.anonymous, &p.profile, actor.organisation_id).await?;
+        let person_id = tx
+            .insert_person(&code, p.anonymous, &p.profile, actor.organisation_id)
+            .await?;
         if let Some(identity) = &p.identity {
             tx.insert_identity(person_id, identity).await?;
         }
-        let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
-        record(&mut tx, actor, "create", "person", Some(person_id), "registrazione", Some(if p.anonymous { "anonima".into() } else { "con identità".into() })).await?;
-        record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico", None).await?;
+        let episode_id = tx
+            .insert_episode(person_id, actor.organisation_id, &e)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "person",
+            Some(person_id),
+            "registrazione",
+            Some(if p.anonymous {
+                "anonima".into()
+            } else {
+                "con identità".into()
+            }),
+        )
+        .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "care_episode",
+            Some(episode_id),
+            "presa in carico",
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Registration::Created { person_id, code })
     }
 
     /// Takes in charge a person already known elsewhere. The identity data must be given again
     /// (and must produce the same code): knowing a code alone grants nothing.
-    pub async fn take_in_charge(&self, actor: &Actor, person: &PersonForm, episode: &EpisodeForm) -> Result<i64> {
+    pub async fn take_in_charge(
+        &self,
+        actor: &Actor,
+        person: &PersonForm,
+        episode: &EpisodeForm,
+    ) -> Result<i64> {
         policy::require(actor, Permission::RegisterPerson)?;
         let (p, e) = both(person.validate(), episode.validate(today()))?;
         if p.code_basis.is_none() {
@@ -101,45 +168,102 @@ impl Service {
         let code = self.code_for(&p);
         let mut tx = self.store().write().await?;
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
-        let person_id = tx.person_id_by_code(&code).await?.ok_or(ServiceError::NotFound)?;
-        if tx.open_episode_exists(person_id, actor.organisation_id).await? {
+        let person_id = tx
+            .person_id_by_code(&code)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if tx
+            .open_episode_exists(person_id, actor.organisation_id)
+            .await?
+        {
             return Err(ServiceError::Conflict("err-episode-already-open"));
         }
-        let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
-        record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico di persona già nota", Some(format!("person {person_id}"))).await?;
+        let episode_id = tx
+            .insert_episode(person_id, actor.organisation_id, &e)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "care_episode",
+            Some(episode_id),
+            "presa in carico di persona già nota",
+            Some(format!("person {person_id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(person_id)
     }
 
     /// Opens a further episode for a person the organisation already sees (e.g. via consent).
-    pub async fn open_episode(&self, actor: &Actor, person_id: i64, form: &EpisodeForm) -> Result<i64> {
+    pub async fn open_episode(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        form: &EpisodeForm,
+    ) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let e = form.validate(today())?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.person_visible(&actor.scope(), person_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
-        if tx.open_episode_exists(person_id, actor.organisation_id).await? {
+        if tx
+            .open_episode_exists(person_id, actor.organisation_id)
+            .await?
+        {
             return Err(ServiceError::Conflict("err-episode-already-open"));
         }
-        let id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
-        record(&mut tx, actor, "create", "care_episode", Some(id), "presa in carico", None).await?;
+        let id = tx
+            .insert_episode(person_id, actor.organisation_id, &e)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "care_episode",
+            Some(id),
+            "presa in carico",
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// Closes one of the actor's organisation's episodes.
-    pub async fn close_episode(&self, actor: &Actor, episode_id: i64, form: &CloseEpisodeForm) -> Result<i64> {
+    pub async fn close_episode(
+        &self,
+        actor: &Actor,
+        episode_id: i64,
+        form: &CloseEpisodeForm,
+    ) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let mut tx = self.store().write().await?;
         let ep = own_open_episode(&mut tx, actor, episode_id).await?;
         let close = form.validate(ep.start_date, today())?;
         tx.close_episode(episode_id, &close).await?;
-        record(&mut tx, actor, "update", "care_episode", Some(episode_id), "chiusura presa in carico", Some(close.closure.code().into())).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "care_episode",
+            Some(episode_id),
+            "chiusura presa in carico",
+            Some(close.closure.code().into()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ep.person_id)
     }
 
-    pub async fn add_team_member(&self, actor: &Actor, episode_id: i64, form: &TeamMemberForm) -> Result<i64> {
+    pub async fn add_team_member(
+        &self,
+        actor: &Actor,
+        episode_id: i64,
+        form: &TeamMemberForm,
+    ) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let m = form.validate()?;
         let mut tx = self.store().write().await?;
@@ -150,41 +274,111 @@ impl Service {
             .await?
             .filter(|ms| ms.active && TEAM_ROLES.contains(&ms.role.as_str()))
             .ok_or_else(|| Invalid::one("membership_id", "err-unknown-choice"))?;
-        tx.insert_team_member(episode_id, membership.user_id, membership.organisation_id, &m.function).await?;
-        record(&mut tx, actor, "update", "care_episode", Some(episode_id), "équipe: aggiunta", Some(format!("user {}", membership.user_id))).await?;
+        tx.insert_team_member(
+            episode_id,
+            membership.user_id,
+            membership.organisation_id,
+            &m.function,
+        )
+        .await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "care_episode",
+            Some(episode_id),
+            "équipe: aggiunta",
+            Some(format!("user {}", membership.user_id)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ep.person_id)
     }
 
-    pub async fn remove_team_member(&self, actor: &Actor, episode_id: i64, member_id: i64) -> Result<i64> {
+    pub async fn remove_team_member(
+        &self,
+        actor: &Actor,
+        episode_id: i64,
+        member_id: i64,
+    ) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let mut tx = self.store().write().await?;
         let ep = own_open_episode(&mut tx, actor, episode_id).await?;
         tx.remove_team_member(episode_id, member_id).await?;
-        record(&mut tx, actor, "update", "care_episode", Some(episode_id), "équipe: rimozione", Some(format!("member {member_id}"))).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "care_episode",
+            Some(episode_id),
+            "équipe: rimozione",
+            Some(format!("member {member_id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ep.person_id)
     }
 
-    pub async fn record_consent(&self, actor: &Actor, person_id: i64, form: &ConsentForm) -> Result<i64> {
+    pub async fn record_consent(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        form: &ConsentForm,
+    ) -> Result<i64> {
         policy::require(actor, Permission::ManageConsents)?;
         let c = form.validate()?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
-        tx.organisation(c.organisation_id).await?.filter(|o| o.active).ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
-        let id = tx.insert_consent(person_id, &c, actor.user_id, actor.organisation_id).await?;
-        record(&mut tx, actor, "create", "consent", Some(id), "consenso alla condivisione", Some(format!("person {person_id} → org {} ({})", c.organisation_id, c.purpose))).await?;
+        tx.person_visible(&actor.scope(), person_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.organisation(c.organisation_id)
+            .await?
+            .filter(|o| o.active)
+            .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+        let id = tx
+            .insert_consent(person_id, &c, actor.user_id, actor.organisation_id)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "consent",
+            Some(id),
+            "consenso alla condivisione",
+            Some(format!(
+                "person {person_id} → org {} ({})",
+                c.organisation_id, c.purpose
+            )),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// Revokes a consent; the grantee loses access on its very next request.
-    pub async fn revoke_consent(&self, actor: &Actor, person_id: i64, consent_id: i64) -> Result<()> {
+    pub async fn revoke_consent(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        consent_id: i64,
+    ) -> Result<()> {
         policy::require(actor, Permission::ManageConsents)?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
-        tx.revoke_consent(person_id, consent_id, actor.user_id).await?;
-        record(&mut tx, actor, "update", "consent", Some(consent_id), "revoca del consenso", Some(format!("person {person_id}"))).await?;
+        tx.person_visible(&actor.scope(), person_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.revoke_consent(person_id, consent_id, actor.user_id)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "consent",
+            Some(consent_id),
+            "revoca del consenso",
+            Some(format!("person {person_id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -194,17 +388,42 @@ impl Service {
         policy::require(actor, Permission::ViewPersons)?;
         let scope = actor.scope();
         let mut tx = self.store().write().await?;
-        let person = tx.person_visible(&scope, person_id).await?.ok_or(ServiceError::NotFound)?;
+        let person = tx
+            .person_visible(&scope, person_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let with_identity = allows(actor.role, Permission::ViewIdentity);
-        let identity = if with_identity { tx.identity_visible(&scope, person_id).await? } else { None };
+        let identity = if with_identity {
+            tx.identity_visible(&scope, person_id).await?
+        } else {
+            None
+        };
         let episodes = tx.episodes_of_person(&scope, person_id).await?;
         let team = tx.team_of_person(&scope, person_id).await?;
         let consents = tx.consents_of_person(&scope, person_id).await?;
-        let reason = if identity.is_some() { "consultazione percorso (con identità)" } else { "consultazione percorso (pseudonimizzato)" };
-        record(&mut tx, actor, "read", "person", Some(person_id), reason, None).await?;
+        let reason = if identity.is_some() {
+            "consultazione percorso (con identità)"
+        } else {
+            "consultazione percorso (pseudonimizzato)"
+        };
+        record(
+            &mut tx,
+            actor,
+            "read",
+            "person",
+            Some(person_id),
+            reason,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         let manageable_episode = allows(actor.role, Permission::ManageEpisodes)
-            .then(|| episodes.iter().find(|e| e.organisation_id == actor.organisation_id && e.end_date.is_none()).map(|e| e.id))
+            .then(|| {
+                episodes
+                    .iter()
+                    .find(|e| e.organisation_id == actor.organisation_id && e.end_date.is_none())
+                    .map(|e| e.id)
+            })
             .flatten();
         let timeline = timeline(&episodes, &team, &consents);
         Ok(Pathway {
@@ -226,9 +445,20 @@ impl Service {
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         let mut tx = self.store().write().await?;
-        let rows = tx.persons_visible(&actor.scope(), search, with_identity, 200).await?;
+        let rows = tx
+            .persons_visible(&actor.scope(), search, with_identity, 200)
+            .await?;
         if with_identity && !rows.is_empty() {
-            record(&mut tx, actor, "read", "person_list", None, "elenco persone", Some(format!("{} persone", rows.len()))).await?;
+            record(
+                &mut tx,
+                actor,
+                "read",
+                "person_list",
+                None,
+                "elenco persone",
+                Some(format!("{} persone", rows.len())),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(rows)
@@ -241,7 +471,16 @@ impl Service {
         let mut tx = self.store().write().await?;
         let rows = tx.persons_followed(&actor.scope(), with_identity).await?;
         if with_identity && !rows.is_empty() {
-            record(&mut tx, actor, "read", "person_list", None, "persone seguite", Some(format!("{} persone", rows.len()))).await?;
+            record(
+                &mut tx,
+                actor,
+                "read",
+                "person_list",
+                None,
+                "persone seguite",
+                Some(format!("{} persone", rows.len())),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(rows)
@@ -250,7 +489,9 @@ impl Service {
     /// Case managers of the actor's organisation (for the episode form).
     pub async fn case_managers(&self, actor: &Actor) -> Result<Vec<MembershipRow>> {
         let mut tx = self.store().write().await?;
-        let rows = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?;
+        let rows = tx
+            .members_with_roles(Some(actor.organisation_id), &["case_manager"])
+            .await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -264,9 +505,17 @@ impl Service {
     }
 }
 
-const TEAM_ROLES: &[&str] = &["case_manager", "operatore", "tutor_aziendale", "coordinatore"];
+const TEAM_ROLES: &[&str] = &[
+    "case_manager",
+    "operatore",
+    "tutor_aziendale",
+    "coordinatore",
+];
 
-fn both<A, B>(a: std::result::Result<A, Invalid>, b: std::result::Result<B, Invalid>) -> std::result::Result<(A, B), Invalid> {
+fn both<A, B>(
+    a: std::result::Result<A, Invalid>,
+    b: std::result::Result<B, Invalid>,
+) -> std::result::Result<(A, B), Invalid> {
     match (a, b) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (Err(Invalid(mut x)), Err(Invalid(y))) => {
@@ -278,7 +527,11 @@ fn both<A, B>(a: std::result::Result<A, Invalid>, b: std::result::Result<B, Inva
 }
 
 async fn check_case_manager(tx: &mut Tx, actor: &Actor, user_id: i64) -> Result<()> {
-    let ok = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?.iter().any(|m| m.user_id == user_id);
+    let ok = tx
+        .members_with_roles(Some(actor.organisation_id), &["case_manager"])
+        .await?
+        .iter()
+        .any(|m| m.user_id == user_id);
     if ok {
         Ok(())
     } else {
@@ -287,7 +540,10 @@ async fn check_case_manager(tx: &mut Tx, actor: &Actor, user_id: i64) -> Result<
 }
 
 async fn own_open_episode(tx: &mut Tx, actor: &Actor, episode_id: i64) -> Result<EpisodeRow> {
-    let ep = tx.episode_visible(&actor.scope(), episode_id).await?.ok_or(ServiceError::NotFound)?;
+    let ep = tx
+        .episode_visible(&actor.scope(), episode_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     if ep.organisation_id != actor.organisation_id {
         return Err(ServiceError::Forbidden);
     }
@@ -297,23 +553,60 @@ async fn own_open_episode(tx: &mut Tx, actor: &Actor, episode_id: i64) -> Result
     Ok(ep)
 }
 
-fn timeline(episodes: &[EpisodeRow], team: &[TeamMemberRow], consents: &[ConsentRow]) -> Vec<TimelineEvent> {
+fn timeline(
+    episodes: &[EpisodeRow],
+    team: &[TeamMemberRow],
+    consents: &[ConsentRow],
+) -> Vec<TimelineEvent> {
     let mut ev = Vec::new();
     for e in episodes {
-        ev.push(TimelineEvent { date: e.start_date, kind: "timeline-episode-opened", organisation: e.organisation_name.clone(), detail: Some(e.case_manager_name.clone()) });
+        ev.push(TimelineEvent {
+            date: e.start_date,
+            kind: "timeline-episode-opened",
+            organisation: e.organisation_name.clone(),
+            detail: Some(e.case_manager_name.clone()),
+            detail_key: None,
+        });
         if let Some(end) = e.end_date {
-            ev.push(TimelineEvent { date: end, kind: "timeline-episode-closed", organisation: e.organisation_name.clone(), detail: e.closure.clone() });
+            ev.push(TimelineEvent {
+                date: end,
+                kind: "timeline-episode-closed",
+                organisation: e.organisation_name.clone(),
+                detail: None,
+                detail_key: e
+                    .closure
+                    .as_ref()
+                    .map(|c| format!("code-episode_closure-{c}")),
+            });
         }
     }
     for t in team {
         if let Some(d) = day_of(&t.added_at) {
-            ev.push(TimelineEvent { date: d, kind: "timeline-team-joined", organisation: t.organisation_name.clone(), detail: Some(format!("{} — {}", t.user_name, t.function)) });
+            ev.push(TimelineEvent {
+                date: d,
+                kind: "timeline-team-joined",
+                organisation: t.organisation_name.clone(),
+                detail: Some(format!("{} — {}", t.user_name, t.function)),
+                detail_key: None,
+            });
         }
     }
     for c in consents {
-        ev.push(TimelineEvent { date: c.start_date, kind: "timeline-consent-given", organisation: c.organisation_name.clone(), detail: Some(c.purpose.clone()) });
+        ev.push(TimelineEvent {
+            date: c.start_date,
+            kind: "timeline-consent-given",
+            organisation: c.organisation_name.clone(),
+            detail: None,
+            detail_key: Some(format!("code-consent_purpose-{}", c.purpose)),
+        });
         if let Some(d) = c.revoked_at.as_deref().and_then(day_of) {
-            ev.push(TimelineEvent { date: d, kind: "timeline-consent-revoked", organisation: c.organisation_name.clone(), detail: Some(c.purpose.clone()) });
+            ev.push(TimelineEvent {
+                date: d,
+                kind: "timeline-consent-revoked",
+                organisation: c.organisation_name.clone(),
+                detail: None,
+                detail_key: Some(format!("code-consent_purpose-{}", c.purpose)),
+            });
         }
     }
     ev.sort_by(|a, b| b.date.cmp(&a.date));
@@ -321,5 +614,20 @@ fn timeline(episodes: &[EpisodeRow], team: &[TeamMemberRow], consents: &[Consent
 }
 
 fn day_of(ts: &str) -> Option<NaiveDate> {
-    ts.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    ts.get(..10)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+impl Service {
+    /// The person an episode belongs to, if the actor sees it (to return to the right page).
+    pub async fn episode_person(&self, actor: &Actor, episode_id: i64) -> Result<i64> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let mut tx = self.store().write().await?;
+        let ep = tx
+            .episode_visible(&actor.scope(), episode_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok(ep.person_id)
+    }
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub entry: AuditEntry,
@@ -39,9 +39,14 @@ impl Tx {
     pub async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
         if self.backend == Backend::Postgres {
             // Serialises appends across app instances so the chain never forks; released at commit.
-            sqlx::query("SELECT pg_advisory_xact_lock(724031)").execute(self.conn()).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(724031)")
+                .execute(self.conn())
+                .await?;
         }
-        let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(self.conn()).await?;
+        let prev: Option<String> =
+            sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+                .fetch_optional(self.conn())
+                .await?;
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
         let hash = entry.link_hash(&prev);
         let id = sqlx::query_scalar(
@@ -67,12 +72,21 @@ impl Tx {
 
     /// Entries with id greater than `after_id`, oldest first, at most `limit`.
     pub async fn audit_after(&mut self, after_id: i64, limit: i64) -> Result<Vec<AuditRow>> {
-        let rows = sqlx::query(&format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2")).bind(after_id).bind(limit).fetch_all(self.conn()).await?;
+        let rows = sqlx::query(&format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2"))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
         rows.iter().map(map).collect()
     }
 
     /// Newest entries first, optionally only those about one entity.
-    pub async fn audit_recent(&mut self, entity: Option<(&str, &str)>, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
+    pub async fn audit_recent(
+        &mut self,
+        entity: Option<(&str, &str)>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
         let (e, id) = entity.unwrap_or(("", ""));
         let rows = sqlx::query(&format!("{SELECT} WHERE ($1 = '' OR (entity = $1 AND entity_id = $2)) AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4"))
             .bind(e)

@@ -6,7 +6,7 @@ use percorsi_domain::consent::NewConsent;
 use serde::Serialize;
 use sqlx::Row;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConsentRow {
     pub id: i64,
     pub person_id: i64,
@@ -21,7 +21,13 @@ pub struct ConsentRow {
 }
 
 impl Tx {
-    pub async fn insert_consent(&mut self, person_id: i64, c: &NewConsent, user_id: i64, org_id: i64) -> Result<i64> {
+    pub async fn insert_consent(
+        &mut self,
+        person_id: i64,
+        c: &NewConsent,
+        user_id: i64,
+        org_id: i64,
+    ) -> Result<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO consents (person_id, organisation_id, purpose, start_date, expiry_date, recorded_by, recorded_by_org, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -54,7 +60,11 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn consents_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ConsentRow>> {
+    pub async fn consents_of_person(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+    ) -> Result<Vec<ConsentRow>> {
         let sql = format!(
             "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, c.expiry_date, \
              c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \

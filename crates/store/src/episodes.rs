@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EpisodeRow {
     pub id: i64,
     pub person_id: i64,
@@ -24,7 +24,7 @@ pub struct EpisodeRow {
     pub treatment_in_progress: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TeamMemberRow {
     pub id: i64,
     pub episode_id: i64,
@@ -61,7 +61,12 @@ fn map_episode(r: &AnyRow) -> Result<EpisodeRow> {
 }
 
 impl Tx {
-    pub async fn insert_episode(&mut self, person_id: i64, organisation_id: i64, e: &NewEpisode) -> Result<i64> {
+    pub async fn insert_episode(
+        &mut self,
+        person_id: i64,
+        organisation_id: i64,
+        e: &NewEpisode,
+    ) -> Result<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO care_episodes (person_id, organisation_id, start_date, case_manager_id, substance_start, substance_current, treatment_in_progress, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -80,7 +85,11 @@ impl Tx {
     }
 
     /// Whether the organisation already has an open episode with the person.
-    pub async fn open_episode_exists(&mut self, person_id: i64, organisation_id: i64) -> Result<bool> {
+    pub async fn open_episode_exists(
+        &mut self,
+        person_id: i64,
+        organisation_id: i64,
+    ) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM care_episodes WHERE person_id = $1 AND organisation_id = $2 AND end_date IS NULL")
             .bind(person_id)
             .bind(organisation_id)
@@ -104,8 +113,15 @@ impl Tx {
     }
 
     /// Episodes of a person visible to the scope (all organisations' episodes: the shared pathway).
-    pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<EpisodeRow>> {
-        let sql = format!("{EPISODE} WHERE e.person_id = $4 AND {} ORDER BY e.start_date DESC, e.id DESC", visible("e.person_id", 1, 2, 3));
+    pub async fn episodes_of_person(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+    ) -> Result<Vec<EpisodeRow>> {
+        let sql = format!(
+            "{EPISODE} WHERE e.person_id = $4 AND {} ORDER BY e.start_date DESC, e.id DESC",
+            visible("e.person_id", 1, 2, 3)
+        );
         let rows = sqlx::query(&sql)
             .bind(scope.organisation_id)
             .bind(scope.user_id)
@@ -117,7 +133,10 @@ impl Tx {
     }
 
     pub async fn episode_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<EpisodeRow>> {
-        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", visible("e.person_id", 1, 2, 3));
+        let sql = format!(
+            "{EPISODE} WHERE e.id = $4 AND {}",
+            visible("e.person_id", 1, 2, 3)
+        );
         let r = sqlx::query(&sql)
             .bind(scope.organisation_id)
             .bind(scope.user_id)
@@ -128,7 +147,13 @@ impl Tx {
         r.as_ref().map(map_episode).transpose()
     }
 
-    pub async fn insert_team_member(&mut self, episode_id: i64, user_id: i64, organisation_id: i64, function: &str) -> Result<i64> {
+    pub async fn insert_team_member(
+        &mut self,
+        episode_id: i64,
+        user_id: i64,
+        organisation_id: i64,
+        function: &str,
+    ) -> Result<i64> {
         let id = sqlx::query_scalar("INSERT INTO care_team_members (episode_id, user_id, organisation_id, function, added_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(episode_id)
             .bind(user_id)
@@ -154,7 +179,11 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn team_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<TeamMemberRow>> {
+    pub async fn team_of_person(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+    ) -> Result<Vec<TeamMemberRow>> {
         let sql = format!(
             "SELECT t.id, t.episode_id, t.user_id, u.display_name AS user_name, t.organisation_id, o.name AS organisation_name, \
              t.function, t.added_at, t.removed_at FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \

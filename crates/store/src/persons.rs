@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// The pseudonymous record: never contains identity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonRow {
     pub id: i64,
     pub code: String,
@@ -23,7 +23,7 @@ pub struct PersonRow {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IdentityRow {
     pub surname: String,
     pub name: String,
@@ -35,7 +35,7 @@ pub struct IdentityRow {
 }
 
 /// A line of a person list. `surname`/`name` are filled only when the caller asked for identity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonSummary {
     pub id: i64,
     pub code: String,
@@ -71,8 +71,16 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
         anonymous: bool_col(r, "anonymous")?,
-        surname: if with_identity { r.try_get("surname")? } else { None },
-        name: if with_identity { r.try_get("name")? } else { None },
+        surname: if with_identity {
+            r.try_get("surname")?
+        } else {
+            None
+        },
+        name: if with_identity {
+            r.try_get("name")?
+        } else {
+            None
+        },
         birth_year: r.try_get("birth_year")?,
         sex: r.try_get("sex")?,
         episode_start: r.try_get("episode_start")?,
@@ -80,7 +88,13 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
 }
 
 impl Tx {
-    pub async fn insert_person(&mut self, code: &str, anonymous: bool, p: &Profile, organisation_id: i64) -> Result<i64> {
+    pub async fn insert_person(
+        &mut self,
+        code: &str,
+        anonymous: bool,
+        p: &Profile,
+        organisation_id: i64,
+    ) -> Result<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO persons (code, anonymous, birth_year, sex, citizenship, education, work_history, living_situation, user_class, created_at, created_by_org) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -123,7 +137,10 @@ impl Tx {
     /// Existence of a code anywhere in the installation: the "già noto" check. Returns the id only,
     /// which callers must not reveal unless the person is visible to the actor.
     pub async fn person_id_by_code(&mut self, code: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM persons WHERE code = $1").bind(code).fetch_optional(self.conn()).await?)
+        Ok(sqlx::query_scalar("SELECT id FROM persons WHERE code = $1")
+            .bind(code)
+            .fetch_optional(self.conn())
+            .await?)
     }
 
     pub async fn person_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<PersonRow>> {
@@ -138,7 +155,11 @@ impl Tx {
         r.as_ref().map(map_person).transpose()
     }
 
-    pub async fn identity_visible(&mut self, scope: &Scope, person_id: i64) -> Result<Option<IdentityRow>> {
+    pub async fn identity_visible(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+    ) -> Result<Option<IdentityRow>> {
         let sql = format!(
             "SELECT i.surname, i.name, i.fiscal_code, i.birth_date, i.phone, i.email, i.address FROM person_identities i \
              WHERE i.person_id = $4 AND {}",
@@ -166,9 +187,19 @@ impl Tx {
     }
 
     /// Persons visible to the scope, optionally filtered by code or (with identity) name.
-    pub async fn persons_visible(&mut self, scope: &Scope, search: Option<&str>, with_identity: bool, limit: i64) -> Result<Vec<PersonSummary>> {
+    pub async fn persons_visible(
+        &mut self,
+        scope: &Scope,
+        search: Option<&str>,
+        with_identity: bool,
+        limit: i64,
+    ) -> Result<Vec<PersonSummary>> {
         let pattern = search.map(|s| format!("%{}%", s.to_uppercase().replace(['%', '_'], "")));
-        let name_match = if with_identity { "OR UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4" } else { "" };
+        let name_match = if with_identity {
+            "OR UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, \
                (SELECT MIN(e.start_date) FROM care_episodes e WHERE e.person_id = p.id AND e.organisation_id = $1 AND e.end_date IS NULL) AS episode_start \
@@ -190,7 +221,11 @@ impl Tx {
 
     /// The case manager's own people: open episodes they manage in this organisation, or
     /// open episodes whose team they are on.
-    pub async fn persons_followed(&mut self, scope: &Scope, with_identity: bool) -> Result<Vec<PersonSummary>> {
+    pub async fn persons_followed(
+        &mut self,
+        scope: &Scope,
+        with_identity: bool,
+    ) -> Result<Vec<PersonSummary>> {
         let sql = "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, MIN(e.start_date) AS episode_start \
              FROM persons p LEFT JOIN person_identities i ON i.person_id = p.id \
              JOIN care_episodes e ON e.person_id = p.id AND e.end_date IS NULL AND e.start_date <= $3 \
@@ -208,6 +243,8 @@ impl Tx {
     }
 
     pub async fn count_persons(&mut self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(self.conn()).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons")
+            .fetch_one(self.conn())
+            .await?)
     }
 }

@@ -18,7 +18,14 @@ pub struct ApiTokenRow {
 }
 
 impl Tx {
-    pub async fn insert_session(&mut self, token_hash: &str, user_id: i64, membership_id: Option<i64>, csrf: &str, expires_at: &str) -> Result<()> {
+    pub async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        membership_id: Option<i64>,
+        csrf: &str,
+        expires_at: &str,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, membership_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(token_hash)
             .bind(user_id)
@@ -52,26 +59,51 @@ impl Tx {
         .transpose()
     }
 
-    pub async fn set_session_membership(&mut self, token_hash: &str, membership_id: i64) -> Result<()> {
-        sqlx::query("UPDATE sessions SET membership_id = $1 WHERE token_hash = $2").bind(membership_id).bind(token_hash).execute(self.conn()).await?;
+    pub async fn set_session_membership(
+        &mut self,
+        token_hash: &str,
+        membership_id: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET membership_id = $1 WHERE token_hash = $2")
+            .bind(membership_id)
+            .bind(token_hash)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
     pub async fn touch_session(&mut self, token_hash: &str, expires_at: &str) -> Result<()> {
-        sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2").bind(expires_at).bind(token_hash).execute(self.conn()).await?;
+        sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
+            .bind(expires_at)
+            .bind(token_hash)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(self.conn()).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
     pub async fn delete_expired_sessions(&mut self, now_ts: &str) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_ts).execute(self.conn()).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now_ts)
+            .execute(self.conn())
+            .await?
+            .rows_affected())
     }
 
-    pub async fn insert_api_token(&mut self, token_hash: &str, name: &str, membership_id: i64, expires_at: Option<&str>) -> Result<i64> {
+    pub async fn insert_api_token(
+        &mut self,
+        token_hash: &str,
+        name: &str,
+        membership_id: i64,
+        expires_at: Option<&str>,
+    ) -> Result<i64> {
         let id = sqlx::query_scalar("INSERT INTO api_tokens (token_hash, name, membership_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(token_hash)
             .bind(name)
@@ -84,7 +116,11 @@ impl Tx {
     }
 
     /// A token that is neither revoked nor expired, whose user and role are active.
-    pub async fn api_token(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<ApiTokenRow>> {
+    pub async fn api_token(
+        &mut self,
+        token_hash: &str,
+        now_ts: &str,
+    ) -> Result<Option<ApiTokenRow>> {
         let r = sqlx::query(
             "SELECT t.id, t.name, t.membership_id FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
              JOIN users u ON u.id = m.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
@@ -94,10 +130,25 @@ impl Tx {
         .bind(now_ts)
         .fetch_optional(self.conn())
         .await?;
-        r.map(|r| Ok(ApiTokenRow { id: r.try_get("id")?, name: r.try_get("name")?, membership_id: r.try_get("membership_id")? })).transpose()
+        r.map(|r| {
+            Ok(ApiTokenRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                membership_id: r.try_get("membership_id")?,
+            })
+        })
+        .transpose()
     }
 
     pub async fn revoke_api_token(&mut self, id: i64) -> Result<bool> {
-        Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now()).bind(id).execute(self.conn()).await?.rows_affected() > 0)
+        Ok(sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(id)
+        .execute(self.conn())
+        .await?
+        .rows_affected()
+            > 0)
     }
 }

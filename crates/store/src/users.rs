@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
@@ -16,7 +16,7 @@ pub struct UserRow {
     pub password_hash: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MembershipRow {
     pub id: i64,
     pub user_id: i64,
@@ -61,7 +61,12 @@ const MEMBERSHIP: &str = "SELECT m.id, m.user_id, u.username, u.display_name, m.
                           JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id";
 
 impl Tx {
-    pub async fn insert_user(&mut self, username: &str, display_name: &str, password_hash: &str) -> Result<i64> {
+    pub async fn insert_user(
+        &mut self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+    ) -> Result<i64> {
         let id = sqlx::query_scalar("INSERT INTO users (username, display_name, password_hash, active, failed_logins, created_at) VALUES ($1, $2, $3, TRUE, 0, $4) RETURNING id")
             .bind(username)
             .bind(display_name)
@@ -72,7 +77,12 @@ impl Tx {
         Ok(id)
     }
 
-    pub async fn insert_membership(&mut self, user_id: i64, organisation_id: i64, role: &str) -> Result<i64> {
+    pub async fn insert_membership(
+        &mut self,
+        user_id: i64,
+        organisation_id: i64,
+        role: &str,
+    ) -> Result<i64> {
         let id = sqlx::query_scalar("INSERT INTO memberships (user_id, organisation_id, role, active) VALUES ($1, $2, $3, TRUE) RETURNING id")
             .bind(user_id)
             .bind(organisation_id)
@@ -83,7 +93,12 @@ impl Tx {
     }
 
     pub async fn set_membership_active(&mut self, id: i64, active: bool) -> Result<()> {
-        let n = sqlx::query("UPDATE memberships SET active = $1 WHERE id = $2").bind(active).bind(id).execute(self.conn()).await?.rows_affected();
+        let n = sqlx::query("UPDATE memberships SET active = $1 WHERE id = $2")
+            .bind(active)
+            .bind(id)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -91,17 +106,25 @@ impl Tx {
     }
 
     pub async fn user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
-        let r = sqlx::query(&format!("{USER} WHERE username = $1")).bind(username).fetch_optional(self.conn()).await?;
+        let r = sqlx::query(&format!("{USER} WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.conn())
+            .await?;
         r.as_ref().map(map_user).transpose()
     }
 
     pub async fn user(&mut self, id: i64) -> Result<Option<UserRow>> {
-        let r = sqlx::query(&format!("{USER} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        let r = sqlx::query(&format!("{USER} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
         r.as_ref().map(map_user).transpose()
     }
 
     pub async fn users(&mut self) -> Result<Vec<UserRow>> {
-        let rows = sqlx::query(&format!("{USER} ORDER BY username")).fetch_all(self.conn()).await?;
+        let rows = sqlx::query(&format!("{USER} ORDER BY username"))
+            .fetch_all(self.conn())
+            .await?;
         rows.iter().map(map_user).collect()
     }
 
@@ -119,17 +142,30 @@ impl Tx {
     }
 
     pub async fn set_user_active(&mut self, user_id: i64, active: bool) -> Result<()> {
-        let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2").bind(active).bind(user_id).execute(self.conn()).await?.rows_affected();
+        let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+            .bind(active)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
         if !active {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(self.conn()).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(self.conn())
+                .await?;
         }
         Ok(())
     }
 
-    pub async fn record_login_failure(&mut self, user_id: i64, failed: i64, locked_until: Option<&str>) -> Result<()> {
+    pub async fn record_login_failure(
+        &mut self,
+        user_id: i64,
+        failed: i64,
+        locked_until: Option<&str>,
+    ) -> Result<()> {
         sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
             .bind(failed)
             .bind(locked_until)
@@ -140,17 +176,29 @@ impl Tx {
     }
 
     pub async fn memberships_of_user(&mut self, user_id: i64) -> Result<Vec<MembershipRow>> {
-        let rows = sqlx::query(&format!("{MEMBERSHIP} WHERE m.user_id = $1 ORDER BY o.name, m.role")).bind(user_id).fetch_all(self.conn()).await?;
+        let rows = sqlx::query(&format!(
+            "{MEMBERSHIP} WHERE m.user_id = $1 ORDER BY o.name, m.role"
+        ))
+        .bind(user_id)
+        .fetch_all(self.conn())
+        .await?;
         rows.iter().map(map_membership).collect()
     }
 
     pub async fn membership(&mut self, id: i64) -> Result<Option<MembershipRow>> {
-        let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1"))
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
         r.as_ref().map(map_membership).transpose()
     }
 
     /// Active holders of any of `roles` (in any organisation when `organisation_id` is `None`).
-    pub async fn members_with_roles(&mut self, organisation_id: Option<i64>, roles: &[&str]) -> Result<Vec<MembershipRow>> {
+    pub async fn members_with_roles(
+        &mut self,
+        organisation_id: Option<i64>,
+        roles: &[&str],
+    ) -> Result<Vec<MembershipRow>> {
         let placeholders: Vec<String> = (0..roles.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "{MEMBERSHIP} WHERE m.active = TRUE AND u.active = TRUE AND ($1 = 0 OR m.organisation_id = $1) AND m.role IN ({}) ORDER BY o.name, u.display_name",

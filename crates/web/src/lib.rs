@@ -1,1 +1,64 @@
+//! Percorsi web: HTML pages (server-rendered, htmx-enhanced), the JSON API under `/api/v1`,
+//! and operational endpoints. Thin: parse, authorise via the service, call, render.
 
+pub mod api;
+pub mod i18n;
+mod ops;
+mod pages;
+mod session;
+mod views;
+
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use percorsi_service::Service;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use views::Ui;
+
+/// Largest request body accepted (forms and JSON); larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub svc: Service,
+    pub ui: Arc<Ui>,
+}
+
+pub struct WebConfig {
+    /// Set the `Secure` flag on cookies (behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+pub fn router(svc: Service, config: WebConfig) -> Router {
+    let state = AppState {
+        svc,
+        ui: Arc::new(Ui::new(config.secure_cookies)),
+    };
+    let request_id = header::HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(pages::routes(state.clone()))
+        .nest("/api/v1", api::routes(state.clone()))
+        .merge(ops::routes())
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

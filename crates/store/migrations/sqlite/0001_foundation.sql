@@ -1,5 +1,6 @@
 -- Foundation schema. Dates are ISO-8601 TEXT (YYYY-MM-DD), timestamps RFC 3339 UTC TEXT:
 -- the same representation on SQLite and PostgreSQL (see docs/adr/0002-storage.md).
+-- SQLite has no boolean type that sqlx's Any driver can decode: flags are INTEGER 0/1 here, BOOLEAN on PostgreSQL.
 
 CREATE TABLE organisations (
     id INTEGER PRIMARY KEY,
@@ -7,7 +8,7 @@ CREATE TABLE organisations (
     kind TEXT NOT NULL,
     parent_id BIGINT REFERENCES organisations(id),
     territory TEXT,
-    active BOOLEAN NOT NULL DEFAULT TRUE,
+    active INTEGER NOT NULL DEFAULT TRUE,
     created_at TEXT NOT NULL
 );
 
@@ -16,7 +17,7 @@ CREATE TABLE users (
     username TEXT NOT NULL UNIQUE,
     display_name TEXT NOT NULL,
     password_hash TEXT NOT NULL,
-    active BOOLEAN NOT NULL DEFAULT TRUE,
+    active INTEGER NOT NULL DEFAULT TRUE,
     failed_logins BIGINT NOT NULL DEFAULT 0,
     locked_until TEXT,
     created_at TEXT NOT NULL
@@ -27,7 +28,7 @@ CREATE TABLE memberships (
     user_id BIGINT NOT NULL REFERENCES users(id),
     organisation_id BIGINT NOT NULL REFERENCES organisations(id),
     role TEXT NOT NULL,
-    active BOOLEAN NOT NULL DEFAULT TRUE,
+    active INTEGER NOT NULL DEFAULT TRUE,
     UNIQUE (user_id, organisation_id, role)
 );
 CREATE INDEX memberships_org ON memberships(organisation_id, role);
@@ -55,7 +56,7 @@ CREATE TABLE api_tokens (
 CREATE TABLE persons (
     id INTEGER PRIMARY KEY,
     code TEXT NOT NULL UNIQUE,
-    anonymous BOOLEAN NOT NULL,
+    anonymous INTEGER NOT NULL,
     birth_year BIGINT,
     sex TEXT,
     citizenship TEXT,
@@ -90,7 +91,7 @@ CREATE TABLE care_episodes (
     case_manager_id BIGINT NOT NULL REFERENCES users(id),
     substance_start TEXT,
     substance_current TEXT,
-    treatment_in_progress BOOLEAN NOT NULL DEFAULT FALSE,
+    treatment_in_progress INTEGER NOT NULL DEFAULT FALSE,
     created_at TEXT NOT NULL
 );
 CREATE INDEX care_episodes_org_person ON care_episodes(organisation_id, person_id);

@@ -1,0 +1,295 @@
+# Percorsi — interface text (English)
+
+## Layout
+skip-to-content = Skip to content
+nav-main = Main navigation
+nav-home = Home
+nav-persons = People
+nav-register = Register person
+nav-organisations = Organisations
+nav-users = Users
+nav-audit = Audit trail
+acting-as = Acting as
+switch-role = Switch organisation/role
+logout = Log out
+language = Language
+footer-privacy = Special-category health data (GDPR art. 9): every access is recorded. People have a right to anonymity (DPR 309/90 art. 120).
+back-home = Back to home
+cancel = Cancel
+save = Save
+search = Search
+remove = Remove
+actions = Actions
+active = Active
+inactive = Deactivated
+activate = Reactivate
+deactivate = Deactivate
+errors-heading = Please check these fields
+error-title = Error
+
+## Sign-in
+login-title = Sign in to Percorsi
+login-lead = The shared information system of the social reintegration network.
+login-submit = Sign in
+role-title = Choose organisation and role
+role-lead = You hold roles in several organisations: choose the one you are working for now. You can switch at any time.
+role-legend = Organisation and role
+role-submit = Continue
+
+## Home
+home-title = Home
+home-acting = You are acting for { $org } as { $role }.
+home-followed = People you follow
+home-none-followed = You do not follow anyone yet.
+home-admin = As administrator you manage organisations, users and roles; you have no access to people's records.
+home-no-records = Your role gives no access to people's records.
+
+## People
+persons-title = People
+persons-lead = The people your organisation can see: in its care, on a care team, or covered by a consent.
+persons-search = Search by code, surname, name or fiscal code
+persons-none = No people found.
+persons-count = { $count ->
+    [one] One person
+   *[other] { $count } people
+}
+col-person = Person
+col-born = Born
+col-in-care-since = In care since
+col-organisation = Organisation
+col-period = Period
+col-substances = Primary substance (start → current)
+col-status = Status
+col-roles = Roles
+col-when = When
+col-who = Who
+col-what = What
+col-why = Why
+col-hash = Hash
+anonymous-person = Anonymous person
+identity-hidden = Identity withheld
+via-consent = by consent
+tag-anonymous = anonymous (art. 120)
+tag-pseudonymised = pseudonymised view
+
+register-title = Register a person and open their care episode
+register-lead = The pseudonymous code is computed from surname, name, birth date and sex: if the person is already known in the network you will learn it without seeing their record.
+register-identity = Identity
+register-profile = Profile
+register-episode = Care episode
+register-episode-hint = The care episode is opened at { $org }.
+register-submit = Register and take in charge
+hint-anonymous = Anonymity (DPR 309/90 art. 120): surname, name, birth date and sex only compute the code and are not stored. Leave them empty if the person does not want to give them.
+hint-fiscal-code = 16 characters; optional for people who have none.
+
+known-title = Person already known in the network
+known-lead = This person is already registered in the network by another organisation.
+known-explain = For confidentiality you cannot see their record. If the person has come to your organisation you can take them in charge with the data you entered: from then on you will see their pathway.
+known-submit = Take in charge
+
+pathway-title = Person's pathway
+pathway-identity = Identity and profile
+pathway-anonymous = Registered anonymously: no identifying data are stored.
+pathway-identity-hidden = Your role does not allow you to see the identity.
+pathway-episodes = Care episodes
+pathway-team = Care team
+pathway-consents = Consents to share data
+pathway-timeline = Timeline
+episode-open = open
+episode-close = Close the care episode
+episode-close-submit = Close care episode
+episode-open-new = Open a care episode
+episode-open-submit = Open care episode
+team-none = No members besides the case manager.
+team-add = Add a care team member
+team-add-submit = Add
+hint-function = For example: social worker, educator, psychologist, employment-centre officer.
+consents-none = No consents recorded.
+consent-active = in force
+consent-revoked-on = revoked on { $date }
+consent-revoke = Revoke
+consent-add = Record a consent
+consent-add-submit = Record consent
+
+timeline-episode-opened = Care episode opened
+timeline-episode-closed = Care episode closed
+timeline-team-joined = Joined the care team
+timeline-consent-given = Consent to share data
+timeline-consent-revoked = Consent revoked
+
+## Administration
+orgs-title = Network organisations
+orgs-new = New organisation
+org-title = Organisation
+hint-territory = Zone or district, for example 1-MS.
+users-title = Users
+users-new = New user
+user-title = User
+users-grant = Grant a role
+users-grant-submit = Grant role
+users-account = Account
+users-activate = Reactivate user
+users-deactivate = Deactivate user
+users-new-password = New password
+users-reset-password = Reset password
+hint-username = Lower-case letters, digits, dot, dash; 3 to 40 characters.
+hint-password = At least 10 characters.
+locked-until = locked until { $until }
+
+## Audit trail
+audit-title = Audit trail
+audit-lead = Every read of identifying data, every change and every export: who, for which organisation and role, when, what and why. Entries are chained by cryptographic hashes.
+audit-verify = Integrity check
+audit-verify-submit = Verify now
+audit-intact = Chain intact: { $count } entries verified.
+audit-broken = Chain broken at entry { $id } ({ $reason }); { $count } earlier entries intact.
+audit-recent = Most recent entries
+audit-older = Older entries
+
+## Fields
+field-username = Username
+field-password = Password
+field-display_name = Full name
+field-anonymous = Anonymous registration
+field-surname = Surname
+field-name = Name
+field-fiscal_code = Fiscal code
+field-birth_date = Birth date
+field-sex = Sex
+field-phone = Phone
+field-email = Email
+field-address = Address
+field-citizenship = Citizenship
+field-education = Education
+field-work_history = Work history
+field-living_situation = Living situation
+field-user_class = User class
+field-start_date = Start date
+field-end_date = End date
+field-case_manager_id = Case manager
+field-substance_start = Primary substance at the start of the relationship with the service
+field-substance_current = Current primary substance
+field-treatment_in_progress = Treatment in progress
+field-closure = Reason for closing
+field-membership_id = Professional
+field-function = Function in the team
+field-organisation_id = Organisation
+field-purpose = Purpose
+field-expiry_date = Expiry
+field-kind = Kind of organisation
+field-parent_id = Parent organisation
+field-territory = Territory
+field-role = Role
+field-active = Active
+field-code = Pseudonymous code
+
+## Confirmations
+flash-registered = Person registered and taken in charge.
+flash-already-followed = Your organisation already follows this person: here is their pathway.
+flash-taken-in-charge = Care episode opened: you now see the person's pathway.
+flash-episode-opened = Care episode opened.
+flash-episode-closed = Care episode closed.
+flash-member-added = Member added to the care team.
+flash-member-removed = Member removed from the care team.
+flash-consent-recorded = Consent recorded.
+flash-consent-revoked = Consent revoked: effective immediately.
+flash-saved = Changes saved.
+flash-password-reset = Password reset.
+flash-logged-out = You have signed out of Percorsi.
+flash-session-expired = Your session expired: please sign in again.
+
+## Errors
+err-required = is required.
+err-too-long = can have at most { $max } characters.
+err-date = "{ $value }" is not a valid date (use dd/mm/yyyy).
+err-date-in-future = cannot be in the future.
+err-end-before-start = cannot be before the start date ({ $start }).
+err-unknown-code = "{ $value }" is not one of the allowed values.
+err-unknown-choice = choose a value from the list.
+err-fiscal-code-format = must have 16 characters in the fiscal code format (e.g. RSSMRA85T10A562S).
+err-fiscal-code-checksum = the check character is wrong: please check it was copied correctly.
+err-fiscal-code-mismatch = does not match the birth date and sex given.
+err-anonymous-no-fiscal-code = must not be given for an anonymous registration.
+err-anonymous-code-needs-all = the code needs surname, name, birth date and sex (or none of the four).
+err-name-letters = must contain at least one letter.
+err-email = is not a valid email address.
+err-username = use 3 to 40 characters among lower-case letters, digits, dot, dash and underscore.
+err-password-short = must have at least { $min } characters.
+err-password-hash = The password could not be saved.
+err-duplicate = is already in use.
+err-not-case-manager = must be a case manager of your organisation.
+err-parent-cycle = an organisation cannot belong to itself or to one of its sub-organisations.
+err-episode-already-open = Your organisation already has an open care episode for this person.
+err-episode-closed = This care episode is already closed.
+err-cannot-disable-self = You cannot deactivate your own account.
+err-not-found = The page or person does not exist or is not accessible to your organisation.
+err-forbidden = Your role does not allow this operation.
+err-locked = Too many failed attempts: the account is locked for 15 minutes.
+err-login = Wrong username or password.
+err-csrf = The form has expired or did not come from Percorsi. Reload the page and try again.
+err-internal = An internal error occurred. Try again; if it persists, tell the administrator.
+err-invalid-input = Some data are not valid.
+err-api-token = API token missing, expired or revoked.
+
+## Codes
+code-organisation_kind-ausl_serd = Addiction service (AUSL SerD)
+code-organisation_kind-ente_ausiliario = Accredited private entity
+code-organisation_kind-servizio_sociale = Municipal social service
+code-organisation_kind-centro_impiego = Employment centre
+code-organisation_kind-cooperativa_sociale = Social cooperative
+code-organisation_kind-azienda = Company
+code-organisation_kind-ente_formazione = Training body
+code-organisation_kind-associazione = Association
+code-organisation_kind-agenzia_regionale = Regional agency
+code-role-case_manager = Case manager
+code-role-operatore = Practitioner
+code-role-tutor_aziendale = Company tutor
+code-role-coordinatore = Coordinator
+code-role-analista = Analyst
+code-role-amministratore = Administrator
+code-role-auditor = Auditor
+code-sex-M = Male
+code-sex-F = Female
+code-education-nessuno = None
+code-education-elementare = Primary school
+code-education-media_inferiore = Lower secondary school
+code-education-media_superiore = Upper secondary diploma
+code-education-qualifica_professionale = Vocational qualification
+code-education-laurea = University degree
+code-work_history-mai = Never
+code-work_history-meno_1_anno = Less than 1 year
+code-work_history-1_5_anni = 1 to 5 years
+code-work_history-6_20_anni = 6 to 20 years
+code-work_history-oltre_20_anni = Over 20 years
+code-user_class-prevenzione = Prevention
+code-user_class-intercettazione_precoce = Early interception
+code-user_class-td_basso_carico_alta_dinamicita = Dependent, low care load, high dynamics
+code-user_class-td_alto_carico_bassa_dinamicita = Dependent, high care load, low dynamics
+code-living_situation-solo = Lives alone
+code-living_situation-famiglia_origine = With family of origin
+code-living_situation-famiglia_propria = With own family
+code-living_situation-con_amici = With friends or acquaintances
+code-living_situation-comunita_struttura = In a community or facility
+code-living_situation-senza_dimora = Homeless
+code-living_situation-carcere = In prison
+code-living_situation-altro = Other
+code-substance-eroina = Heroin
+code-substance-cocaina = Cocaine
+code-substance-alcol = Alcohol
+code-substance-cannabis = Cannabis
+code-substance-metadone_non_prescritto = Non-prescribed methadone
+code-substance-benzodiazepine = Benzodiazepines
+code-substance-amfetamine = Amphetamines
+code-substance-gioco_azzardo = Gambling
+code-substance-altro = Other
+code-consent_purpose-presa_in_carico_condivisa = Shared care
+code-consent_purpose-progetto_personalizzato = Personalised project
+code-consent_purpose-inserimento_lavorativo = Work insertion
+code-consent_purpose-inserimento_abitativo = Housing
+code-consent_purpose-monitoraggio_esiti = Outcome monitoring
+code-episode_closure-obiettivi_raggiunti = Goals achieved
+code-episode_closure-trasferimento_altro_servizio = Transferred to another service
+code-episode_closure-abbandono = Dropped out
+code-episode_closure-decesso = Death
+code-episode_closure-carcerazione = Imprisonment
+code-episode_closure-altro = Other

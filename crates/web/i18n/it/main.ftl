@@ -1,0 +1,295 @@
+# Percorsi — testi dell'interfaccia (italiano, lingua predefinita)
+
+## Struttura
+skip-to-content = Vai al contenuto
+nav-main = Navigazione principale
+nav-home = Home
+nav-persons = Persone
+nav-register = Registra persona
+nav-organisations = Enti
+nav-users = Utenti
+nav-audit = Registro accessi
+acting-as = Stai operando come
+switch-role = Cambia ente/ruolo
+logout = Esci
+language = Lingua
+footer-privacy = Dati sanitari di categoria particolare (GDPR art. 9): ogni accesso è registrato. Le persone hanno diritto all'anonimato (DPR 309/90 art. 120).
+back-home = Torna alla home
+cancel = Annulla
+save = Salva
+search = Cerca
+remove = Rimuovi
+actions = Azioni
+active = Attivo
+inactive = Disattivato
+activate = Riattiva
+deactivate = Disattiva
+errors-heading = Controlla questi campi
+error-title = Errore
+
+## Accesso
+login-title = Accedi a Percorsi
+login-lead = Sistema informativo comune della rete per il reinserimento sociale.
+login-submit = Accedi
+role-title = Scegli ente e ruolo
+role-lead = Hai ruoli in più enti: scegli con quale stai lavorando ora. Potrai cambiarlo in qualsiasi momento.
+role-legend = Ente e ruolo
+role-submit = Continua
+
+## Home
+home-title = Home
+home-acting = Stai operando per { $org } come { $role }.
+home-followed = Le persone che segui
+home-none-followed = Non segui ancora nessuna persona.
+home-admin = Come amministratore gestisci enti, utenti e ruoli; non hai accesso alle cartelle delle persone.
+home-no-records = Il tuo ruolo non dà accesso alle cartelle delle persone.
+
+## Persone
+persons-title = Persone
+persons-lead = Le persone che il tuo ente può vedere: in carico, in équipe o coperte da un consenso.
+persons-search = Cerca per codice, cognome, nome o codice fiscale
+persons-none = Nessuna persona trovata.
+persons-count = { $count ->
+    [one] Una persona
+   *[other] { $count } persone
+}
+col-person = Persona
+col-born = Nascita
+col-in-care-since = In carico dal
+col-organisation = Ente
+col-period = Periodo
+col-substances = Sostanza primaria (inizio → attuale)
+col-status = Stato
+col-roles = Ruoli
+col-when = Quando
+col-who = Chi
+col-what = Cosa
+col-why = Perché
+col-hash = Impronta
+anonymous-person = Persona anonima
+identity-hidden = Identità riservata
+via-consent = tramite consenso
+tag-anonymous = anonima (art. 120)
+tag-pseudonymised = vista pseudonimizzata
+
+register-title = Registra una persona e aprine la presa in carico
+register-lead = Il codice pseudonimo è calcolato da cognome, nome, data di nascita e sesso: se la persona è già nota nella rete lo saprai senza vederne la cartella.
+register-identity = Identità
+register-profile = Profilo
+register-episode = Presa in carico
+register-episode-hint = La presa in carico è aperta presso { $org }.
+register-submit = Registra e prendi in carico
+hint-anonymous = Anonimato (DPR 309/90 art. 120): cognome, nome, data di nascita e sesso servono solo a calcolare il codice e non vengono conservati. Lasciali vuoti se la persona non vuole darli.
+hint-fiscal-code = 16 caratteri; facoltativo per chi non ne ha uno.
+
+known-title = Persona già nota nella rete
+known-lead = Questa persona è già registrata nella rete da un altro ente.
+known-explain = Per riservatezza non vedi la sua cartella. Se la persona si rivolge al tuo ente puoi prenderla in carico con i dati che hai inserito: da quel momento vedrai il suo percorso.
+known-submit = Prendi in carico
+
+pathway-title = Percorso della persona
+pathway-identity = Identità e profilo
+pathway-anonymous = Persona registrata in forma anonima: nessun dato identificativo è conservato.
+pathway-identity-hidden = Il tuo ruolo non consente di vedere l'identità.
+pathway-episodes = Prese in carico
+pathway-team = Équipe
+pathway-consents = Consensi alla condivisione
+pathway-timeline = Cronologia
+episode-open = aperta
+episode-close = Chiudi la presa in carico
+episode-close-submit = Chiudi presa in carico
+episode-open-new = Apri una presa in carico
+episode-open-submit = Apri presa in carico
+team-none = Nessun componente oltre al case manager.
+team-add = Aggiungi un componente all'équipe
+team-add-submit = Aggiungi
+hint-function = Per esempio: assistente sociale, educatore, psicologo, operatore CPI.
+consents-none = Nessun consenso registrato.
+consent-active = in vigore
+consent-revoked-on = revocato il { $date }
+consent-revoke = Revoca
+consent-add = Registra un consenso
+consent-add-submit = Registra consenso
+
+timeline-episode-opened = Presa in carico aperta
+timeline-episode-closed = Presa in carico chiusa
+timeline-team-joined = Ingresso in équipe
+timeline-consent-given = Consenso alla condivisione
+timeline-consent-revoked = Consenso revocato
+
+## Amministrazione
+orgs-title = Enti della rete
+orgs-new = Nuovo ente
+org-title = Ente
+hint-territory = Zona o distretto, per esempio 1-MS.
+users-title = Utenti
+users-new = Nuovo utente
+user-title = Utente
+users-grant = Assegna un ruolo
+users-grant-submit = Assegna ruolo
+users-account = Account
+users-activate = Riattiva l'utente
+users-deactivate = Disattiva l'utente
+users-new-password = Nuova password
+users-reset-password = Reimposta password
+hint-username = Lettere minuscole, cifre, punto, trattino; da 3 a 40 caratteri.
+hint-password = Almeno 10 caratteri.
+locked-until = bloccato fino al { $until }
+
+## Registro accessi
+audit-title = Registro accessi
+audit-lead = Ogni lettura di dati identificativi, ogni modifica e ogni esportazione: chi, per quale ente e ruolo, quando, cosa e perché. Le voci sono concatenate da impronte crittografiche.
+audit-verify = Verifica dell'integrità
+audit-verify-submit = Verifica ora
+audit-intact = Catena integra: { $count } voci verificate.
+audit-broken = Catena interrotta alla voce { $id } ({ $reason }); { $count } voci precedenti integre.
+audit-recent = Voci più recenti
+audit-older = Voci precedenti
+
+## Campi
+field-username = Nome utente
+field-password = Password
+field-display_name = Nome e cognome
+field-anonymous = Registrazione anonima
+field-surname = Cognome
+field-name = Nome
+field-fiscal_code = Codice fiscale
+field-birth_date = Data di nascita
+field-sex = Sesso
+field-phone = Telefono
+field-email = Email
+field-address = Indirizzo
+field-citizenship = Cittadinanza
+field-education = Titolo di studio
+field-work_history = Esperienza lavorativa
+field-living_situation = Situazione abitativa
+field-user_class = Classe di utenza
+field-start_date = Data di inizio
+field-end_date = Data di fine
+field-case_manager_id = Case manager
+field-substance_start = Sostanza primaria all'inizio del rapporto con il servizio
+field-substance_current = Sostanza primaria attuale
+field-treatment_in_progress = Trattamento in corso
+field-closure = Motivo della chiusura
+field-membership_id = Professionista
+field-function = Funzione nell'équipe
+field-organisation_id = Ente
+field-purpose = Finalità
+field-expiry_date = Scadenza
+field-kind = Tipo di ente
+field-parent_id = Ente di appartenenza
+field-territory = Territorio
+field-role = Ruolo
+field-active = Attivo
+field-code = Codice pseudonimo
+
+## Messaggi di conferma
+flash-registered = Persona registrata e presa in carico.
+flash-already-followed = Questa persona è già seguita dal tuo ente: ecco il suo percorso.
+flash-taken-in-charge = Presa in carico aperta: ora vedi il percorso della persona.
+flash-episode-opened = Presa in carico aperta.
+flash-episode-closed = Presa in carico chiusa.
+flash-member-added = Componente aggiunto all'équipe.
+flash-member-removed = Componente rimosso dall'équipe.
+flash-consent-recorded = Consenso registrato.
+flash-consent-revoked = Consenso revocato: ha effetto da subito.
+flash-saved = Modifiche salvate.
+flash-password-reset = Password reimpostata.
+flash-logged-out = Sei uscito da Percorsi.
+flash-session-expired = La sessione è scaduta: accedi di nuovo.
+
+## Errori
+err-required = è obbligatorio.
+err-too-long = può avere al massimo { $max } caratteri.
+err-date = «{ $value }» non è una data valida (usa gg/mm/aaaa).
+err-date-in-future = non può essere nel futuro.
+err-end-before-start = non può essere precedente alla data di inizio ({ $start }).
+err-unknown-code = «{ $value }» non è tra i valori ammessi.
+err-unknown-choice = scegli un valore dall'elenco.
+err-fiscal-code-format = deve avere 16 caratteri nel formato del codice fiscale (es. RSSMRA85T10A562S).
+err-fiscal-code-checksum = il carattere di controllo non è corretto: verifica di averlo trascritto bene.
+err-fiscal-code-mismatch = non corrisponde alla data di nascita e al sesso indicati.
+err-anonymous-no-fiscal-code = non va indicato per una registrazione anonima.
+err-anonymous-code-needs-all = per calcolare il codice servono cognome, nome, data di nascita e sesso (oppure nessuno dei quattro).
+err-name-letters = deve contenere almeno una lettera.
+err-email = non è un indirizzo email valido.
+err-username = usa da 3 a 40 caratteri tra lettere minuscole, cifre, punto, trattino e trattino basso.
+err-password-short = deve avere almeno { $min } caratteri.
+err-password-hash = Impossibile salvare la password.
+err-duplicate = è già in uso.
+err-not-case-manager = deve essere un case manager del tuo ente.
+err-parent-cycle = un ente non può appartenere a se stesso o a un suo sotto-ente.
+err-episode-already-open = Il tuo ente ha già una presa in carico aperta per questa persona.
+err-episode-closed = Questa presa in carico è già chiusa.
+err-cannot-disable-self = Non puoi disattivare il tuo stesso account.
+err-not-found = La pagina o la persona richiesta non esiste oppure non è accessibile al tuo ente.
+err-forbidden = Il tuo ruolo non consente questa operazione.
+err-locked = Troppi tentativi non riusciti: l'account è bloccato per 15 minuti.
+err-login = Nome utente o password non corretti.
+err-csrf = Il modulo è scaduto o non proviene da Percorsi. Ricarica la pagina e riprova.
+err-internal = Si è verificato un errore interno. Riprova; se persiste, avvisa l'amministratore.
+err-invalid-input = Alcuni dati non sono validi.
+err-api-token = Token API mancante, scaduto o revocato.
+
+## Codici
+code-organisation_kind-ausl_serd = SerD (AUSL)
+code-organisation_kind-ente_ausiliario = Ente ausiliario
+code-organisation_kind-servizio_sociale = Servizio sociale
+code-organisation_kind-centro_impiego = Centro per l'impiego
+code-organisation_kind-cooperativa_sociale = Cooperativa sociale
+code-organisation_kind-azienda = Azienda
+code-organisation_kind-ente_formazione = Ente di formazione
+code-organisation_kind-associazione = Associazione
+code-organisation_kind-agenzia_regionale = Agenzia regionale
+code-role-case_manager = Case manager
+code-role-operatore = Operatore
+code-role-tutor_aziendale = Tutor aziendale
+code-role-coordinatore = Coordinatore
+code-role-analista = Analista
+code-role-amministratore = Amministratore
+code-role-auditor = Auditor
+code-sex-M = Maschio
+code-sex-F = Femmina
+code-education-nessuno = Nessuno
+code-education-elementare = Licenza elementare
+code-education-media_inferiore = Licenza media inferiore
+code-education-media_superiore = Diploma di scuola media superiore
+code-education-qualifica_professionale = Qualifica professionale
+code-education-laurea = Laurea
+code-work_history-mai = Mai
+code-work_history-meno_1_anno = Meno di 1 anno
+code-work_history-1_5_anni = Da 1 a 5 anni
+code-work_history-6_20_anni = Da 6 a 20 anni
+code-work_history-oltre_20_anni = Oltre 20 anni
+code-user_class-prevenzione = Prevenzione
+code-user_class-intercettazione_precoce = Intercettazione precoce
+code-user_class-td_basso_carico_alta_dinamicita = TD basso carico assistenziale, alta dinamicità
+code-user_class-td_alto_carico_bassa_dinamicita = TD alto carico assistenziale, bassa dinamicità
+code-living_situation-solo = Vive da solo
+code-living_situation-famiglia_origine = Con la famiglia di origine
+code-living_situation-famiglia_propria = Con la propria famiglia
+code-living_situation-con_amici = Con amici o conoscenti
+code-living_situation-comunita_struttura = In comunità o struttura
+code-living_situation-senza_dimora = Senza dimora
+code-living_situation-carcere = In carcere
+code-living_situation-altro = Altro
+code-substance-eroina = Eroina
+code-substance-cocaina = Cocaina
+code-substance-alcol = Alcol
+code-substance-cannabis = Cannabis
+code-substance-metadone_non_prescritto = Metadone non prescritto
+code-substance-benzodiazepine = Benzodiazepine
+code-substance-amfetamine = Amfetamine
+code-substance-gioco_azzardo = Gioco d'azzardo
+code-substance-altro = Altro
+code-consent_purpose-presa_in_carico_condivisa = Presa in carico condivisa
+code-consent_purpose-progetto_personalizzato = Progetto personalizzato
+code-consent_purpose-inserimento_lavorativo = Inserimento lavorativo
+code-consent_purpose-inserimento_abitativo = Inserimento abitativo
+code-consent_purpose-monitoraggio_esiti = Monitoraggio degli esiti
+code-episode_closure-obiettivi_raggiunti = Obiettivi raggiunti
+code-episode_closure-trasferimento_altro_servizio = Trasferimento ad altro servizio
+code-episode_closure-abbandono = Abbandono
+code-episode_closure-decesso = Decesso
+code-episode_closure-carcerazione = Carcerazione
+code-episode_closure-altro = Altro

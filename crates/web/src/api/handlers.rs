@@ -1,0 +1,254 @@
+use super::{ApiActor, ApiError, ApiJson};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use percorsi_domain::consent::ConsentForm;
+use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, TeamMemberForm};
+use percorsi_domain::organisation::OrganisationForm;
+use percorsi_domain::person::PersonForm;
+use percorsi_domain::user::UserForm;
+use percorsi_service::pathway::Registration;
+use serde::{Deserialize, Serialize};
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok<T: Serialize>(status: StatusCode, v: T) -> ApiResult {
+    Ok((status, Json(v)).into_response())
+}
+
+macro_rules! call {
+    ($state:expr, $who:expr, $e:expr) => {
+        $e.await
+            .map_err(|e| ApiError::from_service(&$state, $who.lang, e))?
+    };
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RegisterRequest {
+    pub person: PersonForm,
+    pub episode: EpisodeForm,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// Part of a pseudonymous code, or of a name or fiscal code for roles that see identity.
+    pub q: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct OrganisationUpdate {
+    #[serde(flatten)]
+    pub organisation: OrganisationForm,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The caller: user, organisation and role the token acts as.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = percorsi_service::Actor)), security(("bearer" = [])))]
+pub async fn me(who: ApiActor) -> ApiResult {
+    ok(StatusCode::OK, who.actor)
+}
+
+/// Persons visible to the caller's organisation.
+#[utoipa::path(get, path = "/api/v1/persons", params(SearchQuery), responses((status = 200, body = [percorsi_service::store::PersonSummary]), (status = 403, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn list_persons(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult {
+    ok(
+        StatusCode::OK,
+        call!(s, who, s.svc.persons(&who.actor, q.q.as_deref())),
+    )
+}
+
+/// Registers a person and opens the first care episode. `known_elsewhere` means the person is
+/// already in the network: take them in charge with the same data.
+#[utoipa::path(post, path = "/api/v1/persons", request_body = RegisterRequest,
+    responses((status = 201, body = Registration), (status = 200, body = Registration), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn register_person(
+    State(s): State<AppState>,
+    who: ApiActor,
+    ApiJson(r): ApiJson<RegisterRequest>,
+) -> ApiResult {
+    let reg = call!(
+        s,
+        who,
+        s.svc.register_person(&who.actor, &r.person, &r.episode)
+    );
+    let status = if matches!(reg, Registration::Created { .. }) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    ok(status, reg)
+}
+
+/// Takes in charge a person already known elsewhere in the network.
+#[utoipa::path(post, path = "/api/v1/persons/take-in-charge", request_body = RegisterRequest,
+    responses((status = 201, body = Created), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn take_in_charge(
+    State(s): State<AppState>,
+    who: ApiActor,
+    ApiJson(r): ApiJson<RegisterRequest>,
+) -> ApiResult {
+    let id = call!(
+        s,
+        who,
+        s.svc.take_in_charge(&who.actor, &r.person, &r.episode)
+    );
+    ok(StatusCode::CREATED, Created { id })
+}
+
+/// A person's pathway (identity only for roles allowed to see it). Audited.
+#[utoipa::path(get, path = "/api/v1/persons/{id}", params(("id" = i64, Path)), responses((status = 200, body = percorsi_service::pathway::Pathway), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn pathway(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.pathway(&who.actor, id)))
+}
+
+#[utoipa::path(post, path = "/api/v1/persons/{id}/episodes", params(("id" = i64, Path)), request_body = EpisodeForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn open_episode(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<EpisodeForm>,
+) -> ApiResult {
+    ok(
+        StatusCode::CREATED,
+        Created {
+            id: call!(s, who, s.svc.open_episode(&who.actor, id, &f)),
+        },
+    )
+}
+
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/close", params(("id" = i64, Path)), request_body = CloseEpisodeForm, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn close_episode(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<CloseEpisodeForm>,
+) -> ApiResult {
+    call!(s, who, s.svc.close_episode(&who.actor, id, &f));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Adds a professional (by membership id) to the care team of the caller's open episode.
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/team", params(("id" = i64, Path)), request_body = TeamMemberForm, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn add_team_member(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<TeamMemberForm>,
+) -> ApiResult {
+    call!(s, who, s.svc.add_team_member(&who.actor, id, &f));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/episodes/{id}/team/{mid}", params(("id" = i64, Path), ("mid" = i64, Path)), responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn remove_team_member(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path((id, mid)): Path<(i64, i64)>,
+) -> ApiResult {
+    call!(s, who, s.svc.remove_team_member(&who.actor, id, mid));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/persons/{id}/consents", params(("id" = i64, Path)), request_body = ConsentForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn record_consent(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<ConsentForm>,
+) -> ApiResult {
+    ok(
+        StatusCode::CREATED,
+        Created {
+            id: call!(s, who, s.svc.record_consent(&who.actor, id, &f)),
+        },
+    )
+}
+
+/// Revokes a consent; it stops covering access immediately.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/consents/{cid}/revoke", params(("id" = i64, Path), ("cid" = i64, Path)), responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn revoke_consent(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path((id, cid)): Path<(i64, i64)>,
+) -> ApiResult {
+    call!(s, who, s.svc.revoke_consent(&who.actor, id, cid));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/organisations", responses((status = 200, body = [percorsi_service::store::OrganisationRow])), security(("bearer" = [])))]
+pub async fn list_organisations(State(s): State<AppState>, who: ApiActor) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.organisations()))
+}
+
+#[utoipa::path(post, path = "/api/v1/organisations", request_body = OrganisationForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn create_organisation(
+    State(s): State<AppState>,
+    who: ApiActor,
+    ApiJson(f): ApiJson<OrganisationForm>,
+) -> ApiResult {
+    ok(
+        StatusCode::CREATED,
+        Created {
+            id: call!(s, who, s.svc.create_organisation(&who.actor, &f)),
+        },
+    )
+}
+
+#[utoipa::path(put, path = "/api/v1/organisations/{id}", params(("id" = i64, Path)), request_body = OrganisationUpdate, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn update_organisation(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<OrganisationUpdate>,
+) -> ApiResult {
+    call!(
+        s,
+        who,
+        s.svc
+            .update_organisation(&who.actor, id, &f.organisation, f.active)
+    );
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [percorsi_service::admin::UserWithRoles])), security(("bearer" = [])))]
+pub async fn list_users(State(s): State<AppState>, who: ApiActor) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.users(&who.actor)))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", request_body = UserForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn create_user(
+    State(s): State<AppState>,
+    who: ApiActor,
+    ApiJson(f): ApiJson<UserForm>,
+) -> ApiResult {
+    ok(
+        StatusCode::CREATED,
+        Created {
+            id: call!(s, who, s.svc.create_user(&who.actor, &f)),
+        },
+    )
+}
+
+/// Verifies the audit trail's hash chain (auditor role).
+#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, body = percorsi_service::audit::VerifyReport)), security(("bearer" = [])))]
+pub async fn verify_audit(State(s): State<AppState>, who: ApiActor) -> ApiResult {
+    percorsi_service::policy::require(&who.actor, percorsi_service::policy::Permission::ViewAudit)
+        .map_err(|e| ApiError::from_service(&s, who.lang, e))?;
+    ok(StatusCode::OK, call!(s, who, s.svc.verify_audit()))
+}

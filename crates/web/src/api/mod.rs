@@ -1,0 +1,227 @@
+//! The JSON API under `/api/v1`: the same use cases as the pages, for machine clients with
+//! bearer tokens (`Authorization: Bearer pct_…`). Errors are JSON with field-level details.
+
+mod handlers;
+pub mod openapi;
+
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use percorsi_service::{Actor, ServiceError};
+use serde::Serialize;
+
+pub fn routes(_state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/me", get(handlers::me))
+        .route(
+            "/persons",
+            get(handlers::list_persons).post(handlers::register_person),
+        )
+        .route("/persons/take-in-charge", post(handlers::take_in_charge))
+        .route("/persons/{id}", get(handlers::pathway))
+        .route("/persons/{id}/episodes", post(handlers::open_episode))
+        .route("/persons/{id}/consents", post(handlers::record_consent))
+        .route(
+            "/persons/{id}/consents/{cid}/revoke",
+            post(handlers::revoke_consent),
+        )
+        .route("/episodes/{id}/close", post(handlers::close_episode))
+        .route("/episodes/{id}/team", post(handlers::add_team_member))
+        .route(
+            "/episodes/{id}/team/{mid}",
+            delete(handlers::remove_team_member),
+        )
+        .route(
+            "/organisations",
+            get(handlers::list_organisations).post(handlers::create_organisation),
+        )
+        .route("/organisations/{id}", put(handlers::update_organisation))
+        .route(
+            "/users",
+            get(handlers::list_users).post(handlers::create_user),
+        )
+        .route("/audit/verify", get(handlers::verify_audit))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such endpoint.".into(),
+            )
+        })
+}
+
+/// The error body of every failed API call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code: `invalid_input`, `not_found`, `forbidden`, `unauthenticated`, `conflict`, `malformed_body`, …
+    pub code: String,
+    pub message: String,
+    pub fields: Vec<FieldErrorBody>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    pub field: String,
+    /// Message id, stable across languages (e.g. `err-fiscal-code-checksum`).
+    pub key: String,
+    pub message: String,
+}
+
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: String) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: ErrorDetail {
+                    code: code.into(),
+                    message,
+                    fields: Vec::new(),
+                },
+            },
+        }
+    }
+
+    fn from_service(state: &AppState, lang: Lang, e: ServiceError) -> Self {
+        let t = |k: &str| state.ui.t(lang, k);
+        match e {
+            ServiceError::Invalid(inv) => {
+                let fields: Vec<FieldErrorBody> = state
+                    .ui
+                    .i18n
+                    .field_errors(lang, &inv)
+                    .into_iter()
+                    .zip(inv.0.iter())
+                    .map(|(m, e)| FieldErrorBody {
+                        field: m.field,
+                        key: e.key.to_string(),
+                        message: format!("{}: {}", m.label, m.message),
+                    })
+                    .collect();
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    t("err-invalid-input"),
+                );
+                err.body.error.fields = fields;
+                err
+            }
+            ServiceError::NotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", t("err-not-found"))
+            }
+            ServiceError::Forbidden => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", t("err-forbidden"))
+            }
+            ServiceError::Unauthenticated => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                t("err-api-token"),
+            ),
+            ServiceError::Locked(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "locked", t("err-locked"))
+            }
+            ServiceError::Conflict(key) => ApiError::new(StatusCode::CONFLICT, "conflict", t(key)),
+            ServiceError::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    t("err-internal"),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+fn api_lang(parts: &Parts) -> Lang {
+    // Machine clients get English unless they ask for Italian.
+    parts
+        .headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept)
+        .unwrap_or(Lang::En)
+}
+
+/// A caller authenticated by bearer token.
+pub struct ApiActor {
+    pub actor: Actor,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for ApiActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = api_lang(parts);
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(bearer) = bearer else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                state.ui.t(lang, "err-api-token"),
+            ));
+        };
+        match state.svc.api_actor(bearer).await {
+            Ok(Some(actor)) => Ok(ApiActor { actor, lang }),
+            Ok(None) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                state.ui.t(lang, "err-api-token"),
+            )),
+            Err(e) => Err(ApiError::from_service(state, lang, e)),
+        }
+    }
+}
+
+/// JSON body whose rejections (malformed, wrong type, too large) are JSON errors too.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => {
+                let status = rej.status();
+                let code = match &rej {
+                    JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+                    _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+                    _ => "malformed_body",
+                };
+                Err(ApiError::new(status, code, rej.body_text()))
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Percorsi API", description = "Shared information system for social reintegration pathways. Authenticate with `Authorization: Bearer pct_…` (see `percorsi token create`)."),
+    paths(
+        super::handlers::me,
+        super::handlers::list_persons,
+        super::handlers::register_person,
+        super::handlers::take_in_charge,
+        super::handlers::pathway,
+        super::handlers::open_episode,
+        super::handlers::close_episode,
+        super::handlers::add_team_member,
+        super::handlers::remove_team_member,
+        super::handlers::record_consent,
+        super::handlers::revoke_consent,
+        super::handlers::list_organisations,
+        super::handlers::create_organisation,
+        super::handlers::update_organisation,
+        super::handlers::list_users,
+        super::handlers::create_user,
+        super::handlers::verify_audit,
+    ),
+    modifiers(&Bearer)
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,215 @@
+//! Italian (default) and English UI text from Fluent bundles embedded in the binary.
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+use percorsi_domain::Invalid;
+use serde::Serialize;
+use unic_langid::LanguageIdentifier;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Lang {
+    #[serde(rename = "it")]
+    It,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().get(..2).map(str::to_ascii_lowercase).as_deref() {
+            Some("it") => Some(Lang::It),
+            Some("en") => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::It => "it",
+            Lang::En => "en",
+        }
+    }
+
+    /// The first supported language of an `Accept-Language` header.
+    pub fn from_accept(header: &str) -> Option<Lang> {
+        header
+            .split(',')
+            .filter_map(|part| Lang::parse(part.split(';').next().unwrap_or("")))
+            .next()
+    }
+}
+
+const IT: &str = include_str!("../i18n/it/main.ftl");
+const EN: &str = include_str!("../i18n/en/main.ftl");
+
+pub struct I18n {
+    it: FluentBundle<FluentResource>,
+    en: FluentBundle<FluentResource>,
+}
+
+fn bundle(lang: &str, src: &'static str) -> FluentBundle<FluentResource> {
+    let id: LanguageIdentifier = lang.parse().expect("static language tag");
+    let mut b = FluentBundle::new_concurrent(vec![id]);
+    // Unicode isolation marks would end up inside HTML attributes and CSV cells.
+    b.set_use_isolating(false);
+    let res = FluentResource::try_new(src.to_string())
+        .expect("embedded Fluent file parses (checked by a unit test)");
+    b.add_resource(res)
+        .expect("no duplicate Fluent ids (checked by a unit test)");
+    b
+}
+
+impl I18n {
+    pub fn new() -> Self {
+        I18n {
+            it: bundle("it", IT),
+            en: bundle("en", EN),
+        }
+    }
+
+    fn bundle(&self, lang: Lang) -> &FluentBundle<FluentResource> {
+        match lang {
+            Lang::It => &self.it,
+            Lang::En => &self.en,
+        }
+    }
+
+    /// The message for `key`, or the key itself when missing (visible, never a crash).
+    pub fn t(&self, lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+        let b = self.bundle(lang);
+        let Some(pattern) = b.get_message(key).and_then(|m| m.value()) else {
+            return key.to_string();
+        };
+        let mut fargs = FluentArgs::new();
+        for (k, v) in args {
+            fargs.set(*k, v.clone());
+        }
+        let mut errors = Vec::new();
+        b.format_pattern(
+            pattern,
+            if args.is_empty() { None } else { Some(&fargs) },
+            &mut errors,
+        )
+        .into_owned()
+    }
+
+    pub fn has(&self, lang: Lang, key: &str) -> bool {
+        self.bundle(lang).has_message(key)
+    }
+
+    /// Each field error as (field, "Label: message").
+    pub fn field_errors(&self, lang: Lang, invalid: &Invalid) -> Vec<FieldMessage> {
+        invalid
+            .0
+            .iter()
+            .map(|e| {
+                let args: Vec<(&str, String)> =
+                    e.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+                FieldMessage {
+                    field: e.field.to_string(),
+                    label: self.t(lang, &format!("field-{}", e.field), &[]),
+                    message: self.t(lang, e.key, &args),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Default for I18n {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldMessage {
+    pub field: String,
+    pub label: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use percorsi_domain::codes::*;
+
+    fn ids(src: &str) -> Vec<String> {
+        src.lines()
+            .filter(|l| !l.starts_with(['#', ' ', '.']) && l.contains(" ="))
+            .map(|l| l.split(" =").next().unwrap_or("").trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn both_languages_have_the_same_messages() {
+        let (it, en) = (ids(IT), ids(EN));
+        let missing_en: Vec<_> = it.iter().filter(|k| !en.contains(k)).collect();
+        let missing_it: Vec<_> = en.iter().filter(|k| !it.contains(k)).collect();
+        assert!(missing_en.is_empty(), "missing in en: {missing_en:?}");
+        assert!(missing_it.is_empty(), "missing in it: {missing_it:?}");
+        let i = I18n::new();
+        assert_eq!(i.t(Lang::It, "nav-persons", &[]), "Persone");
+        assert_eq!(i.t(Lang::En, "nav-persons", &[]), "People");
+    }
+
+    #[test]
+    fn every_code_has_a_label() {
+        let i = I18n::new();
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(
+            OrganisationKind::ALL
+                .iter()
+                .map(|c| format!("code-organisation_kind-{c}")),
+        );
+        keys.extend(Role::ALL.iter().map(|c| format!("code-role-{c}")));
+        keys.extend(Sex::ALL.iter().map(|c| format!("code-sex-{c}")));
+        keys.extend(Education::ALL.iter().map(|c| format!("code-education-{c}")));
+        keys.extend(
+            WorkHistory::ALL
+                .iter()
+                .map(|c| format!("code-work_history-{c}")),
+        );
+        keys.extend(
+            UserClass::ALL
+                .iter()
+                .map(|c| format!("code-user_class-{c}")),
+        );
+        keys.extend(
+            LivingSituation::ALL
+                .iter()
+                .map(|c| format!("code-living_situation-{c}")),
+        );
+        keys.extend(Substance::ALL.iter().map(|c| format!("code-substance-{c}")));
+        keys.extend(
+            ConsentPurpose::ALL
+                .iter()
+                .map(|c| format!("code-consent_purpose-{c}")),
+        );
+        keys.extend(
+            EpisodeClosure::ALL
+                .iter()
+                .map(|c| format!("code-episode_closure-{c}")),
+        );
+        for lang in [Lang::It, Lang::En] {
+            let missing: Vec<_> = keys.iter().filter(|k| !i.has(lang, k)).collect();
+            assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
+        }
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let i = I18n::new();
+        let inv = percorsi_domain::Invalid::one("fiscal_code", "err-fiscal-code-checksum");
+        let m = &i.field_errors(Lang::It, &inv)[0];
+        assert_eq!(m.label, "Codice fiscale");
+        assert!(m.message.contains("controllo"), "{}", m.message);
+        let m = &i.field_errors(Lang::En, &inv)[0];
+        assert_eq!(m.label, "Fiscal code");
+    }
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(Lang::from_accept("en-GB,en;q=0.9,it;q=0.8"), Some(Lang::En));
+        assert_eq!(Lang::from_accept("de-DE"), None);
+    }
+}

@@ -1,0 +1,47 @@
+//! Operational endpoints and static assets.
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(
+            "/static/htmx.min.js",
+            get(|| async { asset("text/javascript", include_str!("../static/htmx.min.js")) }),
+        )
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css", include_str!("../static/app.css")) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript", include_str!("../static/app.js")) }),
+        )
+}
+
+fn asset(mime: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}
+
+/// Ready when the database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.svc.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+use super::{base, fail, MsgQuery};
+use crate::i18n::Lang;
+use crate::session::{safe_next, set_cookie, Visitor, LANG_COOKIE, SESSION_COOKIE};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::context;
+use percorsi_service::ServiceError;
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: String,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<MsgQuery>,
+) -> Response {
+    let ctx = context! { next => q.next, values => context!{}, ..base(&state, v.lang, None, "login-title", q.msg.as_deref()) };
+    state.ui.render(StatusCode::OK, "login.html", ctx)
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    match state.svc.login(&f.username, &f.password).await {
+        Ok(ok) => {
+            let cookie = set_cookie(
+                SESSION_COOKIE,
+                &ok.session_token,
+                None,
+                state.ui.secure_cookies,
+            );
+            (
+                [(header::SET_COOKIE, cookie)],
+                Redirect::to(&safe_next(
+                    Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()),
+                )),
+            )
+                .into_response()
+        }
+        Err(ServiceError::Unauthenticated) => login_error(&state, v.lang, &f, "err-login"),
+        Err(ServiceError::Locked(_)) => login_error(&state, v.lang, &f, "err-locked"),
+        Err(e) => fail(&state, v.lang, e),
+    }
+}
+
+fn login_error(state: &AppState, lang: Lang, f: &LoginForm, key: &str) -> Response {
+    let ctx = context! {
+        next => f.next.clone(),
+        login_error => state.ui.t(lang, key),
+        values => context! { username => f.username.clone() },
+        ..base(state, lang, None, "login-title", None),
+    };
+    state.ui.render(StatusCode::UNAUTHORIZED, "login.html", ctx)
+}
+
+pub async fn logout(State(state): State<AppState>, v: Visitor) -> Response {
+    if let Some(s) = &v.session {
+        if let Err(e) = state.svc.logout(&s.token).await {
+            return fail(&state, v.lang, e);
+        }
+    }
+    let clear = set_cookie(SESSION_COOKIE, "", Some(0), state.ui.secure_cookies);
+    (
+        [(header::SET_COOKIE, clear)],
+        Redirect::to("/login?msg=logged-out"),
+    )
+        .into_response()
+}
+
+pub async fn choose_form(State(state): State<AppState>, v: Visitor) -> Response {
+    let Some(s) = &v.session else {
+        return Redirect::to("/login").into_response();
+    };
+    let ctx = context! { memberships => s.info.memberships.clone(), ..base(&state, v.lang, Some(s), "role-title", None) };
+    state.ui.render(StatusCode::OK, "choose_role.html", ctx)
+}
+
+#[derive(Deserialize)]
+pub struct ChooseForm {
+    membership_id: String,
+}
+
+pub async fn choose(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<ChooseForm>,
+) -> Response {
+    let Some(s) = &v.session else {
+        return Redirect::to("/login").into_response();
+    };
+    let Ok(id) = f.membership_id.parse::<i64>() else {
+        return fail(&state, v.lang, ServiceError::NotFound);
+    };
+    match state.svc.choose_membership(&s.token, id).await {
+        Ok(_) => Redirect::to("/home").into_response(),
+        Err(e) => fail(&state, v.lang, e),
+    }
+}
+
+/// Switches the interface language and returns to the page the user was on.
+pub async fn set_lang(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::It);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| {
+            r.find("://")
+                .map(|i| &r[i + 3..])
+                .and_then(|rest| rest.find('/').map(|j| rest[j..].to_string()))
+        });
+    let cookie = set_cookie(
+        LANG_COOKIE,
+        lang.code(),
+        Some(60 * 60 * 24 * 365),
+        state.ui.secure_cookies,
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&safe_next(back.as_deref())),
+    )
+        .into_response()
+}

@@ -1,0 +1,176 @@
+//! HTML pages. Each handler: authorise through the service, render a template.
+
+mod admin;
+mod audit;
+mod auth;
+mod persons;
+
+use crate::i18n::Lang;
+use crate::session::{self, SessionState};
+use crate::AppState;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::{context, Value};
+use percorsi_domain::codes::Role;
+use percorsi_service::policy::{allows, Permission};
+use percorsi_service::ServiceError;
+use std::collections::HashMap;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/",
+            get(|v: session::Visitor| async move {
+                Redirect::to(if v.session.is_some() {
+                    "/home"
+                } else {
+                    "/login"
+                })
+            }),
+        )
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/ruolo", get(auth::choose_form).post(auth::choose))
+        .route("/lang/{code}", get(auth::set_lang))
+        .route("/home", get(persons::home))
+        .route("/persone", get(persons::list).post(persons::register))
+        .route("/persone/nuova", get(persons::new_form))
+        .route("/persone/presa-in-carico", post(persons::take_in_charge))
+        .route("/persone/{id}", get(persons::show))
+        .route("/persone/{id}/episodi", post(persons::open_episode))
+        .route("/persone/{id}/consensi", post(persons::add_consent))
+        .route(
+            "/persone/{id}/consensi/{cid}/revoca",
+            post(persons::revoke_consent),
+        )
+        .route("/episodi/{id}/chiusura", post(persons::close_episode))
+        .route("/episodi/{id}/equipe", post(persons::add_member))
+        .route(
+            "/episodi/{id}/equipe/{mid}/rimozione",
+            post(persons::remove_member),
+        )
+        .route(
+            "/admin/enti",
+            get(admin::organisations).post(admin::create_organisation),
+        )
+        .route(
+            "/admin/enti/{id}",
+            get(admin::organisation).post(admin::update_organisation),
+        )
+        .route("/admin/utenti", get(admin::users).post(admin::create_user))
+        .route("/admin/utenti/{id}", get(admin::user))
+        .route("/admin/utenti/{id}/ruoli", post(admin::grant_role))
+        .route("/admin/utenti/{id}/stato", post(admin::set_user_active))
+        .route("/admin/utenti/{id}/password", post(admin::reset_password))
+        .route(
+            "/admin/ruoli/{id}/stato",
+            post(admin::set_membership_active),
+        )
+        .route("/audit", get(audit::trail))
+        .route_layer(middleware::from_fn_with_state(state, session::middleware))
+}
+
+/// What every page's layout needs: language, user, acting organisation and role, navigation.
+pub fn base(
+    state: &AppState,
+    lang: Lang,
+    session: Option<&SessionState>,
+    title: &str,
+    msg: Option<&str>,
+) -> Value {
+    let actor = session.and_then(|s| s.info.actor.clone());
+    let role = actor.as_ref().map(|a| a.role);
+    let can = |p: Permission| role.is_some_and(|r| allows(r, p));
+    let flash = msg
+        .map(|m| format!("flash-{m}"))
+        .filter(|k| state.ui.i18n.has(lang, k))
+        .map(|k| state.ui.t(lang, &k));
+    context! {
+        lang => lang.code(),
+        title => state.ui.t(lang, title),
+        csrf => session.map(|s| s.info.csrf_token.clone()),
+        user => session.map(|s| context! { display_name => s.info.display_name.clone(), username => s.info.username.clone() }),
+        actor => actor,
+        role_count => session.map(|s| s.info.memberships.len()).unwrap_or(0),
+        can => context! {
+            view_persons => can(Permission::ViewPersons),
+            register => can(Permission::RegisterPerson),
+            admin => can(Permission::ManageUsers),
+            audit => can(Permission::ViewAudit),
+        },
+        is_analyst => role == Some(Role::Analista),
+        flash => flash,
+    }
+}
+
+pub fn error_page(state: &AppState, lang: Lang, status: StatusCode, key: &str) -> Response {
+    let ctx = context! { status => status.as_u16(), message => state.ui.t(lang, key), ..base(state, lang, None, "error-title", None) };
+    state.ui.render(status, "error.html", ctx)
+}
+
+/// Maps a service failure to a page; invalid input is handled by each form instead.
+pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
+    match err {
+        ServiceError::NotFound => error_page(state, lang, StatusCode::NOT_FOUND, "err-not-found"),
+        ServiceError::Forbidden => error_page(state, lang, StatusCode::FORBIDDEN, "err-forbidden"),
+        ServiceError::Unauthenticated => Redirect::to("/login").into_response(),
+        ServiceError::Conflict(key) => error_page(state, lang, StatusCode::CONFLICT, key),
+        ServiceError::Locked(_) => error_page(state, lang, StatusCode::FORBIDDEN, "err-locked"),
+        ServiceError::Invalid(inv) => {
+            let (_, list) = state.ui.errors(lang, &inv);
+            let message = list
+                .iter()
+                .map(|m| format!("{}: {}", m.label, m.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let ctx = context! { status => 422, message => message, ..base(state, lang, None, "error-title", None) };
+            state
+                .ui
+                .render(StatusCode::UNPROCESSABLE_ENTITY, "error.html", ctx)
+        }
+        ServiceError::Store(e) => {
+            tracing::error!(error = %e, "storage failure");
+            error_page(
+                state,
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "err-internal",
+            )
+        }
+    }
+}
+
+/// `[{value, label}]` for a select, labels from the Fluent `code-<list>-<code>` messages.
+pub fn code_options<T: std::fmt::Display>(
+    state: &AppState,
+    lang: Lang,
+    list: &str,
+    all: &[T],
+) -> Vec<HashMap<&'static str, String>> {
+    all.iter()
+        .map(|c| {
+            let code = c.to_string();
+            HashMap::from([
+                ("label", state.ui.t(lang, &format!("code-{list}-{code}"))),
+                ("value", code),
+            ])
+        })
+        .collect()
+}
+
+/// Serialises a form struct back into the template so the user's input is never lost.
+pub fn values<T: serde::Serialize>(form: &T) -> Value {
+    Value::from_serialize(form)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct MsgQuery {
+    pub msg: Option<String>,
+    pub q: Option<String>,
+    pub next: Option<String>,
+    pub verify: Option<String>,
+    pub before: Option<i64>,
+}

@@ -1,0 +1,403 @@
+use super::{base, code_options, fail, values, MsgQuery};
+use crate::session::Auth;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::{context, Value};
+use percorsi_domain::codes::*;
+use percorsi_domain::consent::ConsentForm;
+use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, TeamMemberForm};
+use percorsi_domain::person::PersonForm;
+use percorsi_domain::Invalid;
+use percorsi_service::pathway::Registration;
+use percorsi_service::policy::{allows, Permission};
+use percorsi_service::{today, ServiceError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct RegisterForm {
+    #[serde(flatten)]
+    person: PersonForm,
+    #[serde(flatten)]
+    episode: EpisodeForm,
+}
+
+/// The home page: a case manager's people; other roles see what their role offers.
+pub async fn home(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<MsgQuery>,
+) -> Response {
+    let followed = if allows(auth.actor.role, Permission::ViewPersons) {
+        match state.svc.followed(&auth.actor).await {
+            Ok(rows) => Some(rows),
+            Err(e) => return fail(&state, auth.lang, e),
+        }
+    } else {
+        None
+    };
+    let ctx = context! { followed => followed, ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()) };
+    state.ui.render(StatusCode::OK, "home.html", ctx)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<MsgQuery>,
+) -> Response {
+    match state.svc.persons(&auth.actor, q.q.as_deref()).await {
+        Ok(rows) => {
+            let ctx = context! { persons => rows, q => q.q, ..base(&state, auth.lang, Some(&auth.session), "persons-title", q.msg.as_deref()) };
+            state.ui.render(StatusCode::OK, "persons/list.html", ctx)
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+async fn episode_choices(state: &AppState, auth: &Auth) -> Result<Value, ServiceError> {
+    let managers = state.svc.case_managers(&auth.actor).await?;
+    let lang = auth.lang;
+    Ok(context! {
+        case_manager_options => manager_options(&managers),
+        substances => code_options(state, lang, "substance", Substance::ALL),
+    })
+}
+
+fn person_choices(state: &AppState, auth: &Auth) -> Value {
+    let lang = auth.lang;
+    context! {
+        sexes => code_options(state, lang, "sex", Sex::ALL),
+        educations => code_options(state, lang, "education", Education::ALL),
+        work_histories => code_options(state, lang, "work_history", WorkHistory::ALL),
+        living_situations => code_options(state, lang, "living_situation", LivingSituation::ALL),
+        user_classes => code_options(state, lang, "user_class", UserClass::ALL),
+    }
+}
+
+async fn render_new(
+    state: &AppState,
+    auth: &Auth,
+    form: &RegisterForm,
+    invalid: Option<&Invalid>,
+) -> Response {
+    if !allows(auth.actor.role, Permission::RegisterPerson) {
+        return fail(state, auth.lang, ServiceError::Forbidden);
+    }
+    let choices = match episode_choices(state, auth).await {
+        Ok(c) => c,
+        Err(e) => return fail(state, auth.lang, e),
+    };
+    let (errors, summary) = invalid
+        .map(|i| state.ui.errors(auth.lang, i))
+        .unwrap_or_default();
+    let status = if invalid.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let ctx = context! {
+        ..context! { values => values(form), errors => errors, error_summary => summary },
+        ..base(state, auth.lang, Some(&auth.session), "register-title", None),
+        ..person_choices(state, auth),
+        ..choices,
+    };
+    state.ui.render(status, "persons/new.html", ctx)
+}
+
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+    let mut form = RegisterForm::default();
+    form.episode.start_date = today().format("%Y-%m-%d").to_string();
+    if auth.actor.role == Role::CaseManager {
+        form.episode.case_manager_id = auth.actor.user_id.to_string();
+    }
+    render_new(&state, &auth, &form, None).await
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    match state
+        .svc
+        .register_person(&auth.actor, &form.person, &form.episode)
+        .await
+    {
+        Ok(Registration::Created { person_id, .. }) => {
+            Redirect::to(&format!("/persone/{person_id}?msg=registered")).into_response()
+        }
+        Ok(Registration::AlreadyFollowed { person_id, .. }) => {
+            Redirect::to(&format!("/persone/{person_id}?msg=already-followed")).into_response()
+        }
+        Ok(Registration::KnownElsewhere { code }) => {
+            let ctx = context! { code => code, values => values(&form), ..base(&state, auth.lang, Some(&auth.session), "known-title", None) };
+            state.ui.render(StatusCode::OK, "persons/known.html", ctx)
+        }
+        Err(ServiceError::Invalid(inv)) => render_new(&state, &auth, &form, Some(&inv)).await,
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn take_in_charge(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    match state
+        .svc
+        .take_in_charge(&auth.actor, &form.person, &form.episode)
+        .await
+    {
+        Ok(person_id) => {
+            Redirect::to(&format!("/persone/{person_id}?msg=taken-in-charge")).into_response()
+        }
+        Err(ServiceError::Invalid(inv)) => render_new(&state, &auth, &form, Some(&inv)).await,
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+/// Which sub-form of the pathway page failed, with the user's input, to show it again.
+struct FormFailure<'a> {
+    form: &'static str,
+    invalid: &'a Invalid,
+    values: Value,
+}
+
+async fn render_show(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    msg: Option<&str>,
+    failure: Option<FormFailure<'_>>,
+) -> Response {
+    let lang = auth.lang;
+    let pathway = match state.svc.pathway(&auth.actor, id).await {
+        Ok(p) => p,
+        Err(e) => return fail(state, lang, e),
+    };
+    let open_here = pathway
+        .episodes
+        .iter()
+        .any(|e| e.organisation_id == auth.actor.organisation_id && e.end_date.is_none());
+    let can_episodes = allows(auth.actor.role, Permission::ManageEpisodes);
+    let managers = if can_episodes && !open_here {
+        state
+            .svc
+            .case_managers(&auth.actor)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let candidates = if pathway.manageable_episode.is_some() {
+        state.svc.team_candidates().await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let organisations = if pathway.can_manage_consents {
+        state.svc.organisations().await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let pathway_members: Vec<(i64, i64)> = pathway
+        .team
+        .iter()
+        .filter(|m| m.removed_at.is_none())
+        .map(|m| (m.user_id, m.organisation_id))
+        .collect();
+    let (failed_form, errors, summary, failed_values) = match failure {
+        Some(f) => {
+            let (e, s) = state.ui.errors(lang, f.invalid);
+            (Some(f.form), e, s, f.values)
+        }
+        None => (None, Default::default(), Vec::new(), Value::from(())),
+    };
+    let status = if failed_form.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let ctx = context! {
+        p => pathway,
+        open_here => open_here,
+        can_episodes => can_episodes,
+        case_manager_options => manager_options(&managers),
+        candidate_options => candidates.iter().filter(|c| !pathway_members.contains(&(c.user_id, c.organisation_id))).map(|c| option(c.id, format!("{} — {} ({})", c.display_name, c.organisation_name, state.ui.t(lang, &format!("code-role-{}", c.role))))).collect::<Vec<_>>(),
+        organisation_options => organisations.iter().filter(|o| o.active).map(|o| option(o.id, o.name.clone())).collect::<Vec<_>>(),
+        substances => code_options(state, lang, "substance", Substance::ALL),
+        closures => code_options(state, lang, "episode_closure", EpisodeClosure::ALL),
+        purposes => code_options(state, lang, "consent_purpose", ConsentPurpose::ALL),
+        today => today().format("%Y-%m-%d").to_string(),
+        failed_form => failed_form,
+        errors => errors,
+        error_summary => summary,
+        failed_values => failed_values,
+        my_user_id => auth.actor.user_id,
+        ..base(state, lang, Some(&auth.session), "pathway-title", msg),
+    };
+    state.ui.render(status, "persons/show.html", ctx)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<MsgQuery>,
+) -> Response {
+    render_show(&state, &auth, id, q.msg.as_deref(), None).await
+}
+
+fn done(person_id: i64, msg: &str) -> Response {
+    Redirect::to(&format!("/persone/{person_id}?msg={msg}")).into_response()
+}
+
+pub async fn open_episode(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<EpisodeForm>,
+) -> Response {
+    match state.svc.open_episode(&auth.actor, id, &f).await {
+        Ok(_) => done(id, "episode-opened"),
+        Err(ServiceError::Invalid(inv)) => {
+            render_show(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(FormFailure {
+                    form: "episode",
+                    invalid: &inv,
+                    values: values(&f),
+                }),
+            )
+            .await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn close_episode(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<CloseEpisodeForm>,
+) -> Response {
+    match state.svc.close_episode(&auth.actor, id, &f).await {
+        Ok(person_id) => done(person_id, "episode-closed"),
+        Err(ServiceError::Invalid(inv)) => match person_of_episode(&state, &auth, id).await {
+            Some(pid) => {
+                render_show(
+                    &state,
+                    &auth,
+                    pid,
+                    None,
+                    Some(FormFailure {
+                        form: "close",
+                        invalid: &inv,
+                        values: values(&f),
+                    }),
+                )
+                .await
+            }
+            None => fail(&state, auth.lang, ServiceError::NotFound),
+        },
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<TeamMemberForm>,
+) -> Response {
+    match state.svc.add_team_member(&auth.actor, id, &f).await {
+        Ok(person_id) => done(person_id, "member-added"),
+        Err(ServiceError::Invalid(inv)) => match person_of_episode(&state, &auth, id).await {
+            Some(pid) => {
+                render_show(
+                    &state,
+                    &auth,
+                    pid,
+                    None,
+                    Some(FormFailure {
+                        form: "team",
+                        invalid: &inv,
+                        values: values(&f),
+                    }),
+                )
+                .await
+            }
+            None => fail(&state, auth.lang, ServiceError::NotFound),
+        },
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, mid)): Path<(i64, i64)>,
+) -> Response {
+    match state.svc.remove_team_member(&auth.actor, id, mid).await {
+        Ok(person_id) => done(person_id, "member-removed"),
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn add_consent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<ConsentForm>,
+) -> Response {
+    match state.svc.record_consent(&auth.actor, id, &f).await {
+        Ok(_) => done(id, "consent-recorded"),
+        Err(ServiceError::Invalid(inv)) => {
+            render_show(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(FormFailure {
+                    form: "consent",
+                    invalid: &inv,
+                    values: values(&f),
+                }),
+            )
+            .await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn revoke_consent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, cid)): Path<(i64, i64)>,
+) -> Response {
+    match state.svc.revoke_consent(&auth.actor, id, cid).await {
+        Ok(()) => done(id, "consent-revoked"),
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+fn option(value: i64, label: String) -> std::collections::HashMap<&'static str, String> {
+    std::collections::HashMap::from([("value", value.to_string()), ("label", label)])
+}
+
+fn manager_options(
+    managers: &[percorsi_service::store::MembershipRow],
+) -> Vec<std::collections::HashMap<&'static str, String>> {
+    managers
+        .iter()
+        .map(|m| option(m.user_id, m.display_name.clone()))
+        .collect()
+}
+
+async fn person_of_episode(state: &AppState, auth: &Auth, episode_id: i64) -> Option<i64> {
+    state.svc.episode_person(&auth.actor, episode_id).await.ok()
+}

@@ -1,0 +1,210 @@
+//! Sessions for the HTML interface: cookie → session → actor, CSRF on every state-changing
+//! request, and the language choice.
+
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::body::{to_bytes, Body};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use percorsi_service::auth::SessionInfo;
+use percorsi_service::Actor;
+use std::sync::Arc;
+
+pub const SESSION_COOKIE: &str = "percorsi_session";
+pub const LANG_COOKIE: &str = "percorsi_lang";
+pub const CSRF_FIELD: &str = "_csrf";
+
+#[derive(Clone)]
+pub struct SessionState {
+    pub token: String,
+    pub info: SessionInfo,
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    cookie(headers, LANG_COOKIE)
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::It)
+}
+
+pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// Resolves the session for every HTML request and enforces CSRF on unsafe methods.
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let session = match cookie(&parts.headers, SESSION_COOKIE) {
+        Some(token) => match state.svc.session(&token).await {
+            Ok(Some(info)) => Some(Arc::new(SessionState { token, info })),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "service unavailable").into_response();
+            }
+        },
+        None => None,
+    };
+    let mut body = body;
+    if parts.method != Method::GET && parts.method != Method::HEAD && parts.uri.path() != "/login" {
+        let expected = session.as_ref().map(|s| s.info.csrf_token.clone());
+        let header_token = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = match to_bytes(body, crate::MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(_) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
+            }
+        };
+        let field_token = form_field(&bytes, CSRF_FIELD);
+        let given = header_token.or(field_token);
+        let ok = matches!((&expected, &given), (Some(e), Some(g)) if constant_time_eq(e.as_bytes(), g.as_bytes()));
+        if !ok {
+            if expected.is_none() {
+                return Redirect::to("/login?msg=session-expired").into_response();
+            }
+            let lang = lang_of(&parts.headers);
+            return crate::pages::error_page(&state, lang, StatusCode::FORBIDDEN, "err-csrf");
+        }
+        body = Body::from(bytes);
+    }
+    if let Some(s) = session {
+        parts.extensions.insert(s);
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn form_field(bytes: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Any page: the language and, if signed in, the session.
+pub struct Visitor {
+    pub lang: Lang,
+    pub session: Option<Arc<SessionState>>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Visitor {
+            lang: lang_of(&parts.headers),
+            session: parts.extensions.get::<Arc<SessionState>>().cloned(),
+        })
+    }
+}
+
+/// A signed-in user acting in a chosen organisation and role; otherwise a redirect to log in
+/// or to choose the role.
+pub struct Auth {
+    pub lang: Lang,
+    pub session: Arc<SessionState>,
+    pub actor: Actor,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        let Some(session) = parts.extensions.get::<Arc<SessionState>>().cloned() else {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let target = format!("/login?next={}", urlencode(next));
+            return Err(Redirect::to(&target).into_response());
+        };
+        let Some(actor) = session.info.actor.clone() else {
+            return Err(Redirect::to("/ruolo").into_response());
+        };
+        Ok(Auth {
+            lang,
+            session,
+            actor,
+        })
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+/// Only local paths are accepted as post-login destinations (no open redirects).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/home".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(safe_next(Some("/persone/3")), "/persone/3");
+        assert_eq!(safe_next(Some("//evil.example")), "/home");
+        assert_eq!(safe_next(Some("https://evil.example")), "/home");
+        assert_eq!(safe_next(None), "/home");
+    }
+
+    #[test]
+    fn cookies_are_parsed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; percorsi_lang=en; b=2".parse().unwrap(),
+        );
+        assert_eq!(lang_of(&h), Lang::En);
+        assert_eq!(cookie(&h, "b").as_deref(), Some("2"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+
+    #[test]
+    fn csrf_field_is_found_in_form_bodies() {
+        assert_eq!(
+            form_field(b"a=1&_csrf=abc%20d", "_csrf").as_deref(),
+            Some("abc d")
+        );
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+    }
+}

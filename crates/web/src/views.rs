@@ -1,0 +1,163 @@
+//! Templates (minijinja, embedded in the binary) and the page context every page shares.
+
+use crate::i18n::{FieldMessage, I18n, Lang};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, State};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    (
+        "choose_role.html",
+        include_str!("../templates/choose_role.html"),
+    ),
+    ("home.html", include_str!("../templates/home.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    (
+        "persons/list.html",
+        include_str!("../templates/persons/list.html"),
+    ),
+    (
+        "persons/new.html",
+        include_str!("../templates/persons/new.html"),
+    ),
+    (
+        "persons/known.html",
+        include_str!("../templates/persons/known.html"),
+    ),
+    (
+        "persons/show.html",
+        include_str!("../templates/persons/show.html"),
+    ),
+    (
+        "admin/organisations.html",
+        include_str!("../templates/admin/organisations.html"),
+    ),
+    (
+        "admin/organisation.html",
+        include_str!("../templates/admin/organisation.html"),
+    ),
+    (
+        "admin/users.html",
+        include_str!("../templates/admin/users.html"),
+    ),
+    (
+        "admin/user.html",
+        include_str!("../templates/admin/user.html"),
+    ),
+    ("audit.html", include_str!("../templates/audit.html")),
+];
+
+pub struct Ui {
+    env: Environment<'static>,
+    pub i18n: Arc<I18n>,
+    pub secure_cookies: bool,
+}
+
+impl Ui {
+    pub fn new(secure_cookies: bool) -> Self {
+        let i18n = Arc::new(I18n::new());
+        let mut env = Environment::new();
+        for (name, src) in TEMPLATES {
+            env.add_template(name, src)
+                .expect("embedded templates parse (checked by tests)");
+        }
+        let tr = i18n.clone();
+        // `t("key", name=value)` translates in the page's language (the `lang` context variable).
+        env.add_function(
+            "t",
+            move |state: &State, key: &str, kwargs: Kwargs| -> String {
+                let lang = state
+                    .lookup("lang")
+                    .and_then(|v| v.as_str().and_then(Lang::parse))
+                    .unwrap_or(Lang::It);
+                let args: Vec<(&str, String)> = kwargs
+                    .args()
+                    .map(|k| {
+                        (
+                            k,
+                            kwargs
+                                .get::<Value>(k)
+                                .map(|v| v.to_string())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                tr.t(lang, key, &args)
+            },
+        );
+        env.add_filter("date", |v: Value| -> String {
+            let s = v.to_string();
+            match chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(""), "%Y-%m-%d") {
+                Ok(d) => d.format("%d/%m/%Y").to_string(),
+                Err(_) => {
+                    if v.is_none() || v.is_undefined() {
+                        String::new()
+                    } else {
+                        s
+                    }
+                }
+            }
+        });
+        env.add_filter("datetime", |v: Value| -> String {
+            let s = v.to_string();
+            match chrono::DateTime::parse_from_rfc3339(&s) {
+                Ok(d) => d
+                    .with_timezone(&chrono::Local)
+                    .format("%d/%m/%Y %H:%M:%S")
+                    .to_string(),
+                Err(_) => s,
+            }
+        });
+        Ui {
+            env,
+            i18n,
+            secure_cookies,
+        }
+    }
+
+    pub fn t(&self, lang: Lang, key: &str) -> String {
+        self.i18n.t(lang, key, &[])
+    }
+
+    pub fn render(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+        match self.env.get_template(name).and_then(|t| t.render(ctx)) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "template rendering failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+            }
+        }
+    }
+
+    /// Field errors keyed by field name, for the form macros, plus the ordered summary list.
+    pub fn errors(
+        &self,
+        lang: Lang,
+        invalid: &percorsi_domain::Invalid,
+    ) -> (BTreeMap<String, String>, Vec<FieldMessage>) {
+        let list = self.i18n.field_errors(lang, invalid);
+        let mut map = BTreeMap::new();
+        for m in &list {
+            map.entry(m.field.clone())
+                .or_insert_with(|| m.message.clone());
+        }
+        (map, list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn templates_compile() {
+        let ui = super::Ui::new(false);
+        for (name, _) in super::TEMPLATES {
+            assert!(ui.env.get_template(name).is_ok(), "{name}");
+        }
+    }
+}
