@@ -1,1 +1,12 @@
+//! Integration suite: everything through HTTP against a real database. Runs on SQLite by
+//! default and on PostgreSQL when PERCORSI_TEST_DATABASE_URL is set (see scripts/test.sh).
 
+mod admin;
+mod api;
+mod audit;
+mod auth;
+mod browser;
+mod consents;
+mod persons;
+mod roles;
+mod support;

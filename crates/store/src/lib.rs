@@ -136,12 +136,6 @@ impl Store {
         Ok(())
     }
 
-    /// Raw access for tests and maintenance commands that must bypass the domain (e.g. the
-    /// tamper test of the audit trail). Never used by request handlers.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -187,4 +181,10 @@ mod tests {
         );
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
+}
+
+/// Executes one raw statement outside any use case. For maintenance and for tests that play
+/// an attacker with direct database access; never called by the application.
+pub async fn raw_execute(store: &Store, sql: &str) -> Result<u64> {
+    Ok(sqlx::query(sql).execute(&store.pool).await?.rows_affected())
 }

@@ -67,6 +67,17 @@ impl Ui {
             env.add_template(name, src)
                 .expect("embedded templates parse (checked by tests)");
         }
+        // HTML-escape without turning every "/" of dates and paths into "&#x2f;".
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
+                if let Some(s) = value.as_str() {
+                    return out.write_str(&html_escape(s)).map_err(|_| {
+                        minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
+                    });
+                }
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
         let tr = i18n.clone();
         // `t("key", name=value)` translates in the page's language (the `lang` context variable).
         env.add_function(
@@ -151,8 +162,31 @@ impl Ui {
     }
 }
 
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn escapes_markup_but_not_slashes() {
+        assert_eq!(
+            super::html_escape("<a href=\"x\">O'Neil & 1/2</a>"),
+            "&lt;a href=&quot;x&quot;&gt;O&#x27;Neil &amp; 1/2&lt;/a&gt;"
+        );
+    }
+
     #[test]
     fn templates_compile() {
         let ui = super::Ui::new(false);

@@ -23,7 +23,7 @@ fn form_ctx(state: &AppState, auth: &Auth, invalid: Option<&Invalid>, form: Valu
         roles => code_options(state, auth.lang, "role", Role::ALL),
         values => form,
         errors => errors,
-        error_summary => summary,
+        error_list => summary,
     }
 }
 

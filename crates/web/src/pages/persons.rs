@@ -98,7 +98,7 @@ async fn render_new(
         StatusCode::OK
     };
     let ctx = context! {
-        ..context! { values => values(form), errors => errors, error_summary => summary },
+        ..context! { values => values(form), errors => errors, error_list => summary },
         ..base(state, auth.lang, Some(&auth.session), "register-title", None),
         ..person_choices(state, auth),
         ..choices,
@@ -232,7 +232,7 @@ async fn render_show(
         today => today().format("%Y-%m-%d").to_string(),
         failed_form => failed_form,
         errors => errors,
-        error_summary => summary,
+        error_list => summary,
         failed_values => failed_values,
         my_user_id => auth.actor.user_id,
         ..base(state, lang, Some(&auth.session), "pathway-title", msg),

@@ -1,0 +1,194 @@
+use crate::support::TestApp;
+use axum::http::StatusCode;
+
+#[tokio::test]
+async fn login_logout_and_protected_pages() {
+    let app = TestApp::new().await;
+    let anon = app.client();
+    let r = anon.get("/home").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.location().starts_with("/login?next=%2Fhome"),
+        "{}",
+        r.location()
+    );
+
+    let c = app.login("anna").await;
+    let home = c.get("/home").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.body.contains("SerD Zona 1-MS"),
+        "the acting organisation is always shown"
+    );
+    assert!(home.body.contains("Case manager"));
+
+    let out = c.post("/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.get("/home").await.status,
+        StatusCode::SEE_OTHER,
+        "session is gone after logout"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_then_lockout() {
+    let app = TestApp::new().await;
+    let c = app.client();
+    for _ in 0..4 {
+        let r = c
+            .post_raw("/login", &[("username", "luca"), ("password", "wrong")])
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("Nome utente o password non corretti"));
+    }
+    let r = c
+        .post_raw("/login", &[("username", "luca"), ("password", "wrong")])
+        .await;
+    assert!(
+        r.body.contains("bloccato"),
+        "fifth failure locks the account"
+    );
+    let r = c
+        .post_raw(
+            "/login",
+            &[
+                ("username", "luca"),
+                ("password", percorsi_service::demo::DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "even the right password is refused while locked"
+    );
+    // An administrator's reset clears the lock.
+    app.svc
+        .cli_set_password("luca", "a-new-long-password")
+        .await
+        .unwrap();
+    let r = c
+        .post_raw(
+            "/login",
+            &[("username", "luca"), ("password", "a-new-long-password")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn unknown_user_gets_the_same_answer() {
+    let app = TestApp::new().await;
+    let r = app
+        .client()
+        .post_raw("/login", &[("username", "nobody"), ("password", "x")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Nome utente o password non corretti"));
+}
+
+#[tokio::test]
+async fn state_changes_need_the_csrf_token() {
+    let app = TestApp::new().await;
+    let mut c = app.login("anna").await;
+    c.csrf = Some("forged".into());
+    let r = c.post("/persone", &[("surname", "Rossi")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    c.csrf = None;
+    let r = c.post("/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.get("/home").await.status,
+        StatusCode::OK,
+        "the forged requests changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn user_with_two_organisations_chooses_and_switches() {
+    let app = TestApp::new().await;
+    let mut c = app.login("giulia").await;
+    let r = c.get("/home").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/ruolo");
+    let page = c.get("/ruolo").await;
+    assert!(
+        page.body.contains("SerD Zona 6-LI") && page.body.contains("L&#x27;Approdo")
+            || page.body.contains("L'Approdo")
+    );
+    let giulia = app
+        .svc
+        .cli_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.user.username == "giulia")
+        .unwrap();
+    let approdo = giulia
+        .memberships
+        .iter()
+        .find(|m| m.organisation_name.contains("Approdo"))
+        .unwrap();
+    let serd = giulia
+        .memberships
+        .iter()
+        .find(|m| m.organisation_name.contains("6-LI"))
+        .unwrap();
+    let r = c
+        .post("/ruolo", &[("membership_id", &approdo.id.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    c.refresh_csrf().await;
+    let home = c.get("/home").await.body;
+    assert!(home.contains("Approdo") && home.contains("Operatore"));
+    let r = c
+        .post("/ruolo", &[("membership_id", &serd.id.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let home = c.get("/home").await.body;
+    assert!(home.contains("SerD Zona 6-LI") && home.contains("Case manager"));
+    // Someone else's membership cannot be chosen.
+    let anna = app.actor("anna").await;
+    let r = c
+        .post(
+            "/ruolo",
+            &[("membership_id", &anna.membership_id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn language_switch_and_english_pages() {
+    let app = TestApp::new().await;
+    let c = app.client();
+    let r = c.get("/lang/en").await;
+    assert!(r
+        .header("set-cookie")
+        .unwrap()
+        .starts_with("percorsi_lang=en"));
+    let mut c = app.login("anna").await;
+    c.lang = Some("en");
+    let home = c.get("/home").await.body;
+    assert!(home.contains("People you follow"), "English home page");
+    assert!(home.contains("<html lang=\"en\">"));
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::new().await;
+    let c = app.client();
+    assert_eq!(c.get("/healthz").await.status, StatusCode::OK);
+    let r = c.get("/readyz").await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "ready"));
+    let css = c.get("/static/htmx.min.js").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.body.contains("htmx"));
+    let page = c.get("/login").await;
+    assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'self'"));
+}

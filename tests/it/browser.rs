@@ -1,0 +1,309 @@
+//! Main journeys in headless Chromium through chromedriver, against a real server on loopback.
+//! Needs Debian's `chromium` and `chromium-driver`; scripts/test.sh sets PERCORSI_REQUIRE_BROWSER
+//! so that a missing browser fails the run instead of skipping.
+
+use crate::support::TestApp;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Driver {
+    child: Child,
+    url: String,
+    profile: std::path::PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+async fn driver() -> Option<Driver> {
+    let bin =
+        std::env::var("PERCORSI_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    if !std::path::Path::new(&bin).exists() {
+        assert!(
+            std::env::var("PERCORSI_REQUIRE_BROWSER").is_err(),
+            "chromedriver not found at {bin}"
+        );
+        eprintln!("SKIPPED browser test: {bin} not installed (scripts/test.sh installs it)");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = std::env::temp_dir().join(format!("percorsi-chrome-{port}"));
+    let d = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        profile,
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(d);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+async fn browser(d: &Driver) -> Client {
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": std::env::var("PERCORSI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                     format!("--user-data-dir={}", d.profile.display())]
+        }
+    });
+    let caps = caps.as_object().cloned().expect("object");
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&d.url)
+        .await
+        .expect("WebDriver session")
+}
+
+async fn serve(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+async fn login(b: &Client, base: &str, user: &str) {
+    b.goto(&format!("{base}/login")).await.expect("login page");
+    b.find(Locator::Id("f-username"))
+        .await
+        .expect("username field")
+        .send_keys(user)
+        .await
+        .expect("type");
+    b.find(Locator::Id("f-password"))
+        .await
+        .expect("password field")
+        .send_keys(percorsi_service::demo::DEMO_PASSWORD)
+        .await
+        .expect("type");
+    b.find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    b.wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("home loaded");
+}
+
+async fn set_value(b: &Client, id: &str, value: &str) {
+    b.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![json!(id), json!(value)],
+    )
+    .await
+    .expect("set value");
+}
+
+async fn body_text(b: &Client) -> String {
+    b.find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_manager_registers_a_person_and_another_organisation_cannot_find_them() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+
+    login(&b, &base, "anna").await;
+    let text = body_text(&b).await;
+    assert!(
+        text.contains("SerD Zona 1-MS"),
+        "acting organisation visible: {text}"
+    );
+
+    b.find(Locator::LinkText("Registra persona"))
+        .await
+        .expect("nav link")
+        .click()
+        .await
+        .expect("click");
+    b.wait()
+        .for_element(Locator::Id("f-surname"))
+        .await
+        .expect("form");
+    b.find(Locator::Id("f-surname"))
+        .await
+        .unwrap()
+        .send_keys("Montanari")
+        .await
+        .unwrap();
+    b.find(Locator::Id("f-name"))
+        .await
+        .unwrap()
+        .send_keys("Elisa")
+        .await
+        .unwrap();
+    set_value(&b, "f-birth_date", "1986-11-03").await;
+    b.find(Locator::Css("#f-sex option[value='F']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Css("#f-substance_start option[value='alcol']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/persone'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css(".person-head h1"))
+        .await
+        .expect("pathway page");
+
+    let text = body_text(&b).await;
+    assert!(text.contains("Montanari Elisa"), "{text}");
+    assert!(text.contains("Persona registrata e presa in carico"));
+    assert!(text.contains("Prese in carico") && text.contains("Alcol"));
+    let url = b.current_url().await.unwrap();
+    let person_path = url.path().to_string();
+
+    b.find(Locator::LinkText("Home"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("#followed-title"))
+        .await
+        .unwrap();
+    assert!(
+        body_text(&b).await.contains("Montanari Elisa"),
+        "listed on the case manager's home page"
+    );
+    b.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("f-username"))
+        .await
+        .unwrap();
+
+    login(&b, &base, "luca").await;
+    b.goto(&format!("{base}/persone?q=Montanari"))
+        .await
+        .unwrap();
+    assert!(body_text(&b).await.contains("Nessuna persona trovata"));
+    b.goto(&format!("{base}{person_path}")).await.unwrap();
+    let text = body_text(&b).await;
+    assert!(
+        text.contains("non esiste oppure non è accessibile"),
+        "{text}"
+    );
+    assert!(!text.contains("Montanari"));
+    b.close().await.expect("close browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_errors_are_announced_and_keyboard_reachable() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+    login(&b, &base, "anna").await;
+    b.goto(&format!("{base}/persone/nuova")).await.unwrap();
+    b.find(Locator::Id("f-surname"))
+        .await
+        .unwrap()
+        .send_keys("Rossi")
+        .await
+        .unwrap();
+    b.find(Locator::Id("f-fiscal_code"))
+        .await
+        .unwrap()
+        .send_keys("RSSMRA85T10A562T")
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/persone'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css(".error-summary"))
+        .await
+        .expect("error summary");
+    let summary = b.find(Locator::Css(".error-summary")).await.unwrap();
+    assert_eq!(
+        summary.attr("role").await.unwrap().as_deref(),
+        Some("alert")
+    );
+    let text = summary.text().await.unwrap();
+    assert!(
+        text.contains("Codice fiscale") && text.contains("Nome: è obbligatorio"),
+        "{text}"
+    );
+    let focused = b
+        .execute("return document.activeElement.className", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        json!("error-summary"),
+        "focus moves to the summary"
+    );
+    // The summary links lead to the fields.
+    b.find(Locator::Css(".error-summary a[href='#f-name']"))
+        .await
+        .expect("link to the field")
+        .click()
+        .await
+        .unwrap();
+    let kept = b
+        .find(Locator::Id("f-surname"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Rossi"), "input kept");
+    b.close().await.expect("close browser");
+}

@@ -1,0 +1,292 @@
+use crate::support::{id_from_location, TestApp};
+use axum::http::StatusCode;
+
+fn person<'a>(surname: &'a str, birth: &'a str, cm: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("surname", surname),
+        ("name", "Giovanni"),
+        ("birth_date", birth),
+        ("sex", "M"),
+        ("education", "media_inferiore"),
+        ("start_date", "2026-01-15"),
+        ("case_manager_id", cm),
+        ("substance_start", "eroina"),
+        ("substance_current", "alcol"),
+        ("treatment_in_progress", "true"),
+    ]
+}
+
+#[tokio::test]
+async fn register_and_see_the_pathway() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let cm = anna.user_id.to_string();
+    let c = app.login("anna").await;
+    let form_page = c.get("/persone/nuova").await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    assert!(
+        form_page.body.contains("for=\"f-fiscal_code\""),
+        "every field has a label"
+    );
+
+    let mut f = person("Verdi", "1980-04-02", &cm);
+    f.push(("fiscal_code", "VRDGNN80D02F023X"));
+    let r = c.post("/persone", &f).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "wrong check character is refused"
+    );
+    assert!(
+        r.body
+            .contains("Codice fiscale: il carattere di controllo non è corretto"),
+        "field named in Italian"
+    );
+    assert!(r.body.contains("value=\"Verdi\""), "input is kept");
+
+    let cf = percorsi_domain::fiscal_code::compute(
+        "Verdi",
+        "Giovanni",
+        chrono::NaiveDate::from_ymd_opt(1980, 4, 2).unwrap(),
+        percorsi_domain::codes::Sex::Male,
+        "F023",
+    );
+    let mut f = person("Verdi", "1980-04-02", &cm);
+    f.push(("fiscal_code", &cf));
+    let r = c.post("/persone", &f).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = id_from_location(&r.location());
+    let page = c.get(&r.location()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Verdi Giovanni"));
+    assert!(page.body.contains(&cf));
+    assert!(page.body.contains("Persona registrata e presa in carico"));
+    assert!(
+        page.body.contains("Presa in carico aperta"),
+        "timeline shows the episode"
+    );
+    let home = c.get("/home").await.body;
+    assert!(
+        home.contains(&format!("/persone/{id}")),
+        "the case manager's home lists the new person"
+    );
+
+    // Registering the same person again in the same organisation leads to the existing record.
+    let r = c
+        .post("/persone", &person("VERDI", "1980-04-02", &cm))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(id_from_location(&r.location()), id);
+    assert!(r.location().contains("already-followed"));
+}
+
+#[tokio::test]
+async fn validation_messages_name_fields_in_both_languages() {
+    let app = TestApp::new().await;
+    let cm = app.actor("anna").await.user_id.to_string();
+    let mut c = app.login("anna").await;
+    let mut f = person("Neri", "2030-01-01", &cm);
+    f.retain(|(k, _)| *k != "sex");
+    let r = c.post("/persone", &f).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Data di nascita: non può essere nel futuro"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Sesso: è obbligatorio"));
+    assert!(r.body.contains("aria-invalid=\"true\""));
+    c.lang = Some("en");
+    let r = c.post("/persone", &f).await;
+    assert!(
+        r.body.contains("Birth date: cannot be in the future"),
+        "English via the language switch"
+    );
+    assert!(r.body.contains("Sex: is required"));
+}
+
+#[tokio::test]
+async fn already_known_elsewhere_then_taken_in_charge() {
+    let app = TestApp::new().await;
+    let anna_cm = app.actor("anna").await.user_id.to_string();
+    let sara_cm = app.actor("sara").await.user_id.to_string();
+    let anna = app.login("anna").await;
+    let r = anna
+        .post("/persone", &person("Bassi", "1975-09-30", &anna_cm))
+        .await;
+    let id = id_from_location(&r.location());
+
+    let sara = app.login("sara").await;
+    assert_eq!(
+        sara.get(&format!("/persone/{id}")).await.status,
+        StatusCode::NOT_FOUND,
+        "another organisation does not see the record"
+    );
+    let r = sara
+        .post("/persone", &person("Bassi", "1975-09-30", &sara_cm))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Persona già nota nella rete"));
+    assert!(
+        !r.body.contains(&format!("/persone/{id}")),
+        "no link to the other record"
+    );
+    assert!(
+        !r.body.contains("Anna Bianchi"),
+        "nothing of the other record is revealed"
+    );
+
+    // Taking in charge requires the same identity data, not just the code.
+    let mut wrong = person("Bassi", "1975-09-29", &sara_cm);
+    wrong.push(("anonymous", ""));
+    let r = sara.post("/persone/presa-in-carico", &wrong).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = sara
+        .post(
+            "/persone/presa-in-carico",
+            &person("Bassi", "1975-09-30", &sara_cm),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(id_from_location(&r.location()), id);
+    let page = sara.get(&format!("/persone/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Comunità terapeutica Il Faro") && page.body.contains("SerD Zona 1-MS"),
+        "both episodes on the shared pathway"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_registration_stores_no_identity() {
+    let app = TestApp::new().await;
+    let cm = app.actor("anna").await.user_id.to_string();
+    let c = app.login("anna").await;
+    let mut f = person("Segreti", "1990-02-02", &cm);
+    f.push(("anonymous", "true"));
+    f.push(("phone", "333 1234567"));
+    let r = c.post("/persone", &f).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = c.get(&r.location()).await.body;
+    assert!(page.contains("Persona anonima"));
+    assert!(
+        !page.contains("Segreti") && !page.contains("333 1234567"),
+        "no identity is shown or kept"
+    );
+    let id = id_from_location(&r.location());
+    let p = app.svc.pathway(&app.actor("anna").await, id).await.unwrap();
+    assert!(p.identity.is_none());
+    assert!(p.person.anonymous);
+    assert_eq!(p.person.birth_year, Some(1990));
+
+    // With nothing given at all, the code is random and still valid.
+    let r = c
+        .post(
+            "/persone",
+            &[
+                ("anonymous", "true"),
+                ("start_date", "2026-01-10"),
+                ("case_manager_id", &cm),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+#[tokio::test]
+async fn close_episode_validates_dates_and_team_can_be_managed() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let c = app.login("anna").await;
+    let r = c
+        .post(
+            "/persone",
+            &person("Fabbri", "1984-06-06", &anna.user_id.to_string()),
+        )
+        .await;
+    let id = id_from_location(&r.location());
+    let p = app.svc.pathway(&anna, id).await.unwrap();
+    let ep = p
+        .manageable_episode
+        .expect("anna manages the episode she opened");
+
+    let r = c
+        .post(
+            &format!("/episodi/{ep}/chiusura"),
+            &[
+                ("end_date", "2025-12-31"),
+                ("closure", "obiettivi_raggiunti"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Data di fine: non può essere precedente alla data di inizio (15/01/2026)"),
+        "{}",
+        r.body.split("error-summary").nth(1).unwrap_or("")
+    );
+
+    let marco = app.svc.cli_membership("marco", None, None).await.unwrap();
+    let r = c
+        .post(
+            &format!("/episodi/{ep}/equipe"),
+            &[
+                ("membership_id", &marco.id.to_string()),
+                ("function", "Operatore CPI"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get(&format!("/persone/{id}")).await.body;
+    assert!(page.contains("Marco Ferri") && page.contains("Operatore CPI"));
+    // The team member from the employment centre now sees the person.
+    let m = app.login("marco").await;
+    assert_eq!(
+        m.get(&format!("/persone/{id}")).await.status,
+        StatusCode::OK
+    );
+
+    let r = c
+        .post(
+            &format!("/episodi/{ep}/chiusura"),
+            &[
+                ("end_date", "2026-02-01"),
+                ("closure", "obiettivi_raggiunti"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        m.get(&format!("/persone/{id}")).await.status,
+        StatusCode::NOT_FOUND,
+        "closed episode: the team's access ends"
+    );
+    assert_eq!(
+        c.get(&format!("/persone/{id}")).await.status,
+        StatusCode::NOT_FOUND,
+        "and so does the organisation's"
+    );
+}
+
+#[tokio::test]
+async fn search_finds_by_name_and_code() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let c = app.login("anna").await;
+    let r = c
+        .post(
+            "/persone",
+            &person("Zanetti", "1970-07-07", &anna.user_id.to_string()),
+        )
+        .await;
+    let id = id_from_location(&r.location());
+    let list = c.get("/persone?q=zanet").await.body;
+    assert!(list.contains(&format!("/persone/{id}")));
+    let code = app.svc.pathway(&anna, id).await.unwrap().person.code;
+    let list = c.get(&format!("/persone?q={}", &code[..9])).await.body;
+    assert!(list.contains(&format!("/persone/{id}")));
+    let list = c.get("/persone?q=nessunocosi").await.body;
+    assert!(list.contains("Nessuna persona trovata"));
+}

@@ -1,0 +1,295 @@
+//! Test harness: a real database (SQLite file, or PostgreSQL when PERCORSI_TEST_DATABASE_URL
+//! is set), the demo network, and the full HTTP router driven request by request.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use percorsi_service::auth::actor_from;
+use percorsi_service::{Actor, Service, Store};
+use rand::Rng;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub svc: Service,
+    pub router: Router,
+    /// The database URL, for tests that run the `percorsi` binary against the same data.
+    pub db_url: String,
+    _dir: Option<TempDir>,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Which engine this run tests; the same suite runs on both.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("PERCORSI_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+pub async fn fresh_store() -> (Store, String, Option<TempDir>) {
+    let n: u64 = rand::thread_rng().gen();
+    match postgres_url() {
+        Some(admin_url) => {
+            // One database per test keeps tests independent and parallel.
+            let admin = Store::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            let name = format!("percorsi_t{n:x}");
+            sqlx_exec(&admin, &format!("CREATE DATABASE {name}")).await;
+            admin.close().await;
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .expect("database URL has a path");
+            let (url, query) = match admin_url.split_once('?') {
+                Some((_, q)) => (format!("{base}/{name}"), format!("?{q}")),
+                None => (format!("{base}/{name}"), String::new()),
+            };
+            let url = format!("{url}{query}");
+            let store = Store::connect(&url)
+                .await
+                .expect("connect to test database");
+            store.migrate().await.expect("migrate");
+            (store, url, None)
+        }
+        None => {
+            let dir = std::env::temp_dir().join(format!("percorsi-test-{n:x}"));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let url = format!("sqlite://{}/t.db?mode=rwc", dir.display());
+            let store = Store::connect(&url).await.expect("open SQLite");
+            store.migrate().await.expect("migrate");
+            (store, url, Some(TempDir(dir)))
+        }
+    }
+}
+
+/// Raw SQL, for the few tests that must act like an attacker with database access.
+pub async fn sqlx_exec(store: &Store, sql: &str) {
+    percorsi_service::store::raw_execute(store, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let (store, db_url, dir) = fresh_store().await;
+        let svc = Service::new(store, b"test-installation-secret-0123456789".to_vec());
+        assert!(svc.load_demo().await.expect("demo loads"));
+        let router = percorsi_web::router(
+            svc.clone(),
+            percorsi_web::WebConfig {
+                secure_cookies: false,
+            },
+        );
+        TestApp {
+            svc,
+            router,
+            db_url,
+            _dir: dir,
+        }
+    }
+
+    /// The actor a demo user acts as (their first role, or the one in `org_name`).
+    pub async fn actor(&self, username: &str) -> Actor {
+        let m = self
+            .svc
+            .cli_membership(username, None, None)
+            .await
+            .expect("demo user exists");
+        actor_from(&m).expect("valid role")
+    }
+
+    pub async fn org_id(&self, name_part: &str) -> i64 {
+        self.svc
+            .organisations()
+            .await
+            .expect("orgs")
+            .into_iter()
+            .find(|o| o.name.contains(name_part))
+            .map(|o| o.id)
+            .expect("demo organisation")
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            cookie: None,
+            csrf: None,
+            lang: None,
+            bearer: None,
+        }
+    }
+
+    /// A signed-in browser-like client.
+    pub async fn login(&self, username: &str) -> Client {
+        let mut c = self.client();
+        let r = c
+            .post_raw(
+                "/login",
+                &[
+                    ("username", username),
+                    ("password", percorsi_service::demo::DEMO_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "login of {username}: {}",
+            r.body
+        );
+        let set = r.header("set-cookie").expect("session cookie");
+        c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
+        c.refresh_csrf().await;
+        c
+    }
+
+    pub async fn api_client(&self, username: &str) -> Client {
+        let m = self
+            .svc
+            .cli_membership(username, None, None)
+            .await
+            .expect("demo user");
+        let token = self
+            .svc
+            .create_api_token(m.id, "test", None)
+            .await
+            .expect("token");
+        let mut c = self.client();
+        c.bearer = Some(token);
+        c
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    router: Router,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+    pub lang: Option<&'static str>,
+    pub bearer: Option<String>,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    pub fn location(&self) -> String {
+        self.header("location").unwrap_or_default()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl Client {
+    async fn send(&self, req: axum::http::request::Builder, body: Body) -> Resp {
+        let mut req = req;
+        if let Some(c) = &self.cookie {
+            let mut cookie = c.clone();
+            if let Some(l) = self.lang {
+                cookie.push_str(&format!("; percorsi_lang={l}"));
+            }
+            req = req.header(header::COOKIE, cookie);
+        } else if let (Some(l), None) = (self.lang, &self.bearer) {
+            req = req.header(header::COOKIE, format!("percorsi_lang={l}"));
+        }
+        if let Some(b) = &self.bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
+            if let Some(l) = self.lang {
+                req = req.header(header::ACCEPT_LANGUAGE, l);
+            }
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(Request::get(path), Body::empty()).await
+    }
+
+    /// A form post carrying the session's CSRF token, as the pages do.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        if let Some(t) = &self.csrf {
+            fields.push(("_csrf", t));
+        }
+        self.post_raw(path, &fields).await
+    }
+
+    pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let body = serde_urlencoded::to_string(form).expect("encode");
+        self.send(
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Body::from(body),
+        )
+        .await
+    }
+
+    pub async fn json(&self, method: &str, path: &str, body: serde_json::Value) -> Resp {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        self.send(req, Body::from(body.to_string())).await
+    }
+
+    /// A JSON request with a body exactly as given (for malformed-input tests).
+    pub async fn send_raw_json(&self, path: &str, body: &str) -> Resp {
+        self.send(
+            Request::post(path).header(header::CONTENT_TYPE, "application/json"),
+            Body::from(body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn refresh_csrf(&mut self) {
+        let page = self.get("/ruolo").await;
+        self.csrf = extract(&page.body, "name=\"_csrf\" value=\"", "\"");
+    }
+}
+
+pub fn extract(haystack: &str, start: &str, end: &str) -> Option<String> {
+    let i = haystack.find(start)? + start.len();
+    let j = haystack[i..].find(end)? + i;
+    Some(haystack[i..j].to_string())
+}
+
+/// The id at the end of a redirect such as `/persone/12?msg=registered`.
+pub fn id_from_location(loc: &str) -> i64 {
+    loc.split('?')
+        .next()
+        .and_then(|p| p.rsplit('/').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {loc}"))
+}
