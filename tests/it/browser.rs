@@ -125,6 +125,15 @@ async fn set_value(b: &Client, id: &str, value: &str) {
     .expect("set value");
 }
 
+/// Keeps a picture of the page under target/screenshots for people reviewing the UI.
+async fn save_screenshot(b: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    if let Ok(png) = b.screenshot().await {
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}
+
 async fn body_text(b: &Client) -> String {
     b.find(Locator::Css("body"))
         .await
@@ -200,6 +209,7 @@ async fn case_manager_registers_a_person_and_another_organisation_cannot_find_th
     assert!(text.contains("Prese in carico") && text.contains("Alcol"));
     let url = b.current_url().await.unwrap();
     let person_path = url.path().to_string();
+    save_screenshot(&b, "pathway").await;
 
     b.find(Locator::LinkText("Home"))
         .await

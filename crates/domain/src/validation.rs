@@ -179,6 +179,29 @@ impl YearOk for NaiveDate {
     }
 }
 
+/// Accepts a JSON boolean or the strings an HTML checkbox or a CSV sends ("on", "true", "1",
+/// "false", "0", ""), so one form struct serves the UI, the API and the CLI.
+pub fn de_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            match v.trim() {
+                "true" | "on" | "1" | "si" | "sì" | "yes" => Ok(true),
+                "false" | "off" | "0" | "" | "no" => Ok(false),
+                other => Err(E::custom(format!("not a boolean: {other:?}"))),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,32 +242,30 @@ mod tests {
         assert!(c.finish(|| ()).is_ok());
     }
 
+    #[derive(serde::Deserialize)]
+    struct Flag {
+        #[serde(deserialize_with = "de_bool")]
+        on: bool,
+    }
+
+    #[test]
+    fn checkbox_and_json_booleans() {
+        let f: Flag = from_form_value("on=true");
+        assert!(f.on);
+        assert!(!from_form_value("on=").on);
+        let j: Flag = serde_json::from_str(r#"{"on": true}"#).unwrap();
+        assert!(j.on);
+        assert!(serde_json::from_str::<Flag>(r#"{"on": "maybe"}"#).is_err());
+    }
+
+    fn from_form_value(s: &str) -> Flag {
+        let (_, v) = s.split_once('=').unwrap();
+        serde_json::from_value(serde_json::json!({ "on": v })).unwrap()
+    }
+
     #[test]
     fn implausible_years_are_rejected() {
         let mut c = Checker::new();
         assert_eq!(c.required_date("birth_date", "0203-01-01"), None);
     }
-}
-
-/// Accepts a JSON boolean or the strings an HTML checkbox or a CSV sends ("on", "true", "1",
-/// "false", "0", ""), so one form struct serves the UI, the API and the CLI.
-pub fn de_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    struct V;
-    impl serde::de::Visitor<'_> for V {
-        type Value = bool;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a boolean")
-        }
-        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
-            Ok(v)
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
-            match v.trim() {
-                "true" | "on" | "1" | "si" | "sì" | "yes" => Ok(true),
-                "false" | "off" | "0" | "" | "no" => Ok(false),
-                other => Err(E::custom(format!("not a boolean: {other:?}"))),
-            }
-        }
-    }
-    d.deserialize_any(V)
 }

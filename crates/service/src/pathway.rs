@@ -609,7 +609,7 @@ fn timeline(
             });
         }
     }
-    ev.sort_by(|a, b| b.date.cmp(&a.date));
+    ev.sort_by_key(|e| std::cmp::Reverse(e.date));
     ev
 }
 

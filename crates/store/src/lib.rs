@@ -171,6 +171,12 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Executes one raw statement outside any use case. For maintenance and for tests that play
+/// an attacker with direct database access; never called by the application.
+pub async fn raw_execute(store: &Store, sql: &str) -> Result<u64> {
+    Ok(sqlx::query(sql).execute(&store.pool).await?.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -181,10 +187,4 @@ mod tests {
         );
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
-}
-
-/// Executes one raw statement outside any use case. For maintenance and for tests that play
-/// an attacker with direct database access; never called by the application.
-pub async fn raw_execute(store: &Store, sql: &str) -> Result<u64> {
-    Ok(sqlx::query(sql).execute(&store.pool).await?.rows_affected())
 }
