@@ -80,8 +80,16 @@ pub async fn sqlx_exec(store: &Store, sql: &str) {
 impl TestApp {
     pub async fn new() -> TestApp {
         let (store, db_url, dir) = fresh_store().await;
-        let expected = if postgres_url().is_some() { percorsi_service::Backend::Postgres } else { percorsi_service::Backend::Sqlite };
-        assert_eq!(store.backend(), expected, "the suite runs on the engine it was asked for");
+        let expected = if postgres_url().is_some() {
+            percorsi_service::Backend::Postgres
+        } else {
+            percorsi_service::Backend::Sqlite
+        };
+        assert_eq!(
+            store.backend(),
+            expected,
+            "the suite runs on the engine it was asked for"
+        );
         let svc = Service::new(store, b"test-installation-secret-0123456789".to_vec());
         assert!(svc.load_demo().await.expect("demo loads"));
         let router = percorsi_web::router(
