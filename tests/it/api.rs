@@ -95,6 +95,16 @@ async fn register_read_and_consent_through_the_api() {
     let ep = p["episodes"][0]["id"].as_i64().unwrap();
     let r = c
         .json(
+            "PATCH",
+            &format!("/api/v1/episodes/{ep}"),
+            json!({"substance_current": "alcol", "treatment_in_progress": false}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let p2 = c.get(&format!("/api/v1/persons/{id}")).await.json();
+    assert_eq!(p2["episodes"][0]["substance_current"], "alcol");
+    let r = c
+        .json(
             "POST",
             &format!("/api/v1/episodes/{ep}/close"),
             json!({"end_date": "2026-01-01", "closure": "abbandono"}),
@@ -184,6 +194,46 @@ async fn bad_input_gets_field_errors_in_english_or_italian() {
     assert_eq!(r.json()["error"]["fields"][0]["field"], "kind");
     let r = admin.json("POST", "/api/v1/users", json!({"username": "anna", "display_name": "A", "password": "long-enough-pw", "organisation_id": "1", "role": "operatore"})).await;
     assert_eq!(r.json()["error"]["fields"][0]["key"], "err-duplicate");
+    let r = admin.json("POST", "/api/v1/users", json!({"username": "nuovo", "display_name": "Nuovo Utente", "password": "long-enough-pw", "organisation_id": "1", "role": "operatore"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let uid = r.json()["id"].as_i64().unwrap();
+    let r = admin
+        .json(
+            "POST",
+            &format!("/api/v1/users/{uid}/roles"),
+            json!({"organisation_id": "1", "role": "capo"}),
+        )
+        .await;
+    assert_eq!(r.json()["error"]["fields"][0]["field"], "role");
+    let r = admin
+        .json(
+            "POST",
+            &format!("/api/v1/users/{uid}/roles"),
+            json!({"organisation_id": "2", "role": "coordinatore"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = admin
+        .json(
+            "PUT",
+            &format!("/api/v1/users/{uid}/active"),
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let users = admin.get("/api/v1/users").await.json();
+    let nuovo = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user"]["username"] == "nuovo")
+        .unwrap();
+    assert_eq!(nuovo["user"]["active"], false);
+    assert_eq!(nuovo["memberships"].as_array().unwrap().len(), 2);
+    assert!(
+        nuovo["user"].get("password_hash").is_none(),
+        "hashes never leave the server"
+    );
 }
 
 #[tokio::test]

@@ -228,6 +228,33 @@ async fn close_episode_validates_dates_and_team_can_be_managed() {
         r.body.split("error-summary").nth(1).unwrap_or("")
     );
 
+    let r = c
+        .post(
+            &format!("/episodi/{ep}/aggiornamento"),
+            &[("substance_current", "metanfetamina")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .body
+        .contains("Sostanza primaria attuale: «metanfetamina» non è tra i valori ammessi"));
+    let r = c
+        .post(
+            &format!("/episodi/{ep}/aggiornamento"),
+            &[("substance_current", "cocaina")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let updated = app.svc.pathway(&anna, id).await.unwrap();
+    assert_eq!(
+        updated.episodes[0].substance_current.as_deref(),
+        Some("cocaina")
+    );
+    assert!(
+        !updated.episodes[0].treatment_in_progress,
+        "unchecked box means no treatment"
+    );
+
     let marco = app.svc.cli_membership("marco", None, None).await.unwrap();
     let r = c
         .post(

@@ -70,6 +70,36 @@ pub fn parse_id(c: &mut Checker, field: &'static str, raw: &str) -> Option<i64> 
     }
 }
 
+/// What changes during an episode: the current primary substance and whether treatment goes on.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct EpisodeUpdateForm {
+    pub substance_current: String,
+    #[serde(deserialize_with = "crate::validation::de_bool")]
+    pub treatment_in_progress: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpisodeUpdate {
+    pub substance_current: Option<Substance>,
+    pub treatment_in_progress: bool,
+}
+
+impl EpisodeUpdateForm {
+    pub fn validate(&self) -> Result<EpisodeUpdate, Invalid> {
+        let mut c = Checker::new();
+        let substance_current = c.optional_code(
+            "substance_current",
+            Some(&self.substance_current),
+            Substance::parse,
+        );
+        c.finish(|| EpisodeUpdate {
+            substance_current,
+            treatment_in_progress: self.treatment_in_progress,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CloseEpisodeForm {

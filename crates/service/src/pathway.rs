@@ -5,7 +5,7 @@ use crate::policy::{self, allows, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::NaiveDate;
 use percorsi_domain::consent::ConsentForm;
-use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, TeamMemberForm};
+use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::person::{NewPerson, PersonForm};
 use percorsi_domain::{pseudonym, Invalid};
 use percorsi_store::{
@@ -252,6 +252,37 @@ impl Service {
             Some(episode_id),
             "chiusura presa in carico",
             Some(close.closure.code().into()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ep.person_id)
+    }
+
+    /// Records the current primary substance and whether treatment is in progress.
+    pub async fn update_episode(
+        &self,
+        actor: &Actor,
+        episode_id: i64,
+        form: &EpisodeUpdateForm,
+    ) -> Result<i64> {
+        policy::require(actor, Permission::ManageEpisodes)?;
+        let u = form.validate()?;
+        let mut tx = self.store().write().await?;
+        let ep = own_open_episode(&mut tx, actor, episode_id).await?;
+        tx.update_episode(episode_id, &u).await?;
+        let detail = format!(
+            "sostanza attuale {}, trattamento {}",
+            u.substance_current.map(|s| s.code()).unwrap_or("-"),
+            u.treatment_in_progress
+        );
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "care_episode",
+            Some(episode_id),
+            "aggiornamento presa in carico",
+            Some(detail),
         )
         .await?;
         tx.commit().await?;

@@ -2,7 +2,7 @@ use crate::rows::{bool_col, date, date_text, now, opt_date};
 use crate::scope::{visible, Scope};
 use crate::{Result, StoreError, Tx};
 use chrono::NaiveDate;
-use percorsi_domain::episode::{EpisodeClose, NewEpisode};
+use percorsi_domain::episode::{EpisodeClose, EpisodeUpdate, NewEpisode};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -102,6 +102,20 @@ impl Tx {
         let n = sqlx::query("UPDATE care_episodes SET end_date = $1, closure = $2 WHERE id = $3 AND end_date IS NULL")
             .bind(date_text(c.end_date))
             .bind(c.closure.code())
+            .bind(id)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn update_episode(&mut self, id: i64, u: &EpisodeUpdate) -> Result<()> {
+        let n = sqlx::query("UPDATE care_episodes SET substance_current = $1, treatment_in_progress = $2 WHERE id = $3 AND end_date IS NULL")
+            .bind(u.substance_current.map(|s| s.code()))
+            .bind(u.treatment_in_progress)
             .bind(id)
             .execute(self.conn())
             .await?

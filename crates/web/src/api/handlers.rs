@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use percorsi_domain::consent::ConsentForm;
-use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, TeamMemberForm};
+use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::organisation::OrganisationForm;
 use percorsi_domain::person::PersonForm;
 use percorsi_domain::user::UserForm;
@@ -132,6 +132,18 @@ pub async fn open_episode(
     )
 }
 
+/// Records the current primary substance and whether treatment is in progress.
+#[utoipa::path(patch, path = "/api/v1/episodes/{id}", params(("id" = i64, Path)), request_body = EpisodeUpdateForm, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn update_episode(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<EpisodeUpdateForm>,
+) -> ApiResult {
+    call!(s, who, s.svc.update_episode(&who.actor, id, &f));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 #[utoipa::path(post, path = "/api/v1/episodes/{id}/close", params(("id" = i64, Path)), request_body = CloseEpisodeForm, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn close_episode(
     State(s): State<AppState>,
@@ -243,6 +255,67 @@ pub async fn create_user(
             id: call!(s, who, s.svc.create_user(&who.actor, &f)),
         },
     )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RoleGrant {
+    pub organisation_id: String,
+    /// Role code, e.g. `case_manager`.
+    pub role: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ActiveFlag {
+    pub active: bool,
+}
+
+/// Grants a user a role in an organisation (administrator).
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles", params(("id" = i64, Path)), request_body = RoleGrant, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn grant_role(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(g): ApiJson<RoleGrant>,
+) -> ApiResult {
+    ok(
+        StatusCode::CREATED,
+        Created {
+            id: call!(
+                s,
+                who,
+                s.svc
+                    .grant_role(&who.actor, id, &g.organisation_id, &g.role)
+            ),
+        },
+    )
+}
+
+/// Deactivates (ending their sessions) or reactivates a user (administrator).
+#[utoipa::path(put, path = "/api/v1/users/{id}/active", params(("id" = i64, Path)), request_body = ActiveFlag, responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn set_user_active(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(a): ApiJson<ActiveFlag>,
+) -> ApiResult {
+    call!(s, who, s.svc.set_user_active(&who.actor, id, a.active));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Revokes or restores one role of a user (administrator).
+#[utoipa::path(put, path = "/api/v1/memberships/{id}/active", params(("id" = i64, Path)), request_body = ActiveFlag, responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn set_membership_active(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(a): ApiJson<ActiveFlag>,
+) -> ApiResult {
+    call!(
+        s,
+        who,
+        s.svc.set_membership_active(&who.actor, id, a.active)
+    );
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Verifies the audit trail's hash chain (auditor role).

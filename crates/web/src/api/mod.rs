@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use percorsi_service::{Actor, ServiceError};
 use serde::Serialize;
@@ -32,6 +32,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
             "/persons/{id}/consents/{cid}/revoke",
             post(handlers::revoke_consent),
         )
+        .route("/episodes/{id}", patch(handlers::update_episode))
         .route("/episodes/{id}/close", post(handlers::close_episode))
         .route("/episodes/{id}/team", post(handlers::add_team_member))
         .route(
@@ -46,6 +47,12 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route(
             "/users",
             get(handlers::list_users).post(handlers::create_user),
+        )
+        .route("/users/{id}/roles", post(handlers::grant_role))
+        .route("/users/{id}/active", put(handlers::set_user_active))
+        .route(
+            "/memberships/{id}/active",
+            put(handlers::set_membership_active),
         )
         .route("/audit/verify", get(handlers::verify_audit))
         .fallback(|| async {

@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         super::handlers::take_in_charge,
         super::handlers::pathway,
         super::handlers::open_episode,
+        super::handlers::update_episode,
         super::handlers::close_episode,
         super::handlers::add_team_member,
         super::handlers::remove_team_member,
@@ -24,6 +25,9 @@ use utoipa::{Modify, OpenApi};
         super::handlers::update_organisation,
         super::handlers::list_users,
         super::handlers::create_user,
+        super::handlers::grant_role,
+        super::handlers::set_user_active,
+        super::handlers::set_membership_active,
         super::handlers::verify_audit,
     ),
     modifiers(&Bearer)

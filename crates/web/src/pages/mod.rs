@@ -47,6 +47,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(persons::revoke_consent),
         )
         .route("/episodi/{id}/chiusura", post(persons::close_episode))
+        .route("/episodi/{id}/aggiornamento", post(persons::update_episode))
         .route("/episodi/{id}/equipe", post(persons::add_member))
         .route(
             "/episodi/{id}/equipe/{mid}/rimozione",

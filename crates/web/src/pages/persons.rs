@@ -8,7 +8,7 @@ use axum::Form;
 use minijinja::{context, Value};
 use percorsi_domain::codes::*;
 use percorsi_domain::consent::ConsentForm;
-use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, TeamMemberForm};
+use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::person::PersonForm;
 use percorsi_domain::Invalid;
 use percorsi_service::pathway::Registration;
@@ -296,6 +296,35 @@ pub async fn close_episode(
                     None,
                     Some(FormFailure {
                         form: "close",
+                        invalid: &inv,
+                        values: values(&f),
+                    }),
+                )
+                .await
+            }
+            None => fail(&state, auth.lang, ServiceError::NotFound),
+        },
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn update_episode(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<EpisodeUpdateForm>,
+) -> Response {
+    match state.svc.update_episode(&auth.actor, id, &f).await {
+        Ok(person_id) => done(person_id, "episode-updated"),
+        Err(ServiceError::Invalid(inv)) => match person_of_episode(&state, &auth, id).await {
+            Some(pid) => {
+                render_show(
+                    &state,
+                    &auth,
+                    pid,
+                    None,
+                    Some(FormFailure {
+                        form: "update",
                         invalid: &inv,
                         values: values(&f),
                     }),
