@@ -11,36 +11,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "percorsi",
-    version,
-    about = "Percorsi — shared information system for social reintegration pathways"
-)]
+#[command(name = "percorsi", version, about = "Percorsi — shared information system for social reintegration pathways")]
 struct Cli {
     /// Database URL: sqlite://path?mode=rwc (embedded default) or postgres://user:pass@host/db.
-    #[arg(
-        long,
-        env = "PERCORSI_DATABASE_URL",
-        default_value = "sqlite://data/percorsi.db?mode=rwc",
-        global = true
-    )]
+    #[arg(long, env = "PERCORSI_DATABASE_URL", default_value = "sqlite://data/percorsi.db?mode=rwc", global = true)]
     database_url: String,
     /// File holding the installation secret for pseudonymous codes (created at first start).
     /// Keep it outside the database and back it up apart from it.
-    #[arg(
-        long,
-        env = "PERCORSI_SECRET_FILE",
-        default_value = "data/secret.key",
-        global = true
-    )]
+    #[arg(long, env = "PERCORSI_SECRET_FILE", default_value = "data/secret.key", global = true)]
     secret_file: PathBuf,
     /// Log format: text or json.
-    #[arg(
-        long,
-        env = "PERCORSI_LOG_FORMAT",
-        default_value = "text",
-        global = true
-    )]
+    #[arg(long, env = "PERCORSI_LOG_FORMAT", default_value = "text", global = true)]
     log_format: String,
     /// Language of command-line messages (it or en); defaults from LANG.
     #[arg(long, env = "PERCORSI_LANG", global = true)]
@@ -128,10 +109,7 @@ impl PasswordArg {
         }
         if self.password_stdin {
             let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .context("reading the password from standard input")?;
+            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
             return Ok(line.trim_end_matches(['\r', '\n']).to_string());
         }
         bail!("give the password with --password-stdin (or --password)")
@@ -168,9 +146,7 @@ enum AuditCmd {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PERCORSI_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -181,19 +157,13 @@ fn init_logging(format: &str) {
 async fn open(cli: &Cli) -> anyhow::Result<Service> {
     if let Some(path) = cli.database_url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or("");
-        if let Some(dir) = std::path::Path::new(file)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
     }
-    let store = Store::connect(&cli.database_url).await.with_context(|| {
-        format!(
-            "connecting to {}",
-            percorsi_service::store::redact(&cli.database_url)
-        )
-    })?;
+    let store = Store::connect(&cli.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", percorsi_service::store::redact(&cli.database_url)))?;
     store.migrate().await.context("migrating the database")?;
     let key = keyfile::load_or_create(&cli.secret_file)
         .with_context(|| format!("reading the secret file {}", cli.secret_file.display()))?;
@@ -201,11 +171,7 @@ async fn open(cli: &Cli) -> anyhow::Result<Service> {
 }
 
 fn lang(cli: &Cli) -> Lang {
-    cli.lang
-        .as_deref()
-        .or(std::env::var("LANG").ok().as_deref())
-        .and_then(Lang::parse)
-        .unwrap_or(Lang::En)
+    cli.lang.as_deref().or(std::env::var("LANG").ok().as_deref()).and_then(Lang::parse).unwrap_or(Lang::En)
 }
 
 /// Turns a service error into a message a person understands, naming the fields.
@@ -219,11 +185,7 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
                 .into_iter()
                 .map(|m| format!("  {} ({}): {}", m.label, m.field, m.message))
                 .collect();
-            anyhow::anyhow!(
-                "{}\n{}",
-                i18n.t(lang, "err-invalid-input", &[]),
-                lines.join("\n")
-            )
+            anyhow::anyhow!("{}\n{}", i18n.t(lang, "err-invalid-input", &[]), lines.join("\n"))
         }
         ServiceError::NotFound => anyhow::anyhow!("{}", i18n.t(lang, "err-not-found", &[])),
         ServiceError::Conflict(key) => anyhow::anyhow!("{}", i18n.t(lang, key, &[])),
@@ -233,11 +195,7 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve {
-            bind,
-            demo,
-            secure_cookies,
-        } => {
+        Command::Serve { bind, demo, secure_cookies } => {
             let svc = open(&cli).await?;
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
@@ -245,15 +203,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 print_demo_logins(bind);
             }
-            let app = percorsi_web::router(
-                svc.clone(),
-                percorsi_web::WebConfig {
-                    secure_cookies: *secure_cookies,
-                },
-            );
-            let listener = tokio::net::TcpListener::bind(bind)
-                .await
-                .with_context(|| format!("listening on {bind}"))?;
+            let app = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: *secure_cookies });
+            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
             tracing::info!(address = %bind, engine = ?svc.store().backend(), "Percorsi is serving");
             let purge = svc.clone();
             tokio::spawn(async move {
@@ -265,9 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown())
-                .await?;
+            axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
             svc.store().close().await;
         }
         Command::Migrate => {
@@ -286,25 +235,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Orgs => {
             let svc = open(&cli).await?;
             for o in svc.organisations().await.map_err(|e| explain(&cli, e))? {
-                println!(
-                    "{:>4}  {:<22} {}{}",
-                    o.id,
-                    o.kind,
-                    o.name,
-                    if o.active { "" } else { " (inactive)" }
-                );
+                println!("{:>4}  {:<22} {}{}", o.id, o.kind, o.name, if o.active { "" } else { " (inactive)" });
             }
         }
         Command::User(cmd) => {
             let svc = open(&cli).await?;
             match cmd {
-                UserCmd::Add {
-                    username,
-                    name,
-                    org,
-                    role,
-                    password,
-                } => {
+                UserCmd::Add { username, name, org, role, password } => {
                     let form = UserForm {
                         username: username.clone(),
                         display_name: name.clone(),
@@ -312,14 +249,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         organisation_id: org.clone(),
                         role: role.clone(),
                     };
-                    let id = svc
-                        .cli_add_user(&form)
-                        .await
-                        .map_err(|e| explain(&cli, e))?;
-                    println!(
-                        "user {} created (id {id})",
-                        form.username.trim().to_lowercase()
-                    );
+                    let id = svc.cli_add_user(&form).await.map_err(|e| explain(&cli, e))?;
+                    println!("user {} created (id {id})", form.username.trim().to_lowercase());
                 }
                 UserCmd::List => {
                     for u in svc.cli_users().await.map_err(|e| explain(&cli, e))? {
@@ -345,49 +276,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 UserCmd::SetPassword { username, password } => {
-                    svc.cli_set_password(username, &password.read()?)
-                        .await
-                        .map_err(|e| explain(&cli, e))?;
+                    svc.cli_set_password(username, &password.read()?).await.map_err(|e| explain(&cli, e))?;
                     println!("password set for {username}");
                 }
                 UserCmd::Disable { username } => {
-                    svc.cli_set_active(username, false)
-                        .await
-                        .map_err(|e| explain(&cli, e))?;
+                    svc.cli_set_active(username, false).await.map_err(|e| explain(&cli, e))?;
                     println!("{username} disabled");
                 }
                 UserCmd::Enable { username } => {
-                    svc.cli_set_active(username, true)
-                        .await
-                        .map_err(|e| explain(&cli, e))?;
+                    svc.cli_set_active(username, true).await.map_err(|e| explain(&cli, e))?;
                     println!("{username} enabled");
                 }
             }
         }
-        Command::Token(TokenCmd::Create {
-            user,
-            org,
-            role,
-            name,
-            days,
-        }) => {
+        Command::Token(TokenCmd::Create { user, org, role, name, days }) => {
             let svc = open(&cli).await?;
             let role = match role {
                 Some(r) => Some(Role::parse(r).with_context(|| format!("unknown role {r:?}"))?),
                 None => None,
             };
-            let m = svc
-                .cli_membership(user, *org, role)
-                .await
-                .map_err(|e| explain(&cli, e))?;
-            let token = svc
-                .create_api_token(m.id, name, *days)
-                .await
-                .map_err(|e| explain(&cli, e))?;
-            eprintln!(
-                "token for {} as {} at {} — shown only once:",
-                m.username, m.role, m.organisation_name
-            );
+            let m = svc.cli_membership(user, *org, role).await.map_err(|e| explain(&cli, e))?;
+            let token = svc.create_api_token(m.id, name, *days).await.map_err(|e| explain(&cli, e))?;
+            eprintln!("token for {} as {} at {} — shown only once:", m.username, m.role, m.organisation_name);
             println!("{token}");
         }
         Command::Audit(AuditCmd::Verify) => {
@@ -419,11 +329,8 @@ fn print_demo_logins(bind: &str) {
             continue;
         }
         seen.push(*user);
-        let roles: Vec<&str> = percorsi_service::demo::DEMO_USERS
-            .iter()
-            .filter(|(u, ..)| u == user)
-            .map(|(.., r)| r.code())
-            .collect();
+        let roles: Vec<&str> =
+            percorsi_service::demo::DEMO_USERS.iter().filter(|(u, ..)| u == user).map(|(.., r)| r.code()).collect();
         println!("  {user:<13} {name:<28} {}", roles.join(" + "));
     }
     println!();
@@ -435,8 +342,7 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -5,35 +5,16 @@ use axum::http::StatusCode;
 async fn organisations_are_created_and_validated() {
     let app = TestApp::new().await;
     let c = app.login("admin").await;
-    let r = c
-        .post(
-            "/admin/enti",
-            &[("name", "Ospedale X"), ("kind", "ospedale")],
-        )
-        .await;
+    let r = c.post("/admin/enti", &[("name", "Ospedale X"), ("kind", "ospedale")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        r.body
-            .contains("Tipo di ente: «ospedale» non è tra i valori ammessi"),
-        "unknown kind named"
-    );
-    let r = c
-        .post(
-            "/admin/enti",
-            &[("name", "SerD Zona 1-MS"), ("kind", "ausl_serd")],
-        )
-        .await;
+    assert!(r.body.contains("Tipo di ente: «ospedale» non è tra i valori ammessi"), "unknown kind named");
+    let r = c.post("/admin/enti", &[("name", "SerD Zona 1-MS"), ("kind", "ausl_serd")]).await;
     assert!(r.body.contains("Nome: è già in uso"), "duplicate name");
     let parent = app.org_id("Azienda USL").await.to_string();
     let r = c
         .post(
             "/admin/enti",
-            &[
-                ("name", "SerD Zona 2-LU"),
-                ("kind", "ausl_serd"),
-                ("parent_id", &parent),
-                ("territory", "2-LU"),
-            ],
+            &[("name", "SerD Zona 2-LU"), ("kind", "ausl_serd"), ("parent_id", &parent), ("territory", "2-LU")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -74,14 +55,8 @@ async fn users_are_created_granted_and_disabled() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        r.body.contains("Nome utente: è già in uso"),
-        "duplicate username"
-    );
-    assert!(
-        !r.body.contains("long-enough-pw"),
-        "passwords are never echoed"
-    );
+    assert!(r.body.contains("Nome utente: è già in uso"), "duplicate username");
+    assert!(!r.body.contains("long-enough-pw"), "passwords are never echoed");
     let r = c
         .post(
             "/admin/utenti",
@@ -111,64 +86,25 @@ async fn users_are_created_granted_and_disabled() {
     let ugo_id = id_from_location(&r.location());
 
     let ugo = app.client();
-    let r = ugo
-        .post_raw(
-            "/login",
-            &[("username", "ugo"), ("password", "long-enough-pw")],
-        )
-        .await;
+    let r = ugo.post_raw("/login", &[("username", "ugo"), ("password", "long-enough-pw")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let cookie = r
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = r.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
     let mut ugo = app.client();
     ugo.cookie = Some(cookie);
     assert_eq!(ugo.get("/home").await.status, StatusCode::OK);
 
     let serd = app.org_id("SerD Zona 1-MS").await.to_string();
-    let r = c
-        .post(
-            &format!("/admin/utenti/{ugo_id}/ruoli"),
-            &[("organisation_id", &serd), ("role", "capo")],
-        )
-        .await;
+    let r = c.post(&format!("/admin/utenti/{ugo_id}/ruoli"), &[("organisation_id", &serd), ("role", "capo")]).await;
     assert!(r.body.contains("Ruolo: «capo» non è tra i valori ammessi"));
-    let r = c
-        .post(
-            &format!("/admin/utenti/{ugo_id}/ruoli"),
-            &[("organisation_id", &serd), ("role", "case_manager")],
-        )
-        .await;
+    let r =
+        c.post(&format!("/admin/utenti/{ugo_id}/ruoli"), &[("organisation_id", &serd), ("role", "case_manager")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(c
-        .get(&format!("/admin/utenti/{ugo_id}"))
-        .await
-        .body
-        .contains("SerD Zona 1-MS"));
+    assert!(c.get(&format!("/admin/utenti/{ugo_id}")).await.body.contains("SerD Zona 1-MS"));
 
-    let r = c
-        .post(
-            &format!("/admin/utenti/{ugo_id}/stato"),
-            &[("active", "false")],
-        )
-        .await;
+    let r = c.post(&format!("/admin/utenti/{ugo_id}/stato"), &[("active", "false")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        ugo.get("/home").await.status,
-        StatusCode::SEE_OTHER,
-        "a disabled user's session ends at once"
-    );
-    let r = app
-        .client()
-        .post_raw(
-            "/login",
-            &[("username", "ugo"), ("password", "long-enough-pw")],
-        )
-        .await;
+    assert_eq!(ugo.get("/home").await.status, StatusCode::SEE_OTHER, "a disabled user's session ends at once");
+    let r = app.client().post_raw("/login", &[("username", "ugo"), ("password", "long-enough-pw")]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -179,13 +115,7 @@ async fn cli_user_commands_validate_and_work() {
     let run = |args: &[&str], stdin: &str| {
         use std::io::Write;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"))
-            .args([
-                "--database-url",
-                &app.db_url,
-                "--lang",
-                "en",
-                "--secret-file",
-            ])
+            .args(["--database-url", &app.db_url, "--lang", "en", "--secret-file"])
             .arg(&key)
             .args(args)
             .stdin(std::process::Stdio::piped())
@@ -193,12 +123,7 @@ async fn cli_user_commands_validate_and_work() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("run percorsi");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write");
         let out = child.wait_with_output().expect("wait");
         (
             out.status.code(),
@@ -208,26 +133,12 @@ async fn cli_user_commands_validate_and_work() {
     };
     let org = app.org_id("Officine").await.to_string();
     let (code, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--username",
-            "Bad Name",
-            "--name",
-            "X",
-            "--org",
-            &org,
-            "--role",
-            "boss",
-            "--password-stdin",
-        ],
+        &["user", "add", "--username", "Bad Name", "--name", "X", "--org", &org, "--role", "boss", "--password-stdin"],
         "short\n",
     );
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("Username (username)")
-            && err.contains("Role (role)")
-            && err.contains("Password (password)"),
+        err.contains("Username (username)") && err.contains("Role (role)") && err.contains("Password (password)"),
         "{err}"
     );
     let (code, out, err) = run(
@@ -253,30 +164,15 @@ async fn cli_user_commands_validate_and_work() {
     let (code, _, _) = run(&["user", "disable", "tutor2"], "");
     assert_eq!(code, Some(0));
     assert_eq!(
-        app.client()
-            .post_raw(
-                "/login",
-                &[("username", "tutor2"), ("password", "a-good-password")]
-            )
-            .await
-            .status,
+        app.client().post_raw("/login", &[("username", "tutor2"), ("password", "a-good-password")]).await.status,
         StatusCode::UNAUTHORIZED
     );
     let (code, _, _) = run(&["user", "enable", "tutor2"], "");
     assert_eq!(code, Some(0));
-    let (code, _, _) = run(
-        &["user", "set-password", "tutor2", "--password-stdin"],
-        "another-good-one\n",
-    );
+    let (code, _, _) = run(&["user", "set-password", "tutor2", "--password-stdin"], "another-good-one\n");
     assert_eq!(code, Some(0));
     assert_eq!(
-        app.client()
-            .post_raw(
-                "/login",
-                &[("username", "tutor2"), ("password", "another-good-one")]
-            )
-            .await
-            .status,
+        app.client().post_raw("/login", &[("username", "tutor2"), ("password", "another-good-one")]).await.status,
         StatusCode::SEE_OTHER
     );
     let (code, _, err) = run(&["user", "disable", "nobody"], "");

@@ -24,10 +24,7 @@ async fn token_is_required_and_checked() {
     assert_eq!(me["role"], "case_manager");
     // A session cookie is not an API credential.
     let browser = app.login("anna").await;
-    assert_eq!(
-        browser.get("/api/v1/me").await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(browser.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -35,20 +32,12 @@ async fn register_read_and_consent_through_the_api() {
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
     let c = app.api_client("anna").await;
-    let r = c
-        .json(
-            "POST",
-            "/api/v1/persons",
-            registration(anna.user_id, "Greco"),
-        )
-        .await;
+    let r = c.json("POST", "/api/v1/persons", registration(anna.user_id, "Greco")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let body = r.json();
     assert_eq!(body["outcome"], "created");
     let id = body["person_id"].as_i64().unwrap();
-    assert!(percorsi_domain::pseudonym::is_code(
-        body["code"].as_str().unwrap()
-    ));
+    assert!(percorsi_domain::pseudonym::is_code(body["code"].as_str().unwrap()));
 
     let p = c.get(&format!("/api/v1/persons/{id}")).await.json();
     assert_eq!(p["identity"]["surname"], "Greco");
@@ -58,13 +47,7 @@ async fn register_read_and_consent_through_the_api() {
     // Same person from another organisation: known elsewhere, nothing revealed.
     let sara = app.actor("sara").await;
     let s = app.api_client("sara").await;
-    let r = s
-        .json(
-            "POST",
-            "/api/v1/persons",
-            registration(sara.user_id, "Greco"),
-        )
-        .await;
+    let r = s.json("POST", "/api/v1/persons", registration(sara.user_id, "Greco")).await;
     assert_eq!(r.status, StatusCode::OK);
     let known = r.json();
     assert_eq!(known["outcome"], "known_elsewhere");
@@ -75,22 +58,10 @@ async fn register_read_and_consent_through_the_api() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let consent = r.json()["id"].as_i64().unwrap();
     let paola = app.api_client("paola").await;
-    assert_eq!(
-        paola.get(&format!("/api/v1/persons/{id}")).await.status,
-        StatusCode::OK
-    );
-    let r = c
-        .json(
-            "POST",
-            &format!("/api/v1/persons/{id}/consents/{consent}/revoke"),
-            json!({}),
-        )
-        .await;
+    assert_eq!(paola.get(&format!("/api/v1/persons/{id}")).await.status, StatusCode::OK);
+    let r = c.json("POST", &format!("/api/v1/persons/{id}/consents/{consent}/revoke"), json!({})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        paola.get(&format!("/api/v1/persons/{id}")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(paola.get(&format!("/api/v1/persons/{id}")).await.status, StatusCode::NOT_FOUND);
 
     let ep = p["episodes"][0]["id"].as_i64().unwrap();
     let r = c
@@ -111,10 +82,7 @@ async fn register_read_and_consent_through_the_api() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        r.json()["error"]["fields"][0]["key"],
-        "err-end-before-start"
-    );
+    assert_eq!(r.json()["error"]["fields"][0]["key"], "err-end-before-start");
     let r = c
         .json(
             "POST",
@@ -137,60 +105,27 @@ async fn bad_input_gets_field_errors_in_english_or_italian() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let e = r.json();
     assert_eq!(e["error"]["code"], "invalid_input");
-    let fields: Vec<&str> = e["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> =
+        e["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert!(fields.contains(&"sex"), "{e}");
-    let sex = e["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["field"] == "sex")
-        .unwrap();
-    assert_eq!(
-        sex["message"],
-        "Sex: \"X\" is not one of the allowed values."
-    );
+    let sex = e["error"]["fields"].as_array().unwrap().iter().find(|f| f["field"] == "sex").unwrap();
+    assert_eq!(sex["message"], "Sex: \"X\" is not one of the allowed values.");
 
     let mut it = c.clone();
     it.lang = Some("it");
     let r = it.json("POST", "/api/v1/persons", body).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        r.body.contains("Sesso: «X» non è tra i valori ammessi"),
-        "Accept-Language: it gives Italian messages"
-    );
+    assert!(r.body.contains("Sesso: «X» non è tra i valori ammessi"), "Accept-Language: it gives Italian messages");
 
-    let r = c
-        .json("POST", "/api/v1/persons", json!("not an object"))
-        .await;
+    let r = c.json("POST", "/api/v1/persons", json!("not an object")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["error"]["code"], "malformed_body");
 
     let raw = c.clone();
-    let r = raw
-        .json(
-            "POST",
-            "/api/v1/organisations",
-            json!({"name": "X", "kind": "ospedale"}),
-        )
-        .await;
-    assert_eq!(
-        r.status,
-        StatusCode::FORBIDDEN,
-        "a case manager cannot create organisations"
-    );
+    let r = raw.json("POST", "/api/v1/organisations", json!({"name": "X", "kind": "ospedale"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a case manager cannot create organisations");
     let admin = app.api_client("admin").await;
-    let r = admin
-        .json(
-            "POST",
-            "/api/v1/organisations",
-            json!({"name": "X", "kind": "ospedale"}),
-        )
-        .await;
+    let r = admin.json("POST", "/api/v1/organisations", json!({"name": "X", "kind": "ospedale"})).await;
     assert_eq!(r.json()["error"]["fields"][0]["field"], "kind");
     let r = admin.json("POST", "/api/v1/users", json!({"username": "anna", "display_name": "A", "password": "long-enough-pw", "organisation_id": "1", "role": "operatore"})).await;
     assert_eq!(r.json()["error"]["fields"][0]["key"], "err-duplicate");
@@ -198,42 +133,20 @@ async fn bad_input_gets_field_errors_in_english_or_italian() {
     assert_eq!(r.status, StatusCode::CREATED);
     let uid = r.json()["id"].as_i64().unwrap();
     let r = admin
-        .json(
-            "POST",
-            &format!("/api/v1/users/{uid}/roles"),
-            json!({"organisation_id": "1", "role": "capo"}),
-        )
+        .json("POST", &format!("/api/v1/users/{uid}/roles"), json!({"organisation_id": "1", "role": "capo"}))
         .await;
     assert_eq!(r.json()["error"]["fields"][0]["field"], "role");
     let r = admin
-        .json(
-            "POST",
-            &format!("/api/v1/users/{uid}/roles"),
-            json!({"organisation_id": "2", "role": "coordinatore"}),
-        )
+        .json("POST", &format!("/api/v1/users/{uid}/roles"), json!({"organisation_id": "2", "role": "coordinatore"}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = admin
-        .json(
-            "PUT",
-            &format!("/api/v1/users/{uid}/active"),
-            json!({"active": false}),
-        )
-        .await;
+    let r = admin.json("PUT", &format!("/api/v1/users/{uid}/active"), json!({"active": false})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let users = admin.get("/api/v1/users").await.json();
-    let nuovo = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["user"]["username"] == "nuovo")
-        .unwrap();
+    let nuovo = users.as_array().unwrap().iter().find(|u| u["user"]["username"] == "nuovo").unwrap();
     assert_eq!(nuovo["user"]["active"], false);
     assert_eq!(nuovo["memberships"].as_array().unwrap().len(), 2);
-    assert!(
-        nuovo["user"].get("password_hash").is_none(),
-        "hashes never leave the server"
-    );
+    assert!(nuovo["user"].get("password_hash").is_none(), "hashes never leave the server");
 }
 
 #[tokio::test]
@@ -244,24 +157,14 @@ async fn malformed_and_oversized_bodies_are_refused_cleanly() {
     let r = c.send_raw_json("/api/v1/persons", "{\"person\": ").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["error"]["code"], "malformed_body");
-    let huge = format!(
-        "{{\"person\": {{\"surname\": \"{}\"}}}}",
-        "x".repeat(400 * 1024)
-    );
+    let huge = format!("{{\"person\": {{\"surname\": \"{}\"}}}}", "x".repeat(400 * 1024));
     let r = c.send_raw_json("/api/v1/persons", &huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app_persons(&app).await, before, "nothing was written");
 }
 
 async fn app_persons(app: &TestApp) -> i64 {
-    app.svc
-        .store()
-        .write()
-        .await
-        .unwrap()
-        .count_persons()
-        .await
-        .unwrap()
+    app.svc.store().write().await.unwrap().count_persons().await.unwrap()
 }
 
 #[tokio::test]

@@ -7,36 +7,17 @@ async fn reads_and_changes_are_audited_with_who_where_role_and_why() {
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
     let followed = app.svc.followed(&anna).await.unwrap();
-    let id = followed
-        .iter()
-        .find(|p| !p.anonymous)
-        .expect("an identified person")
-        .id;
+    let id = followed.iter().find(|p| !p.anonymous).expect("an identified person").id;
     let c = app.login("anna").await;
-    assert_eq!(
-        c.get(&format!("/persone/{id}")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(c.get(&format!("/persone/{id}")).await.status, StatusCode::OK);
     let auditor = app.actor("auditor").await;
     let id_text = id.to_string();
-    let rows = app
-        .svc
-        .audit_trail(&auditor, Some(("person", &id_text)), None)
-        .await
-        .unwrap();
-    let read = rows
-        .iter()
-        .find(|r| r.entry.action == "read")
-        .expect("the read was audited");
+    let rows = app.svc.audit_trail(&auditor, Some(("person", &id_text)), None).await.unwrap();
+    let read = rows.iter().find(|r| r.entry.action == "read").expect("the read was audited");
     assert_eq!(read.entry.username, "anna");
     assert_eq!(read.entry.organisation_id, Some(anna.organisation_id));
     assert_eq!(read.entry.role.as_deref(), Some("case_manager"));
-    assert!(read
-        .entry
-        .reason
-        .as_deref()
-        .unwrap()
-        .contains("con identità"));
+    assert!(read.entry.reason.as_deref().unwrap().contains("con identità"));
 }
 
 #[tokio::test]
@@ -51,36 +32,20 @@ async fn audit_log_is_append_only_and_tampering_is_detected() {
     let store = app.svc.store();
     let update = "UPDATE audit_log SET username = 'mallory' WHERE id = 2";
     let refused = percorsi_service::store::raw_execute(store, update).await;
-    assert!(
-        refused.is_err(),
-        "the database itself refuses changes to the trail"
-    );
-    assert!(
-        percorsi_service::store::raw_execute(store, "DELETE FROM audit_log WHERE id = 3")
-            .await
-            .is_err()
-    );
+    assert!(refused.is_err(), "the database itself refuses changes to the trail");
+    assert!(percorsi_service::store::raw_execute(store, "DELETE FROM audit_log WHERE id = 3").await.is_err());
 
     // An attacker with full database access disables the guard and edits an entry.
     match store.backend() {
         Backend::Sqlite => sqlx_exec(store, "DROP TRIGGER audit_log_no_update").await,
-        Backend::Postgres => {
-            sqlx_exec(
-                store,
-                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change",
-            )
-            .await
-        }
+        Backend::Postgres => sqlx_exec(store, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change").await,
     }
     sqlx_exec(store, update).await;
     let report = app.svc.verify_audit().await.unwrap();
     let broken = report.first_broken.expect("tampering is detected");
     assert_eq!(broken.id, 2);
     assert_eq!(broken.reason, "content_hash_mismatch");
-    assert_eq!(
-        report.entries, 1,
-        "the entries before the tampered one are intact"
-    );
+    assert_eq!(report.entries, 1, "the entries before the tampered one are intact");
 
     // The operator's command reports it too, with a failing exit status.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"))
@@ -90,12 +55,7 @@ async fn audit_log_is_append_only_and_tampering_is_detected() {
         .output()
         .expect("run percorsi");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(1), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("BROKEN at entry 2"), "{stdout}");
 }
 

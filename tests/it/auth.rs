@@ -7,28 +7,17 @@ async fn login_logout_and_protected_pages() {
     let anon = app.client();
     let r = anon.get("/home").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(
-        r.location().starts_with("/login?next=%2Fhome"),
-        "{}",
-        r.location()
-    );
+    assert!(r.location().starts_with("/login?next=%2Fhome"), "{}", r.location());
 
     let c = app.login("anna").await;
     let home = c.get("/home").await;
     assert_eq!(home.status, StatusCode::OK);
-    assert!(
-        home.body.contains("SerD Zona 1-MS"),
-        "the acting organisation is always shown"
-    );
+    assert!(home.body.contains("SerD Zona 1-MS"), "the acting organisation is always shown");
     assert!(home.body.contains("Case manager"));
 
     let out = c.post("/logout", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        c.get("/home").await.status,
-        StatusCode::SEE_OTHER,
-        "session is gone after logout"
-    );
+    assert_eq!(c.get("/home").await.status, StatusCode::SEE_OTHER, "session is gone after logout");
 }
 
 #[tokio::test]
@@ -36,54 +25,24 @@ async fn wrong_password_then_lockout() {
     let app = TestApp::new().await;
     let c = app.client();
     for _ in 0..4 {
-        let r = c
-            .post_raw("/login", &[("username", "luca"), ("password", "wrong")])
-            .await;
+        let r = c.post_raw("/login", &[("username", "luca"), ("password", "wrong")]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert!(r.body.contains("Nome utente o password non corretti"));
     }
-    let r = c
-        .post_raw("/login", &[("username", "luca"), ("password", "wrong")])
-        .await;
-    assert!(
-        r.body.contains("bloccato"),
-        "fifth failure locks the account"
-    );
-    let r = c
-        .post_raw(
-            "/login",
-            &[
-                ("username", "luca"),
-                ("password", percorsi_service::demo::DEMO_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "even the right password is refused while locked"
-    );
+    let r = c.post_raw("/login", &[("username", "luca"), ("password", "wrong")]).await;
+    assert!(r.body.contains("bloccato"), "fifth failure locks the account");
+    let r = c.post_raw("/login", &[("username", "luca"), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "even the right password is refused while locked");
     // An administrator's reset clears the lock.
-    app.svc
-        .cli_set_password("luca", "a-new-long-password")
-        .await
-        .unwrap();
-    let r = c
-        .post_raw(
-            "/login",
-            &[("username", "luca"), ("password", "a-new-long-password")],
-        )
-        .await;
+    app.svc.cli_set_password("luca", "a-new-long-password").await.unwrap();
+    let r = c.post_raw("/login", &[("username", "luca"), ("password", "a-new-long-password")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
 async fn unknown_user_gets_the_same_answer() {
     let app = TestApp::new().await;
-    let r = app
-        .client()
-        .post_raw("/login", &[("username", "nobody"), ("password", "x")])
-        .await;
+    let r = app.client().post_raw("/login", &[("username", "nobody"), ("password", "x")]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.body.contains("Nome utente o password non corretti"));
 }
@@ -98,11 +57,7 @@ async fn state_changes_need_the_csrf_token() {
     c.csrf = None;
     let r = c.post("/logout", &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        c.get("/home").await.status,
-        StatusCode::OK,
-        "the forged requests changed nothing"
-    );
+    assert_eq!(c.get("/home").await.status, StatusCode::OK, "the forged requests changed nothing");
 }
 
 #[tokio::test]
@@ -114,48 +69,23 @@ async fn user_with_two_organisations_chooses_and_switches() {
     assert_eq!(r.location(), "/ruolo");
     let page = c.get("/ruolo").await;
     assert!(
-        page.body.contains("SerD Zona 6-LI") && page.body.contains("L&#x27;Approdo")
-            || page.body.contains("L'Approdo")
+        page.body.contains("SerD Zona 6-LI") && page.body.contains("L&#x27;Approdo") || page.body.contains("L'Approdo")
     );
-    let giulia = app
-        .svc
-        .cli_users()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| u.user.username == "giulia")
-        .unwrap();
-    let approdo = giulia
-        .memberships
-        .iter()
-        .find(|m| m.organisation_name.contains("Approdo"))
-        .unwrap();
-    let serd = giulia
-        .memberships
-        .iter()
-        .find(|m| m.organisation_name.contains("6-LI"))
-        .unwrap();
-    let r = c
-        .post("/ruolo", &[("membership_id", &approdo.id.to_string())])
-        .await;
+    let giulia = app.svc.cli_users().await.unwrap().into_iter().find(|u| u.user.username == "giulia").unwrap();
+    let approdo = giulia.memberships.iter().find(|m| m.organisation_name.contains("Approdo")).unwrap();
+    let serd = giulia.memberships.iter().find(|m| m.organisation_name.contains("6-LI")).unwrap();
+    let r = c.post("/ruolo", &[("membership_id", &approdo.id.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     c.refresh_csrf().await;
     let home = c.get("/home").await.body;
     assert!(home.contains("Approdo") && home.contains("Operatore"));
-    let r = c
-        .post("/ruolo", &[("membership_id", &serd.id.to_string())])
-        .await;
+    let r = c.post("/ruolo", &[("membership_id", &serd.id.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let home = c.get("/home").await.body;
     assert!(home.contains("SerD Zona 6-LI") && home.contains("Case manager"));
     // Someone else's membership cannot be chosen.
     let anna = app.actor("anna").await;
-    let r = c
-        .post(
-            "/ruolo",
-            &[("membership_id", &anna.membership_id.to_string())],
-        )
-        .await;
+    let r = c.post("/ruolo", &[("membership_id", &anna.membership_id.to_string())]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -164,10 +94,7 @@ async fn language_switch_and_english_pages() {
     let app = TestApp::new().await;
     let c = app.client();
     let r = c.get("/lang/en").await;
-    assert!(r
-        .header("set-cookie")
-        .unwrap()
-        .starts_with("percorsi_lang=en"));
+    assert!(r.header("set-cookie").unwrap().starts_with("percorsi_lang=en"));
     let mut c = app.login("anna").await;
     c.lang = Some("en");
     let home = c.get("/home").await.body;
@@ -187,8 +114,5 @@ async fn health_and_readiness() {
     assert!(css.body.contains("htmx"));
     let page = c.get("/login").await;
     assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
-    assert!(page
-        .header("content-security-policy")
-        .unwrap()
-        .contains("default-src 'self'"));
+    assert!(page.header("content-security-policy").unwrap().contains("default-src 'self'"));
 }

@@ -24,20 +24,13 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 async fn driver() -> Option<Driver> {
-    let bin =
-        std::env::var("PERCORSI_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let bin = std::env::var("PERCORSI_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     if !std::path::Path::new(&bin).exists() {
-        assert!(
-            std::env::var("PERCORSI_REQUIRE_BROWSER").is_err(),
-            "chromedriver not found at {bin}"
-        );
+        assert!(std::env::var("PERCORSI_REQUIRE_BROWSER").is_err(), "chromedriver not found at {bin}");
         eprintln!("SKIPPED browser test: {bin} not installed (scripts/test.sh installs it)");
         return None;
     }
@@ -49,11 +42,7 @@ async fn driver() -> Option<Driver> {
         .spawn()
         .expect("start chromedriver");
     let profile = std::env::temp_dir().join(format!("percorsi-chrome-{port}"));
-    let d = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        profile,
-    };
+    let d = Driver { child, url: format!("http://127.0.0.1:{port}"), profile };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Some(d);
@@ -81,9 +70,7 @@ async fn browser(d: &Driver) -> Client {
 }
 
 async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let router = app.router.clone();
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
@@ -92,12 +79,7 @@ async fn serve(app: &TestApp) -> String {
 
 async fn login(b: &Client, base: &str, user: &str) {
     b.goto(&format!("{base}/login")).await.expect("login page");
-    b.find(Locator::Id("f-username"))
-        .await
-        .expect("username field")
-        .send_keys(user)
-        .await
-        .expect("type");
+    b.find(Locator::Id("f-username")).await.expect("username field").send_keys(user).await.expect("type");
     b.find(Locator::Id("f-password"))
         .await
         .expect("password field")
@@ -110,19 +92,13 @@ async fn login(b: &Client, base: &str, user: &str) {
         .click()
         .await
         .expect("click");
-    b.wait()
-        .for_element(Locator::Css("main h1"))
-        .await
-        .expect("home loaded");
+    b.wait().for_element(Locator::Css("main h1")).await.expect("home loaded");
 }
 
 async fn set_value(b: &Client, id: &str, value: &str) {
-    b.execute(
-        "document.getElementById(arguments[0]).value = arguments[1];",
-        vec![json!(id), json!(value)],
-    )
-    .await
-    .expect("set value");
+    b.execute("document.getElementById(arguments[0]).value = arguments[1];", vec![json!(id), json!(value)])
+        .await
+        .expect("set value");
 }
 
 /// Keeps a picture of the page under target/screenshots for people reviewing the UI.
@@ -135,12 +111,7 @@ async fn save_screenshot(b: &Client, name: &str) {
 }
 
 async fn body_text(b: &Client) -> String {
-    b.find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text")
+    b.find(Locator::Css("body")).await.expect("body").text().await.expect("text")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,56 +123,17 @@ async fn case_manager_registers_a_person_and_another_organisation_cannot_find_th
 
     login(&b, &base, "anna").await;
     let text = body_text(&b).await;
-    assert!(
-        text.contains("SerD Zona 1-MS"),
-        "acting organisation visible: {text}"
-    );
+    assert!(text.contains("SerD Zona 1-MS"), "acting organisation visible: {text}");
 
-    b.find(Locator::LinkText("Registra persona"))
-        .await
-        .expect("nav link")
-        .click()
-        .await
-        .expect("click");
-    b.wait()
-        .for_element(Locator::Id("f-surname"))
-        .await
-        .expect("form");
-    b.find(Locator::Id("f-surname"))
-        .await
-        .unwrap()
-        .send_keys("Montanari")
-        .await
-        .unwrap();
-    b.find(Locator::Id("f-name"))
-        .await
-        .unwrap()
-        .send_keys("Elisa")
-        .await
-        .unwrap();
+    b.find(Locator::LinkText("Registra persona")).await.expect("nav link").click().await.expect("click");
+    b.wait().for_element(Locator::Id("f-surname")).await.expect("form");
+    b.find(Locator::Id("f-surname")).await.unwrap().send_keys("Montanari").await.unwrap();
+    b.find(Locator::Id("f-name")).await.unwrap().send_keys("Elisa").await.unwrap();
     set_value(&b, "f-birth_date", "1986-11-03").await;
-    b.find(Locator::Css("#f-sex option[value='F']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.find(Locator::Css("#f-substance_start option[value='alcol']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.find(Locator::Css("form[action='/persone'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .for_element(Locator::Css(".person-head h1"))
-        .await
-        .expect("pathway page");
+    b.find(Locator::Css("#f-sex option[value='F']")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("#f-substance_start option[value='alcol']")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("form[action='/persone'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css(".person-head h1")).await.expect("pathway page");
 
     let text = body_text(&b).await;
     assert!(text.contains("Montanari Elisa"), "{text}");
@@ -211,42 +143,18 @@ async fn case_manager_registers_a_person_and_another_organisation_cannot_find_th
     let person_path = url.path().to_string();
     save_screenshot(&b, "pathway").await;
 
-    b.find(Locator::LinkText("Home"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .for_element(Locator::Css("#followed-title"))
-        .await
-        .unwrap();
-    assert!(
-        body_text(&b).await.contains("Montanari Elisa"),
-        "listed on the case manager's home page"
-    );
-    b.find(Locator::Css("form[action='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .for_element(Locator::Id("f-username"))
-        .await
-        .unwrap();
+    b.find(Locator::LinkText("Home")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("#followed-title")).await.unwrap();
+    assert!(body_text(&b).await.contains("Montanari Elisa"), "listed on the case manager's home page");
+    b.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Id("f-username")).await.unwrap();
 
     login(&b, &base, "luca").await;
-    b.goto(&format!("{base}/persone?q=Montanari"))
-        .await
-        .unwrap();
+    b.goto(&format!("{base}/persone?q=Montanari")).await.unwrap();
     assert!(body_text(&b).await.contains("Nessuna persona trovata"));
     b.goto(&format!("{base}{person_path}")).await.unwrap();
     let text = body_text(&b).await;
-    assert!(
-        text.contains("non esiste oppure non è accessibile"),
-        "{text}"
-    );
+    assert!(text.contains("non esiste oppure non è accessibile"), "{text}");
     assert!(!text.contains("Montanari"));
     b.close().await.expect("close browser");
 }
@@ -259,61 +167,19 @@ async fn validation_errors_are_announced_and_keyboard_reachable() {
     let b = browser(&d).await;
     login(&b, &base, "anna").await;
     b.goto(&format!("{base}/persone/nuova")).await.unwrap();
-    b.find(Locator::Id("f-surname"))
-        .await
-        .unwrap()
-        .send_keys("Rossi")
-        .await
-        .unwrap();
-    b.find(Locator::Id("f-fiscal_code"))
-        .await
-        .unwrap()
-        .send_keys("RSSMRA85T10A562T")
-        .await
-        .unwrap();
-    b.find(Locator::Css("form[action='/persone'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .for_element(Locator::Css(".error-summary"))
-        .await
-        .expect("error summary");
+    b.find(Locator::Id("f-surname")).await.unwrap().send_keys("Rossi").await.unwrap();
+    b.find(Locator::Id("f-fiscal_code")).await.unwrap().send_keys("RSSMRA85T10A562T").await.unwrap();
+    b.find(Locator::Css("form[action='/persone'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css(".error-summary")).await.expect("error summary");
     let summary = b.find(Locator::Css(".error-summary")).await.unwrap();
-    assert_eq!(
-        summary.attr("role").await.unwrap().as_deref(),
-        Some("alert")
-    );
+    assert_eq!(summary.attr("role").await.unwrap().as_deref(), Some("alert"));
     let text = summary.text().await.unwrap();
-    assert!(
-        text.contains("Codice fiscale") && text.contains("Nome: è obbligatorio"),
-        "{text}"
-    );
-    let focused = b
-        .execute("return document.activeElement.className", vec![])
-        .await
-        .unwrap();
-    assert_eq!(
-        focused,
-        json!("error-summary"),
-        "focus moves to the summary"
-    );
+    assert!(text.contains("Codice fiscale") && text.contains("Nome: è obbligatorio"), "{text}");
+    let focused = b.execute("return document.activeElement.className", vec![]).await.unwrap();
+    assert_eq!(focused, json!("error-summary"), "focus moves to the summary");
     // The summary links lead to the fields.
-    b.find(Locator::Css(".error-summary a[href='#f-name']"))
-        .await
-        .expect("link to the field")
-        .click()
-        .await
-        .unwrap();
-    let kept = b
-        .find(Locator::Id("f-surname"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
+    b.find(Locator::Css(".error-summary a[href='#f-name']")).await.expect("link to the field").click().await.unwrap();
+    let kept = b.find(Locator::Id("f-surname")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("Rossi"), "input kept");
     b.close().await.expect("close browser");
 }

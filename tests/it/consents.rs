@@ -22,10 +22,7 @@ async fn consent_grants_access_and_revocation_ends_it_at_once() {
         .await;
     let id = id_from_location(&r.location());
     let paola = app.login("paola").await;
-    assert_eq!(
-        paola.get(&format!("/persone/{id}")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(paola.get(&format!("/persone/{id}")).await.status, StatusCode::NOT_FOUND);
 
     let r = c
         .post(
@@ -39,34 +36,22 @@ async fn consent_grants_access_and_revocation_ends_it_at_once() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r
-        .body
-        .contains("Scadenza: non può essere precedente alla data di inizio"));
+    assert!(r.body.contains("Scadenza: non può essere precedente alla data di inizio"));
 
     let r = c
         .post(
             &format!("/persone/{id}/consensi"),
-            &[
-                ("organisation_id", &social),
-                ("purpose", "progetto_personalizzato"),
-                ("start_date", "2026-03-01"),
-            ],
+            &[("organisation_id", &social), ("purpose", "progetto_personalizzato"), ("start_date", "2026-03-01")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = paola.get(&format!("/persone/{id}")).await;
-    assert_eq!(
-        page.status,
-        StatusCode::OK,
-        "the consent covers the social service"
-    );
+    assert_eq!(page.status, StatusCode::OK, "the consent covers the social service");
     assert!(page.body.contains("Marini Luisa"));
 
     let p = app.svc.pathway(&anna, id).await.unwrap();
     let consent = p.consents[0].id;
-    let r = c
-        .post(&format!("/persone/{id}/consensi/{consent}/revoca"), &[])
-        .await;
+    let r = c.post(&format!("/persone/{id}/consensi/{consent}/revoca"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
         paola.get(&format!("/persone/{id}")).await.status,
@@ -75,10 +60,7 @@ async fn consent_grants_access_and_revocation_ends_it_at_once() {
     );
     let page = c.get(&format!("/persone/{id}")).await.body;
     assert!(page.contains("revocato il"));
-    assert!(
-        page.contains("Consenso revocato"),
-        "timeline records the revocation"
-    );
+    assert!(page.contains("Consenso revocato"), "timeline records the revocation");
 }
 
 #[tokio::test]
@@ -113,17 +95,10 @@ async fn expired_or_future_consent_grants_nothing() {
     .await;
     c.post(
         &format!("/persone/{id}/consensi"),
-        &[
-            ("organisation_id", &cpi),
-            ("purpose", "inserimento_lavorativo"),
-            ("start_date", "2099-01-01"),
-        ],
+        &[("organisation_id", &cpi), ("purpose", "inserimento_lavorativo"), ("start_date", "2099-01-01")],
     )
     .await;
     assert_eq!(app.svc.pathway(&anna, id).await.unwrap().consents.len(), 2);
     let marco = app.login("marco").await;
-    assert_eq!(
-        marco.get(&format!("/persone/{id}")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(marco.get(&format!("/persone/{id}")).await.status, StatusCode::NOT_FOUND);
 }

@@ -24,24 +24,13 @@ async fn register_and_see_the_pathway() {
     let c = app.login("anna").await;
     let form_page = c.get("/persone/nuova").await;
     assert_eq!(form_page.status, StatusCode::OK);
-    assert!(
-        form_page.body.contains("for=\"f-fiscal_code\""),
-        "every field has a label"
-    );
+    assert!(form_page.body.contains("for=\"f-fiscal_code\""), "every field has a label");
 
     let mut f = person("Verdi", "1980-04-02", &cm);
     f.push(("fiscal_code", "VRDGNN80D02F023X"));
     let r = c.post("/persone", &f).await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "wrong check character is refused"
-    );
-    assert!(
-        r.body
-            .contains("Codice fiscale: il carattere di controllo non è corretto"),
-        "field named in Italian"
-    );
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "wrong check character is refused");
+    assert!(r.body.contains("Codice fiscale: il carattere di controllo non è corretto"), "field named in Italian");
     assert!(r.body.contains("value=\"Verdi\""), "input is kept");
 
     let cf = percorsi_domain::fiscal_code::compute(
@@ -61,20 +50,12 @@ async fn register_and_see_the_pathway() {
     assert!(page.body.contains("Verdi Giovanni"));
     assert!(page.body.contains(&cf));
     assert!(page.body.contains("Persona registrata e presa in carico"));
-    assert!(
-        page.body.contains("Presa in carico aperta"),
-        "timeline shows the episode"
-    );
+    assert!(page.body.contains("Presa in carico aperta"), "timeline shows the episode");
     let home = c.get("/home").await.body;
-    assert!(
-        home.contains(&format!("/persone/{id}")),
-        "the case manager's home lists the new person"
-    );
+    assert!(home.contains(&format!("/persone/{id}")), "the case manager's home lists the new person");
 
     // Registering the same person again in the same organisation leads to the existing record.
-    let r = c
-        .post("/persone", &person("VERDI", "1980-04-02", &cm))
-        .await;
+    let r = c.post("/persone", &person("VERDI", "1980-04-02", &cm)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(id_from_location(&r.location()), id);
     assert!(r.location().contains("already-followed"));
@@ -89,20 +70,12 @@ async fn validation_messages_name_fields_in_both_languages() {
     f.retain(|(k, _)| *k != "sex");
     let r = c.post("/persone", &f).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        r.body
-            .contains("Data di nascita: non può essere nel futuro"),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("Data di nascita: non può essere nel futuro"), "{}", r.body);
     assert!(r.body.contains("Sesso: è obbligatorio"));
     assert!(r.body.contains("aria-invalid=\"true\""));
     c.lang = Some("en");
     let r = c.post("/persone", &f).await;
-    assert!(
-        r.body.contains("Birth date: cannot be in the future"),
-        "English via the language switch"
-    );
+    assert!(r.body.contains("Birth date: cannot be in the future"), "English via the language switch");
     assert!(r.body.contains("Sex: is required"));
 }
 
@@ -112,9 +85,7 @@ async fn already_known_elsewhere_then_taken_in_charge() {
     let anna_cm = app.actor("anna").await.user_id.to_string();
     let sara_cm = app.actor("sara").await.user_id.to_string();
     let anna = app.login("anna").await;
-    let r = anna
-        .post("/persone", &person("Bassi", "1975-09-30", &anna_cm))
-        .await;
+    let r = anna.post("/persone", &person("Bassi", "1975-09-30", &anna_cm)).await;
     let id = id_from_location(&r.location());
 
     let sara = app.login("sara").await;
@@ -123,31 +94,18 @@ async fn already_known_elsewhere_then_taken_in_charge() {
         StatusCode::NOT_FOUND,
         "another organisation does not see the record"
     );
-    let r = sara
-        .post("/persone", &person("Bassi", "1975-09-30", &sara_cm))
-        .await;
+    let r = sara.post("/persone", &person("Bassi", "1975-09-30", &sara_cm)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Persona già nota nella rete"));
-    assert!(
-        !r.body.contains(&format!("/persone/{id}")),
-        "no link to the other record"
-    );
-    assert!(
-        !r.body.contains("Anna Bianchi"),
-        "nothing of the other record is revealed"
-    );
+    assert!(!r.body.contains(&format!("/persone/{id}")), "no link to the other record");
+    assert!(!r.body.contains("Anna Bianchi"), "nothing of the other record is revealed");
 
     // Taking in charge requires the same identity data, not just the code.
     let mut wrong = person("Bassi", "1975-09-29", &sara_cm);
     wrong.push(("anonymous", ""));
     let r = sara.post("/persone/presa-in-carico", &wrong).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = sara
-        .post(
-            "/persone/presa-in-carico",
-            &person("Bassi", "1975-09-30", &sara_cm),
-        )
-        .await;
+    let r = sara.post("/persone/presa-in-carico", &person("Bassi", "1975-09-30", &sara_cm)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(id_from_location(&r.location()), id);
     let page = sara.get(&format!("/persone/{id}")).await;
@@ -170,10 +128,7 @@ async fn anonymous_registration_stores_no_identity() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = c.get(&r.location()).await.body;
     assert!(page.contains("Persona anonima"));
-    assert!(
-        !page.contains("Segreti") && !page.contains("333 1234567"),
-        "no identity is shown or kept"
-    );
+    assert!(!page.contains("Segreti") && !page.contains("333 1234567"), "no identity is shown or kept");
     let id = id_from_location(&r.location());
     let p = app.svc.pathway(&app.actor("anna").await, id).await.unwrap();
     assert!(p.identity.is_none());
@@ -181,16 +136,7 @@ async fn anonymous_registration_stores_no_identity() {
     assert_eq!(p.person.birth_year, Some(1990));
 
     // With nothing given at all, the code is random and still valid.
-    let r = c
-        .post(
-            "/persone",
-            &[
-                ("anonymous", "true"),
-                ("start_date", "2026-01-10"),
-                ("case_manager_id", &cm),
-            ],
-        )
-        .await;
+    let r = c.post("/persone", &[("anonymous", "true"), ("start_date", "2026-01-10"), ("case_manager_id", &cm)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 
@@ -199,70 +145,35 @@ async fn close_episode_validates_dates_and_team_can_be_managed() {
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
     let c = app.login("anna").await;
-    let r = c
-        .post(
-            "/persone",
-            &person("Fabbri", "1984-06-06", &anna.user_id.to_string()),
-        )
-        .await;
+    let r = c.post("/persone", &person("Fabbri", "1984-06-06", &anna.user_id.to_string())).await;
     let id = id_from_location(&r.location());
     let p = app.svc.pathway(&anna, id).await.unwrap();
-    let ep = p
-        .manageable_episode
-        .expect("anna manages the episode she opened");
+    let ep = p.manageable_episode.expect("anna manages the episode she opened");
 
     let r = c
-        .post(
-            &format!("/episodi/{ep}/chiusura"),
-            &[
-                ("end_date", "2025-12-31"),
-                ("closure", "obiettivi_raggiunti"),
-            ],
-        )
+        .post(&format!("/episodi/{ep}/chiusura"), &[("end_date", "2025-12-31"), ("closure", "obiettivi_raggiunti")])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        r.body
-            .contains("Data di fine: non può essere precedente alla data di inizio (15/01/2026)"),
+        r.body.contains("Data di fine: non può essere precedente alla data di inizio (15/01/2026)"),
         "{}",
         r.body.split("error-summary").nth(1).unwrap_or("")
     );
 
-    let r = c
-        .post(
-            &format!("/episodi/{ep}/aggiornamento"),
-            &[("substance_current", "metanfetamina")],
-        )
-        .await;
+    let r = c.post(&format!("/episodi/{ep}/aggiornamento"), &[("substance_current", "metanfetamina")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r
-        .body
-        .contains("Sostanza primaria attuale: «metanfetamina» non è tra i valori ammessi"));
-    let r = c
-        .post(
-            &format!("/episodi/{ep}/aggiornamento"),
-            &[("substance_current", "cocaina")],
-        )
-        .await;
+    assert!(r.body.contains("Sostanza primaria attuale: «metanfetamina» non è tra i valori ammessi"));
+    let r = c.post(&format!("/episodi/{ep}/aggiornamento"), &[("substance_current", "cocaina")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let updated = app.svc.pathway(&anna, id).await.unwrap();
-    assert_eq!(
-        updated.episodes[0].substance_current.as_deref(),
-        Some("cocaina")
-    );
-    assert!(
-        !updated.episodes[0].treatment_in_progress,
-        "unchecked box means no treatment"
-    );
+    assert_eq!(updated.episodes[0].substance_current.as_deref(), Some("cocaina"));
+    assert!(!updated.episodes[0].treatment_in_progress, "unchecked box means no treatment");
 
     let marco = app.svc.cli_membership("marco", None, None).await.unwrap();
     let r = c
         .post(
             &format!("/episodi/{ep}/equipe"),
-            &[
-                ("membership_id", &marco.id.to_string()),
-                ("function", "Operatore CPI"),
-            ],
+            &[("membership_id", &marco.id.to_string()), ("function", "Operatore CPI")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -270,19 +181,10 @@ async fn close_episode_validates_dates_and_team_can_be_managed() {
     assert!(page.contains("Marco Ferri") && page.contains("Operatore CPI"));
     // The team member from the employment centre now sees the person.
     let m = app.login("marco").await;
-    assert_eq!(
-        m.get(&format!("/persone/{id}")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(m.get(&format!("/persone/{id}")).await.status, StatusCode::OK);
 
     let r = c
-        .post(
-            &format!("/episodi/{ep}/chiusura"),
-            &[
-                ("end_date", "2026-02-01"),
-                ("closure", "obiettivi_raggiunti"),
-            ],
-        )
+        .post(&format!("/episodi/{ep}/chiusura"), &[("end_date", "2026-02-01"), ("closure", "obiettivi_raggiunti")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -290,11 +192,7 @@ async fn close_episode_validates_dates_and_team_can_be_managed() {
         StatusCode::NOT_FOUND,
         "closed episode: the team's access ends"
     );
-    assert_eq!(
-        c.get(&format!("/persone/{id}")).await.status,
-        StatusCode::NOT_FOUND,
-        "and so does the organisation's"
-    );
+    assert_eq!(c.get(&format!("/persone/{id}")).await.status, StatusCode::NOT_FOUND, "and so does the organisation's");
 }
 
 #[tokio::test]
@@ -302,12 +200,7 @@ async fn search_finds_by_name_and_code() {
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
     let c = app.login("anna").await;
-    let r = c
-        .post(
-            "/persone",
-            &person("Zanetti", "1970-07-07", &anna.user_id.to_string()),
-        )
-        .await;
+    let r = c.post("/persone", &person("Zanetti", "1970-07-07", &anna.user_id.to_string())).await;
     let id = id_from_location(&r.location());
     let list = c.get("/persone?q=zanet").await.body;
     assert!(list.contains(&format!("/persone/{id}")));

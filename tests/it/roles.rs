@@ -34,10 +34,7 @@ async fn case_manager_sees_and_manages_own_people() {
     let page = c.get(&format!("/persone/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Orsini Paolo"), "identity visible");
-    assert!(
-        page.body.contains("Chiudi la presa in carico"),
-        "can close the episode"
-    );
+    assert!(page.body.contains("Chiudi la presa in carico"), "can close the episode");
     assert!(page.body.contains("Registra un consenso"));
 }
 
@@ -46,26 +43,15 @@ async fn other_organisation_gets_404_in_pages_and_api() {
     let app = TestApp::new().await;
     let id = anna_person(&app, "Lupi").await;
     let luca = app.login("luca").await;
-    assert_eq!(
-        luca.get(&format!("/persone/{id}")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(luca.get(&format!("/persone/{id}")).await.status, StatusCode::NOT_FOUND);
     assert!(!luca.get("/persone?q=lupi").await.body.contains("Lupi"));
     let r = luca
         .post(
             &format!("/persone/{id}/consensi"),
-            &[
-                ("organisation_id", "1"),
-                ("purpose", "monitoraggio_esiti"),
-                ("start_date", "2026-01-01"),
-            ],
+            &[("organisation_id", "1"), ("purpose", "monitoraggio_esiti"), ("start_date", "2026-01-01")],
         )
         .await;
-    assert_eq!(
-        r.status,
-        StatusCode::NOT_FOUND,
-        "cannot act on a person it does not follow"
-    );
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "cannot act on a person it does not follow");
     let api = app.api_client("luca").await;
     let r = api.get(&format!("/api/v1/persons/{id}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -79,42 +65,21 @@ async fn operator_sees_people_of_their_team_but_cannot_close_episodes() {
     let app = TestApp::new().await;
     let id = anna_person(&app, "Sorrentino").await;
     let anna = app.actor("anna").await;
-    let ep = app
-        .svc
-        .pathway(&anna, id)
-        .await
-        .unwrap()
-        .manageable_episode
-        .unwrap();
+    let ep = app.svc.pathway(&anna, id).await.unwrap().manageable_episode.unwrap();
     let paola_m = app.svc.cli_membership("paola", None, None).await.unwrap();
     let paola = app.login("paola").await;
-    assert_eq!(
-        paola.get(&format!("/persone/{id}")).await.status,
-        StatusCode::NOT_FOUND,
-        "not yet on the team"
-    );
+    assert_eq!(paola.get(&format!("/persone/{id}")).await.status, StatusCode::NOT_FOUND, "not yet on the team");
     let c = app.login("anna").await;
     c.post(
         &format!("/episodi/{ep}/equipe"),
-        &[
-            ("membership_id", &paola_m.id.to_string()),
-            ("function", "Assistente sociale"),
-        ],
+        &[("membership_id", &paola_m.id.to_string()), ("function", "Assistente sociale")],
     )
     .await;
     let page = paola.get(&format!("/persone/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        page.body.contains("Sorrentino Paolo"),
-        "operators see identity"
-    );
+    assert!(page.body.contains("Sorrentino Paolo"), "operators see identity");
     assert!(!page.body.contains("Chiudi la presa in carico"));
-    let r = paola
-        .post(
-            &format!("/episodi/{ep}/chiusura"),
-            &[("end_date", "2026-03-01"), ("closure", "altro")],
-        )
-        .await;
+    let r = paola.post(&format!("/episodi/{ep}/chiusura"), &[("end_date", "2026-03-01"), ("closure", "altro")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -125,16 +90,10 @@ async fn coordinator_sees_pseudonymised_records_only() {
     let c = app.login("coordinatore").await;
     let page = c.get(&format!("/persone/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        !page.body.contains("Cattaneo"),
-        "no identity for coordinators"
-    );
+    assert!(!page.body.contains("Cattaneo"), "no identity for coordinators");
     assert!(page.body.contains("Identità riservata"));
     let list = c.get("/persone?q=cattaneo").await.body;
-    assert!(
-        !list.contains(&format!("/persone/{id}")),
-        "cannot search by name without identity access"
-    );
+    assert!(!list.contains(&format!("/persone/{id}")), "cannot search by name without identity access");
     assert_eq!(c.get("/persone/nuova").await.status, StatusCode::FORBIDDEN);
     let api = app.api_client("coordinatore").await;
     let p = api.get(&format!("/api/v1/persons/{id}")).await.json();
@@ -148,16 +107,8 @@ async fn tutor_analyst_admin_and_auditor_see_no_clinical_records() {
     let id = anna_person(&app, "Ferraro").await;
     for user in ["davide", "analista", "admin", "auditor"] {
         let c = app.login(user).await;
-        assert_eq!(
-            c.get("/persone").await.status,
-            StatusCode::FORBIDDEN,
-            "{user} /persone"
-        );
-        assert_eq!(
-            c.get(&format!("/persone/{id}")).await.status,
-            StatusCode::FORBIDDEN,
-            "{user} person page"
-        );
+        assert_eq!(c.get("/persone").await.status, StatusCode::FORBIDDEN, "{user} /persone");
+        assert_eq!(c.get(&format!("/persone/{id}")).await.status, StatusCode::FORBIDDEN, "{user} person page");
         let home = c.get("/home").await;
         assert_eq!(home.status, StatusCode::OK);
         assert!(!home.body.contains("Ferraro"));
@@ -175,16 +126,9 @@ async fn administrator_manages_accounts_only() {
     let admin = app.login("admin").await;
     assert_eq!(admin.get("/admin/utenti").await.status, StatusCode::OK);
     assert_eq!(admin.get("/admin/enti").await.status, StatusCode::OK);
-    assert_eq!(
-        admin.get("/audit").await.status,
-        StatusCode::FORBIDDEN,
-        "administration and audit are separate duties"
-    );
+    assert_eq!(admin.get("/audit").await.status, StatusCode::FORBIDDEN, "administration and audit are separate duties");
     let anna = app.login("anna").await;
-    assert_eq!(
-        anna.get("/admin/utenti").await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(anna.get("/admin/utenti").await.status, StatusCode::FORBIDDEN);
     assert_eq!(anna.get("/audit").await.status, StatusCode::FORBIDDEN);
 }
 

@@ -28,9 +28,7 @@ impl Drop for TempDir {
 
 /// Which engine this run tests; the same suite runs on both.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("PERCORSI_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
+    std::env::var("PERCORSI_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))
 }
 
 pub async fn fresh_store() -> (Store, String, Option<TempDir>) {
@@ -38,24 +36,17 @@ pub async fn fresh_store() -> (Store, String, Option<TempDir>) {
     match postgres_url() {
         Some(admin_url) => {
             // One database per test keeps tests independent and parallel.
-            let admin = Store::connect(&admin_url)
-                .await
-                .expect("connect to PostgreSQL");
+            let admin = Store::connect(&admin_url).await.expect("connect to PostgreSQL");
             let name = format!("percorsi_t{n:x}");
             sqlx_exec(&admin, &format!("CREATE DATABASE {name}")).await;
             admin.close().await;
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_string())
-                .expect("database URL has a path");
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).expect("database URL has a path");
             let (url, query) = match admin_url.split_once('?') {
                 Some((_, q)) => (format!("{base}/{name}"), format!("?{q}")),
                 None => (format!("{base}/{name}"), String::new()),
             };
             let url = format!("{url}{query}");
-            let store = Store::connect(&url)
-                .await
-                .expect("connect to test database");
+            let store = Store::connect(&url).await.expect("connect to test database");
             store.migrate().await.expect("migrate");
             (store, url, None)
         }
@@ -72,9 +63,7 @@ pub async fn fresh_store() -> (Store, String, Option<TempDir>) {
 
 /// Raw SQL, for the few tests that must act like an attacker with database access.
 pub async fn sqlx_exec(store: &Store, sql: &str) {
-    percorsi_service::store::raw_execute(store, sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    percorsi_service::store::raw_execute(store, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 impl TestApp {
@@ -85,34 +74,16 @@ impl TestApp {
         } else {
             percorsi_service::Backend::Sqlite
         };
-        assert_eq!(
-            store.backend(),
-            expected,
-            "the suite runs on the engine it was asked for"
-        );
+        assert_eq!(store.backend(), expected, "the suite runs on the engine it was asked for");
         let svc = Service::new(store, b"test-installation-secret-0123456789".to_vec());
         assert!(svc.load_demo().await.expect("demo loads"));
-        let router = percorsi_web::router(
-            svc.clone(),
-            percorsi_web::WebConfig {
-                secure_cookies: false,
-            },
-        );
-        TestApp {
-            svc,
-            router,
-            db_url,
-            _dir: dir,
-        }
+        let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
+        TestApp { svc, router, db_url, _dir: dir }
     }
 
     /// The actor a demo user acts as (their first role, or the one in `org_name`).
     pub async fn actor(&self, username: &str) -> Actor {
-        let m = self
-            .svc
-            .cli_membership(username, None, None)
-            .await
-            .expect("demo user exists");
+        let m = self.svc.cli_membership(username, None, None).await.expect("demo user exists");
         actor_from(&m).expect("valid role")
     }
 
@@ -128,33 +99,15 @@ impl TestApp {
     }
 
     pub fn client(&self) -> Client {
-        Client {
-            router: self.router.clone(),
-            cookie: None,
-            csrf: None,
-            lang: None,
-            bearer: None,
-        }
+        Client { router: self.router.clone(), cookie: None, csrf: None, lang: None, bearer: None }
     }
 
     /// A signed-in browser-like client.
     pub async fn login(&self, username: &str) -> Client {
         let mut c = self.client();
-        let r = c
-            .post_raw(
-                "/login",
-                &[
-                    ("username", username),
-                    ("password", percorsi_service::demo::DEMO_PASSWORD),
-                ],
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            StatusCode::SEE_OTHER,
-            "login of {username}: {}",
-            r.body
-        );
+        let r =
+            c.post_raw("/login", &[("username", username), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {username}: {}", r.body);
         let set = r.header("set-cookie").expect("session cookie");
         c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
         c.refresh_csrf().await;
@@ -162,16 +115,8 @@ impl TestApp {
     }
 
     pub async fn api_client(&self, username: &str) -> Client {
-        let m = self
-            .svc
-            .cli_membership(username, None, None)
-            .await
-            .expect("demo user");
-        let token = self
-            .svc
-            .create_api_token(m.id, "test", None)
-            .await
-            .expect("token");
+        let m = self.svc.cli_membership(username, None, None).await.expect("demo user");
+        let token = self.svc.create_api_token(m.id, "test", None).await.expect("token");
         let mut c = self.client();
         c.bearer = Some(token);
         c
@@ -195,10 +140,7 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
     pub fn location(&self) -> String {
@@ -228,20 +170,11 @@ impl Client {
                 req = req.header(header::ACCEPT_LANGUAGE, l);
             }
         }
-        let res = self
-            .router
-            .clone()
-            .oneshot(req.body(body).expect("request"))
-            .await
-            .expect("infallible");
+        let res = self.router.clone().oneshot(req.body(body).expect("request")).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -267,20 +200,14 @@ impl Client {
     }
 
     pub async fn json(&self, method: &str, path: &str, body: serde_json::Value) -> Resp {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::CONTENT_TYPE, "application/json");
+        let req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
         self.send(req, Body::from(body.to_string())).await
     }
 
     /// A JSON request with a body exactly as given (for malformed-input tests).
     pub async fn send_raw_json(&self, path: &str, body: &str) -> Resp {
-        self.send(
-            Request::post(path).header(header::CONTENT_TYPE, "application/json"),
-            Body::from(body.to_string()),
-        )
-        .await
+        self.send(Request::post(path).header(header::CONTENT_TYPE, "application/json"), Body::from(body.to_string()))
+            .await
     }
 
     pub async fn refresh_csrf(&mut self) {

@@ -65,16 +65,10 @@ pub fn verify<'a>(
     let mut expected_prev = start_prev.to_string();
     for (id, entry, prev, hash) in rows {
         if prev != expected_prev {
-            return Some(BrokenLink {
-                id,
-                reason: "prev_hash_mismatch",
-            });
+            return Some(BrokenLink { id, reason: "prev_hash_mismatch" });
         }
         if entry.link_hash(prev) != hash {
-            return Some(BrokenLink {
-                id,
-                reason: "content_hash_mismatch",
-            });
+            return Some(BrokenLink { id, reason: "content_hash_mismatch" });
         }
         expected_prev = hash.to_string();
     }
@@ -115,11 +109,7 @@ mod tests {
     }
 
     fn check(rows: &[(i64, AuditEntry, String, String)]) -> Option<BrokenLink> {
-        verify(
-            rows.iter()
-                .map(|(id, e, p, h)| (*id, e, p.as_str(), h.as_str())),
-            GENESIS,
-        )
+        verify(rows.iter().map(|(id, e, p, h)| (*id, e, p.as_str(), h.as_str())), GENESIS)
     }
 
     #[test]
@@ -132,26 +122,14 @@ mod tests {
     fn edited_entry_is_found() {
         let mut rows = chain(&[entry("read"), entry("update"), entry("export")]);
         rows[1].1.action = "read".into();
-        assert_eq!(
-            check(&rows),
-            Some(BrokenLink {
-                id: 2,
-                reason: "content_hash_mismatch"
-            })
-        );
+        assert_eq!(check(&rows), Some(BrokenLink { id: 2, reason: "content_hash_mismatch" }));
     }
 
     #[test]
     fn removed_entry_is_found() {
         let mut rows = chain(&[entry("read"), entry("update"), entry("export")]);
         rows.remove(1);
-        assert_eq!(
-            check(&rows),
-            Some(BrokenLink {
-                id: 3,
-                reason: "prev_hash_mismatch"
-            })
-        );
+        assert_eq!(check(&rows), Some(BrokenLink { id: 3, reason: "prev_hash_mismatch" }));
     }
 
     #[test]

@@ -42,12 +42,7 @@ impl ConsentForm {
 }
 
 /// Whether a consent covers a given day: started, not expired, not revoked.
-pub fn is_active(
-    start: NaiveDate,
-    expiry: Option<NaiveDate>,
-    revoked: bool,
-    day: NaiveDate,
-) -> bool {
+pub fn is_active(start: NaiveDate, expiry: Option<NaiveDate>, revoked: bool, day: NaiveDate) -> bool {
     !revoked && start <= day && expiry.is_none_or(|e| e >= day)
 }
 
@@ -85,18 +80,8 @@ mod tests {
     fn activity_window() {
         let day = d("2026-06-01");
         assert!(is_active(d("2026-01-01"), None, false, day));
-        assert!(is_active(
-            d("2026-01-01"),
-            Some(d("2026-06-01")),
-            false,
-            day
-        ));
-        assert!(!is_active(
-            d("2026-01-01"),
-            Some(d("2026-05-31")),
-            false,
-            day
-        ));
+        assert!(is_active(d("2026-01-01"), Some(d("2026-06-01")), false, day));
+        assert!(!is_active(d("2026-01-01"), Some(d("2026-05-31")), false, day));
         assert!(!is_active(d("2026-06-02"), None, false, day));
         assert!(!is_active(d("2026-01-01"), None, true, day));
     }

@@ -34,16 +34,8 @@ impl EpisodeForm {
             c.fail("start_date", "err-date-in-future");
         }
         let cm = parse_id(&mut c, "case_manager_id", &self.case_manager_id);
-        let substance_start = c.optional_code(
-            "substance_start",
-            Some(&self.substance_start),
-            Substance::parse,
-        );
-        let substance_current = c.optional_code(
-            "substance_current",
-            Some(&self.substance_current),
-            Substance::parse,
-        );
+        let substance_start = c.optional_code("substance_start", Some(&self.substance_start), Substance::parse);
+        let substance_current = c.optional_code("substance_current", Some(&self.substance_current), Substance::parse);
         c.finish(|| NewEpisode {
             start_date: start.unwrap_or(today),
             case_manager_id: cm.unwrap_or_default(),
@@ -88,15 +80,8 @@ pub struct EpisodeUpdate {
 impl EpisodeUpdateForm {
     pub fn validate(&self) -> Result<EpisodeUpdate, Invalid> {
         let mut c = Checker::new();
-        let substance_current = c.optional_code(
-            "substance_current",
-            Some(&self.substance_current),
-            Substance::parse,
-        );
-        c.finish(|| EpisodeUpdate {
-            substance_current,
-            treatment_in_progress: self.treatment_in_progress,
-        })
+        let substance_current = c.optional_code("substance_current", Some(&self.substance_current), Substance::parse);
+        c.finish(|| EpisodeUpdate { substance_current, treatment_in_progress: self.treatment_in_progress })
     }
 }
 
@@ -122,10 +107,7 @@ impl CloseEpisodeForm {
             c.fail("end_date", "err-date-in-future");
         }
         let closure = c.required_code("closure", &self.closure, EpisodeClosure::parse);
-        c.finish(|| EpisodeClose {
-            end_date: end.unwrap_or(today),
-            closure: closure.unwrap_or(EpisodeClosure::Altro),
-        })
+        c.finish(|| EpisodeClose { end_date: end.unwrap_or(today), closure: closure.unwrap_or(EpisodeClosure::Altro) })
     }
 }
 
@@ -148,10 +130,7 @@ impl TeamMemberForm {
         let mut c = Checker::new();
         let membership_id = parse_id(&mut c, "membership_id", &self.membership_id);
         let function = c.required_text("function", &self.function, 80);
-        c.finish(|| NewTeamMember {
-            membership_id: membership_id.unwrap_or_default(),
-            function,
-        })
+        c.finish(|| NewTeamMember { membership_id: membership_id.unwrap_or_default(), function })
     }
 }
 
@@ -181,46 +160,22 @@ mod tests {
 
     #[test]
     fn episode_cannot_start_in_the_future() {
-        let f = EpisodeForm {
-            start_date: "2027-01-01".into(),
-            case_manager_id: "1".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            f.validate(today()).unwrap_err().0[0].key,
-            "err-date-in-future"
-        );
+        let f = EpisodeForm { start_date: "2027-01-01".into(), case_manager_id: "1".into(), ..Default::default() };
+        assert_eq!(f.validate(today()).unwrap_err().0[0].key, "err-date-in-future");
     }
 
     #[test]
     fn closing_before_opening_is_refused() {
         let start = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let f = CloseEpisodeForm {
-            end_date: "2026-02-01".into(),
-            closure: "abbandono".into(),
-        };
-        assert_eq!(
-            f.validate(start, today()).unwrap_err().0[0].key,
-            "err-end-before-start"
-        );
-        let f = CloseEpisodeForm {
-            end_date: "2026-04-01".into(),
-            closure: "fuga".into(),
-        };
-        assert_eq!(
-            f.validate(start, today()).unwrap_err().0[0].key,
-            "err-unknown-code"
-        );
+        let f = CloseEpisodeForm { end_date: "2026-02-01".into(), closure: "abbandono".into() };
+        assert_eq!(f.validate(start, today()).unwrap_err().0[0].key, "err-end-before-start");
+        let f = CloseEpisodeForm { end_date: "2026-04-01".into(), closure: "fuga".into() };
+        assert_eq!(f.validate(start, today()).unwrap_err().0[0].key, "err-unknown-code");
     }
 
     #[test]
     fn team_member_needs_a_function() {
-        let err = TeamMemberForm {
-            membership_id: "x".into(),
-            function: " ".into(),
-        }
-        .validate()
-        .unwrap_err();
+        let err = TeamMemberForm { membership_id: "x".into(), function: " ".into() }.validate().unwrap_err();
         assert!(err.has("membership_id") && err.has("function"));
     }
 }

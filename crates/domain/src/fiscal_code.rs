@@ -14,10 +14,7 @@ pub enum FiscalCodeError {
 
 /// Upper-cases and strips spaces; validation works on this normal form.
 pub fn normalise(raw: &str) -> String {
-    raw.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
+    raw.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
 }
 
 /// Validates a normalised code.
@@ -29,9 +26,7 @@ pub fn validate(code: &str) -> Result<(), FiscalCodeError> {
     let letters = [0, 1, 2, 3, 4, 5, 8, 11];
     let digits_or_omocodia = [6, 7, 9, 10, 12, 13, 14];
     if !letters.iter().all(|&i| b[i].is_ascii_uppercase())
-        || !digits_or_omocodia
-            .iter()
-            .all(|&i| b[i].is_ascii_digit() || OMOCODIA.contains(&b[i]))
+        || !digits_or_omocodia.iter().all(|&i| b[i].is_ascii_digit() || OMOCODIA.contains(&b[i]))
         || !b"ABCDEHLMPRST".contains(&b[8])
         || !b[15].is_ascii_uppercase()
     {
@@ -47,19 +42,13 @@ pub fn validate(code: &str) -> Result<(), FiscalCodeError> {
 const OMOCODIA: &[u8; 10] = b"LMNPQRSTUV";
 
 fn check_char(first15: &[u8]) -> u8 {
-    const ODD: [u32; 26] = [
-        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
-        23,
-    ];
+    const ODD: [u32; 26] =
+        [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
     let sum: u32 = first15
         .iter()
         .enumerate()
         .map(|(i, &c)| {
-            let v = if c.is_ascii_digit() {
-                (c - b'0') as usize
-            } else {
-                (c - b'A') as usize
-            };
+            let v = if c.is_ascii_digit() { (c - b'0') as usize } else { (c - b'A') as usize };
             // Positions are counted from 1 in the standard, so index 0 is "odd".
             if i % 2 == 0 {
                 ODD[v]
@@ -86,33 +75,21 @@ pub fn encoded_birth(code: &str) -> Option<(u32, u32, u32, Sex)> {
     let yy = digit(b[6]) * 10 + digit(b[7]);
     let month = b"ABCDEHLMPRST".iter().position(|&m| m == b[8])? as u32 + 1;
     let dd = digit(b[9]) * 10 + digit(b[10]);
-    let (day, sex) = if dd > 40 {
-        (dd - 40, Sex::Female)
-    } else {
-        (dd, Sex::Male)
-    };
+    let (day, sex) = if dd > 40 { (dd - 40, Sex::Female) } else { (dd, Sex::Male) };
     Some((day, month, yy, sex))
 }
 
 /// Whether a valid code agrees with the declared birth date and sex.
 pub fn matches(code: &str, birth: NaiveDate, sex: Sex) -> bool {
     match encoded_birth(code) {
-        Some((d, m, yy, s)) => {
-            d == birth.day() && m == birth.month() && yy == (birth.year() % 100) as u32 && s == sex
-        }
+        Some((d, m, yy, s)) => d == birth.day() && m == birth.month() && yy == (birth.year() % 100) as u32 && s == sex,
         None => false,
     }
 }
 
 /// Computes the code of a person born in Italy, from the municipality's cadastral code (e.g.
 /// `F023` for Massa). Used for demo and test data; omocodia cases are not generated.
-pub fn compute(
-    surname: &str,
-    name: &str,
-    birth: NaiveDate,
-    sex: Sex,
-    municipality: &str,
-) -> String {
+pub fn compute(surname: &str, name: &str, birth: NaiveDate, sex: Sex, municipality: &str) -> String {
     fn split(s: &str) -> (Vec<char>, Vec<char>) {
         let up = crate::pseudonym::normalise_name(s);
         up.chars().partition(|c| !"AEIOU".contains(*c))
@@ -124,18 +101,11 @@ pub fn compute(
     let (sc, sv) = split(surname);
     let (nc, nv) = split(name);
     let sur = three(sc.into_iter().chain(sv).collect());
-    let nam = if nc.len() >= 4 {
-        [nc[0], nc[2], nc[3]].iter().collect()
-    } else {
-        three(nc.into_iter().chain(nv).collect())
-    };
+    let nam =
+        if nc.len() >= 4 { [nc[0], nc[2], nc[3]].iter().collect() } else { three(nc.into_iter().chain(nv).collect()) };
     let month = b"ABCDEHLMPRST"[birth.month0() as usize] as char;
     let day = birth.day() + if sex == Sex::Female { 40 } else { 0 };
-    let first15 = format!(
-        "{sur}{nam}{:02}{month}{day:02}{}",
-        birth.year() % 100,
-        municipality.to_uppercase()
-    );
+    let first15 = format!("{sur}{nam}{:02}{month}{day:02}{}", birth.year() % 100, municipality.to_uppercase());
     let check = check_char(first15.as_bytes()) as char;
     format!("{first15}{check}")
 }
@@ -153,17 +123,8 @@ mod tests {
     #[test]
     fn computes_known_codes() {
         let d = NaiveDate::from_ymd_opt(1985, 12, 10).unwrap();
-        assert_eq!(
-            compute("Rossi", "Mario", d, Sex::Male, "A562"),
-            "RSSMRA85T10A562S"
-        );
-        let c = compute(
-            "Fo",
-            "Giovanni",
-            NaiveDate::from_ymd_opt(1990, 1, 5).unwrap(),
-            Sex::Female,
-            "F023",
-        );
+        assert_eq!(compute("Rossi", "Mario", d, Sex::Male, "A562"), "RSSMRA85T10A562S");
+        let c = compute("Fo", "Giovanni", NaiveDate::from_ymd_opt(1990, 1, 5).unwrap(), Sex::Female, "F023");
         assert!(c.starts_with("FOXGNN90A45F023"), "{c}");
         assert_eq!(validate(&c), Ok(()));
     }

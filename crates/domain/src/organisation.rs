@@ -54,13 +54,9 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_named() {
-        let err = OrganisationForm {
-            name: "X".into(),
-            kind: "ospedale".into(),
-            ..Default::default()
-        }
-        .validate()
-        .unwrap_err();
+        let err = OrganisationForm { name: "X".into(), kind: "ospedale".into(), ..Default::default() }
+            .validate()
+            .unwrap_err();
         assert_eq!((err.0[0].field, err.0[0].key), ("kind", "err-unknown-code"));
     }
 

@@ -78,16 +78,8 @@ impl PersonForm {
             sex: None,
             citizenship: c.optional_text("citizenship", Some(&self.citizenship), 60),
             education: c.optional_code("education", Some(&self.education), Education::parse),
-            work_history: c.optional_code(
-                "work_history",
-                Some(&self.work_history),
-                WorkHistory::parse,
-            ),
-            living_situation: c.optional_code(
-                "living_situation",
-                Some(&self.living_situation),
-                LivingSituation::parse,
-            ),
+            work_history: c.optional_code("work_history", Some(&self.work_history), WorkHistory::parse),
+            living_situation: c.optional_code("living_situation", Some(&self.living_situation), LivingSituation::parse),
             user_class: c.optional_code("user_class", Some(&self.user_class), UserClass::parse),
         };
         if self.anonymous {
@@ -120,12 +112,7 @@ impl PersonForm {
                 profile.birth_year = Some(b.birth_date.year());
                 profile.sex = Some(b.sex);
             }
-            return c.finish(|| NewPerson {
-                anonymous: true,
-                code_basis: basis,
-                identity: None,
-                profile,
-            });
+            return c.finish(|| NewPerson { anonymous: true, code_basis: basis, identity: None, profile });
         }
         let basis = self.basis(&mut c);
         let fiscal = fiscal_code::normalise(&self.fiscal_code);
@@ -147,10 +134,7 @@ impl PersonForm {
         };
         let phone = c.optional_text("phone", Some(&self.phone), 40);
         let email = c.optional_text("email", Some(&self.email), 120);
-        if email
-            .as_deref()
-            .is_some_and(|e| !e.contains('@') || e.starts_with('@') || e.ends_with('@'))
-        {
+        if email.as_deref().is_some_and(|e| !e.contains('@') || e.starts_with('@') || e.ends_with('@')) {
             c.fail("email", "err-email");
         }
         let address = c.optional_text("address", Some(&self.address), 200);
@@ -168,12 +152,7 @@ impl PersonForm {
                 email,
                 address,
             };
-            NewPerson {
-                anonymous: false,
-                code_basis: Some(b),
-                identity: Some(identity),
-                profile,
-            }
+            NewPerson { anonymous: false, code_basis: Some(b), identity: Some(identity), profile }
         })
     }
 
@@ -191,12 +170,7 @@ impl PersonForm {
             c.fail("birth_date", "err-date-in-future");
         }
         let sex = c.required_code("sex", &self.sex, Sex::parse);
-        Some(CodeBasis {
-            surname,
-            name,
-            birth_date: birth_date?,
-            sex: sex?,
-        })
+        Some(CodeBasis { surname, name, birth_date: birth_date?, sex: sex? })
     }
 }
 
@@ -229,16 +203,10 @@ mod tests {
     fn fiscal_code_errors_are_named() {
         let mut f = form();
         f.fiscal_code = "RSSMRA85T10A562T".into();
-        assert_eq!(
-            f.validate().unwrap_err().0[0].key,
-            "err-fiscal-code-checksum"
-        );
+        assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-checksum");
         f.fiscal_code = "RSSMRA85T10A562S".into();
         f.birth_date = "1985-12-11".into();
-        assert_eq!(
-            f.validate().unwrap_err().0[0].key,
-            "err-fiscal-code-mismatch"
-        );
+        assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-mismatch");
         f.fiscal_code = "XYZ".into();
         assert_eq!(f.validate().unwrap_err().0[0].key, "err-fiscal-code-format");
     }
@@ -260,33 +228,17 @@ mod tests {
         let p = f.validate().unwrap();
         assert!(p.identity.is_none());
         assert!(p.code_basis.is_some());
-        let blank = PersonForm {
-            anonymous: true,
-            ..Default::default()
-        }
-        .validate()
-        .unwrap();
+        let blank = PersonForm { anonymous: true, ..Default::default() }.validate().unwrap();
         assert!(blank.code_basis.is_none());
     }
 
     #[test]
     fn anonymous_person_gives_all_four_or_none() {
-        let f = PersonForm {
-            anonymous: true,
-            surname: "Rossi".into(),
-            ..Default::default()
-        };
+        let f = PersonForm { anonymous: true, surname: "Rossi".into(), ..Default::default() };
         let err = f.validate().unwrap_err();
         assert!(err.has("name") && err.has("birth_date") && err.has("sex"));
-        let f = PersonForm {
-            anonymous: true,
-            fiscal_code: "RSSMRA85T10A562S".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            f.validate().unwrap_err().0[0].key,
-            "err-anonymous-no-fiscal-code"
-        );
+        let f = PersonForm { anonymous: true, fiscal_code: "RSSMRA85T10A562S".into(), ..Default::default() };
+        assert_eq!(f.validate().unwrap_err().0[0].key, "err-anonymous-no-fiscal-code");
     }
 
     #[test]

@@ -29,13 +29,8 @@ pub fn normalise_name(raw: &str) -> String {
 
 /// Computes the pseudonymous code, formatted as four groups of four Crockford base-32 characters.
 pub fn code(key: &[u8], surname: &str, name: &str, birth: NaiveDate, sex: Sex) -> String {
-    let input = format!(
-        "{}|{}|{}|{}",
-        normalise_name(surname),
-        normalise_name(name),
-        birth.format("%Y-%m-%d"),
-        sex.code()
-    );
+    let input =
+        format!("{}|{}|{}|{}", normalise_name(surname), normalise_name(name), birth.format("%Y-%m-%d"), sex.code());
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(input.as_bytes());
@@ -55,24 +50,14 @@ fn format_code(bytes: &[u8]) -> String {
     for &b in bytes {
         acc = (acc << 8) | b as u128;
     }
-    let chars: Vec<u8> = (0..16)
-        .rev()
-        .map(|i| CROCKFORD[((acc >> (i * 5)) & 31) as usize])
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("-")
+    let chars: Vec<u8> = (0..16).rev().map(|i| CROCKFORD[((acc >> (i * 5)) & 31) as usize]).collect();
+    chars.chunks(4).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect::<Vec<_>>().join("-")
 }
 
 /// Whether a string has the shape of a pseudonymous code (used to validate API/CLI input).
 pub fn is_code(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .all(|p| p.len() == 4 && p.bytes().all(|b| CROCKFORD.contains(&b)))
+    parts.len() == 4 && parts.iter().all(|p| p.len() == 4 && p.bytes().all(|b| CROCKFORD.contains(&b)))
 }
 
 #[cfg(test)]
@@ -94,22 +79,10 @@ mod tests {
     #[test]
     fn any_input_or_key_change_changes_the_code() {
         let base = code(b"k1", "Rossi", "Mario", d(1985, 12, 10), Sex::Male);
-        assert_ne!(
-            base,
-            code(b"k2", "Rossi", "Mario", d(1985, 12, 10), Sex::Male)
-        );
-        assert_ne!(
-            base,
-            code(b"k1", "Rossi", "Mario", d(1985, 12, 11), Sex::Male)
-        );
-        assert_ne!(
-            base,
-            code(b"k1", "Rossi", "Mario", d(1985, 12, 10), Sex::Female)
-        );
-        assert_ne!(
-            base,
-            code(b"k1", "Rosi", "Mario", d(1985, 12, 10), Sex::Male)
-        );
+        assert_ne!(base, code(b"k2", "Rossi", "Mario", d(1985, 12, 10), Sex::Male));
+        assert_ne!(base, code(b"k1", "Rossi", "Mario", d(1985, 12, 11), Sex::Male));
+        assert_ne!(base, code(b"k1", "Rossi", "Mario", d(1985, 12, 10), Sex::Female));
+        assert_ne!(base, code(b"k1", "Rosi", "Mario", d(1985, 12, 10), Sex::Male));
     }
 
     #[test]

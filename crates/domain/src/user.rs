@@ -32,9 +32,7 @@ pub fn check_username(c: &mut Checker, raw: &str) -> String {
     if u.is_empty() {
         c.fail("username", "err-required");
     } else if !(3..=40).contains(&u.len())
-        || !u
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        || !u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
     {
         c.fail("username", "err-username");
     }
@@ -43,10 +41,7 @@ pub fn check_username(c: &mut Checker, raw: &str) -> String {
 
 pub fn check_password(c: &mut Checker, raw: &str) {
     if raw.chars().count() < MIN_PASSWORD_LEN {
-        c.push(
-            FieldError::new("password", "err-password-short")
-                .arg("min", MIN_PASSWORD_LEN.to_string()),
-        );
+        c.push(FieldError::new("password", "err-password-short").arg("min", MIN_PASSWORD_LEN.to_string()));
     }
 }
 
@@ -74,21 +69,11 @@ mod tests {
 
     #[test]
     fn user_rules() {
-        let err = UserForm {
-            username: "A b".into(),
-            password: "short".into(),
-            role: "capo".into(),
-            ..Default::default()
-        }
-        .validate()
-        .unwrap_err();
-        for f in [
-            "username",
-            "display_name",
-            "password",
-            "organisation_id",
-            "role",
-        ] {
+        let err =
+            UserForm { username: "A b".into(), password: "short".into(), role: "capo".into(), ..Default::default() }
+                .validate()
+                .unwrap_err();
+        for f in ["username", "display_name", "password", "organisation_id", "role"] {
             assert!(err.has(f), "{f}");
         }
         let ok = UserForm {

@@ -14,11 +14,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, key: &'static str) -> Self {
-        FieldError {
-            field,
-            key,
-            args: Vec::new(),
-        }
+        FieldError { field, key, args: Vec::new() }
     }
 
     pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -73,12 +69,7 @@ impl Checker {
     }
 
     /// An optional text: `None` when blank.
-    pub fn optional_text(
-        &mut self,
-        field: &'static str,
-        raw: Option<&str>,
-        max: usize,
-    ) -> Option<String> {
+    pub fn optional_text(&mut self, field: &'static str, raw: Option<&str>, max: usize) -> Option<String> {
         let v = raw.map(str::trim).filter(|v| !v.is_empty())?;
         if v.chars().count() > max {
             self.push(FieldError::new(field, "err-too-long").arg("max", max.to_string()));
@@ -102,8 +93,7 @@ impl Checker {
 
     fn parse_date(&mut self, field: &'static str, v: &str) -> Option<NaiveDate> {
         // Accept the ISO form that <input type=date> sends and the Italian dd/mm/yyyy people type.
-        let parsed = NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(v, "%d/%m/%Y"));
+        let parsed = NaiveDate::parse_from_str(v, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(v, "%d/%m/%Y"));
         match parsed {
             Ok(d) if d.year_ok() => Some(d),
             _ => {
@@ -128,12 +118,7 @@ impl Checker {
         parsed
     }
 
-    pub fn required_code<T>(
-        &mut self,
-        field: &'static str,
-        raw: &str,
-        parse: fn(&str) -> Option<T>,
-    ) -> Option<T> {
+    pub fn required_code<T>(&mut self, field: &'static str, raw: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
         if raw.trim().is_empty() {
             self.fail(field, "err-required");
             return None;
@@ -142,17 +127,11 @@ impl Checker {
     }
 
     /// Requires `end` to be on or after `start` when both are present.
-    pub fn date_order(
-        &mut self,
-        end_field: &'static str,
-        start: Option<NaiveDate>,
-        end: Option<NaiveDate>,
-    ) {
+    pub fn date_order(&mut self, end_field: &'static str, start: Option<NaiveDate>, end: Option<NaiveDate>) {
         if let (Some(s), Some(e)) = (start, end) {
             if e < s {
                 self.push(
-                    FieldError::new(end_field, "err-end-before-start")
-                        .arg("start", s.format("%d/%m/%Y").to_string()),
+                    FieldError::new(end_field, "err-end-before-start").arg("start", s.format("%d/%m/%Y").to_string()),
                 );
             }
         }
@@ -211,11 +190,7 @@ mod tests {
         let mut c = Checker::new();
         c.required_text("surname", "  ", 10);
         c.required_date("start_date", "31/02/2024");
-        c.optional_code(
-            "kind",
-            Some("ospedale"),
-            crate::codes::OrganisationKind::parse,
-        );
+        c.optional_code("kind", Some("ospedale"), crate::codes::OrganisationKind::parse);
         let err = c.finish(|| ()).unwrap_err();
         assert_eq!(err.0.len(), 3);
         assert!(err.has("surname") && err.has("start_date") && err.has("kind"));
@@ -228,10 +203,7 @@ mod tests {
         let e = c.required_date("end_date", "01/02/2024");
         c.date_order("end_date", s, e);
         let err = c.finish(|| ()).unwrap_err();
-        assert_eq!(
-            err.0,
-            vec![FieldError::new("end_date", "err-end-before-start").arg("start", "01/03/2024")]
-        );
+        assert_eq!(err.0, vec![FieldError::new("end_date", "err-end-before-start").arg("start", "01/03/2024")]);
     }
 
     #[test]

@@ -17,10 +17,6 @@ pub struct Actor {
 
 impl Actor {
     pub fn scope(&self) -> Scope {
-        Scope {
-            organisation_id: self.organisation_id,
-            user_id: self.user_id,
-            today: crate::today(),
-        }
+        Scope { organisation_id: self.organisation_id, user_id: self.user_id, today: crate::today() }
     }
 }

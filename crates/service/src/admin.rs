@@ -33,24 +33,11 @@ impl Service {
         let o = form.validate()?;
         let mut tx = self.store().write().await?;
         if let Some(parent) = o.parent_id {
-            tx.organisation(parent)
-                .await?
-                .ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
+            tx.organisation(parent).await?.ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
         }
-        let id = tx
-            .insert_organisation(&o)
-            .await
-            .map_err(|e| name_taken(e, "name"))?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "organisation",
-            Some(id),
-            "amministrazione enti",
-            Some(o.name.clone()),
-        )
-        .await?;
+        let id = tx.insert_organisation(&o).await.map_err(|e| name_taken(e, "name"))?;
+        record(&mut tx, actor, "create", "organisation", Some(id), "amministrazione enti", Some(o.name.clone()))
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -67,26 +54,14 @@ impl Service {
         let mut tx = self.store().write().await?;
         tx.organisation(id).await?.ok_or(ServiceError::NotFound)?;
         if let Some(parent) = o.parent_id {
-            tx.organisation(parent)
-                .await?
-                .ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
+            tx.organisation(parent).await?.ok_or_else(|| Invalid::one("parent_id", "err-unknown-choice"))?;
             if tx.organisation_is_ancestor(parent, id).await? {
                 return Err(Invalid::one("parent_id", "err-parent-cycle").into());
             }
         }
-        tx.update_organisation(id, &o, active)
-            .await
-            .map_err(|e| name_taken(e, "name"))?;
-        record(
-            &mut tx,
-            actor,
-            "update",
-            "organisation",
-            Some(id),
-            "amministrazione enti",
-            Some(o.name.clone()),
-        )
-        .await?;
+        tx.update_organisation(id, &o, active).await.map_err(|e| name_taken(e, "name"))?;
+        record(&mut tx, actor, "update", "organisation", Some(id), "amministrazione enti", Some(o.name.clone()))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -117,13 +92,7 @@ impl Service {
         Ok(id)
     }
 
-    pub async fn grant_role(
-        &self,
-        actor: &Actor,
-        user_id: i64,
-        organisation_id: &str,
-        role: &str,
-    ) -> Result<i64> {
+    pub async fn grant_role(&self, actor: &Actor, user_id: i64, organisation_id: &str, role: &str) -> Result<i64> {
         policy::require(actor, Permission::ManageUsers)?;
         let mut c = Checker::new();
         let org = percorsi_domain::episode::parse_id(&mut c, "organisation_id", organisation_id);
@@ -132,13 +101,8 @@ impl Service {
         let (org, role) = (org.unwrap_or_default(), role.unwrap_or(Role::Operatore));
         let mut tx = self.store().write().await?;
         tx.user(user_id).await?.ok_or(ServiceError::NotFound)?;
-        tx.organisation(org)
-            .await?
-            .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
-        let id = tx
-            .insert_membership(user_id, org, role.code())
-            .await
-            .map_err(|e| name_taken(e, "role"))?;
+        tx.organisation(org).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+        let id = tx.insert_membership(user_id, org, role.code()).await.map_err(|e| name_taken(e, "role"))?;
         record(
             &mut tx,
             actor,
@@ -153,12 +117,7 @@ impl Service {
         Ok(id)
     }
 
-    pub async fn set_membership_active(
-        &self,
-        actor: &Actor,
-        membership_id: i64,
-        active: bool,
-    ) -> Result<()> {
+    pub async fn set_membership_active(&self, actor: &Actor, membership_id: i64, active: bool) -> Result<()> {
         policy::require(actor, Permission::ManageUsers)?;
         let mut tx = self.store().write().await?;
         tx.set_membership_active(membership_id, active).await?;
@@ -168,11 +127,7 @@ impl Service {
             "update",
             "membership",
             Some(membership_id),
-            if active {
-                "riattivazione ruolo"
-            } else {
-                "revoca ruolo"
-            },
+            if active { "riattivazione ruolo" } else { "revoca ruolo" },
             None,
         )
         .await?;
@@ -193,11 +148,7 @@ impl Service {
             "update",
             "user",
             Some(user_id),
-            if active {
-                "riattivazione utente"
-            } else {
-                "disattivazione utente"
-            },
+            if active { "riattivazione utente" } else { "disattivazione utente" },
             None,
         )
         .await?;
@@ -212,16 +163,7 @@ impl Service {
         c.finish(|| ())?;
         let mut tx = self.store().write().await?;
         tx.set_password(user_id, &hash_password(password)?).await?;
-        record(
-            &mut tx,
-            actor,
-            "update",
-            "user",
-            Some(user_id),
-            "reimpostazione password",
-            None,
-        )
-        .await?;
+        record(&mut tx, actor, "update", "user", Some(user_id), "reimpostazione password", None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -231,16 +173,8 @@ impl Service {
     pub async fn cli_add_user(&self, form: &UserForm) -> Result<i64> {
         let mut tx = self.store().write().await?;
         let id = create_user_in(&mut tx, form).await?;
-        record_system(
-            &mut tx,
-            "cli",
-            None,
-            "create",
-            "user",
-            Some(id.to_string()),
-            "amministrazione utenti (CLI)",
-        )
-        .await?;
+        record_system(&mut tx, "cli", None, "create", "user", Some(id.to_string()), "amministrazione utenti (CLI)")
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -257,10 +191,7 @@ impl Service {
         check_password(&mut c, password);
         c.finish(|| ())?;
         let mut tx = self.store().write().await?;
-        let user = tx
-            .user_by_username(&username.trim().to_lowercase())
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
         tx.set_password(user.id, &hash_password(password)?).await?;
         record_system(
             &mut tx,
@@ -278,10 +209,7 @@ impl Service {
 
     pub async fn cli_set_active(&self, username: &str, active: bool) -> Result<()> {
         let mut tx = self.store().write().await?;
-        let user = tx
-            .user_by_username(&username.trim().to_lowercase())
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
         tx.set_user_active(user.id, active).await?;
         record_system(
             &mut tx,
@@ -290,11 +218,7 @@ impl Service {
             "update",
             "user",
             Some(user.id.to_string()),
-            if active {
-                "riattivazione utente (CLI)"
-            } else {
-                "disattivazione utente (CLI)"
-            },
+            if active { "riattivazione utente (CLI)" } else { "disattivazione utente (CLI)" },
         )
         .await?;
         tx.commit().await?;
@@ -308,13 +232,7 @@ impl Service {
         role: Option<Role>,
     ) -> Result<MembershipRow> {
         let mut tx = self.store().write().await?;
-        let m = crate::auth::membership_for(
-            &mut tx,
-            &username.trim().to_lowercase(),
-            organisation_id,
-            role,
-        )
-        .await?;
+        let m = crate::auth::membership_for(&mut tx, &username.trim().to_lowercase(), organisation_id, role).await?;
         tx.commit().await?;
         Ok(m)
     }
@@ -322,16 +240,10 @@ impl Service {
 
 async fn create_user_in(tx: &mut Tx, form: &UserForm) -> Result<i64> {
     let u = form.validate()?;
-    tx.organisation(u.organisation_id)
-        .await?
-        .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+    tx.organisation(u.organisation_id).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
     let hash = hash_password(&u.password)?;
-    let id = tx
-        .insert_user(&u.username, &u.display_name, &hash)
-        .await
-        .map_err(|e| name_taken(e, "username"))?;
-    tx.insert_membership(id, u.organisation_id, u.role.code())
-        .await?;
+    let id = tx.insert_user(&u.username, &u.display_name, &hash).await.map_err(|e| name_taken(e, "username"))?;
+    tx.insert_membership(id, u.organisation_id, u.role.code()).await?;
     Ok(id)
 }
 

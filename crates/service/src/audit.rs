@@ -77,11 +77,8 @@ impl Service {
         loop {
             let page = tx.audit_after(after, 5000).await?;
             let Some(last) = page.last() else { break };
-            if let Some(b) = verify(
-                page.iter()
-                    .map(|r| (r.id, &r.entry, r.prev_hash.as_str(), r.hash.as_str())),
-                &prev,
-            ) {
+            if let Some(b) = verify(page.iter().map(|r| (r.id, &r.entry, r.prev_hash.as_str(), r.hash.as_str())), &prev)
+            {
                 return Ok(VerifyReport {
                     entries: entries + page.iter().take_while(|r| r.id < b.id).count() as u64,
                     first_broken: Some(b),
@@ -91,10 +88,7 @@ impl Service {
             after = last.id;
             prev = last.hash.clone();
         }
-        Ok(VerifyReport {
-            entries,
-            first_broken: None,
-        })
+        Ok(VerifyReport { entries, first_broken: None })
     }
 
     /// The auditor's view of the trail, newest first; reading it is itself audited.
@@ -107,16 +101,7 @@ impl Service {
         policy::require(actor, policy::Permission::ViewAudit)?;
         let mut tx = self.store().write().await?;
         let rows = tx.audit_recent(entity, before_id, 100).await?;
-        record(
-            &mut tx,
-            actor,
-            "read",
-            "audit_log",
-            None,
-            "verifica registro accessi",
-            None,
-        )
-        .await?;
+        record(&mut tx, actor, "read", "audit_log", None, "verifica registro accessi", None).await?;
         tx.commit().await?;
         Ok(rows)
     }

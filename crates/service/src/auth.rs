@@ -2,9 +2,7 @@
 
 use crate::audit::{now, record_system};
 use crate::{Actor, Result, Service, ServiceError};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{Duration, SecondsFormat, Utc};
 use percorsi_domain::codes::Role;
@@ -27,13 +25,7 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 /// A random secret for a cookie or a token, and the SHA-256 under which it is stored.
@@ -90,26 +82,16 @@ impl Service {
         let mut tx = self.store().write().await?;
         let Some(user) = tx.user_by_username(&username).await? else {
             // Spend the same time as a real check.
-            let _ = verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Bb5wR0bqGKMQwCc5BoUMQqsZKtS/v2tBhWdqlJ6nE4");
-            record_system(
-                &mut tx,
-                &username,
-                None,
-                "login_failed",
-                "user",
-                None,
-                "utente sconosciuto",
-            )
-            .await?;
+            let _ = verify_password(
+                password,
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Bb5wR0bqGKMQwCc5BoUMQqsZKtS/v2tBhWdqlJ6nE4",
+            );
+            record_system(&mut tx, &username, None, "login_failed", "user", None, "utente sconosciuto").await?;
             tx.commit().await?;
             return Err(ServiceError::Unauthenticated);
         };
         let now_ts = now();
-        if let Some(until) = user
-            .locked_until
-            .as_deref()
-            .filter(|u| *u > now_ts.as_str())
-        {
+        if let Some(until) = user.locked_until.as_deref().filter(|u| *u > now_ts.as_str()) {
             record_system(
                 &mut tx,
                 &username,
@@ -125,14 +107,8 @@ impl Service {
         }
         if !user.active || !verify_password(password, &user.password_hash) {
             let failed = user.failed_logins + 1;
-            let lock = (failed >= MAX_FAILED_LOGINS)
-                .then(|| ts(Utc::now() + Duration::minutes(LOCK_MINUTES)));
-            tx.record_login_failure(
-                user.id,
-                if lock.is_some() { 0 } else { failed },
-                lock.as_deref(),
-            )
-            .await?;
+            let lock = (failed >= MAX_FAILED_LOGINS).then(|| ts(Utc::now() + Duration::minutes(LOCK_MINUTES)));
+            tx.record_login_failure(user.id, if lock.is_some() { 0 } else { failed }, lock.as_deref()).await?;
             record_system(
                 &mut tx,
                 &username,
@@ -150,12 +126,8 @@ impl Service {
             });
         }
         tx.record_login_failure(user.id, 0, None).await?;
-        let active: Vec<MembershipRow> = tx
-            .memberships_of_user(user.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.active)
-            .collect();
+        let active: Vec<MembershipRow> =
+            tx.memberships_of_user(user.id).await?.into_iter().filter(|m| m.active).collect();
         let chosen = (active.len() == 1).then(|| active[0].id);
         let (token, token_hash) = new_secret();
         let (csrf, _) = new_secret();
@@ -167,20 +139,9 @@ impl Service {
             &ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES)),
         )
         .await?;
-        record_system(
-            &mut tx,
-            &username,
-            Some(user.id),
-            "login",
-            "user",
-            Some(user.id.to_string()),
-            "accesso",
-        )
-        .await?;
+        record_system(&mut tx, &username, Some(user.id), "login", "user", Some(user.id.to_string()), "accesso").await?;
         tx.commit().await?;
-        Ok(LoginOk {
-            session_token: token,
-        })
+        Ok(LoginOk { session_token: token })
     }
 
     /// Resolves a session cookie; extends the idle timeout as the user works.
@@ -193,23 +154,12 @@ impl Service {
         let Some(user) = tx.user(s.user_id).await? else {
             return Ok(None);
         };
-        let memberships: Vec<MembershipRow> = tx
-            .memberships_of_user(s.user_id)
-            .await?
-            .into_iter()
-            .filter(|m| m.active)
-            .collect();
-        let actor = s
-            .membership_id
-            .and_then(|id| memberships.iter().find(|m| m.id == id))
-            .and_then(actor_from);
+        let memberships: Vec<MembershipRow> =
+            tx.memberships_of_user(s.user_id).await?.into_iter().filter(|m| m.active).collect();
+        let actor = s.membership_id.and_then(|id| memberships.iter().find(|m| m.id == id)).and_then(actor_from);
         let refresh_after = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES - 5));
         if s.expires_at < refresh_after {
-            tx.touch_session(
-                &token_hash,
-                &ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES)),
-            )
-            .await?;
+            tx.touch_session(&token_hash, &ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES))).await?;
         }
         tx.commit().await?;
         Ok(Some(SessionInfo {
@@ -226,10 +176,7 @@ impl Service {
     pub async fn choose_membership(&self, token: &str, membership_id: i64) -> Result<Actor> {
         let token_hash = digest(token);
         let mut tx = self.store().write().await?;
-        let s = tx
-            .session(&token_hash, &now())
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
+        let s = tx.session(&token_hash, &now()).await?.ok_or(ServiceError::Unauthenticated)?;
         let m = tx
             .membership(membership_id)
             .await?
@@ -237,16 +184,7 @@ impl Service {
             .ok_or(ServiceError::Forbidden)?;
         let actor = actor_from(&m).ok_or(ServiceError::Forbidden)?;
         tx.set_session_membership(&token_hash, m.id).await?;
-        crate::audit::record(
-            &mut tx,
-            &actor,
-            "switch_role",
-            "session",
-            None,
-            "cambio ente/ruolo",
-            None,
-        )
-        .await?;
+        crate::audit::record(&mut tx, &actor, "switch_role", "session", None, "cambio ente/ruolo", None).await?;
         tx.commit().await?;
         Ok(actor)
     }
@@ -259,27 +197,16 @@ impl Service {
     }
 
     /// Creates an API token acting as one membership; the secret is shown once and stored hashed.
-    pub async fn create_api_token(
-        &self,
-        membership_id: i64,
-        name: &str,
-        days: Option<i64>,
-    ) -> Result<String> {
+    pub async fn create_api_token(&self, membership_id: i64, name: &str, days: Option<i64>) -> Result<String> {
         let name = name.trim();
         if name.is_empty() {
             return Err(percorsi_domain::Invalid::one("name", "err-required").into());
         }
         let mut tx = self.store().write().await?;
-        let m = tx
-            .membership(membership_id)
-            .await?
-            .filter(|m| m.active)
-            .ok_or(ServiceError::NotFound)?;
+        let m = tx.membership(membership_id).await?.filter(|m| m.active).ok_or(ServiceError::NotFound)?;
         let (token, token_hash) = new_secret();
         let expires = days.map(|d| ts(Utc::now() + Duration::days(d)));
-        let id = tx
-            .insert_api_token(&token_hash, name, m.id, expires.as_deref())
-            .await?;
+        let id = tx.insert_api_token(&token_hash, name, m.id, expires.as_deref()).await?;
         record_system(
             &mut tx,
             &m.username,
@@ -323,10 +250,7 @@ pub async fn membership_for(
     organisation_id: Option<i64>,
     role: Option<Role>,
 ) -> Result<MembershipRow> {
-    let user = tx
-        .user_by_username(username)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let user = tx.user_by_username(username).await?.ok_or(ServiceError::NotFound)?;
     tx.memberships_of_user(user.id)
         .await?
         .into_iter()

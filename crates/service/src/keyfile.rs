@@ -8,15 +8,9 @@ use std::path::Path;
 pub fn load_or_create(path: &Path) -> std::io::Result<Vec<u8>> {
     if path.exists() {
         let text = std::fs::read_to_string(path)?;
-        return hex::decode(text.trim())
-            .ok()
-            .filter(|k| k.len() >= 32)
-            .ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} is not a valid key file", path.display()),
-                )
-            });
+        return hex::decode(text.trim()).ok().filter(|k| k.len() >= 32).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} is not a valid key file", path.display()))
+        });
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

@@ -26,10 +26,7 @@ pub struct Service {
 
 impl Service {
     pub fn new(store: Store, pseudonym_key: Vec<u8>) -> Self {
-        Service {
-            store,
-            pseudonym_key: Arc::new(pseudonym_key),
-        }
+        Service { store, pseudonym_key: Arc::new(pseudonym_key) }
     }
 
     pub fn store(&self) -> &Store {

@@ -8,9 +8,7 @@ use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::person::{NewPerson, PersonForm};
 use percorsi_domain::{pseudonym, Invalid};
-use percorsi_store::{
-    ConsentRow, EpisodeRow, IdentityRow, MembershipRow, PersonRow, PersonSummary, TeamMemberRow, Tx,
-};
+use percorsi_store::{ConsentRow, EpisodeRow, IdentityRow, MembershipRow, PersonRow, PersonSummary, TeamMemberRow, Tx};
 use rand::RngCore;
 use serde::Serialize;
 
@@ -65,13 +63,7 @@ pub struct Pathway {
 impl Service {
     fn code_for(&self, p: &NewPerson) -> String {
         match &p.code_basis {
-            Some(b) => pseudonym::code(
-                &self.pseudonym_key,
-                &b.surname,
-                &b.name,
-                b.birth_date,
-                b.sex,
-            ),
+            Some(b) => pseudonym::code(&self.pseudonym_key, &b.surname, &b.name, b.birth_date, b.sex),
             None => {
                 let mut bytes = [0u8; 10];
                 rand::thread_rng().fill_bytes(&mut bytes);
@@ -95,35 +87,19 @@ impl Service {
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
         if let Some(existing) = tx.person_id_by_code(&code).await? {
             let outcome = if tx.person_visible(&actor.scope(), existing).await?.is_some() {
-                Registration::AlreadyFollowed {
-                    person_id: existing,
-                    code,
-                }
+                Registration::AlreadyFollowed { person_id: existing, code }
             } else {
                 Registration::KnownElsewhere { code }
             };
-            record(
-                &mut tx,
-                actor,
-                "lookup",
-                "person",
-                None,
-                "registrazione: codice già presente",
-                None,
-            )
-            .await?;
+            record(&mut tx, actor, "lookup", "person", None, "registrazione: codice già presente", None).await?;
             tx.commit().await?;
             return Ok(outcome);
         }
-        let person_id = tx
-            .insert_person(&code, p.anonymous, &p.profile, actor.organisation_id)
-            .await?;
+        let person_id = tx.insert_person(&code, p.anonymous, &p.profile, actor.organisation_id).await?;
         if let Some(identity) = &p.identity {
             tx.insert_identity(person_id, identity).await?;
         }
-        let episode_id = tx
-            .insert_episode(person_id, actor.organisation_id, &e)
-            .await?;
+        let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
         record(
             &mut tx,
             actor,
@@ -131,35 +107,17 @@ impl Service {
             "person",
             Some(person_id),
             "registrazione",
-            Some(if p.anonymous {
-                "anonima".into()
-            } else {
-                "con identità".into()
-            }),
+            Some(if p.anonymous { "anonima".into() } else { "con identità".into() }),
         )
         .await?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "care_episode",
-            Some(episode_id),
-            "presa in carico",
-            None,
-        )
-        .await?;
+        record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico", None).await?;
         tx.commit().await?;
         Ok(Registration::Created { person_id, code })
     }
 
     /// Takes in charge a person already known elsewhere. The identity data must be given again
     /// (and must produce the same code): knowing a code alone grants nothing.
-    pub async fn take_in_charge(
-        &self,
-        actor: &Actor,
-        person: &PersonForm,
-        episode: &EpisodeForm,
-    ) -> Result<i64> {
+    pub async fn take_in_charge(&self, actor: &Actor, person: &PersonForm, episode: &EpisodeForm) -> Result<i64> {
         policy::require(actor, Permission::RegisterPerson)?;
         let (p, e) = both(person.validate(), episode.validate(today()))?;
         if p.code_basis.is_none() {
@@ -168,19 +126,11 @@ impl Service {
         let code = self.code_for(&p);
         let mut tx = self.store().write().await?;
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
-        let person_id = tx
-            .person_id_by_code(&code)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if tx
-            .open_episode_exists(person_id, actor.organisation_id)
-            .await?
-        {
+        let person_id = tx.person_id_by_code(&code).await?.ok_or(ServiceError::NotFound)?;
+        if tx.open_episode_exists(person_id, actor.organisation_id).await? {
             return Err(ServiceError::Conflict("err-episode-already-open"));
         }
-        let episode_id = tx
-            .insert_episode(person_id, actor.organisation_id, &e)
-            .await?;
+        let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
         record(
             &mut tx,
             actor,
@@ -196,49 +146,23 @@ impl Service {
     }
 
     /// Opens a further episode for a person the organisation already sees (e.g. via consent).
-    pub async fn open_episode(
-        &self,
-        actor: &Actor,
-        person_id: i64,
-        form: &EpisodeForm,
-    ) -> Result<i64> {
+    pub async fn open_episode(&self, actor: &Actor, person_id: i64, form: &EpisodeForm) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let e = form.validate(today())?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
-        if tx
-            .open_episode_exists(person_id, actor.organisation_id)
-            .await?
-        {
+        if tx.open_episode_exists(person_id, actor.organisation_id).await? {
             return Err(ServiceError::Conflict("err-episode-already-open"));
         }
-        let id = tx
-            .insert_episode(person_id, actor.organisation_id, &e)
-            .await?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "care_episode",
-            Some(id),
-            "presa in carico",
-            None,
-        )
-        .await?;
+        let id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
+        record(&mut tx, actor, "create", "care_episode", Some(id), "presa in carico", None).await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// Closes one of the actor's organisation's episodes.
-    pub async fn close_episode(
-        &self,
-        actor: &Actor,
-        episode_id: i64,
-        form: &CloseEpisodeForm,
-    ) -> Result<i64> {
+    pub async fn close_episode(&self, actor: &Actor, episode_id: i64, form: &CloseEpisodeForm) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let mut tx = self.store().write().await?;
         let ep = own_open_episode(&mut tx, actor, episode_id).await?;
@@ -259,12 +183,7 @@ impl Service {
     }
 
     /// Records the current primary substance and whether treatment is in progress.
-    pub async fn update_episode(
-        &self,
-        actor: &Actor,
-        episode_id: i64,
-        form: &EpisodeUpdateForm,
-    ) -> Result<i64> {
+    pub async fn update_episode(&self, actor: &Actor, episode_id: i64, form: &EpisodeUpdateForm) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let u = form.validate()?;
         let mut tx = self.store().write().await?;
@@ -289,12 +208,7 @@ impl Service {
         Ok(ep.person_id)
     }
 
-    pub async fn add_team_member(
-        &self,
-        actor: &Actor,
-        episode_id: i64,
-        form: &TeamMemberForm,
-    ) -> Result<i64> {
+    pub async fn add_team_member(&self, actor: &Actor, episode_id: i64, form: &TeamMemberForm) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let m = form.validate()?;
         let mut tx = self.store().write().await?;
@@ -305,13 +219,7 @@ impl Service {
             .await?
             .filter(|ms| ms.active && TEAM_ROLES.contains(&ms.role.as_str()))
             .ok_or_else(|| Invalid::one("membership_id", "err-unknown-choice"))?;
-        tx.insert_team_member(
-            episode_id,
-            membership.user_id,
-            membership.organisation_id,
-            &m.function,
-        )
-        .await?;
+        tx.insert_team_member(episode_id, membership.user_id, membership.organisation_id, &m.function).await?;
         record(
             &mut tx,
             actor,
@@ -326,12 +234,7 @@ impl Service {
         Ok(ep.person_id)
     }
 
-    pub async fn remove_team_member(
-        &self,
-        actor: &Actor,
-        episode_id: i64,
-        member_id: i64,
-    ) -> Result<i64> {
+    pub async fn remove_team_member(&self, actor: &Actor, episode_id: i64, member_id: i64) -> Result<i64> {
         policy::require(actor, Permission::ManageEpisodes)?;
         let mut tx = self.store().write().await?;
         let ep = own_open_episode(&mut tx, actor, episode_id).await?;
@@ -350,25 +253,16 @@ impl Service {
         Ok(ep.person_id)
     }
 
-    pub async fn record_consent(
-        &self,
-        actor: &Actor,
-        person_id: i64,
-        form: &ConsentForm,
-    ) -> Result<i64> {
+    pub async fn record_consent(&self, actor: &Actor, person_id: i64, form: &ConsentForm) -> Result<i64> {
         policy::require(actor, Permission::ManageConsents)?;
         let c = form.validate()?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         tx.organisation(c.organisation_id)
             .await?
             .filter(|o| o.active)
             .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
-        let id = tx
-            .insert_consent(person_id, &c, actor.user_id, actor.organisation_id)
-            .await?;
+        let id = tx.insert_consent(person_id, &c, actor.user_id, actor.organisation_id).await?;
         record(
             &mut tx,
             actor,
@@ -376,10 +270,7 @@ impl Service {
             "consent",
             Some(id),
             "consenso alla condivisione",
-            Some(format!(
-                "person {person_id} → org {} ({})",
-                c.organisation_id, c.purpose
-            )),
+            Some(format!("person {person_id} → org {} ({})", c.organisation_id, c.purpose)),
         )
         .await?;
         tx.commit().await?;
@@ -387,19 +278,11 @@ impl Service {
     }
 
     /// Revokes a consent; the grantee loses access on its very next request.
-    pub async fn revoke_consent(
-        &self,
-        actor: &Actor,
-        person_id: i64,
-        consent_id: i64,
-    ) -> Result<()> {
+    pub async fn revoke_consent(&self, actor: &Actor, person_id: i64, consent_id: i64) -> Result<()> {
         policy::require(actor, Permission::ManageConsents)?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        tx.revoke_consent(person_id, consent_id, actor.user_id)
-            .await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.revoke_consent(person_id, consent_id, actor.user_id).await?;
         record(
             &mut tx,
             actor,
@@ -419,16 +302,9 @@ impl Service {
         policy::require(actor, Permission::ViewPersons)?;
         let scope = actor.scope();
         let mut tx = self.store().write().await?;
-        let person = tx
-            .person_visible(&scope, person_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let person = tx.person_visible(&scope, person_id).await?.ok_or(ServiceError::NotFound)?;
         let with_identity = allows(actor.role, Permission::ViewIdentity);
-        let identity = if with_identity {
-            tx.identity_visible(&scope, person_id).await?
-        } else {
-            None
-        };
+        let identity = if with_identity { tx.identity_visible(&scope, person_id).await? } else { None };
         let episodes = tx.episodes_of_person(&scope, person_id).await?;
         let team = tx.team_of_person(&scope, person_id).await?;
         let consents = tx.consents_of_person(&scope, person_id).await?;
@@ -437,16 +313,7 @@ impl Service {
         } else {
             "consultazione percorso (pseudonimizzato)"
         };
-        record(
-            &mut tx,
-            actor,
-            "read",
-            "person",
-            Some(person_id),
-            reason,
-            None,
-        )
-        .await?;
+        record(&mut tx, actor, "read", "person", Some(person_id), reason, None).await?;
         tx.commit().await?;
         let manageable_episode = allows(actor.role, Permission::ManageEpisodes)
             .then(|| {
@@ -476,21 +343,8 @@ impl Service {
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         let mut tx = self.store().write().await?;
-        let rows = tx
-            .persons_visible(&actor.scope(), search, with_identity, 200)
-            .await?;
-        if with_identity && !rows.is_empty() {
-            record(
-                &mut tx,
-                actor,
-                "read",
-                "person_list",
-                None,
-                "elenco persone",
-                Some(format!("{} persone", rows.len())),
-            )
-            .await?;
-        }
+        let rows = tx.persons_visible(&actor.scope(), search, with_identity, 200).await?;
+        audit_list(&mut tx, actor, with_identity, rows.len(), "elenco persone").await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -501,18 +355,7 @@ impl Service {
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let mut tx = self.store().write().await?;
         let rows = tx.persons_followed(&actor.scope(), with_identity).await?;
-        if with_identity && !rows.is_empty() {
-            record(
-                &mut tx,
-                actor,
-                "read",
-                "person_list",
-                None,
-                "persone seguite",
-                Some(format!("{} persone", rows.len())),
-            )
-            .await?;
-        }
+        audit_list(&mut tx, actor, with_identity, rows.len(), "persone seguite").await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -520,9 +363,7 @@ impl Service {
     /// Case managers of the actor's organisation (for the episode form).
     pub async fn case_managers(&self, actor: &Actor) -> Result<Vec<MembershipRow>> {
         let mut tx = self.store().write().await?;
-        let rows = tx
-            .members_with_roles(Some(actor.organisation_id), &["case_manager"])
-            .await?;
+        let rows = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -536,12 +377,7 @@ impl Service {
     }
 }
 
-const TEAM_ROLES: &[&str] = &[
-    "case_manager",
-    "operatore",
-    "tutor_aziendale",
-    "coordinatore",
-];
+const TEAM_ROLES: &[&str] = &["case_manager", "operatore", "tutor_aziendale", "coordinatore"];
 
 fn both<A, B>(
     a: std::result::Result<A, Invalid>,
@@ -555,6 +391,14 @@ fn both<A, B>(
         }
         (Err(e), _) | (_, Err(e)) => Err(e),
     }
+}
+
+/// A list that shows identities is one audited read, with how many people it showed.
+async fn audit_list(tx: &mut Tx, actor: &Actor, with_identity: bool, count: usize, reason: &str) -> Result<()> {
+    if with_identity && count > 0 {
+        record(tx, actor, "read", "person_list", None, reason, Some(format!("{count} persone"))).await?;
+    }
+    Ok(())
 }
 
 async fn check_case_manager(tx: &mut Tx, actor: &Actor, user_id: i64) -> Result<()> {
@@ -571,10 +415,7 @@ async fn check_case_manager(tx: &mut Tx, actor: &Actor, user_id: i64) -> Result<
 }
 
 async fn own_open_episode(tx: &mut Tx, actor: &Actor, episode_id: i64) -> Result<EpisodeRow> {
-    let ep = tx
-        .episode_visible(&actor.scope(), episode_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let ep = tx.episode_visible(&actor.scope(), episode_id).await?.ok_or(ServiceError::NotFound)?;
     if ep.organisation_id != actor.organisation_id {
         return Err(ServiceError::Forbidden);
     }
@@ -584,11 +425,7 @@ async fn own_open_episode(tx: &mut Tx, actor: &Actor, episode_id: i64) -> Result
     Ok(ep)
 }
 
-fn timeline(
-    episodes: &[EpisodeRow],
-    team: &[TeamMemberRow],
-    consents: &[ConsentRow],
-) -> Vec<TimelineEvent> {
+fn timeline(episodes: &[EpisodeRow], team: &[TeamMemberRow], consents: &[ConsentRow]) -> Vec<TimelineEvent> {
     let mut ev = Vec::new();
     for e in episodes {
         ev.push(TimelineEvent {
@@ -604,10 +441,7 @@ fn timeline(
                 kind: "timeline-episode-closed",
                 organisation: e.organisation_name.clone(),
                 detail: None,
-                detail_key: e
-                    .closure
-                    .as_ref()
-                    .map(|c| format!("code-episode_closure-{c}")),
+                detail_key: e.closure.as_ref().map(|c| format!("code-episode_closure-{c}")),
             });
         }
     }
@@ -645,8 +479,7 @@ fn timeline(
 }
 
 fn day_of(ts: &str) -> Option<NaiveDate> {
-    ts.get(..10)
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    ts.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
 impl Service {
@@ -654,10 +487,7 @@ impl Service {
     pub async fn episode_person(&self, actor: &Actor, episode_id: i64) -> Result<i64> {
         policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().write().await?;
-        let ep = tx
-            .episode_visible(&actor.scope(), episode_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let ep = tx.episode_visible(&actor.scope(), episode_id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(ep.person_id)
     }

@@ -51,12 +51,7 @@ mod tests {
 
     #[test]
     fn administrators_and_analysts_see_no_clinical_records() {
-        for role in [
-            Role::Amministratore,
-            Role::Analista,
-            Role::Auditor,
-            Role::TutorAziendale,
-        ] {
+        for role in [Role::Amministratore, Role::Analista, Role::Auditor, Role::TutorAziendale] {
             assert!(!allows(role, ViewPersons), "{role}");
             assert!(!allows(role, ViewIdentity), "{role}");
         }
@@ -64,11 +59,7 @@ mod tests {
 
     #[test]
     fn only_case_and_operators_see_identity() {
-        let with_identity: Vec<Role> = Role::ALL
-            .iter()
-            .copied()
-            .filter(|r| allows(*r, ViewIdentity))
-            .collect();
+        let with_identity: Vec<Role> = Role::ALL.iter().copied().filter(|r| allows(*r, ViewIdentity)).collect();
         assert_eq!(with_identity, vec![Role::CaseManager, Role::Operatore]);
         assert!(allows(Role::Coordinatore, ViewPersons));
     }

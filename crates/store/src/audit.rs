@@ -39,14 +39,11 @@ impl Tx {
     pub async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
         if self.backend == Backend::Postgres {
             // Serialises appends across app instances so the chain never forks; released at commit.
-            sqlx::query("SELECT pg_advisory_xact_lock(724031)")
-                .execute(self.conn())
-                .await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(724031)").execute(self.conn()).await?;
         }
-        let prev: Option<String> =
-            sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-                .fetch_optional(self.conn())
-                .await?;
+        let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(self.conn())
+            .await?;
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
         let hash = entry.link_hash(&prev);
         let id = sqlx::query_scalar(

@@ -1,5 +1,5 @@
 use crate::rows::{date, date_text, now, opt_date};
-use crate::scope::{visible, Scope};
+use crate::scope::{scoped, visible, Scope};
 use crate::{Result, StoreError, Tx};
 use chrono::NaiveDate;
 use percorsi_domain::consent::NewConsent;
@@ -21,13 +21,7 @@ pub struct ConsentRow {
 }
 
 impl Tx {
-    pub async fn insert_consent(
-        &mut self,
-        person_id: i64,
-        c: &NewConsent,
-        user_id: i64,
-        org_id: i64,
-    ) -> Result<i64> {
+    pub async fn insert_consent(&mut self, person_id: i64, c: &NewConsent, user_id: i64, org_id: i64) -> Result<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO consents (person_id, organisation_id, purpose, start_date, expiry_date, recorded_by, recorded_by_org, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -60,11 +54,7 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn consents_of_person(
-        &mut self,
-        scope: &Scope,
-        person_id: i64,
-    ) -> Result<Vec<ConsentRow>> {
+    pub async fn consents_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ConsentRow>> {
         let sql = format!(
             "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, c.expiry_date, \
              c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
@@ -72,13 +62,7 @@ impl Tx {
              WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC",
             visible("c.person_id", 1, 2, 3)
         );
-        let rows = sqlx::query(&sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .bind(person_id)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter()
             .map(|r| {
                 Ok(ConsentRow {

@@ -1,5 +1,5 @@
 use crate::rows::{bool_col, date, date_text, now, opt_date};
-use crate::scope::{visible, Scope};
+use crate::scope::{scoped, visible, Scope};
 use crate::{Result, StoreError, Tx};
 use chrono::NaiveDate;
 use percorsi_domain::episode::{EpisodeClose, EpisodeUpdate, NewEpisode};
@@ -61,12 +61,7 @@ fn map_episode(r: &AnyRow) -> Result<EpisodeRow> {
 }
 
 impl Tx {
-    pub async fn insert_episode(
-        &mut self,
-        person_id: i64,
-        organisation_id: i64,
-        e: &NewEpisode,
-    ) -> Result<i64> {
+    pub async fn insert_episode(&mut self, person_id: i64, organisation_id: i64, e: &NewEpisode) -> Result<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO care_episodes (person_id, organisation_id, start_date, case_manager_id, substance_start, substance_current, treatment_in_progress, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -85,16 +80,14 @@ impl Tx {
     }
 
     /// Whether the organisation already has an open episode with the person.
-    pub async fn open_episode_exists(
-        &mut self,
-        person_id: i64,
-        organisation_id: i64,
-    ) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM care_episodes WHERE person_id = $1 AND organisation_id = $2 AND end_date IS NULL")
-            .bind(person_id)
-            .bind(organisation_id)
-            .fetch_one(self.conn())
-            .await?;
+    pub async fn open_episode_exists(&mut self, person_id: i64, organisation_id: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM care_episodes WHERE person_id = $1 AND organisation_id = $2 AND end_date IS NULL",
+        )
+        .bind(person_id)
+        .bind(organisation_id)
+        .fetch_one(self.conn())
+        .await?;
         Ok(n > 0)
     }
 
@@ -127,37 +120,18 @@ impl Tx {
     }
 
     /// Episodes of a person visible to the scope (all organisations' episodes: the shared pathway).
-    pub async fn episodes_of_person(
-        &mut self,
-        scope: &Scope,
-        person_id: i64,
-    ) -> Result<Vec<EpisodeRow>> {
+    pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<EpisodeRow>> {
         let sql = format!(
             "{EPISODE} WHERE e.person_id = $4 AND {} ORDER BY e.start_date DESC, e.id DESC",
             visible("e.person_id", 1, 2, 3)
         );
-        let rows = sqlx::query(&sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .bind(person_id)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(map_episode).collect()
     }
 
     pub async fn episode_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<EpisodeRow>> {
-        let sql = format!(
-            "{EPISODE} WHERE e.id = $4 AND {}",
-            visible("e.person_id", 1, 2, 3)
-        );
-        let r = sqlx::query(&sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", visible("e.person_id", 1, 2, 3));
+        let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_episode).transpose()
     }
 
@@ -180,24 +154,22 @@ impl Tx {
     }
 
     pub async fn remove_team_member(&mut self, episode_id: i64, member_id: i64) -> Result<()> {
-        let n = sqlx::query("UPDATE care_team_members SET removed_at = $1 WHERE id = $2 AND episode_id = $3 AND removed_at IS NULL")
-            .bind(now())
-            .bind(member_id)
-            .bind(episode_id)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE care_team_members SET removed_at = $1 WHERE id = $2 AND episode_id = $3 AND removed_at IS NULL",
+        )
+        .bind(now())
+        .bind(member_id)
+        .bind(episode_id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
     }
 
-    pub async fn team_of_person(
-        &mut self,
-        scope: &Scope,
-        person_id: i64,
-    ) -> Result<Vec<TeamMemberRow>> {
+    pub async fn team_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<TeamMemberRow>> {
         let sql = format!(
             "SELECT t.id, t.episode_id, t.user_id, u.display_name AS user_name, t.organisation_id, o.name AS organisation_name, \
              t.function, t.added_at, t.removed_at FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \
@@ -205,13 +177,7 @@ impl Tx {
              WHERE e.person_id = $4 AND {} ORDER BY t.removed_at IS NOT NULL, o.name, u.display_name",
             visible("e.person_id", 1, 2, 3)
         );
-        let rows = sqlx::query(&sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .bind(person_id)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter()
             .map(|r| {
                 Ok(TeamMemberRow {

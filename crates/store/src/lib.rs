@@ -100,11 +100,7 @@ impl Store {
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?,
         };
-        Ok(Store {
-            pool,
-            backend,
-            write_lock: Arc::new(Mutex::new(())),
-        })
+        Ok(Store { pool, backend, write_lock: Arc::new(Mutex::new(())) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -123,11 +119,7 @@ impl Store {
             Backend::Postgres => None,
         };
         let tx = self.pool.begin().await?;
-        Ok(Tx {
-            tx,
-            backend: self.backend,
-            _guard: guard,
-        })
+        Ok(Tx { tx, backend: self.backend, _guard: guard })
     }
 
     /// Whether the database answers (for `/readyz`).
@@ -181,10 +173,7 @@ pub async fn raw_execute(store: &Store, sql: &str) -> Result<u64> {
 mod tests {
     #[test]
     fn redacts_credentials() {
-        assert_eq!(
-            super::redact("postgres://u:secret@h/db"),
-            "postgres://***@h/db"
-        );
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://***@h/db");
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
 }

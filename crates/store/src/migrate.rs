@@ -6,16 +6,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 use std::borrow::Cow;
 
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {
     let list = match backend {
@@ -24,21 +16,10 @@ pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {
     };
     let migrations: Vec<Migration> = list
         .iter()
-        .map(|(v, d, sql)| {
-            Migration::new(
-                *v,
-                Cow::Borrowed(*d),
-                MigrationType::Simple,
-                Cow::Borrowed(*sql),
-                false,
-            )
-        })
+        .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Borrowed(*sql), false))
         .collect();
     let count = migrations.len();
-    let migrator = Migrator {
-        migrations: Cow::Owned(migrations),
-        ..Migrator::DEFAULT
-    };
+    let migrator = Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT };
     migrator.run(pool).await?;
     Ok(count)
 }

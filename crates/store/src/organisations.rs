@@ -16,8 +16,7 @@ pub struct OrganisationRow {
     pub active: bool,
 }
 
-const SELECT: &str =
-    "SELECT o.id, o.name, o.kind, o.parent_id, p.name AS parent_name, o.territory, o.active \
+const SELECT: &str = "SELECT o.id, o.name, o.kind, o.parent_id, p.name AS parent_name, o.territory, o.active \
                       FROM organisations o LEFT JOIN organisations p ON p.id = o.parent_id";
 
 fn map(r: &AnyRow) -> Result<OrganisationRow> {
@@ -45,22 +44,19 @@ impl Tx {
         Ok(id)
     }
 
-    pub async fn update_organisation(
-        &mut self,
-        id: i64,
-        o: &NewOrganisation,
-        active: bool,
-    ) -> Result<()> {
-        let n = sqlx::query("UPDATE organisations SET name = $1, kind = $2, parent_id = $3, territory = $4, active = $5 WHERE id = $6")
-            .bind(&o.name)
-            .bind(o.kind.code())
-            .bind(o.parent_id)
-            .bind(&o.territory)
-            .bind(active)
-            .bind(id)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
+    pub async fn update_organisation(&mut self, id: i64, o: &NewOrganisation, active: bool) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE organisations SET name = $1, kind = $2, parent_id = $3, territory = $4, active = $5 WHERE id = $6",
+        )
+        .bind(&o.name)
+        .bind(o.kind.code())
+        .bind(o.parent_id)
+        .bind(&o.territory)
+        .bind(active)
+        .bind(id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
         if n == 0 {
             return Err(crate::StoreError::NotFound);
         }
@@ -68,17 +64,12 @@ impl Tx {
     }
 
     pub async fn organisations(&mut self) -> Result<Vec<OrganisationRow>> {
-        let rows = sqlx::query(&format!("{SELECT} ORDER BY o.kind, o.name"))
-            .fetch_all(self.conn())
-            .await?;
+        let rows = sqlx::query(&format!("{SELECT} ORDER BY o.kind, o.name")).fetch_all(self.conn()).await?;
         rows.iter().map(map).collect()
     }
 
     pub async fn organisation(&mut self, id: i64) -> Result<Option<OrganisationRow>> {
-        let row = sqlx::query(&format!("{SELECT} WHERE o.id = $1"))
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let row = sqlx::query(&format!("{SELECT} WHERE o.id = $1")).bind(id).fetch_optional(self.conn()).await?;
         row.as_ref().map(map).transpose()
     }
 
@@ -94,13 +85,11 @@ impl Tx {
             if steps > 64 {
                 return Ok(true);
             }
-            current = sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT parent_id FROM organisations WHERE id = $1",
-            )
-            .bind(c)
-            .fetch_optional(self.conn())
-            .await?
-            .flatten();
+            current = sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM organisations WHERE id = $1")
+                .bind(c)
+                .fetch_optional(self.conn())
+                .await?
+                .flatten();
         }
         Ok(false)
     }

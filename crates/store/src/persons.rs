@@ -1,5 +1,5 @@
 use crate::rows::{bool_col, date, date_text, now};
-use crate::scope::{visible, Scope};
+use crate::scope::{scoped, visible, Scope};
 use crate::{Result, Tx};
 use chrono::NaiveDate;
 use percorsi_domain::person::{Identity, Profile};
@@ -47,7 +47,8 @@ pub struct PersonSummary {
     pub episode_start: Option<String>,
 }
 
-const PERSON: &str = "SELECT p.id, p.code, p.anonymous, p.birth_year, p.sex, p.citizenship, p.education, p.work_history, \
+const PERSON: &str =
+    "SELECT p.id, p.code, p.anonymous, p.birth_year, p.sex, p.citizenship, p.education, p.work_history, \
                       p.living_situation, p.user_class, p.created_at FROM persons p";
 
 fn map_person(r: &AnyRow) -> Result<PersonRow> {
@@ -71,16 +72,8 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
         anonymous: bool_col(r, "anonymous")?,
-        surname: if with_identity {
-            r.try_get("surname")?
-        } else {
-            None
-        },
-        name: if with_identity {
-            r.try_get("name")?
-        } else {
-            None
-        },
+        surname: if with_identity { r.try_get("surname")? } else { None },
+        name: if with_identity { r.try_get("name")? } else { None },
         birth_year: r.try_get("birth_year")?,
         sex: r.try_get("sex")?,
         episode_start: r.try_get("episode_start")?,
@@ -137,41 +130,22 @@ impl Tx {
     /// Existence of a code anywhere in the installation: the "già noto" check. Returns the id only,
     /// which callers must not reveal unless the person is visible to the actor.
     pub async fn person_id_by_code(&mut self, code: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM persons WHERE code = $1")
-            .bind(code)
-            .fetch_optional(self.conn())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT id FROM persons WHERE code = $1").bind(code).fetch_optional(self.conn()).await?)
     }
 
     pub async fn person_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<PersonRow>> {
         let sql = format!("{PERSON} WHERE p.id = $4 AND {}", visible("p.id", 1, 2, 3));
-        let r = sqlx::query(&sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_person).transpose()
     }
 
-    pub async fn identity_visible(
-        &mut self,
-        scope: &Scope,
-        person_id: i64,
-    ) -> Result<Option<IdentityRow>> {
+    pub async fn identity_visible(&mut self, scope: &Scope, person_id: i64) -> Result<Option<IdentityRow>> {
         let sql = format!(
             "SELECT i.surname, i.name, i.fiscal_code, i.birth_date, i.phone, i.email, i.address FROM person_identities i \
              WHERE i.person_id = $4 AND {}",
             visible("i.person_id", 1, 2, 3)
         );
-        let r = sqlx::query(&sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .bind(person_id)
-            .fetch_optional(self.conn())
-            .await?;
+        let r = scoped(&sql, scope).bind(person_id).fetch_optional(self.conn()).await?;
         r.map(|r| {
             Ok(IdentityRow {
                 surname: r.try_get("surname")?,
@@ -208,24 +182,13 @@ impl Tx {
              ORDER BY i.surname, i.name, p.code LIMIT $5",
             visible("p.id", 1, 2, 3)
         );
-        let rows = sqlx::query(&sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .bind(pattern.unwrap_or_default())
-            .bind(limit)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = scoped(&sql, scope).bind(pattern.unwrap_or_default()).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
     }
 
     /// The case manager's own people: open episodes they manage in this organisation, or
     /// open episodes whose team they are on.
-    pub async fn persons_followed(
-        &mut self,
-        scope: &Scope,
-        with_identity: bool,
-    ) -> Result<Vec<PersonSummary>> {
+    pub async fn persons_followed(&mut self, scope: &Scope, with_identity: bool) -> Result<Vec<PersonSummary>> {
         let sql = "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, MIN(e.start_date) AS episode_start \
              FROM persons p LEFT JOIN person_identities i ON i.person_id = p.id \
              JOIN care_episodes e ON e.person_id = p.id AND e.end_date IS NULL AND e.start_date <= $3 \
@@ -233,18 +196,11 @@ impl Tx {
                 OR EXISTS (SELECT 1 FROM care_team_members t WHERE t.episode_id = e.id AND t.user_id = $2 AND t.organisation_id = $1 AND t.removed_at IS NULL) \
              GROUP BY p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex \
              ORDER BY i.surname, i.name, p.code";
-        let rows = sqlx::query(sql)
-            .bind(scope.organisation_id)
-            .bind(scope.user_id)
-            .bind(scope.today_text())
-            .fetch_all(self.conn())
-            .await?;
+        let rows = scoped(sql, scope).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
     }
 
     pub async fn count_persons(&mut self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons")
-            .fetch_one(self.conn())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(self.conn()).await?)
     }
 }

@@ -33,3 +33,11 @@ pub(crate) fn visible(person_expr: &str, o: usize, u: usize, d: usize) -> String
         p = person_expr
     )
 }
+
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// A query whose placeholders `$1`, `$2`, `$3` are the scope's organisation, user and day,
+/// as [`visible`] expects them; further parameters start at `$4`.
+pub(crate) fn scoped<'q>(sql: &'q str, scope: &Scope) -> AnyQuery<'q> {
+    sqlx::query(sql).bind(scope.organisation_id).bind(scope.user_id).bind(scope.today_text())
+}

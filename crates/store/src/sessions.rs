@@ -59,11 +59,7 @@ impl Tx {
         .transpose()
     }
 
-    pub async fn set_session_membership(
-        &mut self,
-        token_hash: &str,
-        membership_id: i64,
-    ) -> Result<()> {
+    pub async fn set_session_membership(&mut self, token_hash: &str, membership_id: i64) -> Result<()> {
         sqlx::query("UPDATE sessions SET membership_id = $1 WHERE token_hash = $2")
             .bind(membership_id)
             .bind(token_hash)
@@ -82,10 +78,7 @@ impl Tx {
     }
 
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(self.conn())
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(self.conn()).await?;
         Ok(())
     }
 
@@ -116,11 +109,7 @@ impl Tx {
     }
 
     /// A token that is neither revoked nor expired, whose user and role are active.
-    pub async fn api_token(
-        &mut self,
-        token_hash: &str,
-        now_ts: &str,
-    ) -> Result<Option<ApiTokenRow>> {
+    pub async fn api_token(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<ApiTokenRow>> {
         let r = sqlx::query(
             "SELECT t.id, t.name, t.membership_id FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
              JOIN users u ON u.id = m.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
@@ -141,14 +130,12 @@ impl Tx {
     }
 
     pub async fn revoke_api_token(&mut self, id: i64) -> Result<bool> {
-        Ok(sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now())
-        .bind(id)
-        .execute(self.conn())
-        .await?
-        .rows_affected()
+        Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(self.conn())
+            .await?
+            .rows_affected()
             > 0)
     }
 }

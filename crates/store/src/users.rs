@@ -56,17 +56,13 @@ fn map_membership(r: &AnyRow) -> Result<MembershipRow> {
 }
 
 const USER: &str = "SELECT id, username, display_name, active, failed_logins, locked_until, password_hash FROM users";
-const MEMBERSHIP: &str = "SELECT m.id, m.user_id, u.username, u.display_name, m.organisation_id, o.name AS organisation_name, \
+const MEMBERSHIP: &str =
+    "SELECT m.id, m.user_id, u.username, u.display_name, m.organisation_id, o.name AS organisation_name, \
                           o.kind AS organisation_kind, m.role, m.active FROM memberships m \
                           JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id";
 
 impl Tx {
-    pub async fn insert_user(
-        &mut self,
-        username: &str,
-        display_name: &str,
-        password_hash: &str,
-    ) -> Result<i64> {
+    pub async fn insert_user(&mut self, username: &str, display_name: &str, password_hash: &str) -> Result<i64> {
         let id = sqlx::query_scalar("INSERT INTO users (username, display_name, password_hash, active, failed_logins, created_at) VALUES ($1, $2, $3, TRUE, 0, $4) RETURNING id")
             .bind(username)
             .bind(display_name)
@@ -77,18 +73,15 @@ impl Tx {
         Ok(id)
     }
 
-    pub async fn insert_membership(
-        &mut self,
-        user_id: i64,
-        organisation_id: i64,
-        role: &str,
-    ) -> Result<i64> {
-        let id = sqlx::query_scalar("INSERT INTO memberships (user_id, organisation_id, role, active) VALUES ($1, $2, $3, TRUE) RETURNING id")
-            .bind(user_id)
-            .bind(organisation_id)
-            .bind(role)
-            .fetch_one(self.conn())
-            .await?;
+    pub async fn insert_membership(&mut self, user_id: i64, organisation_id: i64, role: &str) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO memberships (user_id, organisation_id, role, active) VALUES ($1, $2, $3, TRUE) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(organisation_id)
+        .bind(role)
+        .fetch_one(self.conn())
+        .await?;
         Ok(id)
     }
 
@@ -106,35 +99,28 @@ impl Tx {
     }
 
     pub async fn user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
-        let r = sqlx::query(&format!("{USER} WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(self.conn())
-            .await?;
+        let r = sqlx::query(&format!("{USER} WHERE username = $1")).bind(username).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_user).transpose()
     }
 
     pub async fn user(&mut self, id: i64) -> Result<Option<UserRow>> {
-        let r = sqlx::query(&format!("{USER} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let r = sqlx::query(&format!("{USER} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_user).transpose()
     }
 
     pub async fn users(&mut self) -> Result<Vec<UserRow>> {
-        let rows = sqlx::query(&format!("{USER} ORDER BY username"))
-            .fetch_all(self.conn())
-            .await?;
+        let rows = sqlx::query(&format!("{USER} ORDER BY username")).fetch_all(self.conn()).await?;
         rows.iter().map(map_user).collect()
     }
 
     pub async fn set_password(&mut self, user_id: i64, hash: &str) -> Result<()> {
-        let n = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
-            .bind(hash)
-            .bind(user_id)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
+        let n =
+            sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+                .bind(hash)
+                .bind(user_id)
+                .execute(self.conn())
+                .await?
+                .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -152,20 +138,12 @@ impl Tx {
             return Err(StoreError::NotFound);
         }
         if !active {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(self.conn())
-                .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(self.conn()).await?;
         }
         Ok(())
     }
 
-    pub async fn record_login_failure(
-        &mut self,
-        user_id: i64,
-        failed: i64,
-        locked_until: Option<&str>,
-    ) -> Result<()> {
+    pub async fn record_login_failure(&mut self, user_id: i64, failed: i64, locked_until: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
             .bind(failed)
             .bind(locked_until)
@@ -176,20 +154,15 @@ impl Tx {
     }
 
     pub async fn memberships_of_user(&mut self, user_id: i64) -> Result<Vec<MembershipRow>> {
-        let rows = sqlx::query(&format!(
-            "{MEMBERSHIP} WHERE m.user_id = $1 ORDER BY o.name, m.role"
-        ))
-        .bind(user_id)
-        .fetch_all(self.conn())
-        .await?;
+        let rows = sqlx::query(&format!("{MEMBERSHIP} WHERE m.user_id = $1 ORDER BY o.name, m.role"))
+            .bind(user_id)
+            .fetch_all(self.conn())
+            .await?;
         rows.iter().map(map_membership).collect()
     }
 
     pub async fn membership(&mut self, id: i64) -> Result<Option<MembershipRow>> {
-        let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1"))
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1")).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_membership).transpose()
     }
 

@@ -32,10 +32,7 @@ impl Lang {
 
     /// The first supported language of an `Accept-Language` header.
     pub fn from_accept(header: &str) -> Option<Lang> {
-        header
-            .split(',')
-            .filter_map(|part| Lang::parse(part.split(';').next().unwrap_or("")))
-            .next()
+        header.split(',').filter_map(|part| Lang::parse(part.split(';').next().unwrap_or(""))).next()
     }
 }
 
@@ -52,19 +49,14 @@ fn bundle(lang: &str, src: &'static str) -> FluentBundle<FluentResource> {
     let mut b = FluentBundle::new_concurrent(vec![id]);
     // Unicode isolation marks would end up inside HTML attributes and CSV cells.
     b.set_use_isolating(false);
-    let res = FluentResource::try_new(src.to_string())
-        .expect("embedded Fluent file parses (checked by a unit test)");
-    b.add_resource(res)
-        .expect("no duplicate Fluent ids (checked by a unit test)");
+    let res = FluentResource::try_new(src.to_string()).expect("embedded Fluent file parses (checked by a unit test)");
+    b.add_resource(res).expect("no duplicate Fluent ids (checked by a unit test)");
     b
 }
 
 impl I18n {
     pub fn new() -> Self {
-        I18n {
-            it: bundle("it", IT),
-            en: bundle("en", EN),
-        }
+        I18n { it: bundle("it", IT), en: bundle("en", EN) }
     }
 
     fn bundle(&self, lang: Lang) -> &FluentBundle<FluentResource> {
@@ -85,12 +77,7 @@ impl I18n {
             fargs.set(*k, v.clone());
         }
         let mut errors = Vec::new();
-        b.format_pattern(
-            pattern,
-            if args.is_empty() { None } else { Some(&fargs) },
-            &mut errors,
-        )
-        .into_owned()
+        b.format_pattern(pattern, if args.is_empty() { None } else { Some(&fargs) }, &mut errors).into_owned()
     }
 
     pub fn has(&self, lang: Lang, key: &str) -> bool {
@@ -103,8 +90,7 @@ impl I18n {
             .0
             .iter()
             .map(|e| {
-                let args: Vec<(&str, String)> =
-                    e.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+                let args: Vec<(&str, String)> = e.args.iter().map(|(k, v)| (*k, v.clone())).collect();
                 FieldMessage {
                     field: e.field.to_string(),
                     label: self.t(lang, &format!("field-{}", e.field), &[]),
@@ -156,40 +142,16 @@ mod tests {
     fn every_code_has_a_label() {
         let i = I18n::new();
         let mut keys: Vec<String> = Vec::new();
-        keys.extend(
-            OrganisationKind::ALL
-                .iter()
-                .map(|c| format!("code-organisation_kind-{c}")),
-        );
+        keys.extend(OrganisationKind::ALL.iter().map(|c| format!("code-organisation_kind-{c}")));
         keys.extend(Role::ALL.iter().map(|c| format!("code-role-{c}")));
         keys.extend(Sex::ALL.iter().map(|c| format!("code-sex-{c}")));
         keys.extend(Education::ALL.iter().map(|c| format!("code-education-{c}")));
-        keys.extend(
-            WorkHistory::ALL
-                .iter()
-                .map(|c| format!("code-work_history-{c}")),
-        );
-        keys.extend(
-            UserClass::ALL
-                .iter()
-                .map(|c| format!("code-user_class-{c}")),
-        );
-        keys.extend(
-            LivingSituation::ALL
-                .iter()
-                .map(|c| format!("code-living_situation-{c}")),
-        );
+        keys.extend(WorkHistory::ALL.iter().map(|c| format!("code-work_history-{c}")));
+        keys.extend(UserClass::ALL.iter().map(|c| format!("code-user_class-{c}")));
+        keys.extend(LivingSituation::ALL.iter().map(|c| format!("code-living_situation-{c}")));
         keys.extend(Substance::ALL.iter().map(|c| format!("code-substance-{c}")));
-        keys.extend(
-            ConsentPurpose::ALL
-                .iter()
-                .map(|c| format!("code-consent_purpose-{c}")),
-        );
-        keys.extend(
-            EpisodeClosure::ALL
-                .iter()
-                .map(|c| format!("code-episode_closure-{c}")),
-        );
+        keys.extend(ConsentPurpose::ALL.iter().map(|c| format!("code-consent_purpose-{c}")));
+        keys.extend(EpisodeClosure::ALL.iter().map(|c| format!("code-episode_closure-{c}")));
         for lang in [Lang::It, Lang::En] {
             let missing: Vec<_> = keys.iter().filter(|k| !i.has(lang, k)).collect();
             assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");

@@ -37,10 +37,7 @@ pub struct WebConfig {
 }
 
 pub fn router(svc: Service, config: WebConfig) -> Router {
-    let state = AppState {
-        svc,
-        ui: Arc::new(Ui::new(config.secure_cookies)),
-    };
+    let state = AppState { svc, ui: Arc::new(Ui::new(config.secure_cookies)) };
     let request_id = header::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(pages::routes(state.clone()))
@@ -55,7 +52,9 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+            HeaderValue::from_static(
+                "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+            ),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -11,28 +11,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route(
-            "/static/htmx.min.js",
-            get(|| async { asset("text/javascript", include_str!("../static/htmx.min.js")) }),
-        )
-        .route(
-            "/static/app.css",
-            get(|| async { asset("text/css", include_str!("../static/app.css")) }),
-        )
-        .route(
-            "/static/app.js",
-            get(|| async { asset("text/javascript", include_str!("../static/app.js")) }),
-        )
+        .route("/static/htmx.min.js", get(|| async { asset("text/javascript", include_str!("../static/htmx.min.js")) }))
+        .route("/static/app.css", get(|| async { asset("text/css", include_str!("../static/app.css")) }))
+        .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../static/app.js")) }))
 }
 
 fn asset(mime: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
+    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body)
 }
 
 /// Ready when the database answers.

@@ -35,10 +35,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 pub fn lang_of(headers: &HeaderMap) -> Lang {
-    cookie(headers, LANG_COOKIE)
-        .as_deref()
-        .and_then(Lang::parse)
-        .unwrap_or(Lang::It)
+    cookie(headers, LANG_COOKIE).as_deref().and_then(Lang::parse).unwrap_or(Lang::It)
 }
 
 pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> String {
@@ -69,16 +66,10 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let mut body = body;
     if parts.method != Method::GET && parts.method != Method::HEAD && parts.uri.path() != "/login" {
         let expected = session.as_ref().map(|s| s.info.csrf_token.clone());
-        let header_token = parts
-            .headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
         let bytes = match to_bytes(body, crate::MAX_BODY_BYTES).await {
             Ok(b) => b,
-            Err(_) => {
-                return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
-            }
+            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
         };
         let field_token = form_field(&bytes, CSRF_FIELD);
         let given = header_token.or(field_token);
@@ -120,10 +111,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Visitor {
-            lang: lang_of(&parts.headers),
-            session: parts.extensions.get::<Arc<SessionState>>().cloned(),
-        })
+        Ok(Visitor { lang: lang_of(&parts.headers), session: parts.extensions.get::<Arc<SessionState>>().cloned() })
     }
 }
 
@@ -141,29 +129,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         let Some(session) = parts.extensions.get::<Arc<SessionState>>().cloned() else {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
+            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let target = format!("/login?next={}", urlencode(next));
             return Err(Redirect::to(&target).into_response());
         };
         let Some(actor) = session.info.actor.clone() else {
             return Err(Redirect::to("/ruolo").into_response());
         };
-        Ok(Auth {
-            lang,
-            session,
-            actor,
-        })
+        Ok(Auth { lang, session, actor })
     }
 }
 
 pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|e| e.trim_start_matches('=').to_string())
-        .unwrap_or_default()
+    serde_urlencoded::to_string([("", s)]).map(|e| e.trim_start_matches('=').to_string()).unwrap_or_default()
 }
 
 /// Only local paths are accepted as post-login destinations (no open redirects).
@@ -189,10 +167,7 @@ mod tests {
     #[test]
     fn cookies_are_parsed() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            "a=1; percorsi_lang=en; b=2".parse().unwrap(),
-        );
+        h.insert(header::COOKIE, "a=1; percorsi_lang=en; b=2".parse().unwrap());
         assert_eq!(lang_of(&h), Lang::En);
         assert_eq!(cookie(&h, "b").as_deref(), Some("2"));
         assert_eq!(cookie(&h, "c"), None);
@@ -200,10 +175,7 @@ mod tests {
 
     #[test]
     fn csrf_field_is_found_in_form_bodies() {
-        assert_eq!(
-            form_field(b"a=1&_csrf=abc%20d", "_csrf").as_deref(),
-            Some("abc d")
-        );
+        assert_eq!(form_field(b"a=1&_csrf=abc%20d", "_csrf").as_deref(), Some("abc d"));
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
     }

@@ -12,44 +12,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("login.html", include_str!("../templates/login.html")),
-    (
-        "choose_role.html",
-        include_str!("../templates/choose_role.html"),
-    ),
+    ("choose_role.html", include_str!("../templates/choose_role.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("error.html", include_str!("../templates/error.html")),
-    (
-        "persons/list.html",
-        include_str!("../templates/persons/list.html"),
-    ),
-    (
-        "persons/new.html",
-        include_str!("../templates/persons/new.html"),
-    ),
-    (
-        "persons/known.html",
-        include_str!("../templates/persons/known.html"),
-    ),
-    (
-        "persons/show.html",
-        include_str!("../templates/persons/show.html"),
-    ),
-    (
-        "admin/organisations.html",
-        include_str!("../templates/admin/organisations.html"),
-    ),
-    (
-        "admin/organisation.html",
-        include_str!("../templates/admin/organisation.html"),
-    ),
-    (
-        "admin/users.html",
-        include_str!("../templates/admin/users.html"),
-    ),
-    (
-        "admin/user.html",
-        include_str!("../templates/admin/user.html"),
-    ),
+    ("persons/list.html", include_str!("../templates/persons/list.html")),
+    ("persons/new.html", include_str!("../templates/persons/new.html")),
+    ("persons/known.html", include_str!("../templates/persons/known.html")),
+    ("persons/show.html", include_str!("../templates/persons/show.html")),
+    ("admin/organisations.html", include_str!("../templates/admin/organisations.html")),
+    ("admin/organisation.html", include_str!("../templates/admin/organisation.html")),
+    ("admin/users.html", include_str!("../templates/admin/users.html")),
+    ("admin/user.html", include_str!("../templates/admin/user.html")),
     ("audit.html", include_str!("../templates/audit.html")),
 ];
 
@@ -64,44 +37,27 @@ impl Ui {
         let i18n = Arc::new(I18n::new());
         let mut env = Environment::new();
         for (name, src) in TEMPLATES {
-            env.add_template(name, src)
-                .expect("embedded templates parse (checked by tests)");
+            env.add_template(name, src).expect("embedded templates parse (checked by tests)");
         }
         // HTML-escape without turning every "/" of dates and paths into "&#x2f;".
         env.set_formatter(|out, state, value| {
             if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
                 if let Some(s) = value.as_str() {
-                    return out.write_str(&html_escape(s)).map_err(|_| {
-                        minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
-                    });
+                    return out
+                        .write_str(&html_escape(s))
+                        .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"));
                 }
             }
             minijinja::escape_formatter(out, state, value)
         });
         let tr = i18n.clone();
         // `t("key", name=value)` translates in the page's language (the `lang` context variable).
-        env.add_function(
-            "t",
-            move |state: &State, key: &str, kwargs: Kwargs| -> String {
-                let lang = state
-                    .lookup("lang")
-                    .and_then(|v| v.as_str().and_then(Lang::parse))
-                    .unwrap_or(Lang::It);
-                let args: Vec<(&str, String)> = kwargs
-                    .args()
-                    .map(|k| {
-                        (
-                            k,
-                            kwargs
-                                .get::<Value>(k)
-                                .map(|v| v.to_string())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                tr.t(lang, key, &args)
-            },
-        );
+        env.add_function("t", move |state: &State, key: &str, kwargs: Kwargs| -> String {
+            let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::parse)).unwrap_or(Lang::It);
+            let args: Vec<(&str, String)> =
+                kwargs.args().map(|k| (k, kwargs.get::<Value>(k).map(|v| v.to_string()).unwrap_or_default())).collect();
+            tr.t(lang, key, &args)
+        });
         env.add_filter("date", |v: Value| -> String {
             let s = v.to_string();
             match chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(""), "%Y-%m-%d") {
@@ -118,18 +74,11 @@ impl Ui {
         env.add_filter("datetime", |v: Value| -> String {
             let s = v.to_string();
             match chrono::DateTime::parse_from_rfc3339(&s) {
-                Ok(d) => d
-                    .with_timezone(&chrono::Local)
-                    .format("%d/%m/%Y %H:%M:%S")
-                    .to_string(),
+                Ok(d) => d.with_timezone(&chrono::Local).format("%d/%m/%Y %H:%M:%S").to_string(),
                 Err(_) => s,
             }
         });
-        Ui {
-            env,
-            i18n,
-            secure_cookies,
-        }
+        Ui { env, i18n, secure_cookies }
     }
 
     pub fn t(&self, lang: Lang, key: &str) -> String {
@@ -155,8 +104,7 @@ impl Ui {
         let list = self.i18n.field_errors(lang, invalid);
         let mut map = BTreeMap::new();
         for m in &list {
-            map.entry(m.field.clone())
-                .or_insert_with(|| m.message.clone());
+            map.entry(m.field.clone()).or_insert_with(|| m.message.clone());
         }
         (map, list)
     }

@@ -20,8 +20,7 @@ fn ok<T: Serialize>(status: StatusCode, v: T) -> ApiResult {
 
 macro_rules! call {
     ($state:expr, $who:expr, $e:expr) => {
-        $e.await
-            .map_err(|e| ApiError::from_service(&$state, $who.lang, e))?
+        $e.await.map_err(|e| ApiError::from_service(&$state, $who.lang, e))?
     };
 }
 
@@ -62,15 +61,8 @@ pub async fn me(who: ApiActor) -> ApiResult {
 
 /// Persons visible to the caller's organisation.
 #[utoipa::path(get, path = "/api/v1/persons", params(SearchQuery), responses((status = 200, body = [percorsi_service::store::PersonSummary]), (status = 403, body = super::ErrorBody)), security(("bearer" = [])))]
-pub async fn list_persons(
-    State(s): State<AppState>,
-    who: ApiActor,
-    Query(q): Query<SearchQuery>,
-) -> ApiResult {
-    ok(
-        StatusCode::OK,
-        call!(s, who, s.svc.persons(&who.actor, q.q.as_deref())),
-    )
+pub async fn list_persons(State(s): State<AppState>, who: ApiActor, Query(q): Query<SearchQuery>) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.persons(&who.actor, q.q.as_deref())))
 }
 
 /// Registers a person and opens the first care episode. `known_elsewhere` means the person is
@@ -82,16 +74,8 @@ pub async fn register_person(
     who: ApiActor,
     ApiJson(r): ApiJson<RegisterRequest>,
 ) -> ApiResult {
-    let reg = call!(
-        s,
-        who,
-        s.svc.register_person(&who.actor, &r.person, &r.episode)
-    );
-    let status = if matches!(reg, Registration::Created { .. }) {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let reg = call!(s, who, s.svc.register_person(&who.actor, &r.person, &r.episode));
+    let status = if matches!(reg, Registration::Created { .. }) { StatusCode::CREATED } else { StatusCode::OK };
     ok(status, reg)
 }
 
@@ -103,11 +87,7 @@ pub async fn take_in_charge(
     who: ApiActor,
     ApiJson(r): ApiJson<RegisterRequest>,
 ) -> ApiResult {
-    let id = call!(
-        s,
-        who,
-        s.svc.take_in_charge(&who.actor, &r.person, &r.episode)
-    );
+    let id = call!(s, who, s.svc.take_in_charge(&who.actor, &r.person, &r.episode));
     ok(StatusCode::CREATED, Created { id })
 }
 
@@ -124,12 +104,7 @@ pub async fn open_episode(
     Path(id): Path<i64>,
     ApiJson(f): ApiJson<EpisodeForm>,
 ) -> ApiResult {
-    ok(
-        StatusCode::CREATED,
-        Created {
-            id: call!(s, who, s.svc.open_episode(&who.actor, id, &f)),
-        },
-    )
+    ok(StatusCode::CREATED, Created { id: call!(s, who, s.svc.open_episode(&who.actor, id, &f)) })
 }
 
 /// Records the current primary substance and whether treatment is in progress.
@@ -184,21 +159,12 @@ pub async fn record_consent(
     Path(id): Path<i64>,
     ApiJson(f): ApiJson<ConsentForm>,
 ) -> ApiResult {
-    ok(
-        StatusCode::CREATED,
-        Created {
-            id: call!(s, who, s.svc.record_consent(&who.actor, id, &f)),
-        },
-    )
+    ok(StatusCode::CREATED, Created { id: call!(s, who, s.svc.record_consent(&who.actor, id, &f)) })
 }
 
 /// Revokes a consent; it stops covering access immediately.
 #[utoipa::path(post, path = "/api/v1/persons/{id}/consents/{cid}/revoke", params(("id" = i64, Path), ("cid" = i64, Path)), responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
-pub async fn revoke_consent(
-    State(s): State<AppState>,
-    who: ApiActor,
-    Path((id, cid)): Path<(i64, i64)>,
-) -> ApiResult {
+pub async fn revoke_consent(State(s): State<AppState>, who: ApiActor, Path((id, cid)): Path<(i64, i64)>) -> ApiResult {
     call!(s, who, s.svc.revoke_consent(&who.actor, id, cid));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -214,12 +180,7 @@ pub async fn create_organisation(
     who: ApiActor,
     ApiJson(f): ApiJson<OrganisationForm>,
 ) -> ApiResult {
-    ok(
-        StatusCode::CREATED,
-        Created {
-            id: call!(s, who, s.svc.create_organisation(&who.actor, &f)),
-        },
-    )
+    ok(StatusCode::CREATED, Created { id: call!(s, who, s.svc.create_organisation(&who.actor, &f)) })
 }
 
 #[utoipa::path(put, path = "/api/v1/organisations/{id}", params(("id" = i64, Path)), request_body = OrganisationUpdate, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
@@ -229,12 +190,7 @@ pub async fn update_organisation(
     Path(id): Path<i64>,
     ApiJson(f): ApiJson<OrganisationUpdate>,
 ) -> ApiResult {
-    call!(
-        s,
-        who,
-        s.svc
-            .update_organisation(&who.actor, id, &f.organisation, f.active)
-    );
+    call!(s, who, s.svc.update_organisation(&who.actor, id, &f.organisation, f.active));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -244,17 +200,8 @@ pub async fn list_users(State(s): State<AppState>, who: ApiActor) -> ApiResult {
 }
 
 #[utoipa::path(post, path = "/api/v1/users", request_body = UserForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
-pub async fn create_user(
-    State(s): State<AppState>,
-    who: ApiActor,
-    ApiJson(f): ApiJson<UserForm>,
-) -> ApiResult {
-    ok(
-        StatusCode::CREATED,
-        Created {
-            id: call!(s, who, s.svc.create_user(&who.actor, &f)),
-        },
-    )
+pub async fn create_user(State(s): State<AppState>, who: ApiActor, ApiJson(f): ApiJson<UserForm>) -> ApiResult {
+    ok(StatusCode::CREATED, Created { id: call!(s, who, s.svc.create_user(&who.actor, &f)) })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -279,14 +226,7 @@ pub async fn grant_role(
 ) -> ApiResult {
     ok(
         StatusCode::CREATED,
-        Created {
-            id: call!(
-                s,
-                who,
-                s.svc
-                    .grant_role(&who.actor, id, &g.organisation_id, &g.role)
-            ),
-        },
+        Created { id: call!(s, who, s.svc.grant_role(&who.actor, id, &g.organisation_id, &g.role)) },
     )
 }
 
@@ -310,11 +250,7 @@ pub async fn set_membership_active(
     Path(id): Path<i64>,
     ApiJson(a): ApiJson<ActiveFlag>,
 ) -> ApiResult {
-    call!(
-        s,
-        who,
-        s.svc.set_membership_active(&who.actor, id, a.active)
-    );
+    call!(s, who, s.svc.set_membership_active(&who.actor, id, a.active));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -20,48 +20,24 @@ pub fn routes(_state: AppState) -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/me", get(handlers::me))
-        .route(
-            "/persons",
-            get(handlers::list_persons).post(handlers::register_person),
-        )
+        .route("/persons", get(handlers::list_persons).post(handlers::register_person))
         .route("/persons/take-in-charge", post(handlers::take_in_charge))
         .route("/persons/{id}", get(handlers::pathway))
         .route("/persons/{id}/episodes", post(handlers::open_episode))
         .route("/persons/{id}/consents", post(handlers::record_consent))
-        .route(
-            "/persons/{id}/consents/{cid}/revoke",
-            post(handlers::revoke_consent),
-        )
+        .route("/persons/{id}/consents/{cid}/revoke", post(handlers::revoke_consent))
         .route("/episodes/{id}", patch(handlers::update_episode))
         .route("/episodes/{id}/close", post(handlers::close_episode))
         .route("/episodes/{id}/team", post(handlers::add_team_member))
-        .route(
-            "/episodes/{id}/team/{mid}",
-            delete(handlers::remove_team_member),
-        )
-        .route(
-            "/organisations",
-            get(handlers::list_organisations).post(handlers::create_organisation),
-        )
+        .route("/episodes/{id}/team/{mid}", delete(handlers::remove_team_member))
+        .route("/organisations", get(handlers::list_organisations).post(handlers::create_organisation))
         .route("/organisations/{id}", put(handlers::update_organisation))
-        .route(
-            "/users",
-            get(handlers::list_users).post(handlers::create_user),
-        )
+        .route("/users", get(handlers::list_users).post(handlers::create_user))
         .route("/users/{id}/roles", post(handlers::grant_role))
         .route("/users/{id}/active", put(handlers::set_user_active))
-        .route(
-            "/memberships/{id}/active",
-            put(handlers::set_membership_active),
-        )
+        .route("/memberships/{id}/active", put(handlers::set_membership_active))
         .route("/audit/verify", get(handlers::verify_audit))
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "No such endpoint.".into(),
-            )
-        })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.".into()) })
 }
 
 /// The error body of every failed API call.
@@ -93,16 +69,7 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &str, message: String) -> Self {
-        ApiError {
-            status,
-            body: ErrorBody {
-                error: ErrorDetail {
-                    code: code.into(),
-                    message,
-                    fields: Vec::new(),
-                },
-            },
-        }
+        ApiError { status, body: ErrorBody { error: ErrorDetail { code: code.into(), message, fields: Vec::new() } } }
     }
 
     fn from_service(state: &AppState, lang: Lang, e: ServiceError) -> Self {
@@ -121,36 +88,20 @@ impl ApiError {
                         message: format!("{}: {}", m.label, m.message),
                     })
                     .collect();
-                let mut err = ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_input",
-                    t("err-invalid-input"),
-                );
+                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", t("err-invalid-input"));
                 err.body.error.fields = fields;
                 err
             }
-            ServiceError::NotFound => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", t("err-not-found"))
+            ServiceError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", t("err-not-found")),
+            ServiceError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", t("err-forbidden")),
+            ServiceError::Unauthenticated => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", t("err-api-token"))
             }
-            ServiceError::Forbidden => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", t("err-forbidden"))
-            }
-            ServiceError::Unauthenticated => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                t("err-api-token"),
-            ),
-            ServiceError::Locked(_) => {
-                ApiError::new(StatusCode::FORBIDDEN, "locked", t("err-locked"))
-            }
+            ServiceError::Locked(_) => ApiError::new(StatusCode::FORBIDDEN, "locked", t("err-locked")),
             ServiceError::Conflict(key) => ApiError::new(StatusCode::CONFLICT, "conflict", t(key)),
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    t("err-internal"),
-                )
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", t("err-internal"))
             }
         }
     }
@@ -181,10 +132,7 @@ pub struct ApiActor {
 impl FromRequestParts<AppState> for ApiActor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let lang = api_lang(parts);
         let bearer = parts
             .headers
@@ -193,19 +141,13 @@ impl FromRequestParts<AppState> for ApiActor {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let Some(bearer) = bearer else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                state.ui.t(lang, "err-api-token"),
-            ));
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", state.ui.t(lang, "err-api-token")));
         };
         match state.svc.api_actor(bearer).await {
             Ok(Some(actor)) => Ok(ApiActor { actor, lang }),
-            Ok(None) => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                state.ui.t(lang, "err-api-token"),
-            )),
+            Ok(None) => {
+                Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", state.ui.t(lang, "err-api-token")))
+            }
             Err(e) => Err(ApiError::from_service(state, lang, e)),
         }
     }

@@ -15,9 +15,7 @@ use percorsi_service::ServiceError;
 use serde::{Deserialize, Serialize};
 
 fn form_ctx(state: &AppState, auth: &Auth, invalid: Option<&Invalid>, form: Value) -> Value {
-    let (errors, summary) = invalid
-        .map(|i| state.ui.errors(auth.lang, i))
-        .unwrap_or_default();
+    let (errors, summary) = invalid.map(|i| state.ui.errors(auth.lang, i)).unwrap_or_default();
     context! {
         kinds => code_options(state, auth.lang, "organisation_kind", OrganisationKind::ALL),
         roles => code_options(state, auth.lang, "role", Role::ALL),
@@ -41,20 +39,12 @@ async fn render_organisations(
         Ok(o) => o,
         Err(e) => return fail(state, auth.lang, e),
     };
-    let status = if invalid.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! { ..context! { organisations => orgs }, ..base(state, auth.lang, Some(&auth.session), "orgs-title", msg), ..form_ctx(state, auth, invalid, form) };
     state.ui.render(status, "admin/organisations.html", ctx)
 }
 
-pub async fn organisations(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(q): Query<MsgQuery>,
-) -> Response {
+pub async fn organisations(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
     render_organisations(&state, &auth, q.msg.as_deref(), None, Value::from(())).await
 }
 
@@ -65,9 +55,7 @@ pub async fn create_organisation(
 ) -> Response {
     match state.svc.create_organisation(&auth.actor, &f).await {
         Ok(_) => Redirect::to("/admin/enti?msg=saved").into_response(),
-        Err(ServiceError::Invalid(inv)) => {
-            render_organisations(&state, &auth, None, Some(&inv), values(&f)).await
-        }
+        Err(ServiceError::Invalid(inv)) => render_organisations(&state, &auth, None, Some(&inv), values(&f)).await,
         Err(e) => fail(&state, auth.lang, e),
     }
 }
@@ -101,11 +89,7 @@ async fn render_organisation(
     let current = form.unwrap_or_else(|| {
         context! { name => org.name.clone(), kind => org.kind.clone(), parent_id => org.parent_id.map(|p| p.to_string()).unwrap_or_default(), territory => org.territory.clone().unwrap_or_default(), active => org.active }
     });
-    let status = if invalid.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! { ..context! { org => org, organisations => orgs }, ..base(state, auth.lang, Some(&auth.session), "org-title", msg), ..form_ctx(state, auth, invalid, current) };
     state.ui.render(status, "admin/organisation.html", ctx)
 }
@@ -125,11 +109,7 @@ pub async fn update_organisation(
     Path(id): Path<i64>,
     Form(f): Form<OrganisationEdit>,
 ) -> Response {
-    match state
-        .svc
-        .update_organisation(&auth.actor, id, &f.form, f.active)
-        .await
-    {
+    match state.svc.update_organisation(&auth.actor, id, &f.form, f.active).await {
         Ok(()) => Redirect::to(&format!("/admin/enti/{id}?msg=saved")).into_response(),
         Err(ServiceError::Invalid(inv)) => {
             render_organisation(&state, &auth, id, None, Some(&inv), Some(values(&f))).await
@@ -145,35 +125,20 @@ async fn render_users(
     invalid: Option<&Invalid>,
     form: Value,
 ) -> Response {
-    let (users, orgs) = match (
-        state.svc.users(&auth.actor).await,
-        state.svc.organisations().await,
-    ) {
+    let (users, orgs) = match (state.svc.users(&auth.actor).await, state.svc.organisations().await) {
         (Ok(u), Ok(o)) => (u, o),
         (Err(e), _) | (_, Err(e)) => return fail(state, auth.lang, e),
     };
-    let status = if invalid.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! { ..context! { users => users, organisations => orgs }, ..base(state, auth.lang, Some(&auth.session), "users-title", msg), ..form_ctx(state, auth, invalid, form) };
     state.ui.render(status, "admin/users.html", ctx)
 }
 
-pub async fn users(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(q): Query<MsgQuery>,
-) -> Response {
+pub async fn users(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
     render_users(&state, &auth, q.msg.as_deref(), None, Value::from(())).await
 }
 
-pub async fn create_user(
-    State(state): State<AppState>,
-    auth: Auth,
-    Form(mut f): Form<UserForm>,
-) -> Response {
+pub async fn create_user(State(state): State<AppState>, auth: Auth, Form(mut f): Form<UserForm>) -> Response {
     match state.svc.create_user(&auth.actor, &f).await {
         Ok(id) => Redirect::to(&format!("/admin/utenti/{id}?msg=saved")).into_response(),
         Err(ServiceError::Invalid(inv)) => {
@@ -185,28 +150,15 @@ pub async fn create_user(
     }
 }
 
-async fn render_user(
-    state: &AppState,
-    auth: &Auth,
-    id: i64,
-    msg: Option<&str>,
-    invalid: Option<&Invalid>,
-) -> Response {
-    let (users, orgs) = match (
-        state.svc.users(&auth.actor).await,
-        state.svc.organisations().await,
-    ) {
+async fn render_user(state: &AppState, auth: &Auth, id: i64, msg: Option<&str>, invalid: Option<&Invalid>) -> Response {
+    let (users, orgs) = match (state.svc.users(&auth.actor).await, state.svc.organisations().await) {
         (Ok(u), Ok(o)) => (u, o),
         (Err(e), _) | (_, Err(e)) => return fail(state, auth.lang, e),
     };
     let Some(u) = users.into_iter().find(|u| u.user.id == id) else {
         return fail(state, auth.lang, ServiceError::NotFound);
     };
-    let status = if invalid.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! { ..context! { u => u, organisations => orgs }, ..base(state, auth.lang, Some(&auth.session), "user-title", msg), ..form_ctx(state, auth, invalid, Value::from(())) };
     state.ui.render(status, "admin/user.html", ctx)
 }
@@ -233,11 +185,7 @@ pub async fn grant_role(
     Path(id): Path<i64>,
     Form(f): Form<GrantForm>,
 ) -> Response {
-    match state
-        .svc
-        .grant_role(&auth.actor, id, &f.organisation_id, &f.role)
-        .await
-    {
+    match state.svc.grant_role(&auth.actor, id, &f.organisation_id, &f.role).await {
         Ok(_) => Redirect::to(&format!("/admin/utenti/{id}?msg=saved")).into_response(),
         Err(ServiceError::Invalid(inv)) => render_user(&state, &auth, id, None, Some(&inv)).await,
         Err(e) => fail(&state, auth.lang, e),
@@ -270,16 +218,8 @@ pub async fn set_membership_active(
     Path(id): Path<i64>,
     Form(f): Form<ActiveForm>,
 ) -> Response {
-    match state
-        .svc
-        .set_membership_active(&auth.actor, id, f.active)
-        .await
-    {
-        Ok(()) => Redirect::to(&format!(
-            "/admin/utenti/{}?msg=saved",
-            f.user_id.unwrap_or_default()
-        ))
-        .into_response(),
+    match state.svc.set_membership_active(&auth.actor, id, f.active).await {
+        Ok(()) => Redirect::to(&format!("/admin/utenti/{}?msg=saved", f.user_id.unwrap_or_default())).into_response(),
         Err(e) => fail(&state, auth.lang, e),
     }
 }

@@ -7,11 +7,7 @@ use axum::response::Response;
 use minijinja::context;
 
 /// The auditor's page: the newest entries and, on request, a verification of the whole chain.
-pub async fn trail(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(q): Query<MsgQuery>,
-) -> Response {
+pub async fn trail(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
     let rows = match state.svc.audit_trail(&auth.actor, None, q.before).await {
         Ok(r) => r,
         Err(e) => return fail(&state, auth.lang, e),

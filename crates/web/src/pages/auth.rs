@@ -18,33 +18,18 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login_form(
-    State(state): State<AppState>,
-    v: Visitor,
-    Query(q): Query<MsgQuery>,
-) -> Response {
+pub async fn login_form(State(state): State<AppState>, v: Visitor, Query(q): Query<MsgQuery>) -> Response {
     let ctx = context! { next => q.next, values => context!{}, ..base(&state, v.lang, None, "login-title", q.msg.as_deref()) };
     state.ui.render(StatusCode::OK, "login.html", ctx)
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    v: Visitor,
-    Form(f): Form<LoginForm>,
-) -> Response {
+pub async fn login(State(state): State<AppState>, v: Visitor, Form(f): Form<LoginForm>) -> Response {
     match state.svc.login(&f.username, &f.password).await {
         Ok(ok) => {
-            let cookie = set_cookie(
-                SESSION_COOKIE,
-                &ok.session_token,
-                None,
-                state.ui.secure_cookies,
-            );
+            let cookie = set_cookie(SESSION_COOKIE, &ok.session_token, None, state.ui.secure_cookies);
             (
                 [(header::SET_COOKIE, cookie)],
-                Redirect::to(&safe_next(
-                    Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()),
-                )),
+                Redirect::to(&safe_next(Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()))),
             )
                 .into_response()
         }
@@ -71,18 +56,15 @@ pub async fn logout(State(state): State<AppState>, v: Visitor) -> Response {
         }
     }
     let clear = set_cookie(SESSION_COOKIE, "", Some(0), state.ui.secure_cookies);
-    (
-        [(header::SET_COOKIE, clear)],
-        Redirect::to("/login?msg=logged-out"),
-    )
-        .into_response()
+    ([(header::SET_COOKIE, clear)], Redirect::to("/login?msg=logged-out")).into_response()
 }
 
 pub async fn choose_form(State(state): State<AppState>, v: Visitor) -> Response {
     let Some(s) = &v.session else {
         return Redirect::to("/login").into_response();
     };
-    let ctx = context! { memberships => s.info.memberships.clone(), ..base(&state, v.lang, Some(s), "role-title", None) };
+    let ctx =
+        context! { memberships => s.info.memberships.clone(), ..base(&state, v.lang, Some(s), "role-title", None) };
     state.ui.render(StatusCode::OK, "choose_role.html", ctx)
 }
 
@@ -91,11 +73,7 @@ pub struct ChooseForm {
     membership_id: String,
 }
 
-pub async fn choose(
-    State(state): State<AppState>,
-    v: Visitor,
-    Form(f): Form<ChooseForm>,
-) -> Response {
+pub async fn choose(State(state): State<AppState>, v: Visitor, Form(f): Form<ChooseForm>) -> Response {
     let Some(s) = &v.session else {
         return Redirect::to("/login").into_response();
     };
@@ -109,29 +87,11 @@ pub async fn choose(
 }
 
 /// Switches the interface language and returns to the page the user was on.
-pub async fn set_lang(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn set_lang(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::It);
-    let back = headers
-        .get(header::REFERER)
-        .and_then(|r| r.to_str().ok())
-        .and_then(|r| {
-            r.find("://")
-                .map(|i| &r[i + 3..])
-                .and_then(|rest| rest.find('/').map(|j| rest[j..].to_string()))
-        });
-    let cookie = set_cookie(
-        LANG_COOKIE,
-        lang.code(),
-        Some(60 * 60 * 24 * 365),
-        state.ui.secure_cookies,
-    );
-    (
-        [(header::SET_COOKIE, cookie)],
-        Redirect::to(&safe_next(back.as_deref())),
-    )
-        .into_response()
+    let back = headers.get(header::REFERER).and_then(|r| r.to_str().ok()).and_then(|r| {
+        r.find("://").map(|i| &r[i + 3..]).and_then(|rest| rest.find('/').map(|j| rest[j..].to_string()))
+    });
+    let cookie = set_cookie(LANG_COOKIE, lang.code(), Some(60 * 60 * 24 * 365), state.ui.secure_cookies);
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(back.as_deref()))).into_response()
 }

@@ -23,13 +23,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/",
-            get(|v: session::Visitor| async move {
-                Redirect::to(if v.session.is_some() {
-                    "/home"
-                } else {
-                    "/login"
-                })
-            }),
+            get(
+                |v: session::Visitor| async move { Redirect::to(if v.session.is_some() { "/home" } else { "/login" }) },
+            ),
         )
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
@@ -42,53 +38,29 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}", get(persons::show))
         .route("/persone/{id}/episodi", post(persons::open_episode))
         .route("/persone/{id}/consensi", post(persons::add_consent))
-        .route(
-            "/persone/{id}/consensi/{cid}/revoca",
-            post(persons::revoke_consent),
-        )
+        .route("/persone/{id}/consensi/{cid}/revoca", post(persons::revoke_consent))
         .route("/episodi/{id}/chiusura", post(persons::close_episode))
         .route("/episodi/{id}/aggiornamento", post(persons::update_episode))
         .route("/episodi/{id}/equipe", post(persons::add_member))
-        .route(
-            "/episodi/{id}/equipe/{mid}/rimozione",
-            post(persons::remove_member),
-        )
-        .route(
-            "/admin/enti",
-            get(admin::organisations).post(admin::create_organisation),
-        )
-        .route(
-            "/admin/enti/{id}",
-            get(admin::organisation).post(admin::update_organisation),
-        )
+        .route("/episodi/{id}/equipe/{mid}/rimozione", post(persons::remove_member))
+        .route("/admin/enti", get(admin::organisations).post(admin::create_organisation))
+        .route("/admin/enti/{id}", get(admin::organisation).post(admin::update_organisation))
         .route("/admin/utenti", get(admin::users).post(admin::create_user))
         .route("/admin/utenti/{id}", get(admin::user))
         .route("/admin/utenti/{id}/ruoli", post(admin::grant_role))
         .route("/admin/utenti/{id}/stato", post(admin::set_user_active))
         .route("/admin/utenti/{id}/password", post(admin::reset_password))
-        .route(
-            "/admin/ruoli/{id}/stato",
-            post(admin::set_membership_active),
-        )
+        .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
         .route("/audit", get(audit::trail))
         .route_layer(middleware::from_fn_with_state(state, session::middleware))
 }
 
 /// What every page's layout needs: language, user, acting organisation and role, navigation.
-pub fn base(
-    state: &AppState,
-    lang: Lang,
-    session: Option<&SessionState>,
-    title: &str,
-    msg: Option<&str>,
-) -> Value {
+pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title: &str, msg: Option<&str>) -> Value {
     let actor = session.and_then(|s| s.info.actor.clone());
     let role = actor.as_ref().map(|a| a.role);
     let can = |p: Permission| role.is_some_and(|r| allows(r, p));
-    let flash = msg
-        .map(|m| format!("flash-{m}"))
-        .filter(|k| state.ui.i18n.has(lang, k))
-        .map(|k| state.ui.t(lang, &k));
+    let flash = msg.map(|m| format!("flash-{m}")).filter(|k| state.ui.i18n.has(lang, k)).map(|k| state.ui.t(lang, &k));
     context! {
         lang => lang.code(),
         title => state.ui.t(lang, title),
@@ -122,24 +94,13 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
         ServiceError::Locked(_) => error_page(state, lang, StatusCode::FORBIDDEN, "err-locked"),
         ServiceError::Invalid(inv) => {
             let (_, list) = state.ui.errors(lang, &inv);
-            let message = list
-                .iter()
-                .map(|m| format!("{}: {}", m.label, m.message))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let message = list.iter().map(|m| format!("{}: {}", m.label, m.message)).collect::<Vec<_>>().join("; ");
             let ctx = context! { status => 422, message => message, ..base(state, lang, None, "error-title", None) };
-            state
-                .ui
-                .render(StatusCode::UNPROCESSABLE_ENTITY, "error.html", ctx)
+            state.ui.render(StatusCode::UNPROCESSABLE_ENTITY, "error.html", ctx)
         }
         ServiceError::Store(e) => {
             tracing::error!(error = %e, "storage failure");
-            error_page(
-                state,
-                lang,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "err-internal",
-            )
+            error_page(state, lang, StatusCode::INTERNAL_SERVER_ERROR, "err-internal")
         }
     }
 }
@@ -154,10 +115,7 @@ pub fn code_options<T: std::fmt::Display>(
     all.iter()
         .map(|c| {
             let code = c.to_string();
-            HashMap::from([
-                ("label", state.ui.t(lang, &format!("code-{list}-{code}"))),
-                ("value", code),
-            ])
+            HashMap::from([("label", state.ui.t(lang, &format!("code-{list}-{code}"))), ("value", code)])
         })
         .collect()
 }

@@ -25,11 +25,7 @@ pub struct RegisterForm {
 }
 
 /// The home page: a case manager's people; other roles see what their role offers.
-pub async fn home(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(q): Query<MsgQuery>,
-) -> Response {
+pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
     let followed = if allows(auth.actor.role, Permission::ViewPersons) {
         match state.svc.followed(&auth.actor).await {
             Ok(rows) => Some(rows),
@@ -42,11 +38,7 @@ pub async fn home(
     state.ui.render(StatusCode::OK, "home.html", ctx)
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    Query(q): Query<MsgQuery>,
-) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
     match state.svc.persons(&auth.actor, q.q.as_deref()).await {
         Ok(rows) => {
             let ctx = context! { persons => rows, q => q.q, ..base(&state, auth.lang, Some(&auth.session), "persons-title", q.msg.as_deref()) };
@@ -76,12 +68,7 @@ fn person_choices(state: &AppState, auth: &Auth) -> Value {
     }
 }
 
-async fn render_new(
-    state: &AppState,
-    auth: &Auth,
-    form: &RegisterForm,
-    invalid: Option<&Invalid>,
-) -> Response {
+async fn render_new(state: &AppState, auth: &Auth, form: &RegisterForm, invalid: Option<&Invalid>) -> Response {
     if !allows(auth.actor.role, Permission::RegisterPerson) {
         return fail(state, auth.lang, ServiceError::Forbidden);
     }
@@ -89,14 +76,8 @@ async fn render_new(
         Ok(c) => c,
         Err(e) => return fail(state, auth.lang, e),
     };
-    let (errors, summary) = invalid
-        .map(|i| state.ui.errors(auth.lang, i))
-        .unwrap_or_default();
-    let status = if invalid.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let (errors, summary) = invalid.map(|i| state.ui.errors(auth.lang, i)).unwrap_or_default();
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
         ..context! { values => values(form), errors => errors, error_list => summary },
         ..base(state, auth.lang, Some(&auth.session), "register-title", None),
@@ -115,16 +96,8 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
     render_new(&state, &auth, &form, None).await
 }
 
-pub async fn register(
-    State(state): State<AppState>,
-    auth: Auth,
-    Form(form): Form<RegisterForm>,
-) -> Response {
-    match state
-        .svc
-        .register_person(&auth.actor, &form.person, &form.episode)
-        .await
-    {
+pub async fn register(State(state): State<AppState>, auth: Auth, Form(form): Form<RegisterForm>) -> Response {
+    match state.svc.register_person(&auth.actor, &form.person, &form.episode).await {
         Ok(Registration::Created { person_id, .. }) => {
             Redirect::to(&format!("/persone/{person_id}?msg=registered")).into_response()
         }
@@ -140,19 +113,9 @@ pub async fn register(
     }
 }
 
-pub async fn take_in_charge(
-    State(state): State<AppState>,
-    auth: Auth,
-    Form(form): Form<RegisterForm>,
-) -> Response {
-    match state
-        .svc
-        .take_in_charge(&auth.actor, &form.person, &form.episode)
-        .await
-    {
-        Ok(person_id) => {
-            Redirect::to(&format!("/persone/{person_id}?msg=taken-in-charge")).into_response()
-        }
+pub async fn take_in_charge(State(state): State<AppState>, auth: Auth, Form(form): Form<RegisterForm>) -> Response {
+    match state.svc.take_in_charge(&auth.actor, &form.person, &form.episode).await {
+        Ok(person_id) => Redirect::to(&format!("/persone/{person_id}?msg=taken-in-charge")).into_response(),
         Err(ServiceError::Invalid(inv)) => render_new(&state, &auth, &form, Some(&inv)).await,
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -177,17 +140,11 @@ async fn render_show(
         Ok(p) => p,
         Err(e) => return fail(state, lang, e),
     };
-    let open_here = pathway
-        .episodes
-        .iter()
-        .any(|e| e.organisation_id == auth.actor.organisation_id && e.end_date.is_none());
+    let open_here =
+        pathway.episodes.iter().any(|e| e.organisation_id == auth.actor.organisation_id && e.end_date.is_none());
     let can_episodes = allows(auth.actor.role, Permission::ManageEpisodes);
     let managers = if can_episodes && !open_here {
-        state
-            .svc
-            .case_managers(&auth.actor)
-            .await
-            .unwrap_or_default()
+        state.svc.case_managers(&auth.actor).await.unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -196,17 +153,10 @@ async fn render_show(
     } else {
         Vec::new()
     };
-    let organisations = if pathway.can_manage_consents {
-        state.svc.organisations().await.unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let pathway_members: Vec<(i64, i64)> = pathway
-        .team
-        .iter()
-        .filter(|m| m.removed_at.is_none())
-        .map(|m| (m.user_id, m.organisation_id))
-        .collect();
+    let organisations =
+        if pathway.can_manage_consents { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
+    let pathway_members: Vec<(i64, i64)> =
+        pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (failed_form, errors, summary, failed_values) = match failure {
         Some(f) => {
             let (e, s) = state.ui.errors(lang, f.invalid);
@@ -214,11 +164,7 @@ async fn render_show(
         }
         None => (None, Default::default(), Vec::new(), Value::from(())),
     };
-    let status = if failed_form.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = if failed_form.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
         p => pathway,
         open_here => open_here,
@@ -253,30 +199,50 @@ fn done(person_id: i64, msg: &str) -> Response {
     Redirect::to(&format!("/persone/{person_id}?msg={msg}")).into_response()
 }
 
+/// Which record a pathway sub-form belongs to, to show the page again when it fails.
+enum Target {
+    Person(i64),
+    Episode(i64),
+}
+
+/// After a pathway sub-form: back to the person with a confirmation, or the page again with the
+/// errors next to the fields and the input kept.
+async fn after_sub_form<T: Serialize>(
+    state: &AppState,
+    auth: &Auth,
+    outcome: Result<i64, ServiceError>,
+    target: Target,
+    form: &'static str,
+    input: &T,
+    msg: &str,
+) -> Response {
+    match outcome {
+        Ok(person_id) => done(person_id, msg),
+        Err(ServiceError::Invalid(inv)) => {
+            let person = match target {
+                Target::Person(id) => Some(id),
+                Target::Episode(id) => person_of_episode(state, auth, id).await,
+            };
+            match person {
+                Some(pid) => {
+                    let failure = FormFailure { form, invalid: &inv, values: values(input) };
+                    render_show(state, auth, pid, None, Some(failure)).await
+                }
+                None => fail(state, auth.lang, ServiceError::NotFound),
+            }
+        }
+        Err(e) => fail(state, auth.lang, e),
+    }
+}
+
 pub async fn open_episode(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
     Form(f): Form<EpisodeForm>,
 ) -> Response {
-    match state.svc.open_episode(&auth.actor, id, &f).await {
-        Ok(_) => done(id, "episode-opened"),
-        Err(ServiceError::Invalid(inv)) => {
-            render_show(
-                &state,
-                &auth,
-                id,
-                None,
-                Some(FormFailure {
-                    form: "episode",
-                    invalid: &inv,
-                    values: values(&f),
-                }),
-            )
-            .await
-        }
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.open_episode(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "episode", &f, "episode-opened").await
 }
 
 pub async fn close_episode(
@@ -285,27 +251,8 @@ pub async fn close_episode(
     Path(id): Path<i64>,
     Form(f): Form<CloseEpisodeForm>,
 ) -> Response {
-    match state.svc.close_episode(&auth.actor, id, &f).await {
-        Ok(person_id) => done(person_id, "episode-closed"),
-        Err(ServiceError::Invalid(inv)) => match person_of_episode(&state, &auth, id).await {
-            Some(pid) => {
-                render_show(
-                    &state,
-                    &auth,
-                    pid,
-                    None,
-                    Some(FormFailure {
-                        form: "close",
-                        invalid: &inv,
-                        values: values(&f),
-                    }),
-                )
-                .await
-            }
-            None => fail(&state, auth.lang, ServiceError::NotFound),
-        },
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.close_episode(&auth.actor, id, &f).await;
+    after_sub_form(&state, &auth, outcome, Target::Episode(id), "close", &f, "episode-closed").await
 }
 
 pub async fn update_episode(
@@ -314,27 +261,8 @@ pub async fn update_episode(
     Path(id): Path<i64>,
     Form(f): Form<EpisodeUpdateForm>,
 ) -> Response {
-    match state.svc.update_episode(&auth.actor, id, &f).await {
-        Ok(person_id) => done(person_id, "episode-updated"),
-        Err(ServiceError::Invalid(inv)) => match person_of_episode(&state, &auth, id).await {
-            Some(pid) => {
-                render_show(
-                    &state,
-                    &auth,
-                    pid,
-                    None,
-                    Some(FormFailure {
-                        form: "update",
-                        invalid: &inv,
-                        values: values(&f),
-                    }),
-                )
-                .await
-            }
-            None => fail(&state, auth.lang, ServiceError::NotFound),
-        },
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.update_episode(&auth.actor, id, &f).await;
+    after_sub_form(&state, &auth, outcome, Target::Episode(id), "update", &f, "episode-updated").await
 }
 
 pub async fn add_member(
@@ -343,34 +271,11 @@ pub async fn add_member(
     Path(id): Path<i64>,
     Form(f): Form<TeamMemberForm>,
 ) -> Response {
-    match state.svc.add_team_member(&auth.actor, id, &f).await {
-        Ok(person_id) => done(person_id, "member-added"),
-        Err(ServiceError::Invalid(inv)) => match person_of_episode(&state, &auth, id).await {
-            Some(pid) => {
-                render_show(
-                    &state,
-                    &auth,
-                    pid,
-                    None,
-                    Some(FormFailure {
-                        form: "team",
-                        invalid: &inv,
-                        values: values(&f),
-                    }),
-                )
-                .await
-            }
-            None => fail(&state, auth.lang, ServiceError::NotFound),
-        },
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.add_team_member(&auth.actor, id, &f).await;
+    after_sub_form(&state, &auth, outcome, Target::Episode(id), "team", &f, "member-added").await
 }
 
-pub async fn remove_member(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((id, mid)): Path<(i64, i64)>,
-) -> Response {
+pub async fn remove_member(State(state): State<AppState>, auth: Auth, Path((id, mid)): Path<(i64, i64)>) -> Response {
     match state.svc.remove_team_member(&auth.actor, id, mid).await {
         Ok(person_id) => done(person_id, "member-removed"),
         Err(e) => fail(&state, auth.lang, e),
@@ -383,31 +288,11 @@ pub async fn add_consent(
     Path(id): Path<i64>,
     Form(f): Form<ConsentForm>,
 ) -> Response {
-    match state.svc.record_consent(&auth.actor, id, &f).await {
-        Ok(_) => done(id, "consent-recorded"),
-        Err(ServiceError::Invalid(inv)) => {
-            render_show(
-                &state,
-                &auth,
-                id,
-                None,
-                Some(FormFailure {
-                    form: "consent",
-                    invalid: &inv,
-                    values: values(&f),
-                }),
-            )
-            .await
-        }
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.record_consent(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "consent", &f, "consent-recorded").await
 }
 
-pub async fn revoke_consent(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((id, cid)): Path<(i64, i64)>,
-) -> Response {
+pub async fn revoke_consent(State(state): State<AppState>, auth: Auth, Path((id, cid)): Path<(i64, i64)>) -> Response {
     match state.svc.revoke_consent(&auth.actor, id, cid).await {
         Ok(()) => done(id, "consent-revoked"),
         Err(e) => fail(&state, auth.lang, e),
@@ -421,10 +306,7 @@ fn option(value: i64, label: String) -> std::collections::HashMap<&'static str, 
 fn manager_options(
     managers: &[percorsi_service::store::MembershipRow],
 ) -> Vec<std::collections::HashMap<&'static str, String>> {
-    managers
-        .iter()
-        .map(|m| option(m.user_id, m.display_name.clone()))
-        .collect()
+    managers.iter().map(|m| option(m.user_id, m.display_name.clone())).collect()
 }
 
 async fn person_of_episode(state: &AppState, auth: &Auth, episode_id: i64) -> Option<i64> {
