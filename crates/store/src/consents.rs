@@ -1,6 +1,6 @@
-use crate::rows::{date, date_text, now, opt_date};
+use crate::rows::{date, date_text, found, now, opt_date};
 use crate::scope::{scoped, visible, Scope};
-use crate::{Result, StoreError, Tx};
+use crate::{Result, Tx};
 use chrono::NaiveDate;
 use percorsi_domain::consent::NewConsent;
 use serde::Serialize;
@@ -40,17 +40,14 @@ impl Tx {
     }
 
     pub async fn revoke_consent(&mut self, person_id: i64, id: i64, user_id: i64) -> Result<()> {
-        let n = sqlx::query("UPDATE consents SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND person_id = $4 AND revoked_at IS NULL")
+        found(sqlx::query("UPDATE consents SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND person_id = $4 AND revoked_at IS NULL")
             .bind(now())
             .bind(user_id)
             .bind(id)
             .bind(person_id)
             .execute(self.conn())
             .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+            .rows_affected())?;
         Ok(())
     }
 

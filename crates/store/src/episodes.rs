@@ -1,6 +1,6 @@
-use crate::rows::{bool_col, date, date_text, now, opt_date};
+use crate::rows::{bool_col, date, date_text, found, now, opt_date};
 use crate::scope::{scoped, visible, Scope};
-use crate::{Result, StoreError, Tx};
+use crate::{Result, Tx};
 use chrono::NaiveDate;
 use percorsi_domain::episode::{EpisodeClose, EpisodeUpdate, NewEpisode};
 use serde::Serialize;
@@ -92,30 +92,26 @@ impl Tx {
     }
 
     pub async fn close_episode(&mut self, id: i64, c: &EpisodeClose) -> Result<()> {
-        let n = sqlx::query("UPDATE care_episodes SET end_date = $1, closure = $2 WHERE id = $3 AND end_date IS NULL")
-            .bind(date_text(c.end_date))
-            .bind(c.closure.code())
-            .bind(id)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("UPDATE care_episodes SET end_date = $1, closure = $2 WHERE id = $3 AND end_date IS NULL")
+                .bind(date_text(c.end_date))
+                .bind(c.closure.code())
+                .bind(id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )?;
         Ok(())
     }
 
     pub async fn update_episode(&mut self, id: i64, u: &EpisodeUpdate) -> Result<()> {
-        let n = sqlx::query("UPDATE care_episodes SET substance_current = $1, treatment_in_progress = $2 WHERE id = $3 AND end_date IS NULL")
+        found(sqlx::query("UPDATE care_episodes SET substance_current = $1, treatment_in_progress = $2 WHERE id = $3 AND end_date IS NULL")
             .bind(u.substance_current.map(|s| s.code()))
             .bind(u.treatment_in_progress)
             .bind(id)
             .execute(self.conn())
             .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+            .rows_affected())?;
         Ok(())
     }
 
@@ -154,18 +150,17 @@ impl Tx {
     }
 
     pub async fn remove_team_member(&mut self, episode_id: i64, member_id: i64) -> Result<()> {
-        let n = sqlx::query(
-            "UPDATE care_team_members SET removed_at = $1 WHERE id = $2 AND episode_id = $3 AND removed_at IS NULL",
-        )
-        .bind(now())
-        .bind(member_id)
-        .bind(episode_id)
-        .execute(self.conn())
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query(
+                "UPDATE care_team_members SET removed_at = $1 WHERE id = $2 AND episode_id = $3 AND removed_at IS NULL",
+            )
+            .bind(now())
+            .bind(member_id)
+            .bind(episode_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected(),
+        )?;
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-use crate::rows::{bool_col, now};
+use crate::rows::{bool_col, found, now};
 use crate::{Result, Tx};
 use percorsi_domain::organisation::NewOrganisation;
 use serde::Serialize;
@@ -45,7 +45,7 @@ impl Tx {
     }
 
     pub async fn update_organisation(&mut self, id: i64, o: &NewOrganisation, active: bool) -> Result<()> {
-        let n = sqlx::query(
+        found(sqlx::query(
             "UPDATE organisations SET name = $1, kind = $2, parent_id = $3, territory = $4, active = $5 WHERE id = $6",
         )
         .bind(&o.name)
@@ -56,10 +56,7 @@ impl Tx {
         .bind(id)
         .execute(self.conn())
         .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(crate::StoreError::NotFound);
-        }
+        .rows_affected())?;
         Ok(())
     }
 

@@ -35,3 +35,13 @@ pub fn bool_col(row: &AnyRow, col: &str) -> Result<bool> {
         Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
     }
 }
+
+/// An update or delete that must have touched a row: none means the target does not exist
+/// (or is no longer in the state the change applies to).
+pub fn found(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -1,4 +1,4 @@
-use crate::rows::{bool_col, now};
+use crate::rows::{bool_col, found, now};
 use crate::{Result, StoreError, Tx};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -86,15 +86,14 @@ impl Tx {
     }
 
     pub async fn set_membership_active(&mut self, id: i64, active: bool) -> Result<()> {
-        let n = sqlx::query("UPDATE memberships SET active = $1 WHERE id = $2")
-            .bind(active)
-            .bind(id)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("UPDATE memberships SET active = $1 WHERE id = $2")
+                .bind(active)
+                .bind(id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )?;
         Ok(())
     }
 
@@ -128,15 +127,14 @@ impl Tx {
     }
 
     pub async fn set_user_active(&mut self, user_id: i64, active: bool) -> Result<()> {
-        let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
-            .bind(active)
-            .bind(user_id)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                .bind(active)
+                .bind(user_id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )?;
         if !active {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(self.conn()).await?;
         }
