@@ -1,22 +1,28 @@
 //! Percorsi storage: the only crate with SQL. One schema, two engines (SQLite embedded by
 //! default, PostgreSQL for scale-out), reached through sqlx's `Any` driver with portable SQL.
 
+mod assessments;
 mod audit;
 mod consents;
 mod episodes;
+mod interventions;
 mod migrate;
 mod organisations;
 mod persons;
+mod programmes;
 mod rows;
 mod scope;
 mod sessions;
 mod users;
 
+pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::AuditRow;
 pub use consents::ConsentRow;
 pub use episodes::{EpisodeRow, TeamMemberRow};
+pub use interventions::{AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow};
 pub use organisations::OrganisationRow;
 pub use persons::{IdentityRow, PersonRow, PersonSummary};
+pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
 pub use scope::Scope;
 pub use sessions::{ApiTokenRow, SessionRow};
 pub use users::{MembershipRow, UserRow};

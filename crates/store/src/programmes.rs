@@ -1,0 +1,259 @@
+use crate::rows::{date, date_text, found, now};
+use crate::{Result, Tx};
+use chrono::NaiveDate;
+use percorsi_domain::ledger::Balance;
+use percorsi_domain::programme::{NewProgramme, Rule};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProgrammeRow {
+    pub id: i64,
+    pub name: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RuleRow {
+    pub id: i64,
+    pub programme_id: i64,
+    pub intervention_type: String,
+    pub version: i64,
+    pub min_months: i64,
+    pub max_months: i64,
+    pub amount_cents: i64,
+    pub amount_kind: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParticipantRow {
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub organisation_kind: String,
+    pub budget_cents: i64,
+}
+
+/// Planned, activated and concluded interventions of one organisation and type.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct QuotaRow {
+    pub organisation_id: i64,
+    pub intervention_type: String,
+    pub planned: i64,
+    pub proposed: i64,
+    pub activated: i64,
+    pub running: i64,
+    pub concluded: i64,
+    pub interrupted: i64,
+}
+
+fn map_programme(r: &AnyRow) -> Result<ProgrammeRow> {
+    Ok(ProgrammeRow { id: r.try_get("id")?, name: r.try_get("name")?, start_date: date(r, "start_date")?, end_date: date(r, "end_date")? })
+}
+
+fn map_rule(r: &AnyRow) -> Result<RuleRow> {
+    Ok(RuleRow {
+        id: r.try_get("id")?,
+        programme_id: r.try_get("programme_id")?,
+        intervention_type: r.try_get("intervention_type")?,
+        version: r.try_get("version")?,
+        min_months: r.try_get("min_months")?,
+        max_months: r.try_get("max_months")?,
+        amount_cents: r.try_get("amount_cents")?,
+        amount_kind: r.try_get("amount_kind")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const RULE: &str = "SELECT id, programme_id, intervention_type, version, min_months, max_months, amount_cents, amount_kind, created_at FROM programme_rules";
+
+impl Tx {
+    pub async fn insert_programme(&mut self, p: &NewProgramme) -> Result<i64> {
+        Ok(sqlx::query_scalar("INSERT INTO programmes (name, start_date, end_date, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(&p.name)
+            .bind(date_text(p.start_date))
+            .bind(date_text(p.end_date))
+            .bind(now())
+            .fetch_one(self.conn())
+            .await?)
+    }
+
+    pub async fn update_programme(&mut self, id: i64, p: &NewProgramme) -> Result<()> {
+        found(
+            sqlx::query("UPDATE programmes SET name = $1, start_date = $2, end_date = $3 WHERE id = $4")
+                .bind(&p.name)
+                .bind(date_text(p.start_date))
+                .bind(date_text(p.end_date))
+                .bind(id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    pub async fn programmes(&mut self) -> Result<Vec<ProgrammeRow>> {
+        let rows = sqlx::query("SELECT id, name, start_date, end_date FROM programmes ORDER BY start_date DESC, name").fetch_all(self.conn()).await?;
+        rows.iter().map(map_programme).collect()
+    }
+
+    pub async fn programme(&mut self, id: i64) -> Result<Option<ProgrammeRow>> {
+        let r = sqlx::query("SELECT id, name, start_date, end_date FROM programmes WHERE id = $1").bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_programme).transpose()
+    }
+
+    /// Adds a rule as the next version for its type; returns the new rule's id.
+    pub async fn insert_rule(&mut self, programme_id: i64, r: &Rule, user_id: Option<i64>) -> Result<i64> {
+        let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM programme_rules WHERE programme_id = $1 AND intervention_type = $2")
+            .bind(programme_id)
+            .bind(r.intervention_type.code())
+            .fetch_one(self.conn())
+            .await?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO programme_rules (programme_id, intervention_type, version, min_months, max_months, amount_cents, amount_kind, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(programme_id)
+        .bind(r.intervention_type.code())
+        .bind(version)
+        .bind(r.min_months as i64)
+        .bind(r.max_months as i64)
+        .bind(r.amount_cents)
+        .bind(r.amount_kind.code())
+        .bind(now())
+        .bind(user_id)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    /// The rule in force for each type: its latest version.
+    pub async fn current_rules(&mut self, programme_id: i64) -> Result<Vec<RuleRow>> {
+        let rows = sqlx::query(&format!(
+            "{RULE} r WHERE programme_id = $1 AND version = (SELECT MAX(version) FROM programme_rules r2 \
+             WHERE r2.programme_id = r.programme_id AND r2.intervention_type = r.intervention_type) ORDER BY intervention_type"
+        ))
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(map_rule).collect()
+    }
+
+    pub async fn rule_history(&mut self, programme_id: i64) -> Result<Vec<RuleRow>> {
+        let rows = sqlx::query(&format!("{RULE} WHERE programme_id = $1 ORDER BY intervention_type, version DESC"))
+            .bind(programme_id)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(map_rule).collect()
+    }
+
+    pub async fn rule(&mut self, id: i64) -> Result<Option<RuleRow>> {
+        let r = sqlx::query(&format!("{RULE} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_rule).transpose()
+    }
+
+    pub async fn upsert_participant(&mut self, programme_id: i64, organisation_id: i64, budget_cents: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO programme_participants (programme_id, organisation_id, budget_cents) VALUES ($1, $2, $3) \
+             ON CONFLICT (programme_id, organisation_id) DO UPDATE SET budget_cents = excluded.budget_cents",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .bind(budget_cents)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn upsert_quota(&mut self, programme_id: i64, organisation_id: i64, intervention_type: &str, planned: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO programme_quotas (programme_id, organisation_id, intervention_type, planned) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (programme_id, organisation_id, intervention_type) DO UPDATE SET planned = excluded.planned",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .bind(intervention_type)
+        .bind(planned)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn participants(&mut self, programme_id: i64) -> Result<Vec<ParticipantRow>> {
+        let rows = sqlx::query(
+            "SELECT p.organisation_id, o.name AS organisation_name, o.kind AS organisation_kind, p.budget_cents \
+             FROM programme_participants p JOIN organisations o ON o.id = p.organisation_id WHERE p.programme_id = $1 ORDER BY o.kind, o.name",
+        )
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ParticipantRow {
+                    organisation_id: r.try_get("organisation_id")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    organisation_kind: r.try_get("organisation_kind")?,
+                    budget_cents: r.try_get("budget_cents")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn participant_budget(&mut self, programme_id: i64, organisation_id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT budget_cents FROM programme_participants WHERE programme_id = $1 AND organisation_id = $2")
+            .bind(programme_id)
+            .bind(organisation_id)
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
+    /// Planned vs proposed/activated/running/concluded/interrupted per organisation and type,
+    /// in one aggregate query.
+    pub async fn quotas(&mut self, programme_id: i64) -> Result<Vec<QuotaRow>> {
+        let sql = "SELECT k.organisation_id, k.intervention_type, COALESCE(q.planned, 0) AS planned, \
+               CAST(COALESCE(SUM(CASE WHEN i.status = 'proposto' THEN 1 ELSE 0 END), 0) AS BIGINT) AS proposed, \
+               CAST(COALESCE(SUM(CASE WHEN i.status <> 'proposto' AND i.actual_start IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS activated, \
+               CAST(COALESCE(SUM(CASE WHEN i.status IN ('attivo', 'sospeso', 'prorogato') THEN 1 ELSE 0 END), 0) AS BIGINT) AS running, \
+               CAST(COALESCE(SUM(CASE WHEN i.status = 'concluso' THEN 1 ELSE 0 END), 0) AS BIGINT) AS concluded, \
+               CAST(COALESCE(SUM(CASE WHEN i.status = 'interrotto' THEN 1 ELSE 0 END), 0) AS BIGINT) AS interrupted \
+             FROM (SELECT organisation_id, intervention_type FROM programme_quotas WHERE programme_id = $1 \
+                   UNION SELECT organisation_id, intervention_type FROM interventions WHERE programme_id = $1) k \
+             LEFT JOIN programme_quotas q ON q.programme_id = $1 AND q.organisation_id = k.organisation_id AND q.intervention_type = k.intervention_type \
+             LEFT JOIN interventions i ON i.programme_id = $1 AND i.organisation_id = k.organisation_id AND i.intervention_type = k.intervention_type \
+             GROUP BY k.organisation_id, k.intervention_type, q.planned ORDER BY k.organisation_id, k.intervention_type";
+        let rows = sqlx::query(sql).bind(programme_id).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QuotaRow {
+                    organisation_id: r.try_get("organisation_id")?,
+                    intervention_type: r.try_get("intervention_type")?,
+                    planned: r.try_get("planned")?,
+                    proposed: r.try_get("proposed")?,
+                    activated: r.try_get("activated")?,
+                    running: r.try_get("running")?,
+                    concluded: r.try_get("concluded")?,
+                    interrupted: r.try_get("interrupted")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Each participant's balance, summed from the ledger in SQL.
+    pub async fn balances(&mut self, programme_id: i64) -> Result<Vec<(i64, Balance)>> {
+        let sql = "SELECT p.organisation_id, p.budget_cents, \
+               CAST(COALESCE(SUM(CASE WHEN l.kind = 'commit' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
+               CAST(COALESCE(SUM(CASE WHEN l.kind = 'pay' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
+               CAST(COALESCE(SUM(CASE WHEN l.kind = 'release' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
+             FROM programme_participants p LEFT JOIN ledger_entries l ON l.programme_id = p.programme_id AND l.organisation_id = p.organisation_id \
+             WHERE p.programme_id = $1 GROUP BY p.organisation_id, p.budget_cents ORDER BY p.organisation_id";
+        let rows = sqlx::query(sql).bind(programme_id).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("organisation_id")?,
+                    Balance { budget: r.try_get("budget_cents")?, committed_total: r.try_get("committed_total")?, paid: r.try_get("paid")?, released: r.try_get("released")? },
+                ))
+            })
+            .collect()
+    }
+}
