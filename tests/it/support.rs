@@ -76,6 +76,7 @@ impl TestApp {
         };
         assert_eq!(store.backend(), expected, "the suite runs on the engine it was asked for");
         let svc = Service::new(store, b"test-installation-secret-0123456789".to_vec());
+        svc.ensure_instruments().await.expect("shipped instruments load");
         assert!(svc.load_demo().await.expect("demo loads"));
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
         TestApp { svc, router, db_url, _dir: dir }

@@ -20,6 +20,9 @@ pub enum ServiceError {
     Locked(String),
     #[error(transparent)]
     Store(StoreError),
+    /// Stored or shipped data that should be valid is not (a bug or a hand-edited database).
+    #[error("inconsistent data: {0}")]
+    Broken(String),
 }
 
 impl From<StoreError> for ServiceError {

@@ -18,6 +18,16 @@ pub enum Permission {
     ManageOrganisations,
     ManageUsers,
     ViewAudit,
+    /// See programmes, their rules, quotas and budgets (aggregates, no person data).
+    ViewProgrammes,
+    /// Create programmes, change rules, set quotas and budgets.
+    ManageProgrammes,
+    /// Plan, activate, prolong, conclude interventions; fill the pre/post forms; record relapses.
+    ManageInterventions,
+    /// Record monthly payments (erogazioni).
+    RecordPayments,
+    /// See and record schedule, attendance and A/B/C observations of the interventions one tutors.
+    TutorInterventions,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -33,6 +43,11 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ManageConsents => matches!(role, CaseManager | Operatore),
         ManageOrganisations | ManageUsers => matches!(role, Amministratore),
         ViewAudit => matches!(role, Auditor),
+        ViewProgrammes => matches!(role, CaseManager | Operatore | Coordinatore | Analista),
+        ManageProgrammes => matches!(role, Coordinatore),
+        ManageInterventions => matches!(role, CaseManager),
+        RecordPayments => matches!(role, CaseManager | Coordinatore),
+        TutorInterventions => matches!(role, TutorAziendale),
     }
 }
 
@@ -62,6 +77,17 @@ mod tests {
         let with_identity: Vec<Role> = Role::ALL.iter().copied().filter(|r| allows(*r, ViewIdentity)).collect();
         assert_eq!(with_identity, vec![Role::CaseManager, Role::Operatore]);
         assert!(allows(Role::Coordinatore, ViewPersons));
+    }
+
+    #[test]
+    fn tutors_only_tutor_and_coordinators_run_programmes() {
+        let tutor: Vec<Permission> = [ViewPersons, ViewIdentity, ViewProgrammes, ManageInterventions, RecordPayments, TutorInterventions]
+            .into_iter()
+            .filter(|p| allows(Role::TutorAziendale, *p))
+            .collect();
+        assert_eq!(tutor, vec![TutorInterventions]);
+        assert!(allows(Role::Coordinatore, ManageProgrammes) && !allows(Role::CaseManager, ManageProgrammes));
+        assert!(allows(Role::CaseManager, ManageInterventions) && !allows(Role::Coordinatore, ManageInterventions));
     }
 
     #[test]

@@ -103,6 +103,10 @@ impl ApiError {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", t("err-internal"))
             }
+            ServiceError::Broken(e) => {
+                tracing::error!(error = %e, "inconsistent data");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", t("err-internal"))
+            }
         }
     }
 }

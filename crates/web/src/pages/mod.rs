@@ -102,6 +102,10 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
             tracing::error!(error = %e, "storage failure");
             error_page(state, lang, StatusCode::INTERNAL_SERVER_ERROR, "err-internal")
         }
+        ServiceError::Broken(e) => {
+            tracing::error!(error = %e, "inconsistent data");
+            error_page(state, lang, StatusCode::INTERNAL_SERVER_ERROR, "err-internal")
+        }
     }
 }
 

@@ -1,0 +1,166 @@
+//! Programmes: planning (coordinator) and the overview every participant reads.
+
+use crate::audit::record;
+use crate::policy::{self, Permission};
+use crate::{Actor, Result, Service, ServiceError};
+use percorsi_domain::ledger::Balance;
+use percorsi_domain::programme::{default_rules, InterventionType, ParticipationForm, ProgrammeForm, RuleForm};
+use percorsi_domain::{FieldError, Invalid};
+use percorsi_store::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
+use serde::Serialize;
+
+/// One participant's line on the programme page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParticipantOverview {
+    pub participant: ParticipantRow,
+    pub balance: Balance,
+    pub outstanding: i64,
+    pub available: i64,
+    pub quotas: Vec<QuotaRow>,
+    pub planned: i64,
+    pub activated: i64,
+    pub concluded: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProgrammeOverview {
+    pub programme: ProgrammeRow,
+    pub rules: Vec<RuleRow>,
+    pub rule_history: Vec<RuleRow>,
+    pub participants: Vec<ParticipantOverview>,
+    pub total: Balance,
+    pub total_outstanding: i64,
+    pub total_available: i64,
+    /// Whether outstanding + paid + available = budget for every participant and in total.
+    pub balanced: bool,
+}
+
+impl Service {
+    pub async fn programmes(&self, actor: &Actor) -> Result<Vec<ProgrammeRow>> {
+        policy::require(actor, Permission::ViewProgrammes).or_else(|_| policy::require(actor, Permission::TutorInterventions))?;
+        let mut tx = self.store().write().await?;
+        let rows = tx.programmes().await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Creates a programme with the seed's default rules as version 1 of each type.
+    pub async fn create_programme(&self, actor: &Actor, form: &ProgrammeForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageProgrammes)?;
+        let p = form.validate()?;
+        let mut tx = self.store().write().await?;
+        let id = tx.insert_programme(&p).await.map_err(|e| duplicate_as(e, "name"))?;
+        for rule in default_rules() {
+            tx.insert_rule(id, &rule, Some(actor.user_id)).await?;
+        }
+        record(&mut tx, actor, "create", "programme", Some(id), "programmazione", Some(p.name.clone())).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn update_programme(&self, actor: &Actor, id: i64, form: &ProgrammeForm) -> Result<()> {
+        policy::require(actor, Permission::ManageProgrammes)?;
+        let p = form.validate()?;
+        let mut tx = self.store().write().await?;
+        tx.update_programme(id, &p).await.map_err(|e| duplicate_as(e, "name"))?;
+        record(&mut tx, actor, "update", "programme", Some(id), "programmazione", Some(p.name.clone())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes a rule by adding a new version; running interventions keep theirs.
+    pub async fn change_rule(&self, actor: &Actor, programme_id: i64, form: &RuleForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageProgrammes)?;
+        let rule = form.validate()?;
+        let mut tx = self.store().write().await?;
+        tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
+        let id = tx.insert_rule(programme_id, &rule, Some(actor.user_id)).await?;
+        let detail = format!("{} {}–{} mesi, {} cent ({})", rule.intervention_type, rule.min_months, rule.max_months, rule.amount_cents, rule.amount_kind);
+        record(&mut tx, actor, "update", "programme_rule", Some(id), "nuova versione della regola", Some(detail)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Sets an organisation's budget and planned interventions. A budget below what is already
+    /// committed or paid is refused.
+    pub async fn set_participation(&self, actor: &Actor, programme_id: i64, form: &ParticipationForm) -> Result<()> {
+        policy::require(actor, Permission::ManageProgrammes)?;
+        let p = form.validate()?;
+        let mut tx = self.store().write().await?;
+        tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.organisation(p.organisation_id).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+        let used = tx.organisation_balance(programme_id, p.organisation_id).await?;
+        let in_use = used.outstanding() + used.paid;
+        if p.budget_cents < in_use {
+            return Err(Invalid(vec![FieldError::new("budget", "err-budget-below-used").arg("used", percorsi_domain::money::format_euros(in_use))]).into());
+        }
+        tx.upsert_participant(programme_id, p.organisation_id, p.budget_cents).await?;
+        for (t, n) in &p.planned {
+            tx.upsert_quota(programme_id, p.organisation_id, t.code(), *n).await?;
+        }
+        let detail = format!("org {} budget {} cent", p.organisation_id, p.budget_cents);
+        record(&mut tx, actor, "update", "programme", Some(programme_id), "budget e interventi previsti", Some(detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn programme_overview(&self, actor: &Actor, id: i64) -> Result<ProgrammeOverview> {
+        policy::require(actor, Permission::ViewProgrammes)?;
+        let mut tx = self.store().write().await?;
+        let programme = tx.programme(id).await?.ok_or(ServiceError::NotFound)?;
+        let rules = tx.current_rules(id).await?;
+        let rule_history = tx.rule_history(id).await?;
+        let participants = tx.participants(id).await?;
+        let balances = tx.balances(id).await?;
+        let quotas = tx.quotas(id).await?;
+        tx.commit().await?;
+        let mut total = Balance::default();
+        let mut balanced = true;
+        let participants = participants
+            .into_iter()
+            .map(|p| {
+                let balance = balances.iter().find(|(o, _)| *o == p.organisation_id).map(|(_, b)| *b).unwrap_or_default();
+                balanced &= balance.balances();
+                total.add(&balance);
+                let mine: Vec<QuotaRow> = InterventionType::ALL
+                    .iter()
+                    .map(|t| {
+                        quotas.iter().find(|q| q.organisation_id == p.organisation_id && q.intervention_type == t.code()).cloned().unwrap_or(QuotaRow {
+                            organisation_id: p.organisation_id,
+                            intervention_type: t.code().to_string(),
+                            ..Default::default()
+                        })
+                    })
+                    .collect();
+                ParticipantOverview {
+                    outstanding: balance.outstanding(),
+                    available: balance.available(),
+                    planned: mine.iter().map(|q| q.planned).sum(),
+                    activated: mine.iter().map(|q| q.activated).sum(),
+                    concluded: mine.iter().map(|q| q.concluded + q.interrupted).sum(),
+                    balance,
+                    quotas: mine,
+                    participant: p,
+                }
+            })
+            .collect();
+        balanced &= total.balances();
+        Ok(ProgrammeOverview {
+            programme,
+            rules,
+            rule_history,
+            participants,
+            total_outstanding: total.outstanding(),
+            total_available: total.available(),
+            total,
+            balanced,
+        })
+    }
+}
+
+fn duplicate_as(e: percorsi_store::StoreError, field: &'static str) -> ServiceError {
+    match e {
+        percorsi_store::StoreError::Duplicate => Invalid::one(field, "err-duplicate").into(),
+        other => other.into(),
+    }
+}
