@@ -154,14 +154,22 @@ impl Instrument {
                     problems.push(format!("item {}: needs at least two options", it.code));
                 }
                 if it.options.windows(2).any(|w| w[1].score <= w[0].score) {
-                    problems.push(format!("item {}: option scores must grow with the positivity of the answer", it.code));
+                    problems
+                        .push(format!("item {}: option scores must grow with the positivity of the answer", it.code));
                 }
             }
             let (min, max) = s.range();
             match (s.scoring, s.bands) {
-                (Scoring::Bands, None) => problems.push(format!("section {}: scored in bands but has no cut points", s.code)),
-                (Scoring::Bands, Some(b)) if !(min < b.medio_from && b.medio_from < b.alto_from && b.alto_from <= max) => {
-                    problems.push(format!("section {}: cut points {}/{} outside the range {min}–{max}", s.code, b.medio_from, b.alto_from))
+                (Scoring::Bands, None) => {
+                    problems.push(format!("section {}: scored in bands but has no cut points", s.code))
+                }
+                (Scoring::Bands, Some(b))
+                    if !(min < b.medio_from && b.medio_from < b.alto_from && b.alto_from <= max) =>
+                {
+                    problems.push(format!(
+                        "section {}: cut points {}/{} outside the range {min}–{max}",
+                        s.code, b.medio_from, b.alto_from
+                    ))
                 }
                 (Scoring::Autonomy, _) if self.autonomy_threshold.is_none_or(|t| t < 1) => {
                     problems.push(format!("section {}: autonomy needs autonomy_threshold ≥ 1", s.code))
@@ -185,7 +193,11 @@ impl Instrument {
 
     /// Validates submitted answers (item code → chosen score). Blank answers are simply absent.
     /// `may_fill` says which sections the author may answer (tutors: only `tutor` sections).
-    pub fn parse_answers(&self, raw: &BTreeMap<String, String>, may_fill: impl Fn(&Section) -> bool) -> Result<Answers, Invalid> {
+    pub fn parse_answers(
+        &self,
+        raw: &BTreeMap<String, String>,
+        may_fill: impl Fn(&Section) -> bool,
+    ) -> Result<Answers, Invalid> {
         let mut errors = Vec::new();
         let mut answers = BTreeMap::new();
         for (code, value) in raw {
@@ -206,7 +218,8 @@ impl Instrument {
                 Some(s) => {
                     answers.insert(code.clone(), s);
                 }
-                None => errors.push(FieldError::new("answers", "err-unknown-option").arg("item", code.clone()).arg("value", v)),
+                None => errors
+                    .push(FieldError::new("answers", "err-unknown-option").arg("item", code.clone()).arg("value", v)),
             }
         }
         if errors.is_empty() {
@@ -278,7 +291,11 @@ mod tests {
     }
 
     fn item(code: &str) -> Item {
-        Item { code: code.into(), text: text(code), options: (1..=4).map(|s| Opt { score: s, label: text(&s.to_string()) }).collect() }
+        Item {
+            code: code.into(),
+            text: text(code),
+            options: (1..=4).map(|s| Opt { score: s, label: text(&s.to_string()) }).collect(),
+        }
     }
 
     fn instrument() -> Instrument {
@@ -289,9 +306,30 @@ mod tests {
             title: text("t"),
             autonomy_threshold: Some(2),
             sections: vec![
-                Section { code: "A".into(), title: text("A"), scoring: Scoring::Bands, bands: Some(equal_bands(5, 20)), tutor: true, items: ["a1", "a2", "a3", "a4", "a5"].map(item).to_vec() },
-                Section { code: "aut".into(), title: text("aut"), scoring: Scoring::Autonomy, bands: None, tutor: false, items: ["u1", "u2"].map(item).to_vec() },
-                Section { code: "info".into(), title: text("info"), scoring: Scoring::None, bands: None, tutor: false, items: vec![item("i1")] },
+                Section {
+                    code: "A".into(),
+                    title: text("A"),
+                    scoring: Scoring::Bands,
+                    bands: Some(equal_bands(5, 20)),
+                    tutor: true,
+                    items: ["a1", "a2", "a3", "a4", "a5"].map(item).to_vec(),
+                },
+                Section {
+                    code: "aut".into(),
+                    title: text("aut"),
+                    scoring: Scoring::Autonomy,
+                    bands: None,
+                    tutor: false,
+                    items: ["u1", "u2"].map(item).to_vec(),
+                },
+                Section {
+                    code: "info".into(),
+                    title: text("info"),
+                    scoring: Scoring::None,
+                    bands: None,
+                    tutor: false,
+                    items: vec![item("i1")],
+                },
             ],
         }
     }
@@ -311,7 +349,14 @@ mod tests {
     fn every_band_edge() {
         let i = instrument();
         let a = &i.sections[0];
-        for (score, band) in [(5, Band::Basso), (9, Band::Basso), (10, Band::Medio), (14, Band::Medio), (15, Band::Alto), (20, Band::Alto)] {
+        for (score, band) in [
+            (5, Band::Basso),
+            (9, Band::Basso),
+            (10, Band::Medio),
+            (14, Band::Medio),
+            (15, Band::Alto),
+            (20, Band::Alto),
+        ] {
             assert_eq!(a.band(score), Some(band), "score {score}");
         }
         // Through the whole scoring path: 1+2+2+2+2 = 9 is basso, one point more is medio.
@@ -345,12 +390,14 @@ mod tests {
     #[test]
     fn answers_are_validated_and_scoped() {
         let i = instrument();
-        let raw: BTreeMap<String, String> = [("a1", "3"), ("u1", "2"), ("i1", "")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let raw: BTreeMap<String, String> =
+            [("a1", "3"), ("u1", "2"), ("i1", "")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let a = i.parse_answers(&raw, |_| true).unwrap();
         assert_eq!(a, answers(&[("a1", 3), ("u1", 2)]));
         let err = i.parse_answers(&raw, |s| s.tutor).unwrap_err();
         assert_eq!(err.0[0].key, "err-section-not-allowed", "a tutor cannot answer autonomy");
-        let bad: BTreeMap<String, String> = [("a1", "7"), ("zz", "1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let bad: BTreeMap<String, String> =
+            [("a1", "7"), ("zz", "1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let keys: Vec<&str> = i.parse_answers(&bad, |_| true).unwrap_err().0.iter().map(|e| e.key).collect();
         assert_eq!(keys, vec!["err-unknown-option", "err-unknown-item"]);
     }

@@ -233,7 +233,12 @@ fn small_number(c: &mut Checker, field: &'static str, raw: &str, min: i64, max: 
     match raw.trim().parse::<i64>() {
         Ok(v) if (min..=max).contains(&v) => Some(v),
         _ => {
-            c.push(FieldError::new(field, "err-range").arg("min", min.to_string()).arg("max", max.to_string()).arg("value", raw.trim()));
+            c.push(
+                FieldError::new(field, "err-range")
+                    .arg("min", min.to_string())
+                    .arg("max", max.to_string())
+                    .arg("value", raw.trim()),
+            );
             None
         }
     }
@@ -276,7 +281,12 @@ impl TransitionForm {
             c.fail("new_end", "err-required");
         }
         let note = c.optional_text("note", Some(&self.note), 500);
-        c.finish(|| TransitionStep { transition: t.unwrap_or(Transition::Suspend), date: date.unwrap_or(today), new_end, note })
+        c.finish(|| TransitionStep {
+            transition: t.unwrap_or(Transition::Suspend),
+            date: date.unwrap_or(today),
+            new_end,
+            note,
+        })
     }
 }
 
@@ -392,7 +402,12 @@ impl AttendanceForm {
             }
         };
         let note = c.optional_text("note", Some(&self.note), 500);
-        c.finish(|| Attendance { month: month.unwrap_or_default(), days_planned: planned.unwrap_or_default(), days_present: present.unwrap_or_default(), note })
+        c.finish(|| Attendance {
+            month: month.unwrap_or_default(),
+            days_planned: planned.unwrap_or_default(),
+            days_present: present.unwrap_or_default(),
+            note,
+        })
     }
 }
 
@@ -468,9 +483,12 @@ impl ConclusionForm {
             c.fail("end_date", "err-date-in-future");
         }
         let outcome = match self.outcome.trim() {
-            "positivo" => c.required_code("positive_kind", &self.positive_kind, PositiveOutcome::parse).map(Outcome::Positive),
+            "positivo" => {
+                c.required_code("positive_kind", &self.positive_kind, PositiveOutcome::parse).map(Outcome::Positive)
+            }
             "interrotto" => {
-                let reason = c.required_code("interruption_reason", &self.interruption_reason, InterruptionReason::parse);
+                let reason =
+                    c.required_code("interruption_reason", &self.interruption_reason, InterruptionReason::parse);
                 let text = c.optional_text("interruption_text", Some(&self.interruption_text), 500);
                 if reason == Some(InterruptionReason::Altro) && text.is_none() {
                     c.fail("interruption_text", "err-other-needs-text");
@@ -590,28 +608,63 @@ mod tests {
     fn conclusion_rules() {
         let today = d("2026-11-24");
         let start = Some(d("2025-01-01"));
-        let ok = ConclusionForm { end_date: "2025-06-30".into(), outcome: "positivo".into(), positive_kind: "lavoro_presso_ente_ospitante".into(), evaluation: "positiva".into(), ..Default::default() }
-            .validate(start, today)
-            .unwrap();
+        let ok = ConclusionForm {
+            end_date: "2025-06-30".into(),
+            outcome: "positivo".into(),
+            positive_kind: "lavoro_presso_ente_ospitante".into(),
+            evaluation: "positiva".into(),
+            ..Default::default()
+        }
+        .validate(start, today)
+        .unwrap();
         assert_eq!(ok.outcome, Outcome::Positive(PositiveOutcome::LavoroEnteOspitante));
-        let err = ConclusionForm { end_date: "2025-03-01".into(), outcome: "interrotto".into(), interruption_reason: "altro".into(), evaluation: "negativa".into(), ..Default::default() }
-            .validate(start, today)
-            .unwrap_err();
+        let err = ConclusionForm {
+            end_date: "2025-03-01".into(),
+            outcome: "interrotto".into(),
+            interruption_reason: "altro".into(),
+            evaluation: "negativa".into(),
+            ..Default::default()
+        }
+        .validate(start, today)
+        .unwrap_err();
         assert_eq!(err.0, vec![FieldError::new("interruption_text", "err-other-needs-text")], "altro requires text");
-        let err = ConclusionForm { end_date: "2024-12-01".into(), outcome: "boh".into(), contract_employer: "ACME".into(), ..Default::default() }.validate(start, today).unwrap_err();
+        let err = ConclusionForm {
+            end_date: "2024-12-01".into(),
+            outcome: "boh".into(),
+            contract_employer: "ACME".into(),
+            ..Default::default()
+        }
+        .validate(start, today)
+        .unwrap_err();
         for f in ["end_date", "outcome", "contract_kind", "evaluation"] {
             assert!(err.has(f), "{f}: {err:?}");
         }
-        let err = ConclusionForm { end_date: "2025-06-30".into(), outcome: "positivo".into(), positive_kind: "completato".into(), contract_kind: "tempo_determinato".into(), evaluation: "positiva".into(), ..Default::default() }
-            .validate(start, today)
-            .unwrap_err();
+        let err = ConclusionForm {
+            end_date: "2025-06-30".into(),
+            outcome: "positivo".into(),
+            positive_kind: "completato".into(),
+            contract_kind: "tempo_determinato".into(),
+            evaluation: "positiva".into(),
+            ..Default::default()
+        }
+        .validate(start, today)
+        .unwrap_err();
         assert!(err.has("contract_date") && err.has("contract_employer"));
     }
 
     #[test]
     fn monitoring_and_buckets() {
-        let m = MonitoringForm { relapse_count: "4".into(), legal_substance_use: "si".into(), illegal_substance_use: "".into() }.validate().unwrap();
-        assert_eq!(m, Monitoring { relapse_count: Some(4), legal_substance_use: Some(true), illegal_substance_use: None });
+        let m = MonitoringForm {
+            relapse_count: "4".into(),
+            legal_substance_use: "si".into(),
+            illegal_substance_use: "".into(),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(
+            m,
+            Monitoring { relapse_count: Some(4), legal_substance_use: Some(true), illegal_substance_use: None }
+        );
         assert!(MonitoringForm { relapse_count: "-1".into(), ..Default::default() }.validate().is_err());
         assert_eq!(relapse_bucket(None), "mancante");
         assert_eq!(relapse_bucket(Some(0)), "nessuna");
@@ -623,9 +676,24 @@ mod tests {
 
     #[test]
     fn months_and_attendance_and_payments() {
-        let a = AttendanceForm { month: "03/2025".into(), days_planned: "20".into(), days_present: "18".into(), note: "".into() }.validate().unwrap();
+        let a = AttendanceForm {
+            month: "03/2025".into(),
+            days_planned: "20".into(),
+            days_present: "18".into(),
+            note: "".into(),
+        }
+        .validate()
+        .unwrap();
         assert_eq!(a.month, "2025-03");
-        assert!(AttendanceForm { month: "2025-13".into(), days_planned: "20".into(), days_present: "21".into(), note: "".into() }.validate().unwrap_err().has("days_present"));
+        assert!(AttendanceForm {
+            month: "2025-13".into(),
+            days_planned: "20".into(),
+            days_present: "21".into(),
+            note: "".into()
+        }
+        .validate()
+        .unwrap_err()
+        .has("days_present"));
         let p = PaymentForm { month: "2025-04".into(), amount: "300,00".into() }.validate().unwrap();
         assert_eq!(p.amount_cents, 30_000);
         assert!(PaymentForm { month: "aprile".into(), amount: "0".into() }.validate().unwrap_err().has("month"));
@@ -634,10 +702,16 @@ mod tests {
     #[test]
     fn transitions_need_dates_and_prolongation_a_new_end() {
         let today = d("2026-11-24");
-        let err = TransitionForm { transition: "proroga".into(), date: "2026-11-01".into(), ..Default::default() }.validate(today).unwrap_err();
+        let err = TransitionForm { transition: "proroga".into(), date: "2026-11-01".into(), ..Default::default() }
+            .validate(today)
+            .unwrap_err();
         assert!(err.has("new_end"));
-        let err = TransitionForm { transition: "concludi".into(), date: "2026-11-01".into(), ..Default::default() }.validate(today).unwrap_err();
+        let err = TransitionForm { transition: "concludi".into(), date: "2026-11-01".into(), ..Default::default() }
+            .validate(today)
+            .unwrap_err();
         assert_eq!(err.0[0].key, "err-use-conclusion-form");
-        assert!(TransitionForm { transition: "attiva".into(), date: "2026-11-30".into(), ..Default::default() }.validate(today).is_err());
+        assert!(TransitionForm { transition: "attiva".into(), date: "2026-11-30".into(), ..Default::default() }
+            .validate(today)
+            .is_err());
     }
 }

@@ -31,7 +31,10 @@ impl Balance {
 
     /// The invariant, written out so that tests and the programme page can show it.
     pub fn balances(&self) -> bool {
-        self.outstanding() + self.paid + self.available() == self.budget && self.outstanding() >= 0 && self.available() >= 0 && self.paid >= 0
+        self.outstanding() + self.paid + self.available() == self.budget
+            && self.outstanding() >= 0
+            && self.available() >= 0
+            && self.paid >= 0
     }
 
     pub fn add(&mut self, other: &Balance) {
@@ -68,9 +71,8 @@ impl InterventionMoney {
     /// A payment may not exceed what is still committed to the intervention.
     pub fn check_payment(&self, amount: i64) -> Result<(), Invalid> {
         if amount > self.outstanding() {
-            return Err(Invalid(vec![
-                FieldError::new("amount", "err-payment-exceeds").arg("outstanding", crate::money::format_euros(self.outstanding()))
-            ]));
+            return Err(Invalid(vec![FieldError::new("amount", "err-payment-exceeds")
+                .arg("outstanding", crate::money::format_euros(self.outstanding()))]));
         }
         Ok(())
     }
@@ -154,7 +156,11 @@ mod tests {
         assert!(b.balances());
         m.commit(1, 12, 90_000).expect("freed money is reused for someone else");
         assert!(m.balance(1).balances());
-        assert_eq!(m.pay(10, 1).unwrap_err().0[0].key, "err-payment-exceeds", "nothing left to pay on an ended intervention");
+        assert_eq!(
+            m.pay(10, 1).unwrap_err().0[0].key,
+            "err-payment-exceeds",
+            "nothing left to pay on an ended intervention"
+        );
     }
 
     #[test]

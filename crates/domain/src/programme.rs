@@ -205,7 +205,11 @@ impl ParticipationForm {
         let mut planned = Vec::new();
         for (t, field, raw) in [
             (InterventionType::SocioTerapeutico, "planned_socio_terapeutico", &self.planned_socio_terapeutico),
-            (InterventionType::InserimentoLavorativo, "planned_inserimento_lavorativo", &self.planned_inserimento_lavorativo),
+            (
+                InterventionType::InserimentoLavorativo,
+                "planned_inserimento_lavorativo",
+                &self.planned_inserimento_lavorativo,
+            ),
             (InterventionType::EsperienzaFormativa, "planned_esperienza_formativa", &self.planned_esperienza_formativa),
         ] {
             match raw.trim() {
@@ -216,7 +220,11 @@ impl ParticipationForm {
                 },
             }
         }
-        c.finish(|| Participation { organisation_id: org.unwrap_or_default(), budget_cents: budget.unwrap_or_default(), planned })
+        c.finish(|| Participation {
+            organisation_id: org.unwrap_or_default(),
+            budget_cents: budget.unwrap_or_default(),
+            planned,
+        })
     }
 }
 
@@ -229,7 +237,10 @@ mod tests {
         let [st, il, ef] = default_rules();
         assert_eq!((st.min_months, st.max_months, st.amount_cents), (6, 14, 30_000));
         assert_eq!((il.min_months, il.max_months, il.amount_cents), (6, 14, 30_000));
-        assert_eq!((ef.min_months, ef.max_months, ef.amount_cents, ef.amount_kind), (3, 12, 40_000, AmountKind::Massimo));
+        assert_eq!(
+            (ef.min_months, ef.max_months, ef.amount_cents, ef.amount_kind),
+            (3, 12, 40_000, AmountKind::Massimo)
+        );
     }
 
     #[test]
@@ -252,9 +263,15 @@ mod tests {
 
     #[test]
     fn rule_form_validation() {
-        let err = RuleForm { intervention_type: "x".into(), min_months: "8".into(), max_months: "6".into(), monthly_amount: "-3".into(), amount_kind: "".into() }
-            .validate()
-            .unwrap_err();
+        let err = RuleForm {
+            intervention_type: "x".into(),
+            min_months: "8".into(),
+            max_months: "6".into(),
+            monthly_amount: "-3".into(),
+            amount_kind: "".into(),
+        }
+        .validate()
+        .unwrap_err();
         for f in ["intervention_type", "max_months", "monthly_amount", "amount_kind"] {
             assert!(err.has(f), "{f}");
         }
@@ -272,15 +289,25 @@ mod tests {
 
     #[test]
     fn participation_form() {
-        let p = ParticipationForm { organisation_id: "3".into(), budget: "12.000,00".into(), planned_socio_terapeutico: "4".into(), ..Default::default() }
-            .validate()
-            .unwrap();
+        let p = ParticipationForm {
+            organisation_id: "3".into(),
+            budget: "12.000,00".into(),
+            planned_socio_terapeutico: "4".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
         assert_eq!(p.budget_cents, 1_200_000);
         assert_eq!(p.planned[0], (InterventionType::SocioTerapeutico, 4));
         assert_eq!(p.planned[1].1, 0);
-        let err = ParticipationForm { organisation_id: "3".into(), budget: "dieci".into(), planned_esperienza_formativa: "-1".into(), ..Default::default() }
-            .validate()
-            .unwrap_err();
+        let err = ParticipationForm {
+            organisation_id: "3".into(),
+            budget: "dieci".into(),
+            planned_esperienza_formativa: "-1".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
         assert!(err.has("budget") && err.has("planned_esperienza_formativa"));
     }
 }

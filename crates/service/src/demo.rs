@@ -5,17 +5,19 @@ use crate::audit::record_system;
 use crate::auth::hash_password;
 use crate::{Result, Service};
 use chrono::{Datelike, Duration, NaiveDate};
-use percorsi_domain::instrument::AssessmentKind;
-use percorsi_domain::intervention::{AttendanceForm, ConclusionForm, InterventionForm, MonitoringForm, PaymentForm, TransitionForm};
-use percorsi_domain::programme::{ParticipationForm, ProgrammeForm};
-use std::collections::BTreeMap;
 use percorsi_domain::codes::{ConsentPurpose, EpisodeClosure, OrganisationKind, Role, Sex, Substance};
 use percorsi_domain::consent::NewConsent;
 use percorsi_domain::episode::{EpisodeClose, NewEpisode};
 use percorsi_domain::fiscal_code;
+use percorsi_domain::instrument::AssessmentKind;
+use percorsi_domain::intervention::{
+    AttendanceForm, ConclusionForm, InterventionForm, MonitoringForm, PaymentForm, TransitionForm,
+};
 use percorsi_domain::organisation::NewOrganisation;
 use percorsi_domain::person::PersonForm;
+use percorsi_domain::programme::{ParticipationForm, ProgrammeForm};
 use percorsi_domain::pseudonym;
+use std::collections::BTreeMap;
 
 /// Every demo account uses this password (printed at start and in the README).
 pub const DEMO_PASSWORD: &str = "percorsi-demo";
@@ -221,17 +223,26 @@ impl Service {
         let anna = self.demo_actor("anna").await?;
         let sara = self.demo_actor("sara").await?;
         let orgs = self.organisations().await?;
-        let org = |part: &str| orgs.iter().find(|o| o.name.contains(part)).map(|o| o.id.to_string()).unwrap_or_default();
+        let org =
+            |part: &str| orgs.iter().find(|o| o.name.contains(part)).map(|o| o.id.to_string()).unwrap_or_default();
         let davide = self.cli_membership("davide", None, None).await?.user_id.to_string();
         let mut rng = Lcg(179);
         let today = crate::today();
-        let old = self.create_programme(&coord, &programme_form("Inserimenti lavorativi 2011–2012", "2011-01-01", "2012-12-31")).await?;
+        let old = self
+            .create_programme(&coord, &programme_form("Inserimenti lavorativi 2011–2012", "2011-01-01", "2012-12-31"))
+            .await?;
         let current_start = NaiveDate::from_ymd_opt(today.year() - 1, 1, 1).unwrap_or(today);
         let current_end = NaiveDate::from_ymd_opt(today.year() + 1, 12, 31).unwrap_or(today);
         let name = format!("Inserimenti lavorativi {}–{}", current_start.year(), current_end.year());
-        let current = self.create_programme(&coord, &programme_form(&name, &iso(current_start), &iso(current_end))).await?;
+        let current =
+            self.create_programme(&coord, &programme_form(&name, &iso(current_start), &iso(current_end))).await?;
         for p in [old, current] {
-            for (o, budget, st, il, ef) in [("1-MS", "40.000", "5", "2", "2"), ("6-LI", "36.000", "6", "3", "1"), ("Il Faro", "30.000", "4", "2", "2"), ("Approdo", "20.000", "2", "2", "1")] {
+            for (o, budget, st, il, ef) in [
+                ("1-MS", "40.000", "5", "2", "2"),
+                ("6-LI", "36.000", "6", "3", "1"),
+                ("Il Faro", "30.000", "4", "2", "2"),
+                ("Approdo", "20.000", "2", "2", "1"),
+            ] {
                 let form = ParticipationForm {
                     organisation_id: org(o),
                     budget: budget.into(),
@@ -244,27 +255,58 @@ impl Service {
         }
         let hosts = [org("Officine Apuane"), org("Agriturismo"), org("Cooperativa sociale La Rete")];
         // Historic programme: Il Faro's people, all concluded or interrupted.
-        let faro_people: Vec<i64> = self.followed(&sara).await?.into_iter().filter(|p| !p.anonymous).map(|p| p.id).collect();
+        let faro_people: Vec<i64> =
+            self.followed(&sara).await?.into_iter().filter(|p| !p.anonymous).map(|p| p.id).collect();
         for (n, person) in faro_people.iter().take(6).enumerate() {
             let start = NaiveDate::from_ymd_opt(2011, 2 + n as u32, 1).unwrap_or(today);
-            let (t, months, amount) = [("socio_terapeutico", 8, "300"), ("inserimento_lavorativo", 6, "300"), ("esperienza_formativa", 4, "350")][n % 3];
+            let (t, months, amount) = [
+                ("socio_terapeutico", 8, "300"),
+                ("inserimento_lavorativo", 6, "300"),
+                ("esperienza_formativa", 4, "350"),
+            ][n % 3];
             let end = add_months(start, months);
             let tutor = if n % 3 == 0 { davide.clone() } else { String::new() };
             let host = if n % 3 == 0 { hosts[0].clone() } else { hosts[1 + n % 2].clone() };
-            let id = self.create_intervention(&sara, *person, &plan_form(old, t, &host, &tutor, start, end, amount)).await?;
+            let id =
+                self.create_intervention(&sara, *person, &plan_form(old, t, &host, &tutor, start, end, amount)).await?;
             self.transition(&sara, id, &step("attiva", start, None)).await?;
             self.fill_form(&sara, id, AssessmentKind::PreIntervento, &iso(start), &answers(&mut rng, false)).await?;
             for m in 0..months.min(3) {
-                self.record_payment(&sara, id, &PaymentForm { month: nth_month(start, m), amount: amount.into() }).await?;
+                self.record_payment(&sara, id, &PaymentForm { month: nth_month(start, m), amount: amount.into() })
+                    .await?;
             }
             let interrupted = n == 4;
-            self.record_monitoring(&sara, id, &MonitoringForm { relapse_count: ["0", "2", "0", "5", "12", "1"][n].into(), ..Default::default() }).await?;
+            self.record_monitoring(
+                &sara,
+                id,
+                &MonitoringForm { relapse_count: ["0", "2", "0", "5", "12", "1"][n].into(), ..Default::default() },
+            )
+            .await?;
             self.fill_form(&sara, id, AssessmentKind::PostIntervento, &iso(end), &answers(&mut rng, true)).await?;
             let conclusion = if interrupted {
-                ConclusionForm { end_date: iso(add_months(start, 2)), outcome: "interrotto".into(), interruption_reason: "ricaduta_dipendenza".into(), evaluation: "parzialmente_negativa".into(), ..Default::default() }
+                ConclusionForm {
+                    end_date: iso(add_months(start, 2)),
+                    outcome: "interrotto".into(),
+                    interruption_reason: "ricaduta_dipendenza".into(),
+                    evaluation: "parzialmente_negativa".into(),
+                    ..Default::default()
+                }
             } else {
-                let kind = ["completato", "lavoro_presso_ente_ospitante", "completato", "prorogato", "", "lavoro_presso_altro_ente"][n];
-                let mut c = ConclusionForm { end_date: iso(end), outcome: "positivo".into(), positive_kind: kind.into(), evaluation: ["positiva", "positiva", "parzialmente_positiva", "positiva", "", "positiva"][n].into(), ..Default::default() };
+                let kind = [
+                    "completato",
+                    "lavoro_presso_ente_ospitante",
+                    "completato",
+                    "prorogato",
+                    "",
+                    "lavoro_presso_altro_ente",
+                ][n];
+                let mut c = ConclusionForm {
+                    end_date: iso(end),
+                    outcome: "positivo".into(),
+                    positive_kind: kind.into(),
+                    evaluation: ["positiva", "positiva", "parzialmente_positiva", "positiva", "", "positiva"][n].into(),
+                    ..Default::default()
+                };
                 if kind.starts_with("lavoro") {
                     c.contract_kind = "tempo_determinato".into();
                     c.contract_date = iso(end + Duration::days(10));
@@ -275,14 +317,23 @@ impl Service {
             self.conclude(&sara, id, &conclusion).await?;
         }
         // Current programme: SerD 1-MS's people, one intervention in each state.
-        let anna_people: Vec<i64> = self.followed(&anna).await?.into_iter().filter(|p| !p.anonymous).map(|p| p.id).collect();
+        let anna_people: Vec<i64> =
+            self.followed(&anna).await?.into_iter().filter(|p| !p.anonymous).map(|p| p.id).collect();
         let states = ["proposto", "attivo", "attivo_fine", "sospeso", "prorogato", "concluso", "interrotto"];
         for (n, (person, state)) in anna_people.iter().zip(states).enumerate() {
             let months: u32 = if state == "attivo_fine" { 6 } else { 8 };
-            let start = if state == "attivo_fine" { add_months(today, 0) - Duration::days(160) } else { current_start + Duration::days(30 * n as i64) };
+            let start = if state == "attivo_fine" {
+                add_months(today, 0) - Duration::days(160)
+            } else {
+                current_start + Duration::days(30 * n as i64)
+            };
             let end = add_months(start, months);
-            let (t, amount) = [("inserimento_lavorativo", "300"), ("socio_terapeutico", "300"), ("esperienza_formativa", "400")][n % 3];
-            let id = self.create_intervention(&anna, *person, &plan_form(current, t, &hosts[0], &davide, start, end, amount)).await?;
+            let (t, amount) =
+                [("inserimento_lavorativo", "300"), ("socio_terapeutico", "300"), ("esperienza_formativa", "400")]
+                    [n % 3];
+            let id = self
+                .create_intervention(&anna, *person, &plan_form(current, t, &hosts[0], &davide, start, end, amount))
+                .await?;
             if state == "proposto" {
                 continue;
             }
@@ -290,23 +341,74 @@ impl Service {
             self.fill_form(&anna, id, AssessmentKind::PreIntervento, &iso(start), &answers(&mut rng, false)).await?;
             let worked = percorsi_domain::intervention::months_between(start, today.min(end)).min(months);
             for m in 0..worked.min(4) {
-                self.record_payment(&anna, id, &PaymentForm { month: nth_month(start, m), amount: amount.into() }).await?;
+                self.record_payment(&anna, id, &PaymentForm { month: nth_month(start, m), amount: amount.into() })
+                    .await?;
             }
-            self.record_attendance(&anna, id, &AttendanceForm { month: start.format("%Y-%m").to_string(), days_planned: "20".into(), days_present: "18".into(), note: String::new() }).await?;
-            self.record_monitoring(&anna, id, &MonitoringForm { relapse_count: (n % 4).to_string(), legal_substance_use: "si".into(), illegal_substance_use: "no".into() }).await?;
+            self.record_attendance(
+                &anna,
+                id,
+                &AttendanceForm {
+                    month: start.format("%Y-%m").to_string(),
+                    days_planned: "20".into(),
+                    days_present: "18".into(),
+                    note: String::new(),
+                },
+            )
+            .await?;
+            self.record_monitoring(
+                &anna,
+                id,
+                &MonitoringForm {
+                    relapse_count: (n % 4).to_string(),
+                    legal_substance_use: "si".into(),
+                    illegal_substance_use: "no".into(),
+                },
+            )
+            .await?;
             match state {
                 "sospeso" => {
-                    self.transition(&anna, id, &step("sospendi", start + Duration::days(60), Some("ricovero breve"))).await?;
+                    self.transition(&anna, id, &step("sospendi", start + Duration::days(60), Some("ricovero breve")))
+                        .await?;
                 }
                 "prorogato" => {
-                    self.transition(&anna, id, &TransitionForm { transition: "proroga".into(), date: iso(start + Duration::days(90)), new_end: iso(add_months(start, 12)), note: String::new() }).await?;
+                    self.transition(
+                        &anna,
+                        id,
+                        &TransitionForm {
+                            transition: "proroga".into(),
+                            date: iso(start + Duration::days(90)),
+                            new_end: iso(add_months(start, 12)),
+                            note: String::new(),
+                        },
+                    )
+                    .await?;
                 }
                 "concluso" | "interrotto" => {
-                    self.fill_form(&anna, id, AssessmentKind::PostIntervento, &iso(end.min(today)), &answers(&mut rng, true)).await?;
+                    self.fill_form(
+                        &anna,
+                        id,
+                        AssessmentKind::PostIntervento,
+                        &iso(end.min(today)),
+                        &answers(&mut rng, true),
+                    )
+                    .await?;
                     let c = if state == "concluso" {
-                        ConclusionForm { end_date: iso(end.min(today)), outcome: "positivo".into(), positive_kind: "completato".into(), evaluation: "positiva".into(), ..Default::default() }
+                        ConclusionForm {
+                            end_date: iso(end.min(today)),
+                            outcome: "positivo".into(),
+                            positive_kind: "completato".into(),
+                            evaluation: "positiva".into(),
+                            ..Default::default()
+                        }
                     } else {
-                        ConclusionForm { end_date: iso(add_months(start, 2)), outcome: "interrotto".into(), interruption_reason: "altro".into(), interruption_text: "trasferimento in altra regione".into(), evaluation: "negativa".into(), ..Default::default() }
+                        ConclusionForm {
+                            end_date: iso(add_months(start, 2)),
+                            outcome: "interrotto".into(),
+                            interruption_reason: "altro".into(),
+                            interruption_text: "trasferimento in altra regione".into(),
+                            evaluation: "negativa".into(),
+                            ..Default::default()
+                        }
                     };
                     self.conclude(&anna, id, &c).await?;
                 }
@@ -340,7 +442,15 @@ fn programme_form(name: &str, start: &str, end: &str) -> ProgrammeForm {
     ProgrammeForm { name: name.into(), start_date: start.into(), end_date: end.into() }
 }
 
-fn plan_form(programme: i64, t: &str, host: &str, tutor: &str, start: NaiveDate, end: NaiveDate, amount: &str) -> InterventionForm {
+fn plan_form(
+    programme: i64,
+    t: &str,
+    host: &str,
+    tutor: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+    amount: &str,
+) -> InterventionForm {
     InterventionForm {
         programme_id: programme.to_string(),
         intervention_type: t.into(),
@@ -355,7 +465,12 @@ fn plan_form(programme: i64, t: &str, host: &str, tutor: &str, start: NaiveDate,
 }
 
 fn step(t: &str, date: NaiveDate, note: Option<&str>) -> TransitionForm {
-    TransitionForm { transition: t.into(), date: iso(date), new_end: String::new(), note: note.unwrap_or_default().into() }
+    TransitionForm {
+        transition: t.into(),
+        date: iso(date),
+        new_end: String::new(),
+        note: note.unwrap_or_default().into(),
+    }
 }
 
 /// Plausible answers: autonomy a little better after than before, A/B/C spread out.
@@ -366,7 +481,23 @@ fn answers(rng: &mut Lcg, post: bool) -> BTreeMap<String, String> {
         a.insert(code.to_string(), (if post { (base + rng.next(2) as i64).min(4) } else { base }).to_string());
     }
     if post {
-        for code in ["a_puntualita", "a_orari", "a_regole", "a_attrezzature", "a_sicurezza", "b_colleghi", "b_responsabili", "b_frustrazione", "b_aiuto", "b_motivazione", "c_comprensione", "c_autonomia", "c_precisione", "c_organizzazione", "c_problemi"] {
+        for code in [
+            "a_puntualita",
+            "a_orari",
+            "a_regole",
+            "a_attrezzature",
+            "a_sicurezza",
+            "b_colleghi",
+            "b_responsabili",
+            "b_frustrazione",
+            "b_aiuto",
+            "b_motivazione",
+            "c_comprensione",
+            "c_autonomia",
+            "c_precisione",
+            "c_organizzazione",
+            "c_problemi",
+        ] {
             a.insert(code.to_string(), (1 + rng.next(4)).to_string());
         }
         a.insert("frequenza".into(), (1 + rng.next(3)).to_string());

@@ -7,8 +7,10 @@ use percorsi_domain::Invalid;
 use percorsi_store::Tx;
 
 /// The forms shipped with the program (see instruments/README.md).
-pub const SHIPPED: &[&str] =
-    &[include_str!("../../../instruments/scheda_pre_intervento.v1.json"), include_str!("../../../instruments/scheda_post_intervento.v1.json")];
+pub const SHIPPED: &[&str] = &[
+    include_str!("../../../instruments/scheda_pre_intervento.v1.json"),
+    include_str!("../../../instruments/scheda_post_intervento.v1.json"),
+];
 
 impl Service {
     /// Loads the shipped instruments that the database does not have yet. Run at every start.
@@ -30,12 +32,23 @@ impl Service {
 
     /// Loads an instrument definition file (administrator, CLI). A version already loaded is refused.
     pub async fn load_instrument(&self, src: &str) -> Result<Instrument> {
-        let i = Instrument::from_json(src).map_err(|e| Invalid(vec![percorsi_domain::FieldError::new("definition", "err-instrument").arg("value", e)]))?;
+        let i = Instrument::from_json(src).map_err(|e| {
+            Invalid(vec![percorsi_domain::FieldError::new("definition", "err-instrument").arg("value", e)])
+        })?;
         let mut tx = self.store().write().await?;
         let Some(id) = tx.insert_instrument(&i.code, i.version, i.kind.code(), src).await? else {
             return Err(ServiceError::Conflict("err-instrument-version-exists"));
         };
-        record_system(&mut tx, "cli", None, "create", "instrument", Some(id.to_string()), &format!("caricamento scheda {} v{}", i.code, i.version)).await?;
+        record_system(
+            &mut tx,
+            "cli",
+            None,
+            "create",
+            "instrument",
+            Some(id.to_string()),
+            &format!("caricamento scheda {} v{}", i.code, i.version),
+        )
+        .await?;
         tx.commit().await?;
         Ok(i)
     }

@@ -9,13 +9,16 @@ use chrono::{Duration, NaiveDate};
 use percorsi_domain::codes::OrganisationKind;
 use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChange, Instrument, SectionScore};
 use percorsi_domain::intervention::{
-    months_between, parse_programme_and_type, AttendanceForm, ConclusionForm, InterventionForm, InterventionStatus, MonitoringForm, Monitoring, Outcome, PaymentForm,
-    ProgrammeContext, Transition, TransitionForm,
+    months_between, parse_programme_and_type, AttendanceForm, ConclusionForm, InterventionForm, InterventionStatus,
+    Monitoring, MonitoringForm, Outcome, PaymentForm, ProgrammeContext, Transition, TransitionForm,
 };
 use percorsi_domain::ledger::InterventionMoney;
 use percorsi_domain::programme::{AmountKind, InterventionType, Rule};
 use percorsi_domain::{FieldError, Invalid};
-use percorsi_store::{AssessmentWrite, AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, MembershipRow, PaymentRow, RuleRow, TutorInterventionRow, Tx};
+use percorsi_store::{
+    AssessmentWrite, AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, MembershipRow,
+    PaymentRow, RuleRow, TutorInterventionRow, Tx,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -81,7 +84,12 @@ pub struct PlanningChoices {
     pub tutors: Vec<MembershipRow>,
 }
 
-const HOST_KINDS: [OrganisationKind; 4] = [OrganisationKind::Azienda, OrganisationKind::CooperativaSociale, OrganisationKind::EnteFormazione, OrganisationKind::Associazione];
+const HOST_KINDS: [OrganisationKind; 4] = [
+    OrganisationKind::Azienda,
+    OrganisationKind::CooperativaSociale,
+    OrganisationKind::EnteFormazione,
+    OrganisationKind::Associazione,
+];
 
 fn rule_of(r: &RuleRow) -> Option<Rule> {
     Some(Rule {
@@ -94,7 +102,8 @@ fn rule_of(r: &RuleRow) -> Option<Rule> {
 }
 
 fn status_of(row: &InterventionRow) -> Result<InterventionStatus> {
-    InterventionStatus::parse(&row.status).ok_or_else(|| ServiceError::Broken(format!("intervention {} has status {}", row.id, row.status)))
+    InterventionStatus::parse(&row.status)
+        .ok_or_else(|| ServiceError::Broken(format!("intervention {} has status {}", row.id, row.status)))
 }
 
 impl Service {
@@ -110,7 +119,12 @@ impl Service {
                 programmes.push((p, rules));
             }
         }
-        let hosts = tx.organisations().await?.into_iter().filter(|o| o.active && HOST_KINDS.iter().any(|k| k.code() == o.kind)).collect();
+        let hosts = tx
+            .organisations()
+            .await?
+            .into_iter()
+            .filter(|o| o.active && HOST_KINDS.iter().any(|k| k.code() == o.kind))
+            .collect();
         let tutors = tx.members_with_roles(None, &["tutor_aziendale"]).await?;
         tx.commit().await?;
         Ok(PlanningChoices { programmes, hosts, tutors })
@@ -136,22 +150,48 @@ impl Service {
         let rules: Vec<Rule> = rule_rows.iter().filter_map(rule_of).collect();
         let ctx = programme.as_ref().map(|p| ProgrammeContext { start: p.start_date, end: p.end_date, rules: &rules });
         let new = form.validate(ctx.as_ref())?;
-        let host = tx.organisation(new.host_organisation_id).await?.filter(|o| o.active && HOST_KINDS.iter().any(|k| k.code() == o.kind));
+        let host = tx
+            .organisation(new.host_organisation_id)
+            .await?
+            .filter(|o| o.active && HOST_KINDS.iter().any(|k| k.code() == o.kind));
         if host.is_none() {
             return Err(Invalid::one("host_organisation_id", "err-host-kind").into());
         }
         if let Some(tutor) = new.tutor_id {
-            let ok = tx.members_with_roles(Some(new.host_organisation_id), &["tutor_aziendale"]).await?.iter().any(|m| m.user_id == tutor);
+            let ok = tx
+                .members_with_roles(Some(new.host_organisation_id), &["tutor_aziendale"])
+                .await?
+                .iter()
+                .any(|m| m.user_id == tutor);
             if !ok {
                 return Err(Invalid::one("tutor_id", "err-tutor-of-host").into());
             }
         }
-        let rule_id = rule_rows.iter().find(|r| r.intervention_type == new.intervention_type.code()).map(|r| r.id).ok_or(ServiceError::NotFound)?;
+        let rule_id = rule_rows
+            .iter()
+            .find(|r| r.intervention_type == new.intervention_type.code())
+            .map(|r| r.id)
+            .ok_or(ServiceError::NotFound)?;
         let id = tx
-            .insert_intervention(&InterventionInsert { new: &new, rule_id, person_id, organisation_id: actor.organisation_id, case_manager_id: actor.user_id })
+            .insert_intervention(&InterventionInsert {
+                new: &new,
+                rule_id,
+                person_id,
+                organisation_id: actor.organisation_id,
+                case_manager_id: actor.user_id,
+            })
             .await?;
         tx.insert_event(id, "crea", None, "proposto", today(), None, actor.user_id, actor.organisation_id).await?;
-        record(&mut tx, actor, "create", "intervention", Some(id), "proposta di intervento", Some(format!("person {person_id}, {}", new.intervention_type))).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "intervention",
+            Some(id),
+            "proposta di intervento",
+            Some(format!("person {person_id}, {}", new.intervention_type)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -179,7 +219,8 @@ impl Service {
             Transition::Prolong => {
                 let new_end = step.new_end.ok_or_else(|| Invalid::one("new_end", "err-required"))?;
                 if new_end <= row.planned_end {
-                    let e = FieldError::new("new_end", "err-prolong-not-later").arg("end", row.planned_end.format("%d/%m/%Y").to_string());
+                    let e = FieldError::new("new_end", "err-prolong-not-later")
+                        .arg("end", row.planned_end.format("%d/%m/%Y").to_string());
                     return Err(Invalid(vec![e]).into());
                 }
                 let start = row.actual_start.unwrap_or(row.planned_start);
@@ -192,16 +233,30 @@ impl Service {
                         .arg("months", total.to_string());
                     return Err(Invalid(vec![e]).into());
                 }
-                let extra = total.saturating_sub(months_between(start, row.planned_end)) as i64 * row.monthly_amount_cents;
+                let extra =
+                    total.saturating_sub(months_between(start, row.planned_end)) as i64 * row.monthly_amount_cents;
                 commit(&mut tx, actor, &row, extra).await?;
                 planned_end = Some(new_end);
             }
             Transition::Suspend | Transition::Resume => {}
-            Transition::Conclude | Transition::Interrupt => return Err(Invalid::one("transition", "err-use-conclusion-form").into()),
+            Transition::Conclude | Transition::Interrupt => {
+                return Err(Invalid::one("transition", "err-use-conclusion-form").into())
+            }
         }
         tx.set_intervention_status(id, from.code(), to.code(), actual_start, planned_end).await?;
-        tx.insert_event(id, step.transition.code(), Some(from.code()), to.code(), step.date, step.note.as_deref(), actor.user_id, actor.organisation_id).await?;
-        record(&mut tx, actor, "update", "intervention", Some(id), "cambio di stato", Some(format!("{from} → {to}"))).await?;
+        tx.insert_event(
+            id,
+            step.transition.code(),
+            Some(from.code()),
+            to.code(),
+            step.date,
+            step.note.as_deref(),
+            actor.user_id,
+            actor.organisation_id,
+        )
+        .await?;
+        record(&mut tx, actor, "update", "intervention", Some(id), "cambio di stato", Some(format!("{from} → {to}")))
+            .await?;
         tx.commit().await?;
         Ok(row.person_id)
     }
@@ -220,10 +275,29 @@ impl Service {
         let to = from.apply(transition).ok_or_else(|| illegal(from, transition))?;
         let money = tx.intervention_money(id).await?;
         if money.outstanding() > 0 {
-            tx.insert_ledger(row.programme_id, row.organisation_id, id, "release", money.outstanding(), None, actor.user_id).await?;
+            tx.insert_ledger(
+                row.programme_id,
+                row.organisation_id,
+                id,
+                "release",
+                money.outstanding(),
+                None,
+                actor.user_id,
+            )
+            .await?;
         }
         tx.set_conclusion(id, from.code(), to.code(), &c).await?;
-        tx.insert_event(id, transition.code(), Some(from.code()), to.code(), c.end_date, None, actor.user_id, actor.organisation_id).await?;
+        tx.insert_event(
+            id,
+            transition.code(),
+            Some(from.code()),
+            to.code(),
+            c.end_date,
+            None,
+            actor.user_id,
+            actor.organisation_id,
+        )
+        .await?;
         let detail = format!("{from} → {to}, liberati {} cent", money.outstanding());
         record(&mut tx, actor, "update", "intervention", Some(id), "conclusione dell'intervento", Some(detail)).await?;
         tx.commit().await?;
@@ -249,15 +323,37 @@ impl Service {
             return Err(Invalid(vec![e]).into());
         }
         if p.amount_cents > row.monthly_amount_cents {
-            let e = FieldError::new("amount", "err-payment-above-monthly").arg("amount", percorsi_domain::money::format_euros(row.monthly_amount_cents));
+            let e = FieldError::new("amount", "err-payment-above-monthly")
+                .arg("amount", percorsi_domain::money::format_euros(row.monthly_amount_cents));
             return Err(Invalid(vec![e]).into());
         }
         tx.intervention_money(id).await?.check_payment(p.amount_cents)?;
-        tx.insert_ledger(row.programme_id, row.organisation_id, id, "pay", p.amount_cents, Some(&p.month), actor.user_id).await.map_err(|e| match e {
-            percorsi_store::StoreError::Duplicate => ServiceError::Invalid(Invalid::one("month", "err-payment-month-exists")),
+        tx.insert_ledger(
+            row.programme_id,
+            row.organisation_id,
+            id,
+            "pay",
+            p.amount_cents,
+            Some(&p.month),
+            actor.user_id,
+        )
+        .await
+        .map_err(|e| match e {
+            percorsi_store::StoreError::Duplicate => {
+                ServiceError::Invalid(Invalid::one("month", "err-payment-month-exists"))
+            }
             other => other.into(),
         })?;
-        record(&mut tx, actor, "create", "payment", Some(id), "erogazione mensile", Some(format!("{} {} cent", p.month, p.amount_cents))).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "payment",
+            Some(id),
+            "erogazione mensile",
+            Some(format!("{} {} cent", p.month, p.amount_cents)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.person_id)
     }
@@ -279,7 +375,11 @@ impl Service {
         let a = form.validate()?;
         let mut tx = self.store().write().await?;
         if allows(actor.role, Permission::TutorInterventions) {
-            tx.tutored(actor.user_id, actor.organisation_id, Some(id)).await?.into_iter().next().ok_or(ServiceError::NotFound)?;
+            tx.tutored(actor.user_id, actor.organisation_id, Some(id))
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(ServiceError::NotFound)?;
         } else {
             policy::require(actor, Permission::ManageInterventions)?;
             own_intervention(&mut tx, actor, id).await?;
@@ -327,7 +427,10 @@ impl Service {
         let own = row.organisation_id == actor.organisation_id;
         let can_manage = own && allows(actor.role, Permission::ManageInterventions);
         let transitions = if can_manage {
-            [Transition::Activate, Transition::Suspend, Transition::Resume, Transition::Prolong].into_iter().filter(|t| status.apply(*t).is_some()).collect()
+            [Transition::Activate, Transition::Suspend, Transition::Resume, Transition::Prolong]
+                .into_iter()
+                .filter(|t| status.apply(*t).is_some())
+                .collect()
         } else {
             Vec::new()
         };
@@ -350,7 +453,8 @@ impl Service {
     pub async fn interventions_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<InterventionSummary>> {
         policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().write().await?;
-        let rows = tx.interventions_of_person(&actor.scope(), person_id, allows(actor.role, Permission::ViewIdentity)).await?;
+        let rows =
+            tx.interventions_of_person(&actor.scope(), person_id, allows(actor.role, Permission::ViewIdentity)).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -363,7 +467,16 @@ impl Service {
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let rows = tx.interventions_of_organisation(&actor.scope(), with_identity, 2000).await?;
         if with_identity && !rows.is_empty() {
-            record(&mut tx, actor, "read", "intervention_list", None, "scadenze", Some(format!("{} interventi", rows.len()))).await?;
+            record(
+                &mut tx,
+                actor,
+                "read",
+                "intervention_list",
+                None,
+                "scadenze",
+                Some(format!("{} interventi", rows.len())),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(due_items(rows, today()))
@@ -375,7 +488,16 @@ impl Service {
         let mut tx = self.store().write().await?;
         let rows = tx.tutored(actor.user_id, actor.organisation_id, None).await?;
         if !rows.is_empty() {
-            record(&mut tx, actor, "read", "intervention_list", None, "interventi seguiti come tutor", Some(format!("{} interventi", rows.len()))).await?;
+            record(
+                &mut tx,
+                actor,
+                "read",
+                "intervention_list",
+                None,
+                "interventi seguiti come tutor",
+                Some(format!("{} interventi", rows.len())),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(rows)
@@ -384,14 +506,26 @@ impl Service {
     pub async fn tutor_detail(&self, actor: &Actor, id: i64) -> Result<TutorDetail> {
         policy::require(actor, Permission::TutorInterventions)?;
         let mut tx = self.store().write().await?;
-        let row = tx.tutored(actor.user_id, actor.organisation_id, Some(id)).await?.into_iter().next().ok_or(ServiceError::NotFound)?;
+        let row = tx
+            .tutored(actor.user_id, actor.organisation_id, Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound)?;
         let attendance = tx.attendance(id).await?;
         let mut observations = Vec::new();
-        if let Some(a) = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == AssessmentKind::PostIntervento.code()) {
+        if let Some(a) =
+            tx.assessments_of(id).await?.into_iter().find(|a| a.kind == AssessmentKind::PostIntervento.code())
+        {
             let instrument = instruments::by_id(&mut tx, a.instrument_id).await?;
             let answers = answers_of(&a.answers)?;
-            let tutor_sections: Vec<&str> = instrument.sections.iter().filter(|s| s.tutor).map(|s| s.code.as_str()).collect();
-            observations = instrument.score(&answers).into_iter().filter(|s| tutor_sections.contains(&s.section.as_str())).collect();
+            let tutor_sections: Vec<&str> =
+                instrument.sections.iter().filter(|s| s.tutor).map(|s| s.code.as_str()).collect();
+            observations = instrument
+                .score(&answers)
+                .into_iter()
+                .filter(|s| tutor_sections.contains(&s.section.as_str()))
+                .collect();
         }
         record(&mut tx, actor, "read", "intervention", Some(id), "consultazione come tutor", None).await?;
         tx.commit().await?;
@@ -404,21 +538,37 @@ impl Service {
         let tutor = form_access(&mut tx, actor, id, kind).await?;
         let existing = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == kind.code());
         let (instrument, answers, assessed_on) = match &existing {
-            Some(a) => (instruments::by_id(&mut tx, a.instrument_id).await?, answers_of(&a.answers)?, Some(a.assessed_on)),
+            Some(a) => {
+                (instruments::by_id(&mut tx, a.instrument_id).await?, answers_of(&a.answers)?, Some(a.assessed_on))
+            }
             None => (instruments::latest(&mut tx, kind).await?.1, BTreeMap::new(), None),
         };
         tx.commit().await?;
         let visible = |s: &percorsi_domain::instrument::Section| !tutor || s.tutor;
         let mut shown = instrument.clone();
         shown.sections.retain(|s| visible(s));
-        let answers: BTreeMap<String, i64> = answers.into_iter().filter(|(k, _)| shown.section_of(k).is_some()).collect();
+        let answers: BTreeMap<String, i64> =
+            answers.into_iter().filter(|(k, _)| shown.section_of(k).is_some()).collect();
         let scores = shown.score(&answers);
-        Ok(FormView { editable_sections: shown.sections.iter().map(|s| s.code.clone()).collect(), instrument: shown, answers, assessed_on, scores })
+        Ok(FormView {
+            editable_sections: shown.sections.iter().map(|s| s.code.clone()).collect(),
+            instrument: shown,
+            answers,
+            assessed_on,
+            scores,
+        })
     }
 
     /// Saves a filled form. Tutors fill only the tutor sections of the post form; what others
     /// answered is kept. Substance answers of the post form update the intervention's monitoring.
-    pub async fn fill_form(&self, actor: &Actor, id: i64, kind: AssessmentKind, assessed_on: &str, raw: &BTreeMap<String, String>) -> Result<Vec<SectionScore>> {
+    pub async fn fill_form(
+        &self,
+        actor: &Actor,
+        id: i64,
+        kind: AssessmentKind,
+        assessed_on: &str,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<Vec<SectionScore>> {
         let mut c = percorsi_domain::validation::Checker::new();
         let day = c.required_date("assessed_on", assessed_on);
         if day.is_some_and(|d| d > today()) {
@@ -430,11 +580,7 @@ impl Service {
         let tutor = form_access(&mut tx, actor, id, kind).await?;
         let existing = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == kind.code());
         let (instrument_id, instrument, mut answers) = match &existing {
-            Some(a) => (
-                a.instrument_id,
-                instruments::by_id(&mut tx, a.instrument_id).await?,
-                answers_of(&a.answers)?,
-            ),
+            Some(a) => (a.instrument_id, instruments::by_id(&mut tx, a.instrument_id).await?, answers_of(&a.answers)?),
             None => {
                 let (iid, i) = instruments::latest(&mut tx, kind).await?;
                 (iid, i, BTreeMap::new())
@@ -466,11 +612,24 @@ impl Service {
         if kind == AssessmentKind::PostIntervento && !tutor {
             let used = |code: &str| answers.get(code).map(|v| *v == 0);
             if let Some(row) = tx.intervention_visible(&actor.scope(), id).await? {
-                let m = Monitoring { relapse_count: row.relapse_count, legal_substance_use: used("uso_sostanze_legali"), illegal_substance_use: used("uso_sostanze_illegali") };
+                let m = Monitoring {
+                    relapse_count: row.relapse_count,
+                    legal_substance_use: used("uso_sostanze_legali"),
+                    illegal_substance_use: used("uso_sostanze_illegali"),
+                };
                 tx.set_monitoring(id, &m).await?;
             }
         }
-        record(&mut tx, actor, "update", "assessment", Some(id), "compilazione scheda", Some(format!("{} v{}", instrument.code, instrument.version))).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "assessment",
+            Some(id),
+            "compilazione scheda",
+            Some(format!("{} v{}", instrument.code, instrument.version)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(scores)
     }
@@ -483,7 +642,11 @@ async fn form_access(tx: &mut Tx, actor: &Actor, id: i64, kind: AssessmentKind) 
         if kind != AssessmentKind::PostIntervento {
             return Err(ServiceError::Forbidden);
         }
-        tx.tutored(actor.user_id, actor.organisation_id, Some(id)).await?.into_iter().next().ok_or(ServiceError::NotFound)?;
+        tx.tutored(actor.user_id, actor.organisation_id, Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound)?;
         return Ok(true);
     }
     policy::require(actor, Permission::ManageInterventions)?;
@@ -516,7 +679,10 @@ fn answers_of(json: &str) -> Result<BTreeMap<String, i64>> {
 }
 
 fn illegal(from: InterventionStatus, t: Transition) -> ServiceError {
-    Invalid(vec![FieldError::new("transition", "err-illegal-transition").arg("from", from.code()).arg("transition", t.code())]).into()
+    Invalid(vec![FieldError::new("transition", "err-illegal-transition")
+        .arg("from", from.code())
+        .arg("transition", t.code())])
+    .into()
 }
 
 /// What needs doing, most urgent first.
@@ -536,7 +702,12 @@ pub fn due_items(rows: Vec<InterventionSummary>, today: NaiveDate) -> Vec<DueIte
             out.push(DueItem { intervention: r, reason });
         }
     }
-    let rank = |k: &str| ["due-overdue", "due-ending", "due-pre-form", "due-post-form", "due-activate"].iter().position(|x| *x == k).unwrap_or(9);
+    let rank = |k: &str| {
+        ["due-overdue", "due-ending", "due-pre-form", "due-post-form", "due-activate"]
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or(9)
+    };
     out.sort_by_key(|d| (rank(d.reason), d.intervention.planned_end));
     out
 }

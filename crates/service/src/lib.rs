@@ -6,13 +6,13 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod error;
 pub mod instruments;
 pub mod interventions;
-pub mod programmes;
-pub mod error;
 pub mod keyfile;
 pub mod pathway;
 pub mod policy;
+pub mod programmes;
 
 pub use actor::Actor;
 pub use error::{Result, ServiceError};

@@ -81,10 +81,11 @@ mod tests {
 
     #[test]
     fn tutors_only_tutor_and_coordinators_run_programmes() {
-        let tutor: Vec<Permission> = [ViewPersons, ViewIdentity, ViewProgrammes, ManageInterventions, RecordPayments, TutorInterventions]
-            .into_iter()
-            .filter(|p| allows(Role::TutorAziendale, *p))
-            .collect();
+        let tutor: Vec<Permission> =
+            [ViewPersons, ViewIdentity, ViewProgrammes, ManageInterventions, RecordPayments, TutorInterventions]
+                .into_iter()
+                .filter(|p| allows(Role::TutorAziendale, *p))
+                .collect();
         assert_eq!(tutor, vec![TutorInterventions]);
         assert!(allows(Role::Coordinatore, ManageProgrammes) && !allows(Role::CaseManager, ManageProgrammes));
         assert!(allows(Role::CaseManager, ManageInterventions) && !allows(Role::Coordinatore, ManageInterventions));

@@ -37,7 +37,8 @@ pub struct ProgrammeOverview {
 
 impl Service {
     pub async fn programmes(&self, actor: &Actor) -> Result<Vec<ProgrammeRow>> {
-        policy::require(actor, Permission::ViewProgrammes).or_else(|_| policy::require(actor, Permission::TutorInterventions))?;
+        policy::require(actor, Permission::ViewProgrammes)
+            .or_else(|_| policy::require(actor, Permission::TutorInterventions))?;
         let mut tx = self.store().write().await?;
         let rows = tx.programmes().await?;
         tx.commit().await?;
@@ -75,8 +76,12 @@ impl Service {
         let mut tx = self.store().write().await?;
         tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
         let id = tx.insert_rule(programme_id, &rule, Some(actor.user_id)).await?;
-        let detail = format!("{} {}–{} mesi, {} cent ({})", rule.intervention_type, rule.min_months, rule.max_months, rule.amount_cents, rule.amount_kind);
-        record(&mut tx, actor, "update", "programme_rule", Some(id), "nuova versione della regola", Some(detail)).await?;
+        let detail = format!(
+            "{} {}–{} mesi, {} cent ({})",
+            rule.intervention_type, rule.min_months, rule.max_months, rule.amount_cents, rule.amount_kind
+        );
+        record(&mut tx, actor, "update", "programme_rule", Some(id), "nuova versione della regola", Some(detail))
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -88,18 +93,23 @@ impl Service {
         let p = form.validate()?;
         let mut tx = self.store().write().await?;
         tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
-        tx.organisation(p.organisation_id).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
+        tx.organisation(p.organisation_id)
+            .await?
+            .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
         let used = tx.organisation_balance(programme_id, p.organisation_id).await?;
         let in_use = used.outstanding() + used.paid;
         if p.budget_cents < in_use {
-            return Err(Invalid(vec![FieldError::new("budget", "err-budget-below-used").arg("used", percorsi_domain::money::format_euros(in_use))]).into());
+            return Err(Invalid(vec![FieldError::new("budget", "err-budget-below-used")
+                .arg("used", percorsi_domain::money::format_euros(in_use))])
+            .into());
         }
         tx.upsert_participant(programme_id, p.organisation_id, p.budget_cents).await?;
         for (t, n) in &p.planned {
             tx.upsert_quota(programme_id, p.organisation_id, t.code(), *n).await?;
         }
         let detail = format!("org {} budget {} cent", p.organisation_id, p.budget_cents);
-        record(&mut tx, actor, "update", "programme", Some(programme_id), "budget e interventi previsti", Some(detail)).await?;
+        record(&mut tx, actor, "update", "programme", Some(programme_id), "budget e interventi previsti", Some(detail))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -119,17 +129,22 @@ impl Service {
         let participants = participants
             .into_iter()
             .map(|p| {
-                let balance = balances.iter().find(|(o, _)| *o == p.organisation_id).map(|(_, b)| *b).unwrap_or_default();
+                let balance =
+                    balances.iter().find(|(o, _)| *o == p.organisation_id).map(|(_, b)| *b).unwrap_or_default();
                 balanced &= balance.balances();
                 total.add(&balance);
                 let mine: Vec<QuotaRow> = InterventionType::ALL
                     .iter()
                     .map(|t| {
-                        quotas.iter().find(|q| q.organisation_id == p.organisation_id && q.intervention_type == t.code()).cloned().unwrap_or(QuotaRow {
-                            organisation_id: p.organisation_id,
-                            intervention_type: t.code().to_string(),
-                            ..Default::default()
-                        })
+                        quotas
+                            .iter()
+                            .find(|q| q.organisation_id == p.organisation_id && q.intervention_type == t.code())
+                            .cloned()
+                            .unwrap_or(QuotaRow {
+                                organisation_id: p.organisation_id,
+                                intervention_type: t.code().to_string(),
+                                ..Default::default()
+                            })
                     })
                     .collect();
                 ParticipantOverview {

@@ -43,13 +43,29 @@ pub struct AssessmentWrite<'a> {
 const INSTRUMENT: &str = "SELECT id, code, version, kind, definition FROM instruments";
 
 fn map_instrument(r: &sqlx::any::AnyRow) -> Result<InstrumentRecord> {
-    Ok(InstrumentRecord { id: r.try_get("id")?, code: r.try_get("code")?, version: r.try_get("version")?, kind: r.try_get("kind")?, definition: r.try_get("definition")? })
+    Ok(InstrumentRecord {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        version: r.try_get("version")?,
+        kind: r.try_get("kind")?,
+        definition: r.try_get("definition")?,
+    })
 }
 
 impl Tx {
     /// Stores an instrument version; a version already loaded is left as it is (returns `None`).
-    pub async fn insert_instrument(&mut self, code: &str, version: i64, kind: &str, definition: &str) -> Result<Option<i64>> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM instruments WHERE code = $1 AND version = $2").bind(code).bind(version).fetch_optional(self.conn()).await?;
+    pub async fn insert_instrument(
+        &mut self,
+        code: &str,
+        version: i64,
+        kind: &str,
+        definition: &str,
+    ) -> Result<Option<i64>> {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM instruments WHERE code = $1 AND version = $2")
+            .bind(code)
+            .bind(version)
+            .fetch_optional(self.conn())
+            .await?;
         if exists.is_some() {
             return Ok(None);
         }
@@ -67,7 +83,10 @@ impl Tx {
 
     /// The newest version of the instrument for a kind of form.
     pub async fn latest_instrument(&mut self, kind: &str) -> Result<Option<InstrumentRecord>> {
-        let r = sqlx::query(&format!("{INSTRUMENT} WHERE kind = $1 ORDER BY version DESC, id DESC LIMIT 1")).bind(kind).fetch_optional(self.conn()).await?;
+        let r = sqlx::query(&format!("{INSTRUMENT} WHERE kind = $1 ORDER BY version DESC, id DESC LIMIT 1"))
+            .bind(kind)
+            .fetch_optional(self.conn())
+            .await?;
         r.as_ref().map(map_instrument).transpose()
     }
 
@@ -84,11 +103,12 @@ impl Tx {
     /// Saves a filled form; filling the same kind again for the intervention updates it in
     /// place and keeps the instrument version it was first filled with.
     pub async fn upsert_assessment(&mut self, a: &AssessmentWrite<'_>) -> Result<i64> {
-        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM assessments WHERE intervention_id = $1 AND kind = $2")
-            .bind(a.intervention_id)
-            .bind(a.kind)
-            .fetch_optional(self.conn())
-            .await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM assessments WHERE intervention_id = $1 AND kind = $2")
+                .bind(a.intervention_id)
+                .bind(a.kind)
+                .fetch_optional(self.conn())
+                .await?;
         if let Some(id) = existing {
             sqlx::query("UPDATE assessments SET assessed_on = $1, answers = $2, scores = $3, author_id = $4, author_org = $5, updated_at = $6 WHERE id = $7")
                 .bind(date_text(a.assessed_on))

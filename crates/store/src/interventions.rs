@@ -239,15 +239,31 @@ impl Tx {
     }
 
     /// Interventions of a person visible to the scope.
-    pub async fn interventions_of_person(&mut self, scope: &Scope, person_id: i64, with_identity: bool) -> Result<Vec<InterventionSummary>> {
-        let sql = format!("{SUMMARY} WHERE i.person_id = $4 AND {} ORDER BY i.planned_start DESC", visible("i.person_id", 1, 2, 3));
+    pub async fn interventions_of_person(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+        with_identity: bool,
+    ) -> Result<Vec<InterventionSummary>> {
+        let sql = format!(
+            "{SUMMARY} WHERE i.person_id = $4 AND {} ORDER BY i.planned_start DESC",
+            visible("i.person_id", 1, 2, 3)
+        );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
     }
 
     /// The organisation's interventions (those whose person it sees), newest first.
-    pub async fn interventions_of_organisation(&mut self, scope: &Scope, with_identity: bool, limit: i64) -> Result<Vec<InterventionSummary>> {
-        let sql = format!("{SUMMARY} WHERE i.organisation_id = $1 AND {} ORDER BY i.planned_end, i.id LIMIT $4", visible("i.person_id", 1, 2, 3));
+    pub async fn interventions_of_organisation(
+        &mut self,
+        scope: &Scope,
+        with_identity: bool,
+        limit: i64,
+    ) -> Result<Vec<InterventionSummary>> {
+        let sql = format!(
+            "{SUMMARY} WHERE i.organisation_id = $1 AND {} ORDER BY i.planned_end, i.id LIMIT $4",
+            visible("i.person_id", 1, 2, 3)
+        );
         let rows = scoped(&sql, scope).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
     }
@@ -260,9 +276,15 @@ impl Tx {
         WHERE i.tutor_id = $1 AND i.host_organisation_id = $2";
 
     /// Interventions a tutor tutors at their host organisation; `id` narrows to one.
-    pub async fn tutored(&mut self, user_id: i64, organisation_id: i64, id: Option<i64>) -> Result<Vec<TutorInterventionRow>> {
+    pub async fn tutored(
+        &mut self,
+        user_id: i64,
+        organisation_id: i64,
+        id: Option<i64>,
+    ) -> Result<Vec<TutorInterventionRow>> {
         let sql = format!("{} AND ($3 = 0 OR i.id = $3) ORDER BY i.status, i.planned_start DESC", Self::TUTOR);
-        let rows = sqlx::query(&sql).bind(user_id).bind(organisation_id).bind(id.unwrap_or(0)).fetch_all(self.conn()).await?;
+        let rows =
+            sqlx::query(&sql).bind(user_id).bind(organisation_id).bind(id.unwrap_or(0)).fetch_all(self.conn()).await?;
         rows.iter()
             .map(|r| {
                 Ok(TutorInterventionRow {
@@ -353,7 +375,17 @@ impl Tx {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_event(&mut self, id: i64, transition: &str, from: Option<&str>, to: &str, day: NaiveDate, note: Option<&str>, user_id: i64, org_id: i64) -> Result<()> {
+    pub async fn insert_event(
+        &mut self,
+        id: i64,
+        transition: &str,
+        from: Option<&str>,
+        to: &str,
+        day: NaiveDate,
+        note: Option<&str>,
+        user_id: i64,
+        org_id: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO intervention_events (intervention_id, transition, from_status, to_status, event_date, note, user_id, organisation_id, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -396,7 +428,16 @@ impl Tx {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_ledger(&mut self, programme_id: i64, organisation_id: i64, intervention_id: i64, kind: &str, amount: i64, month: Option<&str>, user_id: i64) -> Result<()> {
+    pub async fn insert_ledger(
+        &mut self,
+        programme_id: i64,
+        organisation_id: i64,
+        intervention_id: i64,
+        kind: &str,
+        amount: i64,
+        month: Option<&str>,
+        user_id: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO ledger_entries (programme_id, organisation_id, intervention_id, kind, amount_cents, month, user_id, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -424,11 +465,21 @@ impl Tx {
         .bind(intervention_id)
         .fetch_one(self.conn())
         .await?;
-        Ok(InterventionMoney { committed_total: r.try_get("committed_total")?, paid: r.try_get("paid")?, released: r.try_get("released")? })
+        Ok(InterventionMoney {
+            committed_total: r.try_get("committed_total")?,
+            paid: r.try_get("paid")?,
+            released: r.try_get("released")?,
+        })
     }
 
     pub async fn organisation_balance(&mut self, programme_id: i64, organisation_id: i64) -> Result<Balance> {
-        Ok(self.balances(programme_id).await?.into_iter().find(|(o, _)| *o == organisation_id).map(|(_, b)| b).unwrap_or_default())
+        Ok(self
+            .balances(programme_id)
+            .await?
+            .into_iter()
+            .find(|(o, _)| *o == organisation_id)
+            .map(|(_, b)| b)
+            .unwrap_or_default())
     }
 
     pub async fn payments(&mut self, intervention_id: i64) -> Result<Vec<PaymentRow>> {
@@ -436,7 +487,15 @@ impl Tx {
             .bind(intervention_id)
             .fetch_all(self.conn())
             .await?;
-        rows.iter().map(|r| Ok(PaymentRow { month: r.try_get("month")?, amount_cents: r.try_get("amount_cents")?, at: r.try_get("at")? })).collect()
+        rows.iter()
+            .map(|r| {
+                Ok(PaymentRow {
+                    month: r.try_get("month")?,
+                    amount_cents: r.try_get("amount_cents")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn upsert_attendance(&mut self, intervention_id: i64, a: &Attendance, user_id: i64) -> Result<()> {
@@ -458,12 +517,21 @@ impl Tx {
     }
 
     pub async fn attendance(&mut self, intervention_id: i64) -> Result<Vec<AttendanceRow>> {
-        let rows = sqlx::query("SELECT month, days_planned, days_present, note FROM attendance WHERE intervention_id = $1 ORDER BY month")
-            .bind(intervention_id)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT month, days_planned, days_present, note FROM attendance WHERE intervention_id = $1 ORDER BY month",
+        )
+        .bind(intervention_id)
+        .fetch_all(self.conn())
+        .await?;
         rows.iter()
-            .map(|r| Ok(AttendanceRow { month: r.try_get("month")?, days_planned: r.try_get("days_planned")?, days_present: r.try_get("days_present")?, note: r.try_get("note")? }))
+            .map(|r| {
+                Ok(AttendanceRow {
+                    month: r.try_get("month")?,
+                    days_planned: r.try_get("days_planned")?,
+                    days_present: r.try_get("days_present")?,
+                    note: r.try_get("note")?,
+                })
+            })
             .collect()
     }
 }

@@ -19,7 +19,9 @@ pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::AuditRow;
 pub use consents::ConsentRow;
 pub use episodes::{EpisodeRow, TeamMemberRow};
-pub use interventions::{AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow};
+pub use interventions::{
+    AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow,
+};
 pub use organisations::OrganisationRow;
 pub use persons::{IdentityRow, PersonRow, PersonSummary};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};

@@ -50,7 +50,12 @@ pub struct QuotaRow {
 }
 
 fn map_programme(r: &AnyRow) -> Result<ProgrammeRow> {
-    Ok(ProgrammeRow { id: r.try_get("id")?, name: r.try_get("name")?, start_date: date(r, "start_date")?, end_date: date(r, "end_date")? })
+    Ok(ProgrammeRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        start_date: date(r, "start_date")?,
+        end_date: date(r, "end_date")?,
+    })
 }
 
 fn map_rule(r: &AnyRow) -> Result<RuleRow> {
@@ -71,13 +76,15 @@ const RULE: &str = "SELECT id, programme_id, intervention_type, version, min_mon
 
 impl Tx {
     pub async fn insert_programme(&mut self, p: &NewProgramme) -> Result<i64> {
-        Ok(sqlx::query_scalar("INSERT INTO programmes (name, start_date, end_date, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(&p.name)
-            .bind(date_text(p.start_date))
-            .bind(date_text(p.end_date))
-            .bind(now())
-            .fetch_one(self.conn())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "INSERT INTO programmes (name, start_date, end_date, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(&p.name)
+        .bind(date_text(p.start_date))
+        .bind(date_text(p.end_date))
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
     }
 
     pub async fn update_programme(&mut self, id: i64, p: &NewProgramme) -> Result<()> {
@@ -94,12 +101,17 @@ impl Tx {
     }
 
     pub async fn programmes(&mut self) -> Result<Vec<ProgrammeRow>> {
-        let rows = sqlx::query("SELECT id, name, start_date, end_date FROM programmes ORDER BY start_date DESC, name").fetch_all(self.conn()).await?;
+        let rows = sqlx::query("SELECT id, name, start_date, end_date FROM programmes ORDER BY start_date DESC, name")
+            .fetch_all(self.conn())
+            .await?;
         rows.iter().map(map_programme).collect()
     }
 
     pub async fn programme(&mut self, id: i64) -> Result<Option<ProgrammeRow>> {
-        let r = sqlx::query("SELECT id, name, start_date, end_date FROM programmes WHERE id = $1").bind(id).fetch_optional(self.conn()).await?;
+        let r = sqlx::query("SELECT id, name, start_date, end_date FROM programmes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
         r.as_ref().map(map_programme).transpose()
     }
 
@@ -152,7 +164,12 @@ impl Tx {
         r.as_ref().map(map_rule).transpose()
     }
 
-    pub async fn upsert_participant(&mut self, programme_id: i64, organisation_id: i64, budget_cents: i64) -> Result<()> {
+    pub async fn upsert_participant(
+        &mut self,
+        programme_id: i64,
+        organisation_id: i64,
+        budget_cents: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO programme_participants (programme_id, organisation_id, budget_cents) VALUES ($1, $2, $3) \
              ON CONFLICT (programme_id, organisation_id) DO UPDATE SET budget_cents = excluded.budget_cents",
@@ -165,7 +182,13 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn upsert_quota(&mut self, programme_id: i64, organisation_id: i64, intervention_type: &str, planned: i64) -> Result<()> {
+    pub async fn upsert_quota(
+        &mut self,
+        programme_id: i64,
+        organisation_id: i64,
+        intervention_type: &str,
+        planned: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO programme_quotas (programme_id, organisation_id, intervention_type, planned) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (programme_id, organisation_id, intervention_type) DO UPDATE SET planned = excluded.planned",
@@ -200,11 +223,13 @@ impl Tx {
     }
 
     pub async fn participant_budget(&mut self, programme_id: i64, organisation_id: i64) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT budget_cents FROM programme_participants WHERE programme_id = $1 AND organisation_id = $2")
-            .bind(programme_id)
-            .bind(organisation_id)
-            .fetch_optional(self.conn())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT budget_cents FROM programme_participants WHERE programme_id = $1 AND organisation_id = $2",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .fetch_optional(self.conn())
+        .await?)
     }
 
     /// Planned vs proposed/activated/running/concluded/interrupted per organisation and type,
@@ -251,7 +276,12 @@ impl Tx {
             .map(|r| {
                 Ok((
                     r.try_get("organisation_id")?,
-                    Balance { budget: r.try_get("budget_cents")?, committed_total: r.try_get("committed_total")?, paid: r.try_get("paid")?, released: r.try_get("released")? },
+                    Balance {
+                        budget: r.try_get("budget_cents")?,
+                        committed_total: r.try_get("committed_total")?,
+                        paid: r.try_get("paid")?,
+                        released: r.try_get("released")?,
+                    },
                 ))
             })
             .collect()

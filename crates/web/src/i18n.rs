@@ -90,7 +90,7 @@ impl I18n {
             .0
             .iter()
             .map(|e| {
-                let args: Vec<(&str, String)> = e.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+                let args: Vec<(&str, String)> = e.args.iter().map(|(k, v)| (*k, self.arg_label(lang, k, v))).collect();
                 FieldMessage {
                     field: e.field.to_string(),
                     label: self.t(lang, &format!("field-{}", e.field), &[]),
@@ -98,6 +98,27 @@ impl I18n {
                 }
             })
             .collect()
+    }
+}
+
+impl I18n {
+    /// Message arguments that are codes read better as their labels ("inserimento lavorativo").
+    fn arg_label(&self, lang: Lang, name: &str, value: &str) -> String {
+        let key = match name {
+            "type" => format!("code-intervention_type-{value}"),
+            "from" => format!("code-intervention_status-{value}"),
+            "transition" => format!("code-transition-{value}"),
+            _ => return value.to_string(),
+        };
+        if !self.has(lang, &key) {
+            return value.to_string();
+        }
+        let label = self.t(lang, &key, &[]);
+        let mut chars = label.chars();
+        match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => label,
+        }
     }
 }
 
@@ -152,6 +173,26 @@ mod tests {
         keys.extend(Substance::ALL.iter().map(|c| format!("code-substance-{c}")));
         keys.extend(ConsentPurpose::ALL.iter().map(|c| format!("code-consent_purpose-{c}")));
         keys.extend(EpisodeClosure::ALL.iter().map(|c| format!("code-episode_closure-{c}")));
+        use percorsi_domain::instrument::{AssessmentKind, AutonomyChange, Band};
+        use percorsi_domain::intervention::*;
+        use percorsi_domain::programme::{AmountKind, InterventionType};
+        keys.extend(InterventionType::ALL.iter().map(|c| format!("code-intervention_type-{c}")));
+        keys.extend(AmountKind::ALL.iter().map(|c| format!("code-amount_kind-{c}")));
+        keys.extend(InterventionStatus::ALL.iter().map(|c| format!("code-intervention_status-{c}")));
+        keys.extend(Transition::ALL.iter().map(|c| format!("code-transition-{c}")));
+        keys.extend(
+            Transition::ALL
+                .iter()
+                .filter(|t| !matches!(t, Transition::Conclude | Transition::Interrupt))
+                .map(|c| format!("flash-transition-{c}")),
+        );
+        keys.extend(PositiveOutcome::ALL.iter().map(|c| format!("code-positive_outcome-{c}")));
+        keys.extend(InterruptionReason::ALL.iter().map(|c| format!("code-interruption_reason-{c}")));
+        keys.extend(ContractKind::ALL.iter().map(|c| format!("code-contract_kind-{c}")));
+        keys.extend(OverallEvaluation::ALL.iter().map(|c| format!("code-evaluation-{c}")));
+        keys.extend(Band::ALL.iter().map(|c| format!("code-band-{c}")));
+        keys.extend(AssessmentKind::ALL.iter().map(|c| format!("code-assessment_kind-{c}")));
+        keys.extend(AutonomyChange::ALL.iter().map(|c| format!("code-autonomy_change-{c}")));
         for lang in [Lang::It, Lang::En] {
             let missing: Vec<_> = keys.iter().filter(|k| !i.has(lang, k)).collect();
             assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
@@ -167,6 +208,21 @@ mod tests {
         assert!(m.message.contains("controllo"), "{}", m.message);
         let m = &i.field_errors(Lang::En, &inv)[0];
         assert_eq!(m.label, "Fiscal code");
+    }
+
+    #[test]
+    fn rule_messages_say_the_rule_in_words() {
+        let i = I18n::new();
+        let inv = percorsi_domain::Invalid(vec![percorsi_domain::FieldError::new("planned_end", "err-duration-rule")
+            .arg("type", "inserimento_lavorativo")
+            .arg("min", "6")
+            .arg("max", "14")
+            .arg("months", "5")]);
+        let m = &i.field_errors(Lang::It, &inv)[0];
+        assert_eq!(
+            m.message,
+            "la durata di un intervento «inserimento lavorativo» deve essere tra 6 e 14 mesi (sono 5)."
+        );
     }
 
     #[test]

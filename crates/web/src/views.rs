@@ -24,6 +24,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin/users.html", include_str!("../templates/admin/users.html")),
     ("admin/user.html", include_str!("../templates/admin/user.html")),
     ("audit.html", include_str!("../templates/audit.html")),
+    ("programmes/list.html", include_str!("../templates/programmes/list.html")),
+    ("programmes/show.html", include_str!("../templates/programmes/show.html")),
+    ("interventions/new.html", include_str!("../templates/interventions/new.html")),
+    ("interventions/show.html", include_str!("../templates/interventions/show.html")),
+    ("interventions/list.html", include_str!("../templates/interventions/list.html")),
+    ("interventions/form.html", include_str!("../templates/interventions/form.html")),
+    ("tutor/list.html", include_str!("../templates/tutor/list.html")),
+    ("tutor/show.html", include_str!("../templates/tutor/show.html")),
 ];
 
 pub struct Ui {
@@ -78,6 +86,7 @@ impl Ui {
                 Err(_) => s,
             }
         });
+        env.add_filter("euro", |v: i64| percorsi_domain::money::format_euros(v));
         Ui { env, i18n, secure_cookies }
     }
 

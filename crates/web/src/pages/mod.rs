@@ -3,7 +3,9 @@
 mod admin;
 mod audit;
 mod auth;
+mod interventions;
 mod persons;
+mod programmes;
 
 use crate::i18n::Lang;
 use crate::session::{self, SessionState};
@@ -52,6 +54,19 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/utenti/{id}/password", post(admin::reset_password))
         .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
         .route("/audit", get(audit::trail))
+        .route("/programmi", get(programmes::list).post(programmes::create))
+        .route("/programmi/{id}", get(programmes::show).post(programmes::update))
+        .route("/programmi/{id}/regole", post(programmes::change_rule))
+        .route("/programmi/{id}/partecipanti", post(programmes::participation))
+        .route("/persone/{id}/interventi", get(interventions::new_form).post(interventions::create))
+        .route("/interventi", get(interventions::list))
+        .route("/interventi/{id}", get(interventions::show))
+        .route("/interventi/{id}/stato", post(interventions::transition))
+        .route("/interventi/{id}/conclusione", post(interventions::conclude))
+        .route("/interventi/{id}/erogazioni", post(interventions::payment))
+        .route("/interventi/{id}/monitoraggio", post(interventions::monitoring))
+        .route("/interventi/{id}/presenze", post(interventions::attendance))
+        .route("/interventi/{id}/schede/{kind}", get(interventions::form).post(interventions::fill))
         .route_layer(middleware::from_fn_with_state(state, session::middleware))
 }
 
@@ -73,6 +88,9 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             register => can(Permission::RegisterPerson),
             admin => can(Permission::ManageUsers),
             audit => can(Permission::ViewAudit),
+            programmes => can(Permission::ViewProgrammes),
+            interventions => can(Permission::ManageInterventions),
+            tutor => can(Permission::TutorInterventions),
         },
         is_analyst => role == Some(Role::Analista),
         flash => flash,

@@ -34,7 +34,20 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
     } else {
         None
     };
-    let ctx = context! { followed => followed, ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()) };
+    let due = if allows(auth.actor.role, Permission::ManageInterventions) {
+        state.svc.due(&auth.actor).await.ok()
+    } else {
+        None
+    };
+    let tutored = if allows(auth.actor.role, Permission::TutorInterventions) {
+        state.svc.tutored(&auth.actor).await.ok()
+    } else {
+        None
+    };
+    let ctx = context! {
+        ..context! { followed => followed, due => due, tutored => tutored },
+        ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()),
+    };
     state.ui.render(StatusCode::OK, "home.html", ctx)
 }
 
@@ -155,6 +168,7 @@ async fn render_show(
     };
     let organisations =
         if pathway.can_manage_consents { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
+    let interventions = state.svc.interventions_of_person(&auth.actor, id).await.unwrap_or_default();
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (failed_form, errors, summary, failed_values) = match failure {
@@ -167,6 +181,8 @@ async fn render_show(
     let status = if failed_form.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
         p => pathway,
+        interventions => interventions,
+        can_plan => open_here && allows(auth.actor.role, Permission::ManageInterventions),
         open_here => open_here,
         can_episodes => can_episodes,
         case_manager_options => manager_options(&managers),

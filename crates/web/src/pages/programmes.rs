@@ -1,0 +1,169 @@
+//! Programme pages: list, overview (planned vs activated vs concluded, budget), planning forms.
+
+use super::{base, code_options, fail, values, MsgQuery};
+use crate::session::Auth;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::{context, Value};
+use percorsi_domain::programme::{AmountKind, InterventionType, ParticipationForm, ProgrammeForm, RuleForm};
+use percorsi_domain::Invalid;
+use percorsi_service::policy::{allows, Permission};
+use percorsi_service::ServiceError;
+
+async fn render_list(
+    state: &AppState,
+    auth: &Auth,
+    msg: Option<&str>,
+    invalid: Option<&Invalid>,
+    form: Value,
+) -> Response {
+    let programmes = match state.svc.programmes(&auth.actor).await {
+        Ok(p) => p,
+        Err(e) => return fail(state, auth.lang, e),
+    };
+    let (errors, list) = invalid.map(|i| state.ui.errors(auth.lang, i)).unwrap_or_default();
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ctx = context! {
+        ..context! { programmes => programmes, values => form, errors => errors, error_list => list,
+                     can_manage => allows(auth.actor.role, Permission::ManageProgrammes) },
+        ..base(state, auth.lang, Some(&auth.session), "programmes-title", msg),
+    };
+    state.ui.render(status, "programmes/list.html", ctx)
+}
+
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
+    render_list(&state, &auth, q.msg.as_deref(), None, Value::from(())).await
+}
+
+pub async fn create(State(state): State<AppState>, auth: Auth, Form(f): Form<ProgrammeForm>) -> Response {
+    match state.svc.create_programme(&auth.actor, &f).await {
+        Ok(id) => Redirect::to(&format!("/programmi/{id}?msg=saved")).into_response(),
+        Err(ServiceError::Invalid(inv)) => render_list(&state, &auth, None, Some(&inv), values(&f)).await,
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+/// Which planning form failed on the programme page.
+struct Failure<'a> {
+    form: &'static str,
+    invalid: &'a Invalid,
+    values: Value,
+}
+
+async fn render_show(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    msg: Option<&str>,
+    failure: Option<Failure<'_>>,
+) -> Response {
+    let lang = auth.lang;
+    let overview = match state.svc.programme_overview(&auth.actor, id).await {
+        Ok(o) => o,
+        Err(e) => return fail(state, lang, e),
+    };
+    let can_manage = allows(auth.actor.role, Permission::ManageProgrammes);
+    let organisations = if can_manage { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
+    let (failed_form, errors, list, failed_values) = match failure {
+        Some(f) => {
+            let (e, l) = state.ui.errors(lang, f.invalid);
+            (Some(f.form), e, l, f.values)
+        }
+        None => (None, Default::default(), Vec::new(), Value::from(())),
+    };
+    let status = if failed_form.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let chart = budget_chart(&overview);
+    let ctx = context! {
+        ..context! {
+            o => overview, can_manage => can_manage, organisations => organisations,
+            types => code_options(state, lang, "intervention_type", InterventionType::ALL),
+            amount_kinds => code_options(state, lang, "amount_kind", AmountKind::ALL),
+            failed_form => failed_form, errors => errors, error_list => list, failed_values => failed_values,
+            chart => chart,
+        },
+        ..base(state, lang, Some(&auth.session), "programme-title", msg),
+    };
+    state.ui.render(status, "programmes/show.html", ctx)
+}
+
+/// Bars of the budget per participant (outstanding, paid, available), as percentages of the
+/// largest budget, for the server-side SVG chart.
+fn budget_chart(o: &percorsi_service::programmes::ProgrammeOverview) -> Vec<minijinja::Value> {
+    let max = o.participants.iter().map(|p| p.balance.budget).max().unwrap_or(0).max(1) as f64;
+    o.participants
+        .iter()
+        .map(|p| {
+            let w = |v: i64| (v.max(0) as f64 / max * 100.0 * 10.0).round() / 10.0;
+            context! {
+                name => p.participant.organisation_name.clone(),
+                paid => w(p.balance.paid), outstanding => w(p.outstanding), available => w(p.available),
+            }
+        })
+        .collect()
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<MsgQuery>,
+) -> Response {
+    render_show(&state, &auth, id, q.msg.as_deref(), None).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<ProgrammeForm>,
+) -> Response {
+    match state.svc.update_programme(&auth.actor, id, &f).await {
+        Ok(()) => Redirect::to(&format!("/programmi/{id}?msg=saved")).into_response(),
+        Err(ServiceError::Invalid(inv)) => {
+            render_show(&state, &auth, id, None, Some(Failure { form: "programme", invalid: &inv, values: values(&f) }))
+                .await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn change_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<RuleForm>,
+) -> Response {
+    match state.svc.change_rule(&auth.actor, id, &f).await {
+        Ok(_) => Redirect::to(&format!("/programmi/{id}?msg=rule-changed")).into_response(),
+        Err(ServiceError::Invalid(inv)) => {
+            render_show(&state, &auth, id, None, Some(Failure { form: "rule", invalid: &inv, values: values(&f) }))
+                .await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn participation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<ParticipationForm>,
+) -> Response {
+    match state.svc.set_participation(&auth.actor, id, &f).await {
+        Ok(()) => Redirect::to(&format!("/programmi/{id}?msg=saved")).into_response(),
+        Err(ServiceError::Invalid(inv)) => {
+            render_show(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(Failure { form: "participation", invalid: &inv, values: values(&f) }),
+            )
+            .await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
