@@ -59,6 +59,17 @@ enum Command {
     /// Audit trail operations.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Instruments (the pre/post forms), versioned data files.
+    #[command(subcommand)]
+    Instrument(InstrumentCmd),
+}
+
+#[derive(Subcommand)]
+enum InstrumentCmd {
+    /// Load a new instrument version from a JSON file (see instruments/README.md).
+    Load { file: PathBuf },
+    /// List loaded instruments and versions.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -299,6 +310,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let token = svc.create_api_token(m.id, name, *days).await.map_err(|e| explain(&cli, e))?;
             eprintln!("token for {} as {} at {} — shown only once:", m.username, m.role, m.organisation_name);
             println!("{token}");
+        }
+        Command::Instrument(InstrumentCmd::Load { file }) => {
+            let svc = open(&cli).await?;
+            let src = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let i = svc.load_instrument(&src).await.map_err(|e| explain(&cli, e))?;
+            println!("loaded {} v{} ({})", i.code, i.version, i.kind);
+        }
+        Command::Instrument(InstrumentCmd::List) => {
+            let svc = open(&cli).await?;
+            for (id, i) in svc.list_instruments().await.map_err(|e| explain(&cli, e))? {
+                println!("{id:>4}  {:<24} v{:<3} {:<16} {} sections", i.code, i.version, i.kind, i.sections.len());
+            }
         }
         Command::Audit(AuditCmd::Verify) => {
             let svc = open(&cli).await?;

@@ -60,7 +60,7 @@ pub struct TutorDetail {
 }
 
 /// A form to fill: the definition, the answers so far and which sections the author may fill.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FormView {
     pub instrument: Instrument,
     pub answers: BTreeMap<String, i64>,

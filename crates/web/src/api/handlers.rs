@@ -12,9 +12,9 @@ use percorsi_domain::user::UserForm;
 use percorsi_service::pathway::Registration;
 use serde::{Deserialize, Serialize};
 
-type ApiResult = Result<Response, ApiError>;
+pub(super) type ApiResult = Result<Response, ApiError>;
 
-fn ok<T: Serialize>(status: StatusCode, v: T) -> ApiResult {
+pub(super) fn ok<T: Serialize>(status: StatusCode, v: T) -> ApiResult {
     Ok((status, Json(v)).into_response())
 }
 

@@ -3,6 +3,7 @@
 
 mod handlers;
 pub mod openapi;
+mod protocol;
 
 use crate::i18n::Lang;
 use crate::AppState;
@@ -37,6 +38,21 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/users/{id}/active", put(handlers::set_user_active))
         .route("/memberships/{id}/active", put(handlers::set_membership_active))
         .route("/audit/verify", get(handlers::verify_audit))
+        .route("/programmes", get(protocol::list_programmes).post(protocol::create_programme))
+        .route("/programmes/{id}", get(protocol::programme))
+        .route("/programmes/{id}/rules", post(protocol::change_rule))
+        .route("/programmes/{id}/participants", put(protocol::participation))
+        .route("/persons/{id}/interventions", post(protocol::create_intervention))
+        .route("/interventions/due", get(protocol::due))
+        .route("/interventions/{id}", get(protocol::intervention))
+        .route("/interventions/{id}/transitions", post(protocol::transition))
+        .route("/interventions/{id}/conclusion", post(protocol::conclude))
+        .route("/interventions/{id}/payments", post(protocol::payment))
+        .route("/interventions/{id}/monitoring", put(protocol::monitoring))
+        .route("/interventions/{id}/attendance", put(protocol::attendance))
+        .route("/interventions/{id}/forms/{kind}", get(protocol::form).put(protocol::fill_form))
+        .route("/tutor/interventions", get(protocol::tutored))
+        .route("/tutor/interventions/{id}", get(protocol::tutor_detail))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.".into()) })
 }
 
