@@ -8,5 +8,6 @@ mod auth;
 mod browser;
 mod consents;
 mod persons;
+mod protocol;
 mod roles;
 mod support;

@@ -149,24 +149,30 @@ impl Service {
         }
         let rules: Vec<Rule> = rule_rows.iter().filter_map(rule_of).collect();
         let ctx = programme.as_ref().map(|p| ProgrammeContext { start: p.start_date, end: p.end_date, rules: &rules });
-        let new = form.validate(ctx.as_ref())?;
-        let host = tx
-            .organisation(new.host_organisation_id)
-            .await?
-            .filter(|o| o.active && HOST_KINDS.iter().any(|k| k.code() == o.kind));
-        if host.is_none() {
-            return Err(Invalid::one("host_organisation_id", "err-host-kind").into());
-        }
-        if let Some(tutor) = new.tutor_id {
-            let ok = tx
-                .members_with_roles(Some(new.host_organisation_id), &["tutor_aziendale"])
-                .await?
-                .iter()
-                .any(|m| m.user_id == tutor);
-            if !ok {
-                return Err(Invalid::one("tutor_id", "err-tutor-of-host").into());
+        let validated = form.validate(ctx.as_ref());
+        // Host and tutor are checked against the data even when other fields are wrong, so the
+        // user sees every problem at once.
+        let mut problems = Vec::new();
+        if let Ok(host_id) = form.host_organisation_id.trim().parse::<i64>() {
+            let host =
+                tx.organisation(host_id).await?.filter(|o| o.active && HOST_KINDS.iter().any(|k| k.code() == o.kind));
+            if host.is_none() {
+                problems.push(FieldError::new("host_organisation_id", "err-host-kind"));
+            } else if let Ok(tutor) = form.tutor_id.trim().parse::<i64>() {
+                let tutors = tx.members_with_roles(Some(host_id), &["tutor_aziendale"]).await?;
+                if !tutors.iter().any(|m| m.user_id == tutor) {
+                    problems.push(FieldError::new("tutor_id", "err-tutor-of-host"));
+                }
             }
         }
+        let new = match validated {
+            Ok(new) if problems.is_empty() => new,
+            Ok(_) => return Err(Invalid(problems).into()),
+            Err(Invalid(mut errors)) => {
+                errors.extend(problems);
+                return Err(Invalid(errors).into());
+            }
+        };
         let rule_id = rule_rows
             .iter()
             .find(|r| r.intervention_type == new.intervention_type.code())
