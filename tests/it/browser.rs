@@ -183,3 +183,104 @@ async fn validation_errors_are_announced_and_keyboard_reachable() {
     assert_eq!(kept.as_deref(), Some("Rossi"), "input kept");
     b.close().await.expect("close browser");
 }
+
+async fn click(b: &Client, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn choose_all(b: &Client, prefix_codes: &[&str], score: i64) {
+    for code in prefix_codes {
+        click(b, &format!("label[for='{code}-{score}']")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_manager_runs_an_intervention_from_proposal_to_scores() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+    let anna = app.actor("anna").await;
+    let person = app.svc.followed(&anna).await.unwrap().into_iter().find(|p| !p.anonymous).unwrap().id;
+    let today = percorsi_service::today();
+    login(&b, &base, "anna").await;
+
+    b.goto(&format!("{base}/persone/{person}")).await.unwrap();
+    b.find(Locator::LinkText("Nuovo intervento")).await.expect("plan link").click().await.unwrap();
+    b.wait().for_element(Locator::Id("f-host_organisation_id")).await.unwrap();
+    click(&b, "#f-intervention_type option[value='inserimento_lavorativo']").await;
+    b.find(Locator::XPath("//select[@id='f-host_organisation_id']/option[contains(., 'Officine Apuane')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let start = today - chrono::Duration::days(20);
+    let end = start.checked_add_months(chrono::Months::new(6)).unwrap() - chrono::Duration::days(1);
+    set_value(&b, "f-planned_start", &start.format("%Y-%m-%d").to_string()).await;
+    set_value(&b, "f-planned_end", &end.format("%Y-%m-%d").to_string()).await;
+    click(&b, "form[action$='/interventi'] button[type=submit]").await;
+    b.wait().for_element(Locator::Css("#s-plan")).await.expect("intervention page");
+    assert!(body_text(&b).await.contains("Intervento proposto"));
+
+    // Activate.
+    click(&b, "section[aria-labelledby='s-plan'] details summary").await;
+    set_value(&b, "f-date", &start.format("%Y-%m-%d").to_string()).await;
+    click(&b, "form[action$='/stato'] button[type=submit]").await;
+    b.wait().for_element(Locator::Css(".flash")).await.unwrap();
+    let text = body_text(&b).await;
+    assert!(text.contains("Intervento attivato") && text.contains("€ 1.800,00"), "{text}");
+
+    // Pre form: personal autonomy "poco autonomo" everywhere.
+    b.find(Locator::LinkText("Scheda pre-intervento")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("form.scheda")).await.unwrap();
+    let autonomy = ["aut_denaro", "aut_casa", "aut_servizi", "aut_appuntamenti", "aut_rete", "aut_tempo"];
+    choose_all(&b, &autonomy, 2).await;
+    click(&b, "form.scheda button[type=submit]").await;
+    b.wait().for_element(Locator::Css("#s-forms")).await.unwrap();
+    assert!(body_text(&b).await.contains("Scheda salvata"));
+
+    // A relapse during the intervention.
+    click(&b, "section[aria-labelledby='s-monitoring'] details summary").await;
+    b.find(Locator::Id("f-relapse_count")).await.unwrap().send_keys("2").await.unwrap();
+    click(&b, "form[action$='/monitoraggio'] button[type=submit]").await;
+    b.wait().for_element(Locator::Css(".flash")).await.unwrap();
+    assert!(body_text(&b).await.contains("Ricadute e uso di sostanze aggiornati"));
+
+    // Conclude positively.
+    click(&b, "label[for='o-pos']").await;
+    click(&b, "#f-positive_kind option[value='completato']").await;
+    click(&b, "#f-evaluation option[value='positiva']").await;
+    click(&b, "form[action$='/conclusione'] button[type=submit]").await;
+    b.wait().for_element(Locator::Css(".flash")).await.unwrap();
+    let text = body_text(&b).await;
+    assert!(text.contains("Conclusione registrata") && text.contains("Concluso positivamente"), "{text}");
+
+    // Post form: A high, B medium, C low; autonomy improved to "del tutto autonomo".
+    b.find(Locator::LinkText("Scheda post-intervento")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("form.scheda")).await.unwrap();
+    choose_all(&b, &["a_puntualita", "a_orari", "a_regole", "a_attrezzature", "a_sicurezza"], 4).await;
+    choose_all(&b, &["b_colleghi", "b_responsabili", "b_frustrazione", "b_aiuto", "b_motivazione"], 2).await;
+    choose_all(&b, &["c_comprensione", "c_autonomia", "c_precisione", "c_organizzazione"], 1).await;
+    choose_all(&b, &autonomy, 4).await;
+    click(&b, "form.scheda button[type=submit]").await;
+    b.wait().for_element(Locator::Css("#s-forms")).await.unwrap();
+    save_screenshot(&b, "intervention").await;
+    let forms = b.find(Locator::Css("section[aria-labelledby='s-forms']")).await.unwrap().text().await.unwrap();
+    assert!(forms.contains("Alto") && forms.contains("Medio"), "bands shown: {forms}");
+    assert!(forms.contains("incompleta (4 di 5)"), "section C has a missing answer: {forms}");
+    assert!(forms.contains("Miglioramento"), "autonomy pre/post comparison: {forms}");
+
+    // The programme page shows the money moved by this intervention.
+    b.goto(&format!("{base}/programmi")).await.unwrap();
+    b.find(Locator::Css("main table a")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("#s-budget")).await.unwrap();
+    save_screenshot(&b, "programme").await;
+    assert!(body_text(&b).await.contains("Impegnato + erogato + disponibile = budget"));
+    b.close().await.expect("close browser");
+}
