@@ -477,6 +477,13 @@ async fn coordinator_plans_and_everyone_reads_the_programme() {
     assert_eq!(anna.get(&format!("/programmi/{id}")).await.status, StatusCode::OK);
     let demo = app.svc.programmes(&app.actor("coordinatore").await).await.unwrap();
     assert!(demo.iter().any(|p| p.name == "Inserimenti lavorativi 2011–2012"), "the seed's programme is in the demo");
+    // The coordinator's list of the organisation's interventions carries codes, not names.
+    let list = coord.get("/interventi").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("Interventi dell&#x27;ente") && list.body.contains("<code>"));
+    let anna_people = app.svc.followed(&app.actor("anna").await).await.unwrap();
+    let named = anna_people.iter().find(|p| p.surname.is_some()).unwrap();
+    assert!(!list.body.contains(named.surname.as_deref().unwrap()), "no names for coordinators");
     let api = app.api_client("coordinatore").await;
     let o = api.get(&format!("/api/v1/programmes/{}", demo[demo.len() - 1].id)).await.json();
     assert_eq!(o["balanced"], true);

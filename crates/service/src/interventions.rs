@@ -488,6 +488,17 @@ impl Service {
         Ok(due_items(rows, today()))
     }
 
+    /// The coordinator's list: the organisation's interventions, pseudonymised.
+    pub async fn organisation_interventions(&self, actor: &Actor) -> Result<Vec<InterventionSummary>> {
+        policy::require(actor, Permission::ViewProgrammes)?;
+        policy::require(actor, Permission::ViewPersons)?;
+        let mut tx = self.store().write().await?;
+        let with_identity = allows(actor.role, Permission::ViewIdentity);
+        let rows = tx.interventions_of_organisation(&actor.scope(), with_identity, 2000).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
     /// The tutor's list: only the interventions they tutor at their organisation.
     pub async fn tutored(&self, actor: &Actor) -> Result<Vec<TutorInterventionRow>> {
         policy::require(actor, Permission::TutorInterventions)?;

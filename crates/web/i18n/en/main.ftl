@@ -345,6 +345,8 @@ field-programme_id = Programme
 
 ## Protocol: interventions
 interventions-title = Interventions: what is due
+interventions-org-title = Interventions of the organisation
+interventions-org-lead = Your organisation's interventions, pseudonymised.
 intervention-title = Intervention
 intervention-new-title = New intervention
 intervention-new-lead = The proposal is checked against the programme's rules in force; on activation the planned amount is committed on your organisation's budget.

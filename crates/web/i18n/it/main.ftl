@@ -345,6 +345,8 @@ field-programme_id = Programma
 
 ## Protocollo: interventi
 interventions-title = Interventi: cosa c'è da fare
+interventions-org-title = Interventi dell'ente
+interventions-org-lead = Gli interventi del tuo ente, in forma pseudonimizzata.
 intervention-title = Intervento
 intervention-new-title = Nuovo intervento
 intervention-new-lead = La proposta è verificata con le regole in vigore del programma; all'attivazione l'importo previsto viene impegnato sul budget del tuo ente.

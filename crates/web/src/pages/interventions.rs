@@ -272,6 +272,15 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
     if allows(auth.actor.role, Permission::TutorInterventions) {
         return tutor_list(state, auth).await;
     }
+    if !allows(auth.actor.role, Permission::ManageInterventions) {
+        return match state.svc.organisation_interventions(&auth.actor).await {
+            Ok(rows) => {
+                let ctx = context! { ..context! { rows => rows }, ..base(&state, auth.lang, Some(&auth.session), "interventions-org-title", q.msg.as_deref()) };
+                state.ui.render(StatusCode::OK, "interventions/list.html", ctx)
+            }
+            Err(e) => fail(&state, auth.lang, e),
+        };
+    }
     let due = match state.svc.due(&auth.actor).await {
         Ok(d) => d,
         Err(e) => return fail(&state, auth.lang, e),
