@@ -10,6 +10,8 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
+
 #[derive(Parser)]
 #[command(name = "percorsi", version, about = "Percorsi — shared information system for social reintegration pathways")]
 struct Cli {
@@ -59,6 +61,22 @@ enum Command {
     /// Audit trail operations.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Fill an empty database with seeded synthetic data for benchmarks.
+    BenchData {
+        #[arg(long, default_value_t = 100)]
+        organisations: usize,
+        #[arg(long, default_value_t = 10_000)]
+        persons: usize,
+        #[arg(long, default_value_t = 10_000)]
+        interventions: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Time the main pages over data made by `bench-data` (through the full HTTP stack, in process).
+    Bench {
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+    },
     /// Instruments (the pre/post forms), versioned data files.
     #[command(subcommand)]
     Instrument(InstrumentCmd),
@@ -310,6 +328,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let token = svc.create_api_token(m.id, name, *days).await.map_err(|e| explain(&cli, e))?;
             eprintln!("token for {} as {} at {} — shown only once:", m.username, m.role, m.organisation_name);
             println!("{token}");
+        }
+        Command::BenchData { organisations, persons, interventions, seed } => {
+            let svc = open(&cli).await?;
+            if !svc.organisations().await.map_err(|e| explain(&cli, e))?.is_empty() {
+                bail!("bench-data needs an empty database");
+            }
+            let started = std::time::Instant::now();
+            let size = percorsi_service::synthetic::Size {
+                organisations: *organisations,
+                persons: *persons,
+                interventions: *interventions,
+            };
+            let g = svc.generate(size, *seed).await.map_err(|e| explain(&cli, e))?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "generated {} organisations, {} persons, {} interventions (programme {}) in {secs:.1} s ({:.0} persons+interventions/s)",
+                g.organisations,
+                g.persons,
+                g.interventions,
+                g.programme_id,
+                (g.persons + g.interventions) as f64 / secs
+            );
+        }
+        Command::Bench { iterations } => {
+            let svc = open(&cli).await?;
+            bench::run(svc, *iterations).await?;
         }
         Command::Instrument(InstrumentCmd::Load { file }) => {
             let svc = open(&cli).await?;

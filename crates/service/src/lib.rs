@@ -13,6 +13,7 @@ pub mod keyfile;
 pub mod pathway;
 pub mod policy;
 pub mod programmes;
+pub mod synthetic;
 
 pub use actor::Actor;
 pub use error::{Result, ServiceError};

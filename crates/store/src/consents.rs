@@ -57,7 +57,7 @@ impl Tx {
              c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
              JOIN organisations o ON o.id = c.organisation_id JOIN users u ON u.id = c.recorded_by \
              WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC",
-            visible("c.person_id", 1, 2, 3)
+            visible("c.person_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter()

@@ -119,14 +119,14 @@ impl Tx {
     pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<EpisodeRow>> {
         let sql = format!(
             "{EPISODE} WHERE e.person_id = $4 AND {} ORDER BY e.start_date DESC, e.id DESC",
-            visible("e.person_id", 1, 2, 3)
+            visible("e.person_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(map_episode).collect()
     }
 
     pub async fn episode_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<EpisodeRow>> {
-        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", visible("e.person_id", 1, 2, 3));
+        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", visible("e.person_id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_episode).transpose()
     }
@@ -170,7 +170,7 @@ impl Tx {
              t.function, t.added_at, t.removed_at FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \
              JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = t.organisation_id \
              WHERE e.person_id = $4 AND {} ORDER BY t.removed_at IS NOT NULL, o.name, u.display_name",
-            visible("e.person_id", 1, 2, 3)
+            visible("e.person_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter()

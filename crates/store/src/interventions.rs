@@ -233,7 +233,7 @@ impl Tx {
 
     /// An intervention whose person is visible to the scope.
     pub async fn intervention_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<InterventionRow>> {
-        let sql = format!("{SELECT} WHERE i.id = $4 AND {}", visible("i.person_id", 1, 2, 3));
+        let sql = format!("{SELECT} WHERE i.id = $4 AND {}", visible("i.person_id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_row).transpose()
     }
@@ -245,10 +245,8 @@ impl Tx {
         person_id: i64,
         with_identity: bool,
     ) -> Result<Vec<InterventionSummary>> {
-        let sql = format!(
-            "{SUMMARY} WHERE i.person_id = $4 AND {} ORDER BY i.planned_start DESC",
-            visible("i.person_id", 1, 2, 3)
-        );
+        let sql =
+            format!("{SUMMARY} WHERE i.person_id = $4 AND {} ORDER BY i.planned_start DESC", visible("i.person_id"));
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
     }
@@ -262,7 +260,7 @@ impl Tx {
     ) -> Result<Vec<InterventionSummary>> {
         let sql = format!(
             "{SUMMARY} WHERE i.organisation_id = $1 AND {} ORDER BY i.planned_end, i.id LIMIT $4",
-            visible("i.person_id", 1, 2, 3)
+            visible("i.person_id")
         );
         let rows = scoped(&sql, scope).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
@@ -472,14 +470,25 @@ impl Tx {
         })
     }
 
+    /// One organisation's balance in a programme (what an activation or payment checks).
     pub async fn organisation_balance(&mut self, programme_id: i64, organisation_id: i64) -> Result<Balance> {
-        Ok(self
-            .balances(programme_id)
-            .await?
-            .into_iter()
-            .find(|(o, _)| *o == organisation_id)
-            .map(|(_, b)| b)
-            .unwrap_or_default())
+        let budget = self.participant_budget(programme_id, organisation_id).await?.unwrap_or(0);
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'commit' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'pay' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'release' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
+             FROM ledger_entries WHERE programme_id = $1 AND organisation_id = $2",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(Balance {
+            budget,
+            committed_total: r.try_get("committed_total")?,
+            paid: r.try_get("paid")?,
+            released: r.try_get("released")?,
+        })
     }
 
     pub async fn payments(&mut self, intervention_id: i64) -> Result<Vec<PaymentRow>> {

@@ -1,5 +1,5 @@
 use crate::rows::{bool_col, date, date_text, now};
-use crate::scope::{scoped, visible, Scope};
+use crate::scope::{scoped, visible, visible_set, Scope};
 use crate::{Result, Tx};
 use chrono::NaiveDate;
 use percorsi_domain::person::{Identity, Profile};
@@ -134,7 +134,7 @@ impl Tx {
     }
 
     pub async fn person_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<PersonRow>> {
-        let sql = format!("{PERSON} WHERE p.id = $4 AND {}", visible("p.id", 1, 2, 3));
+        let sql = format!("{PERSON} WHERE p.id = $4 AND {}", visible("p.id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_person).transpose()
     }
@@ -143,7 +143,7 @@ impl Tx {
         let sql = format!(
             "SELECT i.surname, i.name, i.fiscal_code, i.birth_date, i.phone, i.email, i.address FROM person_identities i \
              WHERE i.person_id = $4 AND {}",
-            visible("i.person_id", 1, 2, 3)
+            visible("i.person_id")
         );
         let r = scoped(&sql, scope).bind(person_id).fetch_optional(self.conn()).await?;
         r.map(|r| {
@@ -177,10 +177,10 @@ impl Tx {
         let sql = format!(
             "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, \
                (SELECT MIN(e.start_date) FROM care_episodes e WHERE e.person_id = p.id AND e.organisation_id = $1 AND e.end_date IS NULL) AS episode_start \
-             FROM persons p LEFT JOIN person_identities i ON i.person_id = p.id \
-             WHERE {} AND ($4 = '' OR p.code LIKE $4 {name_match}) \
+             FROM {} v JOIN persons p ON p.id = v.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
+             WHERE ($4 = '' OR p.code LIKE $4 {name_match}) \
              ORDER BY i.surname, i.name, p.code LIMIT $5",
-            visible("p.id", 1, 2, 3)
+            visible_set()
         );
         let rows = scoped(&sql, scope).bind(pattern.unwrap_or_default()).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
@@ -189,12 +189,17 @@ impl Tx {
     /// The case manager's own people: open episodes they manage in this organisation, or
     /// open episodes whose team they are on.
     pub async fn persons_followed(&mut self, scope: &Scope, with_identity: bool) -> Result<Vec<PersonSummary>> {
-        let sql = "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, MIN(e.start_date) AS episode_start \
-             FROM persons p LEFT JOIN person_identities i ON i.person_id = p.id \
-             JOIN care_episodes e ON e.person_id = p.id AND e.end_date IS NULL AND e.start_date <= $3 \
-             WHERE (e.case_manager_id = $2 AND e.organisation_id = $1) \
-                OR EXISTS (SELECT 1 FROM care_team_members t WHERE t.episode_id = e.id AND t.user_id = $2 AND t.organisation_id = $1 AND t.removed_at IS NULL) \
-             GROUP BY p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex \
+        // Two indexed paths (episodes they manage, teams they sit on) instead of one OR that
+        // would scan every episode.
+        let sql = "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, f.episode_start \
+             FROM (SELECT person_id, MIN(start_date) AS episode_start FROM ( \
+                     SELECT e.person_id, e.start_date FROM care_episodes e \
+                     WHERE e.case_manager_id = $2 AND e.organisation_id = $1 AND e.end_date IS NULL AND e.start_date <= $3 \
+                     UNION ALL \
+                     SELECT e.person_id, e.start_date FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \
+                     WHERE t.user_id = $2 AND t.organisation_id = $1 AND t.removed_at IS NULL AND e.end_date IS NULL AND e.start_date <= $3 \
+                   ) mine GROUP BY person_id) f \
+             JOIN persons p ON p.id = f.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
              ORDER BY i.surname, i.name, p.code";
         let rows = scoped(sql, scope).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()

@@ -232,58 +232,83 @@ impl Tx {
         .await?)
     }
 
-    /// Planned vs proposed/activated/running/concluded/interrupted per organisation and type,
-    /// in one aggregate query.
+    /// Planned vs proposed/activated/running/concluded/interrupted per organisation and type:
+    /// one grouped count over a covering index, merged with the planned numbers.
     pub async fn quotas(&mut self, programme_id: i64) -> Result<Vec<QuotaRow>> {
-        let sql = "SELECT k.organisation_id, k.intervention_type, COALESCE(q.planned, 0) AS planned, \
-               CAST(COALESCE(SUM(CASE WHEN i.status = 'proposto' THEN 1 ELSE 0 END), 0) AS BIGINT) AS proposed, \
-               CAST(COALESCE(SUM(CASE WHEN i.status <> 'proposto' AND i.actual_start IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS activated, \
-               CAST(COALESCE(SUM(CASE WHEN i.status IN ('attivo', 'sospeso', 'prorogato') THEN 1 ELSE 0 END), 0) AS BIGINT) AS running, \
-               CAST(COALESCE(SUM(CASE WHEN i.status = 'concluso' THEN 1 ELSE 0 END), 0) AS BIGINT) AS concluded, \
-               CAST(COALESCE(SUM(CASE WHEN i.status = 'interrotto' THEN 1 ELSE 0 END), 0) AS BIGINT) AS interrupted \
-             FROM (SELECT organisation_id, intervention_type FROM programme_quotas WHERE programme_id = $1 \
-                   UNION SELECT organisation_id, intervention_type FROM interventions WHERE programme_id = $1) k \
-             LEFT JOIN programme_quotas q ON q.programme_id = $1 AND q.organisation_id = k.organisation_id AND q.intervention_type = k.intervention_type \
-             LEFT JOIN interventions i ON i.programme_id = $1 AND i.organisation_id = k.organisation_id AND i.intervention_type = k.intervention_type \
-             GROUP BY k.organisation_id, k.intervention_type, q.planned ORDER BY k.organisation_id, k.intervention_type";
-        let rows = sqlx::query(sql).bind(programme_id).fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(QuotaRow {
-                    organisation_id: r.try_get("organisation_id")?,
-                    intervention_type: r.try_get("intervention_type")?,
-                    planned: r.try_get("planned")?,
-                    proposed: r.try_get("proposed")?,
-                    activated: r.try_get("activated")?,
-                    running: r.try_get("running")?,
-                    concluded: r.try_get("concluded")?,
-                    interrupted: r.try_get("interrupted")?,
-                })
-            })
-            .collect()
+        let planned = sqlx::query(
+            "SELECT organisation_id, intervention_type, planned FROM programme_quotas WHERE programme_id = $1",
+        )
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        let counts = sqlx::query(
+            "SELECT organisation_id, intervention_type, status, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END AS started, \
+               CAST(COUNT(*) AS BIGINT) AS n FROM interventions WHERE programme_id = $1 \
+             GROUP BY organisation_id, intervention_type, status, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END",
+        )
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        let mut out: std::collections::BTreeMap<(i64, String), QuotaRow> = std::collections::BTreeMap::new();
+        for r in &planned {
+            let key = (r.try_get::<i64, _>("organisation_id")?, r.try_get::<String, _>("intervention_type")?);
+            let q = out.entry(key.clone()).or_insert_with(|| QuotaRow {
+                organisation_id: key.0,
+                intervention_type: key.1.clone(),
+                ..Default::default()
+            });
+            q.planned = r.try_get("planned")?;
+        }
+        for r in &counts {
+            let key = (r.try_get::<i64, _>("organisation_id")?, r.try_get::<String, _>("intervention_type")?);
+            let q = out.entry(key.clone()).or_insert_with(|| QuotaRow {
+                organisation_id: key.0,
+                intervention_type: key.1.clone(),
+                ..Default::default()
+            });
+            let (status, started, n): (String, i64, i64) =
+                (r.try_get("status")?, r.try_get("started")?, r.try_get("n")?);
+            match status.as_str() {
+                "proposto" => q.proposed += n,
+                "attivo" | "sospeso" | "prorogato" => q.running += n,
+                "concluso" => q.concluded += n,
+                "interrotto" => q.interrupted += n,
+                _ => {}
+            }
+            if status != "proposto" && started == 1 {
+                q.activated += n;
+            }
+        }
+        Ok(out.into_values().collect())
     }
 
-    /// Each participant's balance, summed from the ledger in SQL.
+    /// Each participant's balance: the ledger summed per organisation and kind over a covering
+    /// index, merged with the budgets.
     pub async fn balances(&mut self, programme_id: i64) -> Result<Vec<(i64, Balance)>> {
-        let sql = "SELECT p.organisation_id, p.budget_cents, \
-               CAST(COALESCE(SUM(CASE WHEN l.kind = 'commit' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
-               CAST(COALESCE(SUM(CASE WHEN l.kind = 'pay' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
-               CAST(COALESCE(SUM(CASE WHEN l.kind = 'release' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
-             FROM programme_participants p LEFT JOIN ledger_entries l ON l.programme_id = p.programme_id AND l.organisation_id = p.organisation_id \
-             WHERE p.programme_id = $1 GROUP BY p.organisation_id, p.budget_cents ORDER BY p.organisation_id";
-        let rows = sqlx::query(sql).bind(programme_id).fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("organisation_id")?,
-                    Balance {
-                        budget: r.try_get("budget_cents")?,
-                        committed_total: r.try_get("committed_total")?,
-                        paid: r.try_get("paid")?,
-                        released: r.try_get("released")?,
-                    },
-                ))
-            })
-            .collect()
+        let budgets = self.participants(programme_id).await?;
+        let sums = sqlx::query(
+            "SELECT organisation_id, kind, CAST(SUM(amount_cents) AS BIGINT) AS total FROM ledger_entries \
+             WHERE programme_id = $1 GROUP BY organisation_id, kind",
+        )
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        let mut out: Vec<(i64, Balance)> = budgets
+            .iter()
+            .map(|p| (p.organisation_id, Balance { budget: p.budget_cents, ..Default::default() }))
+            .collect();
+        for r in &sums {
+            let (org, kind, total): (i64, String, i64) =
+                (r.try_get("organisation_id")?, r.try_get("kind")?, r.try_get("total")?);
+            let Some((_, b)) = out.iter_mut().find(|(o, _)| *o == org) else { continue };
+            match kind.as_str() {
+                "commit" => b.committed_total += total,
+                "pay" => b.paid += total,
+                "release" => b.released += total,
+                _ => {}
+            }
+        }
+        out.sort_by_key(|(o, _)| *o);
+        Ok(out)
     }
 }

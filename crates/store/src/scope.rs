@@ -19,25 +19,47 @@ impl Scope {
     }
 }
 
-/// SQL condition true when the person `person_expr` is visible; `o`, `u`, `d` are the
-/// placeholder numbers bound to organisation id, user id and today's date.
-pub(crate) fn visible(person_expr: &str, o: usize, u: usize, d: usize) -> String {
-    format!(
-        "(EXISTS (SELECT 1 FROM care_episodes ve WHERE ve.person_id = {p} AND ve.organisation_id = ${o} \
-            AND ve.start_date <= ${d} AND (ve.end_date IS NULL OR ve.end_date >= ${d})) \
-         OR EXISTS (SELECT 1 FROM consents vc WHERE vc.person_id = {p} AND vc.organisation_id = ${o} \
-            AND vc.revoked_at IS NULL AND vc.start_date <= ${d} AND (vc.expiry_date IS NULL OR vc.expiry_date >= ${d})) \
-         OR EXISTS (SELECT 1 FROM care_team_members vt JOIN care_episodes vte ON vte.id = vt.episode_id \
-            WHERE vte.person_id = {p} AND vt.user_id = ${u} AND vt.organisation_id = ${o} AND vt.removed_at IS NULL \
-            AND (vte.end_date IS NULL OR vte.end_date >= ${d})))",
-        p = person_expr
-    )
+/// The three grounds of visibility, each as (tables, condition, person column), over the
+/// placeholders `$1` organisation, `$2` user, `$3` today. [`visible`] and [`visible_set`] are both
+/// built from this list, so the rule is written once.
+const GROUNDS: [(&str, &str, &str); 3] = [
+    // An open care episode of the organisation.
+    ("care_episodes ve", "ve.organisation_id = $1 AND ve.start_date <= $3 AND (ve.end_date IS NULL OR ve.end_date >= $3)", "ve.person_id"),
+    // A consent in force naming the organisation.
+    (
+        "consents vc",
+        "vc.organisation_id = $1 AND vc.revoked_at IS NULL AND vc.start_date <= $3 AND (vc.expiry_date IS NULL OR vc.expiry_date >= $3)",
+        "vc.person_id",
+    ),
+    // The acting user on an open episode's care team, for this organisation.
+    (
+        "care_team_members vt JOIN care_episodes vte ON vte.id = vt.episode_id",
+        "vt.user_id = $2 AND vt.organisation_id = $1 AND vt.removed_at IS NULL AND (vte.end_date IS NULL OR vte.end_date >= $3)",
+        "vte.person_id",
+    ),
+];
+
+/// SQL condition true when the person `person_expr` is visible (for lookups of one record).
+pub(crate) fn visible(person_expr: &str) -> String {
+    let parts: Vec<String> = GROUNDS
+        .iter()
+        .map(|(from, cond, col)| format!("EXISTS (SELECT 1 FROM {from} WHERE {col} = {person_expr} AND {cond})"))
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+/// SQL subquery of the ids of every visible person (for lists: driven by the organisation's
+/// own episodes and consents instead of testing every person of the installation).
+pub(crate) fn visible_set() -> String {
+    let parts: Vec<String> =
+        GROUNDS.iter().map(|(from, cond, col)| format!("SELECT {col} AS person_id FROM {from} WHERE {cond}")).collect();
+    format!("({})", parts.join(" UNION "))
 }
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// A query whose placeholders `$1`, `$2`, `$3` are the scope's organisation, user and day,
-/// as [`visible`] expects them; further parameters start at `$4`.
+/// as [`visible`] and [`visible_set`] expect them; further parameters start at `$4`.
 pub(crate) fn scoped<'q>(sql: &'q str, scope: &Scope) -> AnyQuery<'q> {
     sqlx::query(sql).bind(scope.organisation_id).bind(scope.user_id).bind(scope.today_text())
 }

@@ -80,7 +80,8 @@ CREATE TABLE interventions (
     evaluation TEXT,
     created_at TEXT NOT NULL
 );
-CREATE INDEX interventions_programme_org ON interventions(programme_id, organisation_id, intervention_type, status);
+-- Covers the programme overview's counts (index-only scan).
+CREATE INDEX interventions_programme_org ON interventions(programme_id, organisation_id, intervention_type, status, actual_start);
 CREATE INDEX interventions_person ON interventions(person_id);
 CREATE INDEX interventions_tutor ON interventions(tutor_id, host_organisation_id);
 
@@ -110,7 +111,8 @@ CREATE TABLE ledger_entries (
     user_id BIGINT NOT NULL REFERENCES users(id),
     at TEXT NOT NULL
 );
-CREATE INDEX ledger_entries_programme_org ON ledger_entries(programme_id, organisation_id, kind);
+-- Covers the balances' sums (index-only scan).
+CREATE INDEX ledger_entries_programme_org ON ledger_entries(programme_id, organisation_id, kind, amount_cents);
 CREATE INDEX ledger_entries_intervention ON ledger_entries(intervention_id, kind);
 CREATE UNIQUE INDEX ledger_entries_one_payment_a_month ON ledger_entries(intervention_id, month) WHERE kind = 'pay';
 
