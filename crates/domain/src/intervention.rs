@@ -4,7 +4,7 @@
 use crate::episode::parse_id;
 use crate::programme::{euros_field, InterventionType, Rule};
 use crate::validation::{Checker, FieldError, Invalid};
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 code_enum!(
@@ -96,17 +96,16 @@ impl InterventionStatus {
     }
 }
 
-/// Whole months covered from `start` to `end` inclusive: 1 Jan–30 Jun is 6 months.
+/// Whole months covered from `start` to `end` inclusive: 1 Jan–30 Jun is 6 months. A month
+/// counts when `start` plus that many calendar months (clamped at month end, so 31 Jan + 1
+/// month is 28/29 Feb) is not after the day after `end`.
 pub fn months_between(start: NaiveDate, end: NaiveDate) -> u32 {
-    if end < start {
-        return 0;
+    let Some(limit) = end.succ_opt() else { return 0 };
+    let mut months = 0;
+    while start.checked_add_months(chrono::Months::new(months + 1)).is_some_and(|d| d <= limit) {
+        months += 1;
     }
-    let e = end + Duration::days(1);
-    let mut months = (e.year() - start.year()) * 12 + e.month() as i32 - start.month() as i32;
-    if e.day() < start.day() {
-        months -= 1;
-    }
-    months.max(0) as u32
+    months
 }
 
 /// The programme an intervention is planned in, as the validation needs it.
@@ -564,6 +563,17 @@ mod tests {
         assert_eq!(months_between(d("2011-01-15"), d("2011-07-13")), 5);
         assert_eq!(months_between(d("2011-01-31"), d("2012-02-29")), 13);
         assert_eq!(months_between(d("2011-03-01"), d("2011-02-01")), 0);
+        // Plans made by adding months to a 31st end on a shorter month's last day: still whole months.
+        let start = d("2026-08-31");
+        let end = start.checked_add_months(chrono::Months::new(6)).unwrap().pred_opt().unwrap();
+        assert_eq!(end, d("2027-02-27"));
+        assert_eq!(months_between(start, end), 6);
+        for day in 1..=31 {
+            if let Some(s) = NaiveDate::from_ymd_opt(2027, 1, day) {
+                let e = s.checked_add_months(chrono::Months::new(6)).unwrap().pred_opt().unwrap();
+                assert_eq!(months_between(s, e), 6, "{s}");
+            }
+        }
     }
 
     fn form() -> InterventionForm {
