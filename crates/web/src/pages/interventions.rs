@@ -1,7 +1,7 @@
 //! Intervention pages: planning, the intervention page with its timeline, lifecycle, money,
 //! monitoring, conclusion, the pre/post forms, the due list, and the tutor's pages.
 
-use super::{base, code_options, fail, values, MsgQuery};
+use super::{base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -75,33 +75,19 @@ pub async fn create(
     }
 }
 
-/// Which form of the intervention page failed, with the input to show again.
-struct Failure<'a> {
-    form: &'static str,
-    invalid: &'a Invalid,
-    values: Value,
-}
-
 async fn render_show(
     state: &AppState,
     auth: &Auth,
     id: i64,
     msg: Option<&str>,
-    failure: Option<Failure<'_>>,
+    failure: Option<FormFailure<'_>>,
 ) -> Response {
     let lang = auth.lang;
     let detail = match state.svc.intervention(&auth.actor, id).await {
         Ok(d) => d,
         Err(e) => return fail(state, lang, e),
     };
-    let (failed_form, errors, list, failed_values) = match failure {
-        Some(f) => {
-            let (e, l) = state.ui.errors(lang, f.invalid);
-            (Some(f.form), e, l, f.values)
-        }
-        None => (None, Default::default(), Vec::new(), Value::from(())),
-    };
-    let status = if failed_form.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let (status, failure_vars) = failure_vars(state, lang, failure);
     let ctx = context! {
         ..context! {
             d => detail, today => iso(today()), this_month => today().format("%Y-%m").to_string(),
@@ -109,9 +95,9 @@ async fn render_show(
             reasons => code_options(state, lang, "interruption_reason", InterruptionReason::ALL),
             contracts => code_options(state, lang, "contract_kind", ContractKind::ALL),
             evaluations => code_options(state, lang, "evaluation", OverallEvaluation::ALL),
-            failed_form => failed_form, errors => errors, error_list => list, failed_values => failed_values,
         },
         ..base(state, lang, Some(&auth.session), "intervention-title", msg),
+        ..failure_vars,
     };
     state.ui.render(status, "interventions/show.html", ctx)
 }
@@ -141,7 +127,7 @@ async fn after<T: Serialize>(
     match outcome {
         Ok(()) => Redirect::to(&format!("/interventi/{id}?msg={msg}")).into_response(),
         Err(ServiceError::Invalid(inv)) => {
-            render_show(state, auth, id, None, Some(Failure { form, invalid: &inv, values: values(input) })).await
+            render_show(state, auth, id, None, Some(FormFailure { form, invalid: &inv, values: values(input) })).await
         }
         Err(e) => fail(state, auth.lang, e),
     }

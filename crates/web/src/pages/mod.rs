@@ -147,6 +147,31 @@ pub fn values<T: serde::Serialize>(form: &T) -> Value {
     Value::from_serialize(form)
 }
 
+/// Which form of a page failed, with the user's input, so the page shows it again.
+pub struct FormFailure<'a> {
+    pub form: &'static str,
+    pub invalid: &'a percorsi_domain::Invalid,
+    pub values: Value,
+}
+
+/// The status and template variables (`failed_form`, `errors`, `error_list`, `failed_values`)
+/// of a page with several forms, after one of them failed or not.
+pub fn failure_vars(state: &AppState, lang: Lang, failure: Option<FormFailure<'_>>) -> (StatusCode, Value) {
+    match failure {
+        Some(f) => {
+            let (errors, list) = state.ui.errors(lang, f.invalid);
+            let vars =
+                context! { failed_form => f.form, errors => errors, error_list => list, failed_values => f.values };
+            (StatusCode::UNPROCESSABLE_ENTITY, vars)
+        }
+        None => {
+            let none: Vec<crate::i18n::FieldMessage> = Vec::new();
+            let vars = context! { failed_form => (), errors => HashMap::<String, String>::new(), error_list => none, failed_values => () };
+            (StatusCode::OK, vars)
+        }
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 pub struct MsgQuery {
     pub msg: Option<String>,

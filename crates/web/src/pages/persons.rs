@@ -1,4 +1,4 @@
-use super::{base, code_options, fail, values, MsgQuery};
+use super::{base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -134,13 +134,6 @@ pub async fn take_in_charge(State(state): State<AppState>, auth: Auth, Form(form
     }
 }
 
-/// Which sub-form of the pathway page failed, with the user's input, to show it again.
-struct FormFailure<'a> {
-    form: &'static str,
-    invalid: &'a Invalid,
-    values: Value,
-}
-
 async fn render_show(
     state: &AppState,
     auth: &Auth,
@@ -171,33 +164,25 @@ async fn render_show(
     let interventions = state.svc.interventions_of_person(&auth.actor, id).await.unwrap_or_default();
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
-    let (failed_form, errors, summary, failed_values) = match failure {
-        Some(f) => {
-            let (e, s) = state.ui.errors(lang, f.invalid);
-            (Some(f.form), e, s, f.values)
-        }
-        None => (None, Default::default(), Vec::new(), Value::from(())),
-    };
-    let status = if failed_form.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let (status, failure_vars) = failure_vars(state, lang, failure);
     let ctx = context! {
-        p => pathway,
-        interventions => interventions,
-        can_plan => open_here && allows(auth.actor.role, Permission::ManageInterventions),
-        open_here => open_here,
-        can_episodes => can_episodes,
-        case_manager_options => manager_options(&managers),
-        candidate_options => candidates.iter().filter(|c| !pathway_members.contains(&(c.user_id, c.organisation_id))).map(|c| option(c.id, format!("{} — {} ({})", c.display_name, c.organisation_name, state.ui.t(lang, &format!("code-role-{}", c.role))))).collect::<Vec<_>>(),
-        organisation_options => organisations.iter().filter(|o| o.active).map(|o| option(o.id, o.name.clone())).collect::<Vec<_>>(),
-        substances => code_options(state, lang, "substance", Substance::ALL),
-        closures => code_options(state, lang, "episode_closure", EpisodeClosure::ALL),
-        purposes => code_options(state, lang, "consent_purpose", ConsentPurpose::ALL),
-        today => today().format("%Y-%m-%d").to_string(),
-        failed_form => failed_form,
-        errors => errors,
-        error_list => summary,
-        failed_values => failed_values,
-        my_user_id => auth.actor.user_id,
+        ..context! {
+            p => pathway,
+            interventions => interventions,
+            can_plan => open_here && allows(auth.actor.role, Permission::ManageInterventions),
+            open_here => open_here,
+            can_episodes => can_episodes,
+            case_manager_options => manager_options(&managers),
+            candidate_options => candidates.iter().filter(|c| !pathway_members.contains(&(c.user_id, c.organisation_id))).map(|c| option(c.id, format!("{} — {} ({})", c.display_name, c.organisation_name, state.ui.t(lang, &format!("code-role-{}", c.role))))).collect::<Vec<_>>(),
+            organisation_options => organisations.iter().filter(|o| o.active).map(|o| option(o.id, o.name.clone())).collect::<Vec<_>>(),
+            substances => code_options(state, lang, "substance", Substance::ALL),
+            closures => code_options(state, lang, "episode_closure", EpisodeClosure::ALL),
+            purposes => code_options(state, lang, "consent_purpose", ConsentPurpose::ALL),
+            today => today().format("%Y-%m-%d").to_string(),
+            my_user_id => auth.actor.user_id,
+        },
         ..base(state, lang, Some(&auth.session), "pathway-title", msg),
+        ..failure_vars,
     };
     state.ui.render(status, "persons/show.html", ctx)
 }

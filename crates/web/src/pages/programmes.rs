@@ -1,6 +1,6 @@
 //! Programme pages: list, overview (planned vs activated vs concluded, budget), planning forms.
 
-use super::{base, code_options, fail, values, MsgQuery};
+use super::{base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -46,19 +46,12 @@ pub async fn create(State(state): State<AppState>, auth: Auth, Form(f): Form<Pro
     }
 }
 
-/// Which planning form failed on the programme page.
-struct Failure<'a> {
-    form: &'static str,
-    invalid: &'a Invalid,
-    values: Value,
-}
-
 async fn render_show(
     state: &AppState,
     auth: &Auth,
     id: i64,
     msg: Option<&str>,
-    failure: Option<Failure<'_>>,
+    failure: Option<FormFailure<'_>>,
 ) -> Response {
     let lang = auth.lang;
     let overview = match state.svc.programme_overview(&auth.actor, id).await {
@@ -67,24 +60,17 @@ async fn render_show(
     };
     let can_manage = allows(auth.actor.role, Permission::ManageProgrammes);
     let organisations = if can_manage { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
-    let (failed_form, errors, list, failed_values) = match failure {
-        Some(f) => {
-            let (e, l) = state.ui.errors(lang, f.invalid);
-            (Some(f.form), e, l, f.values)
-        }
-        None => (None, Default::default(), Vec::new(), Value::from(())),
-    };
-    let status = if failed_form.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let (status, failure_vars) = failure_vars(state, lang, failure);
     let chart = budget_chart(&overview);
     let ctx = context! {
         ..context! {
             o => overview, can_manage => can_manage, organisations => organisations,
             types => code_options(state, lang, "intervention_type", InterventionType::ALL),
             amount_kinds => code_options(state, lang, "amount_kind", AmountKind::ALL),
-            failed_form => failed_form, errors => errors, error_list => list, failed_values => failed_values,
             chart => chart,
         },
         ..base(state, lang, Some(&auth.session), "programme-title", msg),
+        ..failure_vars,
     };
     state.ui.render(status, "programmes/show.html", ctx)
 }
@@ -123,8 +109,14 @@ pub async fn update(
     match state.svc.update_programme(&auth.actor, id, &f).await {
         Ok(()) => Redirect::to(&format!("/programmi/{id}?msg=saved")).into_response(),
         Err(ServiceError::Invalid(inv)) => {
-            render_show(&state, &auth, id, None, Some(Failure { form: "programme", invalid: &inv, values: values(&f) }))
-                .await
+            render_show(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(FormFailure { form: "programme", invalid: &inv, values: values(&f) }),
+            )
+            .await
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -139,7 +131,7 @@ pub async fn change_rule(
     match state.svc.change_rule(&auth.actor, id, &f).await {
         Ok(_) => Redirect::to(&format!("/programmi/{id}?msg=rule-changed")).into_response(),
         Err(ServiceError::Invalid(inv)) => {
-            render_show(&state, &auth, id, None, Some(Failure { form: "rule", invalid: &inv, values: values(&f) }))
+            render_show(&state, &auth, id, None, Some(FormFailure { form: "rule", invalid: &inv, values: values(&f) }))
                 .await
         }
         Err(e) => fail(&state, auth.lang, e),
@@ -160,7 +152,7 @@ pub async fn participation(
                 &auth,
                 id,
                 None,
-                Some(Failure { form: "participation", invalid: &inv, values: values(&f) }),
+                Some(FormFailure { form: "participation", invalid: &inv, values: values(&f) }),
             )
             .await
         }
