@@ -225,6 +225,51 @@ mod tests {
         );
     }
 
+    /// Every message id written as a literal in the Rust sources (`"err-…"`, `"due-…"`,
+    /// `"timeline-…"`, `"flash-…"`) exists in both languages.
+    #[test]
+    fn every_message_id_in_the_code_exists() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        walk(&crates, &mut files);
+        let i = I18n::new();
+        let (mut checked, mut missing) = (0, Vec::new());
+        for f in files {
+            let src = std::fs::read_to_string(&f).unwrap_or_default();
+            for prefix in ["\"err-", "\"due-", "\"timeline-", "\"flash-"] {
+                for (pos, _) in src.match_indices(prefix) {
+                    let rest = &src[pos + 1..];
+                    let end = rest.find('"').unwrap_or(0);
+                    let key = &rest[..end];
+                    // Ids built at run time (`format!("flash-{m}")`) end in a brace or a dash.
+                    if key.ends_with('-')
+                        || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    {
+                        continue;
+                    }
+                    checked += 1;
+                    for lang in [Lang::It, Lang::En] {
+                        if !i.has(lang, key) {
+                            missing.push(format!("{}: {key} ({lang:?})", f.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
+        assert!(checked > 80, "found only {checked} message ids");
+    }
+
     #[test]
     fn accept_language() {
         assert_eq!(Lang::from_accept("en-GB,en;q=0.9,it;q=0.8"), Some(Lang::En));

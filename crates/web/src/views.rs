@@ -136,6 +136,40 @@ fn html_escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Every literal `t("…")` in a template names a message both languages define, so no page
+    /// ever shows a raw message id.
+    #[test]
+    fn every_template_message_exists_in_both_languages() {
+        let i18n = crate::i18n::I18n::new();
+        let mut missing = Vec::new();
+        let mut checked = 0;
+        for (name, src) in super::TEMPLATES {
+            for quote in ['"', '\''] {
+                let opener = format!("t({quote}");
+                let mut rest = *src;
+                while let Some(i) = rest.find(&opener) {
+                    let after = &rest[i + opener.len()..];
+                    let Some(end) = after.find(quote) else { break };
+                    let key = &after[..end];
+                    // `t("code-role-" ~ x)` builds the id at run time; those are covered by the code tests.
+                    let dynamic = after[end + 1..].trim_start().starts_with('~');
+                    let preceded_by_ident = rest[..i].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_');
+                    if !dynamic && !preceded_by_ident {
+                        checked += 1;
+                        for lang in [crate::i18n::Lang::It, crate::i18n::Lang::En] {
+                            if !i18n.has(lang, key) {
+                                missing.push(format!("{name}: {key} ({lang:?})"));
+                            }
+                        }
+                    }
+                    rest = &after[end..];
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
+        assert!(checked > 200, "the scan found only {checked} messages");
+    }
+
     #[test]
     fn escapes_markup_but_not_slashes() {
         assert_eq!(
