@@ -54,6 +54,25 @@ async fn register_and_see_the_pathway() {
     let home = c.get("/home").await.body;
     assert!(home.contains(&format!("/persone/{id}")), "the case manager's home lists the new person");
 
+    // Contacts and profile can be corrected; the data behind the code cannot be changed here.
+    let r = c
+        .post(
+            &format!("/persone/{id}/profilo"),
+            &[("phone", "0585 123456"), ("email", "non-una-mail"), ("education", "laurea")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Email: non è un indirizzo email valido"));
+    let r = c
+        .post(
+            &format!("/persone/{id}/profilo"),
+            &[("phone", "0585 123456"), ("education", "laurea"), ("living_situation", "solo")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get(&format!("/persone/{id}")).await.body;
+    assert!(page.contains("0585 123456") && page.contains("Laurea") && page.contains("Vive da solo"));
+
     // Registering the same person again in the same organisation leads to the existing record.
     let r = c.post("/persone", &person("VERDI", "1980-04-02", &cm)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);

@@ -70,17 +70,103 @@ pub struct NewPerson {
     pub profile: Profile,
 }
 
+/// The profile fields every form shares (birth year and sex come from the code basis).
+fn parse_profile(
+    c: &mut Checker,
+    citizenship: &str,
+    education: &str,
+    work_history: &str,
+    living: &str,
+    class: &str,
+) -> Profile {
+    Profile {
+        birth_year: None,
+        sex: None,
+        citizenship: c.optional_text("citizenship", Some(citizenship), 60),
+        education: c.optional_code("education", Some(education), Education::parse),
+        work_history: c.optional_code("work_history", Some(work_history), WorkHistory::parse),
+        living_situation: c.optional_code("living_situation", Some(living), LivingSituation::parse),
+        user_class: c.optional_code("user_class", Some(class), UserClass::parse),
+    }
+}
+
+/// Phone, email and address, each optional.
+fn parse_contacts(c: &mut Checker, phone: &str, email: &str, address: &str) -> Contacts {
+    let phone = c.optional_text("phone", Some(phone), 40);
+    let email = c.optional_text("email", Some(email), 120);
+    if email.as_deref().is_some_and(|e| !e.contains('@') || e.starts_with('@') || e.ends_with('@')) {
+        c.fail("email", "err-email");
+    }
+    let address = c.optional_text("address", Some(address), 200);
+    Contacts { phone, email, address }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Contacts {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+}
+
+/// Corrections after registration: contacts and profile. Names, birth date and sex are not
+/// editable here because they define the pseudonymous code.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PersonUpdateForm {
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+    pub citizenship: String,
+    pub education: String,
+    pub work_history: String,
+    pub living_situation: String,
+    pub user_class: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonUpdate {
+    pub contacts: Contacts,
+    pub profile: Profile,
+}
+
+impl PersonUpdateForm {
+    /// `anonymous`: no contacts may be stored for a person registered anonymously.
+    pub fn validate(&self, anonymous: bool) -> Result<PersonUpdate, Invalid> {
+        let mut c = Checker::new();
+        let contacts = parse_contacts(&mut c, &self.phone, &self.email, &self.address);
+        if anonymous {
+            for (field, given) in
+                [("phone", &contacts.phone), ("email", &contacts.email), ("address", &contacts.address)]
+            {
+                if given.is_some() {
+                    c.fail(field, "err-anonymous-no-contacts");
+                }
+            }
+        }
+        let profile = parse_profile(
+            &mut c,
+            &self.citizenship,
+            &self.education,
+            &self.work_history,
+            &self.living_situation,
+            &self.user_class,
+        );
+        c.finish(|| PersonUpdate { contacts, profile })
+    }
+}
+
 impl PersonForm {
     pub fn validate(&self) -> Result<NewPerson, Invalid> {
         let mut c = Checker::new();
-        let profile_tail = |c: &mut Checker| Profile {
-            birth_year: None,
-            sex: None,
-            citizenship: c.optional_text("citizenship", Some(&self.citizenship), 60),
-            education: c.optional_code("education", Some(&self.education), Education::parse),
-            work_history: c.optional_code("work_history", Some(&self.work_history), WorkHistory::parse),
-            living_situation: c.optional_code("living_situation", Some(&self.living_situation), LivingSituation::parse),
-            user_class: c.optional_code("user_class", Some(&self.user_class), UserClass::parse),
+        let profile_tail = |c: &mut Checker| {
+            parse_profile(
+                c,
+                &self.citizenship,
+                &self.education,
+                &self.work_history,
+                &self.living_situation,
+                &self.user_class,
+            )
         };
         if self.anonymous {
             let given = [&self.surname, &self.name, &self.birth_date, &self.sex]
@@ -132,12 +218,7 @@ impl PersonForm {
             }
             Some(fiscal)
         };
-        let phone = c.optional_text("phone", Some(&self.phone), 40);
-        let email = c.optional_text("email", Some(&self.email), 120);
-        if email.as_deref().is_some_and(|e| !e.contains('@') || e.starts_with('@') || e.ends_with('@')) {
-            c.fail("email", "err-email");
-        }
-        let address = c.optional_text("address", Some(&self.address), 200);
+        let Contacts { phone, email, address } = parse_contacts(&mut c, &self.phone, &self.email, &self.address);
         let mut profile = profile_tail(&mut c);
         c.finish(|| {
             let b = basis.expect("no field errors implies a complete basis");
@@ -239,6 +320,21 @@ mod tests {
         assert!(err.has("name") && err.has("birth_date") && err.has("sex"));
         let f = PersonForm { anonymous: true, fiscal_code: "RSSMRA85T10A562S".into(), ..Default::default() };
         assert_eq!(f.validate().unwrap_err().0[0].key, "err-anonymous-no-fiscal-code");
+    }
+
+    #[test]
+    fn updates_validate_contacts_and_profile() {
+        let u = PersonUpdateForm { phone: "333".into(), education: "laurea".into(), ..Default::default() }
+            .validate(false)
+            .unwrap();
+        assert_eq!(u.contacts.phone.as_deref(), Some("333"));
+        assert_eq!(u.profile.education, Some(Education::Laurea));
+        let err = PersonUpdateForm { email: "x@".into(), user_class: "boh".into(), ..Default::default() }
+            .validate(false)
+            .unwrap_err();
+        assert!(err.has("email") && err.has("user_class"));
+        let err = PersonUpdateForm { phone: "333".into(), ..Default::default() }.validate(true).unwrap_err();
+        assert_eq!(err.0[0].key, "err-anonymous-no-contacts");
     }
 
     #[test]

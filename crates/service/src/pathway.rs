@@ -6,7 +6,7 @@ use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::NaiveDate;
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
-use percorsi_domain::person::{NewPerson, PersonForm};
+use percorsi_domain::person::{NewPerson, PersonForm, PersonUpdateForm};
 use percorsi_domain::{pseudonym, Invalid};
 use percorsi_store::{ConsentRow, EpisodeRow, IdentityRow, MembershipRow, PersonRow, PersonSummary, TeamMemberRow, Tx};
 use rand::RngCore;
@@ -143,6 +143,21 @@ impl Service {
         .await?;
         tx.commit().await?;
         Ok(person_id)
+    }
+
+    /// Corrects a person's contacts and profile (roles that see identity).
+    pub async fn update_person(&self, actor: &Actor, person_id: i64, form: &PersonUpdateForm) -> Result<()> {
+        policy::require(actor, Permission::ViewIdentity)?;
+        let mut tx = self.store().write().await?;
+        let person = tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        let u = form.validate(person.anonymous)?;
+        tx.update_profile(person_id, &u.profile).await?;
+        if !person.anonymous {
+            tx.update_contacts(person_id, &u.contacts).await?;
+        }
+        record(&mut tx, actor, "update", "person", Some(person_id), "correzione di contatti e profilo", None).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Opens a further episode for a person the organisation already sees (e.g. via consent).

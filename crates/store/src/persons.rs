@@ -2,7 +2,7 @@ use crate::rows::{bool_col, date, date_text, now};
 use crate::scope::{scoped, visible, visible_set, Scope};
 use crate::{Result, Tx};
 use chrono::NaiveDate;
-use percorsi_domain::person::{Identity, Profile};
+use percorsi_domain::person::{Contacts, Identity, Profile};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -122,6 +122,37 @@ impl Tx {
         .bind(&i.email)
         .bind(&i.address)
         .bind(now())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Corrects the profile (not birth year and sex, which come from the code's basis).
+    pub async fn update_profile(&mut self, person_id: i64, p: &Profile) -> Result<()> {
+        crate::rows::found(
+            sqlx::query("UPDATE persons SET citizenship = $1, education = $2, work_history = $3, living_situation = $4, user_class = $5 WHERE id = $6")
+                .bind(&p.citizenship)
+                .bind(p.education.map(|s| s.code()))
+                .bind(p.work_history.map(|s| s.code()))
+                .bind(p.living_situation.map(|s| s.code()))
+                .bind(p.user_class.map(|s| s.code()))
+                .bind(person_id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Corrects contacts; a person without identity (anonymous) has none to correct.
+    pub async fn update_contacts(&mut self, person_id: i64, c: &Contacts) -> Result<()> {
+        sqlx::query(
+            "UPDATE person_identities SET phone = $1, email = $2, address = $3, updated_at = $4 WHERE person_id = $5",
+        )
+        .bind(&c.phone)
+        .bind(&c.email)
+        .bind(&c.address)
+        .bind(now())
+        .bind(person_id)
         .execute(self.conn())
         .await?;
         Ok(())

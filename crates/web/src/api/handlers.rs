@@ -7,7 +7,7 @@ use axum::Json;
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::organisation::OrganisationForm;
-use percorsi_domain::person::PersonForm;
+use percorsi_domain::person::{PersonForm, PersonUpdateForm};
 use percorsi_domain::user::UserForm;
 use percorsi_service::pathway::Registration;
 use serde::{Deserialize, Serialize};
@@ -95,6 +95,18 @@ pub async fn take_in_charge(
 #[utoipa::path(get, path = "/api/v1/persons/{id}", params(("id" = i64, Path)), responses((status = 200, body = percorsi_service::pathway::Pathway), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn pathway(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
     ok(StatusCode::OK, call!(s, who, s.svc.pathway(&who.actor, id)))
+}
+
+/// Corrects contacts and profile (not the data that define the pseudonymous code).
+#[utoipa::path(patch, path = "/api/v1/persons/{id}", params(("id" = i64, Path)), request_body = PersonUpdateForm, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn update_person(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<PersonUpdateForm>,
+) -> ApiResult {
+    call!(s, who, s.svc.update_person(&who.actor, id, &f));
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/persons/{id}/episodes", params(("id" = i64, Path)), request_body = EpisodeForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]

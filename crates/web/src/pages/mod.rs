@@ -39,6 +39,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/presa-in-carico", post(persons::take_in_charge))
         .route("/persone/{id}", get(persons::show))
         .route("/persone/{id}/episodi", post(persons::open_episode))
+        .route("/persone/{id}/profilo", post(persons::update_person))
         .route("/persone/{id}/consensi", post(persons::add_consent))
         .route("/persone/{id}/consensi/{cid}/revoca", post(persons::revoke_consent))
         .route("/episodi/{id}/chiusura", post(persons::close_episode))

@@ -9,7 +9,7 @@ use minijinja::{context, Value};
 use percorsi_domain::codes::*;
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
-use percorsi_domain::person::PersonForm;
+use percorsi_domain::person::{PersonForm, PersonUpdateForm};
 use percorsi_domain::Invalid;
 use percorsi_service::pathway::Registration;
 use percorsi_service::policy::{allows, Permission};
@@ -167,6 +167,11 @@ async fn render_show(
     let (status, failure_vars) = failure_vars(state, lang, failure);
     let ctx = context! {
         ..context! {
+            can_edit => allows(auth.actor.role, Permission::ViewIdentity),
+            educations => code_options(state, lang, "education", Education::ALL),
+            work_histories => code_options(state, lang, "work_history", WorkHistory::ALL),
+            living_situations => code_options(state, lang, "living_situation", LivingSituation::ALL),
+            user_classes => code_options(state, lang, "user_class", UserClass::ALL),
             p => pathway,
             interventions => interventions,
             can_plan => open_here && allows(auth.actor.role, Permission::ManageInterventions),
@@ -234,6 +239,16 @@ async fn after_sub_form<T: Serialize>(
         }
         Err(e) => fail(state, auth.lang, e),
     }
+}
+
+pub async fn update_person(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<PersonUpdateForm>,
+) -> Response {
+    let outcome = state.svc.update_person(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "profile", &f, "person-updated").await
 }
 
 pub async fn open_episode(
