@@ -284,3 +284,49 @@ async fn case_manager_runs_an_intervention_from_proposal_to_scores() {
     assert!(body_text(&b).await.contains("Impegnato + erogato + disponibile = budget"));
     b.close().await.expect("close browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_sign_in_and_live_search_with_htmx() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+    b.goto(&format!("{base}/login")).await.unwrap();
+    // Keyboard only: the skip link comes first, then the fields in order, Enter submits.
+    let active = || async {
+        b.execute("return document.activeElement.id || document.activeElement.className", vec![]).await.unwrap()
+    };
+    b.find(Locator::Css("body")).await.unwrap().send_keys("\u{E004}").await.unwrap();
+    assert_eq!(active().await, json!("skip-link"));
+    b.find(Locator::Id("f-username")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Id("f-username")).await.unwrap().send_keys("anna\u{E004}").await.unwrap();
+    assert_eq!(active().await, json!("f-password"));
+    b.find(Locator::Id("f-password"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{}\u{E007}", percorsi_service::demo::DEMO_PASSWORD))
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Css("#followed-title")).await.expect("signed in with the keyboard");
+
+    // The list filters as one types (htmx, served from our own origin under the CSP) and the
+    // URL follows, so the result can be bookmarked.
+    let anna = app.actor("anna").await;
+    let someone = app.svc.followed(&anna).await.unwrap().into_iter().find(|p| p.surname.is_some()).unwrap();
+    let surname = someone.surname.clone().unwrap();
+    b.goto(&format!("{base}/persone")).await.unwrap();
+    let before = b.find_all(Locator::Css("#results tbody tr")).await.unwrap().len();
+    b.find(Locator::Id("f-q")).await.unwrap().send_keys(&surname).await.unwrap();
+    let mut after = before;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = b.find_all(Locator::Css("#results tbody tr")).await.unwrap().len();
+        if after < before {
+            break;
+        }
+    }
+    assert!(after < before && after > 0, "live search narrowed {before} rows to {after}");
+    assert!(b.current_url().await.unwrap().query().unwrap_or("").contains("q="), "URL updated");
+    assert!(body_text(&b).await.contains(&surname));
+    b.close().await.expect("close browser");
+}
