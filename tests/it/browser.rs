@@ -318,7 +318,7 @@ async fn keyboard_sign_in_and_live_search_with_htmx() {
     let before = b.find_all(Locator::Css("#results tbody tr")).await.unwrap().len();
     b.find(Locator::Id("f-q")).await.unwrap().send_keys(&surname).await.unwrap();
     let mut after = before;
-    for _ in 0..50 {
+    for _ in 0..150 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         after = b.find_all(Locator::Css("#results tbody tr")).await.unwrap().len();
         if after < before {
