@@ -92,7 +92,7 @@ async fn login(b: &Client, base: &str, user: &str) {
         .click()
         .await
         .expect("click");
-    b.wait().for_element(Locator::Css("main h1")).await.expect("home loaded");
+    wait_text(b, "Esci").await;
 }
 
 async fn set_value(b: &Client, id: &str, value: &str) {
@@ -108,6 +108,24 @@ async fn save_screenshot(b: &Client, name: &str) {
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
+}
+
+/// Waits until the page (after a navigation) shows `text`; a page still being replaced just
+/// means trying again.
+async fn wait_text(b: &Client, text: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(body) = b.find(Locator::Css("body")).await {
+            if let Ok(t) = body.text().await {
+                if t.contains(text) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("page never showed {text:?}; last seen: {last}");
 }
 
 async fn body_text(b: &Client) -> String {
@@ -212,7 +230,7 @@ async fn case_manager_runs_an_intervention_from_proposal_to_scores() {
 
     b.goto(&format!("{base}/persone/{person}")).await.unwrap();
     b.find(Locator::LinkText("Nuovo intervento")).await.expect("plan link").click().await.unwrap();
-    b.wait().for_element(Locator::Id("f-host_organisation_id")).await.unwrap();
+    wait_text(&b, "Tipo e programma").await;
     click(&b, "#f-intervention_type option[value='inserimento_lavorativo']").await;
     b.find(Locator::XPath("//select[@id='f-host_organisation_id']/option[contains(., 'Officine Apuane')]"))
         .await
@@ -225,51 +243,46 @@ async fn case_manager_runs_an_intervention_from_proposal_to_scores() {
     set_value(&b, "f-planned_start", &start.format("%Y-%m-%d").to_string()).await;
     set_value(&b, "f-planned_end", &end.format("%Y-%m-%d").to_string()).await;
     click(&b, "form[action$='/interventi'] button[type=submit]").await;
-    b.wait().for_element(Locator::Css("#s-plan")).await.expect("intervention page");
-    assert!(body_text(&b).await.contains("Intervento proposto"));
+    wait_text(&b, "Intervento proposto").await;
 
     // Activate.
     click(&b, "section[aria-labelledby='s-plan'] details summary").await;
     set_value(&b, "f-date", &start.format("%Y-%m-%d").to_string()).await;
     click(&b, "form[action$='/stato'] button[type=submit]").await;
-    b.wait().for_element(Locator::Css(".flash")).await.unwrap();
-    let text = body_text(&b).await;
-    assert!(text.contains("Intervento attivato") && text.contains("€ 1.800,00"), "{text}");
+    let text = wait_text(&b, "Intervento attivato").await;
+    assert!(text.contains("€ 1.800,00"), "{text}");
 
     // Pre form: personal autonomy "poco autonomo" everywhere.
     b.find(Locator::LinkText("Scheda pre-intervento")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Css("form.scheda")).await.unwrap();
+    wait_text(&b, "Scegli per ogni domanda").await;
     let autonomy = ["aut_denaro", "aut_casa", "aut_servizi", "aut_appuntamenti", "aut_rete", "aut_tempo"];
     choose_all(&b, &autonomy, 2).await;
     click(&b, "form.scheda button[type=submit]").await;
-    b.wait().for_element(Locator::Css("#s-forms")).await.unwrap();
-    assert!(body_text(&b).await.contains("Scheda salvata"));
+    wait_text(&b, "Scheda salvata").await;
 
     // A relapse during the intervention.
     click(&b, "section[aria-labelledby='s-monitoring'] details summary").await;
     b.find(Locator::Id("f-relapse_count")).await.unwrap().send_keys("2").await.unwrap();
     click(&b, "form[action$='/monitoraggio'] button[type=submit]").await;
-    b.wait().for_element(Locator::Css(".flash")).await.unwrap();
-    assert!(body_text(&b).await.contains("Ricadute e uso di sostanze aggiornati"));
+    wait_text(&b, "Ricadute e uso di sostanze aggiornati").await;
 
     // Conclude positively.
     click(&b, "label[for='o-pos']").await;
     click(&b, "#f-positive_kind option[value='completato']").await;
     click(&b, "#f-evaluation option[value='positiva']").await;
     click(&b, "form[action$='/conclusione'] button[type=submit]").await;
-    b.wait().for_element(Locator::Css(".flash")).await.unwrap();
-    let text = body_text(&b).await;
-    assert!(text.contains("Conclusione registrata") && text.contains("Concluso positivamente"), "{text}");
+    let text = wait_text(&b, "Conclusione registrata").await;
+    assert!(text.contains("Concluso positivamente"), "{text}");
 
     // Post form: A high, B medium, C low; autonomy improved to "del tutto autonomo".
     b.find(Locator::LinkText("Scheda post-intervento")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Css("form.scheda")).await.unwrap();
+    wait_text(&b, "C – Organizzazione dell'attività").await;
     choose_all(&b, &["a_puntualita", "a_orari", "a_regole", "a_attrezzature", "a_sicurezza"], 4).await;
     choose_all(&b, &["b_colleghi", "b_responsabili", "b_frustrazione", "b_aiuto", "b_motivazione"], 2).await;
     choose_all(&b, &["c_comprensione", "c_autonomia", "c_precisione", "c_organizzazione"], 1).await;
     choose_all(&b, &autonomy, 4).await;
     click(&b, "form.scheda button[type=submit]").await;
-    b.wait().for_element(Locator::Css("#s-forms")).await.unwrap();
+    wait_text(&b, "Scheda salvata").await;
     save_screenshot(&b, "intervention").await;
     let forms = b.find(Locator::Css("section[aria-labelledby='s-forms']")).await.unwrap().text().await.unwrap();
     assert!(forms.contains("Alto") && forms.contains("Medio"), "bands shown: {forms}");
@@ -279,9 +292,8 @@ async fn case_manager_runs_an_intervention_from_proposal_to_scores() {
     // The programme page shows the money moved by this intervention.
     b.goto(&format!("{base}/programmi")).await.unwrap();
     b.find(Locator::Css("main table a")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Css("#s-budget")).await.unwrap();
+    wait_text(&b, "Impegnato + erogato + disponibile = budget").await;
     save_screenshot(&b, "programme").await;
-    assert!(body_text(&b).await.contains("Impegnato + erogato + disponibile = budget"));
     b.close().await.expect("close browser");
 }
 
