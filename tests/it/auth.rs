@@ -114,5 +114,11 @@ async fn health_and_readiness() {
     assert!(css.body.contains("htmx"));
     let page = c.get("/login").await;
     assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+    let metrics = c.get("/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(metrics.body.contains("percorsi_http_requests_total{class=\"2xx\"}"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("percorsi_records{kind=\"person\"}") && metrics.body.contains("percorsi_database_up 1")
+    );
     assert!(page.header("content-security-policy").unwrap().contains("default-src 'self'"));
 }

@@ -168,6 +168,14 @@ impl Service {
         Ok(())
     }
 
+    /// Aggregate row counts for the metrics endpoint.
+    pub async fn totals(&self) -> Result<Vec<(&'static str, i64)>> {
+        let mut tx = self.store().write().await?;
+        let t = tx.totals().await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
     // ---- CLI operations: run by whoever holds the server, audited as the system. ----
 
     pub async fn cli_add_user(&self, form: &UserForm) -> Result<i64> {

@@ -171,6 +171,27 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+impl Tx {
+    /// Row counts of the main tables, for operators' metrics.
+    pub async fn totals(&mut self) -> Result<Vec<(&'static str, i64)>> {
+        let mut out = Vec::new();
+        for (kind, table) in [
+            ("person", "persons"),
+            ("care_episode", "care_episodes"),
+            ("consent", "consents"),
+            ("intervention", "interventions"),
+            ("ledger_entry", "ledger_entries"),
+            ("assessment", "assessments"),
+            ("audit_entry", "audit_log"),
+            ("session", "sessions"),
+        ] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.conn()).await?;
+            out.push((kind, n));
+        }
+        Ok(out)
+    }
+}
+
 /// Executes one raw statement outside any use case. For maintenance and for tests that play
 /// an attacker with direct database access; never called by the application.
 pub async fn raw_execute(store: &Store, sql: &str) -> Result<u64> {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod i18n;
+mod metrics;
 mod ops;
 mod pages;
 mod session;
@@ -29,6 +30,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct AppState {
     pub svc: Service,
     pub ui: Arc<Ui>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 pub struct WebConfig {
@@ -37,12 +39,15 @@ pub struct WebConfig {
 }
 
 pub fn router(svc: Service, config: WebConfig) -> Router {
-    let state = AppState { svc, ui: Arc::new(Ui::new(config.secure_cookies)) };
+    let state =
+        AppState { svc, ui: Arc::new(Ui::new(config.secure_cookies)), metrics: Arc::new(metrics::Metrics::default()) };
     let request_id = header::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(pages::routes(state.clone()))
         .nest("/api/v1", api::routes(state.clone()))
         .merge(ops::routes())
+        .route("/metrics", axum::routing::get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())

@@ -1,0 +1,63 @@
+//! Prometheus metrics: request counts by status class and total latency, plus a few aggregate
+//! gauges from the database (never anything about a single person).
+
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+#[derive(Default)]
+pub struct Metrics {
+    /// Requests answered with 1xx–5xx, by hundreds.
+    by_class: [AtomicU64; 5],
+    latency_micros: AtomicU64,
+    started: std::sync::OnceLock<Instant>,
+}
+
+impl Metrics {
+    fn record(&self, status: u16, micros: u64) {
+        let class = (status / 100).clamp(1, 5) as usize - 1;
+        self.by_class[class].fetch_add(1, Ordering::Relaxed);
+        self.latency_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let _ = state.metrics.started.get_or_init(Instant::now);
+    let t = Instant::now();
+    let res = next.run(req).await;
+    state.metrics.record(res.status().as_u16(), t.elapsed().as_micros() as u64);
+    res
+}
+
+pub async fn render(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP percorsi_http_requests_total HTTP requests answered, by status class.\n# TYPE percorsi_http_requests_total counter");
+    for (i, c) in m.by_class.iter().enumerate() {
+        let _ = writeln!(out, "percorsi_http_requests_total{{class=\"{}xx\"}} {}", i + 1, c.load(Ordering::Relaxed));
+    }
+    let _ = writeln!(out, "# HELP percorsi_http_request_seconds_sum Time spent answering requests.\n# TYPE percorsi_http_request_seconds_sum counter");
+    let _ =
+        writeln!(out, "percorsi_http_request_seconds_sum {:.6}", m.latency_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    let uptime = m.started.get().map(|s| s.elapsed().as_secs()).unwrap_or(0);
+    let _ = writeln!(out, "# TYPE percorsi_uptime_seconds gauge\npercorsi_uptime_seconds {uptime}");
+    match state.svc.totals().await {
+        Ok(totals) => {
+            let _ = writeln!(out, "# HELP percorsi_records Records stored, by kind (aggregate counts only).\n# TYPE percorsi_records gauge");
+            for (kind, n) in totals {
+                let _ = writeln!(out, "percorsi_records{{kind=\"{kind}\"}} {n}");
+            }
+            let _ = writeln!(out, "# TYPE percorsi_database_up gauge\npercorsi_database_up 1");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: database unavailable");
+            let _ = writeln!(out, "# TYPE percorsi_database_up gauge\npercorsi_database_up 0");
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
