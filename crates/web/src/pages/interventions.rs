@@ -1,7 +1,7 @@
 //! Intervention pages: planning, the intervention page with its timeline, lifecycle, money,
 //! monitoring, conclusion, the pre/post forms, the due list, and the tutor's pages.
 
-use super::{base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
+use super::{after_form, base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -124,13 +124,11 @@ async fn after<T: Serialize>(
     input: &T,
     msg: &str,
 ) -> Response {
-    match outcome {
-        Ok(()) => Redirect::to(&format!("/interventi/{id}?msg={msg}")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
-            render_show(state, auth, id, None, Some(FormFailure { form, invalid: &inv, values: values(input) })).await
-        }
-        Err(e) => fail(state, auth.lang, e),
-    }
+    let done = format!("/interventi/{id}?msg={msg}");
+    after_form(state, auth.lang, outcome, done, form, input, async |failure| {
+        render_show(state, auth, id, None, Some(failure)).await
+    })
+    .await
 }
 
 pub async fn transition(

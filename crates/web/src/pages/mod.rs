@@ -155,6 +155,24 @@ pub struct FormFailure<'a> {
     pub values: Value,
 }
 
+/// After a form: on success a redirect to `done`; on invalid input the page again (`render`)
+/// with the errors next to the fields and the input kept; otherwise the error page.
+pub async fn after_form<T: serde::Serialize>(
+    state: &AppState,
+    lang: Lang,
+    outcome: Result<(), ServiceError>,
+    done: String,
+    form: &'static str,
+    input: &T,
+    render: impl AsyncFnOnce(FormFailure<'_>) -> Response,
+) -> Response {
+    match outcome {
+        Ok(()) => Redirect::to(&done).into_response(),
+        Err(ServiceError::Invalid(inv)) => render(FormFailure { form, invalid: &inv, values: values(input) }).await,
+        Err(e) => fail(state, lang, e),
+    }
+}
+
 /// The status and template variables (`failed_form`, `errors`, `error_list`, `failed_values`)
 /// of a page with several forms, after one of them failed or not.
 pub fn failure_vars(state: &AppState, lang: Lang, failure: Option<FormFailure<'_>>) -> (StatusCode, Value) {

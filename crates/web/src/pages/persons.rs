@@ -1,4 +1,4 @@
-use super::{base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
+use super::{after_form, base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -222,23 +222,21 @@ async fn after_sub_form<T: Serialize>(
     input: &T,
     msg: &str,
 ) -> Response {
-    match outcome {
-        Ok(person_id) => done(person_id, msg),
-        Err(ServiceError::Invalid(inv)) => {
-            let person = match target {
-                Target::Person(id) => Some(id),
-                Target::Episode(id) => person_of_episode(state, auth, id).await,
-            };
-            match person {
-                Some(pid) => {
-                    let failure = FormFailure { form, invalid: &inv, values: values(input) };
-                    render_show(state, auth, pid, None, Some(failure)).await
-                }
-                None => fail(state, auth.lang, ServiceError::NotFound),
-            }
+    let (outcome, done) = match outcome {
+        Ok(person_id) => (Ok(()), format!("/persone/{person_id}?msg={msg}")),
+        Err(e) => (Err(e), String::new()),
+    };
+    after_form(state, auth.lang, outcome, done, form, input, async |failure| {
+        let person = match target {
+            Target::Person(id) => Some(id),
+            Target::Episode(id) => person_of_episode(state, auth, id).await,
+        };
+        match person {
+            Some(pid) => render_show(state, auth, pid, None, Some(failure)).await,
+            None => fail(state, auth.lang, ServiceError::NotFound),
         }
-        Err(e) => fail(state, auth.lang, e),
-    }
+    })
+    .await
 }
 
 pub async fn update_person(

@@ -1,6 +1,6 @@
 //! Programme pages: list, overview (planned vs activated vs concluded, budget), planning forms.
 
-use super::{base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
+use super::{after_form, base, code_options, fail, failure_vars, values, FormFailure, MsgQuery};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -106,20 +106,12 @@ pub async fn update(
     Path(id): Path<i64>,
     Form(f): Form<ProgrammeForm>,
 ) -> Response {
-    match state.svc.update_programme(&auth.actor, id, &f).await {
-        Ok(()) => Redirect::to(&format!("/programmi/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
-            render_show(
-                &state,
-                &auth,
-                id,
-                None,
-                Some(FormFailure { form: "programme", invalid: &inv, values: values(&f) }),
-            )
-            .await
-        }
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.update_programme(&auth.actor, id, &f).await;
+    let done = format!("/programmi/{id}?msg=saved");
+    after_form(&state, auth.lang, outcome, done, "programme", &f, async |failure| {
+        render_show(&state, &auth, id, None, Some(failure)).await
+    })
+    .await
 }
 
 pub async fn change_rule(
@@ -128,14 +120,12 @@ pub async fn change_rule(
     Path(id): Path<i64>,
     Form(f): Form<RuleForm>,
 ) -> Response {
-    match state.svc.change_rule(&auth.actor, id, &f).await {
-        Ok(_) => Redirect::to(&format!("/programmi/{id}?msg=rule-changed")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
-            render_show(&state, &auth, id, None, Some(FormFailure { form: "rule", invalid: &inv, values: values(&f) }))
-                .await
-        }
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.change_rule(&auth.actor, id, &f).await.map(|_| ());
+    let done = format!("/programmi/{id}?msg=rule-changed");
+    after_form(&state, auth.lang, outcome, done, "rule", &f, async |failure| {
+        render_show(&state, &auth, id, None, Some(failure)).await
+    })
+    .await
 }
 
 pub async fn participation(
@@ -144,18 +134,10 @@ pub async fn participation(
     Path(id): Path<i64>,
     Form(f): Form<ParticipationForm>,
 ) -> Response {
-    match state.svc.set_participation(&auth.actor, id, &f).await {
-        Ok(()) => Redirect::to(&format!("/programmi/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
-            render_show(
-                &state,
-                &auth,
-                id,
-                None,
-                Some(FormFailure { form: "participation", invalid: &inv, values: values(&f) }),
-            )
-            .await
-        }
-        Err(e) => fail(&state, auth.lang, e),
-    }
+    let outcome = state.svc.set_participation(&auth.actor, id, &f).await;
+    let done = format!("/programmi/{id}?msg=saved");
+    after_form(&state, auth.lang, outcome, done, "participation", &f, async |failure| {
+        render_show(&state, &auth, id, None, Some(failure)).await
+    })
+    .await
 }
