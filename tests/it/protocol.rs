@@ -315,6 +315,11 @@ async fn forms_are_scored_kept_by_version_and_incomplete_sections_are_not_zero()
     );
     assert!(!section("B").complete && section("B").score.is_none(), "one answer of five: incomplete, not 4");
     assert!(anna.get(&format!("/interventi/{id}")).await.body.contains("incompleta (1 di 5)"));
+    // Opening a filled form is an audited read.
+    anna.get(&format!("/interventi/{id}/schede/post")).await;
+    let trail =
+        app.svc.audit_trail(&app.actor("auditor").await, Some(("assessment", &id.to_string())), None).await.unwrap();
+    assert!(trail.iter().any(|r| r.entry.action == "read" && r.entry.username == "anna"), "form read audited");
 
     // Loading a new version of the form does not change a form already filled.
     let mut v2: serde_json::Value = serde_json::from_str(percorsi_service::instruments::SHIPPED[1]).unwrap();

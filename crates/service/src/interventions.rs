@@ -560,6 +560,18 @@ impl Service {
             }
             None => (instruments::latest(&mut tx, kind).await?.1, BTreeMap::new(), None),
         };
+        if existing.is_some() {
+            record(
+                &mut tx,
+                actor,
+                "read",
+                "assessment",
+                Some(id),
+                "consultazione scheda",
+                Some(kind.code().to_string()),
+            )
+            .await?;
+        }
         tx.commit().await?;
         let visible = |s: &percorsi_domain::instrument::Section| !tutor || s.tutor;
         let mut shown = instrument.clone();
