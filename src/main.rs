@@ -358,7 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Instrument(InstrumentCmd::Load { file }) => {
             let svc = open(&cli).await?;
             let src = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-            let i = svc.load_instrument(&src).await.map_err(|e| explain(&cli, e))?;
+            let i = svc.load_instrument(None, &src).await.map_err(|e| explain(&cli, e))?;
             println!("loaded {} v{} ({})", i.code, i.version, i.kind);
         }
         Command::Instrument(InstrumentCmd::List) => {

@@ -325,8 +325,16 @@ async fn forms_are_scored_kept_by_version_and_incomplete_sections_are_not_zero()
     let mut v2: serde_json::Value = serde_json::from_str(percorsi_service::instruments::SHIPPED[1]).unwrap();
     v2["version"] = json!(2);
     v2["sections"][1]["bands"] = json!({"medio_from": 12, "alto_from": 17});
-    app.svc.load_instrument(&v2.to_string()).await.unwrap();
-    assert!(app.svc.load_instrument(&v2.to_string()).await.is_err(), "the same version cannot be loaded twice");
+    let admin = app.login("admin").await;
+    let r = admin.post("/admin/schede", &[("definition", "{\"code\": ")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Definizione della scheda: not a valid instrument definition"), "{}", r.body);
+    let r = admin.post("/admin/schede", &[("definition", &v2.to_string())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(admin.get("/admin/schede").await.body.contains("scheda_post_intervento"));
+    let r = admin.post("/admin/schede", &[("definition", &v2.to_string())]).await;
+    assert!(r.body.contains("Questa versione della scheda è già caricata"), "the same version cannot be loaded twice");
+    assert_eq!(anna.post("/admin/schede", &[("definition", &v2.to_string())]).await.status, StatusCode::FORBIDDEN);
     let d = app.svc.intervention(&a, id).await.unwrap();
     assert_eq!(d.forms[0].instrument_version, 1);
     assert_eq!(d.forms[0].scores.iter().find(|s| s.section == "A").unwrap().band.map(|b| b.code()), Some("medio"));

@@ -1,6 +1,8 @@
 //! Instruments: loading definitions, filling forms, scores.
 
-use crate::audit::record_system;
+use crate::audit::{record, record_system};
+use crate::policy::{self, Permission};
+use crate::Actor;
 use crate::{Result, Service, ServiceError};
 use percorsi_domain::instrument::{AssessmentKind, Instrument};
 use percorsi_domain::Invalid;
@@ -30,25 +32,24 @@ impl Service {
         Ok(loaded)
     }
 
-    /// Loads an instrument definition file (administrator, CLI). A version already loaded is refused.
-    pub async fn load_instrument(&self, src: &str) -> Result<Instrument> {
+    /// Loads an instrument definition (administrator in the UI or API with `actor`, or the CLI
+    /// without). A version already loaded is refused: versions are immutable.
+    pub async fn load_instrument(&self, actor: Option<&Actor>, src: &str) -> Result<Instrument> {
+        if let Some(a) = actor {
+            policy::require(a, Permission::ManageInstruments)?;
+        }
         let i = Instrument::from_json(src).map_err(|e| {
             Invalid(vec![percorsi_domain::FieldError::new("definition", "err-instrument").arg("value", e)])
         })?;
         let mut tx = self.store().write().await?;
         let Some(id) = tx.insert_instrument(&i.code, i.version, i.kind.code(), src).await? else {
-            return Err(ServiceError::Conflict("err-instrument-version-exists"));
+            return Err(Invalid::one("definition", "err-instrument-version-exists").into());
         };
-        record_system(
-            &mut tx,
-            "cli",
-            None,
-            "create",
-            "instrument",
-            Some(id.to_string()),
-            &format!("caricamento scheda {} v{}", i.code, i.version),
-        )
-        .await?;
+        let reason = format!("caricamento scheda {} v{}", i.code, i.version);
+        match actor {
+            Some(a) => record(&mut tx, a, "create", "instrument", Some(id), &reason, None).await?,
+            None => record_system(&mut tx, "cli", None, "create", "instrument", Some(id.to_string()), &reason).await?,
+        }
         tx.commit().await?;
         Ok(i)
     }

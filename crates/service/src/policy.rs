@@ -28,6 +28,8 @@ pub enum Permission {
     RecordPayments,
     /// See and record schedule, attendance and A/B/C observations of the interventions one tutors.
     TutorInterventions,
+    /// Load new versions of the forms (schede).
+    ManageInstruments,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -48,6 +50,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ManageInterventions => matches!(role, CaseManager),
         RecordPayments => matches!(role, CaseManager | Coordinatore),
         TutorInterventions => matches!(role, TutorAziendale),
+        ManageInstruments => matches!(role, Amministratore),
     }
 }
 

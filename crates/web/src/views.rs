@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin/organisation.html", include_str!("../templates/admin/organisation.html")),
     ("admin/users.html", include_str!("../templates/admin/users.html")),
     ("admin/user.html", include_str!("../templates/admin/user.html")),
+    ("admin/instruments.html", include_str!("../templates/admin/instruments.html")),
     ("audit.html", include_str!("../templates/audit.html")),
     ("programmes/list.html", include_str!("../templates/programmes/list.html")),
     ("programmes/show.html", include_str!("../templates/programmes/show.html")),

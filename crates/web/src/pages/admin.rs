@@ -242,3 +242,47 @@ pub async fn reset_password(
         Err(e) => fail(&state, auth.lang, e),
     }
 }
+
+async fn render_instruments(
+    state: &AppState,
+    auth: &Auth,
+    msg: Option<&str>,
+    invalid: Option<&Invalid>,
+    form: Value,
+) -> Response {
+    if let Err(e) = require(&auth.actor, Permission::ManageInstruments) {
+        return fail(state, auth.lang, e);
+    }
+    let instruments = match state.svc.list_instruments().await {
+        Ok(list) => list
+            .into_iter()
+            .map(|(id, i)| context! { id => id, code => i.code, version => i.version, kind => i.kind, title => i.title, sections => i.sections.len() })
+            .collect::<Vec<_>>(),
+        Err(e) => return fail(state, auth.lang, e),
+    };
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ctx = context! {
+        ..context! { instruments => instruments },
+        ..base(state, auth.lang, Some(&auth.session), "instruments-title", msg),
+        ..form_ctx(state, auth, invalid, form),
+    };
+    state.ui.render(status, "admin/instruments.html", ctx)
+}
+
+pub async fn instruments(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
+    render_instruments(&state, &auth, q.msg.as_deref(), None, Value::from(())).await
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default)]
+pub struct InstrumentForm {
+    definition: String,
+}
+
+pub async fn load_instrument(State(state): State<AppState>, auth: Auth, Form(f): Form<InstrumentForm>) -> Response {
+    match state.svc.load_instrument(Some(&auth.actor), &f.definition).await {
+        Ok(_) => Redirect::to("/admin/schede?msg=instrument-loaded").into_response(),
+        Err(ServiceError::Invalid(inv)) => render_instruments(&state, &auth, None, Some(&inv), values(&f)).await,
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}

@@ -54,6 +54,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/utenti/{id}/stato", post(admin::set_user_active))
         .route("/admin/utenti/{id}/password", post(admin::reset_password))
         .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
+        .route("/admin/schede", get(admin::instruments).post(admin::load_instrument))
         .route("/audit", get(audit::trail))
         .route("/programmi", get(programmes::list).post(programmes::create))
         .route("/programmi/{id}", get(programmes::show).post(programmes::update))
