@@ -164,6 +164,10 @@ enum TokenCmd {
         #[arg(long)]
         days: Option<i64>,
     },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id; its clients are refused from the next request.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -366,6 +370,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (id, i) in svc.list_instruments().await.map_err(|e| explain(&cli, e))? {
                 println!("{id:>4}  {:<24} v{:<3} {:<16} {} sections", i.code, i.version, i.kind, i.sections.len());
             }
+        }
+        Command::Token(TokenCmd::List) => {
+            let svc = open(&cli).await?;
+            for t in svc.api_tokens().await.map_err(|e| explain(&cli, e))? {
+                let state = match (&t.revoked_at, &t.expires_at) {
+                    (Some(r), _) => format!("revoked {r}"),
+                    (None, Some(e)) => format!("expires {e}"),
+                    (None, None) => "no expiry".into(),
+                };
+                println!(
+                    "{:>4}  {:<20} {}@{} ({})  created {}  {state}",
+                    t.id, t.name, t.username, t.organisation_name, t.role, t.created_at
+                );
+            }
+        }
+        Command::Token(TokenCmd::Revoke { id }) => {
+            let svc = open(&cli).await?;
+            svc.revoke_api_token(*id).await.map_err(|e| explain(&cli, e))?;
+            println!("token {id} revoked");
         }
         Command::Audit(AuditCmd::Verify) => {
             let svc = open(&cli).await?;

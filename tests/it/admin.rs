@@ -175,6 +175,22 @@ async fn cli_user_commands_validate_and_work() {
         app.client().post_raw("/login", &[("username", "tutor2"), ("password", "another-good-one")]).await.status,
         StatusCode::SEE_OTHER
     );
+    // API tokens: create, use, list, revoke.
+    let (code, token, _) = run(&["token", "create", "--user", "anna", "--name", "cartella SerD"], "");
+    assert_eq!(code, Some(0));
+    let mut api = app.client();
+    api.bearer = Some(token.trim().to_string());
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::OK);
+    let (_, list, _) = run(&["token", "list"], "");
+    let line = list.lines().find(|l| l.contains("cartella SerD")).expect("listed");
+    assert!(!line.contains(token.trim()), "secrets are never listed");
+    let id = line.split_whitespace().next().unwrap().to_string();
+    let (code, _, _) = run(&["token", "revoke", &id], "");
+    assert_eq!(code, Some(0));
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "revoked at once");
+    let (_, list, _) = run(&["token", "list"], "");
+    assert!(list.contains("revoked"));
+
     let (code, _, err) = run(&["user", "disable", "nobody"], "");
     assert_eq!(code, Some(2));
     assert!(err.contains("does not exist"), "{err}");

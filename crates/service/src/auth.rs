@@ -221,6 +221,25 @@ impl Service {
         Ok(format!("pct_{token}"))
     }
 
+    /// Every token with its owner and state (CLI).
+    pub async fn api_tokens(&self) -> Result<Vec<percorsi_store::ApiTokenListing>> {
+        let mut tx = self.store().write().await?;
+        let rows = tx.api_tokens().await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Revokes a token; clients using it are refused from the next request (CLI).
+    pub async fn revoke_api_token(&self, id: i64) -> Result<()> {
+        let mut tx = self.store().write().await?;
+        if !tx.revoke_api_token(id).await? {
+            return Err(ServiceError::NotFound);
+        }
+        record_system(&mut tx, "cli", None, "update", "api_token", Some(id.to_string()), "revoca token").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Resolves `Authorization: Bearer pct_…` to the actor the token acts as.
     pub async fn api_actor(&self, bearer: &str) -> Result<Option<Actor>> {
         let Some(secret) = bearer.strip_prefix("pct_") else {

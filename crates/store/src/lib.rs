@@ -26,7 +26,7 @@ pub use organisations::OrganisationRow;
 pub use persons::{IdentityRow, PersonRow, PersonSummary};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
 pub use scope::Scope;
-pub use sessions::{ApiTokenRow, SessionRow};
+pub use sessions::{ApiTokenListing, ApiTokenRow, SessionRow};
 pub use users::{MembershipRow, UserRow};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

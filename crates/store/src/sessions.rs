@@ -17,6 +17,19 @@ pub struct ApiTokenRow {
     pub membership_id: i64,
 }
 
+/// A token as the operator lists it (never the secret, which is not stored).
+#[derive(Debug, Clone)]
+pub struct ApiTokenListing {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub role: String,
+    pub organisation_name: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
 impl Tx {
     pub async fn insert_session(
         &mut self,
@@ -127,6 +140,30 @@ impl Tx {
             })
         })
         .transpose()
+    }
+
+    pub async fn api_tokens(&mut self) -> Result<Vec<ApiTokenListing>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, u.username, m.role, o.name AS organisation_name, t.created_at, t.expires_at, t.revoked_at \
+             FROM api_tokens t JOIN memberships m ON m.id = t.membership_id JOIN users u ON u.id = m.user_id \
+             JOIN organisations o ON o.id = m.organisation_id ORDER BY t.id",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiTokenListing {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    username: r.try_get("username")?,
+                    role: r.try_get("role")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn revoke_api_token(&mut self, id: i64) -> Result<bool> {
