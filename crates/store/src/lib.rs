@@ -154,10 +154,6 @@ impl Tx {
         Ok(())
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
