@@ -65,3 +65,110 @@ fn first_link(html: &str, prefix: &str) -> Option<String> {
     let j = html[i..].find('"')? + i;
     Some(html[i..j].to_string())
 }
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReportSize {
+    pub interventions: usize,
+    pub organisations: usize,
+    pub seed: u64,
+}
+
+fn summary(times: &mut [Duration]) -> String {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
+    format!("{:.1} | {:.1} | {:.1}", ms(times[times.len() / 2]), ms(p95), ms(times[times.len() - 1]))
+}
+
+/// `percorsi bench-reports`: generates a historical import file, imports it (rows/s), imports
+/// it again (nothing added), then times the outcome report through the API: the first report
+/// of a fresh process (loading the extract), the warm full report as JSON and XLSX, and one
+/// filtered table.
+pub async fn reports(
+    svc: Service,
+    url: &str,
+    size: ReportSize,
+    iterations: usize,
+    csv_out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use percorsi_service::import::Importer;
+    use percorsi_service::synthetic::{history_csv, BENCH_ANALYST};
+    let engine = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    let (programme, orgs) = svc.prepare_history(size.organisations).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t = Instant::now();
+    let csv = history_csv(&orgs, size.interventions, size.seed);
+    println!(
+        "engine {engine}; {} interventions over {} organisations; file {:.1} MB generated in {:.1} s",
+        size.interventions,
+        orgs.len(),
+        csv.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    if let Some(path) = csv_out {
+        std::fs::write(path, &csv).with_context(|| format!("writing {}", path.display()))?;
+    }
+    for round in ["import", "re-import (all present)"] {
+        let t = Instant::now();
+        let out = svc
+            .import_history(Importer::Cli { username: BENCH_ANALYST }, programme, "bench.csv", csv.as_bytes())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !out.written {
+            bail!("import refused: {:?}", out.errors.first());
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "{round}: {} rows, {} added, {} present in {secs:.1} s = {:.0} rows/s",
+            out.rows,
+            out.added,
+            out.present,
+            out.rows as f64 / secs
+        );
+    }
+    let membership = svc.cli_membership(BENCH_ANALYST, None, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = svc.create_api_token(membership.id, "bench", Some(1)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cold = svc.with_cold_cache();
+    let call = |svc: Service, path: String| {
+        let token = token.clone();
+        async move {
+            let app = percorsi_web::router(svc, percorsi_web::WebConfig { secure_cookies: false });
+            let req = Request::get(&path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .context("request")?;
+            let res = app.oneshot(req).await.context("request")?;
+            let status = res.status();
+            let body = res.into_body().collect().await.context("body")?.to_bytes();
+            if status != StatusCode::OK {
+                bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
+            }
+            Ok::<usize, anyhow::Error>(body.len())
+        }
+    };
+    let full = format!("/api/v1/reports?programme_id={programme}");
+    let t = Instant::now();
+    call(cold.clone(), full.clone()).await?;
+    println!(
+        "first report of a fresh process (loads the extract, then computes): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let cases = [
+        ("full report, 14 tables, JSON", full.clone()),
+        ("full report, 14 sheets, XLSX", format!("{full}&format=xlsx")),
+        (
+            "one filtered table (5: SerD, socio-terapeutico, 2016–2017)",
+            format!("{full}&table=5&organisation_kind=ausl_serd&intervention_type=socio_terapeutico&from=2016-01-01&to=2017-12-31"),
+        ),
+    ];
+    println!("| request | median ms | p95 ms | max ms |\n|---|---:|---:|---:|");
+    for (name, path) in cases {
+        let mut times = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let t = Instant::now();
+            call(cold.clone(), path.clone()).await?;
+            times.push(t.elapsed());
+        }
+        println!("| {name} | {} |", summary(&mut times));
+    }
+    Ok(())
+}

@@ -80,6 +80,72 @@ enum Command {
     /// Instruments (the pre/post forms), versioned data files.
     #[command(subcommand)]
     Instrument(InstrumentCmd),
+    /// Write the outcome report (seed 001's fourteen tables) of a programme to a file.
+    Report(ReportArgs),
+    /// Import a historical programme from a CSV file (docs/import-format.md). All or nothing.
+    Import {
+        /// Programme name or id.
+        #[arg(long)]
+        programme: String,
+        /// The account the imported interventions are attributed to (written in the audit trail).
+        #[arg(long)]
+        user: String,
+        /// Write the per-row error report (CSV: line, column, value, problem) here as well.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+        file: PathBuf,
+    },
+    /// Measure the outcome reports and the import over synthetic data of a given size.
+    BenchReports {
+        #[arg(long, default_value_t = 100_000)]
+        interventions: usize,
+        #[arg(long, default_value_t = 100)]
+        organisations: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 10)]
+        iterations: usize,
+        /// Also write the generated import file here.
+        #[arg(long)]
+        csv_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Programme name or id.
+    #[arg(long)]
+    programme: String,
+    /// json, csv or xlsx.
+    #[arg(long, default_value = "xlsx")]
+    format: String,
+    /// Output file ("-" for standard output).
+    #[arg(long)]
+    out: PathBuf,
+    /// Only this table (1–14).
+    #[arg(long)]
+    table: Option<u8>,
+    /// Interventions started on or after (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Interventions started on or before (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// Organisation ids, comma separated.
+    #[arg(long)]
+    organisations: Option<String>,
+    /// Organisation kind code (e.g. ausl_serd, ente_ausiliario).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Intervention type code.
+    #[arg(long = "type")]
+    intervention_type: Option<String>,
+    /// Columns by `kind` (default) or `organisation`.
+    #[arg(long, default_value = "kind")]
+    by: String,
+    /// Exact counts, without small-cell suppression (only for use inside the data controller).
+    #[arg(long)]
+    exact: bool,
 }
 
 #[derive(Subcommand)]
@@ -178,7 +244,7 @@ enum AuditCmd {
 
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PERCORSI_LOG")
-        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+        .unwrap_or_else(|_| "info,sqlx=error,tower_http=info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
@@ -239,6 +305,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: *secure_cookies });
             let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
             tracing::info!(address = %bind, engine = ?svc.store().backend(), "Percorsi is serving");
+            // Load the report extract now, so the first report does not wait for it.
+            let warm = svc.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                match warm.refresh_cache().await {
+                    Ok(()) => tracing::info!(ms = started.elapsed().as_millis() as u64, "report extract loaded"),
+                    Err(e) => tracing::warn!(error = %e, "could not load the report extract"),
+                }
+            });
             let purge = svc.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -389,6 +464,100 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let svc = open(&cli).await?;
             svc.revoke_api_token(*id).await.map_err(|e| explain(&cli, e))?;
             println!("token {id} revoked");
+        }
+        Command::Report(a) => {
+            let svc = open(&cli).await?;
+            let lang = lang(&cli);
+            if !matches!(a.format.as_str(), "json" | "csv" | "xlsx") {
+                bail!("--format must be json, csv or xlsx");
+            }
+            let programme = svc.programme_by_name(&a.programme).await.map_err(|e| explain(&cli, e))?;
+            let q = percorsi_service::reports::ReportQuery {
+                programme_id: programme.id.to_string(),
+                from: a.from.clone().unwrap_or_default(),
+                to: a.to.clone().unwrap_or_default(),
+                organisations: a.organisations.clone().unwrap_or_default(),
+                organisation_kind: a.kind.clone().unwrap_or_default(),
+                intervention_type: a.intervention_type.clone().unwrap_or_default(),
+                by: a.by.clone(),
+            };
+            let viewer = percorsi_service::reports::Viewer::System { suppress: !a.exact };
+            let view = svc.export_report(viewer, &q, &a.format).await.map_err(|e| explain(&cli, e))?;
+            let i18n = I18n::new();
+            let resolved = percorsi_web::report_view::resolve(&i18n, lang, &view);
+            let table = a.table.map(|n| n.to_string()).unwrap_or_default();
+            let body = percorsi_web::report_view::file(&i18n, lang, &resolved, &table, &a.format)
+                .with_context(|| format!("no table {table}: choose 1–14"))?;
+            if a.out.as_os_str() == "-" {
+                use std::io::Write;
+                std::io::stdout().write_all(&body)?;
+            } else {
+                std::fs::write(&a.out, &body).with_context(|| format!("writing {}", a.out.display()))?;
+                eprintln!(
+                    "{}: {} interventions, {} tables, {}{} → {}",
+                    programme.name,
+                    view.report.interventions,
+                    if table.is_empty() { 14 } else { 1 },
+                    a.format,
+                    if view.report.suppressed { ", small cells suppressed" } else { ", exact" },
+                    a.out.display()
+                );
+            }
+        }
+        Command::Import { programme, user, errors, file } => {
+            let svc = open(&cli).await?;
+            let lang = lang(&cli);
+            let programme = svc.programme_by_name(programme).await.map_err(|e| explain(&cli, e))?;
+            let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let started = std::time::Instant::now();
+            let importer = percorsi_service::import::Importer::Cli { username: user };
+            let outcome =
+                svc.import_history(importer, programme.id, &name, &data).await.map_err(|e| explain(&cli, e))?;
+            let secs = started.elapsed().as_secs_f64();
+            let i18n = I18n::new();
+            let lines: Vec<[String; 4]> = outcome
+                .errors
+                .iter()
+                .map(|e| {
+                    let args: Vec<(&str, String)> = e.args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                    [e.line.to_string(), e.column.clone(), e.value.clone(), i18n.t(lang, &e.key, &args)]
+                })
+                .collect();
+            if let Some(path) = errors {
+                let mut w = csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+                w.write_record(["line", "column", "value", "problem"])?;
+                for l in &lines {
+                    w.write_record(l)?;
+                }
+                w.flush()?;
+            }
+            if outcome.written {
+                println!(
+                    "{}: {} rows, {} added, {} already present, {} new people ({secs:.1} s, {:.0} rows/s)",
+                    name,
+                    outcome.rows,
+                    outcome.added,
+                    outcome.present,
+                    outcome.persons_added,
+                    outcome.rows as f64 / secs.max(1e-9)
+                );
+            } else {
+                eprintln!("{}", i18n.t(lang, "import-failed", &[("n", outcome.error_count.to_string())]));
+                eprintln!("{}", i18n.t(lang, "import-nothing-written", &[]));
+                for [line, column, value, why] in lines.iter().take(50) {
+                    eprintln!("  {line}:{column} «{value}» — {why}");
+                }
+                if outcome.error_count > 50 {
+                    eprintln!("  … {} more (use --errors FILE for the whole list)", outcome.error_count - 50);
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::BenchReports { interventions, organisations, seed, iterations, csv_out } => {
+            let svc = open(&cli).await?;
+            let size = bench::ReportSize { interventions: *interventions, organisations: *organisations, seed: *seed };
+            bench::reports(svc, &cli.database_url, size, *iterations, csv_out.as_deref()).await?;
         }
         Command::Audit(AuditCmd::Verify) => {
             let svc = open(&cli).await?;

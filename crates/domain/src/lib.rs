@@ -8,6 +8,7 @@ pub mod codes;
 pub mod consent;
 pub mod episode;
 pub mod fiscal_code;
+pub mod history;
 pub mod instrument;
 pub mod intervention;
 pub mod ledger;
@@ -16,6 +17,7 @@ pub mod organisation;
 pub mod person;
 pub mod programme;
 pub mod pseudonym;
+pub mod report;
 pub mod user;
 pub mod validation;
 

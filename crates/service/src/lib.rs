@@ -7,12 +7,14 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod import;
 pub mod instruments;
 pub mod interventions;
 pub mod keyfile;
 pub mod pathway;
 pub mod policy;
 pub mod programmes;
+pub mod reports;
 pub mod synthetic;
 
 pub use actor::Actor;
@@ -26,15 +28,22 @@ use std::sync::Arc;
 pub struct Service {
     store: Store,
     pseudonym_key: Arc<Vec<u8>>,
+    facts: Arc<reports::FactCache>,
 }
 
 impl Service {
     pub fn new(store: Store, pseudonym_key: Vec<u8>) -> Self {
-        Service { store, pseudonym_key: Arc::new(pseudonym_key) }
+        Service { store, pseudonym_key: Arc::new(pseudonym_key), facts: Arc::default() }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The same installation as seen by a process that just started: the report extract is not
+    /// loaded yet (benchmarks measure that first load).
+    pub fn with_cold_cache(&self) -> Service {
+        Service { store: self.store.clone(), pseudonym_key: self.pseudonym_key.clone(), facts: Arc::default() }
     }
 }
 

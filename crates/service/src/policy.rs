@@ -30,6 +30,12 @@ pub enum Permission {
     TutorInterventions,
     /// Load new versions of the forms (schede).
     ManageInstruments,
+    /// Outcome reports: exact for one's own organisation, suppressed for the region.
+    ViewReports,
+    /// The pseudonymised extract (code, no identity, dates to the month).
+    ExtractData,
+    /// Loading historical programmes from spreadsheets.
+    ImportHistory,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -51,6 +57,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
         RecordPayments => matches!(role, CaseManager | Coordinatore),
         TutorInterventions => matches!(role, TutorAziendale),
         ManageInstruments => matches!(role, Amministratore),
+        ViewReports => matches!(role, Coordinatore | Analista),
+        ExtractData | ImportHistory => matches!(role, Analista),
     }
 }
 

@@ -233,3 +233,180 @@ impl Service {
         })
     }
 }
+
+/// The account that synthetic historical imports are attributed to (an analyst).
+pub const BENCH_ANALYST: &str = "analista-bench";
+/// The programme synthetic historical data is imported into.
+pub const HISTORY_PROGRAMME: &str = "Programma storico sintetico";
+
+/// Draws one of `choices` by weight.
+fn pick<'a>(rng: &mut StdRng, choices: &[(&'a str, u32)]) -> &'a str {
+    let total: u32 = choices.iter().map(|(_, w)| w).sum();
+    let mut n = rng.gen_range(0..total.max(1));
+    for (v, w) in choices {
+        if n < *w {
+            return v;
+        }
+        n -= w;
+    }
+    choices.last().map_or("", |(v, _)| v)
+}
+
+impl Service {
+    /// The organisations, analyst and programme a synthetic historical import needs (made
+    /// once; reused when present). Returns the programme id and the organisations' names.
+    pub async fn prepare_history(&self, organisations: usize) -> Result<(i64, Vec<String>)> {
+        let mut tx = self.store().write().await?;
+        let existing = tx.organisations().await?;
+        let mut names = Vec::with_capacity(organisations);
+        let mut first = None;
+        for i in 0..organisations {
+            let name = format!("Ente storico {i:03}");
+            let id = match existing.iter().find(|o| o.name == name) {
+                Some(o) => o.id,
+                None => {
+                    let kind = if i % 5 == 4 { OrganisationKind::EnteAusiliario } else { OrganisationKind::AuslSerd };
+                    let territory = Some(format!("Z{}", i % 12));
+                    tx.insert_organisation(&NewOrganisation { name: name.clone(), kind, parent_id: None, territory })
+                        .await?
+                }
+            };
+            first.get_or_insert(id);
+            names.push(name);
+        }
+        if tx.user_by_username(BENCH_ANALYST).await?.is_none() {
+            let hash = hash_password(BENCH_PASSWORD)?;
+            let user = tx.insert_user(BENCH_ANALYST, "Analista (benchmark)", &hash).await?;
+            if let Some(org) = first {
+                tx.insert_membership(user, org, Role::Analista.code()).await?;
+            }
+        }
+        let programme_id = match tx.programmes().await?.into_iter().find(|p| p.name == HISTORY_PROGRAMME) {
+            Some(p) => p.id,
+            None => {
+                let id = tx
+                    .insert_programme(&NewProgramme {
+                        name: HISTORY_PROGRAMME.into(),
+                        start_date: NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default(),
+                        end_date: NaiveDate::from_ymd_opt(2019, 12, 31).unwrap_or_default(),
+                    })
+                    .await?;
+                for r in default_rules() {
+                    tx.insert_rule(id, &r, None).await?;
+                }
+                for o in tx.organisations().await?.iter().filter(|o| names.contains(&o.name)) {
+                    tx.upsert_participant(id, o.id, 50_000_000).await?;
+                    for t in InterventionType::ALL {
+                        tx.upsert_quota(id, o.id, t.code(), 100).await?;
+                    }
+                }
+                id
+            }
+        };
+        tx.commit().await?;
+        Ok((programme_id, names))
+    }
+}
+
+/// A historical import file (docs/import-format.md) with `interventions` seeded, realistic rows
+/// over the given organisations: about one person in six has two interventions.
+pub fn history_csv(organisations: &[String], interventions: usize, seed: u64) -> String {
+    use std::fmt::Write;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = String::with_capacity(interventions * 220);
+    out.push_str(
+        "id_intervento;codice_persona;ente;tipo_intervento;data_inizio;data_fine;sesso;anno_nascita;titolo_studio;\
+         storia_lavorativa;sostanza_inizio;sostanza_attuale;ricadute;uso_sostanze_legali;uso_sostanze_illegali;esito;\
+         tipo_esito_positivo;motivo_interruzione;motivo_interruzione_testo;contratto;valutazione;sezione_a;sezione_b;\
+         sezione_c;autonomia_pre;autonomia_post\n",
+    );
+    let persons = (interventions * 6 / 7).max(1);
+    let substances = [("eroina", 55), ("alcol", 22), ("cocaina", 12), ("cannabis", 6), ("altro", 3), ("", 12)];
+    for i in 0..interventions {
+        // The person's own attributes derive from the person number, so repeated codes agree.
+        let p = if i < persons { i } else { rng.gen_range(0..persons) };
+        let mut prng = StdRng::seed_from_u64(seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let sex = if prng.gen_bool(0.22) { "F" } else { "M" };
+        let birth = prng.gen_range(1955..1998);
+        let org = &organisations[rng.gen_range(0..organisations.len())];
+        let kind =
+            pick(&mut rng, &[("esperienza_formativa", 21), ("inserimento_lavorativo", 26), ("socio_terapeutico", 53)]);
+        let (min, max) = if kind == "esperienza_formativa" { (3, 12) } else { (6, 14) };
+        let year = rng.gen_range(2015..=2019);
+        let month = rng.gen_range(1..=12);
+        let start = NaiveDate::from_ymd_opt(year, month, rng.gen_range(1..=28)).unwrap_or_default();
+        let months: u32 = rng.gen_range(min..=max);
+        let end = start.checked_add_months(chrono::Months::new(months)).unwrap_or(start);
+        let ending = pick(&mut rng, &[("completato", 58), ("prorogato", 18), ("lavoro", 6), ("interrotto", 18)]);
+        let (esito, positive, reason) = match ending {
+            "interrotto" => (
+                "interrotto",
+                "",
+                pick(
+                    &mut rng,
+                    &[
+                        ("ricaduta_dipendenza", 30),
+                        ("non_interesse_lavoro", 7),
+                        ("aggravamento_salute", 13),
+                        ("aggravamento_detentivo", 7),
+                        ("problemi_azienda", 7),
+                        ("abbandono_programma", 7),
+                        ("altro", 29),
+                    ],
+                ),
+            ),
+            "lavoro" => (
+                "positivo",
+                if rng.gen_bool(0.6) { "lavoro_presso_ente_ospitante" } else { "lavoro_presso_altro_ente" },
+                "",
+            ),
+            other => ("positivo", other, ""),
+        };
+        let good = esito == "positivo";
+        let band = |rng: &mut StdRng| {
+            if good {
+                pick(rng, &[("basso", 18), ("medio", 42), ("alto", 40)])
+            } else {
+                pick(rng, &[("basso", 55), ("medio", 33), ("alto", 12)])
+            }
+        };
+        let (a, b, c) = (band(&mut rng), band(&mut rng), band(&mut rng));
+        let pre = rng.gen_range(8..=24);
+        let post = (pre + if good { rng.gen_range(-3..=6) } else { rng.gen_range(-5..=3) }).clamp(8, 32);
+        let relapses = pick(&mut rng, &[("0", 55), ("2", 24), ("6", 9), ("15", 9), ("", 3)]);
+        let uses = if rng.gen_bool(if good { 0.44 } else { 0.7 }) {
+            ("si", if rng.gen_bool(0.5) { "si" } else { "no" })
+        } else {
+            ("no", "no")
+        };
+        let contract = if positive.starts_with("lavoro") || (good && rng.gen_bool(0.12)) {
+            pick(
+                &mut rng,
+                &[
+                    ("tempo_indeterminato", 60),
+                    ("tempo_determinato", 15),
+                    ("formazione_lavoro", 15),
+                    ("collaborazione_borsa_lavoro", 10),
+                ],
+            )
+        } else {
+            ""
+        };
+        let evaluation = pick(
+            &mut rng,
+            &[("positiva", 70), ("parzialmente_positiva", 21), ("parzialmente_negativa", 5), ("negativa", 4)],
+        );
+        let _ = writeln!(
+            out,
+            "S-{i:07};SP{p:07};{org};{kind};{start};{end};{sex};{birth};{};{};{};{};{relapses};{};{};{esito};{positive};{reason};{};{contract};{evaluation};{a};{b};{c};{pre};{post}",
+            pick(&mut prng, &[("elementare", 15), ("media_inferiore", 65), ("media_superiore", 10), ("qualifica_professionale", 6), ("laurea", 2), ("nessuno", 2)]),
+            pick(&mut prng, &[("mai", 6), ("meno_1_anno", 9), ("1_5_anni", 50), ("6_20_anni", 31), ("oltre_20_anni", 4)]),
+            pick(&mut rng, &substances),
+            pick(&mut rng, &substances),
+            uses.0,
+            uses.1,
+            if reason == "altro" { "altro motivo" } else { "" },
+        );
+    }
+    out
+}

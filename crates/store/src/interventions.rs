@@ -1,4 +1,4 @@
-use crate::rows::{date, date_text, found, now, opt_date};
+use crate::rows::{date, date_text, found, now, opt_bool, opt_date};
 use crate::scope::{scoped, visible, Scope};
 use crate::{Result, Tx};
 use chrono::NaiveDate;
@@ -131,13 +131,6 @@ const SELECT: &str = "SELECT i.id, i.programme_id, pr.name AS programme_name, i.
     FROM interventions i JOIN programmes pr ON pr.id = i.programme_id JOIN programme_rules r ON r.id = i.rule_id \
     JOIN persons p ON p.id = i.person_id JOIN organisations o ON o.id = i.organisation_id JOIN users cm ON cm.id = i.case_manager_id \
     JOIN organisations h ON h.id = i.host_organisation_id LEFT JOIN users tu ON tu.id = i.tutor_id";
-
-fn opt_bool(r: &AnyRow, col: &str) -> Result<Option<bool>> {
-    match r.try_get::<Option<bool>, _>(col) {
-        Ok(b) => Ok(b),
-        Err(_) => Ok(r.try_get::<Option<i64>, _>(col)?.map(|v| v != 0)),
-    }
-}
 
 fn map_row(r: &AnyRow) -> Result<InterventionRow> {
     Ok(InterventionRow {

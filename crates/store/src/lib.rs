@@ -5,6 +5,7 @@ mod assessments;
 mod audit;
 mod consents;
 mod episodes;
+mod facts;
 mod interventions;
 mod migrate;
 mod organisations;
@@ -19,6 +20,7 @@ pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::AuditRow;
 pub use consents::ConsentRow;
 pub use episodes::{EpisodeRow, TeamMemberRow};
+pub use facts::{ExtractLine, FactSource, ImportedResults, Value};
 pub use interventions::{
     AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow,
 };
@@ -98,7 +100,7 @@ impl Store {
                     .max_connections(8)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
                                 .await?;
                             Ok(())
                         })

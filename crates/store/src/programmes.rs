@@ -2,7 +2,7 @@ use crate::rows::{date, date_text, found, now};
 use crate::{Result, Tx};
 use chrono::NaiveDate;
 use percorsi_domain::ledger::Balance;
-use percorsi_domain::programme::{NewProgramme, Rule};
+use percorsi_domain::programme::{InterventionType, NewProgramme, Rule};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -230,6 +230,24 @@ impl Tx {
         .bind(organisation_id)
         .fetch_optional(self.conn())
         .await?)
+    }
+
+    /// Planned interventions per organisation and type.
+    pub async fn planned(&mut self, programme_id: i64) -> Result<Vec<(i64, InterventionType, i64)>> {
+        let rows = sqlx::query(
+            "SELECT organisation_id, intervention_type, planned FROM programme_quotas WHERE programme_id = $1",
+        )
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let t: String = r.try_get("intervention_type")?;
+            if let Some(t) = InterventionType::parse(&t) {
+                out.push((r.try_get("organisation_id")?, t, r.try_get("planned")?));
+            }
+        }
+        Ok(out)
     }
 
     /// Planned vs proposed/activated/running/concluded/interrupted per organisation and type:

@@ -45,3 +45,11 @@ pub fn found(rows_affected: u64) -> Result<()> {
         Ok(())
     }
 }
+
+/// A nullable flag: BOOLEAN on PostgreSQL, 0/1 on SQLite.
+pub fn opt_bool(r: &AnyRow, col: &str) -> Result<Option<bool>> {
+    match r.try_get::<Option<bool>, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(r.try_get::<Option<i64>, _>(col)?.map(|v| v != 0)),
+    }
+}

@@ -6,6 +6,7 @@ pub mod i18n;
 mod metrics;
 mod ops;
 mod pages;
+pub mod report_view;
 mod session;
 mod views;
 
@@ -15,7 +16,6 @@ use percorsi_service::Service;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -25,6 +25,27 @@ pub use views::Ui;
 
 /// Largest request body accepted (forms and JSON); larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Historical imports through the browser or the API (larger files: `percorsi import`).
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Whether a request is a historical import, the only one allowed a large body.
+pub fn is_upload(path: &str) -> bool {
+    path.ends_with("/importazione") || (path.starts_with("/api/v1/programmes/") && path.ends_with("/import"))
+}
+
+/// Caps every request body: small for forms and JSON, large for imports.
+async fn body_limit(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = if is_upload(req.uri().path()) { MAX_UPLOAD_BYTES } else { MAX_BODY_BYTES };
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(axum::extract::Request::from_parts(parts, body)).await
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -49,7 +70,7 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         .route("/metrics", axum::routing::get(metrics::render))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body_limit))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -67,12 +67,26 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     if parts.method != Method::GET && parts.method != Method::HEAD && parts.uri.path() != "/login" {
         let expected = session.as_ref().map(|s| s.info.csrf_token.clone());
         let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let bytes = match to_bytes(body, crate::MAX_BODY_BYTES).await {
-            Ok(b) => b,
-            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let given = match header_token {
+            Some(t) => Some(t),
+            // A file upload is not buffered here: the form's origin stands in for the token
+            // (the session cookie is SameSite=Lax as well).
+            None if multipart => same_origin(&parts.headers).then(|| expected.clone()).flatten(),
+            None => {
+                let bytes = match to_bytes(body, crate::MAX_BODY_BYTES).await {
+                    Ok(b) => b,
+                    Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+                };
+                let token = form_field(&bytes, CSRF_FIELD);
+                body = Body::from(bytes);
+                token
+            }
         };
-        let field_token = form_field(&bytes, CSRF_FIELD);
-        let given = header_token.or(field_token);
         let ok = matches!((&expected, &given), (Some(e), Some(g)) if constant_time_eq(e.as_bytes(), g.as_bytes()));
         if !ok {
             if expected.is_none() {
@@ -81,12 +95,24 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             let lang = lang_of(&parts.headers);
             return crate::pages::error_page(&state, lang, StatusCode::FORBIDDEN, "err-csrf");
         }
-        body = Body::from(bytes);
     }
     if let Some(s) = session {
         parts.extensions.insert(s);
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Whether the browser says the request comes from one of our own pages.
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match (host, origin) {
+        (Some(h), Some(o)) => o.split_once("://").is_some_and(|(_, rest)| rest == h),
+        _ => false,
+    }
 }
 
 fn form_field(bytes: &[u8], name: &str) -> Option<String> {

@@ -33,6 +33,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("interventions/form.html", include_str!("../templates/interventions/form.html")),
     ("tutor/list.html", include_str!("../templates/tutor/list.html")),
     ("tutor/show.html", include_str!("../templates/tutor/show.html")),
+    ("reports/_grid.html", include_str!("../templates/reports/_grid.html")),
+    ("reports/page.html", include_str!("../templates/reports/page.html")),
+    ("reports/print.html", include_str!("../templates/reports/print.html")),
+    ("reports/import.html", include_str!("../templates/reports/import.html")),
+    ("reports/import_result.html", include_str!("../templates/reports/import_result.html")),
 ];
 
 pub struct Ui {

@@ -4,6 +4,7 @@
 mod handlers;
 pub mod openapi;
 mod protocol;
+mod reports;
 
 use crate::i18n::Lang;
 use crate::AppState;
@@ -51,6 +52,9 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/interventions/{id}/monitoring", put(protocol::monitoring))
         .route("/interventions/{id}/attendance", put(protocol::attendance))
         .route("/interventions/{id}/forms/{kind}", get(protocol::form).put(protocol::fill_form))
+        .route("/reports", get(reports::report))
+        .route("/reports/extract", get(reports::extract))
+        .route("/programmes/{id}/import", post(reports::import))
         .route("/tutor/interventions", get(protocol::tutored))
         .route("/tutor/interventions/{id}", get(protocol::tutor_detail))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.".into()) })
@@ -84,7 +88,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &str, message: String) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &str, message: String) -> Self {
         ApiError { status, body: ErrorBody { error: ErrorDetail { code: code.into(), message, fields: Vec::new() } } }
     }
 

@@ -47,6 +47,9 @@ use utoipa::{Modify, OpenApi};
         super::protocol::fill_form,
         super::protocol::tutored,
         super::protocol::tutor_detail,
+        super::reports::report,
+        super::reports::extract,
+        super::reports::import,
     ),
     modifiers(&Bearer)
 )]

@@ -6,6 +6,7 @@ mod auth;
 mod interventions;
 mod persons;
 mod programmes;
+pub(crate) mod reports;
 
 use crate::i18n::Lang;
 use crate::session::{self, SessionState};
@@ -56,6 +57,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
         .route("/admin/schede", get(admin::instruments).post(admin::load_instrument))
         .route("/audit", get(audit::trail))
+        .route("/report", get(reports::page))
+        .route("/report/stampa", get(reports::print))
+        .route("/report/esporta", get(reports::export))
+        .route("/report/estratto", get(reports::extract))
+        .route("/programmi/{id}/importazione", get(reports::import_form).post(reports::import))
         .route("/programmi", get(programmes::list).post(programmes::create))
         .route("/programmi/{id}", get(programmes::show).post(programmes::update))
         .route("/programmi/{id}/regole", post(programmes::change_rule))
@@ -93,6 +99,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             programmes => can(Permission::ViewProgrammes),
             interventions => can(Permission::ManageInterventions),
             tutor => can(Permission::TutorInterventions),
+            reports => can(Permission::ViewReports),
         },
         is_analyst => role == Some(Role::Analista),
         flash => flash,

@@ -1,0 +1,297 @@
+//! Historical programmes imported from spreadsheets: one CSV row per intervention, with the
+//! person's pseudonymous code and the results as levels (the data dictionary is
+//! `docs/import-format.md`). This module checks one row; the service checks the file.
+
+use crate::codes::{Education, Sex, Substance, WorkHistory};
+use crate::instrument::{AutonomyChange, Band};
+use crate::intervention::{ContractKind, InterruptionReason, OverallEvaluation, PositiveOutcome};
+use crate::programme::InterventionType;
+use crate::report::Ending;
+use crate::validation::{Checker, FieldError};
+use chrono::{Datelike, NaiveDate};
+use sha2::{Digest, Sha256};
+
+/// Every column the format knows, in the documented order.
+pub const COLUMNS: [&str; 28] = [
+    "id_intervento",
+    "codice_persona",
+    "ente",
+    "tipo_intervento",
+    "data_inizio",
+    "data_fine",
+    "ente_ospitante",
+    "importo_mensile",
+    "sesso",
+    "anno_nascita",
+    "titolo_studio",
+    "storia_lavorativa",
+    "sostanza_inizio",
+    "sostanza_attuale",
+    "ricadute",
+    "uso_sostanze_legali",
+    "uso_sostanze_illegali",
+    "esito",
+    "tipo_esito_positivo",
+    "motivo_interruzione",
+    "motivo_interruzione_testo",
+    "contratto",
+    "valutazione",
+    "sezione_a",
+    "sezione_b",
+    "sezione_c",
+    "autonomia_pre",
+    "autonomia_post",
+];
+
+/// Columns a file must have (the others may be left out entirely).
+pub const REQUIRED: [&str; 5] = ["id_intervento", "codice_persona", "ente", "tipo_intervento", "data_inizio"];
+
+/// An optional column that replaces the two autonomy scores when only the change is known.
+pub const AUTONOMY_CHANGE: &str = "variazione_autonomia";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoricalRow {
+    pub external_ref: String,
+    pub person_code: String,
+    pub organisation: String,
+    pub host: Option<String>,
+    pub kind: InterventionType,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub monthly_amount_cents: Option<i64>,
+    pub sex: Option<Sex>,
+    pub birth_year: Option<i64>,
+    pub education: Option<Education>,
+    pub work_history: Option<WorkHistory>,
+    pub substance_start: Option<Substance>,
+    pub substance_current: Option<Substance>,
+    pub relapses: Option<i64>,
+    pub legal_use: Option<bool>,
+    pub illegal_use: Option<bool>,
+    pub ending: Option<Ending>,
+    pub interruption_text: Option<String>,
+    pub contract: Option<ContractKind>,
+    pub evaluation: Option<OverallEvaluation>,
+    pub bands: [Option<Band>; 3],
+    pub autonomy_pre: Option<i64>,
+    pub autonomy_post: Option<i64>,
+    pub autonomy_change: Option<AutonomyChange>,
+    /// Identifies the row's content, so a re-import can tell "already there" from "changed".
+    pub hash: String,
+}
+
+fn flag(c: &mut Checker, field: &'static str, raw: &str) -> Option<bool> {
+    match raw.trim().to_lowercase().as_str() {
+        "" => None,
+        "si" | "sì" => Some(true),
+        "no" => Some(false),
+        v => {
+            c.push(FieldError::new(field, "err-yes-no").arg("value", v));
+            None
+        }
+    }
+}
+
+fn number(c: &mut Checker, field: &'static str, raw: &str, min: i64, max: i64) -> Option<i64> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            c.push(
+                FieldError::new(field, "err-number-range")
+                    .arg("value", v)
+                    .arg("min", min.to_string())
+                    .arg("max", max.to_string()),
+            );
+            None
+        }
+    }
+}
+
+fn code_text(c: &mut Checker, field: &'static str, raw: &str) -> String {
+    let v = c.required_text(field, raw, 64);
+    if !v.is_empty() && !v.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch)) {
+        c.push(FieldError::new(field, "err-code-chars").arg("value", v.as_str()));
+    }
+    v
+}
+
+/// Checks one row. `get` returns a column's raw value ("" when the column is absent).
+pub fn parse_row<'a>(get: impl Fn(&str) -> &'a str, today: NaiveDate) -> Result<HistoricalRow, Vec<FieldError>> {
+    let mut c = Checker::new();
+    let external_ref = code_text(&mut c, "id_intervento", get("id_intervento"));
+    let person_code = code_text(&mut c, "codice_persona", get("codice_persona"));
+    let organisation = c.required_text("ente", get("ente"), 160);
+    let host = c.optional_text("ente_ospitante", Some(get("ente_ospitante")), 160);
+    let kind = c.required_code("tipo_intervento", get("tipo_intervento"), InterventionType::parse);
+    let start = c.required_date("data_inizio", get("data_inizio"));
+    let end = c.optional_date("data_fine", Some(get("data_fine")));
+    c.date_order("data_fine", start, end);
+    for (field, d) in [("data_inizio", start), ("data_fine", end)] {
+        if d.is_some_and(|d| d > today) {
+            c.fail(field, "err-date-in-future");
+        }
+    }
+    let amount = get("importo_mensile").trim();
+    let monthly_amount_cents = if amount.is_empty() {
+        None
+    } else {
+        match crate::money::parse_euros(amount) {
+            Some(v) if v >= 0 => Some(v),
+            _ => {
+                c.push(FieldError::new("importo_mensile", "err-amount").arg("value", amount));
+                None
+            }
+        }
+    };
+    let sex = c.optional_code("sesso", Some(get("sesso")), Sex::parse);
+    let birth_year = number(&mut c, "anno_nascita", get("anno_nascita"), 1900, i64::from(today.year()) - 14);
+    let education = c.optional_code("titolo_studio", Some(get("titolo_studio")), Education::parse);
+    let work_history = c.optional_code("storia_lavorativa", Some(get("storia_lavorativa")), WorkHistory::parse);
+    let substance_start = c.optional_code("sostanza_inizio", Some(get("sostanza_inizio")), Substance::parse);
+    let substance_current = c.optional_code("sostanza_attuale", Some(get("sostanza_attuale")), Substance::parse);
+    let relapses = number(&mut c, "ricadute", get("ricadute"), 0, 10_000);
+    let legal_use = flag(&mut c, "uso_sostanze_legali", get("uso_sostanze_legali"));
+    let illegal_use = flag(&mut c, "uso_sostanze_illegali", get("uso_sostanze_illegali"));
+    let ending = match get("esito").trim() {
+        "" => {
+            for field in ["tipo_esito_positivo", "motivo_interruzione", "contratto", "valutazione"] {
+                if !get(field).trim().is_empty() {
+                    c.push(FieldError::new("esito", "err-required-with").arg("other", field));
+                }
+            }
+            None
+        }
+        "positivo" => c
+            .required_code("tipo_esito_positivo", get("tipo_esito_positivo"), PositiveOutcome::parse)
+            .map(Ending::Positive),
+        "interrotto" => c
+            .required_code("motivo_interruzione", get("motivo_interruzione"), InterruptionReason::parse)
+            .map(Ending::Interrupted),
+        v => {
+            c.push(FieldError::new("esito", "err-unknown-code").arg("value", v));
+            None
+        }
+    };
+    let interruption_text = c.optional_text("motivo_interruzione_testo", Some(get("motivo_interruzione_testo")), 500);
+    if ending == Some(Ending::Interrupted(InterruptionReason::Altro)) && interruption_text.is_none() {
+        c.fail("motivo_interruzione_testo", "err-other-needs-text");
+    }
+    if !get("esito").trim().is_empty() && end.is_none() && start.is_some() {
+        c.fail("data_fine", "err-required");
+    }
+    let contract = c.optional_code("contratto", Some(get("contratto")), ContractKind::parse);
+    let evaluation = c.optional_code("valutazione", Some(get("valutazione")), OverallEvaluation::parse);
+    let bands = [
+        c.optional_code("sezione_a", Some(get("sezione_a")), Band::parse),
+        c.optional_code("sezione_b", Some(get("sezione_b")), Band::parse),
+        c.optional_code("sezione_c", Some(get("sezione_c")), Band::parse),
+    ];
+    let autonomy_pre = number(&mut c, "autonomia_pre", get("autonomia_pre"), 0, 1000);
+    let autonomy_post = number(&mut c, "autonomia_post", get("autonomia_post"), 0, 1000);
+    let autonomy_change = c.optional_code(AUTONOMY_CHANGE, Some(get(AUTONOMY_CHANGE)), AutonomyChange::parse);
+    let mut hasher = Sha256::new();
+    for col in COLUMNS.iter().chain([&AUTONOMY_CHANGE]) {
+        hasher.update(get(col).trim().as_bytes());
+        hasher.update([0x1f]);
+    }
+    let hash = hex::encode(hasher.finalize());
+    c.finish(|| ()).map_err(|e| e.0)?;
+    match (kind, start) {
+        (Some(kind), Some(start)) => Ok(HistoricalRow {
+            external_ref,
+            person_code,
+            organisation,
+            host,
+            kind,
+            start,
+            end,
+            monthly_amount_cents,
+            sex,
+            birth_year,
+            education,
+            work_history,
+            substance_start,
+            substance_current,
+            relapses,
+            legal_use,
+            illegal_use,
+            ending,
+            interruption_text,
+            contract,
+            evaluation,
+            bands,
+            autonomy_pre,
+            autonomy_post,
+            autonomy_change,
+            hash,
+        }),
+        _ => Err(vec![FieldError::new("data_inizio", "err-required")]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn row(pairs: &[(&str, &str)]) -> Result<HistoricalRow, Vec<FieldError>> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+        parse_row(|k| map.get(k).copied().unwrap_or(""), today)
+    }
+
+    const BASE: [(&str, &str); 5] = [
+        ("id_intervento", "A-1"),
+        ("codice_persona", "P001"),
+        ("ente", "1-MS"),
+        ("tipo_intervento", "socio_terapeutico"),
+        ("data_inizio", "2011-03-01"),
+    ];
+
+    #[test]
+    fn a_minimal_row_is_an_ongoing_intervention() {
+        let r = row(&BASE).expect("valid");
+        assert_eq!(r.kind, InterventionType::SocioTerapeutico);
+        assert_eq!(r.ending, None);
+        assert_eq!(r.hash.len(), 64);
+    }
+
+    #[test]
+    fn every_wrong_field_is_named() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("sesso", "X"),
+            ("ricadute", "-1"),
+            ("esito", "interrotto"),
+            ("motivo_interruzione", "altro"),
+            ("uso_sostanze_legali", "forse"),
+            ("data_fine", "2010-01-01"),
+        ]);
+        let errors = row(&pairs).expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        for f in ["sesso", "ricadute", "motivo_interruzione_testo", "uso_sostanze_legali", "data_fine"] {
+            assert!(fields.contains(&f), "{f} not reported in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn an_outcome_needs_its_kind_and_an_end() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("esito", "positivo"));
+        let errors = row(&pairs).expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["tipo_esito_positivo", "data_fine"]);
+    }
+
+    #[test]
+    fn the_hash_changes_with_the_content() {
+        let a = row(&BASE).expect("valid").hash;
+        let mut pairs = BASE.to_vec();
+        pairs.push(("sesso", "F"));
+        assert_ne!(a, row(&pairs).expect("valid").hash);
+    }
+}

@@ -1,0 +1,452 @@
+//! The fourteen tables of seed 001, each built from the facts in one pass.
+
+use super::grid::{Cell, Grid, Label, Line, Percent, Role};
+use super::{AgeClass, Ending, Fact, GroupBy, Input, RelapseBucket, Report, Table, Unit};
+use crate::codes::{Education, OrganisationKind, Sex, Substance, WorkHistory};
+use crate::instrument::{AutonomyChange, Band};
+use crate::intervention::{ContractKind, InterruptionReason, OverallEvaluation, PositiveOutcome};
+use crate::programme::InterventionType;
+use std::collections::HashMap;
+
+/// The seed's column order for intervention types.
+const TYPES: [InterventionType; 3] = [
+    InterventionType::EsperienzaFormativa,
+    InterventionType::InserimentoLavorativo,
+    InterventionType::SocioTerapeutico,
+];
+
+const AUTONOMY: [AutonomyChange; 3] =
+    [AutonomyChange::Peggioramento, AutonomyChange::NessunaVariazione, AutonomyChange::Miglioramento];
+
+fn cats<T: Copy>(family: &str, all: &[T], code: impl Fn(T) -> &'static str) -> Vec<Line> {
+    all.iter().map(|v| Line::new(code(*v), Label::msg(format!("code-{family}-{}", code(*v))), Role::Category)).collect()
+}
+
+fn missing() -> Line {
+    Line::new("mancante", Label::msg("report-missing"), Role::Missing)
+}
+
+fn total() -> Line {
+    Line::new("totale", Label::msg("report-total"), Role::Total)
+}
+
+fn with(mut lines: Vec<Line>, extra: impl IntoIterator<Item = Line>) -> Vec<Line> {
+    lines.extend(extra);
+    lines
+}
+
+fn types() -> Vec<Line> {
+    cats("intervention_type", &TYPES, |t| t.code())
+}
+
+fn type_col(t: InterventionType) -> usize {
+    TYPES.iter().position(|x| *x == t).unwrap_or(0)
+}
+
+fn pos<T: PartialEq>(all: &[T], v: &T) -> usize {
+    all.iter().position(|x| x == v).unwrap_or(0)
+}
+
+/// Ended positively or interrupted: the two columns of the tables "by conclusion".
+fn conclusion_cols() -> Vec<Line> {
+    vec![
+        Line::new("positivi", Label::msg("report-positive"), Role::Category),
+        Line::new("interrotti", Label::msg("report-interrupted"), Role::Category),
+        total(),
+    ]
+}
+
+fn conclusion_col(f: &Fact) -> Option<usize> {
+    match f.ending? {
+        Ending::Positive(_) => Some(0),
+        Ending::Interrupted(_) => Some(1),
+    }
+}
+
+/// Rows or columns for the organisations or their kinds, and where each fact goes.
+struct Units {
+    lines: Vec<Line>,
+    index: HashMap<i64, usize>,
+}
+
+impl Units {
+    fn new(units: &[Unit], by: GroupBy) -> Units {
+        let mut lines = Vec::new();
+        let mut index = HashMap::new();
+        match by {
+            GroupBy::Kind => {
+                let mut kinds: Vec<OrganisationKind> = Vec::new();
+                for u in units {
+                    if !kinds.contains(&u.kind) {
+                        kinds.push(u.kind);
+                    }
+                    index.insert(u.id, pos(&kinds, &u.kind));
+                }
+                lines = cats("organisation_kind", &kinds, |k| k.code());
+            }
+            GroupBy::Organisation => {
+                for (i, u) in units.iter().enumerate() {
+                    lines.push(Line::new(format!("org-{}", u.id), Label::text(&u.name), Role::Category));
+                    index.insert(u.id, i);
+                }
+            }
+        }
+        Units { lines, index }
+    }
+
+    fn of(&self, f: &Fact) -> Option<usize> {
+        self.index.get(&f.organisation_id).copied()
+    }
+
+    /// Organisations grouped by kind with a subtotal after each kind (tables 1 and 3).
+    fn grouped(units: &[Unit]) -> Units {
+        let mut lines = Vec::new();
+        let mut index = HashMap::new();
+        let mut kinds: Vec<OrganisationKind> = Vec::new();
+        for u in units {
+            if !kinds.contains(&u.kind) {
+                kinds.push(u.kind);
+            }
+        }
+        for (g, kind) in kinds.iter().enumerate() {
+            for u in units.iter().filter(|u| u.kind == *kind) {
+                index.insert(u.id, lines.len());
+                lines.push(Line::new(format!("org-{}", u.id), Label::text(&u.name), Role::Category).in_group(g));
+            }
+            lines.push(
+                Line::new(
+                    format!("totale-{}", kind.code()),
+                    Label::msg(format!("code-organisation_kind-{}", kind.code())),
+                    Role::Subtotal,
+                )
+                .in_group(g),
+            );
+        }
+        Units { lines, index }
+    }
+}
+
+/// Builds all fourteen tables; `suppress` hides small cells for viewers without identifiable access.
+pub fn build(input: &Input, suppress: bool) -> Report {
+    let facts = &input.facts;
+    let by_kind = Units::new(&input.units, input.by);
+    let grouped = Units::grouped(&input.units);
+    let ended: Vec<&Fact> = facts.iter().copied().filter(|f| f.ending.is_some()).collect();
+    let tables = vec![
+        table(1, vec![t01(facts, &grouped)]),
+        table(2, t02(facts)),
+        table(3, vec![t03(facts, &grouped, &input.planned)]),
+        table(4, t04(facts, &by_kind)),
+        table(5, vec![t05(facts, &by_kind)]),
+        table(6, vec![t06(facts, &by_kind)]),
+        table(7, t07(facts)),
+        table(8, vec![t08(&ended)]),
+        table(9, vec![t09(&ended)]),
+        table(10, vec![t10(&ended)]),
+        table(11, t11(&ended)),
+        table(12, vec![t12(&ended)]),
+        table(13, vec![t13(facts, &by_kind)]),
+        table(14, vec![t14(input)]),
+    ];
+    let tables = if suppress {
+        tables.into_iter().map(|t| Table { grids: t.grids.into_iter().map(Grid::suppress).collect(), ..t }).collect()
+    } else {
+        tables
+    };
+    Report { tables, interventions: facts.len() as u64, suppressed: suppress }
+}
+
+fn table(number: u8, grids: Vec<Grid>) -> Table {
+    Table { number, code: format!("t{number:02}"), grids }
+}
+
+fn t01(facts: &[&Fact], units: &Units) -> Grid {
+    let rows = with(units.lines.clone(), [total()]);
+    let mut g = Grid::new(None, Label::msg("report-organisation"), rows, with(types(), [total()]), Percent::OfRow);
+    for f in facts {
+        if let Some(r) = units.index.get(&f.organisation_id) {
+            g.add(*r, type_col(f.kind), 1);
+        }
+    }
+    g.finish()
+}
+
+fn t02(facts: &[&Fact]) -> Vec<Grid> {
+    let rows = with(cats("age_class", AgeClass::ALL, |a| a.code()), [missing(), total()]);
+    let cols = with(cats("sex", Sex::ALL, |s| s.code()), [missing(), total()]);
+    let mut age =
+        Grid::new(Some(Label::msg("report-t02-age")), Label::msg("report-age-class"), rows, cols, Percent::OfColumn);
+    let n = || vec![Line::new("n", Label::msg("report-n"), Role::Category)];
+    let rows = with(cats("education", Education::ALL, |e| e.code()), [missing(), total()]);
+    let mut edu = Grid::new(
+        Some(Label::msg("report-t02-education")),
+        Label::msg("report-education"),
+        rows,
+        n(),
+        Percent::OfColumn,
+    );
+    let rows = with(cats("work_history", WorkHistory::ALL, |w| w.code()), [missing(), total()]);
+    let mut work =
+        Grid::new(Some(Label::msg("report-t02-work")), Label::msg("report-work-history"), rows, n(), Percent::OfColumn);
+    let (na, ns, ne, nw) = (AgeClass::ALL.len(), Sex::ALL.len(), Education::ALL.len(), WorkHistory::ALL.len());
+    for f in facts {
+        age.add(f.age.map_or(na, |a| pos(AgeClass::ALL, &a)), f.sex.map_or(ns, |s| pos(Sex::ALL, &s)), 1);
+        edu.add(f.education.map_or(ne, |e| pos(Education::ALL, &e)), 0, 1);
+        work.add(f.work_history.map_or(nw, |w| pos(WorkHistory::ALL, &w)), 0, 1);
+    }
+    vec![age.finish(), edu.finish(), work.finish()]
+}
+
+fn t03(facts: &[&Fact], units: &Units, planned: &[(i64, InterventionType, i64)]) -> Grid {
+    let rows = with(units.lines.clone(), [total()]);
+    let cols = with(
+        types(),
+        [
+            Line::new("attivati", Label::msg("report-activated"), Role::Total),
+            Line::new("previsti", Label::msg("report-planned"), Role::Fixed),
+            Line::new("differenza", Label::msg("report-difference"), Role::Difference),
+        ],
+    );
+    let mut g = Grid::new(None, Label::msg("report-organisation"), rows, cols, Percent::None);
+    for f in facts {
+        if let Some(r) = units.index.get(&f.organisation_id) {
+            g.add(*r, type_col(f.kind), 1);
+        }
+    }
+    let mut per_org: HashMap<i64, i64> = HashMap::new();
+    for (org, _, n) in planned {
+        *per_org.entry(*org).or_default() += n;
+    }
+    for (org, r) in &units.index {
+        g.set_fixed(*r, TYPES.len() + 1, per_org.get(org).copied().unwrap_or(0));
+    }
+    g.finish()
+}
+
+fn by_unit_grid(
+    title: Option<Label>,
+    header: &str,
+    categories: Vec<Line>,
+    units: &Units,
+    facts: &[&Fact],
+    row_of: impl Fn(&Fact) -> Option<usize>,
+) -> Grid {
+    let n = categories.len();
+    let rows = with(categories, [missing(), total()]);
+    let mut g = Grid::new(title, Label::msg(header), rows, with(units.lines.clone(), [total()]), Percent::OfColumn);
+    for f in facts {
+        if let Some(c) = units.of(f) {
+            g.add(row_of(f).unwrap_or(n), c, 1);
+        }
+    }
+    g.finish()
+}
+
+fn t04(facts: &[&Fact], units: &Units) -> Vec<Grid> {
+    let subs = || cats("substance", Substance::ALL, |s| s.code());
+    let idx = |s: Option<Substance>| s.map(|s| pos(Substance::ALL, &s));
+    vec![
+        by_unit_grid(Some(Label::msg("report-t04-start")), "report-substance", subs(), units, facts, |f| {
+            idx(f.substance_start)
+        }),
+        by_unit_grid(Some(Label::msg("report-t04-current")), "report-substance", subs(), units, facts, |f| {
+            idx(f.substance_current)
+        }),
+    ]
+}
+
+fn t05(facts: &[&Fact], units: &Units) -> Grid {
+    let rows = cats("relapse", RelapseBucket::ALL, |r| r.code());
+    by_unit_grid(None, "report-relapses", rows, units, facts, |f| f.relapses.map(|r| pos(RelapseBucket::ALL, &r)))
+}
+
+fn t06(facts: &[&Fact], units: &Units) -> Grid {
+    let rows = with(units.lines.clone(), [total()]);
+    let cols = vec![
+        Line::new("completati", Label::msg("report-completed"), Role::Category),
+        Line::new("prolungati", Label::msg("report-prolonged"), Role::Category),
+        Line::new("lavoro", Label::msg("report-left-for-job"), Role::Category),
+        Line::new("interrotti", Label::msg("report-interrupted"), Role::Category),
+        Line::new("in_corso", Label::msg("report-ongoing"), Role::Missing),
+        total(),
+    ];
+    let mut g = Grid::new(None, Label::msg("report-organisation"), rows, cols, Percent::OfRow);
+    for f in facts {
+        let Some(r) = units.of(f) else { continue };
+        let c = match f.ending {
+            Some(Ending::Positive(PositiveOutcome::Completato)) => 0,
+            Some(Ending::Positive(PositiveOutcome::Prorogato)) => 1,
+            Some(Ending::Positive(_)) => 2,
+            Some(Ending::Interrupted(_)) => 3,
+            None => 4,
+        };
+        g.add(r, c, 1);
+    }
+    g.finish()
+}
+
+fn t07(facts: &[&Fact]) -> Vec<Grid> {
+    let rows = with(cats("positive_outcome", PositiveOutcome::ALL, |p| p.code()), [total()]);
+    let mut kinds = Grid::new(
+        Some(Label::msg("report-t07-kinds")),
+        Label::msg("report-conclusion"),
+        rows,
+        with(types(), [total()]),
+        Percent::OfColumn,
+    );
+    let rows = vec![
+        Line::new("positivi", Label::msg("report-positive"), Role::Category),
+        Line::new("interrotti", Label::msg("report-interrupted"), Role::Category),
+        Line::new("in_corso", Label::msg("report-ongoing"), Role::Missing),
+        total(),
+    ];
+    let mut share = Grid::new(
+        Some(Label::msg("report-t07-share")),
+        Label::msg("report-conclusion"),
+        rows,
+        with(types(), [total()]),
+        Percent::OfColumn,
+    );
+    for f in facts {
+        let c = type_col(f.kind);
+        match f.ending {
+            Some(Ending::Positive(p)) => {
+                kinds.add(pos(PositiveOutcome::ALL, &p), c, 1);
+                share.add(0, c, 1);
+            }
+            Some(Ending::Interrupted(_)) => share.add(1, c, 1),
+            None => share.add(2, c, 1),
+        }
+    }
+    vec![kinds.finish(), share.finish()]
+}
+
+fn t08(ended: &[&Fact]) -> Grid {
+    let rows = with(cats("interruption_reason", InterruptionReason::ALL, |r| r.code()), [total()]);
+    let mut g = Grid::new(None, Label::msg("report-reason"), rows, with(types(), [total()]), Percent::OfColumn);
+    for f in ended {
+        if let Some(Ending::Interrupted(r)) = f.ending {
+            g.add(pos(InterruptionReason::ALL, &r), type_col(f.kind), 1);
+        }
+    }
+    g.finish()
+}
+
+fn t09(ended: &[&Fact]) -> Grid {
+    let rows = with(conclusion_cols()[..2].to_vec(), [total()]);
+    let cols = vec![
+        Line::new("almeno_una", Label::msg("report-at-least-one"), Role::Category),
+        Line::new("nessuna", Label::msg("report-none"), Role::Category),
+        missing(),
+        total(),
+    ];
+    let mut g = Grid::new(None, Label::msg("report-conclusion"), rows, cols, Percent::OfRow);
+    for f in ended {
+        if let Some(r) = conclusion_col(f) {
+            g.add(r, f.substance_use.map_or(2, |u| if u { 0 } else { 1 }), 1);
+        }
+    }
+    g.finish()
+}
+
+fn t10(ended: &[&Fact]) -> Grid {
+    let rows = with(cats("contract_kind", ContractKind::ALL, |c| c.code()), [total()]);
+    let cols = vec![Line::new("n", Label::msg("report-n"), Role::Category)];
+    let mut g = Grid::new(None, Label::msg("report-contract"), rows, cols, Percent::OfColumn);
+    for f in ended {
+        if let Some(k) = f.contract {
+            g.add(pos(ContractKind::ALL, &k), 0, 1);
+        }
+    }
+    g.finish()
+}
+
+fn t11(ended: &[&Fact]) -> Vec<Grid> {
+    let section = |code: &str, band: fn(&Fact) -> Option<Band>| {
+        let rows = with(cats("band", Band::ALL, |b| b.code()), [missing(), total()]);
+        let mut g = Grid::new(
+            Some(Label::msg(format!("report-section-{code}"))),
+            Label::msg("report-score"),
+            rows,
+            conclusion_cols(),
+            Percent::OfColumn,
+        );
+        for f in ended {
+            if let Some(c) = conclusion_col(f) {
+                g.add(band(f).map_or(Band::ALL.len(), |b| pos(Band::ALL, &b)), c, 1);
+            }
+        }
+        g.finish()
+    };
+    vec![section("a", |f| f.section_a), section("b", |f| f.section_b), section("c", |f| f.section_c)]
+}
+
+fn t12(ended: &[&Fact]) -> Grid {
+    let rows = with(cats("autonomy_change", &AUTONOMY, |a| a.code()), [missing(), total()]);
+    let mut g = Grid::new(None, Label::msg("report-autonomy"), rows, conclusion_cols(), Percent::OfColumn);
+    for f in ended {
+        if let Some(c) = conclusion_col(f) {
+            g.add(f.autonomy.map_or(AUTONOMY.len(), |a| pos(&AUTONOMY, &a)), c, 1);
+        }
+    }
+    g.finish()
+}
+
+fn t13(facts: &[&Fact], units: &Units) -> Grid {
+    let rows = cats("evaluation", OverallEvaluation::ALL, |e| e.code());
+    let ended: Vec<&Fact> = facts.iter().copied().filter(|f| f.ending.is_some()).collect();
+    by_unit_grid(None, "report-evaluation", rows, units, &ended, |f| {
+        f.evaluation.map(|e| pos(OverallEvaluation::ALL, &e))
+    })
+}
+
+/// Headline figures: counts with the percentage of their own base, then the budget.
+fn t14(input: &Input) -> Grid {
+    let facts = &input.facts;
+    let ended = facts.iter().filter(|f| f.ending.is_some()).count() as u64;
+    let relapse_known = facts.iter().filter(|f| f.relapses.is_some()).count() as u64;
+    let evaluated = facts.iter().filter(|f| f.ending.is_some() && f.evaluation.is_some()).count() as u64;
+    let count = |p: &dyn Fn(&Fact) -> bool| facts.iter().filter(|f| p(f)).count() as u64;
+    let planned: i64 = input.planned.iter().map(|(_, _, n)| n).sum();
+    let activated = facts.len() as u64;
+    let figures: Vec<(&str, Cell, Option<u64>)> = vec![
+        ("attivati", Cell::Count(activated), None),
+        ("previsti", Cell::Fixed(planned), None),
+        ("differenza", Cell::Signed(activated as i64 - planned), None),
+        ("senza_ricadute", Cell::Count(count(&|f| f.relapses == Some(RelapseBucket::Nessuna))), Some(relapse_known)),
+        (
+            "completati",
+            Cell::Count(count(&|f| f.ending == Some(Ending::Positive(PositiveOutcome::Completato)))),
+            Some(ended),
+        ),
+        ("conclusi_positivamente", Cell::Count(count(&|f| matches!(f.ending, Some(Ending::Positive(_))))), Some(ended)),
+        ("interrotti", Cell::Count(count(&|f| matches!(f.ending, Some(Ending::Interrupted(_))))), Some(ended)),
+        (
+            "valutazione_positiva",
+            Cell::Count(count(&|f| f.ending.is_some() && f.evaluation == Some(OverallEvaluation::Positiva))),
+            Some(evaluated),
+        ),
+        ("contratti", Cell::Count(count(&|f| f.ending.is_some() && f.contract.is_some())), Some(ended)),
+        ("budget_assegnato", Cell::Money(input.budget.allocated), None),
+        ("budget_impegnato", Cell::Money(input.budget.committed), None),
+        ("budget_erogato", Cell::Money(input.budget.paid), None),
+        ("budget_disponibile", Cell::Money(input.budget.available), None),
+        ("budget_liberato", Cell::Money(input.budget.freed), None),
+        ("budget_riutilizzato", Cell::Money(input.budget.reused), None),
+    ];
+    let rows = figures
+        .iter()
+        .map(|(code, _, _)| Line::new(*code, Label::msg(format!("report-figure-{code}")), Role::Fixed))
+        .collect();
+    let cols = vec![Line::new("valore", Label::msg("report-value"), Role::Fixed)];
+    let mut g = Grid::new(None, Label::msg("report-figure"), rows, cols, Percent::None);
+    for (r, (_, cell, base)) in figures.into_iter().enumerate() {
+        g.cells[r][0] = cell;
+        if let (Cell::Count(n), Some(b)) = (cell, base) {
+            if b > 0 {
+                g.percents[r][0] = Some(super::grid::round1(n as f64 * 100.0 / b as f64));
+            }
+        }
+    }
+    g
+}

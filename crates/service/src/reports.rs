@@ -1,0 +1,469 @@
+//! Outcome reports (seed 001's fourteen tables) for any programme, period and set of
+//! organisations. Reports are computed from the reporting extract kept in memory and refreshed
+//! by revision, so a report over a million interventions is a scan of compact structs, not of
+//! the database. Who sees exact numbers and who sees suppressed ones is decided here.
+
+use crate::audit::{record, record_system};
+use crate::policy::{self, Permission};
+use crate::{instruments, Actor, Result, Service, ServiceError};
+use percorsi_domain::codes::{Education, OrganisationKind, Role, Sex, Substance, WorkHistory};
+use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChange, Band, Scoring, SectionScore};
+use percorsi_domain::intervention::{ContractKind, InterruptionReason, OverallEvaluation, PositiveOutcome};
+use percorsi_domain::programme::InterventionType;
+use percorsi_domain::report::{self, AgeClass, Budget, Ending, Fact, Filter, GroupBy, RelapseBucket, Report, Unit};
+use percorsi_domain::validation::Checker;
+use percorsi_domain::Invalid;
+use percorsi_store::{FactSource, ProgrammeRow, Tx};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use tokio::sync::Mutex;
+
+/// The reporting extract held in memory: every fact by programme, and the revision read so far.
+#[derive(Default)]
+pub struct FactCache {
+    state: Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    revision: i64,
+    backfilled: bool,
+    by_programme: HashMap<i64, Vec<Fact>>,
+    /// intervention id → position in its programme's vector.
+    position: HashMap<i64, usize>,
+}
+
+impl CacheState {
+    fn apply(&mut self, revision: i64, fact: Fact) {
+        self.revision = self.revision.max(revision);
+        let list = self.by_programme.entry(fact.programme_id).or_default();
+        match self.position.get(&fact.intervention_id) {
+            Some(&i) if list.get(i).is_some_and(|f| f.intervention_id == fact.intervention_id) => list[i] = fact,
+            _ => {
+                self.position.insert(fact.intervention_id, list.len());
+                list.push(fact);
+            }
+        }
+    }
+}
+
+/// Filters as they arrive from a form, the API or the command line.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ReportQuery {
+    pub programme_id: String,
+    /// First start date included, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last start date included, `YYYY-MM-DD`.
+    pub to: String,
+    /// Organisation ids, comma separated; empty for all.
+    pub organisations: String,
+    pub organisation_kind: String,
+    pub intervention_type: String,
+    /// `kind` (default) or `organisation`: the columns of the tables by organisation kind.
+    pub by: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidQuery {
+    pub programme_id: i64,
+    pub filter: Filter,
+    pub by: GroupBy,
+}
+
+impl ReportQuery {
+    pub fn validate(&self) -> std::result::Result<ValidQuery, Invalid> {
+        let mut c = Checker::new();
+        let programme_id = match self.programme_id.trim().parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                c.fail(
+                    "programme_id",
+                    if self.programme_id.trim().is_empty() { "err-required" } else { "err-not-found" },
+                );
+                None
+            }
+        };
+        let from = c.optional_date("from", Some(&self.from));
+        let to = c.optional_date("to", Some(&self.to));
+        c.date_order("to", from, to);
+        let mut organisations = Vec::new();
+        for part in self.organisations.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.parse::<i64>() {
+                Ok(id) => organisations.push(id),
+                Err(_) => {
+                    c.push(percorsi_domain::FieldError::new("organisations", "err-unknown-code").arg("value", part))
+                }
+            }
+        }
+        let kind = c.optional_code("organisation_kind", Some(&self.organisation_kind), OrganisationKind::parse);
+        let intervention_type =
+            c.optional_code("intervention_type", Some(&self.intervention_type), InterventionType::parse);
+        let by = match self.by.trim() {
+            "" | "kind" => GroupBy::Kind,
+            "organisation" => GroupBy::Organisation,
+            v => {
+                c.push(percorsi_domain::FieldError::new("by", "err-unknown-code").arg("value", v));
+                GroupBy::Kind
+            }
+        };
+        c.finish(|| ValidQuery {
+            programme_id: programme_id.unwrap_or_default(),
+            filter: Filter { from, to, organisations, kind, intervention_type },
+            by,
+        })
+    }
+}
+
+/// A computed report with what the page needs around it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    pub programme: ProgrammeRow,
+    pub report: Report,
+    /// Organisations the viewer may filter on.
+    pub units: Vec<Unit>,
+    pub query: ReportQuery,
+}
+
+/// Who is asking: a user (scoped by role) or the command line (the installation's operator).
+pub enum Viewer<'a> {
+    User(&'a Actor),
+    System { suppress: bool },
+}
+
+impl Service {
+    /// Whether this actor sees exact numbers (its own organisation's records) or suppressed ones.
+    fn report_scope(&self, actor: &Actor) -> Result<(Option<i64>, bool)> {
+        policy::require(actor, Permission::ViewReports)?;
+        Ok(match actor.role {
+            Role::Analista => (None, true),
+            _ => (Some(actor.organisation_id), false),
+        })
+    }
+
+    pub async fn report(&self, actor: &Actor, q: &ReportQuery) -> Result<ReportView> {
+        self.compute(Viewer::User(actor), q).await
+    }
+
+    /// A report leaving the system as a file: computed like the page and written to the audit trail.
+    pub async fn export_report(&self, viewer: Viewer<'_>, q: &ReportQuery, format: &str) -> Result<ReportView> {
+        let audit_actor = match &viewer {
+            Viewer::User(a) => Some((*a).clone()),
+            Viewer::System { .. } => None,
+        };
+        let view = self.compute(viewer, q).await?;
+        let detail = format!("{format}; {}", serde_json::to_string(q).unwrap_or_default());
+        let mut tx = self.store().write().await?;
+        match &audit_actor {
+            Some(a) => {
+                record(
+                    &mut tx,
+                    a,
+                    "export",
+                    "report",
+                    Some(view.programme.id),
+                    "esportazione report esiti",
+                    Some(detail),
+                )
+                .await?
+            }
+            None => {
+                record_system(
+                    &mut tx,
+                    "cli",
+                    None,
+                    "export",
+                    "report",
+                    Some(detail),
+                    "esportazione report esiti da riga di comando",
+                )
+                .await?
+            }
+        }
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn compute(&self, viewer: Viewer<'_>, q: &ReportQuery) -> Result<ReportView> {
+        let (only_org, suppress) = match &viewer {
+            Viewer::User(a) => self.report_scope(a)?,
+            Viewer::System { suppress } => (None, *suppress),
+        };
+        let valid = q.validate()?;
+        let (programme, units, planned, budget) = {
+            let mut tx = self.store().write().await?;
+            let programme =
+                tx.programme(valid.programme_id).await?.ok_or_else(|| Invalid::one("programme_id", "err-not-found"))?;
+            let orgs = tx.organisations().await?;
+            let planned = tx.planned(programme.id).await?;
+            let balances = tx.balances(programme.id).await?;
+            tx.commit().await?;
+            (programme, orgs, planned, balances)
+        };
+        let allowed = |id: i64| only_org.is_none_or(|o| o == id);
+        let mut all_units: Vec<Unit> = units
+            .into_iter()
+            .filter(|o| allowed(o.id))
+            .filter_map(|o| OrganisationKind::parse(&o.kind).map(|kind| Unit { id: o.id, name: o.name, kind }))
+            .collect();
+        all_units.sort_by(|a, b| {
+            let k = |u: &Unit| OrganisationKind::ALL.iter().position(|k| *k == u.kind);
+            k(a).cmp(&k(b)).then_with(|| report::natural_cmp(&a.name, &b.name))
+        });
+        let filter = &valid.filter;
+        let balance =
+            balances_of(&budget, |id| allowed(id) && all_units.iter().any(|u| u.id == id && filter.includes_unit(u)));
+        let planned: Vec<(i64, InterventionType, i64)> = planned
+            .into_iter()
+            .filter(|(org, t, _)| allowed(*org) && filter.intervention_type.is_none_or(|ft| ft == *t))
+            .collect();
+        self.refresh_cache().await?;
+        let state = self.facts.state.lock().await;
+        let empty = Vec::new();
+        let facts = state.by_programme.get(&programme.id).unwrap_or(&empty);
+        let unit_of: HashMap<i64, &Unit> = all_units.iter().map(|u| (u.id, u)).collect();
+        let chosen: Vec<&Fact> = facts
+            .iter()
+            .filter(|f| allowed(f.organisation_id))
+            .filter(|f| unit_of.get(&f.organisation_id).is_some_and(|u| filter.matches(f, u)))
+            .collect();
+        // Organisations shown: those with interventions or planned numbers, within the filters.
+        let mut present: std::collections::HashSet<i64> = chosen.iter().map(|f| f.organisation_id).collect();
+        present.extend(planned.iter().map(|(o, _, _)| *o));
+        let shown: Vec<Unit> =
+            all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
+        let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
+        let input = report::Input { facts: chosen, units: shown, planned, budget: balance, by: valid.by };
+        let report = report::build(&input, suppress);
+        drop(state);
+        Ok(ReportView { programme, report, units: all_units, query: q.clone() })
+    }
+
+    /// Reads what changed in the extract since the last report; the first call loads it whole
+    /// and writes the facts of interventions recorded before the extract existed.
+    pub async fn refresh_cache(&self) -> Result<()> {
+        let mut state = self.facts.state.lock().await;
+        if !state.backfilled {
+            let mut tx = self.store().write().await?;
+            let missing = tx.interventions_without_fact().await?;
+            for id in &missing {
+                refresh_fact(&mut tx, *id).await?;
+            }
+            tx.commit().await?;
+            state.backfilled = true;
+        }
+        for (revision, fact) in self.store().facts_since(state.revision).await? {
+            state.apply(revision, fact);
+        }
+        Ok(())
+    }
+
+    /// The programmes a report may be asked for.
+    pub async fn report_programmes(&self, actor: &Actor) -> Result<Vec<ProgrammeRow>> {
+        policy::require(actor, Permission::ViewReports)?;
+        let mut tx = self.store().write().await?;
+        let list = tx.programmes().await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    pub async fn programme_by_name(&self, name: &str) -> Result<ProgrammeRow> {
+        let mut tx = self.store().write().await?;
+        let list = tx.programmes().await?;
+        tx.commit().await?;
+        list.into_iter()
+            .find(|p| p.name == name || p.id.to_string() == name)
+            .ok_or_else(|| Invalid::one("programme_id", "err-not-found").into())
+    }
+}
+
+fn balances_of(list: &[(i64, percorsi_domain::ledger::Balance)], include: impl Fn(i64) -> bool) -> Budget {
+    let mut total = percorsi_domain::ledger::Balance::default();
+    for (org, b) in list {
+        if include(*org) {
+            total.add(b);
+        }
+    }
+    Budget::of(&total)
+}
+
+fn code<T>(raw: &Option<String>, parse: fn(&str) -> Option<T>) -> Option<T> {
+    raw.as_deref().and_then(parse)
+}
+
+/// The fact of one intervention from its recorded data.
+pub fn fact_of(src: &FactSource, assessed: &Assessed) -> Result<Fact> {
+    let kind = InterventionType::parse(&src.intervention_type)
+        .ok_or_else(|| ServiceError::Broken(format!("intervention type {}", src.intervention_type)))?;
+    let ending = match src.outcome.as_deref() {
+        Some("positivo") => code(&src.positive_kind, PositiveOutcome::parse).map(Ending::Positive),
+        Some("interrotto") => code(&src.interruption_reason, InterruptionReason::parse).map(Ending::Interrupted),
+        _ => None,
+    };
+    let substance_use = match (src.legal_substance_use, src.illegal_substance_use) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    };
+    let imported = src.imported.as_ref();
+    Ok(Fact {
+        intervention_id: src.id,
+        programme_id: src.programme_id,
+        organisation_id: src.organisation_id,
+        kind,
+        start: src.actual_start,
+        sex: code(&src.sex, Sex::parse),
+        age: src.birth_year.zip(src.actual_start).and_then(|(y, d)| AgeClass::of(y, d)),
+        education: code(&src.education, Education::parse),
+        work_history: code(&src.work_history, WorkHistory::parse),
+        substance_start: code(&src.substance_start, Substance::parse),
+        substance_current: code(&src.substance_current, Substance::parse),
+        relapses: src.relapse_count.map(RelapseBucket::of),
+        substance_use,
+        ending,
+        contract: code(&src.contract_kind, ContractKind::parse),
+        evaluation: code(&src.evaluation, OverallEvaluation::parse),
+        section_a: imported.map_or(assessed.bands[0], |i| code(&i.section_a, Band::parse)),
+        section_b: imported.map_or(assessed.bands[1], |i| code(&i.section_b, Band::parse)),
+        section_c: imported.map_or(assessed.bands[2], |i| code(&i.section_c, Band::parse)),
+        autonomy: imported.map_or(assessed.autonomy, |i| code(&i.autonomy_change, AutonomyChange::parse)),
+    })
+}
+
+/// What the filled forms say, for the fact.
+#[derive(Debug, Clone, Default)]
+pub struct Assessed {
+    pub bands: [Option<Band>; 3],
+    pub autonomy: Option<AutonomyChange>,
+}
+
+/// Rewrites an intervention's fact; called in the transaction of every change that affects it.
+pub(crate) async fn refresh_fact(tx: &mut Tx, id: i64) -> Result<()> {
+    let Some(src) = tx.fact_source(id).await? else { return Ok(()) };
+    let mut assessed = Assessed::default();
+    if src.imported.is_none() {
+        let mut autonomy = [None, None];
+        let mut threshold = None;
+        for a in tx.assessments_of(id).await? {
+            let scores: Vec<SectionScore> =
+                serde_json::from_str(&a.scores).map_err(|e| ServiceError::Broken(format!("stored scores: {e}")))?;
+            let slot = match AssessmentKind::parse(&a.kind) {
+                Some(AssessmentKind::PreIntervento) => 0,
+                Some(AssessmentKind::PostIntervento) => 1,
+                _ => continue,
+            };
+            if slot == 1 {
+                for (i, section) in ["A", "B", "C"].iter().enumerate() {
+                    assessed.bands[i] = scores.iter().find(|s| s.section == *section).and_then(|s| s.band);
+                }
+                threshold = instruments::by_id(tx, a.instrument_id).await?.autonomy_threshold;
+            }
+            autonomy[slot] = scores.iter().find(|s| s.scoring == Scoring::Autonomy).and_then(|s| s.score);
+        }
+        assessed.autonomy = autonomy_change(autonomy[0], autonomy[1], threshold.unwrap_or(1));
+    }
+    let fact = fact_of(&src, &assessed)?;
+    tx.upsert_fact(&fact).await?;
+    Ok(())
+}
+
+/// Rewrites the facts of every intervention of a person (after a profile or episode change).
+pub(crate) async fn refresh_person_facts(tx: &mut Tx, person_id: i64) -> Result<()> {
+    for id in tx.intervention_ids_of_person(person_id).await? {
+        refresh_fact(tx, id).await?;
+    }
+    Ok(())
+}
+
+/// One line of the pseudonymised extract: the person's code and no identity, the organisation,
+/// months instead of dates, and the classified values the reports count.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExtractRow {
+    pub person_code: String,
+    pub organisation: String,
+    pub organisation_kind: String,
+    pub intervention_type: String,
+    /// `YYYY-MM`.
+    pub start_month: Option<String>,
+    pub end_month: Option<String>,
+    pub status: String,
+    pub sex: Option<String>,
+    pub age_class: Option<String>,
+    pub education: Option<String>,
+    pub work_history: Option<String>,
+    pub substance_start: Option<String>,
+    pub substance_current: Option<String>,
+    pub relapses: Option<String>,
+    pub substance_use: Option<bool>,
+    pub outcome: Option<String>,
+    pub contract_kind: Option<String>,
+    pub evaluation: Option<String>,
+    pub section_a: Option<String>,
+    pub section_b: Option<String>,
+    pub section_c: Option<String>,
+    pub autonomy_change: Option<String>,
+}
+
+impl Service {
+    /// The pseudonymised extract of a programme for analysts, within the report's filters. Audited.
+    pub async fn extract(&self, actor: &Actor, q: &ReportQuery, format: &str) -> Result<Vec<ExtractRow>> {
+        policy::require(actor, Permission::ExtractData)?;
+        let valid = q.validate()?;
+        let mut tx = self.store().write().await?;
+        tx.programme(valid.programme_id).await?.ok_or_else(|| Invalid::one("programme_id", "err-not-found"))?;
+        let orgs: HashMap<i64, Unit> = tx
+            .organisations()
+            .await?
+            .into_iter()
+            .filter_map(|o| OrganisationKind::parse(&o.kind).map(|kind| (o.id, Unit { id: o.id, name: o.name, kind })))
+            .collect();
+        let lines = tx.extract_lines(valid.programme_id).await?;
+        let detail = format!("{format}; {}", serde_json::to_string(q).unwrap_or_default());
+        record(&mut tx, actor, "export", "extract", Some(valid.programme_id), "estratto pseudonimizzato", Some(detail))
+            .await?;
+        tx.commit().await?;
+        self.refresh_cache().await?;
+        let state = self.facts.state.lock().await;
+        let facts: HashMap<i64, &Fact> = state
+            .by_programme
+            .get(&valid.programme_id)
+            .map(|list| list.iter().map(|f| (f.intervention_id, f)).collect())
+            .unwrap_or_default();
+        let code = |c: Option<&'static str>| c.map(str::to_string);
+        let mut out = Vec::new();
+        for l in lines {
+            let (Some(f), Some(unit)) = (facts.get(&l.intervention_id), orgs.get(&l.organisation_id)) else { continue };
+            if !valid.filter.matches(f, unit) {
+                continue;
+            }
+            out.push(ExtractRow {
+                person_code: l.person_code,
+                organisation: unit.name.clone(),
+                organisation_kind: unit.kind.code().to_string(),
+                intervention_type: f.kind.code().to_string(),
+                start_month: f.start.map(|d| d.format("%Y-%m").to_string()),
+                end_month: l.end.map(|d| d.format("%Y-%m").to_string()),
+                status: l.status,
+                sex: code(f.sex.map(|v| v.code())),
+                age_class: code(f.age.map(|v| v.code())),
+                education: code(f.education.map(|v| v.code())),
+                work_history: code(f.work_history.map(|v| v.code())),
+                substance_start: code(f.substance_start.map(|v| v.code())),
+                substance_current: code(f.substance_current.map(|v| v.code())),
+                relapses: code(f.relapses.map(|v| v.code())),
+                substance_use: f.substance_use,
+                outcome: f.ending.map(|e| match e {
+                    Ending::Positive(p) => format!("positivo:{}", p.code()),
+                    Ending::Interrupted(r) => format!("interrotto:{}", r.code()),
+                }),
+                contract_kind: code(f.contract.map(|v| v.code())),
+                evaluation: code(f.evaluation.map(|v| v.code())),
+                section_a: code(f.section_a.map(|v| v.code())),
+                section_b: code(f.section_b.map(|v| v.code())),
+                section_c: code(f.section_c.map(|v| v.code())),
+                autonomy_change: code(f.autonomy.map(|v| v.code())),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,343 @@
+//! The reporting extract (`report_facts`): one row per intervention with its classified values,
+//! written with every change, read incrementally by revision.
+
+use crate::rows::{date_text, opt_bool, opt_date};
+use crate::{Backend, Result, Store, StoreError, Tx};
+use chrono::NaiveDate;
+use percorsi_domain::report::Fact;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// What a live intervention's fact is derived from (one query).
+#[derive(Debug, Clone)]
+pub struct FactSource {
+    pub id: i64,
+    pub programme_id: i64,
+    pub organisation_id: i64,
+    pub intervention_type: String,
+    pub actual_start: Option<NaiveDate>,
+    pub relapse_count: Option<i64>,
+    pub legal_substance_use: Option<bool>,
+    pub illegal_substance_use: Option<bool>,
+    pub outcome: Option<String>,
+    pub positive_kind: Option<String>,
+    pub interruption_reason: Option<String>,
+    pub contract_kind: Option<String>,
+    pub evaluation: Option<String>,
+    pub sex: Option<String>,
+    pub birth_year: Option<i64>,
+    pub education: Option<String>,
+    pub work_history: Option<String>,
+    /// From the care episode with the managing organisation, or the imported results.
+    pub substance_start: Option<String>,
+    pub substance_current: Option<String>,
+    pub imported: Option<ImportedResults>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportedResults {
+    pub substance_start: Option<String>,
+    pub substance_current: Option<String>,
+    pub section_a: Option<String>,
+    pub section_b: Option<String>,
+    pub section_c: Option<String>,
+    pub autonomy_change: Option<String>,
+}
+
+const FACT_COLUMNS: &str = "intervention_id, programme_id, organisation_id, start_date, profile";
+
+fn fact_of(r: &AnyRow) -> Result<Fact> {
+    let id: i64 = r.try_get(1)?;
+    let profile: i64 = r.try_get(5)?;
+    let start: Option<String> = r.try_get(4)?;
+    let start = match start {
+        Some(s) => Some(
+            NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|_| StoreError::Corrupt(format!("fact {id} start {s:?}")))?,
+        ),
+        None => None,
+    };
+    Fact::unpack(id, r.try_get(2)?, r.try_get(3)?, start, profile)
+        .ok_or_else(|| StoreError::Corrupt(format!("fact {id} profile {profile}")))
+}
+
+/// The values of a fact in `FACT_COLUMNS` order.
+fn fact_values(f: &Fact) -> [Value; 5] {
+    [
+        Value::Int(Some(f.intervention_id)),
+        Value::Int(Some(f.programme_id)),
+        Value::Int(Some(f.organisation_id)),
+        Value::Text(f.start.map(date_text)),
+        Value::Int(Some(f.profile())),
+    ]
+}
+
+/// A bound value for the multi-row inserts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+/// Binds per statement: under SQLite's and PostgreSQL's limits with room to spare.
+const MAX_BINDS: usize = 30_000;
+
+/// What the pseudonymised extract adds to a fact: the person's code, the end and the status.
+#[derive(Debug, Clone)]
+pub struct ExtractLine {
+    pub intervention_id: i64,
+    pub organisation_id: i64,
+    pub person_code: String,
+    pub end: Option<NaiveDate>,
+    pub status: String,
+}
+
+impl Tx {
+    pub async fn extract_lines(&mut self, programme_id: i64) -> Result<Vec<ExtractLine>> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.organisation_id, p.code, i.actual_end, i.status FROM interventions i JOIN persons p ON p.id = i.person_id \
+             WHERE i.programme_id = $1 AND i.actual_start IS NOT NULL ORDER BY i.id",
+        )
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ExtractLine {
+                    intervention_id: r.try_get("id")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    person_code: r.try_get("code")?,
+                    end: opt_date(r, "actual_end")?,
+                    status: r.try_get("status")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The n-th bind marker of a generated statement. SQLite looks named markers (`$1`) up by
+    /// name one after the other, which makes a statement with thousands of them quadratic to
+    /// prepare; its anonymous `?` binds in order.
+    fn placeholder(&self, n: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
+    /// Inserts many rows with as few statements as the engines allow.
+    pub async fn insert_many(&mut self, table: &str, columns: &str, rows: &[Vec<Value>]) -> Result<()> {
+        self.insert_many_returning(table, columns, rows, None).await.map(|_| ())
+    }
+
+    /// Like `insert_many`, returning `(id, key)` for each row: `key` is a text column that
+    /// identifies the row (multi-row RETURNING has no guaranteed order, so rows are matched by it).
+    pub async fn insert_many_returning(
+        &mut self,
+        table: &str,
+        columns: &str,
+        rows: &[Vec<Value>],
+        key: Option<&str>,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut out = Vec::new();
+        let Some(width) = rows.first().map(Vec::len) else { return Ok(out) };
+        for chunk in rows.chunks((MAX_BINDS / width).max(1)) {
+            let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+            let mut n = 0;
+            for i in 0..chunk.len() {
+                sql.push_str(if i > 0 { ",(" } else { "(" });
+                for j in 0..width {
+                    n += 1;
+                    if j > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&self.placeholder(n));
+                }
+                sql.push(')');
+            }
+            if let Some(k) = key {
+                sql.push_str(&format!(" RETURNING id, {k}"));
+            }
+            let mut q = sqlx::query(&sql);
+            for row in chunk {
+                for v in row {
+                    q = match v {
+                        Value::Int(i) => q.bind(*i),
+                        Value::Text(t) => q.bind(t.clone()),
+                        Value::Bool(b) => q.bind(*b),
+                    };
+                }
+            }
+            match key {
+                Some(k) => {
+                    for r in q.fetch_all(self.conn()).await? {
+                        out.push((r.try_get("id")?, r.try_get(k)?));
+                    }
+                }
+                None => {
+                    q.execute(self.conn()).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `(id, key)` of the rows of `table` whose text column `key` is one of `values`.
+    pub async fn ids_by_key(&mut self, table: &str, key: &str, values: &[String]) -> Result<Vec<(i64, String)>> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(MAX_BINDS) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| self.placeholder(i)).collect();
+            let sql = format!("SELECT id, {key} FROM {table} WHERE {key} IN ({})", marks.join(","));
+            let mut q = sqlx::query(&sql);
+            for v in chunk {
+                q = q.bind(v.clone());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                out.push((r.try_get("id")?, r.try_get(key)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Interventions already imported into a programme: reference → content hash.
+    pub async fn imported_refs(&mut self, programme_id: i64) -> Result<Vec<(String, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT external_ref, import_hash FROM interventions WHERE programme_id = $1 AND external_ref IS NOT NULL",
+        )
+        .bind(programme_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("external_ref")?, r.try_get("import_hash")?))).collect()
+    }
+
+    /// The next revision, taken under the same lock as the audit chain on PostgreSQL, so that
+    /// revisions become visible in the order they were assigned.
+    async fn next_revision(&mut self) -> Result<i64> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(724031)").execute(self.conn()).await?;
+        }
+        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) + 1 AS BIGINT) FROM report_facts")
+            .fetch_one(self.conn())
+            .await?)
+    }
+
+    pub async fn upsert_fact(&mut self, f: &Fact) -> Result<()> {
+        let revision = self.next_revision().await?;
+        sqlx::query("DELETE FROM report_facts WHERE intervention_id = $1")
+            .bind(f.intervention_id)
+            .execute(self.conn())
+            .await?;
+        let mut row = vec![Value::Int(Some(revision))];
+        row.extend(fact_values(f));
+        self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &[row]).await
+    }
+
+    /// New facts in bulk (historical import, synthetic data): one revision for the batch.
+    pub async fn insert_facts(&mut self, facts: &[Fact]) -> Result<()> {
+        let revision = self.next_revision().await?;
+        let rows: Vec<Vec<Value>> = facts
+            .iter()
+            .map(|f| {
+                let mut row = vec![Value::Int(Some(revision))];
+                row.extend(fact_values(f));
+                row
+            })
+            .collect();
+        self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &rows).await
+    }
+
+    pub async fn fact_source(&mut self, id: i64) -> Result<Option<FactSource>> {
+        let r = sqlx::query(
+            "SELECT i.id, i.programme_id, i.organisation_id, i.intervention_type, i.actual_start, i.relapse_count, \
+             i.legal_substance_use, i.illegal_substance_use, i.outcome, i.positive_kind, i.interruption_reason, \
+             i.contract_kind, i.evaluation, p.sex, p.birth_year, p.education, p.work_history, \
+             (SELECT e.substance_start FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
+              ORDER BY e.start_date DESC, e.id DESC LIMIT 1) AS episode_start, \
+             (SELECT e.substance_current FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
+              ORDER BY e.start_date DESC, e.id DESC LIMIT 1) AS episode_current, \
+             r.intervention_id AS imported_id, r.substance_start AS imported_start, r.substance_current AS imported_current, \
+             r.section_a, r.section_b, r.section_c, r.autonomy_change \
+             FROM interventions i JOIN persons p ON p.id = i.person_id LEFT JOIN imported_results r ON r.intervention_id = i.id \
+             WHERE i.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(r) = r else { return Ok(None) };
+        let imported = match r.try_get::<Option<i64>, _>("imported_id")? {
+            Some(_) => Some(ImportedResults {
+                substance_start: r.try_get("imported_start")?,
+                substance_current: r.try_get("imported_current")?,
+                section_a: r.try_get("section_a")?,
+                section_b: r.try_get("section_b")?,
+                section_c: r.try_get("section_c")?,
+                autonomy_change: r.try_get("autonomy_change")?,
+            }),
+            None => None,
+        };
+        let (substance_start, substance_current) = match &imported {
+            Some(i) => (i.substance_start.clone(), i.substance_current.clone()),
+            None => (r.try_get("episode_start")?, r.try_get("episode_current")?),
+        };
+        Ok(Some(FactSource {
+            id: r.try_get("id")?,
+            programme_id: r.try_get("programme_id")?,
+            organisation_id: r.try_get("organisation_id")?,
+            intervention_type: r.try_get("intervention_type")?,
+            actual_start: opt_date(&r, "actual_start")?,
+            relapse_count: r.try_get("relapse_count")?,
+            legal_substance_use: opt_bool(&r, "legal_substance_use")?,
+            illegal_substance_use: opt_bool(&r, "illegal_substance_use")?,
+            outcome: r.try_get("outcome")?,
+            positive_kind: r.try_get("positive_kind")?,
+            interruption_reason: r.try_get("interruption_reason")?,
+            contract_kind: r.try_get("contract_kind")?,
+            evaluation: r.try_get("evaluation")?,
+            sex: r.try_get("sex")?,
+            birth_year: r.try_get("birth_year")?,
+            education: r.try_get("education")?,
+            work_history: r.try_get("work_history")?,
+            substance_start,
+            substance_current,
+            imported,
+        }))
+    }
+
+    /// Interventions of a person (their facts change with the person's profile or episodes).
+    pub async fn intervention_ids_of_person(&mut self, person_id: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM interventions WHERE person_id = $1 ORDER BY id")
+            .bind(person_id)
+            .fetch_all(self.conn())
+            .await?)
+    }
+
+    /// Interventions without a fact yet (written before the extract existed).
+    pub async fn interventions_without_fact(&mut self) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.id FROM interventions i LEFT JOIN report_facts f ON f.intervention_id = i.id \
+             WHERE f.intervention_id IS NULL ORDER BY i.id",
+        )
+        .fetch_all(self.conn())
+        .await?)
+    }
+}
+
+impl Store {
+    /// Facts written after `revision`, in revision order, with the revision of each. Read from
+    /// the pool, so loading a large extract never blocks writers.
+    pub async fn facts_since(&self, revision: i64) -> Result<Vec<(i64, Fact)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT revision, {FACT_COLUMNS} FROM report_facts WHERE revision > $1 ORDER BY revision"
+        ))
+        .bind(revision)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, fact_of(r)?))).collect()
+    }
+
+    pub async fn fact_revision(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) AS BIGINT) FROM report_facts")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

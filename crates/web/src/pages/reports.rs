@@ -1,0 +1,240 @@
+//! Outcome report pages: the fourteen tables with charts, their downloads, the printable
+//! report, the analysts' pseudonymised extract and the historical import.
+
+use super::{base, code_options, fail};
+use crate::i18n::Lang;
+use crate::report_view::{file, resolve};
+use crate::session::Auth;
+use crate::AppState;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use percorsi_domain::codes::OrganisationKind;
+use percorsi_domain::programme::InterventionType;
+use percorsi_service::import::{ImportOutcome, Importer};
+use percorsi_service::reports::{ReportQuery, Viewer};
+use percorsi_service::ServiceError;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExportQuery {
+    #[serde(flatten)]
+    pub report: ReportQuery,
+    pub format: String,
+    /// 1–14; absent for the whole report.
+    pub table: String,
+}
+
+/// A download: content type and file name by format.
+pub fn download(format: &str, name: &str, body: Vec<u8>) -> Response {
+    let ctype = match format {
+        "csv" => "text/csv; charset=utf-8",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/json",
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.{format}\"")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn filter_choices(state: &AppState, lang: Lang) -> minijinja::Value {
+    context! {
+        kinds => code_options(state, lang, "organisation_kind", OrganisationKind::ALL),
+        types => code_options(state, lang, "intervention_type", InterventionType::ALL),
+    }
+}
+
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<ReportQuery>) -> Response {
+    render(&state, &auth, q, "reports/page.html").await
+}
+
+pub async fn print(State(state): State<AppState>, auth: Auth, Query(q): Query<ReportQuery>) -> Response {
+    render(&state, &auth, q, "reports/print.html").await
+}
+
+async fn render(state: &AppState, auth: &Auth, q: ReportQuery, template: &str) -> Response {
+    let lang = auth.lang;
+    let programmes = match state.svc.report_programmes(&auth.actor).await {
+        Ok(p) => p,
+        Err(e) => return fail(state, lang, e),
+    };
+    let mut q = q;
+    if q.programme_id.trim().is_empty() {
+        if let Some(p) = programmes.first() {
+            q.programme_id = p.id.to_string();
+        }
+    }
+    let (view, errors) = if q.programme_id.is_empty() {
+        (None, Vec::new())
+    } else {
+        match state.svc.report(&auth.actor, &q).await {
+            Ok(v) => (Some(v), Vec::new()),
+            Err(ServiceError::Invalid(inv)) => (None, state.ui.errors(lang, &inv).1),
+            Err(e) => return fail(state, lang, e),
+        }
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let resolved = view.as_ref().map(|v| resolve(&state.ui.i18n, lang, v));
+    let units = view.as_ref().map(|v| v.units.clone()).unwrap_or_default();
+    let query_string = serde_urlencoded::to_string(&q).unwrap_or_default();
+    let charts: Vec<Vec<Option<minijinja::Value>>> = resolved
+        .as_ref()
+        .map(|r| {
+            r.tables
+                .iter()
+                .map(|t| t.grids.iter().map(|g| g.chart.clone().map(minijinja::Value::from_safe_string)).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    let ctx = context! {
+        ..context! {
+            programmes => programmes, report => resolved, charts => charts, units => units, q => q,
+            query_string => query_string, error_list => errors, choices => filter_choices(state, lang),
+            can_extract => percorsi_service::policy::allows(auth.actor.role, percorsi_service::policy::Permission::ExtractData),
+            can_import => percorsi_service::policy::allows(auth.actor.role, percorsi_service::policy::Permission::ImportHistory),
+        },
+        ..base(state, lang, Some(&auth.session), "report-title", None),
+    };
+    state.ui.render(status, template, ctx)
+}
+
+pub async fn export(State(state): State<AppState>, auth: Auth, Query(q): Query<ExportQuery>) -> Response {
+    let lang = auth.lang;
+    if !matches!(q.format.as_str(), "csv" | "xlsx" | "json") {
+        return super::error_page(&state, lang, StatusCode::BAD_REQUEST, "err-export-format");
+    }
+    let view = match state.svc.export_report(Viewer::User(&auth.actor), &q.report, &q.format).await {
+        Ok(v) => v,
+        Err(e) => return fail(&state, lang, e),
+    };
+    let resolved = resolve(&state.ui.i18n, lang, &view);
+    let name = match q.table.trim() {
+        "" => format!("report-{}", view.programme.id),
+        n => format!("report-{}-tabella-{n}", view.programme.id),
+    };
+    match file(&state.ui.i18n, lang, &resolved, &q.table, &q.format) {
+        Some(body) => download(&q.format, &name, body),
+        None => super::error_page(&state, lang, StatusCode::NOT_FOUND, "err-not-found"),
+    }
+}
+
+pub async fn extract(State(state): State<AppState>, auth: Auth, Query(q): Query<ExportQuery>) -> Response {
+    let lang = auth.lang;
+    let format = if q.format == "json" { "json" } else { "csv" };
+    let rows = match state.svc.extract(&auth.actor, &q.report, format).await {
+        Ok(r) => r,
+        Err(e) => return fail(&state, lang, e),
+    };
+    let body = if format == "json" {
+        serde_json::to_vec_pretty(&rows).unwrap_or_default()
+    } else {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for r in &rows {
+            let _ = w.serialize(r);
+        }
+        w.into_inner().unwrap_or_default()
+    };
+    download(format, &format!("estratto-{}", q.report.programme_id.trim()), body)
+}
+
+pub async fn import_form(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    import_page(&state, &auth, id, None, StatusCode::OK, false).await
+}
+
+async fn import_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    outcome: Option<ImportOutcome>,
+    status: StatusCode,
+    fragment: bool,
+) -> Response {
+    let lang = auth.lang;
+    if !percorsi_service::policy::allows(auth.actor.role, percorsi_service::policy::Permission::ImportHistory) {
+        return fail(state, lang, ServiceError::Forbidden);
+    }
+    let programme = match state.svc.programme_by_name(&id.to_string()).await {
+        Ok(p) => p,
+        Err(e) => return fail(state, lang, e),
+    };
+    let errors: Vec<minijinja::Value> = outcome
+        .as_ref()
+        .map(|o| {
+            o.errors
+                .iter()
+                .map(|e| {
+                    let args: Vec<(&str, String)> = e.args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                    context! { line => e.line, column => e.column, value => e.value, message => state.ui.i18n.t(lang, &e.key, &args) }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ctx = context! {
+        ..context! { programme => programme, outcome => outcome, errors => errors },
+        ..base(state, lang, Some(&auth.session), "import-title", None),
+    };
+    state.ui.render(status, if fragment { "reports/import_result.html" } else { "reports/import.html" }, ctx)
+}
+
+/// The upload: a multipart form (works without JavaScript); with htmx the result replaces
+/// only the result area and the page shows the upload's progress.
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let fragment = headers.contains_key("hx-request");
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("import.csv").to_string();
+                match field.bytes().await {
+                    Ok(b) => file = Some((name, b.to_vec())),
+                    Err(_) => {
+                        return super::error_page(
+                            &state,
+                            auth.lang,
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "err-upload-too-large",
+                        )
+                    }
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return super::error_page(&state, auth.lang, StatusCode::BAD_REQUEST, "err-upload-broken"),
+        }
+    }
+    let Some((name, data)) = file.filter(|(_, d)| !d.is_empty()) else {
+        let outcome = ImportOutcome {
+            error_count: 1,
+            errors: vec![percorsi_service::import::RowError {
+                line: 0,
+                column: String::new(),
+                value: String::new(),
+                key: "err-no-file".into(),
+                args: Vec::new(),
+            }],
+            ..Default::default()
+        };
+        return import_page(&state, &auth, id, Some(outcome), StatusCode::UNPROCESSABLE_ENTITY, fragment).await;
+    };
+    match state.svc.import_history(Importer::User(&auth.actor), id, &name, &data).await {
+        Ok(outcome) => {
+            let status = if outcome.written { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            import_page(&state, &auth, id, Some(outcome), status, fragment).await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}

@@ -1,0 +1,506 @@
+//! A computed report put into words: labels in the reader's language, numbers as they are
+//! shown, and the same structure written out as JSON, CSV, XLSX and SVG charts. Every output
+//! format starts from `Resolved`, so a suppressed cell is "<5" everywhere.
+
+use crate::i18n::{I18n, Lang};
+use percorsi_domain::report::{Cell, Grid, Label, Percent, Report, Role};
+use percorsi_service::reports::ReportView;
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Resolved {
+    pub programme_id: i64,
+    pub programme: String,
+    pub generated_at: String,
+    /// The filters applied, as label/value pairs.
+    pub filters: Vec<(String, String)>,
+    /// Whether small cells are hidden (viewers without identifiable access).
+    pub suppressed: bool,
+    pub interventions: u64,
+    pub tables: Vec<RTable>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RTable {
+    pub number: u8,
+    pub code: String,
+    pub title: String,
+    pub grids: Vec<RGrid>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RGrid {
+    pub title: Option<String>,
+    pub row_header: String,
+    /// `row`, `column` or `none`: which way the percentages add up to 100.
+    pub percent: String,
+    pub columns: Vec<RLine>,
+    pub rows: Vec<RRow>,
+    #[serde(skip)]
+    pub chart: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RLine {
+    pub code: String,
+    pub label: String,
+    /// `category`, `missing`, `subtotal`, `total`, `fixed` or `difference`.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RRow {
+    pub code: String,
+    pub label: String,
+    pub role: String,
+    pub cells: Vec<RCell>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RCell {
+    /// `count`, `suppressed`, `fixed`, `signed`, `money` (cents) or `empty`.
+    pub kind: String,
+    pub value: Option<i64>,
+    /// As displayed: `12`, `<5`, `+3`, `€ 1.200,00`.
+    pub text: String,
+    pub percent: Option<f64>,
+    pub percent_text: String,
+}
+
+fn role_code(r: Role) -> String {
+    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+pub fn label(i18n: &I18n, lang: Lang, l: &Label) -> String {
+    match l {
+        Label::Msg(id) => i18n.t(lang, id, &[]),
+        Label::Text(s) => s.clone(),
+    }
+}
+
+pub fn percent_text(lang: Lang, p: f64) -> String {
+    let s = format!("{p:.1}");
+    if lang == Lang::It {
+        s.replace('.', ",")
+    } else {
+        s
+    }
+}
+
+fn cell(lang: Lang, c: Cell, p: Option<f64>) -> RCell {
+    let (kind, value, text) = match c {
+        Cell::Count(v) => ("count", Some(v as i64), v.to_string()),
+        Cell::Suppressed => ("suppressed", None, "<5".to_string()),
+        Cell::Fixed(v) => ("fixed", Some(v), v.to_string()),
+        Cell::Signed(v) => ("signed", Some(v), if v > 0 { format!("+{v}") } else { v.to_string() }),
+        Cell::Money(v) => ("money", Some(v), percorsi_domain::money::format_euros(v)),
+        Cell::Empty => ("empty", None, String::new()),
+    };
+    RCell {
+        kind: kind.into(),
+        value,
+        text,
+        percent: p,
+        percent_text: p.map(|p| percent_text(lang, p)).unwrap_or_default(),
+    }
+}
+
+fn grid(i18n: &I18n, lang: Lang, g: &Grid, table: u8) -> RGrid {
+    let columns: Vec<RLine> = g
+        .columns
+        .iter()
+        .map(|l| RLine { code: l.code.clone(), label: label(i18n, lang, &l.label), role: role_code(l.role) })
+        .collect();
+    let rows = g
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(r, l)| {
+            let name = label(i18n, lang, &l.label);
+            RRow {
+                code: l.code.clone(),
+                label: if l.role == Role::Subtotal {
+                    i18n.t(lang, "report-subtotal", &[("label", name)])
+                } else {
+                    name
+                },
+                role: role_code(l.role),
+                cells: (0..g.columns.len()).map(|c| cell(lang, g.cells[r][c], g.percents[r][c])).collect(),
+            }
+        })
+        .collect();
+    let mut out = RGrid {
+        title: g.title.as_ref().map(|t| label(i18n, lang, t)),
+        row_header: label(i18n, lang, &g.row_header),
+        percent: match g.percent {
+            Percent::None => "none",
+            Percent::OfRow => "row",
+            Percent::OfColumn => "column",
+        }
+        .into(),
+        columns,
+        rows,
+        chart: None,
+    };
+    out.chart = chart(i18n, lang, &out, table);
+    out
+}
+
+pub fn resolve(i18n: &I18n, lang: Lang, view: &ReportView) -> Resolved {
+    let r: &Report = &view.report;
+    let q = &view.query;
+    let mut filters = Vec::new();
+    let mut push = |key: &str, v: String| {
+        if !v.trim().is_empty() {
+            filters.push((i18n.t(lang, key, &[]), v));
+        }
+    };
+    push("report-filter-from", q.from.clone());
+    push("report-filter-to", q.to.clone());
+    let names: Vec<String> = q
+        .organisations
+        .split(',')
+        .filter_map(|id| id.trim().parse::<i64>().ok())
+        .filter_map(|id| view.units.iter().find(|u| u.id == id).map(|u| u.name.clone()))
+        .collect();
+    push("report-filter-organisations", names.join(", "));
+    if !q.organisation_kind.trim().is_empty() {
+        push(
+            "report-filter-kind",
+            i18n.t(lang, &format!("code-organisation_kind-{}", q.organisation_kind.trim()), &[]),
+        );
+    }
+    if !q.intervention_type.trim().is_empty() {
+        push(
+            "report-filter-type",
+            i18n.t(lang, &format!("code-intervention_type-{}", q.intervention_type.trim()), &[]),
+        );
+    }
+    Resolved {
+        programme_id: view.programme.id,
+        programme: view.programme.name.clone(),
+        generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        filters,
+        suppressed: r.suppressed,
+        interventions: r.interventions,
+        tables: r
+            .tables
+            .iter()
+            .map(|t| RTable {
+                number: t.number,
+                code: t.code.clone(),
+                title: i18n.t(lang, &format!("report-{}-title", t.code), &[]),
+                grids: t.grids.iter().map(|g| grid(i18n, lang, g, t.number)).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The file for a resolved report in a format: the whole report, or one table when `table`
+/// is its number. `None` for an unknown format or table.
+pub fn file(i18n: &I18n, lang: Lang, r: &Resolved, table: &str, format: &str) -> Option<Vec<u8>> {
+    let tables: Vec<&RTable> = match table.trim() {
+        "" => r.tables.iter().collect(),
+        n => {
+            let n: u8 = n.parse().ok()?;
+            vec![r.tables.iter().find(|t| t.number == n)?]
+        }
+    };
+    match format {
+        "csv" => Some(to_csv(r, &tables)),
+        "xlsx" => to_xlsx(i18n, lang, r, &tables).ok(),
+        "json" => {
+            let mut r = r.clone();
+            r.tables = tables.into_iter().cloned().collect();
+            serde_json::to_vec_pretty(&r).ok()
+        }
+        _ => None,
+    }
+}
+
+/// Long format, one line per cell: easy to load anywhere, with the displayed text kept.
+pub fn to_csv(report: &Resolved, tables: &[&RTable]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "programma",
+        "tabella",
+        "titolo",
+        "sezione",
+        "riga_codice",
+        "riga",
+        "colonna_codice",
+        "colonna",
+        "valore",
+        "testo",
+        "percentuale",
+    ]);
+    for t in tables {
+        for g in &t.grids {
+            for r in &g.rows {
+                for (c, cell) in r.cells.iter().enumerate() {
+                    if cell.kind == "empty" {
+                        continue;
+                    }
+                    let col = &g.columns[c];
+                    let _ = w.write_record([
+                        report.programme.as_str(),
+                        &t.number.to_string(),
+                        &t.title,
+                        g.title.as_deref().unwrap_or(""),
+                        &r.code,
+                        &r.label,
+                        &col.code,
+                        &col.label,
+                        &cell.value.map(|v| v.to_string()).unwrap_or_default(),
+                        &cell.text,
+                        &cell.percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
+                    ]);
+                }
+            }
+        }
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// A workbook with a sheet per table, laid out like the page: counts and percentages side by side.
+pub fn to_xlsx(
+    i18n: &I18n,
+    lang: Lang,
+    report: &Resolved,
+    tables: &[&RTable],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, FormatAlign, Workbook};
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let head = Format::new().set_bold().set_text_wrap().set_align(FormatAlign::Center);
+    let pct = Format::new().set_num_format("0.0");
+    let euro = Format::new().set_num_format("#,##0.00 €");
+    let total = Format::new().set_bold();
+    for t in tables {
+        let ws = wb.add_worksheet();
+        ws.set_name(format!("{} {}", i18n.t(lang, "report-table", &[]), t.number))?;
+        ws.write_string_with_format(0, 0, format!("{}. {}", t.number, t.title), &bold)?;
+        ws.write_string(1, 0, format!("{} — {}", report.programme, report.generated_at))?;
+        let mut row: u32 = 2;
+        if report.suppressed {
+            ws.write_string(row, 0, i18n.t(lang, "report-suppressed-note", &[]))?;
+            row += 1;
+        }
+        ws.set_column_width(0, 38)?;
+        for g in &t.grids {
+            row += 1;
+            if let Some(title) = &g.title {
+                ws.write_string_with_format(row, 0, title, &bold)?;
+                row += 1;
+            }
+            let with_pct = g.percent != "none" || t.number == 14;
+            ws.write_string_with_format(row, 0, &g.row_header, &head)?;
+            let mut col: u16 = 1;
+            for c in &g.columns {
+                ws.write_string_with_format(row, col, &c.label, &head)?;
+                if with_pct {
+                    ws.write_string_with_format(row, col + 1, "%", &head)?;
+                    col += 2;
+                } else {
+                    col += 1;
+                }
+            }
+            row += 1;
+            for r in &g.rows {
+                let strong = matches!(r.role.as_str(), "total" | "subtotal");
+                if strong {
+                    ws.write_string_with_format(row, 0, &r.label, &total)?;
+                } else {
+                    ws.write_string(row, 0, &r.label)?;
+                }
+                let mut col: u16 = 1;
+                for cell in &r.cells {
+                    match (cell.kind.as_str(), cell.value) {
+                        ("money", Some(v)) => {
+                            ws.write_number_with_format(row, col, v as f64 / 100.0, &euro)?;
+                        }
+                        (_, Some(v)) => {
+                            ws.write_number(row, col, v as f64)?;
+                        }
+                        ("suppressed", None) => {
+                            ws.write_string(row, col, "<5")?;
+                        }
+                        _ => {}
+                    }
+                    if with_pct {
+                        if let Some(p) = cell.percent {
+                            ws.write_number_with_format(row, col + 1, p, &pct)?;
+                        }
+                        col += 2;
+                    } else {
+                        col += 1;
+                    }
+                }
+                row += 1;
+            }
+        }
+    }
+    wb.save_to_buffer()
+}
+
+const PALETTE: usize = 6;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A chart where people would rather look than read: stacked bars for row percentages, grouped
+/// bars for column percentages, activated vs planned for table 3. Plain SVG with a title and a
+/// description; the numbers stay in the table next to it.
+fn chart(i18n: &I18n, lang: Lang, g: &RGrid, table: u8) -> Option<String> {
+    let title = g.title.clone().unwrap_or_else(|| g.row_header.clone());
+    let desc = i18n.t(lang, "report-chart-desc", &[]);
+    match (table, g.percent.as_str()) {
+        (3, _) => paired_bars(i18n, lang, g, &title, &desc),
+        (_, "row") => stacked_bars(g, &title, &desc),
+        (_, "column") => grouped_bars(g, &title, &desc),
+        _ => None,
+    }
+}
+
+fn svg_open(width: u32, height: u32, title: &str, desc: &str) -> String {
+    format!(
+        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{}\"><title>{}</title><desc>{}</desc>",
+        esc(title),
+        esc(title),
+        esc(desc)
+    )
+}
+
+fn legend(out: &mut String, labels: &[&str], y: u32) {
+    let mut x = 10;
+    for (i, l) in labels.iter().enumerate() {
+        let _ = write!(out, "<rect x=\"{x}\" y=\"{y}\" width=\"12\" height=\"12\" class=\"s{}\"/>", i % PALETTE);
+        let _ = write!(out, "<text x=\"{}\" y=\"{}\" class=\"legend\">{}</text>", x + 16, y + 10, esc(l));
+        x += 24 + (l.chars().count() as u32) * 7;
+    }
+}
+
+fn stacked_bars(g: &RGrid, title: &str, desc: &str) -> Option<String> {
+    let cats: Vec<usize> = (0..g.columns.len()).filter(|&c| g.columns[c].role == "category").collect();
+    let rows: Vec<&RRow> = g.rows.iter().filter(|r| r.role != "subtotal").collect();
+    if cats.is_empty() || rows.is_empty() {
+        return None;
+    }
+    let (label_w, bar_w, bar_h) = (180u32, 420u32, 22u32);
+    let height = 40 + rows.len() as u32 * (bar_h + 8);
+    let mut out = svg_open(label_w + bar_w + 60, height, title, desc);
+    let names: Vec<&str> = cats.iter().map(|&c| g.columns[c].label.as_str()).collect();
+    legend(&mut out, &names, 6);
+    for (i, r) in rows.iter().enumerate() {
+        let y = 30 + i as u32 * (bar_h + 8);
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text>",
+            label_w - 6,
+            y + 15,
+            esc(&r.label)
+        );
+        let mut x = label_w as f64;
+        for (k, &c) in cats.iter().enumerate() {
+            if let Some(p) = r.cells[c].percent {
+                let w = p / 100.0 * bar_w as f64;
+                let _ = write!(out, "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{}\"><title>{}: {}%</title></rect>", k % PALETTE, esc(&g.columns[c].label), r.cells[c].percent_text);
+                x += w;
+            }
+        }
+    }
+    out.push_str("</svg>");
+    Some(out)
+}
+
+fn grouped_bars(g: &RGrid, title: &str, desc: &str) -> Option<String> {
+    let series: Vec<usize> =
+        (0..g.columns.len()).filter(|&c| matches!(g.columns[c].role.as_str(), "category" | "total")).collect();
+    let series: Vec<usize> = if series.len() > 1 {
+        series.into_iter().filter(|&c| g.columns[c].role == "category").collect()
+    } else {
+        series
+    };
+    let rows: Vec<&RRow> = g.rows.iter().filter(|r| r.role == "category").collect();
+    if series.is_empty() || rows.is_empty() || series.len() > 12 {
+        return None;
+    }
+    let (label_w, bar_w, bar_h) = (200u32, 380u32, 12u32);
+    let group_h = series.len() as u32 * (bar_h + 2) + 10;
+    let height = 40 + rows.len() as u32 * group_h;
+    let mut out = svg_open(label_w + bar_w + 70, height, title, desc);
+    let names: Vec<&str> = series.iter().map(|&c| g.columns[c].label.as_str()).collect();
+    legend(&mut out, &names, 6);
+    for (i, r) in rows.iter().enumerate() {
+        let y0 = 30 + i as u32 * group_h;
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text>",
+            label_w - 6,
+            y0 + 12,
+            esc(&r.label)
+        );
+        for (k, &c) in series.iter().enumerate() {
+            let y = y0 + k as u32 * (bar_h + 2);
+            if let Some(p) = r.cells[c].percent {
+                let w = (p / 100.0 * bar_w as f64).max(1.0);
+                let _ = write!(out, "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{}\"><title>{}: {}%</title></rect>", k % PALETTE, esc(&g.columns[c].label), r.cells[c].percent_text);
+                let _ = write!(
+                    out,
+                    "<text x=\"{:.1}\" y=\"{}\" class=\"value\">{}%</text>",
+                    label_w as f64 + w + 4.0,
+                    y + 10,
+                    r.cells[c].percent_text
+                );
+            }
+        }
+    }
+    out.push_str("</svg>");
+    Some(out)
+}
+
+fn paired_bars(i18n: &I18n, lang: Lang, g: &RGrid, title: &str, desc: &str) -> Option<String> {
+    let activated = g.columns.iter().position(|c| c.role == "total")?;
+    let planned = g.columns.iter().position(|c| c.role == "fixed")?;
+    let rows: Vec<&RRow> = g.rows.iter().filter(|r| r.role == "category").collect();
+    let max = rows
+        .iter()
+        .flat_map(|r| [r.cells[activated].value, r.cells[planned].value])
+        .flatten()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (label_w, bar_w, bar_h) = (180u32, 380u32, 10u32);
+    let group_h = 2 * (bar_h + 2) + 8;
+    let height = 40 + rows.len() as u32 * group_h;
+    let mut out = svg_open(label_w + bar_w + 60, height, title, desc);
+    let names = [i18n.t(lang, "report-activated", &[]), i18n.t(lang, "report-planned", &[])];
+    legend(&mut out, &[names[0].as_str(), names[1].as_str()], 6);
+    for (i, r) in rows.iter().enumerate() {
+        let y0 = 30 + i as u32 * group_h;
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text>",
+            label_w - 6,
+            y0 + 12,
+            esc(&r.label)
+        );
+        for (k, c) in [activated, planned].into_iter().enumerate() {
+            if let Some(v) = r.cells[c].value {
+                let y = y0 + k as u32 * (bar_h + 2);
+                let w = (v as f64 / max as f64 * bar_w as f64).max(1.0);
+                let _ = write!(out, "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{k}\"><title>{}: {v}</title></rect>", esc(&names[k]));
+                let _ = write!(
+                    out,
+                    "<text x=\"{:.1}\" y=\"{}\" class=\"value\">{v}</text>",
+                    label_w as f64 + w + 4.0,
+                    y + 9
+                );
+            }
+        }
+    }
+    out.push_str("</svg>");
+    Some(out)
+}
