@@ -9,5 +9,6 @@ mod browser;
 mod consents;
 mod persons;
 mod protocol;
+mod reports;
 mod roles;
 mod support;

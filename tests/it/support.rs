@@ -211,6 +211,26 @@ impl Client {
             .await
     }
 
+    /// A request with a body as given (CSV uploads, multipart forms).
+    pub async fn raw(&self, method: &str, path: &str, content_type: &str, body: &str) -> Resp {
+        self.raw_with(method, path, content_type, body, &[]).await
+    }
+
+    pub async fn raw_with(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, content_type);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req, Body::from(body.to_string())).await
+    }
+
     pub async fn refresh_csrf(&mut self) {
         let page = self.get("/ruolo").await;
         self.csrf = extract(&page.body, "name=\"_csrf\" value=\"", "\"");

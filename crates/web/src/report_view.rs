@@ -504,3 +504,49 @@ fn paired_bars(i18n: &I18n, lang: Lang, g: &RGrid, title: &str, desc: &str) -> O
     out.push_str("</svg>");
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use percorsi_domain::codes::OrganisationKind;
+    use percorsi_domain::report::{build, Budget, GroupBy, Input, Label, Unit};
+
+    /// Every label a report can carry (table titles, rows, columns, figures) exists in both
+    /// languages: a missing one would show its id to the reader.
+    #[test]
+    fn every_report_label_is_translated() {
+        let i18n = I18n::new();
+        let units = vec![
+            Unit { id: 1, name: "1-MS".into(), kind: OrganisationKind::AuslSerd },
+            Unit { id: 2, name: "CEART".into(), kind: OrganisationKind::EnteAusiliario },
+        ];
+        for by in [GroupBy::Kind, GroupBy::Organisation] {
+            let input =
+                Input { facts: Vec::new(), units: units.clone(), planned: Vec::new(), budget: Budget::default(), by };
+            let report = build(&input, true);
+            let mut ids = vec!["report-subtotal".to_string(), "report-chart-desc".to_string()];
+            for t in &report.tables {
+                ids.push(format!("report-{}-title", t.code));
+                for g in &t.grids {
+                    let labels =
+                        g.rows.iter().chain(&g.columns).map(|l| &l.label).chain(g.title.iter()).chain([&g.row_header]);
+                    ids.extend(labels.filter_map(|l| match l {
+                        Label::Msg(id) => Some(id.clone()),
+                        Label::Text(_) => None,
+                    }));
+                }
+            }
+            for lang in [Lang::It, Lang::En] {
+                let missing: Vec<&String> = ids.iter().filter(|id| !i18n.has(lang, id)).collect();
+                assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn percentages_use_the_reader_decimal_separator() {
+        assert_eq!(percent_text(Lang::It, 51.4), "51,4");
+        assert_eq!(percent_text(Lang::En, 51.4), "51.4");
+        assert_eq!(percent_text(Lang::It, 100.0), "100,0");
+    }
+}

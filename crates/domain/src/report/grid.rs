@@ -275,15 +275,23 @@ impl Grid {
             _ => 0,
         };
         while let Some(exposed) = determined(&self.cells, &lines) {
-            // Hide the smallest visible part of a line through the exposed cell (preferring
-            // non-zero counts, which protect more), or that line's total.
-            let mut best: Option<((usize, usize), (bool, u64))> = None;
-            for (parts, total) in lines.iter().filter(|(p, t)| p.contains(&exposed) || *t == exposed) {
+            // Hide the smallest visible part of a line that gives the cell away (one where it is
+            // the only hidden cell, if any), preferring non-zero counts, which protect more;
+            // the line's total only when nothing else is left.
+            let through: Vec<&Equation> = lines.iter().filter(|(p, t)| p.contains(&exposed) || *t == exposed).collect();
+            let hidden_in = |(p, t): &Equation| p.iter().chain([t]).filter(|rc| self.hidden(**rc)).count();
+            let single: Vec<&Equation> = through.iter().copied().filter(|l| hidden_in(l) == 1).collect();
+            let candidates = if single.is_empty() { through } else { single };
+            // A cell that also sits in other lines with a lone hidden cell protects those too.
+            let exposing: Vec<&Equation> = lines.iter().filter(|l| hidden_in(l) == 1).collect();
+            let shields = |rc: At| exposing.iter().filter(|(p, t)| p.contains(&rc) || *t == rc).count();
+            let mut best: Option<(At, (bool, std::cmp::Reverse<usize>, u64))> = None;
+            for (parts, total) in candidates {
                 let mut members = parts.clone();
                 members.push(*total);
                 for &rc in members.iter().filter(|&&rc| rc != exposed && !self.hidden(rc)) {
                     let is_total = rc == *total;
-                    let key = (is_total || value(rc) == 0, value(rc));
+                    let key = (is_total || value(rc) == 0, std::cmp::Reverse(shields(rc)), value(rc));
                     if best.is_none_or(|(_, k)| key < k) {
                         best = Some((rc, key));
                     }
@@ -527,6 +535,43 @@ mod tests {
         let g = g.suppress();
         assert_eq!(g.cells[2][0], Cell::Suppressed);
         assert!((0..4).all(|r| g.percents[r][0].is_none()), "{:?}", g.percents);
+    }
+
+    /// Seed 001's relapse table: the two small CEART cells are hidden with their AUSL partners
+    /// (a 2×2 block no total can undo) and nothing else.
+    #[test]
+    fn complementary_suppression_hides_as_little_as_it_can() {
+        let rows = vec![
+            cat("n"),
+            cat("a"),
+            cat("b"),
+            cat("c"),
+            Line::new("m", Label::text("m"), Role::Missing),
+            Line::new("t", Label::text("t"), Role::Total),
+        ];
+        let cols = vec![cat("ausl"), cat("ceart"), Line::new("t", Label::text("t"), Role::Total)];
+        let mut g = Grid::new(None, Label::text("x"), rows, cols, Percent::OfColumn);
+        for (r, c, v) in [
+            (0, 0, 72),
+            (1, 0, 35),
+            (2, 0, 12),
+            (3, 0, 21),
+            (4, 0, 6),
+            (0, 1, 23),
+            (1, 1, 6),
+            (2, 1, 3),
+            (3, 1, 1),
+            (4, 1, 0),
+        ] {
+            g.add(r, c, v);
+        }
+        let g = g.finish().suppress();
+        let hidden: Vec<(usize, usize)> = (0..6)
+            .flat_map(|r| (0..3).map(move |c| (r, c)))
+            .filter(|&(r, c)| g.cells[r][c] == Cell::Suppressed)
+            .collect();
+        assert_eq!(hidden, vec![(2, 0), (2, 1), (3, 0), (3, 1)]);
+        assert_eq!(g.percents[0][0], Some(51.4), "the visible cells keep their percentages");
     }
 
     #[test]
