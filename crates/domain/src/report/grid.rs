@@ -63,6 +63,10 @@ pub type At = (usize, usize);
 /// An equation a reader could use: the parts add up to the total.
 pub type Equation = (Vec<At>, At);
 
+/// How much we would rather hide a cell next (smaller first): not a total or a zero, shields
+/// more exposed lines, smaller value.
+type Preference = (bool, std::cmp::Reverse<usize>, u64);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Percent {
@@ -285,7 +289,7 @@ impl Grid {
             // A cell that also sits in other lines with a lone hidden cell protects those too.
             let exposing: Vec<&Equation> = lines.iter().filter(|l| hidden_in(l) == 1).collect();
             let shields = |rc: At| exposing.iter().filter(|(p, t)| p.contains(&rc) || *t == rc).count();
-            let mut best: Option<(At, (bool, std::cmp::Reverse<usize>, u64))> = None;
+            let mut best: Option<(At, Preference)> = None;
             for (parts, total) in candidates {
                 let mut members = parts.clone();
                 members.push(*total);
