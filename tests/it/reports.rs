@@ -97,8 +97,14 @@ fn at(r: &Report, table: u8, grid: usize, row: &str, col: &str) -> (Option<u64>,
     (n, g.percents[ri][ci])
 }
 
-/// Asserts rows of (row code, [(column code, N, %)]) in one grid; `None` skips the percentage.
-fn expect(r: &Report, table: u8, grid: usize, rows: &[(&str, &[(&str, u64, Option<f64>)])]) {
+/// (column code, N, %): `None` skips the percentage.
+type Expected<'a> = (&'a str, u64, Option<f64>);
+
+/// (N, %) positive, interrupted, total.
+type ByOutcome = (u64, f64, u64, f64, u64, f64);
+
+/// Asserts rows of (row code, cells) in one grid.
+fn expect(r: &Report, table: u8, grid: usize, rows: &[(&str, &[Expected])]) {
     for (row, cells) in rows {
         for (col, n, pct) in *cells {
             let (got_n, got_pct) = at(r, table, grid, row, col);
@@ -343,7 +349,7 @@ async fn the_seed_001_fixture_reproduces_the_seed_tables() {
     );
 
     // 11. Sections A, B, C by outcome.
-    let sections: [[(u64, f64, u64, f64, u64, f64); 3]; 3] = [
+    let sections: [[ByOutcome; 3]; 3] = [
         [(24, 16.1, 12, 40.0, 36, 20.1), (42, 28.2, 12, 40.0, 54, 30.2), (83, 55.7, 6, 20.0, 89, 49.7)],
         [(29, 19.5, 17, 56.7, 46, 25.7), (76, 51.0, 9, 30.0, 85, 47.5), (44, 29.5, 4, 13.3, 48, 26.8)],
         [(30, 20.1, 21, 70.0, 51, 28.5), (72, 48.3, 8, 26.7, 80, 44.7), (47, 31.5, 1, 3.3, 48, 26.8)],
