@@ -342,3 +342,57 @@ async fn keyboard_sign_in_and_live_search_with_htmx() {
     assert!(body_text(&b).await.contains(&surname));
     b.close().await.expect("close browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyst_imports_a_historical_file_and_reads_the_report() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let seed = crate::reports::seed_programme(&app).await;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+    login(&b, &base, "analista").await;
+    let dir = std::env::temp_dir().join(format!("percorsi-upload-{}", free_port()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let broken = dir.join("storico-errato.csv");
+    let good = dir.join("storico.csv");
+    std::fs::write(&broken, crate::reports::FIXTURE.replacen(";1-MS;", ";Zona inesistente;", 1)).expect("write");
+    std::fs::write(&good, crate::reports::FIXTURE).expect("write");
+
+    // A file with one wrong cell: the result says where, and nothing is written.
+    b.goto(&format!("{base}/programmi/{}/importazione", seed.programme)).await.expect("import page");
+    let input = b.find(Locator::Id("file")).await.expect("file field");
+    input.send_keys(&broken.display().to_string()).await.expect("choose file");
+    click(&b, "#import-form button[type=submit]").await;
+    let text = wait_text(&b, "Il file contiene 1 errori").await;
+    assert!(text.contains("Zona inesistente") && text.contains("Non è stato scritto nulla"), "{text}");
+    let focused = b
+        .execute("return document.activeElement.id || document.activeElement.getAttribute('aria-labelledby')", vec![])
+        .await
+        .expect("focus");
+    assert_eq!(focused, json!("import-failed"), "the error summary takes the focus");
+    save_screenshot(&b, "import-errors").await;
+
+    // The right file: imported, then the report with its charts.
+    let input = b.find(Locator::Id("file")).await.expect("file field");
+    input.clear().await.ok();
+    input.send_keys(&good.display().to_string()).await.expect("choose file");
+    click(&b, "#import-form button[type=submit]").await;
+    wait_text(&b, "Importazione completata").await;
+    click(&b, "#import-result a").await;
+    wait_text(&b, "Interventi attivati considerati: 179").await;
+    let charts = b.find_all(Locator::Css("svg.report-chart")).await.expect("charts").len();
+    assert!(charts >= 10, "{charts} charts");
+    save_screenshot(&b, "report").await;
+    b.execute("document.getElementById('t06').scrollIntoView()", vec![]).await.expect("scroll");
+    save_screenshot(&b, "report-table-6").await;
+    b.find(Locator::Css("#organisation_kind option[value='ente_ausiliario']"))
+        .await
+        .expect("option")
+        .click()
+        .await
+        .expect("choose");
+    click(&b, "form.filters button[type=submit]").await;
+    wait_text(&b, "Interventi attivati considerati: 33").await;
+    let _ = std::fs::remove_dir_all(&dir);
+    b.close().await.expect("close browser");
+}

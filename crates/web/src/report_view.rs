@@ -59,7 +59,8 @@ pub struct RRow {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RCell {
-    /// `count`, `suppressed`, `fixed`, `signed`, `money` (cents) or `empty`.
+    /// `count`, `suppressed` (1–4, shown `<5`), `hidden` (so that no `<5` can be worked out,
+    /// shown `n.d.`), `fixed`, `signed`, `money` (cents) or `empty`.
     pub kind: String,
     pub value: Option<i64>,
     /// As displayed: `12`, `<5`, `+3`, `€ 1.200,00`.
@@ -92,6 +93,7 @@ fn cell(lang: Lang, c: Cell, p: Option<f64>) -> RCell {
     let (kind, value, text) = match c {
         Cell::Count(v) => ("count", Some(v as i64), v.to_string()),
         Cell::Suppressed => ("suppressed", None, "<5".to_string()),
+        Cell::Hidden => ("hidden", None, "n.d.".to_string()),
         Cell::Fixed(v) => ("fixed", Some(v), v.to_string()),
         Cell::Signed(v) => ("signed", Some(v), if v > 0 { format!("+{v}") } else { v.to_string() }),
         Cell::Money(v) => ("money", Some(v), percorsi_domain::money::format_euros(v)),
@@ -323,8 +325,8 @@ pub fn to_xlsx(
                         (_, Some(v)) => {
                             ws.write_number(row, col, v as f64)?;
                         }
-                        ("suppressed", None) => {
-                            ws.write_string(row, col, "<5")?;
+                        (_, None) if !cell.text.is_empty() => {
+                            ws.write_string(row, col, &cell.text)?;
                         }
                         _ => {}
                     }
@@ -366,20 +368,55 @@ fn chart(i18n: &I18n, lang: Lang, g: &RGrid, table: u8) -> Option<String> {
 
 fn svg_open(width: u32, height: u32, title: &str, desc: &str) -> String {
     format!(
-        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{}\"><title>{}</title><desc>{}</desc>",
+        "<svg class=\"report-chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{}\"><title>{}</title><desc>{}</desc>",
         esc(title),
         esc(title),
         esc(desc)
     )
 }
 
-fn legend(out: &mut String, labels: &[&str], y: u32) {
-    let mut x = 10;
+/// Legend entries, wrapping within `width`; returns the height used.
+fn legend(out: &mut String, labels: &[&str], width: u32) -> u32 {
+    let (mut x, mut y) = (10, 6);
     for (i, l) in labels.iter().enumerate() {
+        let w = 24 + (l.chars().count() as u32) * 7;
+        if x > 10 && x + w > width {
+            x = 10;
+            y += 18;
+        }
         let _ = write!(out, "<rect x=\"{x}\" y=\"{y}\" width=\"12\" height=\"12\" class=\"s{}\"/>", i % PALETTE);
-        let _ = write!(out, "<text x=\"{}\" y=\"{}\" class=\"legend\">{}</text>", x + 16, y + 10, esc(l));
-        x += 24 + (l.chars().count() as u32) * 7;
+        let _ = write!(out, "<text x=\"{}\" y=\"{}\" class=\"chart-legend\">{}</text>", x + 16, y + 10, esc(l));
+        x += w;
     }
+    y + 24
+}
+
+/// A row label, shortened to fit the label column (the whole text stays as a tooltip).
+fn axis_label(out: &mut String, x: u32, y: u32, label: &str) {
+    let short: String =
+        if label.chars().count() > 30 { label.chars().take(29).chain(['…']).collect() } else { label.to_string() };
+    let _ = write!(
+        out,
+        "<text x=\"{x}\" y=\"{y}\" class=\"chart-axis\" text-anchor=\"end\"><title>{}</title>{}</text>",
+        esc(label),
+        esc(&short)
+    );
+}
+
+/// Draws the body after the legend: the SVG is opened once its height is known.
+fn finish_svg(
+    width: u32,
+    title: &str,
+    desc: &str,
+    legend_part: &str,
+    top: u32,
+    body_height: u32,
+    body: &str,
+) -> String {
+    let mut out = svg_open(width, top + body_height, title, desc);
+    out.push_str(legend_part);
+    let _ = write!(out, "<g transform=\"translate(0 {top})\">{body}</g></svg>");
+    out
 }
 
 fn stacked_bars(g: &RGrid, title: &str, desc: &str) -> Option<String> {
@@ -388,31 +425,25 @@ fn stacked_bars(g: &RGrid, title: &str, desc: &str) -> Option<String> {
     if cats.is_empty() || rows.is_empty() {
         return None;
     }
-    let (label_w, bar_w, bar_h) = (180u32, 420u32, 22u32);
-    let height = 40 + rows.len() as u32 * (bar_h + 8);
-    let mut out = svg_open(label_w + bar_w + 60, height, title, desc);
+    let (label_w, bar_w, bar_h) = (220u32, 400u32, 22u32);
+    let width = label_w + bar_w + 40;
+    let mut head = String::new();
     let names: Vec<&str> = cats.iter().map(|&c| g.columns[c].label.as_str()).collect();
-    legend(&mut out, &names, 6);
+    let top = legend(&mut head, &names, width);
+    let mut body = String::new();
     for (i, r) in rows.iter().enumerate() {
-        let y = 30 + i as u32 * (bar_h + 8);
-        let _ = write!(
-            out,
-            "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text>",
-            label_w - 6,
-            y + 15,
-            esc(&r.label)
-        );
+        let y = i as u32 * (bar_h + 8);
+        axis_label(&mut body, label_w - 6, y + 15, &r.label);
         let mut x = label_w as f64;
         for (k, &c) in cats.iter().enumerate() {
             if let Some(p) = r.cells[c].percent {
                 let w = p / 100.0 * bar_w as f64;
-                let _ = write!(out, "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{}\"><title>{}: {}%</title></rect>", k % PALETTE, esc(&g.columns[c].label), r.cells[c].percent_text);
+                let _ = write!(body, "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{}\"><title>{}: {}%</title></rect>", k % PALETTE, esc(&g.columns[c].label), r.cells[c].percent_text);
                 x += w;
             }
         }
     }
-    out.push_str("</svg>");
-    Some(out)
+    Some(finish_svg(width, title, desc, &head, top, rows.len() as u32 * (bar_h + 8), &body))
 }
 
 fn grouped_bars(g: &RGrid, title: &str, desc: &str) -> Option<String> {
@@ -427,29 +458,24 @@ fn grouped_bars(g: &RGrid, title: &str, desc: &str) -> Option<String> {
     if series.is_empty() || rows.is_empty() || series.len() > 12 {
         return None;
     }
-    let (label_w, bar_w, bar_h) = (200u32, 380u32, 12u32);
-    let group_h = series.len() as u32 * (bar_h + 2) + 10;
-    let height = 40 + rows.len() as u32 * group_h;
-    let mut out = svg_open(label_w + bar_w + 70, height, title, desc);
+    let (label_w, bar_w, bar_h) = (220u32, 360u32, 12u32);
+    let width = label_w + bar_w + 70;
+    let mut head = String::new();
     let names: Vec<&str> = series.iter().map(|&c| g.columns[c].label.as_str()).collect();
-    legend(&mut out, &names, 6);
+    let top = if series.len() > 1 { legend(&mut head, &names, width) } else { 8 };
+    let group_h = series.len() as u32 * (bar_h + 2) + 10;
+    let mut body = String::new();
     for (i, r) in rows.iter().enumerate() {
-        let y0 = 30 + i as u32 * group_h;
-        let _ = write!(
-            out,
-            "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text>",
-            label_w - 6,
-            y0 + 12,
-            esc(&r.label)
-        );
+        let y0 = i as u32 * group_h;
+        axis_label(&mut body, label_w - 6, y0 + 11, &r.label);
         for (k, &c) in series.iter().enumerate() {
             let y = y0 + k as u32 * (bar_h + 2);
             if let Some(p) = r.cells[c].percent {
                 let w = (p / 100.0 * bar_w as f64).max(1.0);
-                let _ = write!(out, "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{}\"><title>{}: {}%</title></rect>", k % PALETTE, esc(&g.columns[c].label), r.cells[c].percent_text);
+                let _ = write!(body, "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{}\"><title>{}: {}%</title></rect>", k % PALETTE, esc(&g.columns[c].label), r.cells[c].percent_text);
                 let _ = write!(
-                    out,
-                    "<text x=\"{:.1}\" y=\"{}\" class=\"value\">{}%</text>",
+                    body,
+                    "<text x=\"{:.1}\" y=\"{}\" class=\"chart-value\">{}%</text>",
                     label_w as f64 + w + 4.0,
                     y + 10,
                     r.cells[c].percent_text
@@ -457,8 +483,7 @@ fn grouped_bars(g: &RGrid, title: &str, desc: &str) -> Option<String> {
             }
         }
     }
-    out.push_str("</svg>");
-    Some(out)
+    Some(finish_svg(width, title, desc, &head, top, rows.len() as u32 * group_h, &body))
 }
 
 fn paired_bars(i18n: &I18n, lang: Lang, g: &RGrid, title: &str, desc: &str) -> Option<String> {
@@ -472,39 +497,32 @@ fn paired_bars(i18n: &I18n, lang: Lang, g: &RGrid, title: &str, desc: &str) -> O
         .max()
         .unwrap_or(0)
         .max(1);
-    let (label_w, bar_w, bar_h) = (180u32, 380u32, 10u32);
-    let group_h = 2 * (bar_h + 2) + 8;
-    let height = 40 + rows.len() as u32 * group_h;
-    let mut out = svg_open(label_w + bar_w + 60, height, title, desc);
+    let (label_w, bar_w, bar_h) = (220u32, 360u32, 10u32);
+    let width = label_w + bar_w + 60;
     let names = [i18n.t(lang, "report-activated", &[]), i18n.t(lang, "report-planned", &[])];
-    legend(&mut out, &[names[0].as_str(), names[1].as_str()], 6);
+    let mut head = String::new();
+    let top = legend(&mut head, &[names[0].as_str(), names[1].as_str()], width);
+    let group_h = 2 * (bar_h + 2) + 8;
+    let mut body = String::new();
     for (i, r) in rows.iter().enumerate() {
-        let y0 = 30 + i as u32 * group_h;
-        let _ = write!(
-            out,
-            "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">{}</text>",
-            label_w - 6,
-            y0 + 12,
-            esc(&r.label)
-        );
+        let y0 = i as u32 * group_h;
+        axis_label(&mut body, label_w - 6, y0 + 12, &r.label);
         for (k, c) in [activated, planned].into_iter().enumerate() {
             if let Some(v) = r.cells[c].value {
                 let y = y0 + k as u32 * (bar_h + 2);
                 let w = (v as f64 / max as f64 * bar_w as f64).max(1.0);
-                let _ = write!(out, "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{k}\"><title>{}: {v}</title></rect>", esc(&names[k]));
+                let _ = write!(body, "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" class=\"s{k}\"><title>{}: {v}</title></rect>", esc(&names[k]));
                 let _ = write!(
-                    out,
-                    "<text x=\"{:.1}\" y=\"{}\" class=\"value\">{v}</text>",
+                    body,
+                    "<text x=\"{:.1}\" y=\"{}\" class=\"chart-value\">{v}</text>",
                     label_w as f64 + w + 4.0,
                     y + 9
                 );
             }
         }
     }
-    out.push_str("</svg>");
-    Some(out)
+    Some(finish_svg(width, title, desc, &head, top, rows.len() as u32 * group_h, &body))
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

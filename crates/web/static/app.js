@@ -7,6 +7,21 @@ document.addEventListener("DOMContentLoaded", () => {
     anon.addEventListener("change", toggle);
     toggle();
   }
+  // Historical import: show how much of the file has been sent; then the server checks it.
+  const bar = document.getElementById("import-bar");
+  if (bar) {
+    document.body.addEventListener("htmx:xhr:progress", (e) => {
+      if (e.detail.lengthComputable) {
+        bar.value = Math.round((e.detail.loaded / e.detail.total) * 100);
+        if (bar.value >= 100) bar.removeAttribute("value");
+      }
+    });
+  }
+  // After an htmx swap (the import result), the new error summary gets the focus too.
+  document.body.addEventListener("htmx:afterSwap", (e) => {
+    const s = e.detail.target.querySelector(".error-summary[tabindex]");
+    if (s) s.focus();
+  });
   // Move focus to the error summary so keyboard and screen-reader users hear what went wrong.
   const summary = document.querySelector(".error-summary[tabindex]");
   if (summary) summary.focus();

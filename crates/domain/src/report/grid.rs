@@ -81,13 +81,21 @@ pub enum Percent {
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Cell {
     Count(u64),
-    /// A count of 1–4, or one hidden so that it cannot be recovered from the totals.
+    /// A count of 1–4 ("<5").
     Suppressed,
+    /// Hidden so that no count of 1–4 can be worked out from the totals (complementary).
+    Hidden,
     Fixed(i64),
     Signed(i64),
     /// Cents.
     Money(i64),
     Empty,
+}
+
+impl Cell {
+    pub fn is_hidden(self) -> bool {
+        matches!(self, Cell::Suppressed | Cell::Hidden)
+    }
 }
 
 /// A grid of counts. Cells are filled by the table builders; totals and subtotals are computed
@@ -257,7 +265,7 @@ impl Grid {
     }
 
     fn hidden(&self, rc: (usize, usize)) -> bool {
-        self.cells[rc.0][rc.1] == Cell::Suppressed
+        self.cells[rc.0][rc.1].is_hidden()
     }
 
     /// Hides counts of 1–4, then as many other cells as needed so that no hidden count can be
@@ -302,13 +310,13 @@ impl Grid {
                 }
             }
             match best {
-                Some((rc, _)) => self.cells[rc.0][rc.1] = Cell::Suppressed,
+                Some((rc, _)) => self.cells[rc.0][rc.1] = Cell::Hidden,
                 // Nothing left to hide around it: the whole grid goes.
                 None => {
                     for r in 0..nr {
                         for c in 0..self.columns.len() {
                             if matches!(self.cells[r][c], Cell::Count(_)) {
-                                self.cells[r][c] = Cell::Suppressed;
+                                self.cells[r][c] = Cell::Hidden;
                             }
                         }
                     }
@@ -322,8 +330,8 @@ impl Grid {
                 self.columns.iter().position(|l| l.role == Role::Total),
                 self.columns.iter().position(|l| l.role == Role::Difference),
             ) {
-                if self.cells[r][t] == Cell::Suppressed {
-                    self.cells[r][d] = Cell::Suppressed;
+                if self.cells[r][t].is_hidden() {
+                    self.cells[r][d] = Cell::Hidden;
                 }
             }
         }
@@ -339,7 +347,7 @@ impl Grid {
             Percent::None => {
                 for r in 0..nr {
                     for c in 0..nc {
-                        if self.cells[r][c] == Cell::Suppressed {
+                        if self.cells[r][c].is_hidden() {
                             self.percents[r][c] = None;
                         }
                     }
@@ -355,12 +363,11 @@ impl Grid {
             let at = |i: usize| if by_row { (o, i) } else { (i, o) };
             let role = |i: usize| if by_row { self.columns[i].role } else { self.rows[i].role };
             let hidden_missing =
-                (0..inner).any(|i| role(i) == Role::Missing && self.cells[at(i).0][at(i).1] == Cell::Suppressed);
+                (0..inner).any(|i| role(i) == Role::Missing && self.cells[at(i).0][at(i).1].is_hidden());
             let base_parts: Vec<usize> = (0..inner).filter(|&i| role(i) == Role::Category).collect();
-            let any_hidden_base = base_parts.iter().any(|&i| self.cells[at(i).0][at(i).1] == Cell::Suppressed);
-            let total_hidden = (0..inner)
-                .filter(|&i| role(i) == Role::Total)
-                .any(|i| self.cells[at(i).0][at(i).1] == Cell::Suppressed);
+            let any_hidden_base = base_parts.iter().any(|&i| self.cells[at(i).0][at(i).1].is_hidden());
+            let total_hidden =
+                (0..inner).filter(|&i| role(i) == Role::Total).any(|i| self.cells[at(i).0][at(i).1].is_hidden());
             if hidden_missing || (any_hidden_base && total_hidden) {
                 continue;
             }
@@ -405,7 +412,7 @@ pub fn determined(cells: &[Vec<Cell>], lines: &[Equation]) -> Option<At> {
     let mut vars: Vec<(usize, usize)> = Vec::new();
     for (r, row) in cells.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
-            if *cell == Cell::Suppressed {
+            if cell.is_hidden() {
                 vars.push((r, c));
             }
         }
@@ -521,7 +528,7 @@ mod tests {
         let g = grid(&[&[10, 3], &[20, 30]], Percent::OfRow).suppress();
         assert_eq!(g.cells[0][1], Cell::Suppressed);
         // Row 0 total 13 and column 1 total 33 are visible, so a second cell in each must go.
-        let hidden = g.cells.iter().flatten().filter(|c| **c == Cell::Suppressed).count();
+        let hidden = g.cells.iter().flatten().filter(|c| c.is_hidden()).count();
         assert!(hidden >= 4, "{:?}", g.cells);
         assert!(determined(&g.cells, &g.lines()).is_none());
         assert_eq!(g.percents[0][1], None);
@@ -570,10 +577,8 @@ mod tests {
             g.add(r, c, v);
         }
         let g = g.finish().suppress();
-        let hidden: Vec<(usize, usize)> = (0..6)
-            .flat_map(|r| (0..3).map(move |c| (r, c)))
-            .filter(|&(r, c)| g.cells[r][c] == Cell::Suppressed)
-            .collect();
+        let hidden: Vec<(usize, usize)> =
+            (0..6).flat_map(|r| (0..3).map(move |c| (r, c))).filter(|&(r, c)| g.cells[r][c].is_hidden()).collect();
         assert_eq!(hidden, vec![(2, 0), (2, 1), (3, 0), (3, 1)]);
         assert_eq!(g.percents[0][0], Some(51.4), "the visible cells keep their percentages");
     }
@@ -629,7 +634,7 @@ mod tests {
             let lines = shown.lines();
             let vars: Vec<(usize, usize)> = (0..shown.rows.len())
                 .flat_map(|r| (0..shown.columns.len()).map(move |c| (r, c)))
-                .filter(|&(r, c)| shown.cells[r][c] == Cell::Suppressed)
+                .filter(|&(r, c)| shown.cells[r][c].is_hidden())
                 .collect();
             for (r, row) in exact.cells.iter().enumerate() {
                 for (c, cell) in row.iter().enumerate() {
@@ -663,7 +668,7 @@ mod tests {
             // Visible percentages never sit on a hidden count.
             for r in 0..shown.rows.len() {
                 for c in 0..shown.columns.len() {
-                    if shown.cells[r][c] == Cell::Suppressed {
+                    if shown.cells[r][c].is_hidden() {
                         assert!(shown.percents[r][c].is_none());
                     }
                 }

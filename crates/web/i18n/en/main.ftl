@@ -570,8 +570,8 @@ report-by-kind = organisation kind
 report-by-organisation = single organisation
 report-apply = Update report
 report-counted = Activated interventions counted: { $n }
-report-suppressed-note = To protect privacy, counts from 1 to 4 are shown as "<5", together with other cells whenever they would let someone work them out from the totals.
-report-suppressed-cell = A value between 1 and 4, or hidden so that it cannot be derived from the totals
+
+report-suppressed-cell = A value between 1 and 4
 report-whole = Whole report
 report-one-sheet-per-table = one sheet per table
 report-printable = printable version
@@ -703,3 +703,5 @@ err-upload-too-large = The file is larger than 64 MB: use the "percorsi import" 
 err-upload-broken = The file upload did not complete: please try again.
 err-no-file = no file chosen.
 report-back = Back to the report
+report-hidden-cell = Not disclosed: hidden so that a "<5" value in the same row or column cannot be worked out from the totals
+report-suppressed-note = To protect privacy, counts from 1 to 4 are shown as "<5"; cells marked "n.d." are hidden so that those values cannot be worked out from the totals.

@@ -570,8 +570,8 @@ report-by-kind = tipo di ente
 report-by-organisation = singolo ente
 report-apply = Aggiorna il report
 report-counted = Interventi attivati considerati: { $n }
-report-suppressed-note = Per tutela della riservatezza i conteggi da 1 a 4 sono mostrati come «<5», insieme ad altre celle quando servirebbero a ricostruirli dai totali.
-report-suppressed-cell = Valore tra 1 e 4, o nascosto perché non si possa ricavare dai totali
+
+report-suppressed-cell = Valore tra 1 e 4
 report-whole = Report completo
 report-one-sheet-per-table = un foglio per tabella
 report-printable = versione stampabile
@@ -703,3 +703,5 @@ err-upload-too-large = Il file supera i 64 MB: usare il comando «percorsi impor
 err-upload-broken = Il caricamento del file non è andato a buon fine: riprovare.
 err-no-file = nessun file scelto.
 report-back = Torna al report
+report-hidden-cell = Non diffuso: nascosto perché un valore «<5» della stessa riga o colonna non si possa ricavare dai totali
+report-suppressed-note = Per tutela della riservatezza i conteggi da 1 a 4 sono mostrati come «<5»; le celle «n.d.» sono nascoste perché quei valori non si possano ricavare dai totali.

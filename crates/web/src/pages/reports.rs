@@ -181,7 +181,12 @@ async fn import_page(
         ..context! { programme => programme, outcome => outcome, errors => errors },
         ..base(state, lang, Some(&auth.session), "import-title", None),
     };
-    state.ui.render(status, if fragment { "reports/import_result.html" } else { "reports/import.html" }, ctx)
+    // htmx swaps only successful responses: the fragment carries its errors with a 200.
+    if fragment {
+        state.ui.render(StatusCode::OK, "reports/import_result.html", ctx)
+    } else {
+        state.ui.render(status, "reports/import.html", ctx)
+    }
 }
 
 /// The upload: a multipart form (works without JavaScript); with htmx the result replaces
