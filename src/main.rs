@@ -480,6 +480,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 organisation_kind: a.kind.clone().unwrap_or_default(),
                 intervention_type: a.intervention_type.clone().unwrap_or_default(),
                 by: a.by.clone(),
+                table: a.table.map(|n| n.to_string()).unwrap_or_default(),
             };
             let viewer = percorsi_service::reports::Viewer::System { suppress: !a.exact };
             let view = svc.export_report(viewer, &q, &a.format).await.map_err(|e| explain(&cli, e))?;

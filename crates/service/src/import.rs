@@ -126,6 +126,7 @@ impl Service {
         };
         let previous: HashMap<String, Option<String>> = tx.imported_refs(programme.id).await?.into_iter().collect();
 
+        let started = std::time::Instant::now();
         let rows = read_rows(data, today, &mut out);
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut persons: HashMap<String, (u64, &HistoricalRow)> = HashMap::new();
@@ -205,6 +206,7 @@ impl Service {
         }
 
         // Persons: reuse those already known by code, add the others (anonymous: no identity).
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, rows = rows.len(), "import: checked");
         let mut codes: Vec<String> = fresh.iter().map(|(_, r, _)| r.person_code.clone()).collect();
         codes.sort();
         codes.dedup();
@@ -287,6 +289,7 @@ impl Service {
                 Value::Text(Some(r.hash.clone())),
             ]);
         }
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: persons written");
         let ids: HashMap<String, i64> = tx
             .insert_many_returning(
                 "interventions",
@@ -303,6 +306,7 @@ impl Service {
             .collect();
         drop(intervention_rows);
 
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: interventions written");
         let mut results = Vec::with_capacity(fresh.len());
         let mut facts: Vec<Fact> = Vec::with_capacity(fresh.len());
         for (_, r, change) in &fresh {
@@ -336,7 +340,9 @@ impl Service {
             &results,
         )
         .await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: results written");
         tx.insert_facts(&facts).await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: facts written");
         out.added = fresh.len();
         out.written = true;
         let sha = hex::encode(Sha256::digest(data));

@@ -62,6 +62,8 @@ pub struct ReportQuery {
     pub intervention_type: String,
     /// `kind` (default) or `organisation`: the columns of the tables by organisation kind.
     pub by: String,
+    /// Only this table (1–14); empty for all.
+    pub table: String,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,7 @@ pub struct ValidQuery {
     pub programme_id: i64,
     pub filter: Filter,
     pub by: GroupBy,
+    pub only: Option<u8>,
 }
 
 impl ReportQuery {
@@ -107,10 +110,21 @@ impl ReportQuery {
                 GroupBy::Kind
             }
         };
+        let only = match self.table.trim() {
+            "" => None,
+            t => match t.parse::<u8>() {
+                Ok(n) if (1..=report::TABLES).contains(&n) => Some(n),
+                _ => {
+                    c.push(percorsi_domain::FieldError::new("table", "err-unknown-code").arg("value", t));
+                    None
+                }
+            },
+        };
         c.finish(|| ValidQuery {
             programme_id: programme_id.unwrap_or_default(),
             filter: Filter { from, to, organisations, kind, intervention_type },
             by,
+            only,
         })
     }
 }
@@ -234,7 +248,7 @@ impl Service {
             all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
         let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
         let input = report::Input { facts: chosen, units: shown, planned, budget: balance, by: valid.by };
-        let report = report::build(&input, suppress);
+        let report = report::build(&input, suppress, valid.only);
         drop(state);
         Ok(ReportView { programme, report, units: all_units, query: q.clone() })
     }

@@ -80,8 +80,47 @@ pub enum Value {
     Bool(Option<bool>),
 }
 
-/// Binds per statement: under SQLite's and PostgreSQL's limits with room to spare.
+/// Binds per SQLite statement: under its limit with room to spare. SQLite looks named markers
+/// (`$1`) up by name one after the other, which makes a statement with thousands of them
+/// quadratic to prepare, so generated statements use anonymous `?` markers.
 const MAX_BINDS: usize = 30_000;
+
+impl Value {
+    fn pg_type(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "bigint",
+            Value::Text(_) => "text",
+            Value::Bool(_) => "boolean",
+        }
+    }
+}
+
+/// A PostgreSQL array literal (`{1,NULL,"a \"b\""}`) of one column's values.
+fn pg_array<'a>(values: impl Iterator<Item = &'a Value>) -> String {
+    let mut out = String::from("{");
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match v {
+            Value::Int(Some(n)) => out.push_str(&n.to_string()),
+            Value::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
+            Value::Text(Some(t)) => {
+                out.push('"');
+                for c in t.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+            _ => out.push_str("NULL"),
+        }
+    }
+    out.push('}');
+    out
+}
 
 /// What the pseudonymised extract adds to a fact: the person's code, the end and the status.
 #[derive(Debug, Clone)]
@@ -115,16 +154,6 @@ impl Tx {
             .collect()
     }
 
-    /// The n-th bind marker of a generated statement. SQLite looks named markers (`$1`) up by
-    /// name one after the other, which makes a statement with thousands of them quadratic to
-    /// prepare; its anonymous `?` binds in order.
-    fn placeholder(&self, n: usize) -> String {
-        match self.backend {
-            Backend::Sqlite => "?".to_string(),
-            Backend::Postgres => format!("${n}"),
-        }
-    }
-
     /// Inserts many rows with as few statements as the engines allow.
     pub async fn insert_many(&mut self, table: &str, columns: &str, rows: &[Vec<Value>]) -> Result<()> {
         self.insert_many_returning(table, columns, rows, None).await.map(|_| ())
@@ -140,32 +169,40 @@ impl Tx {
         key: Option<&str>,
     ) -> Result<Vec<(i64, String)>> {
         let mut out = Vec::new();
-        let Some(width) = rows.first().map(Vec::len) else { return Ok(out) };
-        for chunk in rows.chunks((MAX_BINDS / width).max(1)) {
-            let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
-            let mut n = 0;
-            for i in 0..chunk.len() {
-                sql.push_str(if i > 0 { ",(" } else { "(" });
-                for j in 0..width {
-                    n += 1;
-                    if j > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&self.placeholder(n));
+        let Some(first) = rows.first() else { return Ok(out) };
+        let width = first.len();
+        let returning = key.map(|k| format!(" RETURNING id, {k}")).unwrap_or_default();
+        let postgres = self.backend == Backend::Postgres;
+        // PostgreSQL: one array per column through unnest (a few binds per statement instead of
+        // tens of thousands); SQLite: a multi-row VALUES list with anonymous markers.
+        let per_chunk = if postgres { 50_000 } else { (MAX_BINDS / width).max(1) };
+        for chunk in rows.chunks(per_chunk) {
+            let mut q;
+            let sql;
+            if postgres {
+                let arrays: Vec<String> = (0..width).map(|j| pg_array(chunk.iter().map(|r| &r[j]))).collect();
+                let casts: Vec<String> =
+                    first.iter().enumerate().map(|(j, v)| format!("${}::{}[]", j + 1, v.pg_type())).collect();
+                sql = format!("INSERT INTO {table} ({columns}) SELECT * FROM unnest({}){returning}", casts.join(", "));
+                q = sqlx::query(&sql);
+                for a in arrays {
+                    q = q.bind(a);
                 }
-                sql.push(')');
-            }
-            if let Some(k) = key {
-                sql.push_str(&format!(" RETURNING id, {k}"));
-            }
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                for v in row {
-                    q = match v {
-                        Value::Int(i) => q.bind(*i),
-                        Value::Text(t) => q.bind(t.clone()),
-                        Value::Bool(b) => q.bind(*b),
-                    };
+            } else {
+                let mut text = format!("INSERT INTO {table} ({columns}) VALUES ");
+                let row = format!("({})", vec!["?"; width].join(","));
+                text.push_str(&vec![row; chunk.len()].join(","));
+                text.push_str(&returning);
+                sql = text;
+                q = sqlx::query(&sql);
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Value::Int(i) => q.bind(*i),
+                            Value::Text(t) => q.bind(t.clone()),
+                            Value::Bool(b) => q.bind(*b),
+                        };
+                    }
                 }
             }
             match key {
@@ -186,11 +223,17 @@ impl Tx {
     pub async fn ids_by_key(&mut self, table: &str, key: &str, values: &[String]) -> Result<Vec<(i64, String)>> {
         let mut out = Vec::new();
         for chunk in values.chunks(MAX_BINDS) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| self.placeholder(i)).collect();
-            let sql = format!("SELECT id, {key} FROM {table} WHERE {key} IN ({})", marks.join(","));
-            let mut q = sqlx::query(&sql);
-            for v in chunk {
-                q = q.bind(v.clone());
+            let (sql, mut q);
+            if self.backend == Backend::Postgres {
+                sql = format!("SELECT id, {key} FROM {table} WHERE {key} = ANY($1::text[])");
+                let texts: Vec<Value> = chunk.iter().map(|v| Value::Text(Some(v.clone()))).collect();
+                q = sqlx::query(&sql).bind(pg_array(texts.iter()));
+            } else {
+                sql = format!("SELECT id, {key} FROM {table} WHERE {key} IN ({})", vec!["?"; chunk.len()].join(","));
+                q = sqlx::query(&sql);
+                for v in chunk {
+                    q = q.bind(v.clone());
+                }
             }
             for r in q.fetch_all(self.conn()).await? {
                 out.push((r.try_get("id")?, r.try_get(key)?));
@@ -339,5 +382,23 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) AS BIGINT) FROM report_facts")
             .fetch_one(&self.pool)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_literals_quote_what_postgres_would_misread() {
+        let v = [
+            Value::Text(Some(r#"a "b", {c} \d"#.into())),
+            Value::Text(None),
+            Value::Text(Some("NULL".into())),
+            Value::Text(Some(String::new())),
+        ];
+        assert_eq!(pg_array(v.iter()), r#"{"a \"b\", {c} \\d",NULL,"NULL",""}"#);
+        assert_eq!(pg_array([Value::Int(Some(-3)), Value::Int(None)].iter()), "{-3,NULL}");
+        assert_eq!(pg_array([Value::Bool(Some(true)), Value::Bool(Some(false))].iter()), "{t,f}");
     }
 }

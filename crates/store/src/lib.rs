@@ -100,7 +100,7 @@ impl Store {
                     .max_connections(8)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;")
                                 .await?;
                             Ok(())
                         })

@@ -12,7 +12,7 @@ use crate::programme::InterventionType;
 use chrono::{Datelike, NaiveDate};
 pub use grid::{Cell, Grid, Label, Line, Percent, Role};
 use serde::{Deserialize, Serialize};
-pub use tables::build;
+pub use tables::{build, TABLES};
 
 code_enum!(
     /// Age at the start of the intervention.

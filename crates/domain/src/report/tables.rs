@@ -126,35 +126,43 @@ impl Units {
     }
 }
 
-/// Builds all fourteen tables; `suppress` hides small cells for viewers without identifiable access.
-pub fn build(input: &Input, suppress: bool) -> Report {
+/// Builds the fourteen tables, or only table `only`; `suppress` hides small cells for viewers
+/// without identifiable access.
+pub fn build(input: &Input, suppress: bool, only: Option<u8>) -> Report {
     let facts = &input.facts;
     let by_kind = Units::new(&input.units, input.by);
     let grouped = Units::grouped(&input.units);
-    let ended: Vec<&Fact> = facts.iter().copied().filter(|f| f.ending.is_some()).collect();
-    let tables = vec![
-        table(1, vec![t01(facts, &grouped)]),
-        table(2, t02(facts)),
-        table(3, vec![t03(facts, &grouped, &input.planned)]),
-        table(4, t04(facts, &by_kind)),
-        table(5, vec![t05(facts, &by_kind)]),
-        table(6, vec![t06(facts, &by_kind)]),
-        table(7, t07(facts)),
-        table(8, vec![t08(&ended)]),
-        table(9, vec![t09(&ended)]),
-        table(10, vec![t10(&ended)]),
-        table(11, t11(&ended)),
-        table(12, vec![t12(&ended)]),
-        table(13, vec![t13(facts, &by_kind)]),
-        table(14, vec![t14(input)]),
-    ];
-    let tables = if suppress {
-        tables.into_iter().map(|t| Table { grids: t.grids.into_iter().map(Grid::suppress).collect(), ..t }).collect()
-    } else {
-        tables
+    let ended = || -> Vec<&Fact> { facts.iter().copied().filter(|f| f.ending.is_some()).collect() };
+    let make = |n: u8| -> Vec<Grid> {
+        match n {
+            1 => vec![t01(facts, &grouped)],
+            2 => t02(facts),
+            3 => vec![t03(facts, &grouped, &input.planned)],
+            4 => t04(facts, &by_kind),
+            5 => vec![t05(facts, &by_kind)],
+            6 => vec![t06(facts, &by_kind)],
+            7 => t07(facts),
+            8 => vec![t08(&ended())],
+            9 => vec![t09(&ended())],
+            10 => vec![t10(&ended())],
+            11 => t11(&ended()),
+            12 => vec![t12(&ended())],
+            13 => vec![t13(facts, &by_kind)],
+            _ => vec![t14(input)],
+        }
     };
+    let tables = (1..=TABLES)
+        .filter(|n| only.is_none_or(|o| o == *n))
+        .map(|n| {
+            let grids = make(n);
+            table(n, if suppress { grids.into_iter().map(Grid::suppress).collect() } else { grids })
+        })
+        .collect();
     Report { tables, interventions: facts.len() as u64, suppressed: suppress }
 }
+
+/// The number of tables of seed 001.
+pub const TABLES: u8 = 14;
 
 fn table(number: u8, grids: Vec<Grid>) -> Table {
     Table { number, code: format!("t{number:02}"), grids }

@@ -20,7 +20,7 @@ macro_rules! call {
 
 /// The outcome report (seed 001's fourteen tables) as JSON, CSV or XLSX; one table with
 /// `table=N`. Analysts get small cells suppressed; every call is audited as an export.
-#[utoipa::path(get, path = "/api/v1/reports", params(percorsi_service::reports::ReportQuery, ("format" = Option<String>, Query, description = "json (default), csv or xlsx"), ("table" = Option<u8>, Query, description = "1–14; all when absent")), responses((status = 200, body = crate::report_view::Resolved), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/reports", params(percorsi_service::reports::ReportQuery, ("format" = Option<String>, Query, description = "json (default), csv or xlsx")), responses((status = 200, body = crate::report_view::Resolved), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn report(State(s): State<AppState>, who: ApiActor, Query(q): Query<ExportQuery>) -> ApiResult {
     let format = if q.format.is_empty() { "json" } else { q.format.as_str() };
     if !matches!(format, "csv" | "xlsx" | "json") {
@@ -32,7 +32,7 @@ pub async fn report(State(s): State<AppState>, who: ApiActor, Query(q): Query<Ex
     }
     let view = call!(s, who, s.svc.export_report(Viewer::User(&who.actor), &q.report, format));
     let resolved = resolve(&s.ui.i18n, who.lang, &view);
-    let body = file(&s.ui.i18n, who.lang, &resolved, &q.table, format)
+    let body = file(&s.ui.i18n, who.lang, &resolved, &q.report.table, format)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", s.ui.t(who.lang, "err-not-found")))?;
     Ok(download(format, &format!("report-{}", view.programme.id), body))
 }

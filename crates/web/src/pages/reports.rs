@@ -23,8 +23,6 @@ pub struct ExportQuery {
     #[serde(flatten)]
     pub report: ReportQuery,
     pub format: String,
-    /// 1–14; absent for the whole report.
-    pub table: String,
 }
 
 /// A download: content type and file name by format.
@@ -84,7 +82,18 @@ async fn render(state: &AppState, auth: &Auth, q: ReportQuery, template: &str) -
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let resolved = view.as_ref().map(|v| resolve(&state.ui.i18n, lang, v));
     let units = view.as_ref().map(|v| v.units.clone()).unwrap_or_default();
-    let query_string = serde_urlencoded::to_string(&q).unwrap_or_default();
+    // The filters as a query string for links; empty ones (and the single-table choice) left out.
+    let pairs: Vec<(String, String)> = serde_json::to_value(&q)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .map(|o| {
+            o.into_iter()
+                .filter(|(k, _)| k != "table")
+                .filter_map(|(k, v)| v.as_str().filter(|s| !s.trim().is_empty()).map(|s| (k, s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let query_string = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     let charts: Vec<Vec<Option<minijinja::Value>>> = resolved
         .as_ref()
         .map(|r| {
@@ -116,11 +125,11 @@ pub async fn export(State(state): State<AppState>, auth: Auth, Query(q): Query<E
         Err(e) => return fail(&state, lang, e),
     };
     let resolved = resolve(&state.ui.i18n, lang, &view);
-    let name = match q.table.trim() {
+    let name = match q.report.table.trim() {
         "" => format!("report-{}", view.programme.id),
         n => format!("report-{}-tabella-{n}", view.programme.id),
     };
-    match file(&state.ui.i18n, lang, &resolved, &q.table, &q.format) {
+    match file(&state.ui.i18n, lang, &resolved, &q.report.table, &q.format) {
         Some(body) => download(&q.format, &name, body),
         None => super::error_page(&state, lang, StatusCode::NOT_FOUND, "err-not-found"),
     }
