@@ -21,7 +21,7 @@ async fn organisations_are_created_and_validated() {
     let list = c.get("/admin/enti").await.body;
     assert!(list.contains("SerD Zona 2-LU") && list.contains("2-LU"));
     // An organisation cannot become its own ancestor.
-    let child = app.org_id("2-LU").await;
+    let child = app.org_id("SerD Zona 2-LU").await;
     let r = c
         .post(
             &format!("/admin/enti/{parent}"),

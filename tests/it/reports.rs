@@ -6,63 +6,39 @@
 use crate::support::TestApp;
 use axum::http::StatusCode;
 use percorsi_domain::report::{Cell, Grid, Report};
+use percorsi_service::demo::SEED001_PLANNED;
 use percorsi_service::reports::{ReportQuery, Viewer};
 use serde_json::json;
 use std::collections::HashMap;
 
 pub const FIXTURE: &str = include_str!("../fixtures/seed001/interventi.csv");
 
-/// Zones of table 3 with the planned interventions the seed prints (only their total per
-/// zone is printed; the fixture plans them all as socio-terapeutici).
-const PLANNED: [(&str, i64); 13] = [
-    ("1-MS", 9),
-    ("2-LU", 9),
-    ("3-PT", 10),
-    ("4-PO", 9),
-    ("5-PI", 9),
-    ("6-LI", 10),
-    ("7-SI", 9),
-    ("8-AR", 11),
-    ("9-GR", 9),
-    ("10-FI", 13),
-    ("11-Emp", 9),
-    ("12-Viar.", 9),
-    ("CEART", 25),
-];
-
 pub struct Seed {
     pub programme: i64,
     orgs: HashMap<String, i64>,
 }
 
-/// The seed's network and programme, created through the API as an administrator and a
-/// coordinator would; then the analyst imports the fixture file.
+/// A new programme over the seed's organisations (the demo registers them), set up through the
+/// API as a coordinator would; the analyst then imports the fixture file into it.
 pub async fn seed_programme(app: &TestApp) -> Seed {
     let admin = app.api_client("admin").await;
+    let list = admin.get("/api/v1/organisations").await.json();
     let mut orgs = HashMap::new();
-    for (name, _) in PLANNED {
-        let kind = if name == "CEART" { "ente_ausiliario" } else { "ausl_serd" };
-        let r = admin
-            .json(
-                "POST",
-                "/api/v1/organisations",
-                json!({"name": name, "kind": kind, "parent_id": "", "territory": name}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        orgs.insert(name.to_string(), r.json()["id"].as_i64().expect("id"));
+    for (name, _) in SEED001_PLANNED {
+        let id = list.as_array().expect("list").iter().find(|o| o["name"] == name).and_then(|o| o["id"].as_i64());
+        orgs.insert(name.to_string(), id.unwrap_or_else(|| panic!("demo organisation {name}")));
     }
     let coord = app.api_client("coordinatore").await;
     let r = coord
         .json(
             "POST",
             "/api/v1/programmes",
-            json!({"name": "ARS Toscana 2011–2012", "start_date": "2011-01-01", "end_date": "2012-12-31"}),
+            json!({"name": "ARS Toscana 2011–2012 (prova)", "start_date": "2011-01-01", "end_date": "2012-12-31"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let programme = r.json()["id"].as_i64().expect("id");
-    for (name, planned) in PLANNED {
+    for (name, planned) in SEED001_PLANNED {
         let body = json!({"organisation_id": orgs[name].to_string(), "budget": "100000",
                           "planned_socio_terapeutico": planned.to_string()});
         let r = coord.json("PUT", &format!("/api/v1/programmes/{programme}/participants"), body).await;
@@ -123,7 +99,7 @@ async fn the_seed_001_fixture_reproduces_the_seed_tables() {
     let (status, outcome) = import(&app, seed.programme, FIXTURE).await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
     assert_eq!(outcome["added"], 179);
-    assert_eq!(outcome["persons_added"], 179);
+    assert_eq!(outcome["persons_added"], 0, "the demo imported the same people: their codes are reused");
     let r = exact(&app, seed.programme).await;
     assert_eq!(r.interventions, 179);
     assert!(!r.suppressed);
@@ -670,4 +646,88 @@ async fn live_changes_reach_the_report_at_once() {
     assert!(r.status.is_success(), "{}", r.body);
     let after = app.svc.export_report(Viewer::System { suppress: false }, &q, "json").await.expect("report").report;
     assert_eq!(ended(&after), ended(&before) + 1);
+}
+
+fn percorsi(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"))
+        .args(["--database-url", &app.db_url, "--lang", "en", "--secret-file"])
+        .arg(std::env::temp_dir().join(format!("percorsi-report-{}.key", std::process::id())))
+        .args(args)
+        .output()
+        .expect("run percorsi")
+}
+
+/// The operator's commands: import (refused with the problems listed, then accepted, then
+/// idempotent) and report in every format.
+#[tokio::test]
+async fn command_line_import_and_report() {
+    let app = TestApp::new().await;
+    let seed = seed_programme(&app).await;
+    let dir = std::env::temp_dir().join(format!("percorsi-cli-{}-{}", std::process::id(), seed.programme));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, FIXTURE.replacen(";2011-", ";2031-", 1)).expect("write");
+    let good = dir.join("good.csv");
+    std::fs::write(&good, FIXTURE).expect("write");
+    let errors = dir.join("errors.csv");
+    let programme = seed.programme.to_string();
+    let out = percorsi(
+        &app,
+        &[
+            "import",
+            "--programme",
+            &programme,
+            "--user",
+            "analista",
+            "--errors",
+            &errors.display().to_string(),
+            &bad.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Nothing was written"), "{stderr}");
+    let listed = std::fs::read_to_string(&errors).expect("error report");
+    assert!(listed.starts_with("line,column,value,problem") && listed.contains("data_inizio"), "{listed}");
+    let out = percorsi(&app, &["import", "--programme", &programme, "--user", "nobody", &good.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2), "an unknown account is refused");
+    for (expect_added, expect_present) in [(179, 0), (0, 179)] {
+        let out =
+            percorsi(&app, &["import", "--programme", &programme, "--user", "analista", &good.display().to_string()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(&format!("{expect_added} added, {expect_present} already present")), "{stdout}");
+    }
+    let json = dir.join("report.json");
+    let out = percorsi(
+        &app,
+        &["report", "--programme", &programme, "--format", "json", "--exact", "--out", &json.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid JSON");
+    assert_eq!(report["interventions"], 179);
+    assert_eq!(report["suppressed"], false);
+    assert_eq!(report["tables"].as_array().map(Vec::len), Some(14));
+    let xlsx = dir.join("report.xlsx");
+    let out = percorsi(
+        &app,
+        &["report", "--programme", &programme, "--format", "xlsx", "--out", &xlsx.display().to_string()],
+    );
+    assert!(out.status.success());
+    let bytes = std::fs::read(&xlsx).expect("xlsx");
+    assert_eq!(&bytes[..2], b"PK", "an XLSX file is a zip archive");
+    let csv = dir.join("t5.csv");
+    let out = percorsi(
+        &app,
+        &["report", "--programme", &programme, "--format", "csv", "--table", "5", "--out", &csv.display().to_string()],
+    );
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    assert!(text.lines().skip(1).all(|l| l.contains(",5,")), "only table 5");
+    let out = percorsi(&app, &["report", "--programme", &programme, "--format", "pdf", "--out", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = percorsi(&app, &["report", "--programme", "no such programme", "--out", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -143,3 +143,58 @@ async fn auditor_reads_the_trail() {
     let verified = c.get("/audit?verify=1").await.body;
     assert!(verified.contains("Catena integra"), "{verified}");
 }
+
+/// Outcome reports by role: analysts the whole region suppressed (and the extract),
+/// coordinators their own organisation exactly, everybody else nothing.
+#[tokio::test]
+async fn outcome_reports_by_role() {
+    let app = TestApp::new().await;
+    let historic = app
+        .svc
+        .programme_by_name(percorsi_service::demo::SEED001_PROGRAMME)
+        .await
+        .expect("the demo imports seed 001")
+        .id;
+    let path = format!("/api/v1/reports?programme_id={historic}&table=1");
+    let extract = format!("/api/v1/reports/extract?programme_id={historic}");
+    for (user, report, rows) in [
+        ("analista", StatusCode::OK, Some(179)),
+        ("coordinatore", StatusCode::OK, None),
+        ("anna", StatusCode::FORBIDDEN, None),
+        ("paola", StatusCode::FORBIDDEN, None),
+        ("davide", StatusCode::FORBIDDEN, None),
+        ("admin", StatusCode::FORBIDDEN, None),
+        ("auditor", StatusCode::FORBIDDEN, None),
+    ] {
+        let c = app.api_client(user).await;
+        let r = c.get(&path).await;
+        assert_eq!(r.status, report, "{user} report: {}", r.body);
+        let e = c.get(&extract).await;
+        match rows {
+            Some(n) => {
+                assert_eq!(e.status, StatusCode::OK, "{user} extract");
+                assert_eq!(e.json().as_array().map(Vec::len), Some(n));
+            }
+            None => assert_eq!(e.status, StatusCode::FORBIDDEN, "{user} extract"),
+        }
+    }
+    let analyst = app.api_client("analista").await.get(&path).await.json();
+    assert_eq!((analyst["suppressed"].as_bool(), analyst["interventions"].as_i64()), (Some(true), Some(179)));
+    // The coordinator of SerD Zona 1-MS sees their own organisation only, with exact numbers.
+    let coord = app.api_client("coordinatore").await;
+    let current = coord.get("/api/v1/programmes").await.json();
+    let current = current
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["name"].as_str().is_some_and(|n| !n.contains("2011")))
+        .expect("current")["id"]
+        .as_i64()
+        .expect("id");
+    let own = coord.get(&format!("/api/v1/reports?programme_id={current}&table=1")).await.json();
+    assert_eq!(own["suppressed"], false);
+    let rows = own["tables"][0]["grids"][0]["rows"].as_array().expect("rows");
+    let names: Vec<&str> =
+        rows.iter().filter(|r| r["role"] == "category").filter_map(|r| r["label"].as_str()).collect();
+    assert_eq!(names, vec!["SerD Zona 1-MS"], "only their own organisation");
+}

@@ -50,6 +50,42 @@ const ORGS: &[(&str, OrganisationKind, Option<usize>, Option<&str>)] = &[
     ("Cooperativa sociale La Rete", OrganisationKind::CooperativaSociale, None, Some("1-MS")),
     ("Officine Apuane srl", OrganisationKind::Azienda, None, Some("1-MS")),
     ("Agriturismo Le Colline", OrganisationKind::Azienda, None, Some("6-LI")),
+    // Seed 001's twelve AUSL zones and the coordination of enti ausiliari, for its historical data.
+    ("1-MS", OrganisationKind::AuslSerd, None, Some("1-MS")),
+    ("2-LU", OrganisationKind::AuslSerd, None, Some("2-LU")),
+    ("3-PT", OrganisationKind::AuslSerd, None, Some("3-PT")),
+    ("4-PO", OrganisationKind::AuslSerd, None, Some("4-PO")),
+    ("5-PI", OrganisationKind::AuslSerd, None, Some("5-PI")),
+    ("6-LI", OrganisationKind::AuslSerd, None, Some("6-LI")),
+    ("7-SI", OrganisationKind::AuslSerd, None, Some("7-SI")),
+    ("8-AR", OrganisationKind::AuslSerd, None, Some("8-AR")),
+    ("9-GR", OrganisationKind::AuslSerd, None, Some("9-GR")),
+    ("10-FI", OrganisationKind::AuslSerd, None, Some("10-FI")),
+    ("11-Emp", OrganisationKind::AuslSerd, None, Some("11-Emp")),
+    ("12-Viar.", OrganisationKind::AuslSerd, None, Some("12-Viar.")),
+    ("CEART", OrganisationKind::EnteAusiliario, None, Some("Regione")),
+];
+
+/// Seed 001 rebuilt as data (scripts/seed001_fixture.py): 179 interventions of 2011–2012.
+pub const SEED001_CSV: &str = include_str!("../../../tests/fixtures/seed001/interventi.csv");
+
+/// The programme the seed-001 data is imported into, and the interventions each organisation
+/// had planned (the seed prints them per organisation only).
+pub const SEED001_PROGRAMME: &str = "ARS Toscana 2011–2012 (dati storici)";
+pub const SEED001_PLANNED: [(&str, i64); 13] = [
+    ("1-MS", 9),
+    ("2-LU", 9),
+    ("3-PT", 10),
+    ("4-PO", 9),
+    ("5-PI", 9),
+    ("6-LI", 10),
+    ("7-SI", 9),
+    ("8-AR", 11),
+    ("9-GR", 9),
+    ("10-FI", 13),
+    ("11-Emp", 9),
+    ("12-Viar.", 9),
+    ("CEART", 25),
 ];
 
 const SURNAMES: &[&str] = &[
@@ -211,6 +247,7 @@ impl Service {
         record_system(&mut tx, "system", None, "create", "demo", None, "caricamento dati dimostrativi").await?;
         tx.commit().await?;
         self.load_protocol_demo().await?;
+        self.load_history_demo().await?;
         Ok(true)
     }
 
@@ -238,8 +275,8 @@ impl Service {
             self.create_programme(&coord, &programme_form(&name, &iso(current_start), &iso(current_end))).await?;
         for p in [old, current] {
             for (o, budget, st, il, ef) in [
-                ("1-MS", "40.000", "5", "2", "2"),
-                ("6-LI", "36.000", "6", "3", "1"),
+                ("SerD Zona 1-MS", "40.000", "5", "2", "2"),
+                ("SerD Zona 6-LI", "36.000", "6", "3", "1"),
                 ("Il Faro", "30.000", "4", "2", "2"),
                 ("Approdo", "20.000", "2", "2", "1"),
             ] {
@@ -414,6 +451,37 @@ impl Service {
                 }
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Seed 001's historical programme, imported by the analyst through the historical import,
+    /// so that the outcome report shows the seed's tables from the first start.
+    async fn load_history_demo(&self) -> Result<()> {
+        let coord = self.demo_actor("coordinatore").await?;
+        let analyst = self.demo_actor("analista").await?;
+        let orgs = self.organisations().await?;
+        let id = self.create_programme(&coord, &programme_form(SEED001_PROGRAMME, "2011-01-01", "2012-12-31")).await?;
+        for (name, planned) in SEED001_PLANNED {
+            let Some(o) = orgs.iter().find(|o| o.name == name) else { continue };
+            let form = ParticipationForm {
+                organisation_id: o.id.to_string(),
+                budget: "60.000".into(),
+                planned_socio_terapeutico: planned.to_string(),
+                ..Default::default()
+            };
+            self.set_participation(&coord, id, &form).await?;
+        }
+        let outcome = self
+            .import_history(
+                crate::import::Importer::User(&analyst),
+                id,
+                "seed001-interventi.csv",
+                SEED001_CSV.as_bytes(),
+            )
+            .await?;
+        if !outcome.written {
+            return Err(crate::ServiceError::Broken(format!("seed 001 fixture refused: {:?}", outcome.errors.first())));
         }
         Ok(())
     }
