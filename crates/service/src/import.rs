@@ -253,11 +253,7 @@ impl Service {
                 Some(Ending::Interrupted(_)) => InterventionStatus::Interrotto,
                 None => InterventionStatus::Attivo,
             };
-            let (outcome, positive, reason) = match r.ending {
-                Some(Ending::Positive(p)) => (Some("positivo"), Some(p.code()), None),
-                Some(Ending::Interrupted(i)) => (Some("interrotto"), None, Some(i.code())),
-                None => (None, None, None),
-            };
+            let (outcome, positive, reason) = Ending::columns(r.ending);
             let text = |s: Option<&str>| Value::Text(s.map(str::to_string));
             intervention_rows.push(vec![
                 Value::Int(Some(programme.id)),
@@ -396,11 +392,7 @@ fn source_of(
     imported: ImportedResults,
 ) -> FactSource {
     let code = |v: Option<&'static str>| v.map(str::to_string);
-    let (outcome, positive_kind, interruption_reason) = match r.ending {
-        Some(Ending::Positive(p)) => (Some("positivo".to_string()), Some(p.code().to_string()), None),
-        Some(Ending::Interrupted(i)) => (Some("interrotto".to_string()), None, Some(i.code().to_string())),
-        None => (None, None, None),
-    };
+    let (outcome, positive_kind, interruption_reason) = Ending::columns(r.ending);
     FactSource {
         id,
         programme_id,
@@ -410,9 +402,9 @@ fn source_of(
         relapse_count: r.relapses,
         legal_substance_use: r.legal_use,
         illegal_substance_use: r.illegal_use,
-        outcome,
-        positive_kind,
-        interruption_reason,
+        outcome: code(outcome),
+        positive_kind: code(positive_kind),
+        interruption_reason: code(interruption_reason),
         contract_kind: code(r.contract.map(|c| c.code())),
         evaluation: code(r.evaluation.map(|e| e.code())),
         sex: code(r.sex.map(|s| s.code())),

@@ -260,10 +260,18 @@ impl Service {
         if !state.backfilled {
             let mut tx = self.store().write().await?;
             let missing = tx.interventions_without_fact().await?;
-            for id in &missing {
-                refresh_fact(&mut tx, *id).await?;
-            }
             tx.commit().await?;
+            // In short transactions, so that writers are not held up by a large back-fill.
+            for batch in missing.chunks(500) {
+                let mut tx = self.store().write().await?;
+                for id in batch {
+                    refresh_fact(&mut tx, *id).await?;
+                }
+                tx.commit().await?;
+            }
+            if !missing.is_empty() {
+                tracing::info!(interventions = missing.len(), "report extract back-filled");
+            }
             state.backfilled = true;
         }
         for (revision, fact) in self.store().facts_since(state.revision).await? {
@@ -466,10 +474,7 @@ impl Service {
                 substance_current: code(f.substance_current.map(|v| v.code())),
                 relapses: code(f.relapses.map(|v| v.code())),
                 substance_use: f.substance_use,
-                outcome: f.ending.map(|e| match e {
-                    Ending::Positive(p) => format!("positivo:{}", p.code()),
-                    Ending::Interrupted(r) => format!("interrotto:{}", r.code()),
-                }),
+                outcome: f.ending.map(Ending::code),
                 contract_kind: code(f.contract.map(|v| v.code())),
                 evaluation: code(f.evaluation.map(|v| v.code())),
                 section_a: code(f.section_a.map(|v| v.code())),

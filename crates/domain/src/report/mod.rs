@@ -65,6 +65,25 @@ pub enum Ending {
     Interrupted(InterruptionReason),
 }
 
+impl Ending {
+    /// The stored columns: `outcome` (`positivo`/`interrotto`), `positive_kind`, `interruption_reason`.
+    pub fn columns(ending: Option<Ending>) -> (Option<&'static str>, Option<&'static str>, Option<&'static str>) {
+        match ending {
+            Some(Ending::Positive(p)) => (Some("positivo"), Some(p.code()), None),
+            Some(Ending::Interrupted(r)) => (Some("interrotto"), None, Some(r.code())),
+            None => (None, None, None),
+        }
+    }
+
+    /// `positivo:completato`, `interrotto:altro`: one code for exports.
+    pub fn code(self) -> String {
+        match self {
+            Ending::Positive(p) => format!("positivo:{}", p.code()),
+            Ending::Interrupted(r) => format!("interrotto:{}", r.code()),
+        }
+    }
+}
+
 /// One intervention as the reports see it: no identity, only the classified values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fact {
