@@ -241,16 +241,21 @@ impl Service {
             .filter(|f| allowed(f.organisation_id))
             .filter(|f| unit_of.get(&f.organisation_id).is_some_and(|u| filter.matches(f, u)))
             .collect();
-        // Organisations shown: those with interventions or planned numbers, within the filters.
+        // Organisations shown: those with interventions or planned numbers, within the filters;
+        // the filter offers every organisation taking part in the programme.
         let mut present: std::collections::HashSet<i64> = chosen.iter().map(|f| f.organisation_id).collect();
         present.extend(planned.iter().map(|(o, _, _)| *o));
+        let mut taking_part: std::collections::HashSet<i64> =
+            facts.iter().filter(|f| allowed(f.organisation_id)).map(|f| f.organisation_id).collect();
+        taking_part.extend(budget.iter().map(|(o, _)| *o).filter(|o| allowed(*o)));
         let shown: Vec<Unit> =
             all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
         let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
         let input = report::Input { facts: chosen, units: shown, planned, budget: balance, by: valid.by };
         let report = report::build(&input, suppress, valid.only);
         drop(state);
-        Ok(ReportView { programme, report, units: all_units, query: q.clone() })
+        let units = all_units.into_iter().filter(|u| taking_part.contains(&u.id)).collect();
+        Ok(ReportView { programme, report, units, query: q.clone() })
     }
 
     /// Reads what changed in the extract since the last report; the first call loads it whole
