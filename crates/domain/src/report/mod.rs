@@ -402,3 +402,73 @@ mod tests {
         assert_eq!(RelapseBucket::of(11), RelapseBucket::Oltre11);
     }
 }
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn fact(org: i64, kind: InterventionType, start: Option<(i32, u32)>) -> Fact {
+        Fact {
+            intervention_id: 1,
+            programme_id: 1,
+            organisation_id: org,
+            kind,
+            start: start.and_then(|(y, m)| NaiveDate::from_ymd_opt(y, m, 1)),
+            sex: None,
+            age: None,
+            education: None,
+            work_history: None,
+            substance_start: None,
+            substance_current: None,
+            relapses: None,
+            substance_use: None,
+            ending: None,
+            contract: None,
+            evaluation: None,
+            section_a: None,
+            section_b: None,
+            section_c: None,
+            autonomy: None,
+        }
+    }
+
+    #[test]
+    fn filters_select_by_period_organisation_kind_and_type() {
+        let serd = Unit { id: 1, name: "1-MS".into(), kind: OrganisationKind::AuslSerd };
+        let ceart = Unit { id: 2, name: "CEART".into(), kind: OrganisationKind::EnteAusiliario };
+        let f = fact(1, InterventionType::SocioTerapeutico, Some((2011, 6)));
+        assert!(Filter::default().matches(&f, &serd));
+        assert!(
+            !Filter::default().matches(&fact(1, InterventionType::SocioTerapeutico, None), &serd),
+            "never activated"
+        );
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+        let period = Filter { from: d(2011, 6, 1), to: d(2011, 6, 30), ..Default::default() };
+        assert!(period.matches(&f, &serd), "both ends included");
+        assert!(!Filter { from: d(2011, 6, 2), ..Default::default() }.matches(&f, &serd));
+        assert!(!Filter { to: d(2011, 5, 31), ..Default::default() }.matches(&f, &serd));
+        assert!(!Filter { organisations: vec![2], ..Default::default() }.matches(&f, &serd));
+        assert!(Filter { organisations: vec![2, 1], ..Default::default() }.matches(&f, &serd));
+        let kind = Filter { kind: Some(OrganisationKind::EnteAusiliario), ..Default::default() };
+        assert!(!kind.matches(&f, &serd) && kind.includes_unit(&ceart) && !kind.includes_unit(&serd));
+        let t = Filter { intervention_type: Some(InterventionType::InserimentoLavorativo), ..Default::default() };
+        assert!(!t.matches(&f, &serd));
+    }
+
+    #[test]
+    fn budget_reuse_is_what_was_committed_beyond_the_allocation() {
+        let b = crate::ledger::Balance { budget: 1000, committed_total: 1200, paid: 700, released: 300 };
+        let r = Budget::of(&b);
+        assert_eq!((r.committed, r.paid, r.available, r.freed, r.reused), (200, 700, 100, 300, 200));
+        assert_eq!(r.committed + r.paid + r.available, r.allocated);
+        let none = Budget::of(&crate::ledger::Balance { budget: 1000, committed_total: 500, paid: 0, released: 100 });
+        assert_eq!(none.reused, 0);
+    }
+
+    #[test]
+    fn natural_order_of_zone_names() {
+        let mut names = vec!["10-FI", "2-LU", "1-MS", "CEART", "12-Viar."];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, vec!["1-MS", "2-LU", "10-FI", "12-Viar.", "CEART"]);
+    }
+}
