@@ -596,6 +596,13 @@ async fn the_report_pages_show_tables_charts_and_the_printable_version() {
         .get(&format!("/report?programme_id={}&organisation_kind=ente_ausiliario&by=organisation", seed.programme))
         .await;
     assert!(filtered.body.contains("Interventi attivati considerati: 33"), "{}", filtered.body);
+    let two = analyst
+        .get(&format!(
+            "/report?programme_id={}&organisations={}&organisations={}",
+            seed.programme, seed.orgs["CEART"], seed.orgs["1-MS"]
+        ))
+        .await;
+    assert!(two.body.contains("Interventi attivati considerati: 52"), "19 of 1-MS and 33 of CEART");
     let wrong = analyst.get(&format!("/report?programme_id={}&from=ieri", seed.programme)).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("Avvio dal"), "the field is named");

@@ -197,4 +197,23 @@ async fn outcome_reports_by_role() {
     let names: Vec<&str> =
         rows.iter().filter(|r| r["role"] == "category").filter_map(|r| r["label"].as_str()).collect();
     assert_eq!(names, vec!["SerD Zona 1-MS"], "only their own organisation");
+
+    // A coordinator of the AUSL sees the SerD zones under it as well, still exactly.
+    let admin = app.actor("admin").await;
+    let ausl = app.org_id("Azienda USL Toscana nord ovest").await;
+    let form = percorsi_domain::user::UserForm {
+        username: "coord.ausl".into(),
+        display_name: "Coordinamento AUSL".into(),
+        password: "una-password-lunga-abbastanza".into(),
+        organisation_id: ausl.to_string(),
+        role: "coordinatore".into(),
+    };
+    app.svc.create_user(&admin, &form).await.expect("user");
+    let c = app.api_client("coord.ausl").await;
+    let r = c.get(&format!("/api/v1/reports?programme_id={current}&table=1")).await.json();
+    assert_eq!(r["suppressed"], false);
+    let rows = r["tables"][0]["grids"][0]["rows"].as_array().expect("rows").clone();
+    let names: Vec<&str> =
+        rows.iter().filter(|r| r["role"] == "category").filter_map(|r| r["label"].as_str()).collect();
+    assert_eq!(names, vec!["SerD Zona 1-MS", "SerD Zona 6-LI"]);
 }

@@ -214,7 +214,22 @@ impl Service {
             tx.commit().await?;
             (programme, orgs, planned, balances)
         };
-        let allowed = |id: i64| only_org.is_none_or(|o| o == id);
+        // A coordinator sees their organisation and the ones under it (an AUSL and its SerD).
+        let within: Option<std::collections::HashSet<i64>> = only_org.map(|root| {
+            let mut set = std::collections::HashSet::from([root]);
+            loop {
+                let before = set.len();
+                for o in &units {
+                    if o.parent_id.is_some_and(|p| set.contains(&p)) {
+                        set.insert(o.id);
+                    }
+                }
+                if set.len() == before {
+                    break set;
+                }
+            }
+        });
+        let allowed = |id: i64| within.as_ref().is_none_or(|w| w.contains(&id));
         let mut all_units: Vec<Unit> = units
             .into_iter()
             .filter(|o| allowed(o.id))

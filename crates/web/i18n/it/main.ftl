@@ -706,3 +706,4 @@ report-back = Torna al report
 report-hidden-cell = Non diffuso: nascosto perché un valore «<5» della stessa riga o colonna non si possa ricavare dai totali
 report-suppressed-note = Per tutela della riservatezza i conteggi da 1 a 4 sono mostrati come «<5»; le celle «n.d.» sono nascoste perché quei valori non si possano ricavare dai totali.
 field-table = Tabella
+report-organisations-hint = Nessuna scelta: tutti gli enti. Ctrl (o ⌘) per sceglierne più di uno.

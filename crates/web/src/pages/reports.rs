@@ -6,7 +6,7 @@ use crate::i18n::Lang;
 use crate::report_view::{file, resolve};
 use crate::session::Auth;
 use crate::AppState;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -50,12 +50,32 @@ fn filter_choices(state: &AppState, lang: Lang) -> minijinja::Value {
     }
 }
 
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<ReportQuery>) -> Response {
-    render(&state, &auth, q, "reports/page.html").await
+/// The report's filters from a page's query string: the organisations list may come as one
+/// comma-separated value or as the repeated values of a multiple select.
+pub fn query_of(raw: Option<&str>) -> Result<ReportQuery, ()> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| ())?;
+    let organisations: Vec<&str> =
+        pairs.iter().filter(|(k, v)| k == "organisations" && !v.trim().is_empty()).map(|(_, v)| v.as_str()).collect();
+    let mut rest: Vec<(&str, &str)> =
+        pairs.iter().filter(|(k, _)| k != "organisations").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let joined = organisations.join(",");
+    rest.push(("organisations", &joined));
+    let encoded = serde_urlencoded::to_string(&rest).map_err(|_| ())?;
+    serde_urlencoded::from_str(&encoded).map_err(|_| ())
 }
 
-pub async fn print(State(state): State<AppState>, auth: Auth, Query(q): Query<ReportQuery>) -> Response {
-    render(&state, &auth, q, "reports/print.html").await
+pub async fn page(State(state): State<AppState>, auth: Auth, RawQuery(raw): RawQuery) -> Response {
+    match query_of(raw.as_deref()) {
+        Ok(q) => render(&state, &auth, q, "reports/page.html").await,
+        Err(()) => super::error_page(&state, auth.lang, StatusCode::BAD_REQUEST, "err-invalid-input"),
+    }
+}
+
+pub async fn print(State(state): State<AppState>, auth: Auth, RawQuery(raw): RawQuery) -> Response {
+    match query_of(raw.as_deref()) {
+        Ok(q) => render(&state, &auth, q, "reports/print.html").await,
+        Err(()) => super::error_page(&state, auth.lang, StatusCode::BAD_REQUEST, "err-invalid-input"),
+    }
 }
 
 async fn render(state: &AppState, auth: &Auth, q: ReportQuery, template: &str) -> Response {
@@ -105,6 +125,7 @@ async fn render(state: &AppState, auth: &Auth, q: ReportQuery, template: &str) -
         .unwrap_or_default();
     let ctx = context! {
         ..context! {
+            chosen_orgs => q.organisations.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>(),
             programmes => programmes, report => resolved, charts => charts, units => units, q => q,
             query_string => query_string, error_list => errors, choices => filter_choices(state, lang),
             can_extract => percorsi_service::policy::allows(auth.actor.role, percorsi_service::policy::Permission::ExtractData),
