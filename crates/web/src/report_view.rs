@@ -221,6 +221,16 @@ pub fn file(i18n: &I18n, lang: Lang, r: &Resolved, table: &str, format: &str) ->
     }
 }
 
+/// A text cell that a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`) is written
+/// with a leading apostrophe, so names typed by users never execute in Excel (CSV injection).
+pub fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// Long format, one line per cell: easy to load anywhere, with the displayed text kept.
 pub fn to_csv(report: &Resolved, tables: &[&RTable]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -246,14 +256,14 @@ pub fn to_csv(report: &Resolved, tables: &[&RTable]) -> Vec<u8> {
                     }
                     let col = &g.columns[c];
                     let _ = w.write_record([
-                        report.programme.as_str(),
-                        &t.number.to_string(),
+                        &csv_text(&report.programme),
+                        t.number.to_string().as_str(),
                         &t.title,
                         g.title.as_deref().unwrap_or(""),
                         &r.code,
-                        &r.label,
+                        &csv_text(&r.label),
                         &col.code,
-                        &col.label,
+                        &csv_text(&col.label),
                         &cell.value.map(|v| v.to_string()).unwrap_or_default(),
                         &cell.text,
                         &cell.percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
@@ -559,6 +569,13 @@ mod tests {
                 assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
             }
         }
+    }
+
+    #[test]
+    fn names_never_become_formulas_in_csv() {
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_text("1-MS"), "1-MS");
     }
 
     #[test]

@@ -168,6 +168,8 @@ pub async fn extract(State(state): State<AppState>, auth: Auth, Query(q): Query<
     } else {
         let mut w = csv::Writer::from_writer(Vec::new());
         for r in &rows {
+            let mut r = r.clone();
+            r.organisation = crate::report_view::csv_text(&r.organisation).into_owned();
             let _ = w.serialize(r);
         }
         w.into_inner().unwrap_or_default()
