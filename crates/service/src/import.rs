@@ -15,7 +15,8 @@ use percorsi_domain::intervention::InterventionStatus;
 use percorsi_domain::programme::InterventionType;
 use percorsi_domain::report::{Ending, Fact};
 use percorsi_domain::FieldError;
-use percorsi_store::{FactSource, ImportedResults, Value};
+use percorsi_domain::Invalid;
+use percorsi_store::{FactSource, ImportedResults, ProgrammeRow, Tx, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -71,8 +72,279 @@ pub enum Importer<'a> {
     Cli { username: &'a str },
 }
 
-struct Org {
-    id: i64,
+/// What the file is checked against: the programme, its rules and what was imported before.
+struct Target {
+    programme: ProgrammeRow,
+    /// Organisation name → id.
+    orgs: HashMap<String, i64>,
+    /// Type → (rule id, monthly amount in cents, maximum months).
+    rules: HashMap<InterventionType, (i64, i64, i64)>,
+    /// The post form's autonomy threshold, to turn imported scores into a change.
+    threshold: i64,
+    /// Reference → content hash of the rows imported before.
+    previous: HashMap<String, Option<String>>,
+}
+
+/// A checked row to write, with its autonomy change.
+struct Fresh<'a> {
+    row: &'a HistoricalRow,
+    autonomy: Option<AutonomyChange>,
+}
+
+impl Target {
+    async fn load(tx: &mut Tx, programme_id: i64) -> Result<Target> {
+        let programme =
+            tx.programme(programme_id).await?.ok_or_else(|| Invalid::one("programme_id", "err-not-found"))?;
+        let orgs = tx
+            .organisations()
+            .await?
+            .into_iter()
+            .filter(|o| OrganisationKind::parse(&o.kind).is_some())
+            .map(|o| (o.name, o.id))
+            .collect();
+        let rules = tx
+            .current_rules(programme.id)
+            .await?
+            .iter()
+            .filter_map(|r| {
+                InterventionType::parse(&r.intervention_type).map(|t| (t, (r.id, r.amount_cents, r.max_months)))
+            })
+            .collect();
+        let threshold = match tx.latest_instrument(AssessmentKind::PostIntervento.code()).await? {
+            Some(rec) => serde_json::from_str::<percorsi_domain::instrument::Instrument>(&rec.definition)
+                .map_err(|e| ServiceError::Broken(format!("stored instrument: {e}")))?
+                .autonomy_threshold
+                .unwrap_or(1),
+            None => 1,
+        };
+        let previous = tx.imported_refs(programme.id).await?.into_iter().collect();
+        Ok(Target { programme, orgs, rules, threshold, previous })
+    }
+
+    /// The rules that need the whole file or the database: duplicates, organisations, the
+    /// programme's period and rules, one person's attributes, rows imported before.
+    fn check<'a>(&self, rows: &'a [(u64, HistoricalRow)], out: &mut ImportOutcome) -> Vec<Fresh<'a>> {
+        let mut seen: HashMap<&str, u64> = HashMap::new();
+        let mut persons: HashMap<&str, (u64, &HistoricalRow)> = HashMap::new();
+        let mut fresh = Vec::new();
+        for (line, row) in rows {
+            let line = *line;
+            if let Some(first) = seen.insert(&row.external_ref, line) {
+                let e = FieldError::new("id_intervento", "err-duplicate-in-file").arg("line", first.to_string());
+                out.error(line, "id_intervento", &row.external_ref, &e);
+                continue;
+            }
+            let errors_before = out.error_count;
+            let p = &self.programme;
+            if !self.orgs.contains_key(&row.organisation) {
+                out.error(line, "ente", &row.organisation, &FieldError::new("ente", "err-unknown-organisation"));
+            }
+            if let Some(h) = row.host.as_ref().filter(|h| !self.orgs.contains_key(*h)) {
+                out.error(line, "ente_ospitante", h, &FieldError::new("ente_ospitante", "err-unknown-organisation"));
+            }
+            if row.start < p.start_date || row.start > p.end_date {
+                let e = FieldError::new("data_inizio", "err-outside-programme")
+                    .arg("value", row.start.format("%d/%m/%Y").to_string())
+                    .arg("start", p.start_date.format("%d/%m/%Y").to_string())
+                    .arg("end", p.end_date.format("%d/%m/%Y").to_string());
+                out.error(line, "data_inizio", &row.start.to_string(), &e);
+            }
+            if !self.rules.contains_key(&row.kind) {
+                let e = FieldError::new("tipo_intervento", "err-no-rule").arg("type", row.kind.code());
+                out.error(line, "tipo_intervento", row.kind.code(), &e);
+            }
+            let computed = autonomy_change(row.autonomy_pre, row.autonomy_post, self.threshold);
+            if let (Some(c), Some(given)) = (computed, row.autonomy_change) {
+                if c != given {
+                    let e = FieldError::new(AUTONOMY_CHANGE, "err-autonomy-mismatch").arg("computed", c.code());
+                    out.error(line, AUTONOMY_CHANGE, given.code(), &e);
+                }
+            }
+            match persons.get(row.person_code.as_str()) {
+                Some((first, p)) if p.sex != row.sex || p.birth_year != row.birth_year => {
+                    let e = FieldError::new("codice_persona", "err-person-inconsistent").arg("line", first.to_string());
+                    out.error(line, "codice_persona", &row.person_code, &e);
+                }
+                Some(_) => {}
+                None => {
+                    persons.insert(&row.person_code, (line, row));
+                }
+            }
+            match self.previous.get(&row.external_ref) {
+                Some(hash) if hash.as_deref() == Some(row.hash.as_str()) => {
+                    out.present += 1;
+                    continue;
+                }
+                Some(_) => {
+                    let e = FieldError::new("id_intervento", "err-imported-differently");
+                    out.error(line, "id_intervento", &row.external_ref, &e);
+                }
+                None => {}
+            }
+            if out.error_count == errors_before {
+                fresh.push(Fresh { row, autonomy: computed.or(row.autonomy_change) });
+            }
+        }
+        fresh
+    }
+
+    /// The people of the rows: those already known by code are reused, the others added
+    /// (anonymous: no identity). Returns code → id.
+    async fn write_persons(
+        &self,
+        tx: &mut Tx,
+        fresh: &[Fresh<'_>],
+        now: &str,
+        out: &mut ImportOutcome,
+    ) -> Result<HashMap<String, i64>> {
+        let mut first: HashMap<&str, &HistoricalRow> = HashMap::new();
+        for f in fresh {
+            first.entry(&f.row.person_code).or_insert(f.row);
+        }
+        let mut codes: Vec<String> = first.keys().map(|c| c.to_string()).collect();
+        codes.sort();
+        let mut ids: HashMap<String, i64> =
+            tx.ids_by_key("persons", "code", &codes).await?.into_iter().map(|(id, code)| (code, id)).collect();
+        let text = |s: Option<&str>| Value::Text(s.map(str::to_string));
+        let new: Vec<Vec<Value>> = codes
+            .iter()
+            .filter(|c| !ids.contains_key(*c))
+            .filter_map(|c| first.get(c.as_str()))
+            .map(|r| {
+                vec![
+                    text(Some(&r.person_code)),
+                    Value::Bool(Some(true)),
+                    Value::Int(r.birth_year),
+                    text(r.sex.map(|s| s.code())),
+                    text(r.education.map(|s| s.code())),
+                    text(r.work_history.map(|s| s.code())),
+                    text(Some(now)),
+                    Value::Int(self.orgs.get(&r.organisation).copied()),
+                ]
+            })
+            .collect();
+        out.persons_added = new.len();
+        let added = tx
+            .insert_many_returning(
+                "persons",
+                "code, anonymous, birth_year, sex, education, work_history, created_at, created_by_org",
+                &new,
+                Some("code"),
+            )
+            .await?;
+        ids.extend(added.into_iter().map(|(id, code)| (code, id)));
+        Ok(ids)
+    }
+
+    /// The interventions, attributed to the importing account. Returns reference → id.
+    async fn write_interventions(
+        &self,
+        tx: &mut Tx,
+        fresh: &[Fresh<'_>],
+        persons: &HashMap<String, i64>,
+        user_id: i64,
+        now: &str,
+    ) -> Result<HashMap<String, i64>> {
+        let text = |s: Option<&str>| Value::Text(s.map(str::to_string));
+        let mut rows = Vec::with_capacity(fresh.len());
+        for Fresh { row: r, .. } in fresh {
+            let (Some(&(rule_id, amount, max_months)), Some(&org)) =
+                (self.rules.get(&r.kind), self.orgs.get(&r.organisation))
+            else {
+                return Err(ServiceError::Broken("import: a checked row lost its rule or organisation".into()));
+            };
+            let host = r.host.as_ref().and_then(|h| self.orgs.get(h).copied()).unwrap_or(org);
+            let planned_end =
+                r.end.or_else(|| r.start.checked_add_months(Months::new(max_months as u32))).unwrap_or(r.start);
+            let status = match r.ending {
+                Some(Ending::Positive(_)) => InterventionStatus::Concluso,
+                Some(Ending::Interrupted(_)) => InterventionStatus::Interrotto,
+                None => InterventionStatus::Attivo,
+            };
+            let (outcome, positive, reason) = Ending::columns(r.ending);
+            rows.push(vec![
+                Value::Int(Some(self.programme.id)),
+                Value::Int(Some(rule_id)),
+                Value::Int(persons.get(&r.person_code).copied()),
+                Value::Int(Some(org)),
+                Value::Int(Some(user_id)),
+                text(Some(r.kind.code())),
+                Value::Int(Some(host)),
+                text(Some(&r.start.to_string())),
+                text(Some(&planned_end.to_string())),
+                text(Some(&r.start.to_string())),
+                Value::Text(r.end.map(|d| d.to_string())),
+                Value::Int(Some(0)),
+                Value::Int(Some(0)),
+                Value::Int(Some(r.monthly_amount_cents.unwrap_or(amount))),
+                text(Some(status.code())),
+                Value::Int(r.relapses),
+                Value::Bool(r.legal_use),
+                Value::Bool(r.illegal_use),
+                text(outcome),
+                text(positive),
+                text(reason),
+                Value::Text(r.interruption_text.clone()),
+                text(r.contract.map(|c| c.code())),
+                text(r.evaluation.map(|e| e.code())),
+                text(Some(now)),
+                text(Some(&r.external_ref)),
+                text(Some(&r.hash)),
+            ]);
+        }
+        Ok(tx
+            .insert_many_returning(
+                "interventions",
+                "programme_id, rule_id, person_id, organisation_id, case_manager_id, intervention_type, host_organisation_id, \
+                 planned_start, planned_end, actual_start, actual_end, weekly_days, weekly_hours, monthly_amount_cents, status, \
+                 relapse_count, legal_substance_use, illegal_substance_use, outcome, positive_kind, interruption_reason, \
+                 interruption_text, contract_kind, evaluation, created_at, external_ref, import_hash",
+                &rows,
+                Some("external_ref"),
+            )
+            .await?
+            .into_iter()
+            .map(|(id, r)| (r, id))
+            .collect())
+    }
+
+    /// The results as levels and the report facts, derived the same way as for live data.
+    async fn write_results(&self, tx: &mut Tx, fresh: &[Fresh<'_>], ids: &HashMap<String, i64>) -> Result<()> {
+        let mut results = Vec::with_capacity(fresh.len());
+        let mut facts: Vec<Fact> = Vec::with_capacity(fresh.len());
+        let code = |v: Option<&'static str>| v.map(str::to_string);
+        for Fresh { row: r, autonomy } in fresh {
+            let (Some(&id), Some(&org)) = (ids.get(&r.external_ref), self.orgs.get(&r.organisation)) else {
+                return Err(ServiceError::Broken("import: id not returned".into()));
+            };
+            let imported = ImportedResults {
+                substance_start: code(r.substance_start.map(|s| s.code())),
+                substance_current: code(r.substance_current.map(|s| s.code())),
+                section_a: code(r.bands[0].map(|b| b.code())),
+                section_b: code(r.bands[1].map(|b| b.code())),
+                section_c: code(r.bands[2].map(|b| b.code())),
+                autonomy_change: code(autonomy.map(|c| c.code())),
+            };
+            results.push(vec![
+                Value::Int(Some(id)),
+                Value::Text(imported.substance_start.clone()),
+                Value::Text(imported.substance_current.clone()),
+                Value::Text(imported.section_a.clone()),
+                Value::Text(imported.section_b.clone()),
+                Value::Text(imported.section_c.clone()),
+                Value::Text(imported.autonomy_change.clone()),
+            ]);
+            facts.push(fact_of(&source_of(id, self.programme.id, org, r, imported), &Assessed::default())?);
+        }
+        tx.insert_many(
+            "imported_results",
+            "intervention_id, substance_start, substance_current, section_a, section_b, section_c, autonomy_change",
+            &results,
+        )
+        .await?;
+        tx.insert_facts(&facts).await?;
+        Ok(())
+    }
 }
 
 impl Service {
@@ -92,261 +364,37 @@ impl Service {
                 let mut tx = self.store().write().await?;
                 let u = tx.user_by_username(username).await?.filter(|u| u.active);
                 tx.commit().await?;
-                u.ok_or_else(|| percorsi_domain::Invalid::one("user", "err-unknown-user"))?.id
+                u.ok_or_else(|| Invalid::one("user", "err-unknown-user"))?.id
             }
         };
         let mut out = ImportOutcome { file_name: file_name.to_string(), ..Default::default() };
-        let today = crate::today();
         let mut tx = self.store().write().await?;
-        let programme = tx
-            .programme(programme_id)
-            .await?
-            .ok_or_else(|| percorsi_domain::Invalid::one("programme_id", "err-not-found"))?;
-        let orgs: HashMap<String, Org> = tx
-            .organisations()
-            .await?
-            .into_iter()
-            .filter(|o| OrganisationKind::parse(&o.kind).is_some())
-            .map(|o| (o.name.clone(), Org { id: o.id }))
-            .collect();
-        let rules: HashMap<InterventionType, (i64, i64, i64)> = tx
-            .current_rules(programme.id)
-            .await?
-            .iter()
-            .filter_map(|r| {
-                InterventionType::parse(&r.intervention_type).map(|t| (t, (r.id, r.amount_cents, r.max_months)))
-            })
-            .collect();
-        let threshold = match tx.latest_instrument(AssessmentKind::PostIntervento.code()).await? {
-            Some(rec) => serde_json::from_str::<percorsi_domain::instrument::Instrument>(&rec.definition)
-                .map_err(|e| ServiceError::Broken(format!("stored instrument: {e}")))?
-                .autonomy_threshold
-                .unwrap_or(1),
-            None => 1,
-        };
-        let previous: HashMap<String, Option<String>> = tx.imported_refs(programme.id).await?.into_iter().collect();
-
+        let target = Target::load(&mut tx, programme_id).await?;
         let started = std::time::Instant::now();
-        let rows = read_rows(data, today, &mut out);
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        let mut persons: HashMap<String, (u64, &HistoricalRow)> = HashMap::new();
-        let mut fresh: Vec<(u64, &HistoricalRow, Option<AutonomyChange>)> = Vec::new();
-        for (line, row) in &rows {
-            let (line, row) = (*line, row);
-            if let Some(first) = seen.insert(row.external_ref.clone(), line) {
-                let e = FieldError::new("id_intervento", "err-duplicate-in-file").arg("line", first.to_string());
-                out.error(line, "id_intervento", &row.external_ref, &e);
-                continue;
-            }
-            let mut ok = true;
-            let mut fail = |out: &mut ImportOutcome, column: &str, value: &str, e: FieldError| {
-                out.error(line, column, value, &e);
-                ok = false;
-            };
-            if !orgs.contains_key(&row.organisation) {
-                fail(&mut out, "ente", &row.organisation, FieldError::new("ente", "err-unknown-organisation"));
-            }
-            if let Some(h) = row.host.as_ref().filter(|h| !orgs.contains_key(*h)) {
-                fail(&mut out, "ente_ospitante", h, FieldError::new("ente_ospitante", "err-unknown-organisation"));
-            }
-            if row.start < programme.start_date || row.start > programme.end_date {
-                let e = FieldError::new("data_inizio", "err-outside-programme")
-                    .arg("value", row.start.format("%d/%m/%Y").to_string())
-                    .arg("start", programme.start_date.format("%d/%m/%Y").to_string())
-                    .arg("end", programme.end_date.format("%d/%m/%Y").to_string());
-                fail(&mut out, "data_inizio", &row.start.to_string(), e);
-            }
-            if !rules.contains_key(&row.kind) {
-                fail(
-                    &mut out,
-                    "tipo_intervento",
-                    row.kind.code(),
-                    FieldError::new("tipo_intervento", "err-no-rule").arg("type", row.kind.code()),
-                );
-            }
-            let computed = autonomy_change(row.autonomy_pre, row.autonomy_post, threshold);
-            if let (Some(c), Some(given)) = (computed, row.autonomy_change) {
-                if c != given {
-                    let e = FieldError::new(AUTONOMY_CHANGE, "err-autonomy-mismatch").arg("computed", c.code());
-                    fail(&mut out, AUTONOMY_CHANGE, given.code(), e);
-                }
-            }
-            match persons.get(&row.person_code) {
-                Some((first, p)) if p.sex != row.sex || p.birth_year != row.birth_year => {
-                    let e = FieldError::new("codice_persona", "err-person-inconsistent").arg("line", first.to_string());
-                    fail(&mut out, "codice_persona", &row.person_code, e);
-                }
-                Some(_) => {}
-                None => {
-                    persons.insert(row.person_code.clone(), (line, row));
-                }
-            }
-            match previous.get(&row.external_ref) {
-                Some(hash) if hash.as_deref() == Some(row.hash.as_str()) => {
-                    out.present += 1;
-                    continue;
-                }
-                Some(_) => {
-                    fail(
-                        &mut out,
-                        "id_intervento",
-                        &row.external_ref,
-                        FieldError::new("id_intervento", "err-imported-differently"),
-                    );
-                }
-                None => {}
-            }
-            if ok {
-                fresh.push((line, row, computed.or(row.autonomy_change)));
-            }
-        }
+        let rows = read_rows(data, crate::today(), &mut out);
+        let fresh = target.check(&rows, &mut out);
         if out.error_count > 0 {
             // Dropping the transaction writes nothing.
             return Ok(out);
         }
-
-        // Persons: reuse those already known by code, add the others (anonymous: no identity).
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, rows = rows.len(), "import: checked");
-        let mut codes: Vec<String> = fresh.iter().map(|(_, r, _)| r.person_code.clone()).collect();
-        codes.sort();
-        codes.dedup();
-        let mut person_ids: HashMap<String, i64> =
-            tx.ids_by_key("persons", "code", &codes).await?.into_iter().map(|(id, code)| (code, id)).collect();
+        let ms = || started.elapsed().as_millis() as u64;
+        tracing::debug!(ms = ms(), rows = rows.len(), "import: checked");
         let now = crate::audit::now();
-        let new_persons: Vec<Vec<Value>> = codes
-            .iter()
-            .filter(|c| !person_ids.contains_key(*c))
-            .filter_map(|c| persons.get(c))
-            .map(|(_, r)| {
-                vec![
-                    Value::Text(Some(r.person_code.clone())),
-                    Value::Bool(Some(true)),
-                    Value::Int(r.birth_year),
-                    Value::Text(r.sex.map(|s| s.code().to_string())),
-                    Value::Text(r.education.map(|s| s.code().to_string())),
-                    Value::Text(r.work_history.map(|s| s.code().to_string())),
-                    Value::Text(Some(now.clone())),
-                    Value::Int(orgs.get(&r.organisation).map(|o| o.id)),
-                ]
-            })
-            .collect();
-        out.persons_added = new_persons.len();
-        let added = tx
-            .insert_many_returning(
-                "persons",
-                "code, anonymous, birth_year, sex, education, work_history, created_at, created_by_org",
-                &new_persons,
-                Some("code"),
-            )
-            .await?;
-        person_ids.extend(added.into_iter().map(|(id, code)| (code, id)));
-
-        let mut intervention_rows = Vec::with_capacity(fresh.len());
-        for (_, r, _) in &fresh {
-            let (rule_id, amount, max_months) = rules[&r.kind];
-            let org = orgs[&r.organisation].id;
-            let host = r.host.as_ref().map_or(org, |h| orgs[h].id);
-            let planned_end =
-                r.end.or_else(|| r.start.checked_add_months(Months::new(max_months as u32))).unwrap_or(r.start);
-            let status = match r.ending {
-                Some(Ending::Positive(_)) => InterventionStatus::Concluso,
-                Some(Ending::Interrupted(_)) => InterventionStatus::Interrotto,
-                None => InterventionStatus::Attivo,
-            };
-            let (outcome, positive, reason) = Ending::columns(r.ending);
-            let text = |s: Option<&str>| Value::Text(s.map(str::to_string));
-            intervention_rows.push(vec![
-                Value::Int(Some(programme.id)),
-                Value::Int(Some(rule_id)),
-                Value::Int(person_ids.get(&r.person_code).copied()),
-                Value::Int(Some(org)),
-                Value::Int(Some(user_id)),
-                text(Some(r.kind.code())),
-                Value::Int(Some(host)),
-                Value::Text(Some(r.start.to_string())),
-                Value::Text(Some(planned_end.to_string())),
-                Value::Text(Some(r.start.to_string())),
-                Value::Text(r.end.map(|d| d.to_string())),
-                Value::Int(Some(0)),
-                Value::Int(Some(0)),
-                Value::Int(Some(r.monthly_amount_cents.unwrap_or(amount))),
-                text(Some(status.code())),
-                Value::Int(r.relapses),
-                Value::Bool(r.legal_use),
-                Value::Bool(r.illegal_use),
-                text(outcome),
-                text(positive),
-                text(reason),
-                Value::Text(r.interruption_text.clone()),
-                text(r.contract.map(|c| c.code())),
-                text(r.evaluation.map(|e| e.code())),
-                Value::Text(Some(now.clone())),
-                Value::Text(Some(r.external_ref.clone())),
-                Value::Text(Some(r.hash.clone())),
-            ]);
-        }
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: persons written");
-        let ids: HashMap<String, i64> = tx
-            .insert_many_returning(
-                "interventions",
-                "programme_id, rule_id, person_id, organisation_id, case_manager_id, intervention_type, host_organisation_id, \
-                 planned_start, planned_end, actual_start, actual_end, weekly_days, weekly_hours, monthly_amount_cents, status, \
-                 relapse_count, legal_substance_use, illegal_substance_use, outcome, positive_kind, interruption_reason, \
-                 interruption_text, contract_kind, evaluation, created_at, external_ref, import_hash",
-                &intervention_rows,
-                Some("external_ref"),
-            )
-            .await?
-            .into_iter()
-            .map(|(id, r)| (r, id))
-            .collect();
-        drop(intervention_rows);
-
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: interventions written");
-        let mut results = Vec::with_capacity(fresh.len());
-        let mut facts: Vec<Fact> = Vec::with_capacity(fresh.len());
-        for (_, r, change) in &fresh {
-            let id = *ids.get(&r.external_ref).ok_or_else(|| ServiceError::Broken("import: id not returned".into()))?;
-            let code = |v: Option<&'static str>| v.map(str::to_string);
-            let imported = ImportedResults {
-                substance_start: code(r.substance_start.map(|s| s.code())),
-                substance_current: code(r.substance_current.map(|s| s.code())),
-                section_a: code(r.bands[0].map(|b| b.code())),
-                section_b: code(r.bands[1].map(|b| b.code())),
-                section_c: code(r.bands[2].map(|b| b.code())),
-                autonomy_change: code(change.map(|c| c.code())),
-            };
-            results.push(vec![
-                Value::Int(Some(id)),
-                Value::Text(imported.substance_start.clone()),
-                Value::Text(imported.substance_current.clone()),
-                Value::Text(imported.section_a.clone()),
-                Value::Text(imported.section_b.clone()),
-                Value::Text(imported.section_c.clone()),
-                Value::Text(imported.autonomy_change.clone()),
-            ]);
-            facts.push(fact_of(
-                &source_of(id, programme.id, orgs[&r.organisation].id, r, imported),
-                &Assessed::default(),
-            )?);
-        }
-        tx.insert_many(
-            "imported_results",
-            "intervention_id, substance_start, substance_current, section_a, section_b, section_c, autonomy_change",
-            &results,
-        )
-        .await?;
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: results written");
-        tx.insert_facts(&facts).await?;
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: facts written");
+        let persons = target.write_persons(&mut tx, &fresh, &now, &mut out).await?;
+        tracing::debug!(ms = ms(), "import: persons written");
+        let ids = target.write_interventions(&mut tx, &fresh, &persons, user_id, &now).await?;
+        tracing::debug!(ms = ms(), "import: interventions written");
+        target.write_results(&mut tx, &fresh, &ids).await?;
+        tracing::debug!(ms = ms(), "import: results and facts written");
         out.added = fresh.len();
         out.written = true;
         let sha = hex::encode(Sha256::digest(data));
+        let programme = target.programme.id;
         tx.insert_many(
             "imports",
             "programme_id, file_name, file_sha256, rows_total, rows_added, rows_present, user_id, at",
             &[vec![
-                Value::Int(Some(programme.id)),
+                Value::Int(Some(programme)),
                 Value::Text(Some(file_name.to_string())),
                 Value::Text(Some(sha.clone())),
                 Value::Int(Some(out.rows as i64)),
@@ -363,20 +411,11 @@ impl Service {
         );
         match &importer {
             Importer::User(a) => {
-                record(&mut tx, a, "import", "programme", Some(programme.id), "importazione storica", Some(detail))
-                    .await?
+                record(&mut tx, a, "import", "programme", Some(programme), "importazione storica", Some(detail)).await?
             }
             Importer::Cli { username } => {
-                record_system(
-                    &mut tx,
-                    username,
-                    Some(user_id),
-                    "import",
-                    "programme",
-                    Some(detail),
-                    "importazione storica",
-                )
-                .await?
+                let reason = "importazione storica";
+                record_system(&mut tx, username, Some(user_id), "import", "programme", Some(detail), reason).await?
             }
         }
         tx.commit().await?;
