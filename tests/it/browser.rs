@@ -363,7 +363,7 @@ async fn analyst_imports_a_historical_file_and_reads_the_report() {
     let input = b.find(Locator::Id("file")).await.expect("file field");
     input.send_keys(&broken.display().to_string()).await.expect("choose file");
     click(&b, "#import-form button[type=submit]").await;
-    let text = wait_text(&b, "Il file contiene 1 errori").await;
+    let text = wait_text(&b, "Il file contiene un errore").await;
     assert!(text.contains("Zona inesistente") && text.contains("Non è stato scritto nulla"), "{text}");
     let focused = b
         .execute("return document.activeElement.id || document.activeElement.getAttribute('aria-labelledby')", vec![])

@@ -74,7 +74,11 @@ impl I18n {
         };
         let mut fargs = FluentArgs::new();
         for (k, v) in args {
-            fargs.set(*k, v.clone());
+            // `n` is a count: as a number it selects the plural form (`[one]` / `*[other]`).
+            match v.parse::<i64>() {
+                Ok(n) if *k == "n" => fargs.set(*k, n),
+                _ => fargs.set(*k, v.clone()),
+            }
         }
         let mut errors = Vec::new();
         b.format_pattern(pattern, if args.is_empty() { None } else { Some(&fargs) }, &mut errors).into_owned()
@@ -268,6 +272,14 @@ mod tests {
         }
         assert!(missing.is_empty(), "{missing:#?}");
         assert!(checked > 80, "found only {checked} message ids");
+    }
+
+    #[test]
+    fn counts_choose_the_plural_form() {
+        let i = I18n::new();
+        assert_eq!(i.t(Lang::It, "import-failed", &[("n", "1".into())]), "Il file contiene un errore");
+        assert_eq!(i.t(Lang::It, "import-failed", &[("n", "3".into())]), "Il file contiene 3 errori");
+        assert_eq!(i.t(Lang::En, "import-failed", &[("n", "1".into())]), "The file has one error");
     }
 
     #[test]

@@ -675,7 +675,10 @@ import-progress = Uploading and checking…
 import-done = Import completed
 import-summary = Rows read: { $rows }. Interventions added: { $added }. Already present (not duplicated): { $present }. New people: { $persons }.
 import-see-report = See the programme's report
-import-failed = The file has { $n } errors
+import-failed = { $n ->
+    [one] The file has one error
+   *[other] The file has { $n } errors
+}
 import-nothing-written = Nothing was written. Correct the cells listed and upload the file again.
 import-errors-truncated = The first { $shown } errors are shown.
 import-errors = Errors in the file

@@ -675,7 +675,10 @@ import-progress = Caricamento e verifica in corso…
 import-done = Importazione completata
 import-summary = Righe lette: { $rows }. Interventi aggiunti: { $added }. Già presenti (non duplicati): { $present }. Persone nuove: { $persons }.
 import-see-report = Vedi il report del programma
-import-failed = Il file contiene { $n } errori
+import-failed = { $n ->
+    [one] Il file contiene un errore
+   *[other] Il file contiene { $n } errori
+}
 import-nothing-written = Non è stato scritto nulla. Correggere le celle indicate e caricare di nuovo il file.
 import-errors-truncated = Sono mostrati i primi { $shown } errori.
 import-errors = Errori del file
