@@ -603,6 +603,8 @@ async fn the_report_pages_show_tables_charts_and_the_printable_version() {
         ))
         .await;
     assert!(two.body.contains("Interventi attivati considerati: 52"), "19 of 1-MS and 33 of CEART");
+    let one = analyst.get(&format!("/report?programme_id={}&table=5", seed.programme)).await;
+    assert!(one.body.contains("id=\"t05\"") && !one.body.contains("id=\"t04\""), "one table only");
     let wrong = analyst.get(&format!("/report?programme_id={}&from=ieri", seed.programme)).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("Avvio dal"), "the field is named");

@@ -710,3 +710,5 @@ report-hidden-cell = Not disclosed: hidden so that a "<5" value in the same row 
 report-suppressed-note = To protect privacy, counts from 1 to 4 are shown as "<5"; cells marked "n.d." are hidden so that those values cannot be worked out from the totals.
 field-table = Table
 report-organisations-hint = No choice: every organisation. Ctrl (or ⌘) to choose more than one.
+report-only-this = this table only
+report-all-tables = All tables

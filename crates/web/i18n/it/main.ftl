@@ -710,3 +710,5 @@ report-hidden-cell = Non diffuso: nascosto perché un valore «<5» della stessa
 report-suppressed-note = Per tutela della riservatezza i conteggi da 1 a 4 sono mostrati come «<5»; le celle «n.d.» sono nascoste perché quei valori non si possano ricavare dai totali.
 field-table = Tabella
 report-organisations-hint = Nessuna scelta: tutti gli enti. Ctrl (o ⌘) per sceglierne più di uno.
+report-only-this = solo questa tabella
+report-all-tables = Tutte le tabelle
