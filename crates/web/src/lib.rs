@@ -18,7 +18,6 @@ use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use views::Ui;
@@ -31,6 +30,17 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Whether a request is a historical import, the only one allowed a large body.
 pub fn is_upload(path: &str) -> bool {
     path.ends_with("/importazione") || (path.starts_with("/api/v1/programmes/") && path.ends_with("/import"))
+}
+
+/// Answers 408 when a request takes too long: 30 s, or 10 minutes for an import (a large file
+/// is checked whole before anything is written; giving up rolls the import back).
+async fn time_limit(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = Duration::from_secs(if is_upload(req.uri().path()) { 600 } else { 30 });
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => axum::http::StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 /// Caps every request body: small for forms and JSON, large for imports.
@@ -72,7 +82,7 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(body_limit))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(axum::middleware::from_fn(time_limit))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
