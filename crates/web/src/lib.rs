@@ -6,6 +6,7 @@ pub mod i18n;
 mod metrics;
 mod ops;
 mod pages;
+mod report_chart;
 pub mod report_view;
 mod session;
 mod views;
