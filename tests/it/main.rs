@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod consents;
 mod persons;
+mod projects;
 mod protocol;
 mod reports;
 mod roles;

@@ -16,6 +16,7 @@ pub mod money;
 pub mod organisation;
 pub mod person;
 pub mod programme;
+pub mod project;
 pub mod pseudonym;
 pub mod report;
 pub mod user;

@@ -14,6 +14,7 @@ pub mod keyfile;
 pub mod pathway;
 pub mod policy;
 pub mod programmes;
+pub mod projects;
 pub mod reports;
 pub mod synthetic;
 

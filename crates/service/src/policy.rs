@@ -36,6 +36,8 @@ pub enum Permission {
     ExtractData,
     /// Loading historical programmes from spreadsheets.
     ImportHistory,
+    /// Writing and reviewing personalised projects.
+    ManageProjects,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -59,6 +61,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ManageInstruments => matches!(role, Amministratore),
         ViewReports => matches!(role, Coordinatore | Analista),
         ExtractData | ImportHistory => matches!(role, Analista),
+        ManageProjects => matches!(role, CaseManager),
     }
 }
 

@@ -11,6 +11,7 @@ mod migrate;
 mod organisations;
 mod persons;
 mod programmes;
+mod projects;
 mod rows;
 mod scope;
 mod sessions;
@@ -27,6 +28,7 @@ pub use interventions::{
 pub use organisations::OrganisationRow;
 pub use persons::{IdentityRow, PersonRow, PersonSummary};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
+pub use projects::{ProjectReviewRow, ProjectRow, ProjectVersionRow, ProjectWrite};
 pub use scope::Scope;
 pub use sessions::{ApiTokenListing, ApiTokenRow, SessionRow};
 pub use users::{MembershipRow, UserRow};

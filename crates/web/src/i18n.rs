@@ -84,6 +84,23 @@ impl I18n {
         b.format_pattern(pattern, if args.is_empty() { None } else { Some(&fargs) }, &mut errors).into_owned()
     }
 
+    /// A field's label; the fields of a project's objective `i` (`o{i}_title`, …) read
+    /// "Obiettivo i+1 – Titolo".
+    pub fn field_label(&self, lang: Lang, field: &str) -> String {
+        let slot = field
+            .strip_prefix('o')
+            .and_then(|r| r.split_once('_'))
+            .and_then(|(n, rest)| n.parse::<usize>().ok().map(|n| (n, rest)));
+        match slot {
+            Some((n, rest)) => format!(
+                "{} – {}",
+                self.t(lang, "project-objective", &[("n", (n + 1).to_string())]),
+                self.t(lang, &format!("field-objective-{rest}"), &[])
+            ),
+            None => self.t(lang, &format!("field-{field}"), &[]),
+        }
+    }
+
     pub fn has(&self, lang: Lang, key: &str) -> bool {
         self.bundle(lang).has_message(key)
     }
@@ -97,7 +114,7 @@ impl I18n {
                 let args: Vec<(&str, String)> = e.args.iter().map(|(k, v)| (*k, self.arg_label(lang, k, v))).collect();
                 FieldMessage {
                     field: e.field.to_string(),
-                    label: self.t(lang, &format!("field-{}", e.field), &[]),
+                    label: self.field_label(lang, e.field),
                     message: self.t(lang, e.key, &args),
                 }
             })
@@ -197,6 +214,10 @@ mod tests {
         keys.extend(Band::ALL.iter().map(|c| format!("code-band-{c}")));
         keys.extend(AssessmentKind::ALL.iter().map(|c| format!("code-assessment_kind-{c}")));
         keys.extend(AutonomyChange::ALL.iter().map(|c| format!("code-autonomy_change-{c}")));
+        use percorsi_domain::project::{Axis, ObjectiveOutcome, SupportKind};
+        keys.extend(Axis::ALL.iter().map(|c| format!("code-axis-{c}")));
+        keys.extend(SupportKind::ALL.iter().map(|c| format!("code-support-{c}")));
+        keys.extend(ObjectiveOutcome::ALL.iter().map(|c| format!("code-objective_outcome-{c}")));
         for lang in [Lang::It, Lang::En] {
             let missing: Vec<_> = keys.iter().filter(|k| !i.has(lang, k)).collect();
             assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");

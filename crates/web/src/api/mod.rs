@@ -3,6 +3,7 @@
 
 mod handlers;
 pub mod openapi;
+mod projects;
 mod protocol;
 mod reports;
 
@@ -52,6 +53,9 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/interventions/{id}/monitoring", put(protocol::monitoring))
         .route("/interventions/{id}/attendance", put(protocol::attendance))
         .route("/interventions/{id}/forms/{kind}", get(protocol::form).put(protocol::fill_form))
+        .route("/persons/{id}/projects", get(projects::list).post(projects::create))
+        .route("/projects/{id}", get(projects::show).put(projects::revise))
+        .route("/projects/{id}/reviews", post(projects::review))
         .route("/reports", get(reports::report))
         .route("/reports/extract", get(reports::extract))
         .route("/programmes/{id}/import", post(reports::import))

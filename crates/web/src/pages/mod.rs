@@ -6,6 +6,7 @@ mod auth;
 mod interventions;
 mod persons;
 mod programmes;
+mod projects;
 pub(crate) mod reports;
 
 use crate::i18n::Lang;
@@ -57,6 +58,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
         .route("/admin/schede", get(admin::instruments).post(admin::load_instrument))
         .route("/audit", get(audit::trail))
+        .route("/persone/{id}/progetti", get(projects::new_form).post(projects::create))
+        .route("/progetti/{id}", get(projects::show))
+        .route("/progetti/{id}/modifica", get(projects::revise_form).post(projects::revise))
+        .route("/progetti/{id}/verifiche", post(projects::review))
+        .route("/progetti/{id}/stampa", get(projects::print))
         .route("/report", get(reports::page))
         .route("/report/stampa", get(reports::print))
         .route("/report/esporta", get(reports::export))

@@ -44,8 +44,9 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
     } else {
         None
     };
+    let reviews = state.svc.reviews_due(&auth.actor).await.unwrap_or_default();
     let ctx = context! {
-        ..context! { followed => followed, due => due, tutored => tutored },
+        ..context! { followed => followed, due => due, tutored => tutored, reviews => reviews },
         ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()),
     };
     state.ui.render(StatusCode::OK, "home.html", ctx)
@@ -162,6 +163,7 @@ async fn render_show(
     let organisations =
         if pathway.can_manage_consents { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
     let interventions = state.svc.interventions_of_person(&auth.actor, id).await.unwrap_or_default();
+    let projects = state.svc.projects_of_person(&auth.actor, id).await.unwrap_or_default();
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (status, failure_vars) = failure_vars(state, lang, failure);
@@ -174,6 +176,8 @@ async fn render_show(
             user_classes => code_options(state, lang, "user_class", UserClass::ALL),
             p => pathway,
             interventions => interventions,
+            projects => projects,
+            can_project => open_here && allows(auth.actor.role, Permission::ManageProjects),
             can_plan => open_here && allows(auth.actor.role, Permission::ManageInterventions),
             open_here => open_here,
             can_episodes => can_episodes,

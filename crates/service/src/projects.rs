@@ -1,0 +1,248 @@
+//! Personalised projects: the case manager writes the plan with the person and the services,
+//! every change is a new version, reviews record how each objective stands. Anyone who sees
+//! the person (care episode, consent, care team) sees the project; only the organisation in
+//! charge changes it.
+
+use crate::audit::record;
+use crate::policy::{self, Permission};
+use crate::{Actor, Result, Service, ServiceError};
+use chrono::{Duration, NaiveDate};
+use percorsi_domain::project::{parse_plan, parse_review, Plan, Review};
+use percorsi_store::{ProjectRow, ProjectWrite, Tx};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A project as its page shows it: a chosen version with the history around it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProjectView {
+    pub project: ProjectRow,
+    /// The version shown (the current one unless asked otherwise).
+    pub version: i64,
+    pub plan: Plan,
+    pub reason: String,
+    pub author_name: String,
+    pub versions: Vec<VersionSummary>,
+    pub reviews: Vec<ReviewView>,
+    /// Organisation id → name, for the responsible organisations.
+    pub organisations: BTreeMap<i64, String>,
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VersionSummary {
+    pub version: i64,
+    pub reason: String,
+    pub author_name: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewView {
+    pub version: i64,
+    pub author_name: String,
+    pub review: Review,
+}
+
+/// A review due soon or late, for the case manager's agenda.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewDue {
+    pub project_id: i64,
+    pub person_id: i64,
+    pub person_code: String,
+    pub next_review: NaiveDate,
+    pub overdue: bool,
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| ServiceError::Broken(e.to_string()))
+}
+
+fn plan_of(content: &str) -> Result<Plan> {
+    serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))
+}
+
+async fn organisation_ids(tx: &mut Tx) -> Result<BTreeMap<i64, String>> {
+    Ok(tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect())
+}
+
+/// A project the actor's organisation is in charge of, for a change.
+async fn own_project(tx: &mut Tx, actor: &Actor, id: i64) -> Result<ProjectRow> {
+    policy::require(actor, Permission::ManageProjects)?;
+    let p = tx.project_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
+    if p.organisation_id != actor.organisation_id {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(p)
+}
+
+impl Service {
+    /// A new project for a person the actor's organisation follows; returns its id.
+    pub async fn create_project(&self, actor: &Actor, person_id: i64, raw: &BTreeMap<String, String>) -> Result<i64> {
+        policy::require(actor, Permission::ManageProjects)?;
+        let mut tx = self.store().write().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        let orgs = organisation_ids(&mut tx).await?;
+        let plan = parse_plan(raw, |id| orgs.contains_key(&id))?;
+        let content = json(&plan)?;
+        let w = ProjectWrite {
+            content: &content,
+            reason: "prima stesura",
+            start: plan.start,
+            end: plan.end,
+            next_review: plan.next_review,
+            author_id: actor.user_id,
+            author_org: actor.organisation_id,
+        };
+        let id = tx.insert_project(person_id, actor.user_id, &w).await?;
+        let detail = format!("person {person_id}, {} obiettivi", plan.objectives.len());
+        record(&mut tx, actor, "create", "project", Some(id), "progetto personalizzato", Some(detail)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Changes a project: the new content becomes the next version; the earlier ones stay.
+    pub async fn revise_project(&self, actor: &Actor, id: i64, raw: &BTreeMap<String, String>) -> Result<i64> {
+        let mut tx = self.store().write().await?;
+        own_project(&mut tx, actor, id).await?;
+        let orgs = organisation_ids(&mut tx).await?;
+        let mut c = percorsi_domain::validation::Checker::new();
+        let reason = c.required_text("reason", raw.get("reason").map(String::as_str).unwrap_or(""), 500);
+        let plan = match (parse_plan(raw, |id| orgs.contains_key(&id)), c.finish(|| ())) {
+            (Ok(p), Ok(())) => p,
+            (Err(mut a), Err(b)) => {
+                a.0.extend(b.0);
+                return Err(a.into());
+            }
+            (Err(a), _) | (_, Err(a)) => return Err(a.into()),
+        };
+        let content = json(&plan)?;
+        let w = ProjectWrite {
+            content: &content,
+            reason: &reason,
+            start: plan.start,
+            end: plan.end,
+            next_review: plan.next_review,
+            author_id: actor.user_id,
+            author_org: actor.organisation_id,
+        };
+        let version = tx.add_project_version(id, &w).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "project",
+            Some(id),
+            "nuova versione del progetto",
+            Some(format!("v{version}: {reason}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Records a review of the current version and sets the next one.
+    pub async fn review_project(&self, actor: &Actor, id: i64, raw: &BTreeMap<String, String>) -> Result<i64> {
+        let mut tx = self.store().write().await?;
+        let p = own_project(&mut tx, actor, id).await?;
+        let versions = tx.project_versions(id).await?;
+        let current = versions.iter().find(|v| v.version == p.current_version).ok_or(ServiceError::NotFound)?;
+        let plan = plan_of(&current.content)?;
+        let review = parse_review(raw, plan.objectives.len(), crate::today())?;
+        let rid = tx
+            .add_project_review(
+                id,
+                p.current_version,
+                (review.date, review.next_review),
+                &json(&review)?,
+                (actor.user_id, actor.organisation_id),
+            )
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "project_review",
+            Some(id),
+            "verifica del progetto",
+            Some(format!("v{}", p.current_version)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rid)
+    }
+
+    /// A project and its history, at `version` (the current one when `None`). Audited.
+    pub async fn project(&self, actor: &Actor, id: i64, version: Option<i64>) -> Result<ProjectView> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let mut tx = self.store().write().await?;
+        let project = tx.project_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
+        let versions = tx.project_versions(id).await?;
+        let wanted = version.unwrap_or(project.current_version);
+        let shown = versions.iter().find(|v| v.version == wanted).ok_or(ServiceError::NotFound)?;
+        let plan = plan_of(&shown.content)?;
+        let reviews = tx
+            .project_reviews(id)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let review: Review = serde_json::from_str(&r.content)
+                    .map_err(|e| ServiceError::Broken(format!("stored review: {e}")))?;
+                Ok(ReviewView { version: r.version, author_name: r.author_name, review })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let organisations = organisation_ids(&mut tx).await?;
+        record(&mut tx, actor, "read", "project", Some(id), "consultazione progetto", Some(format!("v{wanted}")))
+            .await?;
+        tx.commit().await?;
+        let can_manage =
+            project.organisation_id == actor.organisation_id && policy::allows(actor.role, Permission::ManageProjects);
+        Ok(ProjectView {
+            version: wanted,
+            reason: shown.reason.clone(),
+            author_name: shown.author_name.clone(),
+            plan,
+            versions: versions
+                .iter()
+                .map(|v| VersionSummary {
+                    version: v.version,
+                    reason: v.reason.clone(),
+                    author_name: v.author_name.clone(),
+                    created_at: v.created_at.clone(),
+                })
+                .collect(),
+            reviews,
+            organisations,
+            can_manage,
+            project,
+        })
+    }
+
+    pub async fn projects_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<ProjectRow>> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let mut tx = self.store().write().await?;
+        let list = tx.projects_of_person(&actor.scope(), person_id).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    /// Reviews due in the next two weeks or late, for the organisation's projects.
+    pub async fn reviews_due(&self, actor: &Actor) -> Result<Vec<ReviewDue>> {
+        if !policy::allows(actor.role, Permission::ManageProjects) {
+            return Ok(Vec::new());
+        }
+        let today = crate::today();
+        let mut tx = self.store().write().await?;
+        let rows = tx.projects_due(&actor.scope(), today + Duration::days(14)).await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|p| ReviewDue {
+                project_id: p.id,
+                person_id: p.person_id,
+                person_code: p.person_code,
+                next_review: p.next_review,
+                overdue: p.next_review < today,
+            })
+            .collect())
+    }
+}
