@@ -10,6 +10,7 @@ mod consents;
 mod persons;
 mod projects;
 mod protocol;
+mod referrals;
 mod reports;
 mod roles;
 mod support;

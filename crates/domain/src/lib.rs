@@ -18,6 +18,7 @@ pub mod person;
 pub mod programme;
 pub mod project;
 pub mod pseudonym;
+pub mod referral;
 pub mod report;
 pub mod user;
 pub mod validation;

@@ -15,6 +15,7 @@ pub mod pathway;
 pub mod policy;
 pub mod programmes;
 pub mod projects;
+pub mod referrals;
 pub mod reports;
 pub mod synthetic;
 

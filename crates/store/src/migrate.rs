@@ -11,12 +11,14 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (2, "protocol", include_str!("../migrations/sqlite/0002_protocol.sql")),
     (3, "reports", include_str!("../migrations/sqlite/0003_reports.sql")),
     (4, "projects", include_str!("../migrations/sqlite/0004_projects.sql")),
+    (5, "network", include_str!("../migrations/sqlite/0005_network.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "protocol", include_str!("../migrations/postgres/0002_protocol.sql")),
     (3, "reports", include_str!("../migrations/postgres/0003_reports.sql")),
     (4, "projects", include_str!("../migrations/postgres/0004_projects.sql")),
+    (5, "network", include_str!("../migrations/postgres/0005_network.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

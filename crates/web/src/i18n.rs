@@ -218,6 +218,9 @@ mod tests {
         keys.extend(Axis::ALL.iter().map(|c| format!("code-axis-{c}")));
         keys.extend(SupportKind::ALL.iter().map(|c| format!("code-support-{c}")));
         keys.extend(ObjectiveOutcome::ALL.iter().map(|c| format!("code-objective_outcome-{c}")));
+        use percorsi_domain::referral::{ReferralStatus, Urgency};
+        keys.extend(Urgency::ALL.iter().map(|c| format!("code-urgency-{c}")));
+        keys.extend(ReferralStatus::ALL.iter().map(|c| format!("code-referral_status-{c}")));
         for lang in [Lang::It, Lang::En] {
             let missing: Vec<_> = keys.iter().filter(|k| !i.has(lang, k)).collect();
             assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");

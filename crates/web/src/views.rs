@@ -34,6 +34,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tutor/list.html", include_str!("../templates/tutor/list.html")),
     ("tutor/show.html", include_str!("../templates/tutor/show.html")),
     ("reports/_grid.html", include_str!("../templates/reports/_grid.html")),
+    ("referrals/list.html", include_str!("../templates/referrals/list.html")),
+    ("referrals/notifications.html", include_str!("../templates/referrals/notifications.html")),
     ("projects/_plan.html", include_str!("../templates/projects/_plan.html")),
     ("projects/form.html", include_str!("../templates/projects/form.html")),
     ("projects/show.html", include_str!("../templates/projects/show.html")),

@@ -5,6 +5,7 @@ mod handlers;
 pub mod openapi;
 mod projects;
 mod protocol;
+mod referrals;
 mod reports;
 
 use crate::i18n::Lang;
@@ -56,6 +57,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/persons/{id}/projects", get(projects::list).post(projects::create))
         .route("/projects/{id}", get(projects::show).put(projects::revise))
         .route("/projects/{id}/reviews", post(projects::review))
+        .route("/persons/{id}/referrals", post(referrals::refer))
+        .route("/referrals", get(referrals::list))
+        .route("/referrals/{id}/decision", post(referrals::decide))
+        .route("/notifications", get(referrals::notifications))
         .route("/reports", get(reports::report))
         .route("/reports/extract", get(reports::extract))
         .route("/programmes/{id}/import", post(reports::import))

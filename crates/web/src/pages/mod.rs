@@ -7,6 +7,7 @@ mod interventions;
 mod persons;
 mod programmes;
 mod projects;
+mod referrals;
 pub(crate) mod reports;
 
 use crate::i18n::Lang;
@@ -59,6 +60,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/schede", get(admin::instruments).post(admin::load_instrument))
         .route("/audit", get(audit::trail))
         .route("/persone/{id}/progetti", get(projects::new_form).post(projects::create))
+        .route("/persone/{id}/segnalazioni", post(referrals::refer))
+        .route("/segnalazioni", get(referrals::list))
+        .route("/segnalazioni/{id}/esito", post(referrals::decide))
+        .route("/notifiche", get(referrals::notifications))
         .route("/progetti/{id}", get(projects::show))
         .route("/progetti/{id}/modifica", get(projects::revise_form).post(projects::revise))
         .route("/progetti/{id}/verifiche", post(projects::review))

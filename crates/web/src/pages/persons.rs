@@ -164,6 +164,7 @@ async fn render_show(
         if pathway.can_manage_consents { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
     let interventions = state.svc.interventions_of_person(&auth.actor, id).await.unwrap_or_default();
     let projects = state.svc.projects_of_person(&auth.actor, id).await.unwrap_or_default();
+    let referrals = state.svc.referrals_of_person(&auth.actor, id).await.unwrap_or_default();
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (status, failure_vars) = failure_vars(state, lang, failure);
@@ -177,6 +178,10 @@ async fn render_show(
             p => pathway,
             interventions => interventions,
             projects => projects,
+            referrals => referrals,
+            can_refer => allows(auth.actor.role, Permission::RegisterPerson),
+            urgencies => code_options(state, lang, "urgency", percorsi_domain::referral::Urgency::ALL),
+            support_options => code_options(state, lang, "support", percorsi_domain::project::SupportKind::ALL),
             can_project => open_here && allows(auth.actor.role, Permission::ManageProjects),
             can_plan => open_here && allows(auth.actor.role, Permission::ManageInterventions),
             open_here => open_here,
