@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod browser;
 mod consents;
+mod opportunities;
 mod persons;
 mod projects;
 mod protocol;

@@ -13,6 +13,7 @@ pub mod instrument;
 pub mod intervention;
 pub mod ledger;
 pub mod money;
+pub mod opportunity;
 pub mod organisation;
 pub mod person;
 pub mod programme;

@@ -11,6 +11,7 @@ pub mod import;
 pub mod instruments;
 pub mod interventions;
 pub mod keyfile;
+pub mod opportunities;
 pub mod pathway;
 pub mod policy;
 pub mod programmes;

@@ -36,8 +36,12 @@ pub enum Permission {
     ExtractData,
     /// Loading historical programmes from spreadsheets.
     ImportHistory,
-    /// Writing and reviewing personalised projects.
+    /// Writing and reviewing personalised projects (and placing people into opportunities).
     ManageProjects,
+    /// Offering opportunities (places, jobs, housing units, activities) in the catalogue.
+    ManageOpportunities,
+    /// Searching the catalogue.
+    ViewOpportunities,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -62,6 +66,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ViewReports => matches!(role, Coordinatore | Analista),
         ExtractData | ImportHistory => matches!(role, Analista),
         ManageProjects => matches!(role, CaseManager),
+        ManageOpportunities => matches!(role, CaseManager | Operatore | Coordinatore),
+        ViewOpportunities => matches!(role, CaseManager | Operatore | Coordinatore),
     }
 }
 

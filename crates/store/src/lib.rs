@@ -8,6 +8,7 @@ mod episodes;
 mod facts;
 mod interventions;
 mod migrate;
+mod opportunities;
 mod organisations;
 mod persons;
 mod programmes;
@@ -26,6 +27,7 @@ pub use facts::{ExtractLine, FactSource, ImportedResults, Value};
 pub use interventions::{
     AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow,
 };
+pub use opportunities::{OpportunityRow, PlacementRow};
 pub use organisations::OrganisationRow;
 pub use persons::{IdentityRow, PersonRow, PersonSummary};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};

@@ -221,6 +221,11 @@ mod tests {
         use percorsi_domain::referral::{ReferralStatus, Urgency};
         keys.extend(Urgency::ALL.iter().map(|c| format!("code-urgency-{c}")));
         keys.extend(ReferralStatus::ALL.iter().map(|c| format!("code-referral_status-{c}")));
+        use percorsi_domain::opportunity::{HousingKind, OpportunityKind, PlacementEnd, SupportIntensity};
+        keys.extend(OpportunityKind::ALL.iter().map(|c| format!("code-opportunity_kind-{c}")));
+        keys.extend(HousingKind::ALL.iter().map(|c| format!("code-housing_kind-{c}")));
+        keys.extend(SupportIntensity::ALL.iter().map(|c| format!("code-support_intensity-{c}")));
+        keys.extend(PlacementEnd::ALL.iter().map(|c| format!("code-placement_end-{c}")));
         for lang in [Lang::It, Lang::En] {
             let missing: Vec<_> = keys.iter().filter(|k| !i.has(lang, k)).collect();
             assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");

@@ -3,6 +3,7 @@
 
 mod handlers;
 pub mod openapi;
+mod opportunities;
 mod projects;
 mod protocol;
 mod referrals;
@@ -61,6 +62,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/referrals", get(referrals::list))
         .route("/referrals/{id}/decision", post(referrals::decide))
         .route("/notifications", get(referrals::notifications))
+        .route("/opportunities", get(opportunities::list).post(opportunities::create))
+        .route("/opportunities/{id}/placements", post(opportunities::place))
+        .route("/placements/{id}/end", post(opportunities::end))
+        .route("/persons/{id}/placements", get(opportunities::of_person))
         .route("/reports", get(reports::report))
         .route("/reports/extract", get(reports::extract))
         .route("/programmes/{id}/import", post(reports::import))

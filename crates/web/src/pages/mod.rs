@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod auth;
 mod interventions;
+mod opportunities;
 mod persons;
 mod programmes;
 mod projects;
@@ -62,6 +63,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}/progetti", get(projects::new_form).post(projects::create))
         .route("/persone/{id}/segnalazioni", post(referrals::refer))
         .route("/segnalazioni", get(referrals::list))
+        .route("/opportunita", get(opportunities::list).post(opportunities::create))
+        .route("/opportunita/{id}/inserimenti", post(opportunities::place))
+        .route("/persone/{person}/inserimenti/{id}/fine", post(opportunities::end))
         .route("/segnalazioni/{id}/esito", post(referrals::decide))
         .route("/notifiche", get(referrals::notifications))
         .route("/progetti/{id}", get(projects::show))
@@ -111,6 +115,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             interventions => can(Permission::ManageInterventions),
             tutor => can(Permission::TutorInterventions),
             reports => can(Permission::ViewReports),
+            opportunities => can(Permission::ViewOpportunities),
         },
         is_analyst => role == Some(Role::Analista),
         flash => flash,

@@ -165,6 +165,7 @@ async fn render_show(
     let interventions = state.svc.interventions_of_person(&auth.actor, id).await.unwrap_or_default();
     let projects = state.svc.projects_of_person(&auth.actor, id).await.unwrap_or_default();
     let referrals = state.svc.referrals_of_person(&auth.actor, id).await.unwrap_or_default();
+    let placements = state.svc.placements_of_person(&auth.actor, id).await.unwrap_or_default();
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (status, failure_vars) = failure_vars(state, lang, failure);
@@ -179,6 +180,10 @@ async fn render_show(
             interventions => interventions,
             projects => projects,
             referrals => referrals,
+            placements => placements,
+            own_org => auth.actor.organisation_id,
+            can_place => allows(auth.actor.role, Permission::ManageProjects),
+            end_reasons => super::opportunities::end_reasons(state, lang),
             can_refer => allows(auth.actor.role, Permission::RegisterPerson),
             urgencies => code_options(state, lang, "urgency", percorsi_domain::referral::Urgency::ALL),
             support_options => code_options(state, lang, "support", percorsi_domain::project::SupportKind::ALL),

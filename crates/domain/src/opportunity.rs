@@ -1,0 +1,200 @@
+//! The opportunities catalogue: training places, job placements, housing units and social
+//! activities offered by organisations, with territory, capacity and availability; and the
+//! placements (inserimenti) of people into them, optionally linked to a project objective.
+//!
+//! Housing First: a housing placement is never conditional on treatment. Nothing here knows
+//! about treatment, substances or relapses: a placement starts and ends on dates and a reason
+//! from a list that has none of them, and nothing else changes its status.
+
+use crate::episode::parse_id;
+use crate::project::Axis;
+use crate::validation::{Checker, FieldError, Invalid};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+code_enum!(
+    OpportunityKind {
+        Formazione => "formazione",
+        Lavoro => "lavoro",
+        Abitazione => "abitazione",
+        Socializzazione => "socializzazione",
+    }
+);
+
+code_enum!(
+    HousingKind {
+        HousingFirst => "housing_first",
+        GruppoConvivenza => "gruppo_convivenza",
+        Altro => "altro",
+    }
+);
+
+code_enum!(
+    SupportIntensity {
+        Bassa => "bassa",
+        Media => "media",
+        Alta => "alta",
+    }
+);
+
+code_enum!(
+    /// Why a placement ended. Deliberately no treatment, substance or relapse reason.
+    PlacementEnd {
+        Concluso => "concluso",
+        SceltaPersona => "scelta_della_persona",
+        Trasferimento => "trasferimento",
+        AltraSoluzione => "altra_soluzione",
+    }
+);
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct OpportunityForm {
+    pub kind: String,
+    pub axis: String,
+    pub title: String,
+    pub description: String,
+    pub territory: String,
+    pub capacity: String,
+    /// Housing units only.
+    pub housing_kind: String,
+    /// Housing units only.
+    pub support_intensity: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOpportunity {
+    pub kind: OpportunityKind,
+    pub axis: Axis,
+    pub title: String,
+    pub description: Option<String>,
+    pub territory: String,
+    pub capacity: i64,
+    pub housing: Option<(HousingKind, SupportIntensity)>,
+}
+
+impl OpportunityForm {
+    pub fn validate(&self) -> Result<NewOpportunity, Invalid> {
+        let mut c = Checker::new();
+        let kind = c.required_code("kind", &self.kind, OpportunityKind::parse);
+        let axis = c.required_code("axis", &self.axis, Axis::parse);
+        let title = c.required_text("title", &self.title, 200);
+        let description = c.optional_text("description", Some(&self.description), 2000);
+        let territory = c.required_text("territory", &self.territory, 80);
+        let capacity = match self.capacity.trim().parse::<i64>() {
+            Ok(n) if (1..=10_000).contains(&n) => Some(n),
+            _ => {
+                c.push(
+                    FieldError::new("capacity", "err-number-range")
+                        .arg("value", self.capacity.trim())
+                        .arg("min", "1")
+                        .arg("max", "10000"),
+                );
+                None
+            }
+        };
+        let housing = if kind == Some(OpportunityKind::Abitazione) {
+            let h = c.required_code("housing_kind", &self.housing_kind, HousingKind::parse);
+            let s = c.required_code("support_intensity", &self.support_intensity, SupportIntensity::parse);
+            h.zip(s)
+        } else {
+            None
+        };
+        c.finish(|| ())?;
+        match (kind, axis, capacity) {
+            (Some(kind), Some(axis), Some(capacity)) => {
+                Ok(NewOpportunity { kind, axis, title, description, territory, capacity, housing })
+            }
+            _ => Err(Invalid::one("kind", "err-required")),
+        }
+    }
+}
+
+/// Placing a person: who, from when, and optionally which project objective it serves.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PlacementForm {
+    pub person_id: String,
+    pub start_date: String,
+    pub project_id: String,
+    /// 1-based objective number within the project.
+    pub objective: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlacement {
+    pub person_id: i64,
+    pub start: NaiveDate,
+    pub project: Option<(i64, i64)>,
+}
+
+impl PlacementForm {
+    pub fn validate(&self) -> Result<NewPlacement, Invalid> {
+        let mut c = Checker::new();
+        let person = parse_id(&mut c, "person_id", &self.person_id);
+        let start = c.required_date("start_date", &self.start_date);
+        let project = if self.project_id.trim().is_empty() {
+            None
+        } else {
+            let p = parse_id(&mut c, "project_id", &self.project_id);
+            let o = parse_id(&mut c, "objective", &self.objective);
+            p.zip(o)
+        };
+        c.finish(|| ())?;
+        match (person, start) {
+            (Some(person_id), Some(start)) => Ok(NewPlacement { person_id, start, project }),
+            _ => Err(Invalid::one("person_id", "err-required")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PlacementEndForm {
+    pub end_date: String,
+    pub reason: String,
+}
+
+impl PlacementEndForm {
+    pub fn validate(&self, start: NaiveDate) -> Result<(NaiveDate, PlacementEnd), Invalid> {
+        let mut c = Checker::new();
+        let end = c.required_date("end_date", &self.end_date);
+        c.date_order("end_date", Some(start), end);
+        let reason = c.required_code("reason", &self.reason, PlacementEnd::parse);
+        c.finish(|| ())?;
+        end.zip(reason).ok_or_else(|| Invalid::one("end_date", "err-required"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn housing_units_need_their_kind_and_support_intensity() {
+        let f = OpportunityForm {
+            kind: "abitazione".into(),
+            axis: "casa_habitat".into(),
+            title: "Appartamento via Roma".into(),
+            territory: "1-MS".into(),
+            capacity: "2".into(),
+            ..Default::default()
+        };
+        let e = f.validate().expect_err("housing fields");
+        let fields: Vec<&str> = e.0.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["housing_kind", "support_intensity"]);
+        let ok = OpportunityForm { housing_kind: "housing_first".into(), support_intensity: "alta".into(), ..f };
+        assert_eq!(ok.validate().expect("valid").housing, Some((HousingKind::HousingFirst, SupportIntensity::Alta)));
+    }
+
+    /// Housing First in the types: no reason to end a placement speaks of treatment,
+    /// substances or relapses.
+    #[test]
+    fn no_placement_end_is_about_treatment() {
+        for r in PlacementEnd::ALL {
+            for word in ["ricad", "sostanz", "trattament", "terapi", "astinen"] {
+                assert!(!r.code().contains(word), "{r}");
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The opportunities catalogue: search by territory, axis and kind; offering an opportunity;
+//! placing a person; ending a placement (from the pathway).
+
+use super::{base, code_options, fail, values};
+use crate::session::Auth;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::{context, Value};
+use percorsi_domain::opportunity::{
+    HousingKind, OpportunityForm, OpportunityKind, PlacementEnd, PlacementEndForm, PlacementForm, SupportIntensity,
+};
+use percorsi_domain::project::Axis;
+use percorsi_domain::Invalid;
+use percorsi_service::opportunities::OpportunitySearch;
+use percorsi_service::policy::{allows, Permission};
+use percorsi_service::ServiceError;
+
+async fn render(
+    state: &AppState,
+    auth: &Auth,
+    q: &OpportunitySearch,
+    msg: Option<&str>,
+    failure: Option<(&Invalid, Value)>,
+) -> Response {
+    let lang = auth.lang;
+    let list = match state.svc.opportunities(&auth.actor, q).await {
+        Ok(l) => l,
+        Err(e) => return fail(state, lang, e),
+    };
+    let people = if allows(auth.actor.role, Permission::ManageProjects) {
+        state.svc.followed(&auth.actor).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (errors, error_list) = failure.as_ref().map(|(i, _)| state.ui.errors(lang, i)).unwrap_or_default();
+    let status = if failure.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ctx = context! {
+        ..context! {
+            opportunities => list, q => context! { territory => q.territory.clone(), axis => q.axis.clone(), kind => q.kind.clone() },
+            axes => code_options(state, lang, "axis", Axis::ALL),
+            kinds => code_options(state, lang, "opportunity_kind", OpportunityKind::ALL),
+            housing_kinds => code_options(state, lang, "housing_kind", HousingKind::ALL),
+            intensities => code_options(state, lang, "support_intensity", SupportIntensity::ALL),
+            people => people.iter().map(|p| context! { value => p.id.to_string(), label => p.code.clone() }).collect::<Vec<_>>(),
+            can_offer => allows(auth.actor.role, Permission::ManageOpportunities),
+            can_place => allows(auth.actor.role, Permission::ManageProjects),
+            today => percorsi_service::today().to_string(),
+            errors => errors, error_list => error_list, values => failure.map(|(_, v)| v),
+        },
+        ..base(state, lang, Some(&auth.session), "opportunities-title", msg),
+    };
+    state.ui.render(status, "opportunities/list.html", ctx)
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    pub search: OpportunitySearch,
+    pub msg: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+    render(&state, &auth, &q.search, q.msg.as_deref(), None).await
+}
+
+pub async fn create(State(state): State<AppState>, auth: Auth, Form(f): Form<OpportunityForm>) -> Response {
+    match state.svc.add_opportunity(&auth.actor, &f).await {
+        Ok(_) => Redirect::to("/opportunita?msg=opportunity-saved").into_response(),
+        Err(ServiceError::Invalid(inv)) => {
+            render(&state, &auth, &OpportunitySearch::default(), None, Some((&inv, values(&f)))).await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn place(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<PlacementForm>,
+) -> Response {
+    match state.svc.place(&auth.actor, id, &f).await {
+        Ok(_) => Redirect::to(&format!("/persone/{}?msg=placement-saved", f.person_id.trim())).into_response(),
+        Err(ServiceError::Invalid(inv)) => {
+            render(&state, &auth, &OpportunitySearch::default(), None, Some((&inv, values(&f)))).await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn end(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((person, id)): Path<(i64, i64)>,
+    Form(f): Form<PlacementEndForm>,
+) -> Response {
+    match state.svc.end_placement(&auth.actor, id, &f).await {
+        Ok(()) => Redirect::to(&format!("/persone/{person}?msg=placement-ended")).into_response(),
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+/// The reasons a placement may end, for the pathway's form.
+pub fn end_reasons(state: &AppState, lang: crate::i18n::Lang) -> Vec<std::collections::HashMap<&'static str, String>> {
+    code_options(state, lang, "placement_end", PlacementEnd::ALL)
+}
