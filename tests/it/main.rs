@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod browser;
 mod consents;
+mod network;
 mod opportunities;
 mod persons;
 mod projects;

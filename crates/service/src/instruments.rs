@@ -12,6 +12,7 @@ use percorsi_store::Tx;
 pub const SHIPPED: &[&str] = &[
     include_str!("../../../instruments/scheda_pre_intervento.v1.json"),
     include_str!("../../../instruments/scheda_post_intervento.v1.json"),
+    include_str!("../../../instruments/valutazione_multidimensionale.v1.json"),
 ];
 
 impl Service {

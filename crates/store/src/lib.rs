@@ -4,6 +4,7 @@
 mod assessments;
 mod audit;
 mod consents;
+mod coordination;
 mod episodes;
 mod facts;
 mod interventions;
@@ -22,6 +23,7 @@ mod users;
 pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::AuditRow;
 pub use consents::ConsentRow;
+pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};
 pub use episodes::{EpisodeRow, TeamMemberRow};
 pub use facts::{ExtractLine, FactSource, ImportedResults, Value};
 pub use interventions::{

@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (3, "reports", include_str!("../migrations/sqlite/0003_reports.sql")),
     (4, "projects", include_str!("../migrations/sqlite/0004_projects.sql")),
     (5, "network", include_str!("../migrations/sqlite/0005_network.sql")),
+    (6, "assessment_coordination", include_str!("../migrations/sqlite/0006_assessment_coordination.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -19,6 +20,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "reports", include_str!("../migrations/postgres/0003_reports.sql")),
     (4, "projects", include_str!("../migrations/postgres/0004_projects.sql")),
     (5, "network", include_str!("../migrations/postgres/0005_network.sql")),
+    (6, "assessment_coordination", include_str!("../migrations/postgres/0006_assessment_coordination.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

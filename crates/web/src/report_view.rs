@@ -148,6 +148,11 @@ fn grid(i18n: &I18n, lang: Lang, g: &Grid, table: u8) -> RGrid {
     out
 }
 
+/// One grid put into words (for pages other than the report, e.g. the network dashboard).
+pub fn resolve_grid(i18n: &I18n, lang: Lang, g: &Grid) -> RGrid {
+    grid(i18n, lang, g, 0)
+}
+
 pub fn resolve(i18n: &I18n, lang: Lang, view: &ReportView) -> Resolved {
     let r: &Report = &view.report;
     let q = &view.query;

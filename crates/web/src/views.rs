@@ -34,6 +34,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tutor/list.html", include_str!("../templates/tutor/list.html")),
     ("tutor/show.html", include_str!("../templates/tutor/show.html")),
     ("reports/_grid.html", include_str!("../templates/reports/_grid.html")),
+    ("network/assessment.html", include_str!("../templates/network/assessment.html")),
+    ("network/network.html", include_str!("../templates/network/network.html")),
     ("opportunities/list.html", include_str!("../templates/opportunities/list.html")),
     ("referrals/list.html", include_str!("../templates/referrals/list.html")),
     ("referrals/notifications.html", include_str!("../templates/referrals/notifications.html")),

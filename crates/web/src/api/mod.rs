@@ -2,6 +2,7 @@
 //! bearer tokens (`Authorization: Bearer pct_…`). Errors are JSON with field-level details.
 
 mod handlers;
+mod network;
 pub mod openapi;
 mod opportunities;
 mod projects;
@@ -66,6 +67,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/opportunities/{id}/placements", post(opportunities::place))
         .route("/placements/{id}/end", post(opportunities::end))
         .route("/persons/{id}/placements", get(opportunities::of_person))
+        .route("/persons/{id}/assessments", get(network::assessments).post(network::assess))
+        .route("/groups", get(network::groups).post(network::create_group))
+        .route("/groups/{id}/meetings", post(network::meeting))
+        .route("/network/dashboard", get(network::dashboard))
         .route("/reports", get(reports::report))
         .route("/reports/extract", get(reports::extract))
         .route("/programmes/{id}/import", post(reports::import))

@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod auth;
 mod interventions;
+mod network;
 mod opportunities;
 mod persons;
 mod programmes;
@@ -63,6 +64,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}/progetti", get(projects::new_form).post(projects::create))
         .route("/persone/{id}/segnalazioni", post(referrals::refer))
         .route("/segnalazioni", get(referrals::list))
+        .route("/persone/{id}/valutazione", get(network::assessment_form).post(network::assess))
+        .route("/rete", get(network::network))
+        .route("/rete/gruppi", post(network::create_group))
+        .route("/rete/gruppi/{id}/incontri", post(network::add_meeting))
         .route("/opportunita", get(opportunities::list).post(opportunities::create))
         .route("/opportunita/{id}/inserimenti", post(opportunities::place))
         .route("/persone/{person}/inserimenti/{id}/fine", post(opportunities::end))

@@ -166,6 +166,7 @@ async fn render_show(
     let projects = state.svc.projects_of_person(&auth.actor, id).await.unwrap_or_default();
     let referrals = state.svc.referrals_of_person(&auth.actor, id).await.unwrap_or_default();
     let placements = state.svc.placements_of_person(&auth.actor, id).await.unwrap_or_default();
+    let assessments = state.svc.person_assessments(&auth.actor, id).await.unwrap_or_default();
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (status, failure_vars) = failure_vars(state, lang, failure);
@@ -181,6 +182,7 @@ async fn render_show(
             projects => projects,
             referrals => referrals,
             placements => placements,
+            assessments => assessments,
             own_org => auth.actor.organisation_id,
             can_place => allows(auth.actor.role, Permission::ManageProjects),
             end_reasons => super::opportunities::end_reasons(state, lang),

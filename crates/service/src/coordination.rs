@@ -1,0 +1,223 @@
+//! The multidimensional assessment of a person (four axes, the user class of seed 004 as its
+//! outcome), the network's coordination groups with their meetings, and the network dashboard
+//! for coordinators — aggregated, with small cells suppressed for organisations other than
+//! their own.
+
+use crate::audit::record;
+use crate::instruments;
+use crate::policy::{self, Permission};
+use crate::{Actor, Result, Service, ServiceError};
+use percorsi_domain::codes::UserClass;
+use percorsi_domain::instrument::{AssessmentKind, Instrument, SectionScore};
+use percorsi_domain::report::{Grid, Label, Line, Percent, Role};
+use percorsi_domain::validation::Checker;
+use percorsi_domain::Invalid;
+use percorsi_store::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One assessment as the pathway shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AssessmentView {
+    pub assessed_on: chrono::NaiveDate,
+    pub user_class: String,
+    pub organisation_name: String,
+    pub author_name: String,
+    pub scores: Vec<SectionScore>,
+}
+
+/// The network dashboard: every organisation's line, suppressed, plus the viewer's own exact.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub grid: Grid,
+    pub own: Option<NetworkCounts>,
+}
+
+impl Service {
+    /// The form to fill: the current multidimensional assessment instrument.
+    pub async fn assessment_instrument(&self) -> Result<Instrument> {
+        let mut tx = self.store().write().await?;
+        let (_, i) = instruments::latest(&mut tx, AssessmentKind::ValutazioneMultidimensionale).await?;
+        tx.commit().await?;
+        Ok(i)
+    }
+
+    /// Records an assessment by the team: answers on the four axes and the user class.
+    pub async fn assess_person(&self, actor: &Actor, person_id: i64, raw: &BTreeMap<String, String>) -> Result<i64> {
+        policy::require(actor, Permission::ManageProjects)?;
+        let mut c = Checker::new();
+        let day = c.required_date("assessed_on", raw.get("assessed_on").map(String::as_str).unwrap_or(""));
+        if day.is_some_and(|d| d > crate::today()) {
+            c.fail("assessed_on", "err-date-in-future");
+        }
+        let class =
+            c.required_code("user_class", raw.get("user_class").map(String::as_str).unwrap_or(""), UserClass::parse);
+        let mut tx = self.store().write().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        let (instrument_id, instrument) =
+            instruments::latest(&mut tx, AssessmentKind::ValutazioneMultidimensionale).await?;
+        let mut items = raw.clone();
+        items.remove("assessed_on");
+        items.remove("user_class");
+        let answers = match (instrument.parse_answers(&items, |_| true), c.finish(|| ())) {
+            (Ok(a), Ok(())) => a,
+            (Err(mut a), Err(b)) => {
+                a.0.extend(b.0);
+                return Err(a.into());
+            }
+            (Err(a), _) | (_, Err(a)) => return Err(a.into()),
+        };
+        let (Some(day), Some(class)) = (day, class) else {
+            return Err(Invalid::one("assessed_on", "err-required").into());
+        };
+        let scores = instrument.score(&answers);
+        let id = tx
+            .insert_person_assessment(&AssessmentInsert {
+                person_id,
+                organisation_id: actor.organisation_id,
+                instrument_id,
+                assessed_on: day,
+                answers: &json(&answers)?,
+                scores: &json(&scores)?,
+                user_class: class.code(),
+                author_id: actor.user_id,
+            })
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "person_assessment",
+            Some(person_id),
+            "valutazione multidimensionale",
+            Some(class.code().into()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A person's assessments, oldest first, to show the change over time.
+    pub async fn person_assessments(&self, actor: &Actor, person_id: i64) -> Result<Vec<AssessmentView>> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let mut tx = self.store().write().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        let rows = tx.person_assessments(person_id).await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(AssessmentView {
+                    assessed_on: r.assessed_on,
+                    user_class: r.user_class,
+                    organisation_name: r.organisation_name,
+                    author_name: r.author_name,
+                    scores: serde_json::from_str(&r.scores)
+                        .map_err(|e| ServiceError::Broken(format!("stored scores: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn create_group(&self, actor: &Actor, name: &str, territory: &str, members: &[i64]) -> Result<i64> {
+        policy::require(actor, Permission::ManageProgrammes)?;
+        let mut c = Checker::new();
+        let name = c.required_text("name", name, 160);
+        let territory = c.optional_text("territory", Some(territory), 80);
+        if members.len() < 2 {
+            c.fail("members", "err-group-needs-members");
+        }
+        c.finish(|| ())?;
+        let mut tx = self.store().write().await?;
+        for m in members {
+            if tx.organisation(*m).await?.is_none() {
+                return Err(Invalid::one("members", "err-unknown-choice").into());
+            }
+        }
+        let mut all = members.to_vec();
+        if !all.contains(&actor.organisation_id) {
+            all.push(actor.organisation_id);
+        }
+        all.sort();
+        all.dedup();
+        let id = tx.insert_group(&name, territory.as_deref(), &all, actor.user_id).await.map_err(|e| match e {
+            percorsi_store::StoreError::Duplicate => ServiceError::Invalid(Invalid::one("name", "err-duplicate-name")),
+            e => e.into(),
+        })?;
+        record(&mut tx, actor, "create", "coordination_group", Some(id), "gruppo di coordinamento", Some(name)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn groups(&self, actor: &Actor) -> Result<Vec<(GroupRow, Vec<MeetingRow>)>> {
+        policy::require(actor, Permission::ViewProgrammes)?;
+        let mut tx = self.store().write().await?;
+        let mut out = Vec::new();
+        for g in tx.groups().await? {
+            let m = tx.meetings(g.id).await?;
+            out.push((g, m));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Minutes of a meeting, written by a coordinator of a member organisation.
+    pub async fn add_meeting(&self, actor: &Actor, group: i64, day: &str, minutes: &str) -> Result<i64> {
+        policy::require(actor, Permission::ManageProgrammes)?;
+        let mut c = Checker::new();
+        let day = c.required_date("meeting_date", day);
+        let minutes = c.required_text("minutes", minutes, 20_000);
+        c.finish(|| ())?;
+        let mut tx = self.store().write().await?;
+        if !tx.is_group_member(group, actor.organisation_id).await? {
+            return Err(ServiceError::Forbidden);
+        }
+        let id = tx.insert_meeting(group, day.unwrap_or_else(crate::today), &minutes, actor.user_id).await?;
+        record(&mut tx, actor, "create", "group_meeting", Some(group), "verbale di incontro", None).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The network dashboard (coordinators and analysts): counts per organisation with small
+    /// cells suppressed; a coordinator also gets their own organisation's exact line.
+    pub async fn dashboard(&self, actor: &Actor) -> Result<Dashboard> {
+        policy::require(actor, Permission::ViewReports)?;
+        let mut tx = self.store().write().await?;
+        let counts = tx.network_counts(crate::today()).await?;
+        let orgs: BTreeMap<i64, String> = tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
+        tx.commit().await?;
+        let cols = [
+            ("in_carico", "dashboard-in-care"),
+            ("progetti", "dashboard-projects"),
+            ("segnalazioni", "dashboard-referrals"),
+            ("inserimenti", "dashboard-placements"),
+        ];
+        let mut rows: Vec<Line> = counts
+            .iter()
+            .map(|c| {
+                Line::new(
+                    format!("org-{}", c.organisation_id),
+                    Label::text(orgs.get(&c.organisation_id).cloned().unwrap_or_default()),
+                    Role::Category,
+                )
+            })
+            .collect();
+        rows.push(Line::new("totale", Label::msg("report-total"), Role::Total));
+        let columns = cols.iter().map(|(code, msg)| Line::new(*code, Label::msg(*msg), Role::Category)).collect();
+        let mut g = Grid::new(None, Label::msg("report-organisation"), rows, columns, Percent::None);
+        for (r, c) in counts.iter().enumerate() {
+            for (k, v) in [c.in_care, c.active_projects, c.open_referrals, c.active_placements].into_iter().enumerate()
+            {
+                g.add(r, k, v.max(0) as u64);
+            }
+        }
+        let grid = g.finish().suppress();
+        let own = (actor.role != percorsi_domain::codes::Role::Analista)
+            .then(|| counts.iter().find(|c| c.organisation_id == actor.organisation_id).cloned())
+            .flatten();
+        Ok(Dashboard { grid, own })
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| ServiceError::Broken(e.to_string()))
+}

@@ -1,0 +1,238 @@
+//! Multidimensional assessments of people, coordination groups and their meetings, and the
+//! counts of the network dashboard.
+
+use crate::rows::{date, date_text, now};
+use crate::{Result, Tx};
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonAssessmentRow {
+    pub id: i64,
+    pub assessed_on: NaiveDate,
+    /// Section scores as JSON (`SectionScore` list).
+    pub scores: String,
+    pub user_class: String,
+    pub organisation_name: String,
+    pub author_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub territory: Option<String>,
+    /// Member organisations' names, comma separated.
+    pub members: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MeetingRow {
+    pub id: i64,
+    pub meeting_date: NaiveDate,
+    pub minutes: String,
+    pub author_name: String,
+}
+
+/// One organisation's line of the network dashboard.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct NetworkCounts {
+    pub organisation_id: i64,
+    pub in_care: i64,
+    pub active_projects: i64,
+    pub open_referrals: i64,
+    /// Sum of the days the open referrals received have been waiting.
+    pub waiting_days: i64,
+    pub active_placements: i64,
+}
+
+pub struct AssessmentInsert<'a> {
+    pub person_id: i64,
+    pub organisation_id: i64,
+    pub instrument_id: i64,
+    pub assessed_on: NaiveDate,
+    pub answers: &'a str,
+    pub scores: &'a str,
+    pub user_class: &'a str,
+    pub author_id: i64,
+}
+
+impl Tx {
+    pub async fn insert_person_assessment(&mut self, a: &AssessmentInsert<'_>) -> Result<i64> {
+        sqlx::query("UPDATE persons SET user_class = $1 WHERE id = $2")
+            .bind(a.user_class)
+            .bind(a.person_id)
+            .execute(self.conn())
+            .await?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO person_assessments (person_id, organisation_id, instrument_id, assessed_on, answers, scores, user_class, author_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(a.person_id)
+        .bind(a.organisation_id)
+        .bind(a.instrument_id)
+        .bind(date_text(a.assessed_on))
+        .bind(a.answers)
+        .bind(a.scores)
+        .bind(a.user_class)
+        .bind(a.author_id)
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    pub async fn person_assessments(&mut self, person_id: i64) -> Result<Vec<PersonAssessmentRow>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.assessed_on, a.scores, a.user_class, o.name AS organisation_name, u.display_name AS author_name \
+             FROM person_assessments a JOIN organisations o ON o.id = a.organisation_id JOIN users u ON u.id = a.author_id \
+             WHERE a.person_id = $1 ORDER BY a.assessed_on, a.id",
+        )
+        .bind(person_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PersonAssessmentRow {
+                    id: r.try_get("id")?,
+                    assessed_on: date(r, "assessed_on")?,
+                    scores: r.try_get("scores")?,
+                    user_class: r.try_get("user_class")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    author_name: r.try_get("author_name")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn insert_group(
+        &mut self,
+        name: &str,
+        territory: Option<&str>,
+        members: &[i64],
+        user: i64,
+    ) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO coordination_groups (name, territory, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(name)
+            .bind(territory)
+            .bind(user)
+            .bind(now())
+            .fetch_one(self.conn())
+            .await?;
+        for m in members {
+            sqlx::query("INSERT INTO group_members (group_id, organisation_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(m)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(id)
+    }
+
+    pub async fn groups(&mut self) -> Result<Vec<GroupRow>> {
+        let rows = sqlx::query("SELECT id, name, territory FROM coordination_groups ORDER BY name")
+            .fetch_all(self.conn())
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT o.name FROM group_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.group_id = $1 ORDER BY o.name",
+            )
+            .bind(id)
+            .fetch_all(self.conn())
+            .await?;
+            out.push(GroupRow {
+                id,
+                name: r.try_get("name")?,
+                territory: r.try_get("territory")?,
+                members: names.join(", "),
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn is_group_member(&mut self, group: i64, org: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM group_members WHERE group_id = $1 AND organisation_id = $2",
+        )
+        .bind(group)
+        .bind(org)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn insert_meeting(&mut self, group: i64, day: NaiveDate, minutes: &str, user: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("INSERT INTO group_meetings (group_id, meeting_date, minutes, author_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(group)
+            .bind(date_text(day))
+            .bind(minutes)
+            .bind(user)
+            .bind(now())
+            .fetch_one(self.conn())
+            .await?)
+    }
+
+    pub async fn meetings(&mut self, group: i64) -> Result<Vec<MeetingRow>> {
+        let rows = sqlx::query(
+            "SELECT m.id, m.meeting_date, m.minutes, u.display_name AS author_name FROM group_meetings m JOIN users u ON u.id = m.author_id \
+             WHERE m.group_id = $1 ORDER BY m.meeting_date DESC",
+        )
+        .bind(group)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MeetingRow {
+                    id: r.try_get("id")?,
+                    meeting_date: date(r, "meeting_date")?,
+                    minutes: r.try_get("minutes")?,
+                    author_name: r.try_get("author_name")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Per organisation: people with an open care episode, projects in force, open referrals
+    /// received (and how long they have waited), placements in progress.
+    pub async fn network_counts(&mut self, today: NaiveDate) -> Result<Vec<NetworkCounts>> {
+        let mut by_org: std::collections::BTreeMap<i64, NetworkCounts> = std::collections::BTreeMap::new();
+        let day = date_text(today);
+        let queries: [(&str, usize); 4] = [
+            ("SELECT organisation_id AS org, CAST(COUNT(DISTINCT person_id) AS BIGINT) AS n FROM care_episodes WHERE end_date IS NULL GROUP BY organisation_id", 0),
+            ("SELECT organisation_id AS org, CAST(COUNT(*) AS BIGINT) AS n FROM projects WHERE end_date >= $1 GROUP BY organisation_id", 1),
+            ("SELECT to_org AS org, CAST(COUNT(*) AS BIGINT) AS n FROM referrals WHERE status = 'aperta' GROUP BY to_org", 2),
+            ("SELECT organisation_id AS org, CAST(COUNT(*) AS BIGINT) AS n FROM placements WHERE end_date IS NULL GROUP BY organisation_id", 3),
+        ];
+        for (sql, slot) in queries {
+            let q = sqlx::query(sql);
+            let q = if sql.contains("$1") { q.bind(day.clone()) } else { q };
+            for r in q.fetch_all(self.conn()).await? {
+                let org: i64 = r.try_get("org")?;
+                let n: i64 = r.try_get("n")?;
+                let e =
+                    by_org.entry(org).or_insert_with(|| NetworkCounts { organisation_id: org, ..Default::default() });
+                match slot {
+                    0 => e.in_care = n,
+                    1 => e.active_projects = n,
+                    2 => e.open_referrals = n,
+                    _ => e.active_placements = n,
+                }
+            }
+        }
+        let open: Vec<(i64, String)> = sqlx::query("SELECT to_org, created_at FROM referrals WHERE status = 'aperta'")
+            .fetch_all(self.conn())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("to_org")?, r.try_get("created_at")?)))
+            .collect::<Result<_>>()?;
+        for (org, at) in open {
+            let since = NaiveDate::parse_from_str(at.get(..10).unwrap_or(""), "%Y-%m-%d").unwrap_or(today);
+            if let Some(e) = by_org.get_mut(&org) {
+                e.waiting_days += (today - since).num_days().max(0);
+            }
+        }
+        Ok(by_org.into_values().collect())
+    }
+}

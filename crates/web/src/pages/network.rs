@@ -1,0 +1,135 @@
+//! The person's multidimensional assessment, and the network page for coordinators and
+//! analysts: the dashboard (suppressed) and the coordination groups with their meetings.
+
+use super::{base, code_options, fail};
+use crate::session::Auth;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::context;
+use percorsi_domain::codes::UserClass;
+use percorsi_domain::Invalid;
+use percorsi_service::policy::{allows, Permission};
+use percorsi_service::ServiceError;
+use std::collections::BTreeMap;
+
+fn collect(pairs: Vec<(String, String)>) -> (BTreeMap<String, String>, Vec<i64>) {
+    let mut map = BTreeMap::new();
+    let mut members = Vec::new();
+    for (k, v) in pairs {
+        if k == "members" {
+            if let Ok(id) = v.parse() {
+                members.push(id);
+            }
+        } else if k != "_csrf" {
+            map.insert(k, v);
+        }
+    }
+    (map, members)
+}
+
+async fn render_assessment(
+    state: &AppState,
+    auth: &Auth,
+    person: i64,
+    values: BTreeMap<String, String>,
+    invalid: Option<&Invalid>,
+) -> Response {
+    let lang = auth.lang;
+    let instrument = match state.svc.assessment_instrument().await {
+        Ok(i) => i,
+        Err(e) => return fail(state, lang, e),
+    };
+    let (errors, list) = invalid.map(|i| state.ui.errors(lang, i)).unwrap_or_default();
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ctx = context! {
+        ..context! {
+            person_id => person, instrument => instrument, values => values, errors => errors, error_list => list,
+            classes => code_options(state, lang, "user_class", UserClass::ALL), today => percorsi_service::today().to_string(),
+        },
+        ..base(state, lang, Some(&auth.session), "assessment-title", None),
+    };
+    state.ui.render(status, "network/assessment.html", ctx)
+}
+
+pub async fn assessment_form(State(state): State<AppState>, auth: Auth, Path(person): Path<i64>) -> Response {
+    if !allows(auth.actor.role, Permission::ManageProjects) {
+        return fail(&state, auth.lang, ServiceError::Forbidden);
+    }
+    render_assessment(&state, &auth, person, BTreeMap::new(), None).await
+}
+
+pub async fn assess(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(person): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let (raw, _) = collect(pairs);
+    match state.svc.assess_person(&auth.actor, person, &raw).await {
+        Ok(_) => Redirect::to(&format!("/persone/{person}?msg=assessment-saved")).into_response(),
+        Err(ServiceError::Invalid(inv)) => render_assessment(&state, &auth, person, raw, Some(&inv)).await,
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+async fn render_network(state: &AppState, auth: &Auth, msg: Option<&str>, invalid: Option<&Invalid>) -> Response {
+    let lang = auth.lang;
+    let dashboard = match state.svc.dashboard(&auth.actor).await {
+        Ok(d) => d,
+        Err(e) => return fail(state, lang, e),
+    };
+    let groups = state.svc.groups(&auth.actor).await.unwrap_or_default();
+    let orgs = state.svc.organisations().await.unwrap_or_default();
+    let grid = crate::report_view::resolve_grid(&state.ui.i18n, lang, &dashboard.grid);
+    let (errors, list) = invalid.map(|i| state.ui.errors(lang, i)).unwrap_or_default();
+    let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ctx = context! {
+        ..context! {
+            grid => grid, own => dashboard.own, groups => groups, errors => errors, error_list => list,
+            organisations => orgs.iter().filter(|o| o.active).map(|o| context! { value => o.id, label => o.name.clone() }).collect::<Vec<_>>(),
+            can_manage => allows(auth.actor.role, Permission::ManageProgrammes), today => percorsi_service::today().to_string(),
+        },
+        ..base(state, lang, Some(&auth.session), "network-title", msg),
+    };
+    state.ui.render(status, "network/network.html", ctx)
+}
+
+pub async fn network(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Query(q): axum::extract::Query<super::MsgQuery>,
+) -> Response {
+    render_network(&state, &auth, q.msg.as_deref(), None).await
+}
+
+pub async fn create_group(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let (raw, members) = collect(pairs);
+    let get = |k: &str| raw.get(k).cloned().unwrap_or_default();
+    match state.svc.create_group(&auth.actor, &get("name"), &get("territory"), &members).await {
+        Ok(_) => Redirect::to("/rete?msg=group-saved").into_response(),
+        Err(ServiceError::Invalid(inv)) => render_network(&state, &auth, None, Some(&inv)).await,
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn add_meeting(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let (raw, _) = collect(pairs);
+    let get = |k: &str| raw.get(k).cloned().unwrap_or_default();
+    match state.svc.add_meeting(&auth.actor, id, &get("meeting_date"), &get("minutes")).await {
+        Ok(_) => Redirect::to("/rete?msg=meeting-saved").into_response(),
+        Err(ServiceError::Invalid(inv)) => render_network(&state, &auth, None, Some(&inv)).await,
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}

@@ -1,0 +1,141 @@
+//! Multidimensional assessments (change over time, user class), coordination groups with
+//! meetings, and the network dashboard with suppression.
+
+use crate::support::TestApp;
+use axum::http::StatusCode;
+use serde_json::json;
+
+const ITEMS: [&str; 12] = [
+    "casa_stabilita",
+    "casa_cura",
+    "casa_spese",
+    "lavoro_competenze",
+    "lavoro_ricerca",
+    "lavoro_regole",
+    "rel_famiglia",
+    "rel_rete",
+    "rel_tempo",
+    "sal_fisica",
+    "sal_cura",
+    "sal_benessere",
+];
+
+fn answers(day: &str, score: i64, class: &str) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("assessed_on".into(), json!(day));
+    m.insert("user_class".into(), json!(class));
+    for i in ITEMS {
+        m.insert(i.into(), json!(score.to_string()));
+    }
+    serde_json::Value::Object(m)
+}
+
+#[tokio::test]
+async fn assessments_show_change_over_time_and_set_the_user_class() {
+    let app = TestApp::new().await;
+    let anna_actor = app.actor("anna").await;
+    let person = app.svc.followed(&anna_actor).await.expect("followed").into_iter().next().expect("person").id;
+    let anna = app.api_client("anna").await;
+    let today = percorsi_service::today();
+    let earlier = (today - chrono::Duration::days(180)).format("%Y-%m-%d").to_string();
+    let now = today.format("%Y-%m-%d").to_string();
+    // Missing class and an item out of range are both named.
+    let mut bad = answers(&now, 2, "");
+    bad["sal_fisica"] = json!("9");
+    let r = anna.json("POST", &format!("/api/v1/persons/{person}/assessments"), bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("user_class") && r.body.contains("sal_fisica"), "{}", r.body);
+    let r = anna
+        .json(
+            "POST",
+            &format!("/api/v1/persons/{person}/assessments"),
+            answers(&earlier, 1, "td_alto_carico_bassa_dinamicita"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = anna
+        .json(
+            "POST",
+            &format!("/api/v1/persons/{person}/assessments"),
+            answers(&now, 3, "td_basso_carico_alta_dinamicita"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let list = anna.get(&format!("/api/v1/persons/{person}/assessments")).await.json();
+    let list = list.as_array().expect("list");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["scores"][0]["band"], "basso");
+    assert_eq!(list[1]["scores"][0]["band"], "alto");
+    assert_eq!(list[1]["scores"].as_array().map(Vec::len), Some(4), "four axes");
+    // The pathway shows both, with the change, and the person's class is the latest.
+    let page = app.login("anna").await.get(&format!("/persone/{person}")).await.body;
+    assert!(page.contains("(+6)"), "change shown on the pathway");
+    let pathway = anna.get(&format!("/api/v1/persons/{person}")).await.json();
+    assert_eq!(pathway["person"]["user_class"], "td_basso_carico_alta_dinamicita", "{pathway}");
+}
+
+#[tokio::test]
+async fn coordinators_keep_groups_and_minutes_and_see_a_suppressed_dashboard() {
+    let app = TestApp::new().await;
+    let coord = app.api_client("coordinatore").await;
+    let faro = app.org_id("Il Faro").await;
+    let sociale = app.org_id("Servizio sociale").await;
+    let r = coord
+        .json(
+            "POST",
+            "/api/v1/groups",
+            json!({"name": "Gruppo permanente Massa", "territory": "1-MS", "members": [faro]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "two members at least");
+    let r = coord
+        .json(
+            "POST",
+            "/api/v1/groups",
+            json!({"name": "Gruppo permanente Massa", "territory": "1-MS", "members": [faro, sociale]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let group = r.json()["id"].as_i64().expect("id");
+    let r = coord
+        .json(
+            "POST",
+            &format!("/api/v1/groups/{group}/meetings"),
+            json!({"meeting_date": "2026-01-15", "minutes": "Condivisi i posti abitativi disponibili."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let groups = coord.get("/api/v1/groups").await.json();
+    assert!(groups.to_string().contains("Condivisi i posti abitativi"), "{groups}");
+    assert!(groups.to_string().contains("SerD Zona 1-MS"), "the creator's organisation is a member");
+    // A case manager cannot write minutes.
+    assert_eq!(
+        app.api_client("anna")
+            .await
+            .json(
+                "POST",
+                &format!("/api/v1/groups/{group}/meetings"),
+                json!({"meeting_date": "2026-01-15", "minutes": "x"})
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Dashboard: counts per organisation; no count between 1 and 4 is shown.
+    let d = coord.get("/api/v1/network/dashboard").await.json();
+    for row in d["grid"]["rows"].as_array().expect("rows") {
+        for c in row["cells"].as_array().expect("cells") {
+            if c["kind"] == "count" {
+                let v = c["value"].as_i64().unwrap_or(0);
+                assert!(v == 0 || v >= 5, "small count shown: {c}");
+            }
+        }
+    }
+    assert!(d["own"]["in_care"].as_i64().unwrap_or(0) > 0, "the coordinator's own figures are exact: {}", d["own"]);
+    let analyst = app.api_client("analista").await.get("/api/v1/network/dashboard").await.json();
+    assert!(analyst["own"].is_null(), "analysts have no organisation of their own in care");
+    assert_eq!(app.api_client("anna").await.get("/api/v1/network/dashboard").await.status, StatusCode::FORBIDDEN);
+    let page = app.login("coordinatore").await.get("/rete").await.body;
+    assert!(page.contains("Gruppo permanente Massa") && page.contains("Cruscotto della rete"));
+}
