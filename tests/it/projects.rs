@@ -128,7 +128,19 @@ async fn the_agenda_shows_reviews_due_and_the_form_names_each_objective_field() 
     assert_eq!(v["plan"]["objectives"][0]["supports"], json!(["inserimento_abitativo", "attivita_socializzazione"]));
     // The review is due within a week: it is on Anna's home.
     let home = page.get("/home").await.body;
-    assert!(home.contains("Verifiche di progetto in scadenza") && home.contains(&format!("/progetti/{id}")), "agenda");
+    assert!(home.contains("Progetti: cosa è in scadenza") && home.contains(&format!("/progetti/{id}")), "agenda");
+    assert!(home.contains("verifica del progetto il"), "review due soon");
+
+    // A commitment past its date and not reached is on the agenda too.
+    let day = |d: i64| (today() + chrono::Duration::days(d)).format("%Y-%m-%d").to_string();
+    let mut late = plan(org);
+    late["start_date"] = json!(day(-60));
+    late["o0_due"] = json!(day(-30));
+    let anna = app.api_client("anna").await;
+    let r = anna.json("POST", &format!("/api/v1/persons/{person}/projects"), late).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let home = page.get("/home").await.body;
+    assert!(home.contains("impegno «Una casa propria» entro il"), "overdue commitment on the agenda");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use crate::audit::record;
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::{Duration, NaiveDate};
-use percorsi_domain::project::{parse_plan, parse_review, Plan, Review};
+use percorsi_domain::project::{parse_plan, parse_review, ObjectiveOutcome, Plan, Review};
 use percorsi_store::{ProjectRow, ProjectWrite, Tx};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -43,14 +43,25 @@ pub struct ReviewView {
     pub review: Review,
 }
 
-/// A review due soon or late, for the case manager's agenda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgendaKind {
+    ReviewDue,
+    ReviewOverdue,
+    NoRecentReview,
+    CommitmentOverdue,
+}
+
+/// One thing to do on a project, for the case manager's agenda.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ReviewDue {
+pub struct AgendaItem {
+    pub kind: AgendaKind,
     pub project_id: i64,
     pub person_id: i64,
     pub person_code: String,
-    pub next_review: NaiveDate,
-    pub overdue: bool,
+    pub date: NaiveDate,
+    /// The objective, for an overdue commitment.
+    pub detail: String,
 }
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
@@ -225,24 +236,47 @@ impl Service {
         Ok(list)
     }
 
-    /// Reviews due in the next two weeks or late, for the organisation's projects.
-    pub async fn reviews_due(&self, actor: &Actor) -> Result<Vec<ReviewDue>> {
+    /// What is due on the organisation's projects: reviews due within two weeks or late,
+    /// projects without a review for six months, commitments past their date and not reached.
+    pub async fn project_agenda(&self, actor: &Actor) -> Result<Vec<AgendaItem>> {
         if !policy::allows(actor.role, Permission::ManageProjects) {
             return Ok(Vec::new());
         }
         let today = crate::today();
         let mut tx = self.store().write().await?;
-        let rows = tx.projects_due(&actor.scope(), today + Duration::days(14)).await?;
+        let rows = tx.projects_in_force(&actor.scope()).await?;
         tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|p| ReviewDue {
+        let mut out = Vec::new();
+        for (p, content, last) in rows {
+            let item = |kind: AgendaKind, date: NaiveDate, detail: String| AgendaItem {
+                kind,
                 project_id: p.id,
                 person_id: p.person_id,
-                person_code: p.person_code,
-                next_review: p.next_review,
-                overdue: p.next_review < today,
-            })
-            .collect())
+                person_code: p.person_code.clone(),
+                date,
+                detail,
+            };
+            if p.next_review <= today + Duration::days(14) {
+                let kind = if p.next_review < today { AgendaKind::ReviewOverdue } else { AgendaKind::ReviewDue };
+                out.push(item(kind, p.next_review, String::new()));
+            }
+            let last_date = last.as_ref().map(|(d, _)| *d).unwrap_or(p.start_date);
+            if last_date < today - Duration::days(180) {
+                out.push(item(AgendaKind::NoRecentReview, last_date, String::new()));
+            }
+            let plan = plan_of(&content)?;
+            let outcomes: Vec<ObjectiveOutcome> = match &last {
+                Some((_, c)) => serde_json::from_str::<Review>(c).map(|r| r.outcomes).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            for (i, o) in plan.objectives.iter().enumerate() {
+                let reached = outcomes.get(i) == Some(&ObjectiveOutcome::Raggiunto);
+                if let Some(due) = o.due.filter(|d| *d < today && !reached) {
+                    out.push(item(AgendaKind::CommitmentOverdue, due, o.title.clone()));
+                }
+            }
+        }
+        out.sort_by_key(|a| a.date);
+        Ok(out)
     }
 }

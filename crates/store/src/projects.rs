@@ -192,6 +192,41 @@ impl Tx {
         rows.iter().map(map_project).collect()
     }
 
+    /// The organisation's projects in force with their current content and latest review
+    /// (content and date), for the agenda.
+    pub async fn projects_in_force(
+        &mut self,
+        scope: &Scope,
+    ) -> Result<Vec<(ProjectRow, String, Option<(NaiveDate, String)>)>> {
+        let sql = format!(
+            "{SELECT} WHERE pr.organisation_id = $1 AND pr.end_date >= $3 AND {} ORDER BY pr.next_review",
+            visible("pr.person_id")
+        );
+        let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let p = map_project(r)?;
+            let content: String =
+                sqlx::query_scalar("SELECT content FROM project_versions WHERE project_id = $1 AND version = $2")
+                    .bind(p.id)
+                    .bind(p.current_version)
+                    .fetch_one(self.conn())
+                    .await?;
+            let last = sqlx::query(
+                "SELECT review_date, content FROM project_reviews WHERE project_id = $1 ORDER BY review_date DESC, id DESC LIMIT 1",
+            )
+            .bind(p.id)
+            .fetch_optional(self.conn())
+            .await?;
+            let last = match last {
+                Some(r) => Some((date(&r, "review_date")?, r.try_get("content")?)),
+                None => None,
+            };
+            out.push((p, content, last));
+        }
+        Ok(out)
+    }
+
     pub async fn project_versions(&mut self, id: i64) -> Result<Vec<ProjectVersionRow>> {
         let rows = sqlx::query(
             "SELECT v.version, v.content, v.reason, u.display_name AS author_name, o.name AS author_org_name, v.created_at \

@@ -44,7 +44,7 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
     } else {
         None
     };
-    let reviews = state.svc.reviews_due(&auth.actor).await.unwrap_or_default();
+    let reviews = state.svc.project_agenda(&auth.actor).await.unwrap_or_default();
     let ctx = context! {
         ..context! { followed => followed, due => due, tutored => tutored, reviews => reviews },
         ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()),
