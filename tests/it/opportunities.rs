@@ -10,7 +10,7 @@ async fn housing_is_offered_searched_placed_and_never_tied_to_treatment() {
     let app = TestApp::new().await;
     let paola = app.api_client("paola").await;
     // A housing unit needs its kind and support intensity.
-    let unit = json!({"kind": "abitazione", "axis": "casa_habitat", "title": "Appartamento via Roma", "territory": "1-MS", "capacity": "1"});
+    let unit = json!({"kind": "abitazione", "axis": "casa_habitat", "title": "Appartamento via Roma", "territory": "9-GR", "capacity": "1"});
     let r = paola.json("POST", "/api/v1/opportunities", unit.clone()).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("housing_kind") && r.body.contains("support_intensity"), "{}", r.body);
@@ -27,7 +27,7 @@ async fn housing_is_offered_searched_placed_and_never_tied_to_treatment() {
 
     // Anna searches by territory and axis.
     let anna = app.api_client("anna").await;
-    let found = anna.get("/api/v1/opportunities?territory=1-MS&axis=casa_habitat").await.json();
+    let found = anna.get("/api/v1/opportunities?territory=9-GR&axis=casa_habitat").await.json();
     let found = found.as_array().expect("list");
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!((found[0]["title"].as_str(), found[0]["available"].as_i64()), (Some("Appartamento via Roma"), Some(1)));

@@ -248,6 +248,7 @@ impl Service {
         tx.commit().await?;
         self.load_protocol_demo().await?;
         self.load_history_demo().await?;
+        self.load_network_demo().await?;
         Ok(true)
     }
 
@@ -483,6 +484,203 @@ impl Service {
         if !outcome.written {
             return Err(crate::ServiceError::Broken(format!("seed 001 fixture refused: {:?}", outcome.errors.first())));
         }
+        Ok(())
+    }
+
+    /// The network around Anna's people: assessments, personalised projects with a review,
+    /// opportunities (a Housing First flat among them) and a placement, referrals (one accepted
+    /// under consent, one waiting), a coordination group with its first meeting.
+    async fn load_network_demo(&self) -> Result<()> {
+        use percorsi_domain::consent::ConsentForm;
+        use percorsi_domain::opportunity::{OpportunityForm, PlacementForm};
+        use percorsi_domain::referral::{DecisionForm, ReferralForm};
+        let anna = self.demo_actor("anna").await?;
+        let paola = self.demo_actor("paola").await?;
+        let marco = self.demo_actor("marco").await?;
+        let coord = self.demo_actor("coordinatore").await?;
+        let orgs = self.organisations().await?;
+        let org = |name: &str| orgs.iter().find(|o| o.name.contains(name)).map(|o| o.id).unwrap_or_default();
+        let today = crate::today();
+        let day = |d: i64| iso(today + chrono::Duration::days(d));
+        let map = |pairs: &[(&str, String)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        };
+        let opportunity =
+            |kind: &str, axis: &str, title: &str, territory: &str, capacity: &str, housing: (&str, &str)| {
+                OpportunityForm {
+                    kind: kind.into(),
+                    axis: axis.into(),
+                    title: title.into(),
+                    description: String::new(),
+                    territory: territory.into(),
+                    capacity: capacity.into(),
+                    housing_kind: housing.0.into(),
+                    support_intensity: housing.1.into(),
+                }
+            };
+        let flat = self
+            .add_opportunity(
+                &paola,
+                &opportunity(
+                    "abitazione",
+                    "casa_habitat",
+                    "Appartamento Housing First via Roma",
+                    "1-MS",
+                    "2",
+                    ("housing_first", "alta"),
+                ),
+            )
+            .await?;
+        self.add_opportunity(
+            &paola,
+            &opportunity(
+                "abitazione",
+                "casa_habitat",
+                "Gruppo di convivenza Le Querce",
+                "6-LI",
+                "4",
+                ("gruppo_convivenza", "media"),
+            ),
+        )
+        .await?;
+        self.add_opportunity(
+            &paola,
+            &opportunity(
+                "socializzazione",
+                "affettivita_socialita",
+                "Laboratorio di teatro sociale",
+                "1-MS",
+                "12",
+                ("", ""),
+            ),
+        )
+        .await?;
+        self.add_opportunity(
+            &marco,
+            &opportunity(
+                "formazione",
+                "formazione_lavoro",
+                "Corso di magazziniere con patentino",
+                "1-MS",
+                "10",
+                ("", ""),
+            ),
+        )
+        .await?;
+        self.add_opportunity(
+            &marco,
+            &opportunity("lavoro", "formazione_lavoro", "Tirocinio in cooperativa sociale", "1-MS", "3", ("", "")),
+        )
+        .await?;
+
+        let people: Vec<i64> =
+            self.followed(&anna).await?.into_iter().filter(|p| !p.anonymous).map(|p| p.id).take(2).collect();
+        for (n, person) in people.iter().enumerate() {
+            for (when, score, class) in
+                [(-200, "1", "td_alto_carico_bassa_dinamicita"), (-20, "3", "td_basso_carico_alta_dinamicita")]
+            {
+                let mut a = map(&[("assessed_on", day(when)), ("user_class", class.into())]);
+                for item in [
+                    "casa_stabilita",
+                    "casa_cura",
+                    "casa_spese",
+                    "lavoro_competenze",
+                    "lavoro_ricerca",
+                    "lavoro_regole",
+                    "rel_famiglia",
+                    "rel_rete",
+                    "rel_tempo",
+                    "sal_fisica",
+                    "sal_cura",
+                    "sal_benessere",
+                ] {
+                    a.insert(item.into(), if n == 1 && item.starts_with("rel") { "2".into() } else { score.into() });
+                }
+                self.assess_person(&anna, *person, &a).await?;
+            }
+            let serd = org("SerD Zona 1-MS").to_string();
+            let cpi = org("Centro per l'impiego").to_string();
+            let plan = map(&[
+                ("start_date", day(-150)),
+                ("end_date", day(215)),
+                ("next_review", day(if n == 0 { 10 } else { -5 })),
+                ("budget_casa_habitat", "3.600".into()),
+                ("budget_formazione_lavoro", "2.400".into()),
+                ("o0_axis", "casa_habitat".into()),
+                ("o0_title", "Una casa stabile".into()),
+                ("o0_results", "Vivere nell'appartamento con un sostegno educativo".into()),
+                ("o0_supports", "inserimento_abitativo,sostegno_socio_educativo".into()),
+                ("o0_org", org("Servizio sociale").to_string()),
+                ("o0_person", "Curare la casa e pagare le utenze".into()),
+                ("o0_services", "Visite settimanali dell'educatore".into()),
+                ("o1_axis", "formazione_lavoro".into()),
+                ("o1_title", "Riprendere un lavoro".into()),
+                ("o1_results", "Concludere il corso e avviare un tirocinio".into()),
+                ("o1_supports", "tirocinio_inclusione_sociale".into()),
+                ("o1_org", cpi),
+                ("o1_due", day(-10)),
+                ("o2_axis", "salute_cura".into()),
+                ("o2_title", "Continuità delle cure".into()),
+                ("o2_results", "Appuntamenti al SerD rispettati".into()),
+                ("o2_org", serd),
+            ]);
+            let project = self.create_project(&anna, *person, &plan).await?;
+            let review = map(&[
+                ("review_date", day(-60)),
+                ("participants", "la persona, SerD, servizio sociale, CPI".into()),
+                ("next_review", day(if n == 0 { 10 } else { -5 })),
+                ("o0_outcome", "parzialmente_raggiunto".into()),
+                ("o1_outcome", "non_raggiunto".into()),
+                ("o2_outcome", "raggiunto".into()),
+            ]);
+            self.review_project(&anna, project, &review).await?;
+            if n == 0 {
+                let place = PlacementForm {
+                    person_id: person.to_string(),
+                    start_date: day(-45),
+                    project_id: project.to_string(),
+                    objective: "1".into(),
+                };
+                self.place(&anna, flat, &place).await?;
+                // Referred to the employment centre, with the person's consent: accepted.
+                let consent = ConsentForm {
+                    organisation_id: org("Centro per l'impiego").to_string(),
+                    purpose: "inserimento_lavorativo".into(),
+                    start_date: day(-40),
+                    expiry_date: day(320),
+                };
+                self.record_consent(&anna, *person, &consent).await?;
+                let r = ReferralForm {
+                    to_organisation_id: org("Centro per l'impiego").to_string(),
+                    support: "tirocinio_inclusione_sociale".into(),
+                    reason: "Orientamento e tirocinio dopo il corso".into(),
+                    urgency: "ordinaria".into(),
+                    self_referral: false,
+                };
+                let id = self.refer(&anna, *person, &r).await?;
+                self.decide_referral(&marco, id, &DecisionForm { decision: "accettata".into(), reason: String::new() })
+                    .await?;
+            } else {
+                let r = ReferralForm {
+                    to_organisation_id: org("Il Faro").to_string(),
+                    support: "inserimento_abitativo".into(),
+                    reason: "Rischio di perdere l'alloggio".into(),
+                    urgency: "urgente".into(),
+                    self_referral: false,
+                };
+                self.refer(&anna, *person, &r).await?;
+            }
+        }
+        let group = self
+            .create_group(
+                &coord,
+                "Gruppo permanente di coordinamento Massa",
+                "1-MS",
+                &[org("Il Faro"), org("Servizio sociale"), org("Centro per l'impiego")],
+            )
+            .await?;
+        self.add_meeting(&coord, group, &day(-30), "Presenti SerD, Il Faro, servizio sociale, CPI. Condivisi i posti abitativi e formativi disponibili; prossimo incontro tra due mesi.")
+            .await?;
         Ok(())
     }
 
