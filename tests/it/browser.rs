@@ -396,3 +396,106 @@ async fn analyst_imports_a_historical_file_and_reads_the_report() {
     let _ = std::fs::remove_dir_all(&dir);
     b.close().await.expect("close browser");
 }
+
+/// Fills a form's fields by name (radio groups take the chosen value) and submits it, the way
+/// a person would after typing; the page's own markup and server-side validation are used.
+async fn fill_and_submit(b: &Client, form: &str, fields: serde_json::Value) {
+    b.execute(
+        "const f = document.querySelector(arguments[0]); \
+         for (const [k, v] of Object.entries(arguments[1])) { const el = f.elements[k]; if (el) { el.value = v; } } \
+         f.submit();",
+        vec![json!(form), fields],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("submit {form}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referral_consent_assessment_project_and_review_across_two_organisations() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let anna = app.actor("anna").await;
+    // One of Anna's people that Il Faro does not see yet.
+    let sara = app.actor("sara").await;
+    let mut person = 0;
+    for p in app.svc.followed(&anna).await.expect("followed").into_iter().filter(|p| p.surname.is_some()) {
+        if app.svc.pathway(&sara, p.id).await.is_err() {
+            person = p.id;
+            break;
+        }
+    }
+    assert!(person > 0);
+    let faro = app.org_id("Il Faro").await.to_string();
+    let today = percorsi_service::today();
+    let day = |n: i64| (today + chrono::Duration::days(n)).format("%Y-%m-%d").to_string();
+    let b = browser(&d).await;
+
+    // Anna refers the person to Il Faro and records the person's consent for it.
+    login(&b, &base, "anna").await;
+    b.goto(&format!("{base}/persone/{person}")).await.expect("pathway");
+    fill_and_submit(
+        &b,
+        &format!("form[action='/persone/{person}/segnalazioni']"),
+        json!({"to_organisation_id": faro, "urgency": "urgente", "reason": "Serve un alloggio protetto"}),
+    )
+    .await;
+    wait_text(&b, "Segnalazione inviata").await;
+    fill_and_submit(&b, &format!("form[action='/persone/{person}/consensi']"), json!({"organisation_id": faro, "purpose": "progetto_personalizzato", "start_date": day(0), "expiry_date": day(365)})).await;
+    wait_text(&b, "Comunità terapeutica Il Faro").await;
+    click(&b, "form[action='/logout'] button").await;
+
+    // Sara accepts from her triage list and works on the pathway she now sees.
+    login(&b, &base, "sara").await;
+    b.goto(&format!("{base}/segnalazioni")).await.expect("triage");
+    wait_text(&b, "Serve un alloggio protetto").await;
+    click(&b, "button[name='decision'][value='accettata']").await;
+    wait_text(&b, "Esito della segnalazione registrato").await;
+    b.goto(&format!("{base}/persone/{person}/valutazione")).await.expect("assessment");
+    let mut answers = serde_json::Map::new();
+    answers.insert("assessed_on".into(), json!(day(0)));
+    answers.insert("user_class".into(), json!("td_basso_carico_alta_dinamicita"));
+    for item in [
+        "casa_stabilita",
+        "casa_cura",
+        "casa_spese",
+        "lavoro_competenze",
+        "lavoro_ricerca",
+        "lavoro_regole",
+        "rel_famiglia",
+        "rel_rete",
+        "rel_tempo",
+        "sal_fisica",
+        "sal_cura",
+        "sal_benessere",
+    ] {
+        answers.insert(item.into(), json!("3"));
+    }
+    fill_and_submit(&b, "form.scheda", serde_json::Value::Object(answers)).await;
+    wait_text(&b, "Valutazione registrata").await;
+    b.goto(&format!("{base}/persone/{person}/progetti")).await.expect("new project");
+    fill_and_submit(
+        &b,
+        "form[action$='/progetti']",
+        json!({"start_date": day(0), "end_date": day(300), "next_review": day(30),
+               "o0_axis": "casa_habitat", "o0_title": "Un alloggio protetto", "o0_results": "Ingresso nel gruppo di convivenza", "o0_org": faro,
+               "o1_axis": "affettivita_socialita", "o1_title": "Ricostruire i legami", "o1_results": "Un'attività di gruppo alla settimana", "o1_org": faro,
+               "budget_casa_habitat": "1.500"}),
+    )
+    .await;
+    let text = wait_text(&b, "Progetto salvato").await;
+    assert!(text.contains("Casa/habitat") && text.contains("Affettività/socialità"), "two axes: {text}");
+    let project_url = b.current_url().await.expect("url").path().to_string();
+    fill_and_submit(&b, "form[action$='/verifiche']", json!({"review_date": day(0), "participants": "la persona, Il Faro", "next_review": day(90), "o0_outcome": "parzialmente_raggiunto", "o1_outcome": "raggiunto"})).await;
+    let text = wait_text(&b, "Verifica registrata").await;
+    assert!(text.contains("Parzialmente raggiunto") && text.contains("Raggiunto"), "{text}");
+    save_screenshot(&b, "project").await;
+    click(&b, "form[action='/logout'] button").await;
+
+    // Luca, at an organisation without the person's consent, cannot open the project.
+    login(&b, &base, "luca").await;
+    b.goto(&format!("{base}{project_url}")).await.expect("project page");
+    let text = wait_text(&b, "404").await;
+    assert!(!text.contains("Un alloggio protetto"), "nothing of the project shows");
+    b.close().await.expect("close browser");
+}
