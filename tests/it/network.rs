@@ -142,6 +142,7 @@ async fn coordinators_keep_groups_and_minutes_and_see_a_suppressed_dashboard() {
         }
     }
     assert!(d["own"]["in_care"].as_i64().unwrap_or(0) > 0, "the coordinator's own figures are exact: {}", d["own"]);
+    assert_eq!(d["by_axis"]["rows"].as_array().map(Vec::len), Some(5), "four axes and the total");
     let analyst = app.api_client("analista").await.get("/api/v1/network/dashboard").await.json();
     assert!(analyst["own"].is_null(), "analysts have no organisation of their own in care");
     assert_eq!(app.api_client("anna").await.get("/api/v1/network/dashboard").await.status, StatusCode::FORBIDDEN);

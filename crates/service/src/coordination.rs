@@ -30,7 +30,11 @@ pub struct AssessmentView {
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
     pub grid: Grid,
+    /// Objectives of projects in force and placements in progress, by axis.
+    pub axes: Grid,
     pub own: Option<NetworkCounts>,
+    /// Average days the viewer's open referrals have been waiting.
+    pub own_average_wait: Option<i64>,
 }
 
 impl Service {
@@ -183,6 +187,7 @@ impl Service {
         policy::require(actor, Permission::ViewReports)?;
         let mut tx = self.store().write().await?;
         let counts = tx.network_counts(crate::today()).await?;
+        let (contents, placement_axes) = tx.supports_by_axis(crate::today()).await?;
         let orgs: BTreeMap<i64, String> = tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
         tx.commit().await?;
         let cols = [
@@ -211,11 +216,41 @@ impl Service {
             }
         }
         let grid = g.finish().suppress();
+        let axes = axes_grid(&contents, &placement_axes)?;
         let own = (actor.role != percorsi_domain::codes::Role::Analista)
             .then(|| counts.iter().find(|c| c.organisation_id == actor.organisation_id).cloned())
             .flatten();
-        Ok(Dashboard { grid, own })
+        let own_average_wait = own.as_ref().filter(|o| o.open_referrals > 0).map(|o| o.waiting_days / o.open_referrals);
+        Ok(Dashboard { grid, axes, own, own_average_wait })
     }
+}
+
+/// Supports by axis: objectives in the projects in force and placements in progress.
+fn axes_grid(contents: &[String], placements: &[String]) -> Result<Grid> {
+    use percorsi_domain::project::{Axis, Plan};
+    let mut rows: Vec<Line> = Axis::ALL
+        .iter()
+        .map(|a| Line::new(a.code(), Label::msg(format!("code-axis-{}", a.code())), Role::Category))
+        .collect();
+    rows.push(Line::new("totale", Label::msg("report-total"), Role::Total));
+    let cols = vec![
+        Line::new("obiettivi", Label::msg("dashboard-objectives"), Role::Category),
+        Line::new("inserimenti", Label::msg("dashboard-placements"), Role::Category),
+    ];
+    let mut g = Grid::new(None, Label::msg("field-axis"), rows, cols, Percent::None);
+    let at = |a: Axis| Axis::ALL.iter().position(|x| *x == a).unwrap_or(0);
+    for c in contents {
+        let plan: Plan = serde_json::from_str(c).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))?;
+        for o in &plan.objectives {
+            g.add(at(o.axis), 0, 1);
+        }
+    }
+    for p in placements {
+        if let Some(a) = Axis::parse(p) {
+            g.add(at(a), 1, 1);
+        }
+    }
+    Ok(g.finish().suppress())
 }
 
 fn json<T: Serialize>(v: &T) -> Result<String> {

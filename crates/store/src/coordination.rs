@@ -194,6 +194,24 @@ impl Tx {
             .collect()
     }
 
+    /// Objectives of projects in force, by axis (from each project's current version), and
+    /// placements in progress, by the axis of their opportunity.
+    pub async fn supports_by_axis(&mut self, today: NaiveDate) -> Result<(Vec<String>, Vec<String>)> {
+        let contents: Vec<String> = sqlx::query_scalar(
+            "SELECT v.content FROM projects p JOIN project_versions v ON v.project_id = p.id AND v.version = p.current_version \
+             WHERE p.end_date >= $1",
+        )
+        .bind(date_text(today))
+        .fetch_all(self.conn())
+        .await?;
+        let placements: Vec<String> = sqlx::query_scalar(
+            "SELECT o.axis FROM placements pl JOIN opportunities o ON o.id = pl.opportunity_id WHERE pl.end_date IS NULL",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        Ok((contents, placements))
+    }
+
     /// Per organisation: people with an open care episode, projects in force, open referrals
     /// received (and how long they have waited), placements in progress.
     pub async fn network_counts(&mut self, today: NaiveDate) -> Result<Vec<NetworkCounts>> {

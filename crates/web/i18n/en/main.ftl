@@ -905,3 +905,6 @@ agenda-review_due = project review on { $date }
 agenda-review_overdue = project review planned for { $date }
 agenda-no_recent_review = no review since { $date }
 agenda-commitment_overdue = commitment "{ $objective }" due by { $date }
+dashboard-objectives = Objectives of projects in progress
+dashboard-by-axis = Supports by axis
+dashboard-average-wait = Your referrals to assess have been waiting { $days } days on average.

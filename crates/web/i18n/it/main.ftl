@@ -905,3 +905,6 @@ agenda-review_due = verifica del progetto il { $date }
 agenda-review_overdue = verifica del progetto prevista il { $date }
 agenda-no_recent_review = nessuna verifica dal { $date }
 agenda-commitment_overdue = impegno «{ $objective }» entro il { $date }
+dashboard-objectives = Obiettivi dei progetti in corso
+dashboard-by-axis = Sostegni per asse
+dashboard-average-wait = Le vostre segnalazioni da valutare aspettano in media { $days } giorni.

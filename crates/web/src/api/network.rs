@@ -85,5 +85,9 @@ pub async fn meeting(
 pub async fn dashboard(State(s): State<AppState>, who: ApiActor) -> ApiResult {
     let d = call!(s, who, s.svc.dashboard(&who.actor));
     let grid = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.grid);
-    ok(StatusCode::OK, serde_json::json!({ "grid": grid, "own": d.own }))
+    let axes = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.axes);
+    ok(
+        StatusCode::OK,
+        serde_json::json!({ "grid": grid, "by_axis": axes, "own": d.own, "own_average_wait_days": d.own_average_wait }),
+    )
 }

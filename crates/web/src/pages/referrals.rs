@@ -93,6 +93,8 @@ pub async fn notifications(State(state): State<AppState>, auth: Auth) -> Respons
             context! { text => state.ui.i18n.t(auth.lang, &n.message, &args), link => n.link.clone(), at => n.created_at.clone(), unread => n.read_at.is_none() }
         })
         .collect();
-    let ctx = context! { ..context! { items => items }, ..base(&state, auth.lang, Some(&auth.session), "notifications-title", None) };
+    // Due items belong here too: what the organisation's projects need next.
+    let due = state.svc.project_agenda(&auth.actor).await.unwrap_or_default();
+    let ctx = context! { ..context! { items => items, reviews => due }, ..base(&state, auth.lang, Some(&auth.session), "notifications-title", None) };
     state.ui.render(StatusCode::OK, "referrals/notifications.html", ctx)
 }
