@@ -48,7 +48,9 @@ async fn housing_is_offered_searched_placed_and_never_tied_to_treatment() {
     let org = app.org_id("SerD Zona 1-MS").await.to_string();
     let project = anna
         .json("POST", &format!("/api/v1/persons/{person}/projects"), json!({"start_date": day(0), "end_date": day(300), "next_review": day(60),
-            "o0_axis": "casa_habitat", "o0_title": "Abitare da solo", "o0_results": "Sei mesi nell'appartamento", "o0_org": org}))
+            "o0_axis": "casa_habitat", "o0_title": "Abitare da solo", "o0_results": "Sei mesi nell'appartamento", "o0_org": org.clone(),
+            "o1_axis": "formazione_lavoro", "o1_title": "Lavoro", "o1_results": "Concludere l'inserimento", "o1_org": org,
+            "o1_supports": running.intervention_type.clone()}))
         .await
         .json()["id"]
         .as_i64()
@@ -58,6 +60,14 @@ async fn housing_is_offered_searched_placed_and_never_tied_to_treatment() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let r = anna.json("POST", &format!("/api/v1/opportunities/{housing}/placements"), place).await;
     assert!(r.body.contains("err-opportunity-full"), "the only place is taken: {}", r.body);
+    let view = anna.get(&format!("/api/v1/projects/{project}")).await.json();
+    assert_eq!(view["supports_in_place"][0][0]["kind"], "placement", "the flat serves objective 1: {view}");
+    assert_eq!(view["supports_in_place"][0][0]["what"], "Appartamento via Roma");
+    let work = view["supports_in_place"][1].as_array().expect("objective 2");
+    assert!(
+        work.iter().any(|s| s["kind"] == "intervention" && s["id"] == running.id),
+        "the protocol intervention is a support of objective 2: {work:?}"
+    );
 
     // Relapses, substance use and an interruption for relapse change nothing about the home.
     let r = anna

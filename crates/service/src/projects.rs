@@ -25,7 +25,21 @@ pub struct ProjectView {
     pub reviews: Vec<ReviewView>,
     /// Organisation id → name, for the responsible organisations.
     pub organisations: BTreeMap<i64, String>,
+    /// Per objective, the supports in place: the person's protocol interventions of a type the
+    /// objective asks for (over the project's period), and placements made for the objective.
+    pub supports_in_place: Vec<Vec<SupportInPlace>>,
     pub can_manage: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SupportInPlace {
+    /// `intervention` or `placement`.
+    pub kind: String,
+    pub id: i64,
+    /// The intervention type code, or the opportunity's title.
+    pub what: String,
+    pub status: String,
+    pub start: NaiveDate,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -202,6 +216,43 @@ impl Service {
             })
             .collect::<Result<Vec<_>>>()?;
         let organisations = organisation_ids(&mut tx).await?;
+        let interventions = tx.interventions_of_person(&actor.scope(), project.person_id, false).await?;
+        let placements = tx.placements_of_person(project.person_id).await?;
+        let supports_in_place = plan
+            .objectives
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let mut list: Vec<SupportInPlace> = interventions
+                    .iter()
+                    .filter(|it| o.supports.iter().any(|s| s.code() == it.intervention_type))
+                    // Running now, or planned within the project's period.
+                    .filter(|it| {
+                        !matches!(it.status.as_str(), "concluso" | "interrotto")
+                            || (it.planned_end >= plan.start && it.planned_start <= plan.end)
+                    })
+                    .map(|it| SupportInPlace {
+                        kind: "intervention".into(),
+                        id: it.id,
+                        what: it.intervention_type.clone(),
+                        status: it.status.clone(),
+                        start: it.actual_start.unwrap_or(it.planned_start),
+                    })
+                    .collect();
+                list.extend(
+                    placements.iter().filter(|p| p.project_id == Some(id) && p.objective == Some(i as i64 + 1)).map(
+                        |p| SupportInPlace {
+                            kind: "placement".into(),
+                            id: p.id,
+                            what: p.opportunity_title.clone(),
+                            status: if p.end_date.is_some() { "concluso".into() } else { "attivo".into() },
+                            start: p.start_date,
+                        },
+                    ),
+                );
+                list
+            })
+            .collect();
         record(&mut tx, actor, "read", "project", Some(id), "consultazione progetto", Some(format!("v{wanted}")))
             .await?;
         tx.commit().await?;
@@ -223,6 +274,7 @@ impl Service {
                 .collect(),
             reviews,
             organisations,
+            supports_in_place,
             can_manage,
             project,
         })

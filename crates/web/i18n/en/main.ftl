@@ -908,3 +908,6 @@ agenda-commitment_overdue = commitment "{ $objective }" due by { $date }
 dashboard-objectives = Objectives of projects in progress
 dashboard-by-axis = Supports by axis
 dashboard-average-wait = Your referrals to assess have been waiting { $days } days on average.
+project-supports-in-place = Supports in place
+code-placement_state-attivo = in progress
+code-placement_state-concluso = ended

@@ -908,3 +908,6 @@ agenda-commitment_overdue = impegno «{ $objective }» entro il { $date }
 dashboard-objectives = Obiettivi dei progetti in corso
 dashboard-by-axis = Sostegni per asse
 dashboard-average-wait = Le vostre segnalazioni da valutare aspettano in media { $days } giorni.
+project-supports-in-place = Sostegni in corso
+code-placement_state-attivo = in corso
+code-placement_state-concluso = concluso
