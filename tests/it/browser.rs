@@ -452,26 +452,8 @@ async fn referral_consent_assessment_project_and_review_across_two_organisations
     click(&b, "button[name='decision'][value='accettata']").await;
     wait_text(&b, "Esito della segnalazione registrato").await;
     b.goto(&format!("{base}/persone/{person}/valutazione")).await.expect("assessment");
-    let mut answers = serde_json::Map::new();
-    answers.insert("assessed_on".into(), json!(day(0)));
-    answers.insert("user_class".into(), json!("td_basso_carico_alta_dinamicita"));
-    for item in [
-        "casa_stabilita",
-        "casa_cura",
-        "casa_spese",
-        "lavoro_competenze",
-        "lavoro_ricerca",
-        "lavoro_regole",
-        "rel_famiglia",
-        "rel_rete",
-        "rel_tempo",
-        "sal_fisica",
-        "sal_cura",
-        "sal_benessere",
-    ] {
-        answers.insert(item.into(), json!("3"));
-    }
-    fill_and_submit(&b, "form.scheda", serde_json::Value::Object(answers)).await;
+    let answers = crate::network::answers(&app, &day(0), 3, "td_basso_carico_alta_dinamicita").await;
+    fill_and_submit(&b, "form.scheda", answers).await;
     wait_text(&b, "Valutazione registrata").await;
     b.goto(&format!("{base}/persone/{person}/progetti")).await.expect("new project");
     fill_and_submit(

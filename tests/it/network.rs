@@ -5,27 +5,15 @@ use crate::support::TestApp;
 use axum::http::StatusCode;
 use serde_json::json;
 
-const ITEMS: [&str; 12] = [
-    "casa_stabilita",
-    "casa_cura",
-    "casa_spese",
-    "lavoro_competenze",
-    "lavoro_ricerca",
-    "lavoro_regole",
-    "rel_famiglia",
-    "rel_rete",
-    "rel_tempo",
-    "sal_fisica",
-    "sal_cura",
-    "sal_benessere",
-];
-
-fn answers(day: &str, score: i64, class: &str) -> serde_json::Value {
+/// Every item of the shipped instrument answered with `score`.
+pub async fn answers(app: &TestApp, day: &str, score: i64, class: &str) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     m.insert("assessed_on".into(), json!(day));
     m.insert("user_class".into(), json!(class));
-    for i in ITEMS {
-        m.insert(i.into(), json!(score.to_string()));
+    for s in app.svc.assessment_instrument().await.expect("instrument").sections {
+        for i in s.items {
+            m.insert(i.code, json!(score.to_string()));
+        }
     }
     serde_json::Value::Object(m)
 }
@@ -49,7 +37,7 @@ async fn assessments_show_change_over_time_and_set_the_user_class() {
     let earlier = (today - chrono::Duration::days(180)).format("%Y-%m-%d").to_string();
     let now = today.format("%Y-%m-%d").to_string();
     // Missing class and an item out of range are both named.
-    let mut bad = answers(&now, 2, "");
+    let mut bad = answers(&app, &now, 2, "").await;
     bad["sal_fisica"] = json!("9");
     let r = anna.json("POST", &format!("/api/v1/persons/{person}/assessments"), bad).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -58,7 +46,7 @@ async fn assessments_show_change_over_time_and_set_the_user_class() {
         .json(
             "POST",
             &format!("/api/v1/persons/{person}/assessments"),
-            answers(&earlier, 1, "td_alto_carico_bassa_dinamicita"),
+            answers(&app, &earlier, 1, "td_alto_carico_bassa_dinamicita").await,
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -66,7 +54,7 @@ async fn assessments_show_change_over_time_and_set_the_user_class() {
         .json(
             "POST",
             &format!("/api/v1/persons/{person}/assessments"),
-            answers(&now, 3, "td_basso_carico_alta_dinamicita"),
+            answers(&app, &now, 3, "td_basso_carico_alta_dinamicita").await,
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);

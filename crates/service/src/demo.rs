@@ -575,26 +575,20 @@ impl Service {
 
         let people: Vec<i64> =
             self.followed(&anna).await?.into_iter().filter(|p| !p.anonymous).map(|p| p.id).take(2).collect();
+        let items: Vec<String> = self
+            .assessment_instrument()
+            .await?
+            .sections
+            .iter()
+            .flat_map(|s| s.items.iter().map(|i| i.code.clone()))
+            .collect();
         for (n, person) in people.iter().enumerate() {
             for (when, score, class) in
                 [(-200, "1", "td_alto_carico_bassa_dinamicita"), (-20, "3", "td_basso_carico_alta_dinamicita")]
             {
                 let mut a = map(&[("assessed_on", day(when)), ("user_class", class.into())]);
-                for item in [
-                    "casa_stabilita",
-                    "casa_cura",
-                    "casa_spese",
-                    "lavoro_competenze",
-                    "lavoro_ricerca",
-                    "lavoro_regole",
-                    "rel_famiglia",
-                    "rel_rete",
-                    "rel_tempo",
-                    "sal_fisica",
-                    "sal_cura",
-                    "sal_benessere",
-                ] {
-                    a.insert(item.into(), if n == 1 && item.starts_with("rel") { "2".into() } else { score.into() });
+                for item in &items {
+                    a.insert(item.clone(), if n == 1 && item.starts_with("rel") { "2".into() } else { score.into() });
                 }
                 self.assess_person(&anna, *person, &a).await?;
             }
