@@ -81,8 +81,8 @@ impl Service {
                 organisation_id: actor.organisation_id,
                 instrument_id,
                 assessed_on: day,
-                answers: &json(&answers)?,
-                scores: &json(&scores)?,
+                answers: &crate::to_json(&answers)?,
+                scores: &crate::to_json(&scores)?,
                 user_class: class.code(),
                 author_id: actor.user_id,
             })
@@ -251,8 +251,4 @@ fn axes_grid(contents: &[String], placements: &[String]) -> Result<Grid> {
         }
     }
     Ok(g.finish().suppress())
-}
-
-fn json<T: Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| ServiceError::Broken(e.to_string()))
 }

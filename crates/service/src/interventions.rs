@@ -629,8 +629,8 @@ impl Service {
         }
         answers.extend(submitted);
         let scores = instrument.score(&answers);
-        let answers_json = serde_json::to_string(&answers).map_err(|e| ServiceError::Broken(e.to_string()))?;
-        let scores_json = serde_json::to_string(&scores).map_err(|e| ServiceError::Broken(e.to_string()))?;
+        let answers_json = crate::to_json(&answers)?;
+        let scores_json = crate::to_json(&scores)?;
         tx.upsert_assessment(&AssessmentWrite {
             intervention_id: id,
             instrument_id,

@@ -51,6 +51,11 @@ impl Service {
     }
 }
 
+/// Serialises a value stored as JSON (plans, reviews, scores); failing means a bug, not bad input.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| ServiceError::Broken(e.to_string()))
+}
+
 /// Today's date in the server's time zone: the day against which episodes and consents are judged.
 pub fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()

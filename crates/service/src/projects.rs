@@ -78,10 +78,6 @@ pub struct AgendaItem {
     pub detail: String,
 }
 
-fn json<T: Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| ServiceError::Broken(e.to_string()))
-}
-
 fn plan_of(content: &str) -> Result<Plan> {
     serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))
 }
@@ -108,7 +104,7 @@ impl Service {
         tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         let orgs = organisation_ids(&mut tx).await?;
         let plan = parse_plan(raw, |id| orgs.contains_key(&id))?;
-        let content = json(&plan)?;
+        let content = crate::to_json(&plan)?;
         let w = ProjectWrite {
             content: &content,
             reason: "prima stesura",
@@ -140,7 +136,7 @@ impl Service {
             }
             (Err(a), _) | (_, Err(a)) => return Err(a.into()),
         };
-        let content = json(&plan)?;
+        let content = crate::to_json(&plan)?;
         let w = ProjectWrite {
             content: &content,
             reason: &reason,
@@ -178,7 +174,7 @@ impl Service {
                 id,
                 p.current_version,
                 (review.date, review.next_review),
-                &json(&review)?,
+                &crate::to_json(&review)?,
                 (actor.user_id, actor.organisation_id),
             )
             .await?;

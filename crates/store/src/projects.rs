@@ -1,7 +1,7 @@
 //! Personalised projects: the project row, its immutable versions and its reviews. Who may see
 //! a project is decided by the person's visibility (the caller checks it first).
 
-use crate::rows::{date, date_text, now};
+use crate::rows::{date, date_text, now, opt_date};
 use crate::scope::{scoped, visible, Scope};
 use crate::{Result, Tx};
 use chrono::NaiveDate;
@@ -198,31 +198,27 @@ impl Tx {
         &mut self,
         scope: &Scope,
     ) -> Result<Vec<(ProjectRow, String, Option<(NaiveDate, String)>)>> {
+        // One query: the current version's content and the latest review come along as columns.
+        let with = SELECT.replacen(
+            "SELECT ",
+            "SELECT v.content AS plan_content, \
+             (SELECT r.review_date FROM project_reviews r WHERE r.project_id = pr.id ORDER BY r.review_date DESC, r.id DESC LIMIT 1) AS last_review_date, \
+             (SELECT r.content FROM project_reviews r WHERE r.project_id = pr.id ORDER BY r.review_date DESC, r.id DESC LIMIT 1) AS last_review_content, ",
+            1,
+        );
         let sql = format!(
-            "{SELECT} WHERE pr.organisation_id = $1 AND pr.end_date >= $3 AND {} ORDER BY pr.next_review",
+            "{with} JOIN project_versions v ON v.project_id = pr.id AND v.version = pr.current_version \
+             WHERE pr.organisation_id = $1 AND pr.end_date >= $3 AND {} ORDER BY pr.next_review",
             visible("pr.person_id")
         );
         let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let p = map_project(r)?;
-            let content: String =
-                sqlx::query_scalar("SELECT content FROM project_versions WHERE project_id = $1 AND version = $2")
-                    .bind(p.id)
-                    .bind(p.current_version)
-                    .fetch_one(self.conn())
-                    .await?;
-            let last = sqlx::query(
-                "SELECT review_date, content FROM project_reviews WHERE project_id = $1 ORDER BY review_date DESC, id DESC LIMIT 1",
-            )
-            .bind(p.id)
-            .fetch_optional(self.conn())
-            .await?;
-            let last = match last {
-                Some(r) => Some((date(&r, "review_date")?, r.try_get("content")?)),
+            let last = match opt_date(r, "last_review_date")? {
+                Some(d) => Some((d, r.try_get("last_review_content")?)),
                 None => None,
             };
-            out.push((p, content, last));
+            out.push((map_project(r)?, r.try_get("plan_content")?, last));
         }
         Ok(out)
     }

@@ -172,6 +172,24 @@ pub fn code_options<T: std::fmt::Display>(
         .collect()
 }
 
+/// A submitted form as field → value, without the CSRF token; a field sent several times
+/// (checkboxes, multiple selects) has its values joined by commas.
+pub fn form_fields(pairs: Vec<(String, String)>) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in pairs {
+        if k == session::CSRF_FIELD {
+            continue;
+        }
+        out.entry(k)
+            .and_modify(|e: &mut String| {
+                e.push(',');
+                e.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    out
+}
+
 /// Serialises a form struct back into the template so the user's input is never lost.
 pub fn values<T: serde::Serialize>(form: &T) -> Value {
     Value::from_serialize(form)

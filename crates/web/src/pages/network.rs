@@ -1,7 +1,7 @@
 //! The person's multidimensional assessment, and the network page for coordinators and
 //! analysts: the dashboard (suppressed) and the coordination groups with their meetings.
 
-use super::{base, code_options, fail};
+use super::{base, code_options, fail, form_fields};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -14,21 +14,6 @@ use percorsi_domain::Invalid;
 use percorsi_service::policy::{allows, Permission};
 use percorsi_service::ServiceError;
 use std::collections::BTreeMap;
-
-fn collect(pairs: Vec<(String, String)>) -> (BTreeMap<String, String>, Vec<i64>) {
-    let mut map = BTreeMap::new();
-    let mut members = Vec::new();
-    for (k, v) in pairs {
-        if k == "members" {
-            if let Ok(id) = v.parse() {
-                members.push(id);
-            }
-        } else if k != "_csrf" {
-            map.insert(k, v);
-        }
-    }
-    (map, members)
-}
 
 async fn render_assessment(
     state: &AppState,
@@ -67,7 +52,7 @@ pub async fn assess(
     Path(person): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (raw, _) = collect(pairs);
+    let raw = form_fields(pairs);
     match state.svc.assess_person(&auth.actor, person, &raw).await {
         Ok(_) => Redirect::to(&format!("/persone/{person}?msg=assessment-saved")).into_response(),
         Err(ServiceError::Invalid(inv)) => render_assessment(&state, &auth, person, raw, Some(&inv)).await,
@@ -111,7 +96,9 @@ pub async fn create_group(
     auth: Auth,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (raw, members) = collect(pairs);
+    let raw = form_fields(pairs);
+    let members: Vec<i64> =
+        raw.get("members").map_or(Vec::new(), |m| m.split(',').filter_map(|id| id.parse().ok()).collect());
     let get = |k: &str| raw.get(k).cloned().unwrap_or_default();
     match state.svc.create_group(&auth.actor, &get("name"), &get("territory"), &members).await {
         Ok(_) => Redirect::to("/rete?msg=group-saved").into_response(),
@@ -126,7 +113,7 @@ pub async fn add_meeting(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (raw, _) = collect(pairs);
+    let raw = form_fields(pairs);
     let get = |k: &str| raw.get(k).cloned().unwrap_or_default();
     match state.svc.add_meeting(&auth.actor, id, &get("meeting_date"), &get("minutes")).await {
         Ok(_) => Redirect::to("/rete?msg=meeting-saved").into_response(),

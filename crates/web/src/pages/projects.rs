@@ -1,7 +1,7 @@
 //! Personalised project pages: writing a project (and each new version), reading any version,
 //! recording reviews, and the document to print and sign.
 
-use super::{base, code_options, fail};
+use super::{base, code_options, fail, form_fields};
 use crate::session::Auth;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -14,26 +14,6 @@ use percorsi_domain::Invalid;
 use percorsi_service::ServiceError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-/// Form fields, with repeated keys (the supports' checkboxes) joined by commas.
-fn collect(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in pairs {
-        if k == "_csrf" {
-            continue;
-        }
-        match out.get_mut(&k) {
-            Some(e) => {
-                e.push(',');
-                e.push_str(&v);
-            }
-            None => {
-                out.insert(k, v);
-            }
-        }
-    }
-    out
-}
 
 async fn render_form(
     state: &AppState,
@@ -81,7 +61,7 @@ pub async fn create(
     Path(person_id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let raw = collect(pairs);
+    let raw = form_fields(pairs);
     match state.svc.create_project(&auth.actor, person_id, &raw).await {
         Ok(id) => Redirect::to(&format!("/progetti/{id}?msg=project-saved")).into_response(),
         Err(ServiceError::Invalid(inv)) => render_form(&state, &auth, person_id, None, raw, Some(&inv)).await,
@@ -105,7 +85,7 @@ pub async fn revise(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let raw = collect(pairs);
+    let raw = form_fields(pairs);
     match state.svc.revise_project(&auth.actor, id, &raw).await {
         Ok(_) => Redirect::to(&format!("/progetti/{id}?msg=project-revised")).into_response(),
         Err(ServiceError::Invalid(inv)) => {
@@ -178,7 +158,7 @@ pub async fn review(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let raw = collect(pairs);
+    let raw = form_fields(pairs);
     match state.svc.review_project(&auth.actor, id, &raw).await {
         Ok(_) => Redirect::to(&format!("/progetti/{id}?msg=project-reviewed")).into_response(),
         Err(ServiceError::Invalid(inv)) => {
