@@ -1,15 +1,15 @@
 //! Administration of organisations and user accounts (administrator role, and the CLI).
 
 use crate::audit::{record, record_system};
-use crate::auth::hash_password;
+use crate::auth::hash_password_off_thread;
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
 use percorsi_domain::codes::Role;
 use percorsi_domain::organisation::OrganisationForm;
-use percorsi_domain::user::{check_password, UserForm};
+use percorsi_domain::user::{check_password, NewUser, UserForm};
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
-use percorsi_store::{MembershipRow, OrganisationRow, Tx, UserRow};
+use percorsi_store::{MembershipRow, Mode, OrganisationRow, Tx, UserRow};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -22,7 +22,7 @@ impl Service {
     /// Organisations are not clinical data: every signed-in role may list them (to pick consent
     /// recipients, for example).
     pub async fn organisations(&self) -> Result<Vec<OrganisationRow>> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.organisations().await?;
         tx.commit().await?;
         Ok(rows)
@@ -68,7 +68,7 @@ impl Service {
 
     pub async fn users(&self, actor: &Actor) -> Result<Vec<UserWithRoles>> {
         policy::require(actor, Permission::ManageUsers)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let out = users_with_roles(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
@@ -76,8 +76,9 @@ impl Service {
 
     pub async fn create_user(&self, actor: &Actor, form: &UserForm) -> Result<i64> {
         policy::require(actor, Permission::ManageUsers)?;
+        let prepared = prepare_user(form).await?;
         let mut tx = self.store().write().await?;
-        let id = create_user_in(&mut tx, form).await?;
+        let id = create_user_in(&mut tx, &prepared).await?;
         record(
             &mut tx,
             actor,
@@ -161,8 +162,9 @@ impl Service {
         let mut c = Checker::new();
         check_password(&mut c, password);
         c.finish(|| ())?;
+        let hash = hash_password_off_thread(password).await?;
         let mut tx = self.store().write().await?;
-        tx.set_password(user_id, &hash_password(password)?).await?;
+        tx.set_password(user_id, &hash).await?;
         record(&mut tx, actor, "update", "user", Some(user_id), "reimpostazione password", None).await?;
         tx.commit().await?;
         Ok(())
@@ -170,7 +172,7 @@ impl Service {
 
     /// Aggregate row counts for the metrics endpoint.
     pub async fn totals(&self) -> Result<Vec<(&'static str, i64)>> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let t = tx.totals().await?;
         tx.commit().await?;
         Ok(t)
@@ -179,8 +181,9 @@ impl Service {
     // ---- CLI operations: run by whoever holds the server, audited as the system. ----
 
     pub async fn cli_add_user(&self, form: &UserForm) -> Result<i64> {
+        let prepared = prepare_user(form).await?;
         let mut tx = self.store().write().await?;
-        let id = create_user_in(&mut tx, form).await?;
+        let id = create_user_in(&mut tx, &prepared).await?;
         record_system(&mut tx, "cli", None, "create", "user", Some(id.to_string()), "amministrazione utenti (CLI)")
             .await?;
         tx.commit().await?;
@@ -188,7 +191,7 @@ impl Service {
     }
 
     pub async fn cli_users(&self) -> Result<Vec<UserWithRoles>> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let out = users_with_roles(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
@@ -198,9 +201,10 @@ impl Service {
         let mut c = Checker::new();
         check_password(&mut c, password);
         c.finish(|| ())?;
+        let hash = hash_password_off_thread(password).await?;
         let mut tx = self.store().write().await?;
         let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
-        tx.set_password(user.id, &hash_password(password)?).await?;
+        tx.set_password(user.id, &hash).await?;
         record_system(
             &mut tx,
             "cli",
@@ -239,23 +243,29 @@ impl Service {
         organisation_id: Option<i64>,
         role: Option<Role>,
     ) -> Result<MembershipRow> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let m = crate::auth::membership_for(&mut tx, &username.trim().to_lowercase(), organisation_id, role).await?;
         tx.commit().await?;
         Ok(m)
     }
 }
 
-async fn create_user_in(tx: &mut Tx, form: &UserForm) -> Result<i64> {
+/// Validates the form and hashes the password before the write transaction begins, so the
+/// writer is never held while argon2 runs.
+async fn prepare_user(form: &UserForm) -> Result<(NewUser, String)> {
     let u = form.validate()?;
+    let hash = hash_password_off_thread(&u.password).await?;
+    Ok((u, hash))
+}
+
+async fn create_user_in(tx: &mut Tx, (u, hash): &(NewUser, String)) -> Result<i64> {
     tx.organisation(u.organisation_id).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
-    let hash = hash_password(&u.password)?;
     let id = tx.insert_user(&u.username, &u.display_name, &hash).await.map_err(|e| name_taken(e, "username"))?;
     tx.insert_membership(id, u.organisation_id, u.role.code()).await?;
     Ok(id)
 }
 
-async fn users_with_roles(tx: &mut Tx) -> Result<Vec<UserWithRoles>> {
+async fn users_with_roles<M: Mode>(tx: &mut Tx<M>) -> Result<Vec<UserWithRoles>> {
     let mut out = Vec::new();
     for user in tx.users().await? {
         let memberships = tx.memberships_of_user(user.id).await?;

@@ -15,7 +15,19 @@ pub async fn record(
     reason: &str,
     detail: Option<String>,
 ) -> Result<()> {
-    let entry = AuditEntry {
+    tx.append_audit(&entry(actor, action, entity, entity_id, reason, detail)).await?;
+    Ok(())
+}
+
+fn entry(
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    reason: &str,
+    detail: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
         at: now(),
         user_id: Some(actor.user_id),
         username: actor.username.clone(),
@@ -26,9 +38,37 @@ pub async fn record(
         entity_id: entity_id.map(|i| i.to_string()),
         reason: Some(reason.into()),
         detail,
-    };
-    tx.append_audit(&entry).await?;
-    Ok(())
+    }
+}
+
+impl Service {
+    /// Audits a read that ran in a read transaction. The entry is group-committed with those of
+    /// other requests; the caller answers only once it is stored, so no read goes unrecorded.
+    pub(crate) async fn record_read(
+        &self,
+        actor: &Actor,
+        entity: &str,
+        entity_id: Option<i64>,
+        reason: &str,
+        detail: Option<String>,
+    ) -> Result<()> {
+        self.record_detached(actor, "read", entity, entity_id, reason, detail).await
+    }
+
+    /// Audits an action that wrote nothing else (an export, a download) without taking the
+    /// writer: the entry is group-committed and stored before this returns.
+    pub(crate) async fn record_detached(
+        &self,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: Option<i64>,
+        reason: &str,
+        detail: Option<String>,
+    ) -> Result<()> {
+        self.store().audit(entry(actor, action, entity, entity_id, reason, detail)).await?;
+        Ok(())
+    }
 }
 
 /// For events without an acting role: logins, CLI administration.
@@ -41,7 +81,19 @@ pub async fn record_system(
     entity_id: Option<String>,
     reason: &str,
 ) -> Result<()> {
-    let entry = AuditEntry {
+    tx.append_audit(&system_entry(username, user_id, action, entity, entity_id, reason)).await?;
+    Ok(())
+}
+
+pub(crate) fn system_entry(
+    username: &str,
+    user_id: Option<i64>,
+    action: &str,
+    entity: &str,
+    entity_id: Option<String>,
+    reason: &str,
+) -> AuditEntry {
+    AuditEntry {
         at: now(),
         user_id,
         username: username.into(),
@@ -52,9 +104,7 @@ pub async fn record_system(
         entity_id,
         reason: Some(reason.into()),
         detail: None,
-    };
-    tx.append_audit(&entry).await?;
-    Ok(())
+    }
 }
 
 pub(crate) fn now() -> String {
@@ -70,7 +120,7 @@ pub struct VerifyReport {
 impl Service {
     /// Walks the whole chain in id order, in pages, and reports the first broken link.
     pub async fn verify_audit(&self) -> Result<VerifyReport> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let mut after = 0;
         let mut prev = GENESIS.to_string();
         let mut entries = 0u64;
@@ -99,10 +149,10 @@ impl Service {
         before_id: Option<i64>,
     ) -> Result<Vec<AuditRow>> {
         policy::require(actor, policy::Permission::ViewAudit)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.audit_recent(entity, before_id, 100).await?;
-        record(&mut tx, actor, "read", "audit_log", None, "verifica registro accessi", None).await?;
         tx.commit().await?;
+        self.record_read(actor, "audit_log", None, "verifica registro accessi", None).await?;
         Ok(rows)
     }
 }

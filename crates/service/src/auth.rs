@@ -6,15 +6,31 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use chrono::{Duration, SecondsFormat, Utc};
 use percorsi_domain::codes::Role;
-use percorsi_store::{MembershipRow, Tx};
+use percorsi_store::{MembershipRow, Mode, Tx};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+
+/// A valid argon2id hash of nothing anyone knows, checked for unknown usernames.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Bb5wR0bqGKMQwCc5BoUMQqsZKtS/v2tBhWdqlJ6nE4";
 
 /// Consecutive failures before an account is locked, and for how long.
 pub const MAX_FAILED_LOGINS: i64 = 5;
 pub const LOCK_MINUTES: i64 = 15;
 /// Sessions expire after this much inactivity.
 pub const SESSION_IDLE_MINUTES: i64 = 240;
+
+/// Hashes a password on the blocking pool: argon2 is deliberately slow, and on an async worker
+/// it would stall every other request served by that worker.
+pub async fn hash_password_off_thread(password: &str) -> Result<String> {
+    let password = password.to_string();
+    crate::off_thread(move || hash_password(&password)).await?
+}
+
+async fn verify_password_off_thread(password: &str, hash: &str) -> Result<bool> {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    crate::off_thread(move || verify_password(&password, &hash)).await
+}
 
 pub fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
@@ -79,17 +95,22 @@ impl Service {
     /// passwords get the same answer so that usernames cannot be discovered.
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginOk> {
         let username = username.trim().to_lowercase();
-        let mut tx = self.store().write().await?;
-        let Some(user) = tx.user_by_username(&username).await? else {
+        let mut tx = self.store().read().await?;
+        let user = tx.user_by_username(&username).await?;
+        tx.commit().await?;
+        // The password is checked outside any transaction and off the async workers.
+        let Some(user) = user else {
             // Spend the same time as a real check.
-            let _ = verify_password(
-                password,
-                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Bb5wR0bqGKMQwCc5BoUMQqsZKtS/v2tBhWdqlJ6nE4",
-            );
+            verify_password_off_thread(password, DUMMY_HASH).await?;
+            let mut tx = self.store().write().await?;
             record_system(&mut tx, &username, None, "login_failed", "user", None, "utente sconosciuto").await?;
             tx.commit().await?;
             return Err(ServiceError::Unauthenticated);
         };
+        let password_ok = verify_password_off_thread(password, &user.password_hash).await?;
+        let mut tx = self.store().write().await?;
+        // Judged on the account as it is now: another login may have failed or locked it meanwhile.
+        let user = tx.user(user.id).await?.ok_or(ServiceError::Unauthenticated)?;
         let now_ts = now();
         if let Some(until) = user.locked_until.as_deref().filter(|u| *u > now_ts.as_str()) {
             record_system(
@@ -105,7 +126,7 @@ impl Service {
             tx.commit().await?;
             return Err(ServiceError::Locked(until.to_string()));
         }
-        if !user.active || !verify_password(password, &user.password_hash) {
+        if !user.active || !password_ok {
             let failed = user.failed_logins + 1;
             let lock = (failed >= MAX_FAILED_LOGINS).then(|| ts(Utc::now() + Duration::minutes(LOCK_MINUTES)));
             tx.record_login_failure(user.id, if lock.is_some() { 0 } else { failed }, lock.as_deref()).await?;
@@ -147,7 +168,7 @@ impl Service {
     /// Resolves a session cookie; extends the idle timeout as the user works.
     pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>> {
         let token_hash = digest(token);
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let Some(s) = tx.session(&token_hash, &now()).await? else {
             return Ok(None);
         };
@@ -156,12 +177,16 @@ impl Service {
         };
         let memberships: Vec<MembershipRow> =
             tx.memberships_of_user(s.user_id).await?.into_iter().filter(|m| m.active).collect();
+        tx.commit().await?;
         let actor = s.membership_id.and_then(|id| memberships.iter().find(|m| m.id == id)).and_then(actor_from);
+        // Extending the idle timeout is a write: done at most every five minutes of activity,
+        // so that ordinary page views stay reads.
         let refresh_after = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES - 5));
         if s.expires_at < refresh_after {
+            let mut tx = self.store().write().await?;
             tx.touch_session(&token_hash, &ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES))).await?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(Some(SessionInfo {
             user_id: user.id,
             username: user.username,
@@ -223,7 +248,7 @@ impl Service {
 
     /// Every token with its owner and state (CLI).
     pub async fn api_tokens(&self) -> Result<Vec<percorsi_store::ApiTokenListing>> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.api_tokens().await?;
         tx.commit().await?;
         Ok(rows)
@@ -245,7 +270,7 @@ impl Service {
         let Some(secret) = bearer.strip_prefix("pct_") else {
             return Ok(None);
         };
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let Some(t) = tx.api_token(&digest(secret), &now()).await? else {
             return Ok(None);
         };
@@ -263,8 +288,8 @@ impl Service {
 }
 
 /// Loads a user's active membership for CLI commands that act as a given user.
-pub async fn membership_for(
-    tx: &mut Tx,
+pub async fn membership_for<M: Mode>(
+    tx: &mut Tx<M>,
     username: &str,
     organisation_id: Option<i64>,
     role: Option<Role>,

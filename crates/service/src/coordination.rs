@@ -40,7 +40,7 @@ pub struct Dashboard {
 impl Service {
     /// The form to fill: the current multidimensional assessment instrument.
     pub async fn assessment_instrument(&self) -> Result<Instrument> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let (_, i) = instruments::latest(&mut tx, AssessmentKind::ValutazioneMultidimensionale).await?;
         tx.commit().await?;
         Ok(i)
@@ -104,7 +104,7 @@ impl Service {
     /// A person's assessments, oldest first, to show the change over time.
     pub async fn person_assessments(&self, actor: &Actor, person_id: i64) -> Result<Vec<AssessmentView>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         let rows = tx.person_assessments(person_id).await?;
         tx.commit().await?;
@@ -154,7 +154,7 @@ impl Service {
 
     pub async fn groups(&self, actor: &Actor) -> Result<Vec<(GroupRow, Vec<MeetingRow>)>> {
         policy::require(actor, Permission::ViewProgrammes)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let mut out = Vec::new();
         for g in tx.groups().await? {
             let m = tx.meetings(g.id).await?;
@@ -185,7 +185,7 @@ impl Service {
     /// cells suppressed; a coordinator also gets their own organisation's exact line.
     pub async fn dashboard(&self, actor: &Actor) -> Result<Dashboard> {
         policy::require(actor, Permission::ViewReports)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let counts = tx.network_counts(crate::today()).await?;
         let (contents, placement_axes) = tx.supports_by_axis(crate::today()).await?;
         let orgs: BTreeMap<i64, String> = tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();

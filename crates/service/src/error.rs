@@ -1,11 +1,16 @@
 use percorsi_domain::Invalid;
-use percorsi_store::StoreError;
+use percorsi_store::{StoreError, Unavailable};
 
 /// What can go wrong in a use case, each mapped once to an HTTP status and a message.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// Well-formed, but the current state refuses it: the budget does not cover it, the
+    /// intervention is no longer in a state that allows it, the month is already paid. Often
+    /// the loser of a race; answered 409 with what happened.
+    #[error("refused by the current state")]
+    Refused(Invalid),
     /// Not there, or not visible to this actor: the two are indistinguishable on purpose.
     #[error("not found")]
     NotFound,
@@ -18,6 +23,10 @@ pub enum ServiceError {
     Conflict(&'static str),
     #[error("account locked until {0}")]
     Locked(String),
+    /// The database cannot serve the request now (disk full, read-only, unreachable, busy):
+    /// nothing was written; the user may retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(Unavailable),
     #[error(transparent)]
     Store(StoreError),
     /// Stored or shipped data that should be valid is not (a bug or a hand-edited database).
@@ -30,6 +39,11 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Duplicate => ServiceError::Conflict("err-duplicate"),
+            StoreError::Contention => ServiceError::Conflict("err-concurrent-change"),
+            StoreError::Unavailable(kind, detail) => {
+                tracing::warn!(%kind, %detail, "database unavailable");
+                ServiceError::Unavailable(kind)
+            }
             other => ServiceError::Store(other),
         }
     }

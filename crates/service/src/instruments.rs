@@ -6,7 +6,7 @@ use crate::Actor;
 use crate::{Result, Service, ServiceError};
 use percorsi_domain::instrument::{AssessmentKind, Instrument};
 use percorsi_domain::Invalid;
-use percorsi_store::Tx;
+use percorsi_store::{Mode, Tx};
 
 /// The forms shipped with the program (see instruments/README.md).
 pub const SHIPPED: &[&str] = &[
@@ -56,7 +56,7 @@ impl Service {
     }
 
     pub async fn list_instruments(&self) -> Result<Vec<(i64, Instrument)>> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.instruments().await?;
         tx.commit().await?;
         rows.into_iter().map(|r| Ok((r.id, parse(&r.definition)?))).collect()
@@ -68,12 +68,12 @@ pub(crate) fn parse(definition: &str) -> Result<Instrument> {
 }
 
 /// The newest instrument for a kind of form.
-pub(crate) async fn latest(tx: &mut Tx, kind: AssessmentKind) -> Result<(i64, Instrument)> {
+pub(crate) async fn latest<M: Mode>(tx: &mut Tx<M>, kind: AssessmentKind) -> Result<(i64, Instrument)> {
     let rec = tx.latest_instrument(kind.code()).await?.ok_or(ServiceError::Conflict("err-no-instrument"))?;
     Ok((rec.id, parse(&rec.definition)?))
 }
 
-pub(crate) async fn by_id(tx: &mut Tx, id: i64) -> Result<Instrument> {
+pub(crate) async fn by_id<M: Mode>(tx: &mut Tx<M>, id: i64) -> Result<Instrument> {
     let rec = tx.instrument(id).await?.ok_or(ServiceError::NotFound)?;
     parse(&rec.definition)
 }

@@ -17,7 +17,7 @@ use percorsi_domain::programme::{AmountKind, InterventionType, Rule};
 use percorsi_domain::{FieldError, Invalid};
 use percorsi_store::{
     AssessmentWrite, AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, MembershipRow,
-    PaymentRow, RuleRow, TutorInterventionRow, Tx,
+    Mode, PaymentRow, RuleRow, TutorInterventionRow, Tx,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -111,7 +111,7 @@ impl Service {
     /// their rules in force), host organisations and their tutors.
     pub async fn planning_choices(&self, actor: &Actor) -> Result<PlanningChoices> {
         policy::require(actor, Permission::ManageInterventions)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let mut programmes = Vec::new();
         for p in tx.programmes().await? {
             if tx.participant_budget(p.id, actor.organisation_id).await?.is_some() {
@@ -208,7 +208,7 @@ impl Service {
         policy::require(actor, Permission::ManageInterventions)?;
         let step = form.validate(today())?;
         let mut tx = self.store().write().await?;
-        let row = own_intervention(&mut tx, actor, id).await?;
+        let row = locked_intervention(&mut tx, actor, id).await?;
         let from = status_of(&row)?;
         let to = from.apply(step.transition).ok_or_else(|| illegal(from, step.transition))?;
         let rule = tx.rule(row.rule_id).await?.as_ref().and_then(rule_of).ok_or(ServiceError::NotFound)?;
@@ -273,7 +273,7 @@ impl Service {
     pub async fn conclude(&self, actor: &Actor, id: i64, form: &ConclusionForm) -> Result<i64> {
         policy::require(actor, Permission::ManageInterventions)?;
         let mut tx = self.store().write().await?;
-        let row = own_intervention(&mut tx, actor, id).await?;
+        let row = locked_intervention(&mut tx, actor, id).await?;
         let from = status_of(&row)?;
         let c = form.validate(row.actual_start, today())?;
         let transition = match c.outcome {
@@ -318,10 +318,7 @@ impl Service {
         policy::require(actor, Permission::RecordPayments)?;
         let p = form.validate()?;
         let mut tx = self.store().write().await?;
-        let row = tx.intervention_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
-        if row.organisation_id != actor.organisation_id {
-            return Err(ServiceError::Forbidden);
-        }
+        let row = locked_intervention(&mut tx, actor, id).await?;
         if !status_of(&row)?.is_running() {
             return Err(ServiceError::Conflict("err-payment-not-running"));
         }
@@ -336,7 +333,7 @@ impl Service {
                 .arg("amount", percorsi_domain::money::format_euros(row.monthly_amount_cents));
             return Err(Invalid(vec![e]).into());
         }
-        tx.intervention_money(id).await?.check_payment(p.amount_cents)?;
+        tx.intervention_money(id).await?.check_payment(p.amount_cents).map_err(ServiceError::Refused)?;
         tx.insert_ledger(
             row.programme_id,
             row.organisation_id,
@@ -349,7 +346,7 @@ impl Service {
         .await
         .map_err(|e| match e {
             percorsi_store::StoreError::Duplicate => {
-                ServiceError::Invalid(Invalid::one("month", "err-payment-month-exists"))
+                ServiceError::Refused(Invalid::one("month", "err-payment-month-exists"))
             }
             other => other.into(),
         })?;
@@ -403,7 +400,7 @@ impl Service {
     /// The intervention page (roles that see person records). Audited.
     pub async fn intervention(&self, actor: &Actor, id: i64) -> Result<InterventionDetail> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let row = tx.intervention_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
         let events = tx.events(id).await?;
         let payments = tx.payments(id).await?;
@@ -431,8 +428,8 @@ impl Service {
                 scores: instrument.score(&answers),
             });
         }
-        record(&mut tx, actor, "read", "intervention", Some(id), "consultazione intervento", None).await?;
         tx.commit().await?;
+        self.record_read(actor, "intervention", Some(id), "consultazione intervento", None).await?;
         let status = status_of(&row)?;
         let own = row.organisation_id == actor.organisation_id;
         let can_manage = own && allows(actor.role, Permission::ManageInterventions);
@@ -462,7 +459,7 @@ impl Service {
     /// A person's interventions (shown on the pathway page).
     pub async fn interventions_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<InterventionSummary>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows =
             tx.interventions_of_person(&actor.scope(), person_id, allows(actor.role, Permission::ViewIdentity)).await?;
         tx.commit().await?;
@@ -473,22 +470,14 @@ impl Service {
     /// ending within 30 days or past their planned end.
     pub async fn due(&self, actor: &Actor) -> Result<Vec<DueItem>> {
         policy::require(actor, Permission::ManageInterventions)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let rows = tx.interventions_of_organisation(&actor.scope(), with_identity, 2000).await?;
-        if with_identity && !rows.is_empty() {
-            record(
-                &mut tx,
-                actor,
-                "read",
-                "intervention_list",
-                None,
-                "scadenze",
-                Some(format!("{} interventi", rows.len())),
-            )
-            .await?;
-        }
         tx.commit().await?;
+        if with_identity && !rows.is_empty() {
+            self.record_read(actor, "intervention_list", None, "scadenze", Some(format!("{} interventi", rows.len())))
+                .await?;
+        }
         Ok(due_items(rows, today()))
     }
 
@@ -496,7 +485,7 @@ impl Service {
     pub async fn organisation_interventions(&self, actor: &Actor) -> Result<Vec<InterventionSummary>> {
         policy::require(actor, Permission::ViewProgrammes)?;
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let rows = tx.interventions_of_organisation(&actor.scope(), with_identity, 2000).await?;
         tx.commit().await?;
@@ -506,13 +495,12 @@ impl Service {
     /// The tutor's list: only the interventions they tutor at their organisation.
     pub async fn tutored(&self, actor: &Actor) -> Result<Vec<TutorInterventionRow>> {
         policy::require(actor, Permission::TutorInterventions)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.tutored(actor.user_id, actor.organisation_id, None).await?;
+        tx.commit().await?;
         if !rows.is_empty() {
-            record(
-                &mut tx,
+            self.record_read(
                 actor,
-                "read",
                 "intervention_list",
                 None,
                 "interventi seguiti come tutor",
@@ -520,13 +508,12 @@ impl Service {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(rows)
     }
 
     pub async fn tutor_detail(&self, actor: &Actor, id: i64) -> Result<TutorDetail> {
         policy::require(actor, Permission::TutorInterventions)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let row = tx
             .tutored(actor.user_id, actor.organisation_id, Some(id))
             .await?
@@ -548,14 +535,14 @@ impl Service {
                 .filter(|s| tutor_sections.contains(&s.section.as_str()))
                 .collect();
         }
-        record(&mut tx, actor, "read", "intervention", Some(id), "consultazione come tutor", None).await?;
         tx.commit().await?;
+        self.record_read(actor, "intervention", Some(id), "consultazione come tutor", None).await?;
         Ok(TutorDetail { intervention: row, attendance, observations })
     }
 
     /// The form of a kind for an intervention, with what the actor may fill.
     pub async fn form(&self, actor: &Actor, id: i64, kind: AssessmentKind) -> Result<FormView> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let tutor = form_access(&mut tx, actor, id, kind).await?;
         let existing = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == kind.code());
         let (instrument, answers, assessed_on) = match &existing {
@@ -564,19 +551,11 @@ impl Service {
             }
             None => (instruments::latest(&mut tx, kind).await?.1, BTreeMap::new(), None),
         };
-        if existing.is_some() {
-            record(
-                &mut tx,
-                actor,
-                "read",
-                "assessment",
-                Some(id),
-                "consultazione scheda",
-                Some(kind.code().to_string()),
-            )
-            .await?;
-        }
         tx.commit().await?;
+        if existing.is_some() {
+            self.record_read(actor, "assessment", Some(id), "consultazione scheda", Some(kind.code().to_string()))
+                .await?;
+        }
         let visible = |s: &percorsi_domain::instrument::Section| !tutor || s.tutor;
         let mut shown = instrument.clone();
         shown.sections.retain(|s| visible(s));
@@ -671,7 +650,7 @@ impl Service {
 
 /// Who may open a form: the managing case manager (any form) or the tutor (post form). Returns
 /// whether the actor acts as tutor.
-async fn form_access(tx: &mut Tx, actor: &Actor, id: i64, kind: AssessmentKind) -> Result<bool> {
+async fn form_access<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64, kind: AssessmentKind) -> Result<bool> {
     if allows(actor.role, Permission::TutorInterventions) {
         if kind != AssessmentKind::PostIntervento {
             return Err(ServiceError::Forbidden);
@@ -689,12 +668,22 @@ async fn form_access(tx: &mut Tx, actor: &Actor, id: i64, kind: AssessmentKind) 
 }
 
 /// An intervention of the actor's organisation whose person the actor sees.
-async fn own_intervention(tx: &mut Tx, actor: &Actor, id: i64) -> Result<InterventionRow> {
+async fn own_intervention<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64) -> Result<InterventionRow> {
     let row = tx.intervention_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
     if row.organisation_id != actor.organisation_id {
         return Err(ServiceError::Forbidden);
     }
     Ok(row)
+}
+
+/// An intervention of the actor's organisation, read under the lock of its programme's
+/// budget. Every change to the money of a programme takes that lock first, so activations,
+/// prolongations, payments and conclusions of one programme happen one after the other on
+/// every engine and app server, and each sees what the previous one committed.
+async fn locked_intervention(tx: &mut Tx, actor: &Actor, id: i64) -> Result<InterventionRow> {
+    let row = own_intervention(tx, actor, id).await?;
+    tx.lock_programme(row.programme_id).await?;
+    own_intervention(tx, actor, id).await
 }
 
 /// Commits money for an intervention, refusing to overspend the organisation's budget.
@@ -703,7 +692,7 @@ async fn commit(tx: &mut Tx, actor: &Actor, row: &InterventionRow, amount: i64) 
         return Ok(());
     }
     let balance = tx.organisation_balance(row.programme_id, row.organisation_id).await?;
-    balance.check_commit(amount)?;
+    balance.check_commit(amount).map_err(ServiceError::Refused)?;
     tx.insert_ledger(row.programme_id, row.organisation_id, row.id, "commit", amount, None, actor.user_id).await?;
     Ok(())
 }
@@ -713,10 +702,9 @@ fn answers_of(json: &str) -> Result<BTreeMap<String, i64>> {
 }
 
 fn illegal(from: InterventionStatus, t: Transition) -> ServiceError {
-    Invalid(vec![FieldError::new("transition", "err-illegal-transition")
+    ServiceError::Refused(Invalid(vec![FieldError::new("transition", "err-illegal-transition")
         .arg("from", from.code())
-        .arg("transition", t.code())])
-    .into()
+        .arg("transition", t.code())]))
 }
 
 /// What needs doing, most urgent first.

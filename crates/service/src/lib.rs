@@ -56,6 +56,12 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| ServiceError::Broken(e.to_string()))
 }
 
+/// Runs CPU-heavy work (password hashing, parsing a large import, computing a report, checking
+/// the audit chain) on the blocking pool, so the async workers keep serving other requests.
+pub(crate) async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Broken(format!("background task failed: {e}")))
+}
+
 /// Today's date in the server's time zone: the day against which episodes and consents are judged.
 pub fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()

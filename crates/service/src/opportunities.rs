@@ -36,7 +36,7 @@ impl Service {
 
     pub async fn opportunities(&self, actor: &Actor, q: &OpportunitySearch) -> Result<Vec<OpportunityRow>> {
         policy::require(actor, Permission::ViewOpportunities)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let list = tx.opportunities(blank(&q.territory), blank(&q.axis), blank(&q.kind)).await?;
         tx.commit().await?;
         Ok(list)
@@ -96,7 +96,7 @@ impl Service {
 
     pub async fn placements_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<PlacementRow>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         let list = tx.placements_of_person(person_id).await?;
         tx.commit().await?;

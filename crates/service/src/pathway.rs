@@ -8,7 +8,9 @@ use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::person::{NewPerson, PersonForm, PersonUpdateForm};
 use percorsi_domain::{pseudonym, Invalid};
-use percorsi_store::{ConsentRow, EpisodeRow, IdentityRow, MembershipRow, PersonRow, PersonSummary, TeamMemberRow, Tx};
+use percorsi_store::{
+    ConsentRow, EpisodeRow, IdentityRow, MembershipRow, Mode, PersonRow, PersonSummary, TeamMemberRow, Tx,
+};
 use rand::RngCore;
 use serde::Serialize;
 
@@ -319,7 +321,7 @@ impl Service {
     pub async fn pathway(&self, actor: &Actor, person_id: i64) -> Result<Pathway> {
         policy::require(actor, Permission::ViewPersons)?;
         let scope = actor.scope();
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let person = tx.person_visible(&scope, person_id).await?.ok_or(ServiceError::NotFound)?;
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let identity = if with_identity { tx.identity_visible(&scope, person_id).await? } else { None };
@@ -331,8 +333,8 @@ impl Service {
         } else {
             "consultazione percorso (pseudonimizzato)"
         };
-        record(&mut tx, actor, "read", "person", Some(person_id), reason, None).await?;
         tx.commit().await?;
+        self.record_read(actor, "person", Some(person_id), reason, None).await?;
         let manageable_episode = allows(actor.role, Permission::ManageEpisodes)
             .then(|| {
                 episodes
@@ -360,10 +362,10 @@ impl Service {
         policy::require(actor, Permission::ViewPersons)?;
         let with_identity = allows(actor.role, Permission::ViewIdentity);
         let search = search.map(str::trim).filter(|s| !s.is_empty());
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.persons_visible(&actor.scope(), search, with_identity, 200).await?;
-        audit_list(&mut tx, actor, with_identity, rows.len(), "elenco persone").await?;
         tx.commit().await?;
+        self.audit_list(actor, with_identity, rows.len(), "elenco persone").await?;
         Ok(rows)
     }
 
@@ -371,16 +373,16 @@ impl Service {
     pub async fn followed(&self, actor: &Actor) -> Result<Vec<PersonSummary>> {
         policy::require(actor, Permission::ViewPersons)?;
         let with_identity = allows(actor.role, Permission::ViewIdentity);
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.persons_followed(&actor.scope(), with_identity).await?;
-        audit_list(&mut tx, actor, with_identity, rows.len(), "persone seguite").await?;
         tx.commit().await?;
+        self.audit_list(actor, with_identity, rows.len(), "persone seguite").await?;
         Ok(rows)
     }
 
     /// Case managers of the actor's organisation (for the episode form).
     pub async fn case_managers(&self, actor: &Actor) -> Result<Vec<MembershipRow>> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?;
         tx.commit().await?;
         Ok(rows)
@@ -388,10 +390,20 @@ impl Service {
 
     /// Professionals of every organisation who can join a care team.
     pub async fn team_candidates(&self) -> Result<Vec<MembershipRow>> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.members_with_roles(None, TEAM_ROLES).await?;
         tx.commit().await?;
         Ok(rows)
+    }
+}
+
+impl Service {
+    /// A list that shows identities is one audited read, with how many people it showed.
+    async fn audit_list(&self, actor: &Actor, with_identity: bool, count: usize, reason: &str) -> Result<()> {
+        if with_identity && count > 0 {
+            self.record_read(actor, "person_list", None, reason, Some(format!("{count} persone"))).await?;
+        }
+        Ok(())
     }
 }
 
@@ -411,15 +423,7 @@ fn both<A, B>(
     }
 }
 
-/// A list that shows identities is one audited read, with how many people it showed.
-async fn audit_list(tx: &mut Tx, actor: &Actor, with_identity: bool, count: usize, reason: &str) -> Result<()> {
-    if with_identity && count > 0 {
-        record(tx, actor, "read", "person_list", None, reason, Some(format!("{count} persone"))).await?;
-    }
-    Ok(())
-}
-
-async fn check_case_manager(tx: &mut Tx, actor: &Actor, user_id: i64) -> Result<()> {
+async fn check_case_manager<M: Mode>(tx: &mut Tx<M>, actor: &Actor, user_id: i64) -> Result<()> {
     let ok = tx
         .members_with_roles(Some(actor.organisation_id), &["case_manager"])
         .await?
@@ -432,7 +436,7 @@ async fn check_case_manager(tx: &mut Tx, actor: &Actor, user_id: i64) -> Result<
     }
 }
 
-async fn own_open_episode(tx: &mut Tx, actor: &Actor, episode_id: i64) -> Result<EpisodeRow> {
+async fn own_open_episode<M: Mode>(tx: &mut Tx<M>, actor: &Actor, episode_id: i64) -> Result<EpisodeRow> {
     let ep = tx.episode_visible(&actor.scope(), episode_id).await?.ok_or(ServiceError::NotFound)?;
     if ep.organisation_id != actor.organisation_id {
         return Err(ServiceError::Forbidden);
@@ -504,7 +508,7 @@ impl Service {
     /// The person an episode belongs to, if the actor sees it (to return to the right page).
     pub async fn episode_person(&self, actor: &Actor, episode_id: i64) -> Result<i64> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let ep = tx.episode_visible(&actor.scope(), episode_id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(ep.person_id)

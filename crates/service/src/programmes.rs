@@ -39,7 +39,7 @@ impl Service {
     pub async fn programmes(&self, actor: &Actor) -> Result<Vec<ProgrammeRow>> {
         policy::require(actor, Permission::ViewProgrammes)
             .or_else(|_| policy::require(actor, Permission::TutorInterventions))?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.programmes().await?;
         tx.commit().await?;
         Ok(rows)
@@ -93,15 +93,15 @@ impl Service {
         let p = form.validate()?;
         let mut tx = self.store().write().await?;
         tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.lock_programme(programme_id).await?;
         tx.organisation(p.organisation_id)
             .await?
             .ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
         let used = tx.organisation_balance(programme_id, p.organisation_id).await?;
         let in_use = used.outstanding() + used.paid;
         if p.budget_cents < in_use {
-            return Err(Invalid(vec![FieldError::new("budget", "err-budget-below-used")
-                .arg("used", percorsi_domain::money::format_euros(in_use))])
-            .into());
+            return Err(ServiceError::Refused(Invalid(vec![FieldError::new("budget", "err-budget-below-used")
+                .arg("used", percorsi_domain::money::format_euros(in_use))])));
         }
         tx.upsert_participant(programme_id, p.organisation_id, p.budget_cents).await?;
         for (t, n) in &p.planned {
@@ -116,7 +116,7 @@ impl Service {
 
     pub async fn programme_overview(&self, actor: &Actor, id: i64) -> Result<ProgrammeOverview> {
         policy::require(actor, Permission::ViewProgrammes)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let programme = tx.programme(id).await?.ok_or(ServiceError::NotFound)?;
         let rules = tx.current_rules(id).await?;
         let rule_history = tx.rule_history(id).await?;

@@ -8,7 +8,7 @@ use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::{Duration, NaiveDate};
 use percorsi_domain::project::{parse_plan, parse_review, ObjectiveOutcome, Plan, Review};
-use percorsi_store::{ProjectRow, ProjectWrite, Tx};
+use percorsi_store::{Mode, ProjectRow, ProjectWrite, Tx};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -82,12 +82,12 @@ fn plan_of(content: &str) -> Result<Plan> {
     serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))
 }
 
-async fn organisation_ids(tx: &mut Tx) -> Result<BTreeMap<i64, String>> {
+async fn organisation_ids<M: Mode>(tx: &mut Tx<M>) -> Result<BTreeMap<i64, String>> {
     Ok(tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect())
 }
 
 /// A project the actor's organisation is in charge of, for a change.
-async fn own_project(tx: &mut Tx, actor: &Actor, id: i64) -> Result<ProjectRow> {
+async fn own_project<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64) -> Result<ProjectRow> {
     policy::require(actor, Permission::ManageProjects)?;
     let p = tx.project_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
     if p.organisation_id != actor.organisation_id {
@@ -195,7 +195,7 @@ impl Service {
     /// A project and its history, at `version` (the current one when `None`). Audited.
     pub async fn project(&self, actor: &Actor, id: i64, version: Option<i64>) -> Result<ProjectView> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let project = tx.project_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
         let versions = tx.project_versions(id).await?;
         let wanted = version.unwrap_or(project.current_version);
@@ -249,9 +249,8 @@ impl Service {
                 list
             })
             .collect();
-        record(&mut tx, actor, "read", "project", Some(id), "consultazione progetto", Some(format!("v{wanted}")))
-            .await?;
         tx.commit().await?;
+        self.record_read(actor, "project", Some(id), "consultazione progetto", Some(format!("v{wanted}"))).await?;
         let can_manage =
             project.organisation_id == actor.organisation_id && policy::allows(actor.role, Permission::ManageProjects);
         Ok(ProjectView {
@@ -278,7 +277,7 @@ impl Service {
 
     pub async fn projects_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<ProjectRow>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let list = tx.projects_of_person(&actor.scope(), person_id).await?;
         tx.commit().await?;
         Ok(list)
@@ -291,7 +290,7 @@ impl Service {
             return Ok(Vec::new());
         }
         let today = crate::today();
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let rows = tx.projects_in_force(&actor.scope()).await?;
         tx.commit().await?;
         let mut out = Vec::new();

@@ -59,7 +59,7 @@ impl Service {
     /// The organisation's referrals, received and sent: the triage list.
     pub async fn referrals(&self, actor: &Actor) -> Result<Vec<ReferralRow>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let list = tx.referrals_of_organisation(actor.organisation_id).await?;
         tx.commit().await?;
         Ok(list)
@@ -67,7 +67,7 @@ impl Service {
 
     pub async fn referrals_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<ReferralRow>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         let list = tx.referrals_of_person(person_id, actor.organisation_id).await?;
         tx.commit().await?;

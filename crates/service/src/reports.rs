@@ -3,7 +3,6 @@
 //! by revision, so a report over a million interventions is a scan of compact structs, not of
 //! the database. Who sees exact numbers and who sees suppressed ones is decided here.
 
-use crate::audit::{record, record_system};
 use crate::policy::{self, Permission};
 use crate::{instruments, Actor, Result, Service, ServiceError};
 use percorsi_domain::codes::{Education, OrganisationKind, Role, Sex, Substance, WorkHistory};
@@ -167,11 +166,9 @@ impl Service {
         };
         let view = self.compute(viewer, q).await?;
         let detail = format!("{format}; {}", serde_json::to_string(q).unwrap_or_default());
-        let mut tx = self.store().write().await?;
         match &audit_actor {
             Some(a) => {
-                record(
-                    &mut tx,
+                self.record_detached(
                     a,
                     "export",
                     "report",
@@ -182,19 +179,17 @@ impl Service {
                 .await?
             }
             None => {
-                record_system(
-                    &mut tx,
+                let entry = crate::audit::system_entry(
                     "cli",
                     None,
                     "export",
                     "report",
                     Some(detail),
                     "esportazione report esiti da riga di comando",
-                )
-                .await?
+                );
+                self.store().audit(entry).await?
             }
         }
-        tx.commit().await?;
         Ok(view)
     }
 
@@ -205,7 +200,7 @@ impl Service {
         };
         let valid = q.validate()?;
         let (programme, units, planned, budget) = {
-            let mut tx = self.store().write().await?;
+            let mut tx = self.store().read().await?;
             let programme =
                 tx.programme(valid.programme_id).await?.ok_or_else(|| Invalid::one("programme_id", "err-not-found"))?;
             let orgs = tx.organisations().await?;
@@ -290,14 +285,14 @@ impl Service {
     /// The programmes a report may be asked for.
     pub async fn report_programmes(&self, actor: &Actor) -> Result<Vec<ProgrammeRow>> {
         policy::require(actor, Permission::ViewReports)?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let list = tx.programmes().await?;
         tx.commit().await?;
         Ok(list)
     }
 
     pub async fn programme_by_name(&self, name: &str) -> Result<ProgrammeRow> {
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         let list = tx.programmes().await?;
         tx.commit().await?;
         list.into_iter()
@@ -454,7 +449,7 @@ impl Service {
     pub async fn extract(&self, actor: &Actor, q: &ReportQuery, format: &str) -> Result<Vec<ExtractRow>> {
         policy::require(actor, Permission::ExtractData)?;
         let valid = q.validate()?;
-        let mut tx = self.store().write().await?;
+        let mut tx = self.store().read().await?;
         tx.programme(valid.programme_id).await?.ok_or_else(|| Invalid::one("programme_id", "err-not-found"))?;
         let orgs: HashMap<i64, Unit> = tx
             .organisations()
@@ -464,9 +459,16 @@ impl Service {
             .collect();
         let lines = tx.extract_lines(valid.programme_id).await?;
         let detail = format!("{format}; {}", serde_json::to_string(q).unwrap_or_default());
-        record(&mut tx, actor, "export", "extract", Some(valid.programme_id), "estratto pseudonimizzato", Some(detail))
-            .await?;
         tx.commit().await?;
+        self.record_detached(
+            actor,
+            "export",
+            "extract",
+            Some(valid.programme_id),
+            "estratto pseudonimizzato",
+            Some(detail),
+        )
+        .await?;
         self.refresh_cache().await?;
         let state = self.facts.state.lock().await;
         let facts: HashMap<i64, &Fact> = state

@@ -1,5 +1,5 @@
 use crate::rows::{date, date_text, now};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
@@ -52,7 +52,53 @@ fn map_instrument(r: &sqlx::any::AnyRow) -> Result<InstrumentRecord> {
     })
 }
 
-impl Tx {
+impl<M: Mode> Tx<M> {
+    /// The newest version of the instrument for a kind of form.
+    pub async fn latest_instrument(&mut self, kind: &str) -> Result<Option<InstrumentRecord>> {
+        let r = sqlx::query(&format!("{INSTRUMENT} WHERE kind = $1 ORDER BY version DESC, id DESC LIMIT 1"))
+            .bind(kind)
+            .fetch_optional(self.conn())
+            .await?;
+        r.as_ref().map(map_instrument).transpose()
+    }
+
+    pub async fn instrument(&mut self, id: i64) -> Result<Option<InstrumentRecord>> {
+        let r = sqlx::query(&format!("{INSTRUMENT} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_instrument).transpose()
+    }
+
+    pub async fn instruments(&mut self) -> Result<Vec<InstrumentRecord>> {
+        let rows = sqlx::query(&format!("{INSTRUMENT} ORDER BY kind, version")).fetch_all(self.conn()).await?;
+        rows.iter().map(map_instrument).collect()
+    }
+
+    pub async fn assessments_of(&mut self, intervention_id: i64) -> Result<Vec<AssessmentRow>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.intervention_id, a.instrument_id, a.kind, a.assessed_on, a.answers, a.scores, u.display_name AS author_name, a.updated_at \
+             FROM assessments a JOIN users u ON u.id = a.author_id WHERE a.intervention_id = $1 ORDER BY a.kind DESC",
+        )
+        .bind(intervention_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AssessmentRow {
+                    id: r.try_get("id")?,
+                    intervention_id: r.try_get("intervention_id")?,
+                    instrument_id: r.try_get("instrument_id")?,
+                    kind: r.try_get("kind")?,
+                    assessed_on: date(r, "assessed_on")?,
+                    answers: r.try_get("answers")?,
+                    scores: r.try_get("scores")?,
+                    author_name: r.try_get("author_name")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx<Write> {
     /// Stores an instrument version; a version already loaded is left as it is (returns `None`).
     pub async fn insert_instrument(
         &mut self,
@@ -79,25 +125,6 @@ impl Tx {
                 .fetch_one(self.conn())
                 .await?,
         ))
-    }
-
-    /// The newest version of the instrument for a kind of form.
-    pub async fn latest_instrument(&mut self, kind: &str) -> Result<Option<InstrumentRecord>> {
-        let r = sqlx::query(&format!("{INSTRUMENT} WHERE kind = $1 ORDER BY version DESC, id DESC LIMIT 1"))
-            .bind(kind)
-            .fetch_optional(self.conn())
-            .await?;
-        r.as_ref().map(map_instrument).transpose()
-    }
-
-    pub async fn instrument(&mut self, id: i64) -> Result<Option<InstrumentRecord>> {
-        let r = sqlx::query(&format!("{INSTRUMENT} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
-        r.as_ref().map(map_instrument).transpose()
-    }
-
-    pub async fn instruments(&mut self) -> Result<Vec<InstrumentRecord>> {
-        let rows = sqlx::query(&format!("{INSTRUMENT} ORDER BY kind, version")).fetch_all(self.conn()).await?;
-        rows.iter().map(map_instrument).collect()
     }
 
     /// Saves a filled form; filling the same kind again for the intervention updates it in
@@ -137,30 +164,5 @@ impl Tx {
         .bind(now())
         .fetch_one(self.conn())
         .await?)
-    }
-
-    pub async fn assessments_of(&mut self, intervention_id: i64) -> Result<Vec<AssessmentRow>> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.intervention_id, a.instrument_id, a.kind, a.assessed_on, a.answers, a.scores, u.display_name AS author_name, a.updated_at \
-             FROM assessments a JOIN users u ON u.id = a.author_id WHERE a.intervention_id = $1 ORDER BY a.kind DESC",
-        )
-        .bind(intervention_id)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AssessmentRow {
-                    id: r.try_get("id")?,
-                    intervention_id: r.try_get("intervention_id")?,
-                    instrument_id: r.try_get("instrument_id")?,
-                    kind: r.try_get("kind")?,
-                    assessed_on: date(r, "assessed_on")?,
-                    answers: r.try_get("answers")?,
-                    scores: r.try_get("scores")?,
-                    author_name: r.try_get("author_name")?,
-                    updated_at: r.try_get("updated_at")?,
-                })
-            })
-            .collect()
     }
 }

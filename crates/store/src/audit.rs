@@ -1,4 +1,4 @@
-use crate::{Backend, Result, Tx};
+use crate::{Backend, Mode, Result, Tx, Write};
 use percorsi_domain::audit::{AuditEntry, GENESIS};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -34,7 +34,37 @@ fn map(r: &AnyRow) -> Result<AuditRow> {
 
 const SELECT: &str = "SELECT id, at, user_id, username, organisation_id, role, action, entity, entity_id, reason, detail, prev_hash, hash FROM audit_log";
 
-impl Tx {
+impl<M: Mode> Tx<M> {
+    /// Entries with id greater than `after_id`, oldest first, at most `limit`.
+    pub async fn audit_after(&mut self, after_id: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query(&format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2"))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(map).collect()
+    }
+
+    /// Newest entries first, optionally only those about one entity.
+    pub async fn audit_recent(
+        &mut self,
+        entity: Option<(&str, &str)>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        let (e, id) = entity.unwrap_or(("", ""));
+        let rows = sqlx::query(&format!("{SELECT} WHERE ($1 = '' OR (entity = $1 AND entity_id = $2)) AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4"))
+            .bind(e)
+            .bind(id)
+            .bind(before_id.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(map).collect()
+    }
+}
+
+impl Tx<Write> {
     /// Appends an entry to the hash chain inside the current transaction.
     pub async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
         if self.backend == Backend::Postgres {
@@ -65,33 +95,5 @@ impl Tx {
         .fetch_one(self.conn())
         .await?;
         Ok(id)
-    }
-
-    /// Entries with id greater than `after_id`, oldest first, at most `limit`.
-    pub async fn audit_after(&mut self, after_id: i64, limit: i64) -> Result<Vec<AuditRow>> {
-        let rows = sqlx::query(&format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2"))
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(map).collect()
-    }
-
-    /// Newest entries first, optionally only those about one entity.
-    pub async fn audit_recent(
-        &mut self,
-        entity: Option<(&str, &str)>,
-        before_id: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<AuditRow>> {
-        let (e, id) = entity.unwrap_or(("", ""));
-        let rows = sqlx::query(&format!("{SELECT} WHERE ($1 = '' OR (entity = $1 AND entity_id = $2)) AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4"))
-            .bind(e)
-            .bind(id)
-            .bind(before_id.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(map).collect()
     }
 }

@@ -1,6 +1,6 @@
 use crate::rows::{date, date_text, found, now, opt_date};
 use crate::scope::{scoped, visible, Scope};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::consent::NewConsent;
 use serde::Serialize;
@@ -20,7 +20,36 @@ pub struct ConsentRow {
     pub created_at: String,
 }
 
-impl Tx {
+impl<M: Mode> Tx<M> {
+    pub async fn consents_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ConsentRow>> {
+        let sql = format!(
+            "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, c.expiry_date, \
+             c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
+             JOIN organisations o ON o.id = c.organisation_id JOIN users u ON u.id = c.recorded_by \
+             WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC",
+            visible("c.person_id")
+        );
+        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConsentRow {
+                    id: r.try_get("id")?,
+                    person_id: r.try_get("person_id")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    purpose: r.try_get("purpose")?,
+                    start_date: date(r, "start_date")?,
+                    expiry_date: opt_date(r, "expiry_date")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                    recorded_by_name: r.try_get("recorded_by_name")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx<Write> {
     pub async fn insert_consent(&mut self, person_id: i64, c: &NewConsent, user_id: i64, org_id: i64) -> Result<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO consents (person_id, organisation_id, purpose, start_date, expiry_date, recorded_by, recorded_by_org, created_at) \
@@ -49,32 +78,5 @@ impl Tx {
             .await?
             .rows_affected())?;
         Ok(())
-    }
-
-    pub async fn consents_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ConsentRow>> {
-        let sql = format!(
-            "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, c.expiry_date, \
-             c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
-             JOIN organisations o ON o.id = c.organisation_id JOIN users u ON u.id = c.recorded_by \
-             WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC",
-            visible("c.person_id")
-        );
-        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ConsentRow {
-                    id: r.try_get("id")?,
-                    person_id: r.try_get("person_id")?,
-                    organisation_id: r.try_get("organisation_id")?,
-                    organisation_name: r.try_get("organisation_name")?,
-                    purpose: r.try_get("purpose")?,
-                    start_date: date(r, "start_date")?,
-                    expiry_date: opt_date(r, "expiry_date")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                    recorded_by_name: r.try_get("recorded_by_name")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
     }
 }

@@ -2,7 +2,7 @@
 //! counts of the network dashboard.
 
 use crate::rows::{date, date_text, now};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
@@ -58,30 +58,7 @@ pub struct AssessmentInsert<'a> {
     pub author_id: i64,
 }
 
-impl Tx {
-    pub async fn insert_person_assessment(&mut self, a: &AssessmentInsert<'_>) -> Result<i64> {
-        sqlx::query("UPDATE persons SET user_class = $1 WHERE id = $2")
-            .bind(a.user_class)
-            .bind(a.person_id)
-            .execute(self.conn())
-            .await?;
-        Ok(sqlx::query_scalar(
-            "INSERT INTO person_assessments (person_id, organisation_id, instrument_id, assessed_on, answers, scores, user_class, author_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(a.person_id)
-        .bind(a.organisation_id)
-        .bind(a.instrument_id)
-        .bind(date_text(a.assessed_on))
-        .bind(a.answers)
-        .bind(a.scores)
-        .bind(a.user_class)
-        .bind(a.author_id)
-        .bind(now())
-        .fetch_one(self.conn())
-        .await?)
-    }
-
+impl<M: Mode> Tx<M> {
     pub async fn person_assessments(&mut self, person_id: i64) -> Result<Vec<PersonAssessmentRow>> {
         let rows = sqlx::query(
             "SELECT a.id, a.assessed_on, a.scores, a.user_class, o.name AS organisation_name, u.display_name AS author_name \
@@ -103,30 +80,6 @@ impl Tx {
                 })
             })
             .collect()
-    }
-
-    pub async fn insert_group(
-        &mut self,
-        name: &str,
-        territory: Option<&str>,
-        members: &[i64],
-        user: i64,
-    ) -> Result<i64> {
-        let id: i64 = sqlx::query_scalar("INSERT INTO coordination_groups (name, territory, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(name)
-            .bind(territory)
-            .bind(user)
-            .bind(now())
-            .fetch_one(self.conn())
-            .await?;
-        for m in members {
-            sqlx::query("INSERT INTO group_members (group_id, organisation_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(m)
-                .execute(self.conn())
-                .await?;
-        }
-        Ok(id)
     }
 
     pub async fn groups(&mut self) -> Result<Vec<GroupRow>> {
@@ -161,17 +114,6 @@ impl Tx {
         .fetch_one(self.conn())
         .await?;
         Ok(n > 0)
-    }
-
-    pub async fn insert_meeting(&mut self, group: i64, day: NaiveDate, minutes: &str, user: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("INSERT INTO group_meetings (group_id, meeting_date, minutes, author_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-            .bind(group)
-            .bind(date_text(day))
-            .bind(minutes)
-            .bind(user)
-            .bind(now())
-            .fetch_one(self.conn())
-            .await?)
     }
 
     pub async fn meetings(&mut self, group: i64) -> Result<Vec<MeetingRow>> {
@@ -252,5 +194,65 @@ impl Tx {
             }
         }
         Ok(by_org.into_values().collect())
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_person_assessment(&mut self, a: &AssessmentInsert<'_>) -> Result<i64> {
+        sqlx::query("UPDATE persons SET user_class = $1 WHERE id = $2")
+            .bind(a.user_class)
+            .bind(a.person_id)
+            .execute(self.conn())
+            .await?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO person_assessments (person_id, organisation_id, instrument_id, assessed_on, answers, scores, user_class, author_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(a.person_id)
+        .bind(a.organisation_id)
+        .bind(a.instrument_id)
+        .bind(date_text(a.assessed_on))
+        .bind(a.answers)
+        .bind(a.scores)
+        .bind(a.user_class)
+        .bind(a.author_id)
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    pub async fn insert_group(
+        &mut self,
+        name: &str,
+        territory: Option<&str>,
+        members: &[i64],
+        user: i64,
+    ) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO coordination_groups (name, territory, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(name)
+            .bind(territory)
+            .bind(user)
+            .bind(now())
+            .fetch_one(self.conn())
+            .await?;
+        for m in members {
+            sqlx::query("INSERT INTO group_members (group_id, organisation_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(m)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(id)
+    }
+
+    pub async fn insert_meeting(&mut self, group: i64, day: NaiveDate, minutes: &str, user: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("INSERT INTO group_meetings (group_id, meeting_date, minutes, author_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(group)
+            .bind(date_text(day))
+            .bind(minutes)
+            .bind(user)
+            .bind(now())
+            .fetch_one(self.conn())
+            .await?)
     }
 }

@@ -1,6 +1,6 @@
 use crate::rows::{bool_col, date, date_text, found, now, opt_date};
 use crate::scope::{scoped, visible, Scope};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::episode::{EpisodeClose, EpisodeUpdate, NewEpisode};
 use serde::Serialize;
@@ -60,7 +60,63 @@ fn map_episode(r: &AnyRow) -> Result<EpisodeRow> {
     })
 }
 
-impl Tx {
+impl<M: Mode> Tx<M> {
+    /// Whether the organisation already has an open episode with the person.
+    pub async fn open_episode_exists(&mut self, person_id: i64, organisation_id: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM care_episodes WHERE person_id = $1 AND organisation_id = $2 AND end_date IS NULL",
+        )
+        .bind(person_id)
+        .bind(organisation_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Episodes of a person visible to the scope (all organisations' episodes: the shared pathway).
+    pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<EpisodeRow>> {
+        let sql = format!(
+            "{EPISODE} WHERE e.person_id = $4 AND {} ORDER BY e.start_date DESC, e.id DESC",
+            visible("e.person_id")
+        );
+        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
+        rows.iter().map(map_episode).collect()
+    }
+
+    pub async fn episode_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<EpisodeRow>> {
+        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", visible("e.person_id"));
+        let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_episode).transpose()
+    }
+
+    pub async fn team_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<TeamMemberRow>> {
+        let sql = format!(
+            "SELECT t.id, t.episode_id, t.user_id, u.display_name AS user_name, t.organisation_id, o.name AS organisation_name, \
+             t.function, t.added_at, t.removed_at FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \
+             JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = t.organisation_id \
+             WHERE e.person_id = $4 AND {} ORDER BY t.removed_at IS NOT NULL, o.name, u.display_name",
+            visible("e.person_id")
+        );
+        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TeamMemberRow {
+                    id: r.try_get("id")?,
+                    episode_id: r.try_get("episode_id")?,
+                    user_id: r.try_get("user_id")?,
+                    user_name: r.try_get("user_name")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    function: r.try_get("function")?,
+                    added_at: r.try_get("added_at")?,
+                    removed_at: r.try_get("removed_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx<Write> {
     pub async fn insert_episode(&mut self, person_id: i64, organisation_id: i64, e: &NewEpisode) -> Result<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO care_episodes (person_id, organisation_id, start_date, case_manager_id, substance_start, substance_current, treatment_in_progress, created_at) \
@@ -77,18 +133,6 @@ impl Tx {
         .fetch_one(self.conn())
         .await?;
         Ok(id)
-    }
-
-    /// Whether the organisation already has an open episode with the person.
-    pub async fn open_episode_exists(&mut self, person_id: i64, organisation_id: i64) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM care_episodes WHERE person_id = $1 AND organisation_id = $2 AND end_date IS NULL",
-        )
-        .bind(person_id)
-        .bind(organisation_id)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(n > 0)
     }
 
     pub async fn close_episode(&mut self, id: i64, c: &EpisodeClose) -> Result<()> {
@@ -113,22 +157,6 @@ impl Tx {
             .await?
             .rows_affected())?;
         Ok(())
-    }
-
-    /// Episodes of a person visible to the scope (all organisations' episodes: the shared pathway).
-    pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<EpisodeRow>> {
-        let sql = format!(
-            "{EPISODE} WHERE e.person_id = $4 AND {} ORDER BY e.start_date DESC, e.id DESC",
-            visible("e.person_id")
-        );
-        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
-        rows.iter().map(map_episode).collect()
-    }
-
-    pub async fn episode_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<EpisodeRow>> {
-        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", visible("e.person_id"));
-        let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
-        r.as_ref().map(map_episode).transpose()
     }
 
     pub async fn insert_team_member(
@@ -162,31 +190,5 @@ impl Tx {
             .rows_affected(),
         )?;
         Ok(())
-    }
-
-    pub async fn team_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<TeamMemberRow>> {
-        let sql = format!(
-            "SELECT t.id, t.episode_id, t.user_id, u.display_name AS user_name, t.organisation_id, o.name AS organisation_name, \
-             t.function, t.added_at, t.removed_at FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \
-             JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = t.organisation_id \
-             WHERE e.person_id = $4 AND {} ORDER BY t.removed_at IS NOT NULL, o.name, u.display_name",
-            visible("e.person_id")
-        );
-        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TeamMemberRow {
-                    id: r.try_get("id")?,
-                    episode_id: r.try_get("episode_id")?,
-                    user_id: r.try_get("user_id")?,
-                    user_name: r.try_get("user_name")?,
-                    organisation_id: r.try_get("organisation_id")?,
-                    organisation_name: r.try_get("organisation_name")?,
-                    function: r.try_get("function")?,
-                    added_at: r.try_get("added_at")?,
-                    removed_at: r.try_get("removed_at")?,
-                })
-            })
-            .collect()
     }
 }

@@ -2,7 +2,7 @@
 //! written with every change, read incrementally by revision.
 
 use crate::rows::{date_text, opt_bool, opt_date};
-use crate::{Backend, Result, Store, StoreError, Tx};
+use crate::{Backend, Mode, Result, Store, StoreError, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::report::Fact;
 use sqlx::any::AnyRow;
@@ -132,7 +132,7 @@ pub struct ExtractLine {
     pub status: String,
 }
 
-impl Tx {
+impl<M: Mode> Tx<M> {
     pub async fn extract_lines(&mut self, programme_id: i64) -> Result<Vec<ExtractLine>> {
         let rows = sqlx::query(
             "SELECT i.id, i.organisation_id, p.code, i.actual_end, i.status FROM interventions i JOIN persons p ON p.id = i.person_id \
@@ -152,71 +152,6 @@ impl Tx {
                 })
             })
             .collect()
-    }
-
-    /// Inserts many rows with as few statements as the engines allow.
-    pub async fn insert_many(&mut self, table: &str, columns: &str, rows: &[Vec<Value>]) -> Result<()> {
-        self.insert_many_returning(table, columns, rows, None).await.map(|_| ())
-    }
-
-    /// Like `insert_many`, returning `(id, key)` for each row: `key` is a text column that
-    /// identifies the row (multi-row RETURNING has no guaranteed order, so rows are matched by it).
-    pub async fn insert_many_returning(
-        &mut self,
-        table: &str,
-        columns: &str,
-        rows: &[Vec<Value>],
-        key: Option<&str>,
-    ) -> Result<Vec<(i64, String)>> {
-        let mut out = Vec::new();
-        let Some(first) = rows.first() else { return Ok(out) };
-        let width = first.len();
-        let returning = key.map(|k| format!(" RETURNING id, {k}")).unwrap_or_default();
-        let postgres = self.backend == Backend::Postgres;
-        // PostgreSQL: one array per column through unnest (a few binds per statement instead of
-        // tens of thousands); SQLite: a multi-row VALUES list with anonymous markers.
-        let per_chunk = if postgres { 50_000 } else { (MAX_BINDS / width).max(1) };
-        for chunk in rows.chunks(per_chunk) {
-            let mut q;
-            let sql;
-            if postgres {
-                let arrays: Vec<String> = (0..width).map(|j| pg_array(chunk.iter().map(|r| &r[j]))).collect();
-                let casts: Vec<String> =
-                    first.iter().enumerate().map(|(j, v)| format!("${}::{}[]", j + 1, v.pg_type())).collect();
-                sql = format!("INSERT INTO {table} ({columns}) SELECT * FROM unnest({}){returning}", casts.join(", "));
-                q = sqlx::query(&sql);
-                for a in arrays {
-                    q = q.bind(a);
-                }
-            } else {
-                let mut text = format!("INSERT INTO {table} ({columns}) VALUES ");
-                let row = format!("({})", vec!["?"; width].join(","));
-                text.push_str(&vec![row; chunk.len()].join(","));
-                text.push_str(&returning);
-                sql = text;
-                q = sqlx::query(&sql);
-                for row in chunk {
-                    for v in row {
-                        q = match v {
-                            Value::Int(i) => q.bind(*i),
-                            Value::Text(t) => q.bind(t.clone()),
-                            Value::Bool(b) => q.bind(*b),
-                        };
-                    }
-                }
-            }
-            match key {
-                Some(k) => {
-                    for r in q.fetch_all(self.conn()).await? {
-                        out.push((r.try_get("id")?, r.try_get(k)?));
-                    }
-                }
-                None => {
-                    q.execute(self.conn()).await?;
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// `(id, key)` of the rows of `table` whose text column `key` is one of `values`.
@@ -251,42 +186,6 @@ impl Tx {
         .fetch_all(self.conn())
         .await?;
         rows.iter().map(|r| Ok((r.try_get("external_ref")?, r.try_get("import_hash")?))).collect()
-    }
-
-    /// The next revision, taken under the same lock as the audit chain on PostgreSQL, so that
-    /// revisions become visible in the order they were assigned.
-    async fn next_revision(&mut self) -> Result<i64> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(724031)").execute(self.conn()).await?;
-        }
-        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) + 1 AS BIGINT) FROM report_facts")
-            .fetch_one(self.conn())
-            .await?)
-    }
-
-    pub async fn upsert_fact(&mut self, f: &Fact) -> Result<()> {
-        let revision = self.next_revision().await?;
-        sqlx::query("DELETE FROM report_facts WHERE intervention_id = $1")
-            .bind(f.intervention_id)
-            .execute(self.conn())
-            .await?;
-        let mut row = vec![Value::Int(Some(revision))];
-        row.extend(fact_values(f));
-        self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &[row]).await
-    }
-
-    /// New facts in bulk (historical import, synthetic data): one revision for the batch.
-    pub async fn insert_facts(&mut self, facts: &[Fact]) -> Result<()> {
-        let revision = self.next_revision().await?;
-        let rows: Vec<Vec<Value>> = facts
-            .iter()
-            .map(|f| {
-                let mut row = vec![Value::Int(Some(revision))];
-                row.extend(fact_values(f));
-                row
-            })
-            .collect();
-        self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &rows).await
     }
 
     pub async fn fact_source(&mut self, id: i64) -> Result<Option<FactSource>> {
@@ -365,6 +264,109 @@ impl Tx {
     }
 }
 
+impl Tx<Write> {
+    /// Inserts many rows with as few statements as the engines allow.
+    pub async fn insert_many(&mut self, table: &str, columns: &str, rows: &[Vec<Value>]) -> Result<()> {
+        self.insert_many_returning(table, columns, rows, None).await.map(|_| ())
+    }
+
+    /// Like `insert_many`, returning `(id, key)` for each row: `key` is a text column that
+    /// identifies the row (multi-row RETURNING has no guaranteed order, so rows are matched by it).
+    pub async fn insert_many_returning(
+        &mut self,
+        table: &str,
+        columns: &str,
+        rows: &[Vec<Value>],
+        key: Option<&str>,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut out = Vec::new();
+        let Some(first) = rows.first() else { return Ok(out) };
+        let width = first.len();
+        let returning = key.map(|k| format!(" RETURNING id, {k}")).unwrap_or_default();
+        let postgres = self.backend == Backend::Postgres;
+        // PostgreSQL: one array per column through unnest (a few binds per statement instead of
+        // tens of thousands); SQLite: a multi-row VALUES list with anonymous markers.
+        let per_chunk = if postgres { 50_000 } else { (MAX_BINDS / width).max(1) };
+        for chunk in rows.chunks(per_chunk) {
+            let mut q;
+            let sql;
+            if postgres {
+                let arrays: Vec<String> = (0..width).map(|j| pg_array(chunk.iter().map(|r| &r[j]))).collect();
+                let casts: Vec<String> =
+                    first.iter().enumerate().map(|(j, v)| format!("${}::{}[]", j + 1, v.pg_type())).collect();
+                sql = format!("INSERT INTO {table} ({columns}) SELECT * FROM unnest({}){returning}", casts.join(", "));
+                q = sqlx::query(&sql);
+                for a in arrays {
+                    q = q.bind(a);
+                }
+            } else {
+                let mut text = format!("INSERT INTO {table} ({columns}) VALUES ");
+                let row = format!("({})", vec!["?"; width].join(","));
+                text.push_str(&vec![row; chunk.len()].join(","));
+                text.push_str(&returning);
+                sql = text;
+                q = sqlx::query(&sql);
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Value::Int(i) => q.bind(*i),
+                            Value::Text(t) => q.bind(t.clone()),
+                            Value::Bool(b) => q.bind(*b),
+                        };
+                    }
+                }
+            }
+            match key {
+                Some(k) => {
+                    for r in q.fetch_all(self.conn()).await? {
+                        out.push((r.try_get("id")?, r.try_get(k)?));
+                    }
+                }
+                None => {
+                    q.execute(self.conn()).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next revision, taken under the same lock as the audit chain on PostgreSQL, so that
+    /// revisions become visible in the order they were assigned.
+    async fn next_revision(&mut self) -> Result<i64> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(724031)").execute(self.conn()).await?;
+        }
+        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) + 1 AS BIGINT) FROM report_facts")
+            .fetch_one(self.conn())
+            .await?)
+    }
+
+    pub async fn upsert_fact(&mut self, f: &Fact) -> Result<()> {
+        let revision = self.next_revision().await?;
+        sqlx::query("DELETE FROM report_facts WHERE intervention_id = $1")
+            .bind(f.intervention_id)
+            .execute(self.conn())
+            .await?;
+        let mut row = vec![Value::Int(Some(revision))];
+        row.extend(fact_values(f));
+        self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &[row]).await
+    }
+
+    /// New facts in bulk (historical import, synthetic data): one revision for the batch.
+    pub async fn insert_facts(&mut self, facts: &[Fact]) -> Result<()> {
+        let revision = self.next_revision().await?;
+        let rows: Vec<Vec<Value>> = facts
+            .iter()
+            .map(|f| {
+                let mut row = vec![Value::Int(Some(revision))];
+                row.extend(fact_values(f));
+                row
+            })
+            .collect();
+        self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &rows).await
+    }
+}
+
 impl Store {
     /// Facts written after `revision`, in revision order, with the revision of each. Read from
     /// the pool, so loading a large extract never blocks writers.
@@ -373,14 +375,14 @@ impl Store {
             "SELECT revision, {FACT_COLUMNS} FROM report_facts WHERE revision > $1 ORDER BY revision"
         ))
         .bind(revision)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader_pool())
         .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, fact_of(r)?))).collect()
     }
 
     pub async fn fact_revision(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) AS BIGINT) FROM report_facts")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader_pool())
             .await?)
     }
 }

@@ -1,6 +1,6 @@
 use crate::rows::{date, date_text, found, now, opt_bool, opt_date};
 use crate::scope::{scoped, visible, Scope};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::intervention::{Attendance, Conclusion, Monitoring, NewIntervention, Outcome};
 use percorsi_domain::ledger::{Balance, InterventionMoney};
@@ -198,32 +198,7 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<InterventionSummary> {
     })
 }
 
-impl Tx {
-    pub async fn insert_intervention(&mut self, i: &InterventionInsert<'_>) -> Result<i64> {
-        let n = i.new;
-        Ok(sqlx::query_scalar(
-            "INSERT INTO interventions (programme_id, rule_id, person_id, organisation_id, case_manager_id, intervention_type, host_organisation_id, \
-             tutor_id, planned_start, planned_end, weekly_days, weekly_hours, monthly_amount_cents, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'proposto', $14) RETURNING id",
-        )
-        .bind(n.programme_id)
-        .bind(i.rule_id)
-        .bind(i.person_id)
-        .bind(i.organisation_id)
-        .bind(i.case_manager_id)
-        .bind(n.intervention_type.code())
-        .bind(n.host_organisation_id)
-        .bind(n.tutor_id)
-        .bind(date_text(n.planned_start))
-        .bind(date_text(n.planned_end))
-        .bind(n.weekly_days)
-        .bind(n.weekly_hours)
-        .bind(n.monthly_amount_cents)
-        .bind(now())
-        .fetch_one(self.conn())
-        .await?)
-    }
-
+impl<M: Mode> Tx<M> {
     /// An intervention whose person is visible to the scope.
     pub async fn intervention_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<InterventionRow>> {
         let sql = format!("{SELECT} WHERE i.id = $4 AND {}", visible("i.person_id"));
@@ -297,6 +272,129 @@ impl Tx {
                 })
             })
             .collect()
+    }
+
+    pub async fn events(&mut self, id: i64) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query(
+            "SELECT e.transition, e.from_status, e.to_status, e.event_date, e.note, u.display_name AS user_name, e.at \
+             FROM intervention_events e JOIN users u ON u.id = e.user_id WHERE e.intervention_id = $1 ORDER BY e.event_date, e.id",
+        )
+        .bind(id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRow {
+                    transition: r.try_get("transition")?,
+                    from_status: r.try_get("from_status")?,
+                    to_status: r.try_get("to_status")?,
+                    event_date: date(r, "event_date")?,
+                    note: r.try_get("note")?,
+                    user_name: r.try_get("user_name")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn intervention_money(&mut self, intervention_id: i64) -> Result<InterventionMoney> {
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'commit' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'pay' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'release' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
+             FROM ledger_entries WHERE intervention_id = $1",
+        )
+        .bind(intervention_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(InterventionMoney {
+            committed_total: r.try_get("committed_total")?,
+            paid: r.try_get("paid")?,
+            released: r.try_get("released")?,
+        })
+    }
+
+    /// One organisation's balance in a programme (what an activation or payment checks).
+    pub async fn organisation_balance(&mut self, programme_id: i64, organisation_id: i64) -> Result<Balance> {
+        let budget = self.participant_budget(programme_id, organisation_id).await?.unwrap_or(0);
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'commit' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'pay' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'release' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
+             FROM ledger_entries WHERE programme_id = $1 AND organisation_id = $2",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(Balance {
+            budget,
+            committed_total: r.try_get("committed_total")?,
+            paid: r.try_get("paid")?,
+            released: r.try_get("released")?,
+        })
+    }
+
+    pub async fn payments(&mut self, intervention_id: i64) -> Result<Vec<PaymentRow>> {
+        let rows = sqlx::query("SELECT month, amount_cents, at FROM ledger_entries WHERE intervention_id = $1 AND kind = 'pay' ORDER BY month")
+            .bind(intervention_id)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PaymentRow {
+                    month: r.try_get("month")?,
+                    amount_cents: r.try_get("amount_cents")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn attendance(&mut self, intervention_id: i64) -> Result<Vec<AttendanceRow>> {
+        let rows = sqlx::query(
+            "SELECT month, days_planned, days_present, note FROM attendance WHERE intervention_id = $1 ORDER BY month",
+        )
+        .bind(intervention_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttendanceRow {
+                    month: r.try_get("month")?,
+                    days_planned: r.try_get("days_planned")?,
+                    days_present: r.try_get("days_present")?,
+                    note: r.try_get("note")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_intervention(&mut self, i: &InterventionInsert<'_>) -> Result<i64> {
+        let n = i.new;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO interventions (programme_id, rule_id, person_id, organisation_id, case_manager_id, intervention_type, host_organisation_id, \
+             tutor_id, planned_start, planned_end, weekly_days, weekly_hours, monthly_amount_cents, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'proposto', $14) RETURNING id",
+        )
+        .bind(n.programme_id)
+        .bind(i.rule_id)
+        .bind(i.person_id)
+        .bind(i.organisation_id)
+        .bind(i.case_manager_id)
+        .bind(n.intervention_type.code())
+        .bind(n.host_organisation_id)
+        .bind(n.tutor_id)
+        .bind(date_text(n.planned_start))
+        .bind(date_text(n.planned_end))
+        .bind(n.weekly_days)
+        .bind(n.weekly_hours)
+        .bind(n.monthly_amount_cents)
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
     }
 
     /// Moves the intervention to `status`, optionally setting dates, only from `from`.
@@ -395,29 +493,6 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn events(&mut self, id: i64) -> Result<Vec<EventRow>> {
-        let rows = sqlx::query(
-            "SELECT e.transition, e.from_status, e.to_status, e.event_date, e.note, u.display_name AS user_name, e.at \
-             FROM intervention_events e JOIN users u ON u.id = e.user_id WHERE e.intervention_id = $1 ORDER BY e.event_date, e.id",
-        )
-        .bind(id)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventRow {
-                    transition: r.try_get("transition")?,
-                    from_status: r.try_get("from_status")?,
-                    to_status: r.try_get("to_status")?,
-                    event_date: date(r, "event_date")?,
-                    note: r.try_get("note")?,
-                    user_name: r.try_get("user_name")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
-    }
-
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_ledger(
         &mut self,
@@ -446,60 +521,6 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn intervention_money(&mut self, intervention_id: i64) -> Result<InterventionMoney> {
-        let r = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'commit' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
-               CAST(COALESCE(SUM(CASE WHEN kind = 'pay' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
-               CAST(COALESCE(SUM(CASE WHEN kind = 'release' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
-             FROM ledger_entries WHERE intervention_id = $1",
-        )
-        .bind(intervention_id)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(InterventionMoney {
-            committed_total: r.try_get("committed_total")?,
-            paid: r.try_get("paid")?,
-            released: r.try_get("released")?,
-        })
-    }
-
-    /// One organisation's balance in a programme (what an activation or payment checks).
-    pub async fn organisation_balance(&mut self, programme_id: i64, organisation_id: i64) -> Result<Balance> {
-        let budget = self.participant_budget(programme_id, organisation_id).await?.unwrap_or(0);
-        let r = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'commit' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
-               CAST(COALESCE(SUM(CASE WHEN kind = 'pay' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
-               CAST(COALESCE(SUM(CASE WHEN kind = 'release' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
-             FROM ledger_entries WHERE programme_id = $1 AND organisation_id = $2",
-        )
-        .bind(programme_id)
-        .bind(organisation_id)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(Balance {
-            budget,
-            committed_total: r.try_get("committed_total")?,
-            paid: r.try_get("paid")?,
-            released: r.try_get("released")?,
-        })
-    }
-
-    pub async fn payments(&mut self, intervention_id: i64) -> Result<Vec<PaymentRow>> {
-        let rows = sqlx::query("SELECT month, amount_cents, at FROM ledger_entries WHERE intervention_id = $1 AND kind = 'pay' ORDER BY month")
-            .bind(intervention_id)
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PaymentRow {
-                    month: r.try_get("month")?,
-                    amount_cents: r.try_get("amount_cents")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
-    }
-
     pub async fn upsert_attendance(&mut self, intervention_id: i64, a: &Attendance, user_id: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO attendance (intervention_id, month, days_planned, days_present, note, recorded_by, at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -516,24 +537,5 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
-    }
-
-    pub async fn attendance(&mut self, intervention_id: i64) -> Result<Vec<AttendanceRow>> {
-        let rows = sqlx::query(
-            "SELECT month, days_planned, days_present, note FROM attendance WHERE intervention_id = $1 ORDER BY month",
-        )
-        .bind(intervention_id)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttendanceRow {
-                    month: r.try_get("month")?,
-                    days_planned: r.try_get("days_planned")?,
-                    days_present: r.try_get("days_present")?,
-                    note: r.try_get("note")?,
-                })
-            })
-            .collect()
     }
 }

@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (4, "projects", include_str!("../migrations/sqlite/0004_projects.sql")),
     (5, "network", include_str!("../migrations/sqlite/0005_network.sql")),
     (6, "assessment_coordination", include_str!("../migrations/sqlite/0006_assessment_coordination.sql")),
+    (7, "installation", include_str!("../migrations/sqlite/0007_installation.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -21,6 +22,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (4, "projects", include_str!("../migrations/postgres/0004_projects.sql")),
     (5, "network", include_str!("../migrations/postgres/0005_network.sql")),
     (6, "assessment_coordination", include_str!("../migrations/postgres/0006_assessment_coordination.sql")),
+    (7, "installation", include_str!("../migrations/postgres/0007_installation.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -1,7 +1,7 @@
 //! The opportunities catalogue and placements.
 
 use crate::rows::{date, date_text, now, opt_date};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::opportunity::{NewOpportunity, NewPlacement};
 use serde::Serialize;
@@ -84,26 +84,7 @@ fn map_placement(r: &AnyRow) -> Result<PlacementRow> {
     })
 }
 
-impl Tx {
-    pub async fn insert_opportunity(&mut self, org: i64, o: &NewOpportunity) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO opportunities (organisation_id, kind, axis, title, description, territory, capacity, housing_kind, support_intensity, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(org)
-        .bind(o.kind.code())
-        .bind(o.axis.code())
-        .bind(&o.title)
-        .bind(&o.description)
-        .bind(&o.territory)
-        .bind(o.capacity)
-        .bind(o.housing.map(|(h, _)| h.code()))
-        .bind(o.housing.map(|(_, s)| s.code()))
-        .bind(now())
-        .fetch_one(self.conn())
-        .await?)
-    }
-
+impl<M: Mode> Tx<M> {
     /// The catalogue, optionally narrowed by territory (exact), axis and kind.
     pub async fn opportunities(
         &mut self,
@@ -124,6 +105,40 @@ impl Tx {
         r.as_ref().map(map).transpose()
     }
 
+    pub async fn placement(&mut self, id: i64) -> Result<Option<PlacementRow>> {
+        let r = sqlx::query(&format!("{PLACEMENT} WHERE pl.id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_placement).transpose()
+    }
+
+    pub async fn placements_of_person(&mut self, person_id: i64) -> Result<Vec<PlacementRow>> {
+        let rows = sqlx::query(&format!("{PLACEMENT} WHERE pl.person_id = $1 ORDER BY pl.start_date DESC"))
+            .bind(person_id)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(map_placement).collect()
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_opportunity(&mut self, org: i64, o: &NewOpportunity) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO opportunities (organisation_id, kind, axis, title, description, territory, capacity, housing_kind, support_intensity, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(org)
+        .bind(o.kind.code())
+        .bind(o.axis.code())
+        .bind(&o.title)
+        .bind(&o.description)
+        .bind(&o.territory)
+        .bind(o.capacity)
+        .bind(o.housing.map(|(h, _)| h.code()))
+        .bind(o.housing.map(|(_, s)| s.code()))
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
+    }
+
     pub async fn insert_placement(&mut self, opportunity: i64, org: i64, p: &NewPlacement, user: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO placements (opportunity_id, person_id, organisation_id, project_id, objective, start_date, created_by, created_at) \
@@ -139,19 +154,6 @@ impl Tx {
         .bind(now())
         .fetch_one(self.conn())
         .await?)
-    }
-
-    pub async fn placement(&mut self, id: i64) -> Result<Option<PlacementRow>> {
-        let r = sqlx::query(&format!("{PLACEMENT} WHERE pl.id = $1")).bind(id).fetch_optional(self.conn()).await?;
-        r.as_ref().map(map_placement).transpose()
-    }
-
-    pub async fn placements_of_person(&mut self, person_id: i64) -> Result<Vec<PlacementRow>> {
-        let rows = sqlx::query(&format!("{PLACEMENT} WHERE pl.person_id = $1 ORDER BY pl.start_date DESC"))
-            .bind(person_id)
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(map_placement).collect()
     }
 
     pub async fn end_placement(&mut self, id: i64, end: NaiveDate, reason: &str) -> Result<()> {

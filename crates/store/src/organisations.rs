@@ -1,5 +1,5 @@
 use crate::rows::{bool_col, found, now};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use percorsi_domain::organisation::NewOrganisation;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -31,35 +31,7 @@ fn map(r: &AnyRow) -> Result<OrganisationRow> {
     })
 }
 
-impl Tx {
-    pub async fn insert_organisation(&mut self, o: &NewOrganisation) -> Result<i64> {
-        let id = sqlx::query_scalar("INSERT INTO organisations (name, kind, parent_id, territory, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING id")
-            .bind(&o.name)
-            .bind(o.kind.code())
-            .bind(o.parent_id)
-            .bind(&o.territory)
-            .bind(now())
-            .fetch_one(self.conn())
-            .await?;
-        Ok(id)
-    }
-
-    pub async fn update_organisation(&mut self, id: i64, o: &NewOrganisation, active: bool) -> Result<()> {
-        found(sqlx::query(
-            "UPDATE organisations SET name = $1, kind = $2, parent_id = $3, territory = $4, active = $5 WHERE id = $6",
-        )
-        .bind(&o.name)
-        .bind(o.kind.code())
-        .bind(o.parent_id)
-        .bind(&o.territory)
-        .bind(active)
-        .bind(id)
-        .execute(self.conn())
-        .await?
-        .rows_affected())?;
-        Ok(())
-    }
-
+impl<M: Mode> Tx<M> {
     pub async fn organisations(&mut self) -> Result<Vec<OrganisationRow>> {
         let rows = sqlx::query(&format!("{SELECT} ORDER BY o.kind, o.name")).fetch_all(self.conn()).await?;
         rows.iter().map(map).collect()
@@ -89,5 +61,35 @@ impl Tx {
                 .flatten();
         }
         Ok(false)
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_organisation(&mut self, o: &NewOrganisation) -> Result<i64> {
+        let id = sqlx::query_scalar("INSERT INTO organisations (name, kind, parent_id, territory, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING id")
+            .bind(&o.name)
+            .bind(o.kind.code())
+            .bind(o.parent_id)
+            .bind(&o.territory)
+            .bind(now())
+            .fetch_one(self.conn())
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn update_organisation(&mut self, id: i64, o: &NewOrganisation, active: bool) -> Result<()> {
+        found(sqlx::query(
+            "UPDATE organisations SET name = $1, kind = $2, parent_id = $3, territory = $4, active = $5 WHERE id = $6",
+        )
+        .bind(&o.name)
+        .bind(o.kind.code())
+        .bind(o.parent_id)
+        .bind(&o.territory)
+        .bind(active)
+        .bind(id)
+        .execute(self.conn())
+        .await?
+        .rows_affected())?;
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 use crate::rows::{bool_col, date, date_text, now};
 use crate::scope::{scoped, visible, visible_set, Scope};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::person::{Contacts, Identity, Profile};
 use serde::Serialize;
@@ -80,84 +80,7 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
     })
 }
 
-impl Tx {
-    pub async fn insert_person(
-        &mut self,
-        code: &str,
-        anonymous: bool,
-        p: &Profile,
-        organisation_id: i64,
-    ) -> Result<i64> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO persons (code, anonymous, birth_year, sex, citizenship, education, work_history, living_situation, user_class, created_at, created_by_org) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(code)
-        .bind(anonymous)
-        .bind(p.birth_year.map(i64::from))
-        .bind(p.sex.map(|s| s.code()))
-        .bind(&p.citizenship)
-        .bind(p.education.map(|s| s.code()))
-        .bind(p.work_history.map(|s| s.code()))
-        .bind(p.living_situation.map(|s| s.code()))
-        .bind(p.user_class.map(|s| s.code()))
-        .bind(now())
-        .bind(organisation_id)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(id)
-    }
-
-    pub async fn insert_identity(&mut self, person_id: i64, i: &Identity) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO person_identities (person_id, surname, name, fiscal_code, birth_date, phone, email, address, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(person_id)
-        .bind(&i.surname)
-        .bind(&i.name)
-        .bind(&i.fiscal_code)
-        .bind(date_text(i.birth_date))
-        .bind(&i.phone)
-        .bind(&i.email)
-        .bind(&i.address)
-        .bind(now())
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
-    /// Corrects the profile (not birth year and sex, which come from the code's basis).
-    pub async fn update_profile(&mut self, person_id: i64, p: &Profile) -> Result<()> {
-        crate::rows::found(
-            sqlx::query("UPDATE persons SET citizenship = $1, education = $2, work_history = $3, living_situation = $4, user_class = $5 WHERE id = $6")
-                .bind(&p.citizenship)
-                .bind(p.education.map(|s| s.code()))
-                .bind(p.work_history.map(|s| s.code()))
-                .bind(p.living_situation.map(|s| s.code()))
-                .bind(p.user_class.map(|s| s.code()))
-                .bind(person_id)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
-        )
-    }
-
-    /// Corrects contacts; a person without identity (anonymous) has none to correct.
-    pub async fn update_contacts(&mut self, person_id: i64, c: &Contacts) -> Result<()> {
-        sqlx::query(
-            "UPDATE person_identities SET phone = $1, email = $2, address = $3, updated_at = $4 WHERE person_id = $5",
-        )
-        .bind(&c.phone)
-        .bind(&c.email)
-        .bind(&c.address)
-        .bind(now())
-        .bind(person_id)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
+impl<M: Mode> Tx<M> {
     /// Existence of a code anywhere in the installation: the "già noto" check. Returns the id only,
     /// which callers must not reveal unless the person is visible to the actor.
     pub async fn person_id_by_code(&mut self, code: &str) -> Result<Option<i64>> {
@@ -238,5 +161,84 @@ impl Tx {
 
     pub async fn count_persons(&mut self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(self.conn()).await?)
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_person(
+        &mut self,
+        code: &str,
+        anonymous: bool,
+        p: &Profile,
+        organisation_id: i64,
+    ) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO persons (code, anonymous, birth_year, sex, citizenship, education, work_history, living_situation, user_class, created_at, created_by_org) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(code)
+        .bind(anonymous)
+        .bind(p.birth_year.map(i64::from))
+        .bind(p.sex.map(|s| s.code()))
+        .bind(&p.citizenship)
+        .bind(p.education.map(|s| s.code()))
+        .bind(p.work_history.map(|s| s.code()))
+        .bind(p.living_situation.map(|s| s.code()))
+        .bind(p.user_class.map(|s| s.code()))
+        .bind(now())
+        .bind(organisation_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn insert_identity(&mut self, person_id: i64, i: &Identity) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO person_identities (person_id, surname, name, fiscal_code, birth_date, phone, email, address, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(person_id)
+        .bind(&i.surname)
+        .bind(&i.name)
+        .bind(&i.fiscal_code)
+        .bind(date_text(i.birth_date))
+        .bind(&i.phone)
+        .bind(&i.email)
+        .bind(&i.address)
+        .bind(now())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Corrects the profile (not birth year and sex, which come from the code's basis).
+    pub async fn update_profile(&mut self, person_id: i64, p: &Profile) -> Result<()> {
+        crate::rows::found(
+            sqlx::query("UPDATE persons SET citizenship = $1, education = $2, work_history = $3, living_situation = $4, user_class = $5 WHERE id = $6")
+                .bind(&p.citizenship)
+                .bind(p.education.map(|s| s.code()))
+                .bind(p.work_history.map(|s| s.code()))
+                .bind(p.living_situation.map(|s| s.code()))
+                .bind(p.user_class.map(|s| s.code()))
+                .bind(person_id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Corrects contacts; a person without identity (anonymous) has none to correct.
+    pub async fn update_contacts(&mut self, person_id: i64, c: &Contacts) -> Result<()> {
+        sqlx::query(
+            "UPDATE person_identities SET phone = $1, email = $2, address = $3, updated_at = $4 WHERE person_id = $5",
+        )
+        .bind(&c.phone)
+        .bind(&c.email)
+        .bind(&c.address)
+        .bind(now())
+        .bind(person_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
 use crate::rows::{date, date_text, found, now};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::ledger::Balance;
 use percorsi_domain::programme::{InterventionType, NewProgramme, Rule};
@@ -74,32 +74,7 @@ fn map_rule(r: &AnyRow) -> Result<RuleRow> {
 
 const RULE: &str = "SELECT id, programme_id, intervention_type, version, min_months, max_months, amount_cents, amount_kind, created_at FROM programme_rules";
 
-impl Tx {
-    pub async fn insert_programme(&mut self, p: &NewProgramme) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO programmes (name, start_date, end_date, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(&p.name)
-        .bind(date_text(p.start_date))
-        .bind(date_text(p.end_date))
-        .bind(now())
-        .fetch_one(self.conn())
-        .await?)
-    }
-
-    pub async fn update_programme(&mut self, id: i64, p: &NewProgramme) -> Result<()> {
-        found(
-            sqlx::query("UPDATE programmes SET name = $1, start_date = $2, end_date = $3 WHERE id = $4")
-                .bind(&p.name)
-                .bind(date_text(p.start_date))
-                .bind(date_text(p.end_date))
-                .bind(id)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
-        )
-    }
-
+impl<M: Mode> Tx<M> {
     pub async fn programmes(&mut self) -> Result<Vec<ProgrammeRow>> {
         let rows = sqlx::query("SELECT id, name, start_date, end_date FROM programmes ORDER BY start_date DESC, name")
             .fetch_all(self.conn())
@@ -113,30 +88,6 @@ impl Tx {
             .fetch_optional(self.conn())
             .await?;
         r.as_ref().map(map_programme).transpose()
-    }
-
-    /// Adds a rule as the next version for its type; returns the new rule's id.
-    pub async fn insert_rule(&mut self, programme_id: i64, r: &Rule, user_id: Option<i64>) -> Result<i64> {
-        let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM programme_rules WHERE programme_id = $1 AND intervention_type = $2")
-            .bind(programme_id)
-            .bind(r.intervention_type.code())
-            .fetch_one(self.conn())
-            .await?;
-        Ok(sqlx::query_scalar(
-            "INSERT INTO programme_rules (programme_id, intervention_type, version, min_months, max_months, amount_cents, amount_kind, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(programme_id)
-        .bind(r.intervention_type.code())
-        .bind(version)
-        .bind(r.min_months as i64)
-        .bind(r.max_months as i64)
-        .bind(r.amount_cents)
-        .bind(r.amount_kind.code())
-        .bind(now())
-        .bind(user_id)
-        .fetch_one(self.conn())
-        .await?)
     }
 
     /// The rule in force for each type: its latest version.
@@ -162,44 +113,6 @@ impl Tx {
     pub async fn rule(&mut self, id: i64) -> Result<Option<RuleRow>> {
         let r = sqlx::query(&format!("{RULE} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_rule).transpose()
-    }
-
-    pub async fn upsert_participant(
-        &mut self,
-        programme_id: i64,
-        organisation_id: i64,
-        budget_cents: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO programme_participants (programme_id, organisation_id, budget_cents) VALUES ($1, $2, $3) \
-             ON CONFLICT (programme_id, organisation_id) DO UPDATE SET budget_cents = excluded.budget_cents",
-        )
-        .bind(programme_id)
-        .bind(organisation_id)
-        .bind(budget_cents)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
-    pub async fn upsert_quota(
-        &mut self,
-        programme_id: i64,
-        organisation_id: i64,
-        intervention_type: &str,
-        planned: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO programme_quotas (programme_id, organisation_id, intervention_type, planned) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (programme_id, organisation_id, intervention_type) DO UPDATE SET planned = excluded.planned",
-        )
-        .bind(programme_id)
-        .bind(organisation_id)
-        .bind(intervention_type)
-        .bind(planned)
-        .execute(self.conn())
-        .await?;
-        Ok(())
     }
 
     pub async fn participants(&mut self, programme_id: i64) -> Result<Vec<ParticipantRow>> {
@@ -328,5 +241,107 @@ impl Tx {
         }
         out.sort_by_key(|(o, _)| *o);
         Ok(out)
+    }
+}
+
+impl Tx<Write> {
+    /// Serialises the changes to one programme's money until commit. SQLite's single writer
+    /// already does; PostgreSQL locks the programme row, so concurrent transactions (of any
+    /// app server) touching the same budget wait for each other instead of both spending it.
+    pub async fn lock_programme(&mut self, programme_id: i64) -> Result<()> {
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM programmes WHERE id = $1 FOR UPDATE")
+                .bind(programme_id)
+                .fetch_optional(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn insert_programme(&mut self, p: &NewProgramme) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO programmes (name, start_date, end_date, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(&p.name)
+        .bind(date_text(p.start_date))
+        .bind(date_text(p.end_date))
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    pub async fn update_programme(&mut self, id: i64, p: &NewProgramme) -> Result<()> {
+        found(
+            sqlx::query("UPDATE programmes SET name = $1, start_date = $2, end_date = $3 WHERE id = $4")
+                .bind(&p.name)
+                .bind(date_text(p.start_date))
+                .bind(date_text(p.end_date))
+                .bind(id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Adds a rule as the next version for its type; returns the new rule's id.
+    pub async fn insert_rule(&mut self, programme_id: i64, r: &Rule, user_id: Option<i64>) -> Result<i64> {
+        let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM programme_rules WHERE programme_id = $1 AND intervention_type = $2")
+            .bind(programme_id)
+            .bind(r.intervention_type.code())
+            .fetch_one(self.conn())
+            .await?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO programme_rules (programme_id, intervention_type, version, min_months, max_months, amount_cents, amount_kind, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(programme_id)
+        .bind(r.intervention_type.code())
+        .bind(version)
+        .bind(r.min_months as i64)
+        .bind(r.max_months as i64)
+        .bind(r.amount_cents)
+        .bind(r.amount_kind.code())
+        .bind(now())
+        .bind(user_id)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    pub async fn upsert_participant(
+        &mut self,
+        programme_id: i64,
+        organisation_id: i64,
+        budget_cents: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO programme_participants (programme_id, organisation_id, budget_cents) VALUES ($1, $2, $3) \
+             ON CONFLICT (programme_id, organisation_id) DO UPDATE SET budget_cents = excluded.budget_cents",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .bind(budget_cents)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn upsert_quota(
+        &mut self,
+        programme_id: i64,
+        organisation_id: i64,
+        intervention_type: &str,
+        planned: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO programme_quotas (programme_id, organisation_id, intervention_type, planned) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (programme_id, organisation_id, intervention_type) DO UPDATE SET planned = excluded.planned",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .bind(intervention_type)
+        .bind(planned)
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 }

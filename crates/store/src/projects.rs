@@ -3,7 +3,7 @@
 
 use crate::rows::{date, date_text, now, opt_date};
 use crate::scope::{scoped, visible, Scope};
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -80,92 +80,7 @@ fn map_project(r: &AnyRow) -> Result<ProjectRow> {
     })
 }
 
-impl Tx {
-    pub async fn insert_project(&mut self, person_id: i64, case_manager_id: i64, w: &ProjectWrite<'_>) -> Result<i64> {
-        let at = now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO projects (person_id, organisation_id, case_manager_id, current_version, start_date, end_date, next_review, created_at, updated_at) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $7) RETURNING id",
-        )
-        .bind(person_id)
-        .bind(w.author_org)
-        .bind(case_manager_id)
-        .bind(date_text(w.start))
-        .bind(date_text(w.end))
-        .bind(date_text(w.next_review))
-        .bind(&at)
-        .fetch_one(self.conn())
-        .await?;
-        self.insert_project_version(id, 1, w, &at).await?;
-        Ok(id)
-    }
-
-    async fn insert_project_version(&mut self, id: i64, version: i64, w: &ProjectWrite<'_>, at: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO project_versions (project_id, version, content, reason, author_id, author_org, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(version)
-        .bind(w.content)
-        .bind(w.reason)
-        .bind(w.author_id)
-        .bind(w.author_org)
-        .bind(at)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
-    /// A new version of a project; returns its number.
-    pub async fn add_project_version(&mut self, id: i64, w: &ProjectWrite<'_>) -> Result<i64> {
-        let at = now();
-        let version: i64 = sqlx::query_scalar(
-            "UPDATE projects SET current_version = current_version + 1, start_date = $1, end_date = $2, next_review = $3, \
-             updated_at = $4 WHERE id = $5 RETURNING current_version",
-        )
-        .bind(date_text(w.start))
-        .bind(date_text(w.end))
-        .bind(date_text(w.next_review))
-        .bind(&at)
-        .bind(id)
-        .fetch_one(self.conn())
-        .await?;
-        self.insert_project_version(id, version, w, &at).await?;
-        Ok(version)
-    }
-
-    /// A review of version `version`; `dates` are the review's and the next one's.
-    pub async fn add_project_review(
-        &mut self,
-        id: i64,
-        version: i64,
-        (review_date, next_review): (NaiveDate, NaiveDate),
-        content: &str,
-        (author_id, author_org): (i64, i64),
-    ) -> Result<i64> {
-        let at = now();
-        sqlx::query("UPDATE projects SET next_review = $1, updated_at = $2 WHERE id = $3")
-            .bind(date_text(next_review))
-            .bind(&at)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(sqlx::query_scalar(
-            "INSERT INTO project_reviews (project_id, version, review_date, content, author_id, author_org, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(id)
-        .bind(version)
-        .bind(date_text(review_date))
-        .bind(content)
-        .bind(author_id)
-        .bind(author_org)
-        .bind(&at)
-        .fetch_one(self.conn())
-        .await?)
-    }
-
+impl<M: Mode> Tx<M> {
     /// A project whose person the scope sees.
     pub async fn project_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<ProjectRow>> {
         let sql = format!("{SELECT} WHERE pr.id = $4 AND {}", visible("pr.person_id"));
@@ -266,5 +181,92 @@ impl Tx {
                 })
             })
             .collect()
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_project(&mut self, person_id: i64, case_manager_id: i64, w: &ProjectWrite<'_>) -> Result<i64> {
+        let at = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO projects (person_id, organisation_id, case_manager_id, current_version, start_date, end_date, next_review, created_at, updated_at) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $7) RETURNING id",
+        )
+        .bind(person_id)
+        .bind(w.author_org)
+        .bind(case_manager_id)
+        .bind(date_text(w.start))
+        .bind(date_text(w.end))
+        .bind(date_text(w.next_review))
+        .bind(&at)
+        .fetch_one(self.conn())
+        .await?;
+        self.insert_project_version(id, 1, w, &at).await?;
+        Ok(id)
+    }
+
+    async fn insert_project_version(&mut self, id: i64, version: i64, w: &ProjectWrite<'_>, at: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO project_versions (project_id, version, content, reason, author_id, author_org, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(version)
+        .bind(w.content)
+        .bind(w.reason)
+        .bind(w.author_id)
+        .bind(w.author_org)
+        .bind(at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A new version of a project; returns its number.
+    pub async fn add_project_version(&mut self, id: i64, w: &ProjectWrite<'_>) -> Result<i64> {
+        let at = now();
+        let version: i64 = sqlx::query_scalar(
+            "UPDATE projects SET current_version = current_version + 1, start_date = $1, end_date = $2, next_review = $3, \
+             updated_at = $4 WHERE id = $5 RETURNING current_version",
+        )
+        .bind(date_text(w.start))
+        .bind(date_text(w.end))
+        .bind(date_text(w.next_review))
+        .bind(&at)
+        .bind(id)
+        .fetch_one(self.conn())
+        .await?;
+        self.insert_project_version(id, version, w, &at).await?;
+        Ok(version)
+    }
+
+    /// A review of version `version`; `dates` are the review's and the next one's.
+    pub async fn add_project_review(
+        &mut self,
+        id: i64,
+        version: i64,
+        (review_date, next_review): (NaiveDate, NaiveDate),
+        content: &str,
+        (author_id, author_org): (i64, i64),
+    ) -> Result<i64> {
+        let at = now();
+        sqlx::query("UPDATE projects SET next_review = $1, updated_at = $2 WHERE id = $3")
+            .bind(date_text(next_review))
+            .bind(&at)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO project_reviews (project_id, version, review_date, content, author_id, author_org, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(id)
+        .bind(version)
+        .bind(date_text(review_date))
+        .bind(content)
+        .bind(author_id)
+        .bind(author_org)
+        .bind(&at)
+        .fetch_one(self.conn())
+        .await?)
     }
 }

@@ -1,7 +1,7 @@
 //! Referrals and notifications.
 
 use crate::rows::now;
-use crate::{Result, StoreError, Tx};
+use crate::{Mode, Result, StoreError, Tx, Write};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -71,24 +71,7 @@ fn map(r: &AnyRow) -> Result<ReferralRow> {
     })
 }
 
-impl Tx {
-    pub async fn insert_referral(&mut self, r: &ReferralInsert<'_>) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO referrals (person_id, from_org, to_org, support, reason, urgency, status, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'aperta', $7, $8) RETURNING id",
-        )
-        .bind(r.person_id)
-        .bind(r.from_org)
-        .bind(r.to_org)
-        .bind(r.support)
-        .bind(r.reason)
-        .bind(r.urgency)
-        .bind(r.created_by)
-        .bind(now())
-        .fetch_one(self.conn())
-        .await?)
-    }
-
+impl<M: Mode> Tx<M> {
     pub async fn referral(&mut self, id: i64) -> Result<Option<ReferralRow>> {
         let r = sqlx::query(&format!("{SELECT} WHERE r.id = $1")).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map).transpose()
@@ -116,6 +99,47 @@ impl Tx {
         .fetch_all(self.conn())
         .await?;
         rows.iter().map(map).collect()
+    }
+
+    pub async fn notifications(&mut self, org: i64) -> Result<Vec<NotificationRow>> {
+        let rows = sqlx::query(
+            "SELECT id, message, args, link, created_at, read_at FROM notifications WHERE organisation_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 100",
+        )
+        .bind(org)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NotificationRow {
+                    id: r.try_get("id")?,
+                    message: r.try_get("message")?,
+                    args: r.try_get("args")?,
+                    link: r.try_get("link")?,
+                    created_at: r.try_get("created_at")?,
+                    read_at: r.try_get("read_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_referral(&mut self, r: &ReferralInsert<'_>) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO referrals (person_id, from_org, to_org, support, reason, urgency, status, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'aperta', $7, $8) RETURNING id",
+        )
+        .bind(r.person_id)
+        .bind(r.from_org)
+        .bind(r.to_org)
+        .bind(r.support)
+        .bind(r.reason)
+        .bind(r.urgency)
+        .bind(r.created_by)
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
     }
 
     pub async fn decide_referral(&mut self, id: i64, status: &str, reason: Option<&str>, user_id: i64) -> Result<()> {
@@ -148,28 +172,6 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
-    }
-
-    pub async fn notifications(&mut self, org: i64) -> Result<Vec<NotificationRow>> {
-        let rows = sqlx::query(
-            "SELECT id, message, args, link, created_at, read_at FROM notifications WHERE organisation_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 100",
-        )
-        .bind(org)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(NotificationRow {
-                    id: r.try_get("id")?,
-                    message: r.try_get("message")?,
-                    args: r.try_get("args")?,
-                    link: r.try_get("link")?,
-                    created_at: r.try_get("created_at")?,
-                    read_at: r.try_get("read_at")?,
-                })
-            })
-            .collect()
     }
 
     pub async fn mark_notifications_read(&mut self, org: i64) -> Result<()> {

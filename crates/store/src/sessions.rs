@@ -1,5 +1,5 @@
 use crate::rows::now;
-use crate::{Result, Tx};
+use crate::{Mode, Result, Tx, Write};
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
@@ -30,27 +30,7 @@ pub struct ApiTokenListing {
     pub revoked_at: Option<String>,
 }
 
-impl Tx {
-    pub async fn insert_session(
-        &mut self,
-        token_hash: &str,
-        user_id: i64,
-        membership_id: Option<i64>,
-        csrf: &str,
-        expires_at: &str,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, membership_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(membership_id)
-            .bind(csrf)
-            .bind(now())
-            .bind(expires_at)
-            .execute(self.conn())
-            .await?;
-        Ok(())
-    }
-
+impl<M: Mode> Tx<M> {
     /// A live session of an active user.
     pub async fn session(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<SessionRow>> {
         let r = sqlx::query(
@@ -70,6 +50,73 @@ impl Tx {
             })
         })
         .transpose()
+    }
+
+    /// A token that is neither revoked nor expired, whose user and role are active.
+    pub async fn api_token(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<ApiTokenRow>> {
+        let r = sqlx::query(
+            "SELECT t.id, t.name, t.membership_id FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
+             JOIN users u ON u.id = m.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+             AND (t.expires_at IS NULL OR t.expires_at > $2) AND m.active = TRUE AND u.active = TRUE",
+        )
+        .bind(token_hash)
+        .bind(now_ts)
+        .fetch_optional(self.conn())
+        .await?;
+        r.map(|r| {
+            Ok(ApiTokenRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                membership_id: r.try_get("membership_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn api_tokens(&mut self) -> Result<Vec<ApiTokenListing>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, u.username, m.role, o.name AS organisation_name, t.created_at, t.expires_at, t.revoked_at \
+             FROM api_tokens t JOIN memberships m ON m.id = t.membership_id JOIN users u ON u.id = m.user_id \
+             JOIN organisations o ON o.id = m.organisation_id ORDER BY t.id",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiTokenListing {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    username: r.try_get("username")?,
+                    role: r.try_get("role")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        membership_id: Option<i64>,
+        csrf: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, membership_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(membership_id)
+            .bind(csrf)
+            .bind(now())
+            .bind(expires_at)
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 
     pub async fn set_session_membership(&mut self, token_hash: &str, membership_id: i64) -> Result<()> {
@@ -119,51 +166,6 @@ impl Tx {
             .fetch_one(self.conn())
             .await?;
         Ok(id)
-    }
-
-    /// A token that is neither revoked nor expired, whose user and role are active.
-    pub async fn api_token(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<ApiTokenRow>> {
-        let r = sqlx::query(
-            "SELECT t.id, t.name, t.membership_id FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
-             JOIN users u ON u.id = m.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
-             AND (t.expires_at IS NULL OR t.expires_at > $2) AND m.active = TRUE AND u.active = TRUE",
-        )
-        .bind(token_hash)
-        .bind(now_ts)
-        .fetch_optional(self.conn())
-        .await?;
-        r.map(|r| {
-            Ok(ApiTokenRow {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                membership_id: r.try_get("membership_id")?,
-            })
-        })
-        .transpose()
-    }
-
-    pub async fn api_tokens(&mut self) -> Result<Vec<ApiTokenListing>> {
-        let rows = sqlx::query(
-            "SELECT t.id, t.name, u.username, m.role, o.name AS organisation_name, t.created_at, t.expires_at, t.revoked_at \
-             FROM api_tokens t JOIN memberships m ON m.id = t.membership_id JOIN users u ON u.id = m.user_id \
-             JOIN organisations o ON o.id = m.organisation_id ORDER BY t.id",
-        )
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiTokenListing {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    username: r.try_get("username")?,
-                    role: r.try_get("role")?,
-                    organisation_name: r.try_get("organisation_name")?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                })
-            })
-            .collect()
     }
 
     pub async fn revoke_api_token(&mut self, id: i64) -> Result<bool> {

@@ -1,5 +1,5 @@
 use crate::rows::{bool_col, found, now};
-use crate::{Result, StoreError, Tx};
+use crate::{Mode, Result, StoreError, Tx, Write};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -61,7 +61,56 @@ const MEMBERSHIP: &str =
                           o.kind AS organisation_kind, m.role, m.active FROM memberships m \
                           JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id";
 
-impl Tx {
+impl<M: Mode> Tx<M> {
+    pub async fn user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
+        let r = sqlx::query(&format!("{USER} WHERE username = $1")).bind(username).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_user).transpose()
+    }
+
+    pub async fn user(&mut self, id: i64) -> Result<Option<UserRow>> {
+        let r = sqlx::query(&format!("{USER} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_user).transpose()
+    }
+
+    pub async fn users(&mut self) -> Result<Vec<UserRow>> {
+        let rows = sqlx::query(&format!("{USER} ORDER BY username")).fetch_all(self.conn()).await?;
+        rows.iter().map(map_user).collect()
+    }
+
+    pub async fn memberships_of_user(&mut self, user_id: i64) -> Result<Vec<MembershipRow>> {
+        let rows = sqlx::query(&format!("{MEMBERSHIP} WHERE m.user_id = $1 ORDER BY o.name, m.role"))
+            .bind(user_id)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(map_membership).collect()
+    }
+
+    pub async fn membership(&mut self, id: i64) -> Result<Option<MembershipRow>> {
+        let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_membership).transpose()
+    }
+
+    /// Active holders of any of `roles` (in any organisation when `organisation_id` is `None`).
+    pub async fn members_with_roles(
+        &mut self,
+        organisation_id: Option<i64>,
+        roles: &[&str],
+    ) -> Result<Vec<MembershipRow>> {
+        let placeholders: Vec<String> = (0..roles.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "{MEMBERSHIP} WHERE m.active = TRUE AND u.active = TRUE AND ($1 = 0 OR m.organisation_id = $1) AND m.role IN ({}) ORDER BY o.name, u.display_name",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(organisation_id.unwrap_or(0));
+        for r in roles {
+            q = q.bind(*r);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(map_membership).collect()
+    }
+}
+
+impl Tx<Write> {
     pub async fn insert_user(&mut self, username: &str, display_name: &str, password_hash: &str) -> Result<i64> {
         let id = sqlx::query_scalar("INSERT INTO users (username, display_name, password_hash, active, failed_logins, created_at) VALUES ($1, $2, $3, TRUE, 0, $4) RETURNING id")
             .bind(username)
@@ -95,21 +144,6 @@ impl Tx {
                 .rows_affected(),
         )?;
         Ok(())
-    }
-
-    pub async fn user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
-        let r = sqlx::query(&format!("{USER} WHERE username = $1")).bind(username).fetch_optional(self.conn()).await?;
-        r.as_ref().map(map_user).transpose()
-    }
-
-    pub async fn user(&mut self, id: i64) -> Result<Option<UserRow>> {
-        let r = sqlx::query(&format!("{USER} WHERE id = $1")).bind(id).fetch_optional(self.conn()).await?;
-        r.as_ref().map(map_user).transpose()
-    }
-
-    pub async fn users(&mut self) -> Result<Vec<UserRow>> {
-        let rows = sqlx::query(&format!("{USER} ORDER BY username")).fetch_all(self.conn()).await?;
-        rows.iter().map(map_user).collect()
     }
 
     pub async fn set_password(&mut self, user_id: i64, hash: &str) -> Result<()> {
@@ -149,37 +183,5 @@ impl Tx {
             .execute(self.conn())
             .await?;
         Ok(())
-    }
-
-    pub async fn memberships_of_user(&mut self, user_id: i64) -> Result<Vec<MembershipRow>> {
-        let rows = sqlx::query(&format!("{MEMBERSHIP} WHERE m.user_id = $1 ORDER BY o.name, m.role"))
-            .bind(user_id)
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(map_membership).collect()
-    }
-
-    pub async fn membership(&mut self, id: i64) -> Result<Option<MembershipRow>> {
-        let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1")).bind(id).fetch_optional(self.conn()).await?;
-        r.as_ref().map(map_membership).transpose()
-    }
-
-    /// Active holders of any of `roles` (in any organisation when `organisation_id` is `None`).
-    pub async fn members_with_roles(
-        &mut self,
-        organisation_id: Option<i64>,
-        roles: &[&str],
-    ) -> Result<Vec<MembershipRow>> {
-        let placeholders: Vec<String> = (0..roles.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "{MEMBERSHIP} WHERE m.active = TRUE AND u.active = TRUE AND ($1 = 0 OR m.organisation_id = $1) AND m.role IN ({}) ORDER BY o.name, u.display_name",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(organisation_id.unwrap_or(0));
-        for r in roles {
-            q = q.bind(*r);
-        }
-        let rows = q.fetch_all(self.conn()).await?;
-        rows.iter().map(map_membership).collect()
     }
 }

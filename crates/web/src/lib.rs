@@ -23,6 +23,9 @@ use tower_http::trace::TraceLayer;
 
 pub use views::Ui;
 
+/// How long clients are told to wait before retrying a 503.
+pub(crate) static RETRY_AFTER: HeaderValue = HeaderValue::from_static("2");
+
 /// Largest request body accepted (forms and JSON); larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Historical imports through the browser or the API (larger files: `percorsi import`).

@@ -20,13 +20,15 @@ fn asset(mime: &'static str, body: &'static str) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body)
 }
 
-/// Ready when the database answers.
+/// Ready when the database can take a write now, answered within two seconds either way.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.svc.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
+    let check = tokio::time::timeout(std::time::Duration::from_secs(2), state.svc.store().ready()).await;
+    match check {
+        Ok(Ok(())) => (StatusCode::OK, "ready".to_string()),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {e}"))
         }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable: no answer within 2 s".to_string()),
     }
 }

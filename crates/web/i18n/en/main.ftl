@@ -236,6 +236,13 @@ err-locked = Too many failed attempts: the account is locked for 15 minutes.
 err-login = Wrong username or password.
 err-csrf = The form has expired or did not come from Percorsi. Reload the page and try again.
 err-internal = An internal error occurred. Try again; if it persists, tell the administrator.
+err-unavailable-disk-full = Percorsi cannot save right now: the database's disk is full. Nothing was saved; try again once the administrator has freed space.
+err-unavailable-read-only = Percorsi cannot save right now: the database accepts no changes. Nothing was saved; tell the administrator.
+err-unavailable-busy = Percorsi is busy right now. Nothing was saved; try again in a few seconds.
+err-unavailable-unreachable = Percorsi cannot reach its database right now. Nothing was saved; try again in a few seconds.
+err-overloaded = Percorsi is handling too many requests right now. Try again in a few seconds.
+err-refused = The request conflicts with the current state; nothing was changed.
+err-concurrent-change = Someone else changed this at the same moment. Reload the page to see the current state and try again.
 err-invalid-input = Some data are not valid.
 err-api-token = API token missing, expired or revoked.
 

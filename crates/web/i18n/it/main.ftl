@@ -236,6 +236,13 @@ err-locked = Troppi tentativi non riusciti: l'account è bloccato per 15 minuti.
 err-login = Nome utente o password non corretti.
 err-csrf = Il modulo è scaduto o non proviene da Percorsi. Ricarica la pagina e riprova.
 err-internal = Si è verificato un errore interno. Riprova; se persiste, avvisa l'amministratore.
+err-unavailable-disk-full = Percorsi non può salvare in questo momento: il disco del database è pieno. Non è stato salvato nulla; riprova quando l'amministratore avrà liberato spazio.
+err-unavailable-read-only = Percorsi non può salvare in questo momento: il database non accetta modifiche. Non è stato salvato nulla; avvisa l'amministratore.
+err-unavailable-busy = Percorsi è occupato in questo momento. Non è stato salvato nulla; riprova tra qualche secondo.
+err-unavailable-unreachable = Percorsi non raggiunge il suo database in questo momento. Non è stato salvato nulla; riprova tra qualche secondo.
+err-overloaded = Percorsi sta gestendo troppe richieste in questo momento. Riprova tra qualche secondo.
+err-refused = La richiesta non è compatibile con lo stato attuale; non è stato modificato nulla.
+err-concurrent-change = Qualcun altro ha modificato questi dati nello stesso momento. Ricarica la pagina per vedere lo stato attuale e riprova.
 err-invalid-input = Alcuni dati non sono validi.
 err-api-token = Token API mancante, scaduto o revocato.
 

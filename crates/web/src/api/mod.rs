@@ -19,6 +19,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
+use percorsi_domain::Invalid;
 use percorsi_service::{Actor, ServiceError};
 use serde::Serialize;
 
@@ -111,25 +112,37 @@ impl ApiError {
         ApiError { status, body: ErrorBody { error: ErrorDetail { code: code.into(), message, fields: Vec::new() } } }
     }
 
+    fn fields(state: &AppState, lang: Lang, status: StatusCode, code: &str, key: &str, inv: &Invalid) -> Self {
+        let fields: Vec<FieldErrorBody> = state
+            .ui
+            .i18n
+            .field_errors(lang, inv)
+            .into_iter()
+            .zip(inv.0.iter())
+            .map(|(m, e)| FieldErrorBody {
+                field: m.field,
+                key: e.key.to_string(),
+                message: format!("{}: {}", m.label, m.message),
+            })
+            .collect();
+        let mut err = ApiError::new(status, code, state.ui.t(lang, key));
+        err.body.error.fields = fields;
+        err
+    }
+
     fn from_service(state: &AppState, lang: Lang, e: ServiceError) -> Self {
         let t = |k: &str| state.ui.t(lang, k);
         match e {
-            ServiceError::Invalid(inv) => {
-                let fields: Vec<FieldErrorBody> = state
-                    .ui
-                    .i18n
-                    .field_errors(lang, &inv)
-                    .into_iter()
-                    .zip(inv.0.iter())
-                    .map(|(m, e)| FieldErrorBody {
-                        field: m.field,
-                        key: e.key.to_string(),
-                        message: format!("{}: {}", m.label, m.message),
-                    })
-                    .collect();
-                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", t("err-invalid-input"));
-                err.body.error.fields = fields;
-                err
+            ServiceError::Invalid(inv) => ApiError::fields(
+                state,
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "err-invalid-input",
+                &inv,
+            ),
+            ServiceError::Refused(inv) => {
+                ApiError::fields(state, lang, StatusCode::CONFLICT, "conflict", "err-refused", &inv)
             }
             ServiceError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", t("err-not-found")),
             ServiceError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", t("err-forbidden")),
@@ -138,6 +151,9 @@ impl ApiError {
             }
             ServiceError::Locked(_) => ApiError::new(StatusCode::FORBIDDEN, "locked", t("err-locked")),
             ServiceError::Conflict(key) => ApiError::new(StatusCode::CONFLICT, "conflict", t(key)),
+            ServiceError::Unavailable(kind) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", t(kind.message_key()))
+            }
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", t("err-internal"))
@@ -152,7 +168,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut res = (self.status, Json(self.body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER.clone());
+        }
+        res
     }
 }
 

@@ -55,7 +55,9 @@ pub async fn create_organisation(
 ) -> Response {
     match state.svc.create_organisation(&auth.actor, &f).await {
         Ok(_) => Redirect::to("/admin/enti?msg=saved").into_response(),
-        Err(ServiceError::Invalid(inv)) => render_organisations(&state, &auth, None, Some(&inv), values(&f)).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render_organisations(&state, &auth, None, Some(&inv), values(&f)).await
+        }
         Err(e) => fail(&state, auth.lang, e),
     }
 }
@@ -111,7 +113,7 @@ pub async fn update_organisation(
 ) -> Response {
     match state.svc.update_organisation(&auth.actor, id, &f.form, f.active).await {
         Ok(()) => Redirect::to(&format!("/admin/enti/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
             render_organisation(&state, &auth, id, None, Some(&inv), Some(values(&f))).await
         }
         Err(e) => fail(&state, auth.lang, e),
@@ -141,7 +143,7 @@ pub async fn users(State(state): State<AppState>, auth: Auth, Query(q): Query<Ms
 pub async fn create_user(State(state): State<AppState>, auth: Auth, Form(mut f): Form<UserForm>) -> Response {
     match state.svc.create_user(&auth.actor, &f).await {
         Ok(id) => Redirect::to(&format!("/admin/utenti/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
             // Never echo a password back into the page.
             f.password.clear();
             render_users(&state, &auth, None, Some(&inv), values(&f)).await
@@ -187,7 +189,9 @@ pub async fn grant_role(
 ) -> Response {
     match state.svc.grant_role(&auth.actor, id, &f.organisation_id, &f.role).await {
         Ok(_) => Redirect::to(&format!("/admin/utenti/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv)) => render_user(&state, &auth, id, None, Some(&inv)).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render_user(&state, &auth, id, None, Some(&inv)).await
+        }
         Err(e) => fail(&state, auth.lang, e),
     }
 }
@@ -238,7 +242,9 @@ pub async fn reset_password(
 ) -> Response {
     match state.svc.reset_password(&auth.actor, id, &f.password).await {
         Ok(()) => Redirect::to(&format!("/admin/utenti/{id}?msg=password-reset")).into_response(),
-        Err(ServiceError::Invalid(inv)) => render_user(&state, &auth, id, None, Some(&inv)).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render_user(&state, &auth, id, None, Some(&inv)).await
+        }
         Err(e) => fail(&state, auth.lang, e),
     }
 }
@@ -282,7 +288,9 @@ pub struct InstrumentForm {
 pub async fn load_instrument(State(state): State<AppState>, auth: Auth, Form(f): Form<InstrumentForm>) -> Response {
     match state.svc.load_instrument(Some(&auth.actor), &f.definition).await {
         Ok(_) => Redirect::to("/admin/schede?msg=instrument-loaded").into_response(),
-        Err(ServiceError::Invalid(inv)) => render_instruments(&state, &auth, None, Some(&inv), values(&f)).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render_instruments(&state, &auth, None, Some(&inv), values(&f)).await
+        }
         Err(e) => fail(&state, auth.lang, e),
     }
 }

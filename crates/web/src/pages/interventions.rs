@@ -70,7 +70,9 @@ pub async fn create(
 ) -> Response {
     match state.svc.create_intervention(&auth.actor, person_id, &f).await {
         Ok(id) => Redirect::to(&format!("/interventi/{id}?msg=intervention-proposed")).into_response(),
-        Err(ServiceError::Invalid(inv)) => render_new(&state, &auth, person_id, &f, Some(&inv)).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render_new(&state, &auth, person_id, &f, Some(&inv)).await
+        }
         Err(e) => fail(&state, auth.lang, e),
     }
 }
@@ -182,7 +184,9 @@ pub async fn attendance(
     if allows(auth.actor.role, Permission::TutorInterventions) {
         return match outcome {
             Ok(()) => Redirect::to(&format!("/interventi/{id}?msg=attendance-saved")).into_response(),
-            Err(ServiceError::Invalid(inv)) => tutor_page(&state, &auth, id, None, Some((&inv, values(&f)))).await,
+            Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+                tutor_page(&state, &auth, id, None, Some((&inv, values(&f)))).await
+            }
             Err(e) => fail(&state, auth.lang, e),
         };
     }
@@ -246,7 +250,9 @@ pub async fn fill(
     let assessed_on = answers.remove("assessed_on").unwrap_or_default();
     match state.svc.fill_form(&auth.actor, id, kind, &assessed_on, &answers).await {
         Ok(_) => Redirect::to(&format!("/interventi/{id}?msg=form-saved")).into_response(),
-        Err(ServiceError::Invalid(inv)) => render_form(&state, &auth, id, kind, Some((&inv, &raw))).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render_form(&state, &auth, id, kind, Some((&inv, &raw))).await
+        }
         Err(e) => fail(&state, auth.lang, e),
     }
 }

@@ -140,11 +140,12 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
         ServiceError::Unauthenticated => Redirect::to("/login").into_response(),
         ServiceError::Conflict(key) => error_page(state, lang, StatusCode::CONFLICT, key),
         ServiceError::Locked(_) => error_page(state, lang, StatusCode::FORBIDDEN, "err-locked"),
-        ServiceError::Invalid(inv) => {
-            let (_, list) = state.ui.errors(lang, &inv);
-            let message = list.iter().map(|m| format!("{}: {}", m.label, m.message)).collect::<Vec<_>>().join("; ");
-            let ctx = context! { status => 422, message => message, ..base(state, lang, None, "error-title", None) };
-            state.ui.render(StatusCode::UNPROCESSABLE_ENTITY, "error.html", ctx)
+        ServiceError::Invalid(inv) => invalid_page(state, lang, StatusCode::UNPROCESSABLE_ENTITY, &inv),
+        ServiceError::Refused(inv) => invalid_page(state, lang, StatusCode::CONFLICT, &inv),
+        ServiceError::Unavailable(kind) => {
+            let mut res = error_page(state, lang, StatusCode::SERVICE_UNAVAILABLE, kind.message_key());
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER.clone());
+            res
         }
         ServiceError::Store(e) => {
             tracing::error!(error = %e, "storage failure");
@@ -155,6 +156,14 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
             error_page(state, lang, StatusCode::INTERNAL_SERVER_ERROR, "err-internal")
         }
     }
+}
+
+fn invalid_page(state: &AppState, lang: Lang, status: StatusCode, inv: &percorsi_domain::Invalid) -> Response {
+    let (_, list) = state.ui.errors(lang, inv);
+    let message = list.iter().map(|m| format!("{}: {}", m.label, m.message)).collect::<Vec<_>>().join("; ");
+    let ctx =
+        context! { status => status.as_u16(), message => message, ..base(state, lang, None, "error-title", None) };
+    state.ui.render(status, "error.html", ctx)
 }
 
 /// `[{value, label}]` for a select, labels from the Fluent `code-<list>-<code>` messages.
@@ -215,7 +224,9 @@ pub async fn after_form<T: serde::Serialize>(
 ) -> Response {
     match outcome {
         Ok(()) => Redirect::to(&done).into_response(),
-        Err(ServiceError::Invalid(inv)) => render(FormFailure { form, invalid: &inv, values: values(input) }).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render(FormFailure { form, invalid: &inv, values: values(input) }).await
+        }
         Err(e) => fail(state, lang, e),
     }
 }

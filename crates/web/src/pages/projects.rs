@@ -64,7 +64,9 @@ pub async fn create(
     let raw = form_fields(pairs);
     match state.svc.create_project(&auth.actor, person_id, &raw).await {
         Ok(id) => Redirect::to(&format!("/progetti/{id}?msg=project-saved")).into_response(),
-        Err(ServiceError::Invalid(inv)) => render_form(&state, &auth, person_id, None, raw, Some(&inv)).await,
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            render_form(&state, &auth, person_id, None, raw, Some(&inv)).await
+        }
         Err(e) => fail(&state, auth.lang, e),
     }
 }
@@ -88,7 +90,7 @@ pub async fn revise(
     let raw = form_fields(pairs);
     match state.svc.revise_project(&auth.actor, id, &raw).await {
         Ok(_) => Redirect::to(&format!("/progetti/{id}?msg=project-revised")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
             let person = match state.svc.project(&auth.actor, id, None).await {
                 Ok(v) => v.project.person_id,
                 Err(e) => return fail(&state, auth.lang, e),
@@ -161,7 +163,7 @@ pub async fn review(
     let raw = form_fields(pairs);
     match state.svc.review_project(&auth.actor, id, &raw).await {
         Ok(_) => Redirect::to(&format!("/progetti/{id}?msg=project-reviewed")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
             render_show(&state, &auth, id, &ShowQuery::default(), Some((&inv, raw)), "projects/show.html").await
         }
         Err(e) => fail(&state, auth.lang, e),

@@ -20,7 +20,7 @@ pub async fn refer(
 ) -> Response {
     match state.svc.refer(&auth.actor, person, &f).await {
         Ok(_) => Redirect::to(&format!("/persone/{person}?msg=referral-sent")).into_response(),
-        Err(ServiceError::Invalid(inv)) => {
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
             let (_, list) = state.ui.errors(auth.lang, &inv);
             let message = list.iter().map(|m| format!("{}: {}", m.label, m.message)).collect::<Vec<_>>().join("; ");
             let ctx = context! { status => 422, message => message, back => format!("/persone/{person}"), ..base(&state, auth.lang, Some(&auth.session), "error-title", None) };
@@ -61,7 +61,7 @@ pub async fn decide(
 ) -> Response {
     match state.svc.decide_referral(&auth.actor, id, &f).await {
         Ok(()) => Redirect::to("/segnalazioni?msg=referral-decided").into_response(),
-        Err(ServiceError::Invalid(inv)) => {
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
             let (_, list) = state.ui.errors(auth.lang, &inv);
             render_list(&state, &auth, None, Some((id, list))).await
         }

@@ -95,7 +95,7 @@ async fn render(state: &AppState, auth: &Auth, q: ReportQuery, template: &str) -
     } else {
         match state.svc.report(&auth.actor, &q).await {
             Ok(v) => (Some(v), Vec::new()),
-            Err(ServiceError::Invalid(inv)) => (None, state.ui.errors(lang, &inv).1),
+            Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => (None, state.ui.errors(lang, &inv).1),
             Err(e) => return fail(state, lang, e),
         }
     };

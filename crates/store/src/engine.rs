@@ -1,0 +1,312 @@
+//! Connections and transactions: reads and writes apart (ADR 0012).
+//!
+//! SQLite runs in WAL mode with a pool of read-only connections and exactly one writer
+//! connection, so a read never waits for a write and writes queue in the process instead of
+//! failing with "database is locked". PostgreSQL has one pool; reads run in read-only
+//! repeatable-read transactions, writes in read-committed ones that lock what they change.
+//! Which kind of transaction a use case holds is in its type: [`Tx<Read>`] offers only the
+//! queries, [`Tx<Write>`] the queries and the writes.
+
+use crate::error::{StoreError, Unavailable};
+use crate::{group_commit, Result};
+use percorsi_domain::audit::AuditEntry;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor};
+use std::marker::PhantomData;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How long a request may wait for a connection or a lock before it is told the database is
+/// unavailable (503): long enough for a normal burst of writes, short enough that a fault is
+/// reported within the two seconds the operators' checks allow.
+pub const DEFAULT_WAIT: Duration = Duration::from_millis(1500);
+
+/// Tuning that differs between the server, the CLI and the tests.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Longest wait for a connection or for the SQLite write lock.
+    pub wait: Duration,
+    /// Read connections (SQLite) or all connections (PostgreSQL).
+    pub connections: u32,
+    /// Caps the SQLite database size (its `max_page_count`); `None`: only the disk limits it.
+    pub max_size_bytes: Option<u64>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { wait: DEFAULT_WAIT, connections: 16, max_size_bytes: None }
+    }
+}
+
+/// A read-only transaction: a consistent snapshot that never waits for a writer.
+pub enum Read {}
+/// A transaction that may write; on SQLite the only one at a time.
+pub enum Write {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Read {}
+    impl Sealed for super::Write {}
+}
+
+/// The kind of a transaction, fixed in its type.
+pub trait Mode: sealed::Sealed + Send + Sync + 'static {
+    #[doc(hidden)]
+    fn begin(backend: Backend) -> &'static str;
+}
+
+impl Mode for Read {
+    fn begin(backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+}
+
+impl Mode for Write {
+    fn begin(backend: Backend) -> &'static str {
+        match backend {
+            // Takes the write lock at once: a deferred transaction that reads first and then
+            // writes could find its snapshot outdated and fail instead of waiting.
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// Connection pools plus the audit group committer.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    reader: AnyPool,
+    writer: AnyPool,
+    backend: Backend,
+    audit: group_commit::Sender,
+    /// The last fault that made a write fail, until a write succeeds again (for `/readyz`).
+    fault: Arc<Mutex<Option<Unavailable>>>,
+}
+
+impl Store {
+    /// Connects to `sqlite://path?mode=rwc` or `postgres://…` with the server's defaults.
+    pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, opts: StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let options = AnyConnectOptions::from_str(url)?;
+        let (reader, writer) = match backend {
+            Backend::Sqlite => {
+                let wait_ms = opts.wait.as_millis();
+                let max_pages = opts.max_size_bytes.map(|b| format!(" PRAGMA max_page_count = {};", (b / 4096).max(1)));
+                let writer_setup = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {wait_ms}; \
+                     PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;{}",
+                    max_pages.unwrap_or_default()
+                );
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = sqlite_pool(1, opts.wait, writer_setup).connect_with(options.clone()).await?;
+                let reader_setup = format!(
+                    "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {wait_ms}; PRAGMA cache_size = -65536;"
+                );
+                let reader = sqlite_pool(opts.connections, opts.wait, reader_setup).connect_with(options).await?;
+                (reader, writer)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(opts.connections)
+                    .acquire_timeout(opts.wait)
+                    .connect_with(options)
+                    .await?;
+                (pool.clone(), pool)
+            }
+        };
+        let audit = group_commit::start(writer.clone(), backend);
+        let fault = Arc::default();
+        Ok(Store { inner: Arc::new(Inner { reader, writer, backend, audit, fault }) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Applies the embedded migrations of this engine; safe to call at every start.
+    pub async fn migrate(&self) -> Result<usize> {
+        crate::migrate::run(&self.inner.writer, self.inner.backend).await
+    }
+
+    /// A read-only snapshot on its own connection: never waits for a writer.
+    pub async fn read(&self) -> Result<Tx<Read>> {
+        Tx::begin(&self.inner.reader, self.inner.backend, None).await
+    }
+
+    /// A transaction that may write. Every use case that changes data runs in exactly one.
+    pub async fn write(&self) -> Result<Tx<Write>> {
+        Tx::begin(&self.inner.writer, self.inner.backend, Some(self.inner.fault.clone())).await
+    }
+
+    /// Appends an audit entry through the group committer: the entries of many concurrent
+    /// reads share one write transaction. Returns once the entry is durably stored.
+    pub async fn audit(&self, entry: AuditEntry) -> Result<()> {
+        let result = self.inner.audit.append(entry).await;
+        self.note(&result);
+        result
+    }
+
+    /// Whether the database can take a write now (for `/readyz`): the write lock can be
+    /// taken, and if the last write failed for lack of space or permissions, a real write
+    /// commits again.
+    pub async fn ready(&self) -> Result<()> {
+        let faulty = self.inner.fault.lock().map(|f| f.is_some()).unwrap_or(true);
+        let mut tx = self.write().await?;
+        if self.inner.backend == Backend::Postgres {
+            let ro: String =
+                sqlx::query_scalar("SELECT current_setting('transaction_read_only')").fetch_one(tx.conn()).await?;
+            if ro == "on" {
+                return Err(StoreError::Unavailable(Unavailable::ReadOnly, "read-only server".into()));
+            }
+        }
+        if faulty {
+            sqlx::query("UPDATE installation SET checked_at = $1").bind(crate::rows::now()).execute(tx.conn()).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Whether the database answers at all.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.inner.reader).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.inner.reader.close().await;
+        self.inner.writer.close().await;
+    }
+
+    fn note<T>(&self, result: &Result<T>) {
+        note_fault(&self.inner.fault, result);
+    }
+
+    pub(crate) fn reader_pool(&self) -> &AnyPool {
+        &self.inner.reader
+    }
+
+    pub(crate) fn writer_pool(&self) -> &AnyPool {
+        &self.inner.writer
+    }
+}
+
+fn note_fault<T>(fault: &Mutex<Option<Unavailable>>, result: &Result<T>) {
+    if let Ok(mut f) = fault.lock() {
+        match result {
+            Ok(_) => *f = None,
+            Err(StoreError::Unavailable(kind @ (Unavailable::DiskFull | Unavailable::ReadOnly), _)) => *f = Some(*kind),
+            Err(_) => {}
+        }
+    }
+}
+
+fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl(crate::redact(url)))
+    }
+}
+
+fn sqlite_pool(max: u32, wait: Duration, setup: String) -> AnyPoolOptions {
+    let setup = Arc::new(setup);
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(wait).after_connect(move |conn, _| {
+        let setup = setup.clone();
+        Box::pin(async move {
+            conn.execute(setup.as_str()).await?;
+            Ok(())
+        })
+    })
+}
+
+/// One unit of work: committed all together or not at all.
+///
+/// Begins and ends with plain SQL on a pooled connection rather than sqlx's `Transaction`, so
+/// that a connection whose COMMIT failed (disk full, I/O error) is closed instead of going
+/// back to the pool in a state nobody knows.
+pub struct Tx<M: Mode = Write> {
+    conn: Option<PoolConnection<Any>>,
+    pub(crate) backend: Backend,
+    fault: Option<Arc<Mutex<Option<Unavailable>>>>,
+    _mode: PhantomData<M>,
+}
+
+impl<M: Mode> Tx<M> {
+    pub(crate) async fn begin(
+        pool: &AnyPool,
+        backend: Backend,
+        fault: Option<Arc<Mutex<Option<Unavailable>>>>,
+    ) -> Result<Self> {
+        let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+        if let Err(e) = conn.execute(M::begin(backend)).await {
+            let _ = conn.close().await;
+            let e = StoreError::from(e);
+            if let Some(f) = &fault {
+                note_fault(f, &Err::<(), _>(e.duplicate_for_waiter()));
+            }
+            return Err(e);
+        }
+        Ok(Tx { conn: Some(conn), backend, fault, _mode: PhantomData })
+    }
+
+    /// Makes the transaction's writes durable (or, for a read, ends the snapshot).
+    pub async fn commit(mut self) -> Result<()> {
+        let Some(mut conn) = self.conn.take() else { return Ok(()) };
+        let result = match conn.execute("COMMIT").await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // The connection's state is unknown after a failed COMMIT (SQLite may or may
+                // not have rolled back): never reuse it.
+                let _ = conn.close().await;
+                Err(StoreError::from(e))
+            }
+        };
+        if let Some(f) = &self.fault {
+            note_fault(f, &result);
+        }
+        result
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        self.conn.as_deref_mut().expect("a transaction is used only until commit, which consumes it")
+    }
+}
+
+impl<M: Mode> Drop for Tx<M> {
+    /// Rolls back what was not committed. The rollback runs on the runtime; a connection that
+    /// cannot roll back is closed rather than returned to the pool.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        let _ = conn.close().await;
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
