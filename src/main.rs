@@ -253,20 +253,51 @@ fn init_logging(format: &str) {
     }
 }
 
-async fn open(cli: &Cli) -> anyhow::Result<Service> {
+/// Whether a command may create the database and its key (`serve`, `migrate`, `demo`, `init`)
+/// or needs an existing installation (everything else: a typo in a path must not silently
+/// create an empty database and answer "intact: 0 entries").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    MayCreate,
+    Existing,
+}
+
+async fn open(cli: &Cli, mode: Open) -> anyhow::Result<Service> {
     if let Some(path) = cli.database_url.strip_prefix("sqlite://") {
-        let file = path.split('?').next().unwrap_or("");
-        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let file = std::path::Path::new(path.split('?').next().unwrap_or(""));
+        if !file.exists() {
+            if mode == Open::Existing {
+                bail!(
+                    "there is no database at {}: check --database-url (PERCORSI_DATABASE_URL), or create one with \
+                     `percorsi init` or `percorsi serve`",
+                    file.display()
+                );
+            }
+            create_private_file(file)?;
         }
     }
     let store = Store::connect(&cli.database_url)
         .await
         .with_context(|| format!("connecting to {}", percorsi_service::store::redact(&cli.database_url)))?;
     store.migrate().await.context("migrating the database")?;
-    let key = keyfile::load_or_create(&cli.secret_file)
-        .with_context(|| format!("reading the secret file {}", cli.secret_file.display()))?;
+    let key = keyfile::bind(&store, &cli.secret_file, mode == Open::MayCreate).await?;
     Ok(Service::new(store, key))
+}
+
+/// Creates an empty SQLite file readable only by the service's account: it will hold health data.
+fn create_private_file(file: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(file).with_context(|| format!("creating {}", file.display()))?;
+    Ok(())
 }
 
 fn lang(cli: &Cli) -> Lang {
@@ -295,7 +326,7 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve { bind, demo, secure_cookies } => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::MayCreate).await?;
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
                     tracing::info!("demo network loaded");
@@ -328,11 +359,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             svc.store().close().await;
         }
         Command::Migrate => {
-            open(&cli).await?;
+            open(&cli, Open::MayCreate).await?;
             println!("database is up to date");
         }
         Command::Demo => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::MayCreate).await?;
             if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
                 println!("demo network loaded");
                 print_demo_logins("127.0.0.1:8080");
@@ -341,13 +372,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Orgs => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             for o in svc.organisations().await.map_err(|e| explain(&cli, e))? {
                 println!("{:>4}  {:<22} {}{}", o.id, o.kind, o.name, if o.active { "" } else { " (inactive)" });
             }
         }
         Command::User(cmd) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             match cmd {
                 UserCmd::Add { username, name, org, role, password } => {
                     let form = UserForm {
@@ -398,7 +429,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Token(TokenCmd::Create { user, org, role, name, days }) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             let role = match role {
                 Some(r) => Some(Role::parse(r).with_context(|| format!("unknown role {r:?}"))?),
                 None => None,
@@ -409,7 +440,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{token}");
         }
         Command::BenchData { organisations, persons, interventions, seed } => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::MayCreate).await?;
             if !svc.organisations().await.map_err(|e| explain(&cli, e))?.is_empty() {
                 bail!("bench-data needs an empty database");
             }
@@ -431,23 +462,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Bench { iterations } => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             bench::run(svc, *iterations).await?;
         }
         Command::Instrument(InstrumentCmd::Load { file }) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             let src = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
             let i = svc.load_instrument(None, &src).await.map_err(|e| explain(&cli, e))?;
             println!("loaded {} v{} ({})", i.code, i.version, i.kind);
         }
         Command::Instrument(InstrumentCmd::List) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             for (id, i) in svc.list_instruments().await.map_err(|e| explain(&cli, e))? {
                 println!("{id:>4}  {:<24} v{:<3} {:<16} {} sections", i.code, i.version, i.kind, i.sections.len());
             }
         }
         Command::Token(TokenCmd::List) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             for t in svc.api_tokens().await.map_err(|e| explain(&cli, e))? {
                 let state = match (&t.revoked_at, &t.expires_at) {
                     (Some(r), _) => format!("revoked {r}"),
@@ -461,12 +492,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Token(TokenCmd::Revoke { id }) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             svc.revoke_api_token(*id).await.map_err(|e| explain(&cli, e))?;
             println!("token {id} revoked");
         }
         Command::Report(a) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             let lang = lang(&cli);
             if !matches!(a.format.as_str(), "json" | "csv" | "xlsx") {
                 bail!("--format must be json, csv or xlsx");
@@ -506,7 +537,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Import { programme, user, errors, file } => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             let lang = lang(&cli);
             let programme = svc.programme_by_name(programme).await.map_err(|e| explain(&cli, e))?;
             let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -556,12 +587,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::BenchReports { interventions, organisations, seed, iterations, csv_out } => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::MayCreate).await?;
             let size = bench::ReportSize { interventions: *interventions, organisations: *organisations, seed: *seed };
             bench::reports(svc, &cli.database_url, size, *iterations, csv_out.as_deref()).await?;
         }
         Command::Audit(AuditCmd::Verify) => {
-            let svc = open(&cli).await?;
+            let svc = open(&cli, Open::Existing).await?;
             let report = svc.verify_audit().await.map_err(|e| explain(&cli, e))?;
             match report.first_broken {
                 None => println!("audit trail intact: {} entries verified", report.entries),

@@ -111,12 +111,11 @@ async fn users_are_created_granted_and_disabled() {
 #[tokio::test]
 async fn cli_user_commands_validate_and_work() {
     let app = TestApp::new().await;
-    let key = std::env::temp_dir().join(format!("percorsi-cli-{}.key", std::process::id()));
     let run = |args: &[&str], stdin: &str| {
         use std::io::Write;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"))
-            .args(["--database-url", &app.db_url, "--lang", "en", "--secret-file"])
-            .arg(&key)
+        let mut child = app
+            .cli()
+            .args(["--lang", "en"])
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -194,5 +193,4 @@ async fn cli_user_commands_validate_and_work() {
     let (code, _, err) = run(&["user", "disable", "nobody"], "");
     assert_eq!(code, Some(2));
     assert!(err.contains("does not exist"), "{err}");
-    let _ = std::fs::remove_file(&key);
 }

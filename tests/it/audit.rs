@@ -48,12 +48,7 @@ async fn audit_log_is_append_only_and_tampering_is_detected() {
     assert_eq!(report.entries, 1, "the entries before the tampered one are intact");
 
     // The operator's command reports it too, with a failing exit status.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"))
-        .args(["--database-url", &app.db_url, "--secret-file"])
-        .arg(std::env::temp_dir().join(format!("percorsi-audit-{}.key", std::process::id())))
-        .args(["audit", "verify"])
-        .output()
-        .expect("run percorsi");
+    let out = app.cli().args(["audit", "verify"]).output().expect("run percorsi");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("BROKEN at entry 2"), "{stdout}");
@@ -63,12 +58,7 @@ async fn audit_log_is_append_only_and_tampering_is_detected() {
 async fn verify_command_passes_on_an_intact_trail() {
     let app = TestApp::new().await;
     app.login("anna").await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"))
-        .args(["--database-url", &app.db_url, "--secret-file"])
-        .arg(std::env::temp_dir().join(format!("percorsi-audit-ok-{}.key", std::process::id())))
-        .args(["audit", "verify"])
-        .output()
-        .expect("run percorsi");
+    let out = app.cli().args(["audit", "verify"]).output().expect("run percorsi");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("audit trail intact"));

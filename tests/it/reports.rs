@@ -658,12 +658,7 @@ async fn live_changes_reach_the_report_at_once() {
 }
 
 fn percorsi(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"))
-        .args(["--database-url", &app.db_url, "--lang", "en", "--secret-file"])
-        .arg(std::env::temp_dir().join(format!("percorsi-report-{}.key", std::process::id())))
-        .args(args)
-        .output()
-        .expect("run percorsi")
+    app.cli().args(["--lang", "en"]).args(args).output().expect("run percorsi")
 }
 
 /// The operator's commands: import (refused with the problems listed, then accepted, then

@@ -15,7 +15,10 @@ pub struct TestApp {
     pub router: Router,
     /// The database URL, for tests that run the `percorsi` binary against the same data.
     pub db_url: String,
+    /// The installation key file bound to this database (what `--secret-file` must name).
+    pub key_file: std::path::PathBuf,
     _dir: Option<TempDir>,
+    _key_dir: TempDir,
 }
 
 pub struct TempDir(pub std::path::PathBuf);
@@ -75,14 +78,25 @@ impl TestApp {
             percorsi_service::Backend::Sqlite
         };
         assert_eq!(store.backend(), expected, "the suite runs on the engine it was asked for");
-        let svc = Service::new(store, b"test-installation-secret-0123456789".to_vec());
+        let n: u64 = rand::thread_rng().gen();
+        let key_dir = TempDir(std::env::temp_dir().join(format!("percorsi-key-{n:x}")));
+        let key_file = key_dir.0.join("secret.key");
+        let key = percorsi_service::keyfile::bind(&store, &key_file, true).await.expect("installation key");
+        let svc = Service::new(store, key);
         svc.ensure_instruments().await.expect("shipped instruments load");
         assert!(svc.load_demo().await.expect("demo loads"));
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
-        TestApp { svc, router, db_url, _dir: dir }
+        TestApp { svc, router, db_url, key_file, _dir: dir, _key_dir: key_dir }
     }
 
     /// The actor a demo user acts as (their first role, or the one in `org_name`).
+    /// The `percorsi` command on this installation's database and key.
+    pub fn cli(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"));
+        c.arg("--database-url").arg(&self.db_url).arg("--secret-file").arg(&self.key_file);
+        c
+    }
+
     pub async fn actor(&self, username: &str) -> Actor {
         let m = self.svc.cli_membership(username, None, None).await.expect("demo user exists");
         actor_from(&m).expect("valid role")

@@ -93,3 +93,33 @@ impl Tx<Write> {
         Ok(())
     }
 }
+
+impl<M: Mode> Tx<M> {
+    /// The fingerprint of the key this database was created with, if recorded.
+    pub async fn installation_fingerprint(&mut self) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT key_fingerprint FROM installation WHERE id = 1")
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
+    /// Whether anything that a key protects or that an operator created is stored.
+    pub async fn holds_data(&mut self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM persons) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM organisations)",
+        )
+        .fetch_one(self.conn())
+        .await?;
+        Ok(n > 0)
+    }
+}
+
+impl Tx<Write> {
+    pub async fn set_installation_fingerprint(&mut self, fingerprint: &str) -> Result<()> {
+        sqlx::query("INSERT INTO installation (id, key_fingerprint, created_at) VALUES (1, $1, $2)")
+            .bind(fingerprint)
+            .bind(crate::rows::now())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}
