@@ -6,6 +6,7 @@ mod api;
 mod audit;
 mod auth;
 mod browser;
+mod concurrency;
 mod consents;
 mod network;
 mod opportunities;

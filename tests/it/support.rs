@@ -18,7 +18,7 @@ pub struct TestApp {
     /// The installation key file bound to this database (what `--secret-file` must name).
     pub key_file: std::path::PathBuf,
     _dir: Option<TempDir>,
-    _key_dir: TempDir,
+    _key_dir: Option<TempDir>,
 }
 
 pub struct TempDir(pub std::path::PathBuf);
@@ -86,10 +86,27 @@ impl TestApp {
         svc.ensure_instruments().await.expect("shipped instruments load");
         assert!(svc.load_demo().await.expect("demo loads"));
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
-        TestApp { svc, router, db_url, key_file, _dir: dir, _key_dir: key_dir }
+        TestApp { svc, router, db_url, key_file, _dir: dir, _key_dir: Some(key_dir) }
     }
 
     /// The actor a demo user acts as (their first role, or the one in `org_name`).
+    /// A second app server on the same database and key, as behind a load balancer: its own
+    /// store (pools, writer, audit committer) and router.
+    pub async fn second_server(&self) -> TestApp {
+        let store = Store::connect(&self.db_url).await.expect("second server connects");
+        let key = percorsi_service::keyfile::bind(&store, &self.key_file, false).await.expect("same key");
+        let svc = Service::new(store, key);
+        let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
+        TestApp {
+            svc,
+            router,
+            db_url: self.db_url.clone(),
+            key_file: self.key_file.clone(),
+            _dir: None,
+            _key_dir: None,
+        }
+    }
+
     /// The `percorsi` command on this installation's database and key.
     pub fn cli(&self) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"));

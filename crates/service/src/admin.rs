@@ -260,7 +260,7 @@ async fn prepare_user(form: &UserForm) -> Result<(NewUser, String)> {
 
 async fn create_user_in(tx: &mut Tx, (u, hash): &(NewUser, String)) -> Result<i64> {
     tx.organisation(u.organisation_id).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
-    let id = tx.insert_user(&u.username, &u.display_name, &hash).await.map_err(|e| name_taken(e, "username"))?;
+    let id = tx.insert_user(&u.username, &u.display_name, hash).await.map_err(|e| name_taken(e, "username"))?;
     tx.insert_membership(id, u.organisation_id, u.role.code()).await?;
     Ok(id)
 }

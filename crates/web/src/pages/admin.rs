@@ -55,8 +55,9 @@ pub async fn create_organisation(
 ) -> Response {
     match state.svc.create_organisation(&auth.actor, &f).await {
         Ok(_) => Redirect::to("/admin/enti?msg=saved").into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_organisations(&state, &auth, None, Some(&inv), values(&f)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_organisations(&state, &auth, None, Some(&inv), values(&f)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -113,8 +114,9 @@ pub async fn update_organisation(
 ) -> Response {
     match state.svc.update_organisation(&auth.actor, id, &f.form, f.active).await {
         Ok(()) => Redirect::to(&format!("/admin/enti/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_organisation(&state, &auth, id, None, Some(&inv), Some(values(&f))).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_organisation(&state, &auth, id, None, Some(&inv), Some(values(&f))).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -189,8 +191,9 @@ pub async fn grant_role(
 ) -> Response {
     match state.svc.grant_role(&auth.actor, id, &f.organisation_id, &f.role).await {
         Ok(_) => Redirect::to(&format!("/admin/utenti/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_user(&state, &auth, id, None, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_user(&state, &auth, id, None, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -242,8 +245,9 @@ pub async fn reset_password(
 ) -> Response {
     match state.svc.reset_password(&auth.actor, id, &f.password).await {
         Ok(()) => Redirect::to(&format!("/admin/utenti/{id}?msg=password-reset")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_user(&state, &auth, id, None, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_user(&state, &auth, id, None, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -288,8 +292,9 @@ pub struct InstrumentForm {
 pub async fn load_instrument(State(state): State<AppState>, auth: Auth, Form(f): Form<InstrumentForm>) -> Response {
     match state.svc.load_instrument(Some(&auth.actor), &f.definition).await {
         Ok(_) => Redirect::to("/admin/schede?msg=instrument-loaded").into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_instruments(&state, &auth, None, Some(&inv), values(&f)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_instruments(&state, &auth, None, Some(&inv), values(&f)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }

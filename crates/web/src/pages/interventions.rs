@@ -70,8 +70,9 @@ pub async fn create(
 ) -> Response {
     match state.svc.create_intervention(&auth.actor, person_id, &f).await {
         Ok(id) => Redirect::to(&format!("/interventi/{id}?msg=intervention-proposed")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_new(&state, &auth, person_id, &f, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_new(&state, &auth, person_id, &f, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -184,8 +185,9 @@ pub async fn attendance(
     if allows(auth.actor.role, Permission::TutorInterventions) {
         return match outcome {
             Ok(()) => Redirect::to(&format!("/interventi/{id}?msg=attendance-saved")).into_response(),
-            Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-                tutor_page(&state, &auth, id, None, Some((&inv, values(&f)))).await
+            Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+                let (status, inv) = super::form_error(e);
+                super::with_status(status, tutor_page(&state, &auth, id, None, Some((&inv, values(&f)))).await)
             }
             Err(e) => fail(&state, auth.lang, e),
         };
@@ -250,8 +252,9 @@ pub async fn fill(
     let assessed_on = answers.remove("assessed_on").unwrap_or_default();
     match state.svc.fill_form(&auth.actor, id, kind, &assessed_on, &answers).await {
         Ok(_) => Redirect::to(&format!("/interventi/{id}?msg=form-saved")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_form(&state, &auth, id, kind, Some((&inv, &raw))).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_form(&state, &auth, id, kind, Some((&inv, &raw))).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }

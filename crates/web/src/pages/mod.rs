@@ -158,6 +158,28 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
     }
 }
 
+/// A form's error: 422 for input that is wrong, 409 for input refused by the current state
+/// (a budget already spent by someone else, an intervention no longer in that state).
+pub fn form_error(e: ServiceError) -> (StatusCode, percorsi_domain::Invalid) {
+    match e {
+        ServiceError::Refused(inv) => (StatusCode::CONFLICT, inv),
+        ServiceError::Invalid(inv) => (StatusCode::UNPROCESSABLE_ENTITY, inv),
+        // Only the two variants above are passed here; anything else is reported as a bug.
+        other => {
+            tracing::error!(error = %other, "form_error called with a non-form error");
+            (StatusCode::INTERNAL_SERVER_ERROR, percorsi_domain::Invalid::one("_", "err-internal"))
+        }
+    }
+}
+
+/// The re-rendered form answers with the status of its error.
+pub fn with_status(status: StatusCode, mut res: Response) -> Response {
+    if res.status() == StatusCode::UNPROCESSABLE_ENTITY {
+        *res.status_mut() = status;
+    }
+    res
+}
+
 fn invalid_page(state: &AppState, lang: Lang, status: StatusCode, inv: &percorsi_domain::Invalid) -> Response {
     let (_, list) = state.ui.errors(lang, inv);
     let message = list.iter().map(|m| format!("{}: {}", m.label, m.message)).collect::<Vec<_>>().join("; ");
@@ -224,8 +246,9 @@ pub async fn after_form<T: serde::Serialize>(
 ) -> Response {
     match outcome {
         Ok(()) => Redirect::to(&done).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render(FormFailure { form, invalid: &inv, values: values(input) }).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = form_error(e);
+            with_status(status, render(FormFailure { form, invalid: &inv, values: values(input) }).await)
         }
         Err(e) => fail(state, lang, e),
     }

@@ -55,8 +55,9 @@ pub async fn assess(
     let raw = form_fields(pairs);
     match state.svc.assess_person(&auth.actor, person, &raw).await {
         Ok(_) => Redirect::to(&format!("/persone/{person}?msg=assessment-saved")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_assessment(&state, &auth, person, raw, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_assessment(&state, &auth, person, raw, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -104,8 +105,9 @@ pub async fn create_group(
     let get = |k: &str| raw.get(k).cloned().unwrap_or_default();
     match state.svc.create_group(&auth.actor, &get("name"), &get("territory"), &members).await {
         Ok(_) => Redirect::to("/rete?msg=group-saved").into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_network(&state, &auth, None, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_network(&state, &auth, None, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -121,8 +123,9 @@ pub async fn add_meeting(
     let get = |k: &str| raw.get(k).cloned().unwrap_or_default();
     match state.svc.add_meeting(&auth.actor, id, &get("meeting_date"), &get("minutes")).await {
         Ok(_) => Redirect::to("/rete?msg=meeting-saved").into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_network(&state, &auth, None, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_network(&state, &auth, None, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }

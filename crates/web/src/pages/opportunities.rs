@@ -70,8 +70,12 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
 pub async fn create(State(state): State<AppState>, auth: Auth, Form(f): Form<OpportunityForm>) -> Response {
     match state.svc.add_opportunity(&auth.actor, &f).await {
         Ok(_) => Redirect::to("/opportunita?msg=opportunity-saved").into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render(&state, &auth, &OpportunitySearch::default(), None, Some((&inv, values(&f)))).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(
+                status,
+                render(&state, &auth, &OpportunitySearch::default(), None, Some((&inv, values(&f)))).await,
+            )
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -85,8 +89,12 @@ pub async fn place(
 ) -> Response {
     match state.svc.place(&auth.actor, id, &f).await {
         Ok(_) => Redirect::to(&format!("/persone/{}?msg=placement-saved", f.person_id.trim())).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render(&state, &auth, &OpportunitySearch::default(), None, Some((&inv, values(&f)))).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(
+                status,
+                render(&state, &auth, &OpportunitySearch::default(), None, Some((&inv, values(&f)))).await,
+            )
         }
         Err(e) => fail(&state, auth.lang, e),
     }

@@ -122,8 +122,9 @@ pub async fn register(State(state): State<AppState>, auth: Auth, Form(form): For
             let ctx = context! { code => code, values => values(&form), ..base(&state, auth.lang, Some(&auth.session), "known-title", None) };
             state.ui.render(StatusCode::OK, "persons/known.html", ctx)
         }
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_new(&state, &auth, &form, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_new(&state, &auth, &form, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -132,8 +133,9 @@ pub async fn register(State(state): State<AppState>, auth: Auth, Form(form): For
 pub async fn take_in_charge(State(state): State<AppState>, auth: Auth, Form(form): Form<RegisterForm>) -> Response {
     match state.svc.take_in_charge(&auth.actor, &form.person, &form.episode).await {
         Ok(person_id) => Redirect::to(&format!("/persone/{person_id}?msg=taken-in-charge")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_new(&state, &auth, &form, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_new(&state, &auth, &form, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }

@@ -41,8 +41,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
 pub async fn create(State(state): State<AppState>, auth: Auth, Form(f): Form<ProgrammeForm>) -> Response {
     match state.svc.create_programme(&auth.actor, &f).await {
         Ok(id) => Redirect::to(&format!("/programmi/{id}?msg=saved")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_list(&state, &auth, None, Some(&inv), values(&f)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_list(&state, &auth, None, Some(&inv), values(&f)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }

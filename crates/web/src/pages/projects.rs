@@ -64,8 +64,9 @@ pub async fn create(
     let raw = form_fields(pairs);
     match state.svc.create_project(&auth.actor, person_id, &raw).await {
         Ok(id) => Redirect::to(&format!("/progetti/{id}?msg=project-saved")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_form(&state, &auth, person_id, None, raw, Some(&inv)).await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_form(&state, &auth, person_id, None, raw, Some(&inv)).await)
         }
         Err(e) => fail(&state, auth.lang, e),
     }
@@ -163,8 +164,12 @@ pub async fn review(
     let raw = form_fields(pairs);
     match state.svc.review_project(&auth.actor, id, &raw).await {
         Ok(_) => Redirect::to(&format!("/progetti/{id}?msg=project-reviewed")).into_response(),
-        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
-            render_show(&state, &auth, id, &ShowQuery::default(), Some((&inv, raw)), "projects/show.html").await
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(
+                status,
+                render_show(&state, &auth, id, &ShowQuery::default(), Some((&inv, raw)), "projects/show.html").await,
+            )
         }
         Err(e) => fail(&state, auth.lang, e),
     }

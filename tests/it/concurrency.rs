@@ -1,0 +1,217 @@
+//! The budget ledger under parallel requests, through HTTP, on the engine under test and with
+//! two app servers (two stores, two routers) on one database: whatever the interleaving,
+//! committed + paid + available = budget, available ≥ 0, nothing is released twice, a month
+//! is paid once, and every loser is told so with 409, never 404 or 500.
+
+use crate::support::{id_from_location, Client, Resp, TestApp};
+use axum::http::StatusCode;
+use chrono::{Datelike, Duration, NaiveDate};
+use percorsi_domain::programme::{ParticipationForm, ProgrammeForm};
+
+fn iso(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn today() -> NaiveDate {
+    percorsi_service::today()
+}
+
+/// A programme where SerD Zona 1-MS has `budget` euros, and `n` proposed six-month
+/// interventions at € 300 a month (€ 1.800 each) for people Anna follows.
+async fn proposed(app: &TestApp, budget: &str, n: usize) -> (i64, Vec<i64>) {
+    let coord = app.actor("coordinatore").await;
+    let start = NaiveDate::from_ymd_opt(today().year() - 1, 1, 1).unwrap();
+    let end = NaiveDate::from_ymd_opt(today().year() + 1, 12, 31).unwrap();
+    let form = ProgrammeForm { name: format!("Concorrenza {budget}"), start_date: iso(start), end_date: iso(end) };
+    let programme = app.svc.create_programme(&coord, &form).await.unwrap();
+    let participation = ParticipationForm {
+        organisation_id: app.org_id("SerD Zona 1-MS").await.to_string(),
+        budget: budget.into(),
+        planned_inserimento_lavorativo: n.to_string(),
+        ..Default::default()
+    };
+    app.svc.set_participation(&coord, programme, &participation).await.unwrap();
+    let anna = app.actor("anna").await;
+    let people = app.svc.followed(&anna).await.unwrap();
+    let host = app.org_id("Officine Apuane").await.to_string();
+    let client = app.login("anna").await;
+    let first = today() - Duration::days(40);
+    let last = first.checked_add_months(chrono::Months::new(6)).unwrap() - Duration::days(1);
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let person = people[i % people.len()].id;
+        let fields = [
+            ("programme_id", programme.to_string()),
+            ("intervention_type", "inserimento_lavorativo".into()),
+            ("host_organisation_id", host.clone()),
+            ("tutor_id", String::new()),
+            ("planned_start", iso(first)),
+            ("planned_end", iso(last)),
+            ("weekly_days", "5".into()),
+            ("weekly_hours", "20".into()),
+            ("monthly_amount", "300".into()),
+        ];
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = client.post(&format!("/persone/{person}/interventi"), &pairs).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        ids.push(id_from_location(&r.location()));
+    }
+    (programme, ids)
+}
+
+/// Anna signed in on each of two app servers over the same database.
+async fn two_servers(app: &TestApp) -> [Client; 2] {
+    let second = app.second_server().await;
+    [app.login("anna").await, second.login("anna").await]
+}
+
+/// A form post to send: which server (client), where, and the fields.
+type Post = (Client, String, Vec<(String, String)>);
+
+/// Fires every request at once (on a multi-threaded runtime) and returns the answers in order.
+async fn all_at_once(requests: Vec<Post>) -> Vec<Resp> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|(client, path, form)| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                client.post(&path, &pairs).await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("request task"));
+    }
+    out
+}
+
+fn form(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// Every answer is a success (redirect) or a 409 that says why; returns how many succeeded.
+fn successes(answers: &[Resp], why: &str) -> usize {
+    for r in answers {
+        assert!(
+            r.status == StatusCode::SEE_OTHER || r.status == StatusCode::CONFLICT,
+            "a lost race is a 409, never {}: {}",
+            r.status,
+            r.body
+        );
+        if r.status == StatusCode::CONFLICT {
+            assert!(r.body.contains(why), "the 409 says what happened ({why}): {}", r.body);
+        }
+    }
+    answers.iter().filter(|r| r.status == StatusCode::SEE_OTHER).count()
+}
+
+/// committed + paid + available = budget and available ≥ 0, for the programme as a whole.
+async fn assert_balanced(
+    app: &TestApp,
+    programme: i64,
+    budget_cents: i64,
+) -> percorsi_service::programmes::ProgrammeOverview {
+    let coord = app.actor("coordinatore").await;
+    let o = app.svc.programme_overview(&coord, programme).await.unwrap();
+    assert_eq!(o.total_outstanding + o.total.paid + o.total_available, budget_cents, "the budget balances");
+    assert!(o.total_available >= 0, "never overspent: available {}", o.total_available);
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_activations_never_overspend() {
+    let app = TestApp::new().await;
+    // € 5.400 pays for three interventions of € 1.800; twelve ask at once, on two servers.
+    let (programme, ids) = proposed(&app, "5.400", 12).await;
+    let servers = two_servers(&app).await;
+    let date = iso(today() - Duration::days(30));
+    let requests = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let fields = form(&[("transition", "attiva"), ("date", &date)]);
+            (servers[i % 2].clone(), format!("/interventi/{id}/stato"), fields)
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+    assert_eq!(successes(&answers, "non basta per impegnare"), 3, "exactly the three the budget covers");
+    let o = assert_balanced(&app, programme, 540_000).await;
+    assert_eq!((o.total_outstanding, o.total_available), (540_000, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_double_activation_commits_once() {
+    let app = TestApp::new().await;
+    let (programme, ids) = proposed(&app, "20.000", 1).await;
+    let servers = two_servers(&app).await;
+    let date = iso(today() - Duration::days(30));
+    let requests = (0..8)
+        .map(|i| {
+            let fields = form(&[("transition", "attiva"), ("date", &date)]);
+            (servers[i % 2].clone(), format!("/interventi/{}/stato", ids[0]), fields)
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+    assert_eq!(successes(&answers, "in stato «attivo»"), 1);
+    let o = assert_balanced(&app, programme, 2_000_000).await;
+    assert_eq!(o.total_outstanding, 180_000, "committed once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_month_is_paid_once_and_payments_never_race_an_interruption() {
+    let app = TestApp::new().await;
+    let (programme, ids) = proposed(&app, "20.000", 2).await;
+    let servers = two_servers(&app).await;
+    let start = today() - Duration::days(30);
+    for id in &ids {
+        let r = servers[0]
+            .post(&format!("/interventi/{id}/stato"), &[("transition", "attiva"), ("date", &iso(start))])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let month = start.format("%Y-%m").to_string();
+
+    // The same month, eight times at once.
+    let requests = (0..8)
+        .map(|i| {
+            let fields = form(&[("month", &month), ("amount", "300")]);
+            (servers[i % 2].clone(), format!("/interventi/{}/erogazioni", ids[0]), fields)
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+    assert_eq!(successes(&answers, "già registrata"), 1, "one payment per month");
+    assert_balanced(&app, programme, 2_000_000).await;
+
+    // Payments of the remaining months racing the interruption of the same intervention.
+    let second = ids[1];
+    let mut requests: Vec<_> = (0..5)
+        .map(|m| {
+            let month = start.checked_add_months(chrono::Months::new(m)).unwrap().format("%Y-%m").to_string();
+            let fields = form(&[("month", &month), ("amount", "300")]);
+            (servers[m as usize % 2].clone(), format!("/interventi/{second}/erogazioni"), fields)
+        })
+        .collect();
+    let end = iso(today());
+    let interruption = form(&[
+        ("end_date", &end),
+        ("outcome", "interrotto"),
+        ("interruption_reason", "problemi_azienda"),
+        ("evaluation", "parzialmente_negativa"),
+    ]);
+    requests.insert(2, (servers[1].clone(), format!("/interventi/{second}/conclusione"), interruption));
+    let answers = all_at_once(requests).await;
+    for r in &answers {
+        assert!(r.status == StatusCode::SEE_OTHER || r.status == StatusCode::CONFLICT, "{}: {}", r.status, r.body);
+    }
+    assert_eq!(answers[2].status, StatusCode::SEE_OTHER, "the interruption goes through: {}", answers[2].body);
+    let anna = app.actor("anna").await;
+    let money = app.svc.intervention(&anna, second).await.unwrap().money;
+    assert_eq!(money.outstanding(), 0, "nothing stays committed to an interrupted intervention");
+    let o = assert_balanced(&app, programme, 2_000_000).await;
+    assert_eq!(o.total.paid, 30_000 + money.paid, "what was paid before the interruption, and nothing released twice");
+    assert_eq!(o.total_outstanding, 180_000 - 30_000, "only the first intervention keeps money committed");
+}
