@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod concurrency;
 mod consents;
+mod faults;
 mod network;
 mod opportunities;
 mod persons;

@@ -93,7 +93,12 @@ impl TestApp {
     /// A second app server on the same database and key, as behind a load balancer: its own
     /// store (pools, writer, audit committer) and router.
     pub async fn second_server(&self) -> TestApp {
-        let store = Store::connect(&self.db_url).await.expect("second server connects");
+        self.server_with(&self.db_url, percorsi_service::store::StoreOptions::default()).await
+    }
+
+    /// Another app server on this installation's key, with its own database URL and options.
+    pub async fn server_with(&self, db_url: &str, opts: percorsi_service::store::StoreOptions) -> TestApp {
+        let store = Store::connect_with(db_url, opts).await.expect("second server connects");
         let key = percorsi_service::keyfile::bind(&store, &self.key_file, false).await.expect("same key");
         let svc = Service::new(store, key);
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });

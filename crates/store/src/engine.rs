@@ -7,7 +7,7 @@
 //! Which kind of transaction a use case holds is in its type: [`Tx<Read>`] offers only the
 //! queries, [`Tx<Write>`] the queries and the writes.
 
-use crate::error::{StoreError, Unavailable};
+use crate::error::StoreError;
 use crate::{group_commit, Result};
 use percorsi_domain::audit::AuditEntry;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -15,7 +15,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Executor};
 use std::marker::PhantomData;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +94,6 @@ struct Inner {
     writer: AnyPool,
     backend: Backend,
     audit: group_commit::Sender,
-    /// The last fault that made a write fail, until a write succeeds again (for `/readyz`).
-    fault: Arc<Mutex<Option<Unavailable>>>,
 }
 
 impl Store {
@@ -135,8 +133,7 @@ impl Store {
             }
         };
         let audit = group_commit::start(writer.clone(), backend);
-        let fault = Arc::default();
-        Ok(Store { inner: Arc::new(Inner { reader, writer, backend, audit, fault }) })
+        Ok(Store { inner: Arc::new(Inner { reader, writer, backend, audit }) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -150,39 +147,43 @@ impl Store {
 
     /// A read-only snapshot on its own connection: never waits for a writer.
     pub async fn read(&self) -> Result<Tx<Read>> {
-        Tx::begin(&self.inner.reader, self.inner.backend, None).await
+        Tx::begin(&self.inner.reader, self.inner.backend).await
     }
 
     /// A transaction that may write. Every use case that changes data runs in exactly one.
     pub async fn write(&self) -> Result<Tx<Write>> {
-        Tx::begin(&self.inner.writer, self.inner.backend, Some(self.inner.fault.clone())).await
+        Tx::begin(&self.inner.writer, self.inner.backend).await
     }
 
     /// Appends an audit entry through the group committer: the entries of many concurrent
     /// reads share one write transaction. Returns once the entry is durably stored.
     pub async fn audit(&self, entry: AuditEntry) -> Result<()> {
-        let result = self.inner.audit.append(entry).await;
-        self.note(&result);
-        result
+        self.inner.audit.append(entry).await
     }
 
-    /// Whether the database can take a write now (for `/readyz`): the write lock can be
-    /// taken, and if the last write failed for lack of space or permissions, a real write
-    /// commits again.
+    /// Whether the database can take a write now (for `/readyz`): within the usual wait, a
+    /// write that allocates and frees 64 KiB commits. A full disk, a read-only file or server,
+    /// a writer stuck elsewhere or an unreachable server all fail it.
     pub async fn ready(&self) -> Result<()> {
-        let faulty = self.inner.fault.lock().map(|f| f.is_some()).unwrap_or(true);
         let mut tx = self.write().await?;
-        if self.inner.backend == Backend::Postgres {
-            let ro: String =
-                sqlx::query_scalar("SELECT current_setting('transaction_read_only')").fetch_one(tx.conn()).await?;
-            if ro == "on" {
-                return Err(StoreError::Unavailable(Unavailable::ReadOnly, "read-only server".into()));
-            }
-        }
-        if faulty {
-            sqlx::query("UPDATE installation SET checked_at = $1").bind(crate::rows::now()).execute(tx.conn()).await?;
-        }
+        let fill = match self.inner.backend {
+            Backend::Sqlite => "UPDATE installation SET checked_at = $1, probe = zeroblob(65536)",
+            Backend::Postgres => "UPDATE installation SET checked_at = $1, probe = decode(repeat('00', 65536), 'hex')",
+        };
+        sqlx::query(fill).bind(crate::rows::now()).execute(tx.conn()).await?;
+        sqlx::query("UPDATE installation SET probe = NULL").execute(tx.conn()).await?;
         tx.commit().await
+    }
+
+    /// The database's size in bytes (pages in use, WAL included, on SQLite).
+    pub async fn size_bytes(&self) -> Result<i64> {
+        let sql = match self.inner.backend {
+            Backend::Sqlite => {
+                "SELECT CAST(page_count * page_size AS BIGINT) FROM pragma_page_count(), pragma_page_size()"
+            }
+            Backend::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT)",
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.inner.reader).await?)
     }
 
     /// Whether the database answers at all.
@@ -196,26 +197,12 @@ impl Store {
         self.inner.writer.close().await;
     }
 
-    fn note<T>(&self, result: &Result<T>) {
-        note_fault(&self.inner.fault, result);
-    }
-
     pub(crate) fn reader_pool(&self) -> &AnyPool {
         &self.inner.reader
     }
 
     pub(crate) fn writer_pool(&self) -> &AnyPool {
         &self.inner.writer
-    }
-}
-
-fn note_fault<T>(fault: &Mutex<Option<Unavailable>>, result: &Result<T>) {
-    if let Ok(mut f) = fault.lock() {
-        match result {
-            Ok(_) => *f = None,
-            Err(StoreError::Unavailable(kind @ (Unavailable::DiskFull | Unavailable::ReadOnly), _)) => *f = Some(*kind),
-            Err(_) => {}
-        }
     }
 }
 
@@ -248,32 +235,23 @@ fn sqlite_pool(max: u32, wait: Duration, setup: String) -> AnyPoolOptions {
 pub struct Tx<M: Mode = Write> {
     conn: Option<PoolConnection<Any>>,
     pub(crate) backend: Backend,
-    fault: Option<Arc<Mutex<Option<Unavailable>>>>,
     _mode: PhantomData<M>,
 }
 
 impl<M: Mode> Tx<M> {
-    pub(crate) async fn begin(
-        pool: &AnyPool,
-        backend: Backend,
-        fault: Option<Arc<Mutex<Option<Unavailable>>>>,
-    ) -> Result<Self> {
+    pub(crate) async fn begin(pool: &AnyPool, backend: Backend) -> Result<Self> {
         let mut conn = pool.acquire().await.map_err(StoreError::from)?;
         if let Err(e) = conn.execute(M::begin(backend)).await {
             let _ = conn.close().await;
-            let e = StoreError::from(e);
-            if let Some(f) = &fault {
-                note_fault(f, &Err::<(), _>(e.duplicate_for_waiter()));
-            }
-            return Err(e);
+            return Err(StoreError::from(e));
         }
-        Ok(Tx { conn: Some(conn), backend, fault, _mode: PhantomData })
+        Ok(Tx { conn: Some(conn), backend, _mode: PhantomData })
     }
 
     /// Makes the transaction's writes durable (or, for a read, ends the snapshot).
     pub async fn commit(mut self) -> Result<()> {
         let Some(mut conn) = self.conn.take() else { return Ok(()) };
-        let result = match conn.execute("COMMIT").await {
+        match conn.execute("COMMIT").await {
             Ok(_) => Ok(()),
             Err(e) => {
                 // The connection's state is unknown after a failed COMMIT (SQLite may or may
@@ -281,11 +259,7 @@ impl<M: Mode> Tx<M> {
                 let _ = conn.close().await;
                 Err(StoreError::from(e))
             }
-        };
-        if let Some(f) = &self.fault {
-            note_fault(f, &result);
         }
-        result
     }
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
@@ -308,5 +282,52 @@ impl<M: Mode> Drop for Tx<M> {
             }
             Err(_) => conn.close_on_drop(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Unavailable;
+
+    async fn temp_store(opts: StoreOptions) -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("percorsi-engine-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/e.db?mode=rwc", dir.display());
+        (Store::connect_with(&url, opts).await.unwrap(), dir)
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn readers_cannot_write_and_the_writer_keeps_its_limits() {
+        let (store, dir) = temp_store(StoreOptions { max_size_bytes: Some(40 * 4096), ..Default::default() }).await;
+        let mut w = store.write().await.unwrap();
+        let pages: i64 = sqlx::query_scalar("PRAGMA max_page_count").fetch_one(w.conn()).await.unwrap();
+        assert_eq!(pages, 40);
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(w.conn()).await.unwrap();
+        assert_eq!(mode, "wal");
+        sqlx::query("CREATE TABLE t (x BLOB)").execute(w.conn()).await.unwrap();
+        w.commit().await.unwrap();
+
+        let mut r = store.read().await.unwrap();
+        let only: i64 = sqlx::query_scalar("PRAGMA query_only").fetch_one(r.conn()).await.unwrap();
+        assert_eq!(only, 1);
+        let e = sqlx::query("INSERT INTO t VALUES (x'00')").execute(r.conn()).await.unwrap_err();
+        assert!(matches!(StoreError::from(e), StoreError::Unavailable(Unavailable::ReadOnly, _)));
+        drop(r);
+
+        // Past the cap, the write fails as "disk full" and the next one works on a fresh connection.
+        let mut w = store.write().await.unwrap();
+        let e = sqlx::query("INSERT INTO t VALUES (zeroblob(1000000))").execute(w.conn()).await.unwrap_err();
+        assert!(matches!(StoreError::from(e), StoreError::Unavailable(Unavailable::DiskFull, _)), "disk full");
+        drop(w);
+        let mut w = store.write().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (x'01')").execute(w.conn()).await.unwrap();
+        w.commit().await.unwrap();
+        store.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -54,7 +54,7 @@ pub(crate) fn start(writer: AnyPool, backend: Backend) -> Sender {
 }
 
 async fn commit_batch(writer: &AnyPool, backend: Backend, batch: &[Job]) -> Result<()> {
-    let mut tx: Tx<Write> = Tx::begin(writer, backend, None).await?;
+    let mut tx: Tx<Write> = Tx::begin(writer, backend).await?;
     for job in batch {
         tx.append_audit(&job.entry).await?;
     }

@@ -4,5 +4,7 @@ CREATE TABLE installation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     key_fingerprint TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    checked_at TEXT
+    checked_at TEXT,
+    -- Written and cleared by `/readyz` after a disk-full error: proves space can be allocated.
+    probe BLOB
 );
