@@ -14,7 +14,7 @@ pub async fn run(svc: Service, iterations: usize) -> anyhow::Result<()> {
         .login("cm1", percorsi_service::synthetic::BENCH_PASSWORD)
         .await
         .map_err(|e| anyhow::anyhow!("log in as cm1 ({e}); run bench-data first"))?;
-    let app = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
+    let app = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());
     let cookie = format!("percorsi_session={}", login.session_token);
     let get = |path: String| {
         let (app, cookie) = (app.clone(), cookie.clone());
@@ -131,7 +131,7 @@ pub async fn reports(
     let call = |svc: Service, path: String| {
         let token = token.clone();
         async move {
-            let app = percorsi_web::router(svc, percorsi_web::WebConfig { secure_cookies: false });
+            let app = percorsi_web::router(svc, percorsi_web::WebConfig::default());
             let req = Request::get(&path)
                 .header(header::AUTHORIZATION, format!("Bearer {token}"))
                 .body(Body::empty())

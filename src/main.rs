@@ -45,6 +45,9 @@ enum Command {
         /// Mark cookies Secure (set when served over HTTPS).
         #[arg(long, env = "PERCORSI_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Requests served at once; past it, 503 with Retry-After at once.
+        #[arg(long, env = "PERCORSI_MAX_IN_FLIGHT", default_value_t = 512)]
+        max_in_flight: usize,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -325,7 +328,7 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve { bind, demo, secure_cookies } => {
+        Command::Serve { bind, demo, secure_cookies, max_in_flight } => {
             let svc = open(&cli, Open::MayCreate).await?;
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
@@ -333,7 +336,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 print_demo_logins(bind);
             }
-            let app = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: *secure_cookies });
+            let app = percorsi_web::router(
+                svc.clone(),
+                percorsi_web::WebConfig { secure_cookies: *secure_cookies, max_in_flight: *max_in_flight },
+            );
             let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
             tracing::info!(address = %bind, engine = ?svc.store().backend(), "Percorsi is serving");
             // Load the report extract now, so the first report does not wait for it.

@@ -9,6 +9,7 @@ mod browser;
 mod concurrency;
 mod consents;
 mod faults;
+mod limits;
 mod network;
 mod opportunities;
 mod persons;

@@ -85,7 +85,7 @@ impl TestApp {
         let svc = Service::new(store, key);
         svc.ensure_instruments().await.expect("shipped instruments load");
         assert!(svc.load_demo().await.expect("demo loads"));
-        let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
+        let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());
         TestApp { svc, router, db_url, key_file, _dir: dir, _key_dir: Some(key_dir) }
     }
 
@@ -101,7 +101,7 @@ impl TestApp {
         let store = Store::connect_with(db_url, opts).await.expect("second server connects");
         let key = percorsi_service::keyfile::bind(&store, &self.key_file, false).await.expect("same key");
         let svc = Service::new(store, key);
-        let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig { secure_cookies: false });
+        let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());
         TestApp {
             svc,
             router,

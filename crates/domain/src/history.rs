@@ -76,8 +76,62 @@ pub struct HistoricalRow {
     pub autonomy_pre: Option<i64>,
     pub autonomy_post: Option<i64>,
     pub autonomy_change: Option<AutonomyChange>,
-    /// Identifies the row's content, so a re-import can tell "already there" from "changed".
+    /// Identifies the row's content as parsed (dates, amounts and codes in canonical form), so
+    /// a re-import can tell "already there" from "changed" even after a spreadsheet rewrote
+    /// `2011-01-15` as `15/01/2011` or `300` as `300,00`.
     pub hash: String,
+    /// The digest of the raw cells used before content hashes were canonical: rows imported
+    /// then are still recognised.
+    pub raw_hash: String,
+}
+
+impl HistoricalRow {
+    fn with_hash(mut self) -> Self {
+        self.hash = format!("v2:{}", hex::encode(Sha256::digest(self.canonical().as_bytes())));
+        self
+    }
+
+    /// One canonical text per column, in the documented order.
+    fn canonical(&self) -> String {
+        fn opt<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
+            v.as_ref().map(f).unwrap_or_default()
+        }
+        let date = |d: &NaiveDate| d.format("%Y-%m-%d").to_string();
+        let yes_no = |b: &bool| if *b { "si".to_string() } else { "no".to_string() };
+        let (outcome, positive, interruption) = Ending::columns(self.ending);
+        let cells = [
+            self.external_ref.clone(),
+            self.person_code.clone(),
+            self.organisation.clone(),
+            self.kind.code().to_string(),
+            date(&self.start),
+            opt(&self.end, date),
+            opt(&self.host, String::clone),
+            opt(&self.monthly_amount_cents, i64::to_string),
+            opt(&self.sex, |v| v.code().to_string()),
+            opt(&self.birth_year, i64::to_string),
+            opt(&self.education, |v| v.code().to_string()),
+            opt(&self.work_history, |v| v.code().to_string()),
+            opt(&self.substance_start, |v| v.code().to_string()),
+            opt(&self.substance_current, |v| v.code().to_string()),
+            opt(&self.relapses, i64::to_string),
+            opt(&self.legal_use, yes_no),
+            opt(&self.illegal_use, yes_no),
+            outcome.unwrap_or_default().to_string(),
+            positive.unwrap_or_default().to_string(),
+            interruption.unwrap_or_default().to_string(),
+            opt(&self.interruption_text, String::clone),
+            opt(&self.contract, |v| v.code().to_string()),
+            opt(&self.evaluation, |v| v.code().to_string()),
+            opt(&self.bands[0], |v| v.code().to_string()),
+            opt(&self.bands[1], |v| v.code().to_string()),
+            opt(&self.bands[2], |v| v.code().to_string()),
+            opt(&self.autonomy_pre, i64::to_string),
+            opt(&self.autonomy_post, i64::to_string),
+            opt(&self.autonomy_change, |v| v.code().to_string()),
+        ];
+        cells.join("\u{1f}")
+    }
 }
 
 fn flag(c: &mut Checker, field: &'static str, raw: &str) -> Option<bool> {
@@ -198,10 +252,10 @@ pub fn parse_row<'a>(get: impl Fn(&str) -> &'a str, today: NaiveDate) -> Result<
         hasher.update(get(col).trim().as_bytes());
         hasher.update([0x1f]);
     }
-    let hash = hex::encode(hasher.finalize());
+    let raw_hash = hex::encode(hasher.finalize());
     c.finish(|| ()).map_err(|e| e.0)?;
     match (kind, start) {
-        (Some(kind), Some(start)) => Ok(HistoricalRow {
+        (Some(kind), Some(start)) => Ok(HistoricalRow::with_hash(HistoricalRow {
             external_ref,
             person_code,
             organisation,
@@ -227,8 +281,9 @@ pub fn parse_row<'a>(get: impl Fn(&str) -> &'a str, today: NaiveDate) -> Result<
             autonomy_pre,
             autonomy_post,
             autonomy_change,
-            hash,
-        }),
+            hash: String::new(),
+            raw_hash,
+        })),
         _ => Err(vec![FieldError::new("data_inizio", "err-required")]),
     }
 }
@@ -257,7 +312,23 @@ mod tests {
         let r = row(&BASE).expect("valid");
         assert_eq!(r.kind, InterventionType::SocioTerapeutico);
         assert_eq!(r.ending, None);
-        assert_eq!(r.hash.len(), 64);
+        assert!(r.hash.starts_with("v2:") && r.hash.len() == 67, "{}", r.hash);
+        assert_eq!(r.raw_hash.len(), 64);
+    }
+
+    #[test]
+    fn a_spreadsheet_rewriting_dates_and_amounts_keeps_the_content_hash() {
+        let mut original = BASE.to_vec();
+        original.extend([("importo_mensile", "300"), ("data_fine", "2011-09-30"), ("uso_sostanze_legali", "si")]);
+        let mut excel = BASE.to_vec();
+        excel[4] = ("data_inizio", "01/03/2011");
+        excel.extend([("importo_mensile", "300,00"), ("data_fine", "30/09/2011"), ("uso_sostanze_legali", "Sì")]);
+        let (a, b) = (row(&original).expect("valid"), row(&excel).expect("valid"));
+        assert_ne!(a.raw_hash, b.raw_hash, "the cells differ as text");
+        assert_eq!(a.hash, b.hash, "the content is the same");
+        let mut changed = original.clone();
+        changed[4] = ("data_inizio", "2011-03-02");
+        assert_ne!(row(&changed).expect("valid").hash, a.hash, "a different date is different content");
     }
 
     #[test]

@@ -126,9 +126,18 @@ impl Service {
         let mut entries = 0u64;
         loop {
             let page = tx.audit_after(after, 5000).await?;
+            if page.is_empty() {
+                break;
+            }
+            // Hashing thousands of entries is CPU work: off the async workers.
+            let (page, broken) = crate::off_thread(move || {
+                let broken =
+                    verify(page.iter().map(|r| (r.id, &r.entry, r.prev_hash.as_str(), r.hash.as_str())), &prev);
+                (page, broken)
+            })
+            .await?;
             let Some(last) = page.last() else { break };
-            if let Some(b) = verify(page.iter().map(|r| (r.id, &r.entry, r.prev_hash.as_str(), r.hash.as_str())), &prev)
-            {
+            if let Some(b) = broken {
                 return Ok(VerifyReport {
                     entries: entries + page.iter().take_while(|r| r.id < b.id).count() as u64,
                     first_broken: Some(b),

@@ -171,7 +171,7 @@ impl Target {
                 }
             }
             match self.previous.get(&row.external_ref) {
-                Some(hash) if hash.as_deref() == Some(row.hash.as_str()) => {
+                Some(Some(hash)) if *hash == row.hash || *hash == row.raw_hash => {
                     out.present += 1;
                     continue;
                 }
@@ -361,17 +361,27 @@ impl Service {
                 a.user_id
             }
             Importer::Cli { username } => {
-                let mut tx = self.store().write().await?;
+                let mut tx = self.store().read().await?;
                 let u = tx.user_by_username(username).await?.filter(|u| u.active);
                 tx.commit().await?;
                 u.ok_or_else(|| Invalid::one("user", "err-unknown-user"))?.id
             }
         };
-        let mut out = ImportOutcome { file_name: file_name.to_string(), ..Default::default() };
+        let started = std::time::Instant::now();
+        // Parsing a large file is CPU work: off the async workers, and before the write
+        // transaction begins, so the single writer is not held while it runs.
+        let (rows, mut out) = {
+            let (data, name) = (data.to_vec(), file_name.to_string());
+            crate::off_thread(move || {
+                let mut out = ImportOutcome { file_name: name, ..Default::default() };
+                let rows = read_rows(&data, crate::today(), &mut out);
+                (rows, out)
+            })
+            .await?
+        };
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, rows = rows.len(), "import: parsed");
         let mut tx = self.store().write().await?;
         let target = Target::load(&mut tx, programme_id).await?;
-        let started = std::time::Instant::now();
-        let rows = read_rows(data, crate::today(), &mut out);
         let fresh = target.check(&rows, &mut out);
         if out.error_count > 0 {
             // Dropping the transaction writes nothing.
@@ -467,6 +477,11 @@ fn read_rows(data: &[u8], today: chrono::NaiveDate, out: &mut ImportOutcome) -> 
             return Vec::new();
         }
     };
+    // Excel on Windows writes CRLF, old Mac tools a bare CR: one line ending for all, so that
+    // the line numbers in the report are the ones an editor shows.
+    let text: std::borrow::Cow<str> =
+        if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n").into() } else { text.into() };
+    let text = text.as_ref();
     let first = text.lines().next().unwrap_or("");
     let delimiter = if first.contains(';') { b';' } else { b',' };
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
@@ -535,4 +550,40 @@ fn read_rows(data: &[u8], today: chrono::NaiveDate, out: &mut ImportOutcome) -> 
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of_errors(file: &str) -> Vec<u64> {
+        let mut out = ImportOutcome {
+            file_name: "t.csv".into(),
+            rows: 0,
+            added: 0,
+            present: 0,
+            persons_added: 0,
+            written: false,
+            error_count: 0,
+            errors: Vec::new(),
+        };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        read_rows(file.as_bytes(), today, &mut out);
+        out.errors.iter().map(|e| e.line).collect()
+    }
+
+    #[test]
+    fn line_numbers_are_right_whatever_the_line_endings() {
+        let rows = [
+            "id_intervento;codice_persona;ente;tipo_intervento;data_inizio",
+            "A-1;P1;1-MS;socio_terapeutico;2011-03-01",
+            "A-2;P2;1-MS;socio_terapeutico;2011-03-01",
+            "A-3;P3;1-MS;tipo_sbagliato;2011-03-01",
+            "A-4;P4;1-MS;socio_terapeutico;31/02/2011",
+        ];
+        for ending in ["\n", "\r\n", "\r"] {
+            let file = rows.join(ending) + ending;
+            assert_eq!(lines_of_errors(&file), vec![4, 5], "line ending {ending:?}");
+        }
+    }
 }

@@ -15,10 +15,16 @@ pub struct Metrics {
     /// Requests answered with 1xx–5xx, by hundreds.
     by_class: [AtomicU64; 5],
     latency_micros: AtomicU64,
+    /// Requests refused at once because too many were in flight.
+    overloaded: AtomicU64,
     started: std::sync::OnceLock<Instant>,
 }
 
 impl Metrics {
+    pub(crate) fn overloaded(&self) {
+        self.overloaded.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn record(&self, status: u16, micros: u64) {
         let class = (status / 100).clamp(1, 5) as usize - 1;
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
@@ -44,6 +50,8 @@ pub async fn render(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# HELP percorsi_http_request_seconds_sum Time spent answering requests.\n# TYPE percorsi_http_request_seconds_sum counter");
     let _ =
         writeln!(out, "percorsi_http_request_seconds_sum {:.6}", m.latency_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    let _ = writeln!(out, "# HELP percorsi_http_overloaded_total Requests refused at once (503) because too many were in flight.\n# TYPE percorsi_http_overloaded_total counter");
+    let _ = writeln!(out, "percorsi_http_overloaded_total {}", m.overloaded.load(Ordering::Relaxed));
     let uptime = m.started.get().map(|s| s.elapsed().as_secs()).unwrap_or(0);
     let _ = writeln!(out, "# TYPE percorsi_uptime_seconds gauge\npercorsi_uptime_seconds {uptime}");
     match state.svc.totals().await {

@@ -240,6 +240,7 @@ err-unavailable-disk-full = Percorsi cannot save right now: the database's disk 
 err-unavailable-read-only = Percorsi cannot save right now: the database accepts no changes. Nothing was saved; tell the administrator.
 err-unavailable-busy = Percorsi is busy right now. Nothing was saved; try again in a few seconds.
 err-unavailable-unreachable = Percorsi cannot reach its database right now. Nothing was saved; try again in a few seconds.
+err-body-too-large = The request is too large for Percorsi (at most 256 KB).
 err-overloaded = Percorsi is handling too many requests right now. Try again in a few seconds.
 err-refused = The request conflicts with the current state; nothing was changed.
 err-concurrent-change = Someone else changed this at the same moment. Reload the page to see the current state and try again.

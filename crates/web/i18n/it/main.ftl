@@ -240,6 +240,7 @@ err-unavailable-disk-full = Percorsi non può salvare in questo momento: il disc
 err-unavailable-read-only = Percorsi non può salvare in questo momento: il database non accetta modifiche. Non è stato salvato nulla; avvisa l'amministratore.
 err-unavailable-busy = Percorsi è occupato in questo momento. Non è stato salvato nulla; riprova tra qualche secondo.
 err-unavailable-unreachable = Percorsi non raggiunge il suo database in questo momento. Non è stato salvato nulla; riprova tra qualche secondo.
+err-body-too-large = La richiesta è troppo grande per Percorsi (al massimo 256 KB).
 err-overloaded = Percorsi sta gestendo troppe richieste in questo momento. Riprova tra qualche secondo.
 err-refused = La richiesta non è compatibile con lo stato attuale; non è stato modificato nulla.
 err-concurrent-change = Qualcun altro ha modificato questi dati nello stesso momento. Ricarica la pagina per vedere lo stato attuale e riprova.

@@ -1,0 +1,78 @@
+//! Limits that protect the server: past the cap of requests in flight the answer is an
+//! immediate 503 with `Retry-After` (not a queue); imports may be as large as documented
+//! (64 MB), and larger ones are refused with a message in the caller's language.
+
+use crate::reports::seed_programme;
+use crate::support::TestApp;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_cap_requests_are_refused_at_once_with_retry_after() {
+    let app = TestApp::new().await;
+    let config = percorsi_web::WebConfig { max_in_flight: 1, ..Default::default() };
+    let router = percorsi_web::router(app.svc.clone(), config);
+    // A login whose body never finishes arriving holds the only permit.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(1);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let slow = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from_stream(stream))
+        .expect("request");
+    let held = tokio::spawn(router.clone().oneshot(slow));
+    tx.send(Ok("username=anna".into())).await.expect("first bytes");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let refused = router.clone().oneshot(Request::get("/login").body(Body::empty()).expect("request")).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("2"));
+    let body = refused.into_body().collect().await.expect("body").to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("troppe richieste"), "in Italian for browsers");
+    let api = Request::get("/api/v1/me").body(Body::empty()).expect("request");
+    let refused = router.clone().oneshot(api).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = refused.into_body().collect().await.expect("body").to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON for the API");
+    assert_eq!(json["error"]["code"], "overloaded");
+    // Health checks still answer, so an operator can tell "overloaded" from "down".
+    let health = router.clone().oneshot(Request::get("/healthz").body(Body::empty()).expect("request")).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    // Once the slow request ends, the permit returns.
+    tx.send(Ok("&password=wrong".into())).await.expect("rest of the body");
+    drop(tx);
+    let first = held.await.expect("task").expect("response");
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let again = router.oneshot(Request::get("/login").body(Body::empty()).expect("request")).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn imports_larger_than_two_megabytes_are_read_and_too_large_ones_refused_in_the_callers_language() {
+    let app = TestApp::new().await;
+    let seed = seed_programme(&app).await;
+    let analyst = app.api_client("analista").await;
+    // About 3 MB of rows for an organisation that does not exist: read whole, every row reported.
+    let mut csv = String::from("id_intervento;codice_persona;ente;tipo_intervento;data_inizio\n");
+    let mut n = 0;
+    while csv.len() < 3 * 1024 * 1024 {
+        n += 1;
+        csv.push_str(&format!("GRANDE-{n};P{n};Ente inesistente con un nome lungo;socio_terapeutico;2011-03-01\n"));
+    }
+    let path = format!("/api/v1/programmes/{}/import?file_name=grande.csv", seed.programme);
+    let r = analyst.raw("POST", &path, "text/csv", &csv).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", &r.body[..r.body.len().min(300)]);
+    let outcome = r.json();
+    assert_eq!(outcome["rows"].as_u64(), Some(n), "every row was read");
+    assert_eq!(outcome["written"], false);
+
+    let too_large = (percorsi_web::MAX_UPLOAD_BYTES + 1).to_string();
+    let mut italian = app.api_client("analista").await;
+    italian.lang = Some("it");
+    let r = italian.raw_with("POST", &path, "text/csv", "x", &[("content-length", too_large.as_str())]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json()["error"]["code"], "too_large");
+    assert!(r.json()["error"]["message"].as_str().unwrap_or("").contains("supera i 64 MB"), "{}", r.body);
+}
