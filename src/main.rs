@@ -51,6 +51,41 @@ enum Command {
     },
     /// Create or upgrade the database schema.
     Migrate,
+    /// Set up a real installation: its first organisation and administrator (empty database only).
+    Init {
+        /// Name of the first organisation (e.g. the regional health agency running Percorsi).
+        #[arg(long)]
+        organisation: String,
+        /// Its kind code (e.g. agenzia_regionale, azienda_sanitaria, ausl_serd).
+        #[arg(long)]
+        kind: String,
+        /// Zone or district, if any.
+        #[arg(long, default_value = "")]
+        territory: String,
+        /// The administrator's username.
+        #[arg(long)]
+        admin: String,
+        /// The administrator's full name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Write a verified, consistent copy of the database while it is in use.
+    Backup {
+        /// The copy to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a verified backup in place of the (stopped) SQLite database.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Load the demo network into an empty database.
     Demo,
     /// Manage user accounts.
@@ -364,6 +399,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
             svc.store().close().await;
         }
+        Command::Init { organisation, kind, territory, admin, name, password } => {
+            let svc = open(&cli, Open::MayCreate).await?;
+            let org = percorsi_domain::organisation::OrganisationForm {
+                name: organisation.clone(),
+                kind: kind.clone(),
+                parent_id: String::new(),
+                territory: territory.clone(),
+            };
+            let user = UserForm {
+                username: admin.clone(),
+                display_name: name.clone(),
+                password: password.read()?,
+                organisation_id: String::new(),
+                role: String::new(),
+            };
+            let (org_id, _) = svc.init_installation(&org, &user).await.map_err(|e| explain(&cli, e))?;
+            println!("installation ready: organisation {organisation} (id {org_id}), administrator {admin}");
+            println!("start it with `percorsi serve` and sign in as {admin}");
+        }
+        Command::Backup { out } => backup(&cli, out).await?,
+        Command::Restore { from, force } => restore(&cli, from, *force).await?,
         Command::Migrate => {
             open(&cli, Open::MayCreate).await?;
             println!("database is up to date");
@@ -613,6 +669,68 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SQLite: an online copy verified on the spot. PostgreSQL: `pg_dump` of one consistent
+/// snapshot (`--serializable-deferrable`), checked readable with `pg_restore --list`.
+async fn backup(cli: &Cli, out: &std::path::Path) -> anyhow::Result<()> {
+    if cli.database_url.starts_with("sqlite:") {
+        let svc = open(cli, Open::Existing).await?;
+        let summary = svc.backup(out).await.map_err(|e| explain(cli, e))?;
+        print_summary("backup written and verified", &summary);
+        return Ok(());
+    }
+    if out.exists() {
+        bail!("{} already exists: choose another file", out.display());
+    }
+    let status = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--serializable-deferrable", "--no-owner", "--file"])
+        .arg(out)
+        .arg(&cli.database_url)
+        .status()
+        .context("running pg_dump (install the PostgreSQL client tools)")?;
+    if !status.success() {
+        bail!("pg_dump failed ({status}); nothing was kept");
+    }
+    let list =
+        std::process::Command::new("pg_restore").arg("--list").arg(out).output().context("running pg_restore")?;
+    if !list.status.success() {
+        bail!("the dump {} cannot be read back by pg_restore", out.display());
+    }
+    let tables = String::from_utf8_lossy(&list.stdout).lines().filter(|l| l.contains(" TABLE DATA ")).count();
+    println!("backup written and readable: {} ({tables} tables)", out.display());
+    Ok(())
+}
+
+async fn restore(cli: &Cli, from: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let Some(path) = cli.database_url.strip_prefix("sqlite://") else {
+        bail!(
+            "on PostgreSQL restore with: pg_restore --clean --if-exists --no-owner -d <database URL> {}",
+            from.display()
+        );
+    };
+    let target = std::path::Path::new(path.split('?').next().unwrap_or(path));
+    let key = std::fs::read_to_string(&cli.secret_file)
+        .ok()
+        .and_then(|t| percorsi_service::keyfile::parse(&t))
+        .with_context(|| format!("reading the key file {}", cli.secret_file.display()))?;
+    let summary =
+        percorsi_service::backup::restore_sqlite(from, target, &key, force).await.map_err(|e| explain(cli, e))?;
+    print_summary(&format!("restored into {}", target.display()), &summary);
+    Ok(())
+}
+
+fn print_summary(what: &str, s: &percorsi_service::backup::BackupSummary) {
+    println!(
+        "{what}: {} ({} bytes), integrity {}, audit trail intact ({} entries)",
+        s.file.display(),
+        s.bytes,
+        s.integrity,
+        s.audit_entries
+    );
+    for (kind, n) in &s.records {
+        println!("  {kind:<14} {n}");
+    }
 }
 
 fn print_demo_logins(bind: &str) {

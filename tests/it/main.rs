@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod audit;
 mod auth;
+mod backup;
 mod browser;
 mod concurrency;
 mod consents;

@@ -180,6 +180,27 @@ impl Service {
 
     // ---- CLI operations: run by whoever holds the server, audited as the system. ----
 
+    /// The first start of a real installation: its first organisation and its administrator,
+    /// in one transaction. Refused once the database has any organisation or user.
+    pub async fn init_installation(&self, organisation: &OrganisationForm, admin: &UserForm) -> Result<(i64, i64)> {
+        let o = organisation.validate()?;
+        // The organisation does not exist yet: its id is set once it is written.
+        let form = UserForm { organisation_id: "1".into(), role: Role::Amministratore.code().into(), ..admin.clone() };
+        let prepared = prepare_user(&form).await?;
+        let mut tx = self.store().write().await?;
+        if tx.holds_data().await? {
+            return Err(ServiceError::Conflict("err-already-initialised"));
+        }
+        let org_id = tx.insert_organisation(&o).await?;
+        let (mut user, hash) = prepared;
+        user.organisation_id = org_id;
+        let user_id = create_user_in(&mut tx, &(user, hash)).await?;
+        record_system(&mut tx, "cli", None, "create", "installation", Some(org_id.to_string()), "prima configurazione")
+            .await?;
+        tx.commit().await?;
+        Ok((org_id, user_id))
+    }
+
     pub async fn cli_add_user(&self, form: &UserForm) -> Result<i64> {
         let prepared = prepare_user(form).await?;
         let mut tx = self.store().write().await?;

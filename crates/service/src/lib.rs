@@ -5,6 +5,7 @@ pub mod actor;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod coordination;
 pub mod demo;
 pub mod error;

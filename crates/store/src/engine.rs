@@ -38,11 +38,13 @@ pub struct StoreOptions {
     pub connections: u32,
     /// Caps the SQLite database size (its `max_page_count`); `None`: only the disk limits it.
     pub max_size_bytes: Option<u64>,
+    /// Opens an SQLite file only to read it (a backup being verified): no writer, no WAL switch.
+    pub read_only: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { wait: DEFAULT_WAIT, connections: 16, max_size_bytes: None }
+        StoreOptions { wait: DEFAULT_WAIT, connections: 16, max_size_bytes: None, read_only: false }
     }
 }
 
@@ -112,16 +114,22 @@ impl Store {
                 let max_pages = opts.max_size_bytes.map(|b| format!(" PRAGMA max_page_count = {};", (b / 4096).max(1)));
                 let writer_setup = format!(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {wait_ms}; \
-                     PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;{}",
+                     PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;{}",
                     max_pages.unwrap_or_default()
                 );
-                // The writer first: it creates the file and switches it to WAL.
-                let writer = sqlite_pool(1, opts.wait, writer_setup).connect_with(options.clone()).await?;
                 let reader_setup = format!(
-                    "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {wait_ms}; PRAGMA cache_size = -65536;"
+                    "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {wait_ms}; \
+                     PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;"
                 );
-                let reader = sqlite_pool(opts.connections, opts.wait, reader_setup).connect_with(options).await?;
-                (reader, writer)
+                if opts.read_only {
+                    let reader = sqlite_pool(opts.connections, opts.wait, reader_setup).connect_with(options).await?;
+                    (reader.clone(), reader)
+                } else {
+                    // The writer first: it creates the file and switches it to WAL.
+                    let writer = sqlite_pool(1, opts.wait, writer_setup).connect_with(options.clone()).await?;
+                    let reader = sqlite_pool(opts.connections, opts.wait, reader_setup).connect_with(options).await?;
+                    (reader, writer)
+                }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -173,6 +181,37 @@ impl Store {
         sqlx::query(fill).bind(crate::rows::now()).execute(tx.conn()).await?;
         sqlx::query("UPDATE installation SET probe = NULL").execute(tx.conn()).await?;
         tx.commit().await
+    }
+
+    /// Writes a consistent copy of an SQLite database to `dest` (which must not exist) while
+    /// the application keeps writing: `VACUUM INTO` reads one snapshot on a reader connection,
+    /// so neither readers nor the writer wait for it.
+    pub async fn backup_sqlite(&self, dest: &std::path::Path) -> Result<()> {
+        if self.inner.backend != Backend::Sqlite {
+            return Err(StoreError::UnsupportedUrl("online backup by copy is for SQLite; use pg_dump".into()));
+        }
+        let target = dest.to_str().ok_or_else(|| StoreError::Corrupt(format!("path {dest:?} is not UTF-8")))?;
+        // A reader connection, so the copy is one snapshot taken without the write lock; it
+        // must be allowed to write the new file for the duration, and is closed afterwards
+        // rather than returned to the pool of read-only connections.
+        let mut conn = self.inner.reader.acquire().await?;
+        let copied = async {
+            conn.execute("PRAGMA query_only = OFF").await?;
+            conn.execute(format!("VACUUM INTO '{}'", target.replace('\'', "''")).as_str()).await
+        }
+        .await;
+        let _ = conn.close().await;
+        copied?;
+        Ok(())
+    }
+
+    /// SQLite's own check of the file's structure ("ok" when sound).
+    pub async fn integrity_check(&self) -> Result<String> {
+        let sql = match self.inner.backend {
+            Backend::Sqlite => "PRAGMA integrity_check",
+            Backend::Postgres => "SELECT 'ok'",
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.inner.reader).await?)
     }
 
     /// The database's size in bytes (pages in use, WAL included, on SQLite).

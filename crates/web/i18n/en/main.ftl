@@ -241,6 +241,9 @@ err-unavailable-read-only = Percorsi cannot save right now: the database accepts
 err-unavailable-busy = Percorsi is busy right now. Nothing was saved; try again in a few seconds.
 err-unavailable-unreachable = Percorsi cannot reach its database right now. Nothing was saved; try again in a few seconds.
 err-body-too-large = The request is too large for Percorsi (at most 256 KB).
+err-file-exists = a file with this name already exists: choose another.
+err-restore-exists = a database is already there: stop the server and add --force to replace it.
+err-already-initialised = this installation already has organisations or users: `percorsi init` only sets up an empty database.
 err-overloaded = Percorsi is handling too many requests right now. Try again in a few seconds.
 err-refused = The request conflicts with the current state; nothing was changed.
 err-concurrent-change = Someone else changed this at the same moment. Reload the page to see the current state and try again.
@@ -671,6 +674,8 @@ field-organisation_kind = Organisation kind
 field-by = Columns by
 field-file = File
 field-user = User
+field-out = Output file
+field-database_url = Database
 err-export-format = Format not available: choose csv, xlsx or json.
 
 ## Historical import

@@ -241,6 +241,9 @@ err-unavailable-read-only = Percorsi non può salvare in questo momento: il data
 err-unavailable-busy = Percorsi è occupato in questo momento. Non è stato salvato nulla; riprova tra qualche secondo.
 err-unavailable-unreachable = Percorsi non raggiunge il suo database in questo momento. Non è stato salvato nulla; riprova tra qualche secondo.
 err-body-too-large = La richiesta è troppo grande per Percorsi (al massimo 256 KB).
+err-file-exists = esiste già un file con questo nome: scegline un altro.
+err-restore-exists = lì c'è già un database: ferma il server e aggiungi --force per sostituirlo.
+err-already-initialised = questa installazione ha già enti o utenti: `percorsi init` configura solo un database vuoto.
 err-overloaded = Percorsi sta gestendo troppe richieste in questo momento. Riprova tra qualche secondo.
 err-refused = La richiesta non è compatibile con lo stato attuale; non è stato modificato nulla.
 err-concurrent-change = Qualcun altro ha modificato questi dati nello stesso momento. Ricarica la pagina per vedere lo stato attuale e riprova.
@@ -671,6 +674,8 @@ field-organisation_kind = Tipo di ente
 field-by = Colonne per
 field-file = File
 field-user = Utente
+field-out = File di destinazione
+field-database_url = Database
 err-export-format = Formato non disponibile: scegliere csv, xlsx o json.
 
 ## Historical import

@@ -1,0 +1,90 @@
+//! Online backup and restore of the embedded database, verified before it is trusted: a copy
+//! that SQLite finds sound, whose audit chain is intact and whose key fingerprint is this
+//! installation's. (PostgreSQL installations use `pg_dump`/`pg_restore`, see the README.)
+
+use crate::{keyfile, Result, Service, ServiceError};
+use percorsi_domain::Invalid;
+use percorsi_store::{Store, StoreOptions};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// What a backup holds, as checked on the copy itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupSummary {
+    pub file: PathBuf,
+    pub bytes: u64,
+    /// SQLite's `integrity_check` answer: "ok" when sound.
+    pub integrity: String,
+    pub audit_entries: u64,
+    /// Counts of the main records, by kind.
+    pub records: Vec<(&'static str, i64)>,
+}
+
+impl Service {
+    /// Writes a consistent copy of the running database to `dest` and verifies it. Writes go
+    /// on meanwhile; the copy holds everything committed before it started.
+    pub async fn backup(&self, dest: &Path) -> Result<BackupSummary> {
+        if dest.exists() {
+            return Err(Invalid::one("out", "err-file-exists").into());
+        }
+        self.store().backup_sqlite(dest).await?;
+        verify_backup(dest, &self.pseudonym_key).await
+    }
+}
+
+/// Opens a backup read-only and checks it: structure, key fingerprint, audit chain.
+pub async fn verify_backup(file: &Path, key: &[u8]) -> Result<BackupSummary> {
+    let url = format!("sqlite://{}?mode=ro", file.display());
+    let store = Store::connect_with(&url, StoreOptions { read_only: true, ..Default::default() }).await?;
+    let result = check(&store, file, key).await;
+    store.close().await;
+    result
+}
+
+async fn check(store: &Store, file: &Path, key: &[u8]) -> Result<BackupSummary> {
+    let integrity = store.integrity_check().await?;
+    if integrity != "ok" {
+        return Err(ServiceError::Broken(format!("{}: integrity check says {integrity}", file.display())));
+    }
+    let mut tx = store.read().await?;
+    let recorded = tx.installation_fingerprint().await?;
+    let records = tx.totals().await?;
+    tx.commit().await?;
+    if recorded.is_some_and(|f| f != keyfile::fingerprint(key)) {
+        return Err(ServiceError::Broken(format!(
+            "{} was made with another installation key: its pseudonymous codes would not match",
+            file.display()
+        )));
+    }
+    let copy = Service::new(store.clone(), key.to_vec());
+    let audit = copy.verify_audit().await?;
+    if let Some(b) = audit.first_broken {
+        return Err(ServiceError::Broken(format!(
+            "{}: audit trail broken at entry {} ({})",
+            file.display(),
+            b.id,
+            b.reason
+        )));
+    }
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    Ok(BackupSummary { file: file.to_path_buf(), bytes, integrity, audit_entries: audit.entries, records })
+}
+
+/// Puts a verified backup in place of the SQLite database at `target`. The server must be
+/// stopped; an existing database is replaced only with `force`. The copy is written beside the
+/// target and renamed over it, so a failure midway leaves the old database as it was.
+pub async fn restore_sqlite(backup: &Path, target: &Path, key: &[u8], force: bool) -> Result<BackupSummary> {
+    let summary = verify_backup(backup, key).await?;
+    if target.exists() && !force {
+        return Err(Invalid::one("database_url", "err-restore-exists").into());
+    }
+    let io = |e: std::io::Error| ServiceError::Broken(format!("restoring to {}: {e}", target.display()));
+    let partial = target.with_extension("restoring");
+    std::fs::copy(backup, &partial).map_err(io)?;
+    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(io)?;
+    for stale in ["db-wal", "db-shm"] {
+        let _ = std::fs::remove_file(target.with_extension(stale));
+    }
+    std::fs::rename(&partial, target).map_err(io)?;
+    Ok(summary)
+}
