@@ -10,6 +10,7 @@ mod browser;
 mod concurrency;
 mod consents;
 mod faults;
+mod installation;
 mod limits;
 mod network;
 mod opportunities;
