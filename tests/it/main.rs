@@ -20,4 +20,5 @@ mod protocol;
 mod referrals;
 mod reports;
 mod roles;
+mod schema;
 mod support;

@@ -39,3 +39,27 @@ pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {
     migrator.run(pool).await?;
     Ok(count)
 }
+
+#[cfg(test)]
+mod tests {
+    /// A migration file that is not listed would never run: every file is listed, in order,
+    /// and both engines have the same migrations.
+    #[test]
+    fn every_migration_file_is_listed_for_both_engines() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for (engine, list) in [("sqlite", super::SQLITE), ("postgres", super::POSTGRES)] {
+            let mut files: Vec<String> = std::fs::read_dir(dir.join(engine))
+                .expect("migrations directory")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            files.sort();
+            let listed: Vec<String> =
+                list.iter().map(|(v, d, _)| format!("{v:04}_{d}.sql")).collect();
+            assert_eq!(files, listed, "{engine}: files on disk and the embedded list");
+            let versions: Vec<i64> = list.iter().map(|(v, _, _)| *v).collect();
+            assert_eq!(versions, (1..=list.len() as i64).collect::<Vec<_>>(), "{engine}: versions 1, 2, 3…");
+        }
+        let names = |l: &[(i64, &str, &str)]| l.iter().map(|(v, d, _)| (*v, d.to_string())).collect::<Vec<_>>();
+        assert_eq!(names(super::SQLITE), names(super::POSTGRES), "the same migrations on both engines");
+    }
+}
