@@ -76,7 +76,10 @@ fn init_sets_up_a_real_installation_once() {
             .expect("run percorsi");
         child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password");
         let out = child.wait_with_output().expect("wait");
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
     };
     let (ok, text) = init("corta");
     assert!(!ok, "a short password is refused, naming the field: {text}");

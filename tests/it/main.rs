@@ -15,6 +15,7 @@ mod limits;
 mod network;
 mod opportunities;
 mod persons;
+mod pg_outage;
 mod projects;
 mod protocol;
 mod referrals;

@@ -141,14 +141,7 @@ impl TestApp {
 
     /// A signed-in browser-like client.
     pub async fn login(&self, username: &str) -> Client {
-        let mut c = self.client();
-        let r =
-            c.post_raw("/login", &[("username", username), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {username}: {}", r.body);
-        let set = r.header("set-cookie").expect("session cookie");
-        c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
-        c.refresh_csrf().await;
-        c
+        self.client().login_as(username).await
     }
 
     pub async fn api_client(&self, username: &str) -> Client {
@@ -190,6 +183,23 @@ impl Resp {
 }
 
 impl Client {
+    /// A client of any router (an app server built by the test itself).
+    pub fn for_router(router: Router) -> Client {
+        Client { router, cookie: None, csrf: None, lang: None, bearer: None }
+    }
+
+    /// Signs in with the demo password, as a browser would.
+    pub async fn login_as(&self, username: &str) -> Client {
+        let mut c = Client::for_router(self.router.clone());
+        let r =
+            c.post_raw("/login", &[("username", username), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {username}: {}", r.body);
+        let set = r.header("set-cookie").expect("session cookie");
+        c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
+        c.refresh_csrf().await;
+        c
+    }
+
     async fn send(&self, req: axum::http::request::Builder, body: Body) -> Resp {
         let mut req = req;
         if let Some(c) = &self.cookie {

@@ -53,8 +53,7 @@ mod tests {
                 .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
                 .collect();
             files.sort();
-            let listed: Vec<String> =
-                list.iter().map(|(v, d, _)| format!("{v:04}_{d}.sql")).collect();
+            let listed: Vec<String> = list.iter().map(|(v, d, _)| format!("{v:04}_{d}.sql")).collect();
             assert_eq!(files, listed, "{engine}: files on disk and the embedded list");
             let versions: Vec<i64> = list.iter().map(|(v, _, _)| *v).collect();
             assert_eq!(versions, (1..=list.len() as i64).collect::<Vec<_>>(), "{engine}: versions 1, 2, 3…");

@@ -34,7 +34,8 @@ const SQLITE_INDEXES: &str = "SELECT name AS i, tbl_name AS t FROM sqlite_master
 const SQLITE_KEYS: &str = "SELECT m.name AS t, f.\"from\" AS c, f.\"table\" AS r FROM sqlite_master m \
      JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'";
 
-const PG_COLUMNS: &str = "SELECT CAST(c.table_name AS TEXT) AS t, CAST(c.column_name AS TEXT) AS c, CAST(c.data_type AS TEXT) AS ty, \
+const PG_COLUMNS: &str =
+    "SELECT CAST(c.table_name AS TEXT) AS t, CAST(c.column_name AS TEXT) AS c, CAST(c.data_type AS TEXT) AS ty, \
      CAST(CASE WHEN c.is_nullable = 'NO' THEN 1 ELSE 0 END AS BIGINT) AS nn, \
      CAST(CASE WHEN EXISTS (SELECT 1 FROM information_schema.key_column_usage k \
         JOIN information_schema.table_constraints tc ON tc.constraint_name = k.constraint_name \

@@ -56,10 +56,9 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         Some(token) => match state.svc.session(&token).await {
             Ok(Some(info)) => Some(Arc::new(SessionState { token, info })),
             Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "session lookup failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "service unavailable").into_response();
-            }
+            // A failure is the error page of its kind (503 with the reason when the database
+            // is unavailable), never an anonymous page.
+            Err(e) => return crate::pages::fail(&state, lang_of(&parts.headers), e),
         },
         None => None,
     };
