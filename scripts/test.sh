@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, unit tests, the integration suite (HTTP, roles,
-# audit, API, CLI, headless Chromium journeys) on SQLite, then the same suite on PostgreSQL.
+# audit, API, CLI, concurrency, faults, backup, headless Chromium journeys) on SQLite, the Debian
+# package installed and served, then the same suite on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== unit tests and integration suite on SQLite"
 cargo test --workspace
 
-echo "== integration suite on PostgreSQL"
+echo "== Debian package: build, install, serve, remove"
+scripts/package-test.sh dev
+
+echo "== integration suite on PostgreSQL (with a second app server and an outage)"
 scripts/with-postgres.sh cargo test --test it
