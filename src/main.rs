@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod load;
 
 #[derive(Parser)]
 #[command(name = "percorsi", version, about = "Percorsi — shared information system for social reintegration pathways")]
@@ -132,6 +133,24 @@ enum Command {
         #[arg(long)]
         errors: Option<PathBuf>,
         file: PathBuf,
+    },
+    /// Open-loop load against running servers over HTTP (see scripts/bench-load.sh).
+    BenchLoad {
+        /// Server base URL; repeat to spread the load over several app servers.
+        #[arg(long = "url", required = true)]
+        urls: Vec<String>,
+        /// Request rates (req/s), one phase each.
+        #[arg(long, value_delimiter = ',', default_value = "100,300,500,1000")]
+        rates: Vec<u32>,
+        /// Length of each phase.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// API token of a case manager (`percorsi token create --user cm1 …`).
+        #[arg(long, env = "PERCORSI_BENCH_TOKEN")]
+        token: String,
+        /// API token of an analyst, for the report tables.
+        #[arg(long, env = "PERCORSI_BENCH_ANALYST_TOKEN")]
+        analyst_token: String,
     },
     /// Measure the outcome reports and the import over synthetic data of a given size.
     BenchReports {
@@ -647,6 +666,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::BenchLoad { urls, rates, seconds, token, analyst_token } => {
+            let args = load::LoadArgs {
+                urls: urls.clone(),
+                rates: rates.clone(),
+                seconds: *seconds,
+                token: token.clone(),
+                analyst_token: analyst_token.clone(),
+            };
+            load::run(args).await?;
         }
         Command::BenchReports { interventions, organisations, seed, iterations, csv_out } => {
             let svc = open(&cli, Open::MayCreate).await?;
