@@ -28,7 +28,7 @@ wait_ready() {
 # Fills the database, starts N servers, creates the tokens, runs the load, reports memory.
 run_engine() {
   local name=$1 url=$2 servers=$3
-  export PERCORSI_DATABASE_URL=$url PERCORSI_SECRET_FILE=$work/$name.key PERCORSI_LOG=warn
+  export PERCORSI_DATABASE_URL=$url PERCORSI_SECRET_FILE=$work/$name.key PERCORSI_LOG=warn,sqlx=error
   echo "## $name: generating $interventions interventions, $persons people"
   local t0=$SECONDS
   "$bin" bench-data --organisations 100 --persons "$persons" --interventions "$interventions" >/dev/null

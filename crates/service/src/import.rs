@@ -5,7 +5,6 @@
 
 use crate::audit::{record, record_system};
 use crate::policy::{self, Permission};
-use crate::reports::{fact_of, Assessed};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::Months;
 use percorsi_domain::codes::OrganisationKind;
@@ -16,6 +15,7 @@ use percorsi_domain::programme::InterventionType;
 use percorsi_domain::report::{Ending, Fact};
 use percorsi_domain::FieldError;
 use percorsi_domain::Invalid;
+use percorsi_store::{derive_fact, Assessed};
 use percorsi_store::{FactSource, ImportedResults, ProgrammeRow, Tx, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -334,7 +334,7 @@ impl Target {
                 Value::Text(imported.section_c.clone()),
                 Value::Text(imported.autonomy_change.clone()),
             ]);
-            facts.push(fact_of(&source_of(id, self.programme.id, org, r, imported), &Assessed::default())?);
+            facts.push(derive_fact(&source_of(id, self.programme.id, org, r, imported), &Assessed::default())?);
         }
         tx.insert_many(
             "imported_results",

@@ -198,7 +198,6 @@ impl Service {
             Some(format!("person {person_id}, {}", new.intervention_type)),
         )
         .await?;
-        crate::reports::refresh_fact(&mut tx, id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -264,7 +263,6 @@ impl Service {
         .await?;
         record(&mut tx, actor, "update", "intervention", Some(id), "cambio di stato", Some(format!("{from} → {to}")))
             .await?;
-        crate::reports::refresh_fact(&mut tx, id).await?;
         tx.commit().await?;
         Ok(row.person_id)
     }
@@ -308,7 +306,6 @@ impl Service {
         .await?;
         let detail = format!("{from} → {to}, liberati {} cent", money.outstanding());
         record(&mut tx, actor, "update", "intervention", Some(id), "conclusione dell'intervento", Some(detail)).await?;
-        crate::reports::refresh_fact(&mut tx, id).await?;
         tx.commit().await?;
         Ok(row.person_id)
     }
@@ -372,7 +369,6 @@ impl Service {
         let row = own_intervention(&mut tx, actor, id).await?;
         tx.set_monitoring(id, &m).await?;
         record(&mut tx, actor, "update", "intervention", Some(id), "monitoraggio ricadute e sostanze", None).await?;
-        crate::reports::refresh_fact(&mut tx, id).await?;
         tx.commit().await?;
         Ok(row.person_id)
     }
@@ -642,7 +638,6 @@ impl Service {
             Some(format!("{} v{}", instrument.code, instrument.version)),
         )
         .await?;
-        crate::reports::refresh_fact(&mut tx, id).await?;
         tx.commit().await?;
         Ok(scores)
     }

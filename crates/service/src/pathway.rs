@@ -158,7 +158,6 @@ impl Service {
             tx.update_contacts(person_id, &u.contacts).await?;
         }
         record(&mut tx, actor, "update", "person", Some(person_id), "correzione di contatti e profilo", None).await?;
-        crate::reports::refresh_person_facts(&mut tx, person_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -175,7 +174,6 @@ impl Service {
         }
         let id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
         record(&mut tx, actor, "create", "care_episode", Some(id), "presa in carico", None).await?;
-        crate::reports::refresh_person_facts(&mut tx, person_id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -223,7 +221,6 @@ impl Service {
             Some(detail),
         )
         .await?;
-        crate::reports::refresh_person_facts(&mut tx, ep.person_id).await?;
         tx.commit().await?;
         Ok(ep.person_id)
     }

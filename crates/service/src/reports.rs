@@ -4,23 +4,22 @@
 //! the database. Who sees exact numbers and who sees suppressed ones is decided here.
 
 use crate::policy::{self, Permission};
-use crate::{instruments, Actor, Result, Service, ServiceError};
-use percorsi_domain::codes::{Education, OrganisationKind, Role, Sex, Substance, WorkHistory};
-use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChange, Band, Scoring, SectionScore};
-use percorsi_domain::intervention::{ContractKind, InterruptionReason, OverallEvaluation, PositiveOutcome};
+use crate::{Actor, Result, Service};
+use percorsi_domain::codes::{OrganisationKind, Role};
 use percorsi_domain::programme::InterventionType;
-use percorsi_domain::report::{self, AgeClass, Budget, Ending, Fact, Filter, GroupBy, RelapseBucket, Report, Unit};
+use percorsi_domain::report::{self, Budget, Ending, Fact, Filter, GroupBy, Report, Unit};
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
-use percorsi_store::{FactSource, ProgrammeRow, Tx};
+use percorsi_store::ProgrammeRow;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use tokio::sync::Mutex;
+use tokio::sync::RwLock;
 
 /// The reporting extract held in memory: every fact by programme, and the revision read so far.
 #[derive(Default)]
 pub struct FactCache {
-    state: Mutex<CacheState>,
+    /// Reports read it in parallel (on the blocking pool); applying new facts takes it briefly.
+    state: RwLock<CacheState>,
 }
 
 #[derive(Default)]
@@ -229,36 +228,46 @@ impl Service {
             .filter(|(org, t, _)| allowed(*org) && filter.intervention_type.is_none_or(|ft| ft == *t))
             .collect();
         self.refresh_cache().await?;
-        let state = self.facts.state.lock().await;
-        let empty = Vec::new();
-        let facts = state.by_programme.get(&programme.id).unwrap_or(&empty);
-        let unit_of: HashMap<i64, &Unit> = all_units.iter().map(|u| (u.id, u)).collect();
-        let chosen: Vec<&Fact> = facts
-            .iter()
-            .filter(|f| allowed(f.organisation_id))
-            .filter(|f| unit_of.get(&f.organisation_id).is_some_and(|u| filter.matches(f, u)))
-            .collect();
-        // Organisations shown: those with interventions or planned numbers, within the filters;
-        // the filter offers every organisation taking part in the programme.
-        let mut present: std::collections::HashSet<i64> = chosen.iter().map(|f| f.organisation_id).collect();
-        present.extend(planned.iter().map(|(o, _, _)| *o));
-        let mut taking_part: std::collections::HashSet<i64> =
-            facts.iter().filter(|f| allowed(f.organisation_id)).map(|f| f.organisation_id).collect();
-        taking_part.extend(budget.iter().map(|(o, _)| *o).filter(|o| allowed(*o)));
-        let shown: Vec<Unit> =
-            all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
-        let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
-        let input = report::Input { facts: chosen, units: shown, planned, budget: balance, by: valid.by };
-        let report = report::build(&input, suppress, valid.only);
-        drop(state);
-        let units = all_units.into_iter().filter(|u| taking_part.contains(&u.id)).collect();
+        // Building the tables over hundreds of thousands of facts is CPU work: on the blocking
+        // pool, under a read lock, so reports run in parallel and the async workers stay free.
+        let cache = self.facts.clone();
+        let (programme_id, by, only, filter) = (programme.id, valid.by, valid.only, valid.filter.clone());
+        let (report, taking_part) = crate::off_thread(move || {
+            let allowed = |id: i64| within.as_ref().is_none_or(|w| w.contains(&id));
+            let filter = &filter;
+            let state = cache.state.blocking_read();
+            let empty = Vec::new();
+            let facts = state.by_programme.get(&programme_id).unwrap_or(&empty);
+            let unit_of: HashMap<i64, &Unit> = all_units.iter().map(|u| (u.id, u)).collect();
+            let chosen: Vec<&Fact> = facts
+                .iter()
+                .filter(|f| allowed(f.organisation_id))
+                .filter(|f| unit_of.get(&f.organisation_id).is_some_and(|u| filter.matches(f, u)))
+                .collect();
+            // Organisations shown: those with interventions or planned numbers, within the
+            // filters; the filter offers every organisation taking part in the programme.
+            let mut present: std::collections::HashSet<i64> = chosen.iter().map(|f| f.organisation_id).collect();
+            present.extend(planned.iter().map(|(o, _, _)| *o));
+            let mut taking_part: std::collections::HashSet<i64> =
+                facts.iter().filter(|f| allowed(f.organisation_id)).map(|f| f.organisation_id).collect();
+            taking_part.extend(budget.iter().map(|(o, _)| *o).filter(|o| allowed(*o)));
+            let shown: Vec<Unit> =
+                all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
+            let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
+            let input = report::Input { facts: chosen, units: shown, planned, budget: balance, by };
+            let report = report::build(&input, suppress, only);
+            let units: Vec<Unit> = all_units.into_iter().filter(|u| taking_part.contains(&u.id)).collect();
+            (report, units)
+        })
+        .await?;
+        let units = taking_part;
         Ok(ReportView { programme, report, units, query: q.clone() })
     }
 
     /// Reads what changed in the extract since the last report; the first call loads it whole
     /// and writes the facts of interventions recorded before the extract existed.
     pub async fn refresh_cache(&self) -> Result<()> {
-        let mut state = self.facts.state.lock().await;
+        let mut state = self.facts.state.write().await;
         if !state.backfilled {
             let mut tx = self.store().write().await?;
             let missing = tx.interventions_without_fact().await?;
@@ -267,7 +276,7 @@ impl Service {
             for batch in missing.chunks(500) {
                 let mut tx = self.store().write().await?;
                 for id in batch {
-                    refresh_fact(&mut tx, *id).await?;
+                    tx.refresh_fact(*id).await?;
                 }
                 tx.commit().await?;
             }
@@ -327,94 +336,6 @@ fn balances_of(list: &[(i64, percorsi_domain::ledger::Balance)], include: impl F
     Budget::of(&total)
 }
 
-fn code<T>(raw: &Option<String>, parse: fn(&str) -> Option<T>) -> Option<T> {
-    raw.as_deref().and_then(parse)
-}
-
-/// The fact of one intervention from its recorded data.
-pub fn fact_of(src: &FactSource, assessed: &Assessed) -> Result<Fact> {
-    let kind = InterventionType::parse(&src.intervention_type)
-        .ok_or_else(|| ServiceError::Broken(format!("intervention type {}", src.intervention_type)))?;
-    let ending = match src.outcome.as_deref() {
-        Some("positivo") => code(&src.positive_kind, PositiveOutcome::parse).map(Ending::Positive),
-        Some("interrotto") => code(&src.interruption_reason, InterruptionReason::parse).map(Ending::Interrupted),
-        _ => None,
-    };
-    let substance_use = match (src.legal_substance_use, src.illegal_substance_use) {
-        (Some(true), _) | (_, Some(true)) => Some(true),
-        (Some(false), Some(false)) => Some(false),
-        _ => None,
-    };
-    let imported = src.imported.as_ref();
-    Ok(Fact {
-        intervention_id: src.id,
-        programme_id: src.programme_id,
-        organisation_id: src.organisation_id,
-        kind,
-        start: src.actual_start,
-        sex: code(&src.sex, Sex::parse),
-        age: src.birth_year.zip(src.actual_start).and_then(|(y, d)| AgeClass::of(y, d)),
-        education: code(&src.education, Education::parse),
-        work_history: code(&src.work_history, WorkHistory::parse),
-        substance_start: code(&src.substance_start, Substance::parse),
-        substance_current: code(&src.substance_current, Substance::parse),
-        relapses: src.relapse_count.map(RelapseBucket::of),
-        substance_use,
-        ending,
-        contract: code(&src.contract_kind, ContractKind::parse),
-        evaluation: code(&src.evaluation, OverallEvaluation::parse),
-        section_a: imported.map_or(assessed.bands[0], |i| code(&i.section_a, Band::parse)),
-        section_b: imported.map_or(assessed.bands[1], |i| code(&i.section_b, Band::parse)),
-        section_c: imported.map_or(assessed.bands[2], |i| code(&i.section_c, Band::parse)),
-        autonomy: imported.map_or(assessed.autonomy, |i| code(&i.autonomy_change, AutonomyChange::parse)),
-    })
-}
-
-/// What the filled forms say, for the fact.
-#[derive(Debug, Clone, Default)]
-pub struct Assessed {
-    pub bands: [Option<Band>; 3],
-    pub autonomy: Option<AutonomyChange>,
-}
-
-/// Rewrites an intervention's fact; called in the transaction of every change that affects it.
-pub(crate) async fn refresh_fact(tx: &mut Tx, id: i64) -> Result<()> {
-    let Some(src) = tx.fact_source(id).await? else { return Ok(()) };
-    let mut assessed = Assessed::default();
-    if src.imported.is_none() {
-        let mut autonomy = [None, None];
-        let mut threshold = None;
-        for a in tx.assessments_of(id).await? {
-            let scores: Vec<SectionScore> =
-                serde_json::from_str(&a.scores).map_err(|e| ServiceError::Broken(format!("stored scores: {e}")))?;
-            let slot = match AssessmentKind::parse(&a.kind) {
-                Some(AssessmentKind::PreIntervento) => 0,
-                Some(AssessmentKind::PostIntervento) => 1,
-                _ => continue,
-            };
-            if slot == 1 {
-                for (i, section) in ["A", "B", "C"].iter().enumerate() {
-                    assessed.bands[i] = scores.iter().find(|s| s.section == *section).and_then(|s| s.band);
-                }
-                threshold = instruments::by_id(tx, a.instrument_id).await?.autonomy_threshold;
-            }
-            autonomy[slot] = scores.iter().find(|s| s.scoring == Scoring::Autonomy).and_then(|s| s.score);
-        }
-        assessed.autonomy = autonomy_change(autonomy[0], autonomy[1], threshold.unwrap_or(1));
-    }
-    let fact = fact_of(&src, &assessed)?;
-    tx.upsert_fact(&fact).await?;
-    Ok(())
-}
-
-/// Rewrites the facts of every intervention of a person (after a profile or episode change).
-pub(crate) async fn refresh_person_facts(tx: &mut Tx, person_id: i64) -> Result<()> {
-    for id in tx.intervention_ids_of_person(person_id).await? {
-        refresh_fact(tx, id).await?;
-    }
-    Ok(())
-}
-
 /// One line of the pseudonymised extract: the person's code and no identity, the organisation,
 /// months instead of dates, and the classified values the reports count.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -470,7 +391,7 @@ impl Service {
         )
         .await?;
         self.refresh_cache().await?;
-        let state = self.facts.state.lock().await;
+        let state = self.facts.state.read().await;
         let facts: HashMap<i64, &Fact> = state
             .by_programme
             .get(&valid.programme_id)

@@ -62,6 +62,8 @@ impl Service {
         let today = crate::today();
         let hash = hash_password(BENCH_PASSWORD)?;
         let mut tx = self.store().write().await?;
+        // Facts are back-filled before the first report: one by one at commit would be slow.
+        tx.defer_facts();
         let mut orgs = Vec::with_capacity(size.organisations);
         let mut managers = Vec::with_capacity(size.organisations);
         for i in 0..size.organisations {
@@ -106,6 +108,8 @@ impl Service {
         let mut persons = Vec::with_capacity(size.persons);
         for chunk in 0..size.persons.div_ceil(5000) {
             let mut tx = self.store().write().await?;
+            // Facts are back-filled before the first report: one by one at commit would be slow.
+            tx.defer_facts();
             for n in chunk * 5000..((chunk + 1) * 5000).min(size.persons) {
                 let org_index = rng.gen_range(0..orgs.len());
                 let sex = if rng.gen_bool(0.22) { Sex::Female } else { Sex::Male };
@@ -159,6 +163,8 @@ impl Service {
 
         for chunk in 0..size.interventions.div_ceil(5000) {
             let mut tx = self.store().write().await?;
+            // Facts are back-filled before the first report: one by one at commit would be slow.
+            tx.defer_facts();
             for _ in chunk * 5000..((chunk + 1) * 5000).min(size.interventions) {
                 let (pid, org_index) = persons[rng.gen_range(0..persons.len())];
                 let (t, rule_id) = rule_ids[rng.gen_range(0..rule_ids.len())];
@@ -257,6 +263,8 @@ impl Service {
     /// once; reused when present). Returns the programme id and the organisations' names.
     pub async fn prepare_history(&self, organisations: usize) -> Result<(i64, Vec<String>)> {
         let mut tx = self.store().write().await?;
+        // Facts are back-filled before the first report: one by one at commit would be slow.
+        tx.defer_facts();
         let existing = tx.organisations().await?;
         let mut names = Vec::with_capacity(organisations);
         let mut first = None;

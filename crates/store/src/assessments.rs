@@ -130,6 +130,7 @@ impl Tx<Write> {
     /// Saves a filled form; filling the same kind again for the intervention updates it in
     /// place and keeps the instrument version it was first filled with.
     pub async fn upsert_assessment(&mut self, a: &AssessmentWrite<'_>) -> Result<i64> {
+        self.mark_stale(a.intervention_id);
         let existing: Option<i64> =
             sqlx::query_scalar("SELECT id FROM assessments WHERE intervention_id = $1 AND kind = $2")
                 .bind(a.intervention_id)

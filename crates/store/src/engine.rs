@@ -274,6 +274,8 @@ fn sqlite_pool(max: u32, wait: Duration, setup: String) -> AnyPoolOptions {
 pub struct Tx<M: Mode = Write> {
     conn: Option<PoolConnection<Any>>,
     pub(crate) backend: Backend,
+    /// Derived data to rewrite before a write commits (see `derived`).
+    pub(crate) stale: crate::derived::Stale,
     _mode: PhantomData<M>,
 }
 
@@ -284,11 +286,10 @@ impl<M: Mode> Tx<M> {
             let _ = conn.close().await;
             return Err(StoreError::from(e));
         }
-        Ok(Tx { conn: Some(conn), backend, _mode: PhantomData })
+        Ok(Tx { conn: Some(conn), backend, stale: Default::default(), _mode: PhantomData })
     }
 
-    /// Makes the transaction's writes durable (or, for a read, ends the snapshot).
-    pub async fn commit(mut self) -> Result<()> {
+    async fn finish(mut self) -> Result<()> {
         let Some(mut conn) = self.conn.take() else { return Ok(()) };
         match conn.execute("COMMIT").await {
             Ok(_) => Ok(()),
@@ -303,6 +304,21 @@ impl<M: Mode> Tx<M> {
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         self.conn.as_deref_mut().expect("a transaction is used only until commit, which consumes it")
+    }
+}
+
+impl Tx<Write> {
+    /// Rewrites what the transaction made stale (report facts), then makes it all durable.
+    pub async fn commit(mut self) -> Result<()> {
+        self.refresh_stale().await?;
+        self.finish().await
+    }
+}
+
+impl Tx<Read> {
+    /// Ends the snapshot.
+    pub async fn commit(self) -> Result<()> {
+        self.finish().await
     }
 }
 

@@ -118,6 +118,7 @@ impl<M: Mode> Tx<M> {
 
 impl Tx<Write> {
     pub async fn insert_episode(&mut self, person_id: i64, organisation_id: i64, e: &NewEpisode) -> Result<i64> {
+        self.mark_person_stale(person_id);
         let id = sqlx::query_scalar(
             "INSERT INTO care_episodes (person_id, organisation_id, start_date, case_manager_id, substance_start, substance_current, treatment_in_progress, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -149,6 +150,13 @@ impl Tx<Write> {
     }
 
     pub async fn update_episode(&mut self, id: i64, u: &EpisodeUpdate) -> Result<()> {
+        let person: Option<i64> = sqlx::query_scalar("SELECT person_id FROM care_episodes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
+        if let Some(person) = person {
+            self.mark_person_stale(person);
+        }
         found(sqlx::query("UPDATE care_episodes SET substance_current = $1, treatment_in_progress = $2 WHERE id = $3 AND end_date IS NULL")
             .bind(u.substance_current.map(|s| s.code()))
             .bind(u.treatment_in_progress)

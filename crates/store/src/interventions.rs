@@ -374,7 +374,7 @@ impl<M: Mode> Tx<M> {
 impl Tx<Write> {
     pub async fn insert_intervention(&mut self, i: &InterventionInsert<'_>) -> Result<i64> {
         let n = i.new;
-        Ok(sqlx::query_scalar(
+        let id = sqlx::query_scalar(
             "INSERT INTO interventions (programme_id, rule_id, person_id, organisation_id, case_manager_id, intervention_type, host_organisation_id, \
              tutor_id, planned_start, planned_end, weekly_days, weekly_hours, monthly_amount_cents, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'proposto', $14) RETURNING id",
@@ -394,7 +394,9 @@ impl Tx<Write> {
         .bind(n.monthly_amount_cents)
         .bind(now())
         .fetch_one(self.conn())
-        .await?)
+        .await?;
+        self.mark_stale(id);
+        Ok(id)
     }
 
     /// Moves the intervention to `status`, optionally setting dates, only from `from`.
@@ -406,6 +408,7 @@ impl Tx<Write> {
         actual_start: Option<NaiveDate>,
         planned_end: Option<NaiveDate>,
     ) -> Result<()> {
+        self.mark_stale(id);
         found(
             sqlx::query(
                 "UPDATE interventions SET status = $1, actual_start = COALESCE($2, actual_start), planned_end = COALESCE($3, planned_end) \
@@ -423,6 +426,7 @@ impl Tx<Write> {
     }
 
     pub async fn set_monitoring(&mut self, id: i64, m: &Monitoring) -> Result<()> {
+        self.mark_stale(id);
         found(
             sqlx::query("UPDATE interventions SET relapse_count = $1, legal_substance_use = $2, illegal_substance_use = $3 WHERE id = $4")
                 .bind(m.relapse_count)
@@ -436,6 +440,7 @@ impl Tx<Write> {
     }
 
     pub async fn set_conclusion(&mut self, id: i64, from: &str, status: &str, c: &Conclusion) -> Result<()> {
+        self.mark_stale(id);
         let (outcome, positive, reason, text) = match &c.outcome {
             Outcome::Positive(k) => ("positivo", Some(k.code()), None, None),
             Outcome::Interrupted { reason, text } => ("interrotto", None, Some(reason.code()), text.clone()),

@@ -5,6 +5,7 @@ mod assessments;
 mod audit;
 mod consents;
 mod coordination;
+mod derived;
 mod engine;
 mod episodes;
 mod error;
@@ -28,6 +29,7 @@ pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::AuditRow;
 pub use consents::ConsentRow;
 pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};
+pub use derived::{derive_fact, Assessed};
 pub use episodes::{EpisodeRow, TeamMemberRow};
 pub use facts::{ExtractLine, FactSource, ImportedResults, Value};
 pub use interventions::{

@@ -213,6 +213,7 @@ impl Tx<Write> {
 
     /// Corrects the profile (not birth year and sex, which come from the code's basis).
     pub async fn update_profile(&mut self, person_id: i64, p: &Profile) -> Result<()> {
+        self.mark_person_stale(person_id);
         crate::rows::found(
             sqlx::query("UPDATE persons SET citizenship = $1, education = $2, work_history = $3, living_situation = $4, user_class = $5 WHERE id = $6")
                 .bind(&p.citizenship)
