@@ -267,27 +267,46 @@ impl Service {
     /// Reads what changed in the extract since the last report; the first call loads it whole
     /// and writes the facts of interventions recorded before the extract existed.
     pub async fn refresh_cache(&self) -> Result<()> {
+        if !self.facts.state.read().await.backfilled {
+            self.backfill_facts().await?;
+        }
+        // New facts are read without holding the cache, and applied under a short write lock:
+        // reports keep reading meanwhile.
+        let revision = self.facts.state.read().await.revision;
+        let fresh = self.store().facts_since(revision).await?;
+        if fresh.is_empty() {
+            return Ok(());
+        }
         let mut state = self.facts.state.write().await;
-        if !state.backfilled {
+        // Another request may have applied some of these meanwhile; a revision covers a whole
+        // batch (an import), so compare with what was applied before this lock was taken.
+        let applied = state.revision;
+        for (revision, fact) in fresh {
+            if revision > applied {
+                state.apply(revision, fact);
+            }
+        }
+        Ok(())
+    }
+
+    async fn backfill_facts(&self) -> Result<()> {
+        let mut state = self.facts.state.write().await;
+        if state.backfilled {
+            return Ok(());
+        }
+        let mut tx = self.store().read().await?;
+        let missing = tx.interventions_without_fact().await?;
+        tx.commit().await?;
+        // In short transactions, so that writers are not held up by a large back-fill.
+        for batch in missing.chunks(2000) {
             let mut tx = self.store().write().await?;
-            let missing = tx.interventions_without_fact().await?;
+            tx.backfill_facts(batch).await?;
             tx.commit().await?;
-            // In short transactions, so that writers are not held up by a large back-fill.
-            for batch in missing.chunks(500) {
-                let mut tx = self.store().write().await?;
-                for id in batch {
-                    tx.refresh_fact(*id).await?;
-                }
-                tx.commit().await?;
-            }
-            if !missing.is_empty() {
-                tracing::info!(interventions = missing.len(), "report extract back-filled");
-            }
-            state.backfilled = true;
         }
-        for (revision, fact) in self.store().facts_since(state.revision).await? {
-            state.apply(revision, fact);
+        if !missing.is_empty() {
+            tracing::info!(interventions = missing.len(), "report extract back-filled");
         }
+        state.backfilled = true;
         Ok(())
     }
 

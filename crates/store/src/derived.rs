@@ -107,6 +107,24 @@ impl Tx<Write> {
         Ok(())
     }
 
+    /// Writes the missing facts of many interventions at once (data loaded before the extract
+    /// existed, synthetic data): sources in one query, facts in one bulk insert; interventions
+    /// with filled forms go one by one.
+    pub async fn backfill_facts(&mut self, ids: &[i64]) -> Result<()> {
+        let assessed: BTreeSet<i64> = self.assessed_among(ids).await?.into_iter().collect();
+        let mut facts = Vec::with_capacity(ids.len());
+        for src in self.fact_sources(ids).await? {
+            if !assessed.contains(&src.id) {
+                facts.push(derive_fact(&src, &Assessed::default())?);
+            }
+        }
+        self.insert_facts(&facts).await?;
+        for id in assessed {
+            self.refresh_fact(id).await?;
+        }
+        Ok(())
+    }
+
     /// Rewrites one intervention's fact from what is stored now.
     pub async fn refresh_fact(&mut self, id: i64) -> Result<()> {
         let Some(src) = self.fact_source(id).await? else { return Ok(()) };

@@ -44,6 +44,58 @@ pub struct ImportedResults {
     pub autonomy_change: Option<String>,
 }
 
+/// The columns a fact is derived from; `WHERE` added by the caller.
+const FACT_SOURCE: &str = "SELECT i.id, i.programme_id, i.organisation_id, i.intervention_type, i.actual_start, i.relapse_count, \
+             i.legal_substance_use, i.illegal_substance_use, i.outcome, i.positive_kind, i.interruption_reason, \
+             i.contract_kind, i.evaluation, p.sex, p.birth_year, p.education, p.work_history, \
+             (SELECT e.substance_start FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
+              ORDER BY e.start_date DESC, e.id DESC LIMIT 1) AS episode_start, \
+             (SELECT e.substance_current FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
+              ORDER BY e.start_date DESC, e.id DESC LIMIT 1) AS episode_current, \
+             r.intervention_id AS imported_id, r.substance_start AS imported_start, r.substance_current AS imported_current, \
+             r.section_a, r.section_b, r.section_c, r.autonomy_change \
+             FROM interventions i JOIN persons p ON p.id = i.person_id LEFT JOIN imported_results r ON r.intervention_id = i.id ";
+
+fn source_of(r: &AnyRow) -> Result<FactSource> {
+    let imported = match r.try_get::<Option<i64>, _>("imported_id")? {
+        Some(_) => Some(ImportedResults {
+            substance_start: r.try_get("imported_start")?,
+            substance_current: r.try_get("imported_current")?,
+            section_a: r.try_get("section_a")?,
+            section_b: r.try_get("section_b")?,
+            section_c: r.try_get("section_c")?,
+            autonomy_change: r.try_get("autonomy_change")?,
+        }),
+        None => None,
+    };
+    let (substance_start, substance_current) = match &imported {
+        Some(i) => (i.substance_start.clone(), i.substance_current.clone()),
+        None => (r.try_get("episode_start")?, r.try_get("episode_current")?),
+    };
+    Ok(FactSource {
+        id: r.try_get("id")?,
+        programme_id: r.try_get("programme_id")?,
+        organisation_id: r.try_get("organisation_id")?,
+        intervention_type: r.try_get("intervention_type")?,
+        actual_start: opt_date(r, "actual_start")?,
+        relapse_count: r.try_get("relapse_count")?,
+        legal_substance_use: opt_bool(r, "legal_substance_use")?,
+        illegal_substance_use: opt_bool(r, "illegal_substance_use")?,
+        outcome: r.try_get("outcome")?,
+        positive_kind: r.try_get("positive_kind")?,
+        interruption_reason: r.try_get("interruption_reason")?,
+        contract_kind: r.try_get("contract_kind")?,
+        evaluation: r.try_get("evaluation")?,
+        sex: r.try_get("sex")?,
+        birth_year: r.try_get("birth_year")?,
+        education: r.try_get("education")?,
+        work_history: r.try_get("work_history")?,
+        substance_start,
+        substance_current,
+        imported,
+    })
+}
+
 const FACT_COLUMNS: &str = "intervention_id, programme_id, organisation_id, start_date, profile";
 
 fn fact_of(r: &AnyRow) -> Result<Fact> {
@@ -189,60 +241,32 @@ impl<M: Mode> Tx<M> {
     }
 
     pub async fn fact_source(&mut self, id: i64) -> Result<Option<FactSource>> {
-        let r = sqlx::query(
-            "SELECT i.id, i.programme_id, i.organisation_id, i.intervention_type, i.actual_start, i.relapse_count, \
-             i.legal_substance_use, i.illegal_substance_use, i.outcome, i.positive_kind, i.interruption_reason, \
-             i.contract_kind, i.evaluation, p.sex, p.birth_year, p.education, p.work_history, \
-             (SELECT e.substance_start FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
-              ORDER BY e.start_date DESC, e.id DESC LIMIT 1) AS episode_start, \
-             (SELECT e.substance_current FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
-              ORDER BY e.start_date DESC, e.id DESC LIMIT 1) AS episode_current, \
-             r.intervention_id AS imported_id, r.substance_start AS imported_start, r.substance_current AS imported_current, \
-             r.section_a, r.section_b, r.section_c, r.autonomy_change \
-             FROM interventions i JOIN persons p ON p.id = i.person_id LEFT JOIN imported_results r ON r.intervention_id = i.id \
-             WHERE i.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.conn())
-        .await?;
-        let Some(r) = r else { return Ok(None) };
-        let imported = match r.try_get::<Option<i64>, _>("imported_id")? {
-            Some(_) => Some(ImportedResults {
-                substance_start: r.try_get("imported_start")?,
-                substance_current: r.try_get("imported_current")?,
-                section_a: r.try_get("section_a")?,
-                section_b: r.try_get("section_b")?,
-                section_c: r.try_get("section_c")?,
-                autonomy_change: r.try_get("autonomy_change")?,
-            }),
-            None => None,
-        };
-        let (substance_start, substance_current) = match &imported {
-            Some(i) => (i.substance_start.clone(), i.substance_current.clone()),
-            None => (r.try_get("episode_start")?, r.try_get("episode_current")?),
-        };
-        Ok(Some(FactSource {
-            id: r.try_get("id")?,
-            programme_id: r.try_get("programme_id")?,
-            organisation_id: r.try_get("organisation_id")?,
-            intervention_type: r.try_get("intervention_type")?,
-            actual_start: opt_date(&r, "actual_start")?,
-            relapse_count: r.try_get("relapse_count")?,
-            legal_substance_use: opt_bool(&r, "legal_substance_use")?,
-            illegal_substance_use: opt_bool(&r, "illegal_substance_use")?,
-            outcome: r.try_get("outcome")?,
-            positive_kind: r.try_get("positive_kind")?,
-            interruption_reason: r.try_get("interruption_reason")?,
-            contract_kind: r.try_get("contract_kind")?,
-            evaluation: r.try_get("evaluation")?,
-            sex: r.try_get("sex")?,
-            birth_year: r.try_get("birth_year")?,
-            education: r.try_get("education")?,
-            work_history: r.try_get("work_history")?,
-            substance_start,
-            substance_current,
-            imported,
-        }))
+        let r = sqlx::query(&format!("{FACT_SOURCE} WHERE i.id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(source_of).transpose()
+    }
+
+    /// The sources of many interventions at once (the back-fill of the reporting extract).
+    pub async fn fact_sources(&mut self, ids: &[i64]) -> Result<Vec<FactSource>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Integers only: formatting them into the statement cannot inject anything.
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let rows = sqlx::query(&format!("{FACT_SOURCE} WHERE i.id IN ({list})")).fetch_all(self.conn()).await?;
+        rows.iter().map(source_of).collect()
+    }
+
+    /// Which of these interventions have filled forms.
+    pub async fn assessed_among(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT DISTINCT intervention_id FROM assessments WHERE intervention_id IN ({list})"
+        ))
+        .fetch_all(self.conn())
+        .await?)
     }
 
     /// Interventions of a person (their facts change with the person's profile or episodes).
