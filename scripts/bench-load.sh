@@ -55,7 +55,7 @@ run_engine() {
   echo "report extract loaded in $((SECONDS - t1)) s"
   echo "memory idle: $(for p in "${spids[@]}"; do rss "$p"; echo -n " "; done)"
   PERCORSI_BENCH_TOKEN=$token PERCORSI_BENCH_ANALYST_TOKEN=$analyst \
-    "$bin" bench-load "${urls[@]}" --rates "$rates" --seconds "$seconds"
+    "$bin" bench-load "${urls[@]}" --rates "$rates" --seconds "$seconds" --report-percent "${REPORT_PERCENT:-1}"
   echo "memory after the burst: $(for p in "${spids[@]}"; do rss "$p"; echo -n " "; done)"
   sleep 30
   echo "memory 30 s later: $(for p in "${spids[@]}"; do rss "$p"; echo -n " "; done)"

@@ -27,13 +27,18 @@ pub struct LoadArgs {
     pub token: String,
     /// API token of an analyst (report tables).
     pub analyst_token: String,
+    /// Share of report-table requests, in hundredths (the rest of the mix keeps its proportions).
+    pub report_percent: u32,
 }
 
-/// What the mix needs to know, read once through the API.
+/// What the mix needs to know, read once through the API, and who asks.
 struct Targets {
     persons: Vec<i64>,
     interventions: Vec<i64>,
     programme: i64,
+    token: String,
+    analyst_token: String,
+    mix: [(Kind, u32); 5],
 }
 
 #[derive(Clone, Copy)]
@@ -45,9 +50,24 @@ enum Kind {
     Write,
 }
 
-/// The share of each kind of request, in hundredths.
-const MIX: [(Kind, u32); 5] =
-    [(Kind::Search, 35), (Kind::Pathway, 30), (Kind::Intervention, 20), (Kind::Report, 5), (Kind::Write, 10)];
+/// The share of each kind of request, in hundredths, given the share of report tables: a
+/// report recomputes a table over every intervention of the programme, so its share decides
+/// much of the CPU the mix needs.
+fn mix(report_percent: u32) -> [(Kind, u32); 5] {
+    let report = report_percent.min(50);
+    let rest = 100 - report;
+    let write = rest / 10;
+    let intervention = rest * 2 / 10;
+    let pathway = rest * 3 / 10;
+    let search = rest - write - intervention - pathway;
+    [
+        (Kind::Search, search),
+        (Kind::Pathway, pathway),
+        (Kind::Intervention, intervention),
+        (Kind::Report, report),
+        (Kind::Write, write),
+    ]
+}
 
 const NAMES: [&str; 8] = ["Ros", "Bia", "Fer", "Col", "Ric", "Mar", "Gal", "Con"];
 
@@ -59,6 +79,11 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     connector.set_nodelay(true);
     let client: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(2048).build(connector);
     let targets = Arc::new(discover(&client, &args).await?);
+    let shares = mix(args.report_percent).map(|(_, s)| s);
+    println!(
+        "mix: {}% person search, {}% pathway, {}% intervention, {}% report table, {}% writes (monitoring)",
+        shares[0], shares[1], shares[2], shares[3], shares[4]
+    );
     println!(
         "servers {}; {} people, {} interventions visible to the case manager; programme {} for the reports",
         args.urls.join(", "),
@@ -118,9 +143,8 @@ async fn phase(client: &Http, args: &LoadArgs, targets: &Arc<Targets>, rate: u32
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let (client, targets, tx) = (client.clone(), targets.clone(), tx.clone());
         let url = args.urls[(i % args.urls.len() as u64) as usize].clone();
-        let (token, analyst) = (args.token.clone(), args.analyst_token.clone());
         tokio::spawn(async move {
-            let outcome = one(&client, &url, &token, &analyst, &targets, seed, due).await;
+            let outcome = one(&client, &url, &targets, seed, due).await;
             let _ = tx.send(outcome);
         });
     }
@@ -141,11 +165,12 @@ async fn phase(client: &Http, args: &LoadArgs, targets: &Arc<Targets>, rate: u32
     r
 }
 
-async fn one(client: &Http, url: &str, token: &str, analyst: &str, t: &Targets, seed: u64, due: Instant) -> Outcome {
+async fn one(client: &Http, url: &str, t: &Targets, seed: u64, due: Instant) -> Outcome {
+    let (token, analyst) = (t.token.as_str(), t.analyst_token.as_str());
     let pick = |n: usize| if n == 0 { 0 } else { ((seed >> 17) as usize) % n };
     let mut roll = (seed >> 40) as u32 % 100;
     let mut kind = Kind::Search;
-    for (k, share) in MIX {
+    for (k, share) in t.mix {
         if roll < share {
             kind = k;
             break;
@@ -234,7 +259,14 @@ async fn discover(client: &Http, args: &LoadArgs) -> anyhow::Result<Targets> {
     if persons.is_empty() || interventions.is_empty() {
         bail!("the case manager sees no people or interventions: run bench-data first");
     }
-    Ok(Targets { persons, interventions, programme })
+    Ok(Targets {
+        persons,
+        interventions,
+        programme,
+        token: args.token.clone(),
+        analyst_token: args.analyst_token.clone(),
+        mix: mix(args.report_percent),
+    })
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {

@@ -47,7 +47,7 @@ enum Command {
         #[arg(long, env = "PERCORSI_SECURE_COOKIES")]
         secure_cookies: bool,
         /// Requests served at once; past it, 503 with Retry-After at once.
-        #[arg(long, env = "PERCORSI_MAX_IN_FLIGHT", default_value_t = 512)]
+        #[arg(long, env = "PERCORSI_MAX_IN_FLIGHT", default_value_t = 128)]
         max_in_flight: usize,
     },
     /// Create or upgrade the database schema.
@@ -151,6 +151,9 @@ enum Command {
         /// API token of an analyst, for the report tables.
         #[arg(long, env = "PERCORSI_BENCH_ANALYST_TOKEN")]
         analyst_token: String,
+        /// Share of report-table requests in the mix, in percent.
+        #[arg(long, default_value_t = 1)]
+        report_percent: u32,
     },
     /// Measure the outcome reports and the import over synthetic data of a given size.
     BenchReports {
@@ -668,13 +671,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::BenchLoad { urls, rates, seconds, token, analyst_token } => {
+        Command::BenchLoad { urls, rates, seconds, token, analyst_token, report_percent } => {
             let args = load::LoadArgs {
                 urls: urls.clone(),
                 rates: rates.clone(),
                 seconds: *seconds,
                 token: token.clone(),
                 analyst_token: analyst_token.clone(),
+                report_percent: *report_percent,
             };
             load::run(args).await?;
         }
@@ -763,6 +767,17 @@ fn print_summary(what: &str, s: &percorsi_service::backup::BackupSummary) {
     }
 }
 
+/// Fewer malloc arenas than glibc's default (eight per core): the blocking pool's threads
+/// would otherwise each keep an arena of their own after a burst.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator setting (for arenas created from now on); it is
+    // thread-safe and touches no live allocation.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 4);
+    }
+}
+
 /// glibc keeps the memory a burst of requests allocated in its per-thread arenas; giving it
 /// back every few seconds returns the process near its idle size once the burst is over.
 fn return_memory_after_bursts() {
@@ -816,6 +831,7 @@ async fn shutdown() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     match run(cli).await {

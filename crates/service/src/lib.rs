@@ -59,8 +59,21 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 
 /// Runs CPU-heavy work (password hashing, parsing a large import, computing a report, checking
 /// the audit chain) on the blocking pool, so the async workers keep serving other requests.
+/// At most one such task per core runs at once: past that, work waits for a core for as long
+/// as a request waits for the database, then is refused as "busy" (503) instead of piling up
+/// threads and memory.
 pub(crate) async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Broken(format!("background task failed: {e}")))
+    static CORES: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let cores = CORES.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+    });
+    let permit = tokio::time::timeout(percorsi_store::DEFAULT_WAIT, cores.acquire())
+        .await
+        .map_err(|_| ServiceError::Unavailable(percorsi_store::Unavailable::Busy))?
+        .map_err(|e| ServiceError::Broken(format!("CPU semaphore closed: {e}")))?;
+    let result = tokio::task::spawn_blocking(work).await;
+    drop(permit);
+    result.map_err(|e| ServiceError::Broken(format!("background task failed: {e}")))
 }
 
 /// Today's date in the server's time zone: the day against which episodes and consents are judged.

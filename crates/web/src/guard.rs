@@ -17,7 +17,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Historical imports through the browser or the API, as `docs/import-format.md` promises.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Requests served at once by default; see `WebConfig::max_in_flight`.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
 
 /// How long clients are told to wait before retrying a 503.
 pub(crate) static RETRY_AFTER: HeaderValue = HeaderValue::from_static("2");
