@@ -122,3 +122,20 @@ async fn health_and_readiness() {
     );
     assert!(page.header("content-security-policy").unwrap().contains("default-src 'self'"));
 }
+
+#[tokio::test]
+async fn a_password_reset_ends_every_session_and_token_of_the_account() {
+    let app = TestApp::new().await;
+    let luca = app.login("luca").await;
+    let token = app.api_client("luca").await;
+    assert_eq!(luca.get("/home").await.status, StatusCode::OK);
+    assert_eq!(token.get("/api/v1/me").await.status, StatusCode::OK);
+    let luca_id = app.actor("luca").await.user_id;
+    let admin = app.login("admin").await;
+    let r = admin.post(&format!("/admin/utenti/{luca_id}/password"), &[("password", "una-nuova-password-lunga")]).await;
+    assert!(r.status.is_redirection(), "{}: {}", r.status, r.body);
+    assert_eq!(luca.get("/home").await.status, StatusCode::SEE_OTHER, "the old session is over");
+    assert_eq!(token.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "the old token is revoked");
+    let r = app.client().post_raw("/login", &[("username", "luca"), ("password", "una-nuova-password-lunga")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the new password works");
+}

@@ -165,7 +165,9 @@ impl Service {
         let hash = hash_password_off_thread(password).await?;
         let mut tx = self.store().write().await?;
         tx.set_password(user_id, &hash).await?;
-        record(&mut tx, actor, "update", "user", Some(user_id), "reimpostazione password", None).await?;
+        let (sessions, tokens) = tx.end_access_of_user(user_id).await?;
+        let detail = format!("{sessions} sessioni chiuse, {tokens} token revocati");
+        record(&mut tx, actor, "update", "user", Some(user_id), "reimpostazione password", Some(detail)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -226,6 +228,7 @@ impl Service {
         let mut tx = self.store().write().await?;
         let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
         tx.set_password(user.id, &hash).await?;
+        tx.end_access_of_user(user.id).await?;
         record_system(
             &mut tx,
             "cli",

@@ -168,6 +168,22 @@ impl Tx<Write> {
         Ok(id)
     }
 
+    /// Ends every session and revokes every API token of a user (a password reset: whoever
+    /// knew the old password is out at once). Returns how many sessions and tokens ended.
+    pub async fn end_access_of_user(&mut self, user_id: i64) -> Result<(u64, u64)> {
+        let sessions =
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(self.conn()).await?;
+        let tokens = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE revoked_at IS NULL \
+             AND membership_id IN (SELECT id FROM memberships WHERE user_id = $2)",
+        )
+        .bind(now())
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        Ok((sessions.rows_affected(), tokens.rows_affected()))
+    }
+
     pub async fn revoke_api_token(&mut self, id: i64) -> Result<bool> {
         Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now())

@@ -169,10 +169,19 @@ pub fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).map(|e| e.trim_start_matches('=').to_string()).unwrap_or_default()
 }
 
-/// Only local paths are accepted as post-login destinations (no open redirects).
+/// Only local paths are accepted as post-login destinations (no open redirects). Browsers drop
+/// tabs and line breaks from a `Location` (`/\t/evil.example` becomes `//evil.example`) and a
+/// header cannot carry control characters at all: only visible ASCII is kept.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            n.to_string()
+        }
         _ => "/home".to_string(),
     }
 }
@@ -187,6 +196,10 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/home");
         assert_eq!(safe_next(Some("https://evil.example")), "/home");
         assert_eq!(safe_next(None), "/home");
+        for hostile in ["/\t/evil.example", "/\n/evil.example", "/\r\nSet-Cookie: x=1", "/a\0b", "/\\evil", "/ /x"] {
+            assert_eq!(safe_next(Some(hostile)), "/home", "{hostile:?}");
+        }
+        assert_eq!(safe_next(Some("/persone?q=Rossi&p=2")), "/persone?q=Rossi&p=2");
     }
 
     #[test]
