@@ -67,7 +67,7 @@ run_engine() {
   "$bin" bench-reports --interventions 200000 --organisations 20 --iterations 1 | grep -E "^(import|re-import)" || echo "  import FAILED"
   "$bin" report --programme "Programma storico sintetico" --format xlsx --out "$work/r.xlsx" >/dev/null && echo "  CLI report: ok" || echo "  CLI report FAILED"
   wait "$load"
-  sed -n '4p' "$work/$name-background.txt" | sed 's/^/  background load: /'
+  grep '^| 100 |' "$work/$name-background.txt" | sed 's/^/  background load: /'
   for p in "${spids[@]}"; do kill "$p" 2>/dev/null || true; done
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 }

@@ -111,6 +111,12 @@ impl Tx<Write> {
     /// existed, synthetic data): sources in one query, facts in one bulk insert; interventions
     /// with filled forms go one by one.
     pub async fn backfill_facts(&mut self, ids: &[i64]) -> Result<()> {
+        // Several app servers may back-fill at once: under the extract's lock, skip what
+        // another one wrote meanwhile.
+        self.lock_extract().await?;
+        let done: BTreeSet<i64> = self.facts_among(ids).await?.into_iter().collect();
+        let ids: Vec<i64> = ids.iter().copied().filter(|id| !done.contains(id)).collect();
+        let ids = ids.as_slice();
         let assessed: BTreeSet<i64> = self.assessed_among(ids).await?.into_iter().collect();
         let mut facts = Vec::with_capacity(ids.len());
         for src in self.fact_sources(ids).await? {

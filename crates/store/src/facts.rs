@@ -356,10 +356,28 @@ impl Tx<Write> {
 
     /// The next revision, taken under the same lock as the audit chain on PostgreSQL, so that
     /// revisions become visible in the order they were assigned.
-    async fn next_revision(&mut self) -> Result<i64> {
+    /// Serialises writers of the extract across app servers until commit (the single writer
+    /// does it on SQLite).
+    pub(crate) async fn lock_extract(&mut self) -> Result<()> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(724031)").execute(self.conn()).await?;
         }
+        Ok(())
+    }
+
+    /// Which of these interventions already have a fact.
+    pub(crate) async fn facts_among(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        Ok(sqlx::query_scalar(&format!("SELECT intervention_id FROM report_facts WHERE intervention_id IN ({list})"))
+            .fetch_all(self.conn())
+            .await?)
+    }
+
+    async fn next_revision(&mut self) -> Result<i64> {
+        self.lock_extract().await?;
         Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) + 1 AS BIGINT) FROM report_facts")
             .fetch_one(self.conn())
             .await?)
