@@ -49,6 +49,9 @@ enum Command {
         /// Requests served at once; past it, 503 with Retry-After at once.
         #[arg(long, env = "PERCORSI_MAX_IN_FLIGHT", default_value_t = 128)]
         max_in_flight: usize,
+        /// Token a metrics scraper sends as `Authorization: Bearer …`; without it /metrics is off.
+        #[arg(long, env = "PERCORSI_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -385,7 +388,7 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve { bind, demo, secure_cookies, max_in_flight } => {
+        Command::Serve { bind, demo, secure_cookies, max_in_flight, metrics_token } => {
             let svc = open(&cli, Open::MayCreate).await?;
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
@@ -395,7 +398,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let app = percorsi_web::router(
                 svc.clone(),
-                percorsi_web::WebConfig { secure_cookies: *secure_cookies, max_in_flight: *max_in_flight },
+                percorsi_web::WebConfig {
+                    secure_cookies: *secure_cookies,
+                    max_in_flight: *max_in_flight,
+                    metrics_token: metrics_token.clone(),
+                },
             );
             let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
             tracing::info!(address = %bind, engine = ?svc.store().backend(), "Percorsi is serving");

@@ -114,7 +114,14 @@ async fn health_and_readiness() {
     assert!(css.body.contains("htmx"));
     let page = c.get("/login").await;
     assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
-    let metrics = c.get("/metrics").await;
+    assert_eq!(c.get("/metrics").await.status, StatusCode::NOT_FOUND, "off without a configured token");
+    let config = percorsi_web::WebConfig { metrics_token: Some("scrape-secret".into()), ..Default::default() };
+    let mut scraper = crate::support::Client::for_router(percorsi_web::router(app.svc.clone(), config));
+    assert_eq!(scraper.get("/metrics").await.status, StatusCode::UNAUTHORIZED, "anyone else is refused");
+    scraper.bearer = Some("wrong".into());
+    assert_eq!(scraper.get("/metrics").await.status, StatusCode::UNAUTHORIZED);
+    scraper.bearer = Some("scrape-secret".into());
+    let metrics = scraper.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.body.contains("percorsi_http_requests_total{class=\"2xx\"}"), "{}", metrics.body);
     assert!(

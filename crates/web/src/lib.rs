@@ -32,6 +32,8 @@ pub struct AppState {
     pub ui: Arc<Ui>,
     pub metrics: Arc<metrics::Metrics>,
     pub in_flight: guard::InFlight,
+    /// Bearer token `/metrics` asks for; without one the endpoint is off.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 pub struct WebConfig {
@@ -39,11 +41,13 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Requests served at once; past it, 503 with `Retry-After` at once.
     pub max_in_flight: usize,
+    /// `/metrics` answers only with `Authorization: Bearer <token>`; `None` turns it off (404).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { secure_cookies: false, max_in_flight: guard::DEFAULT_MAX_IN_FLIGHT }
+        WebConfig { secure_cookies: false, max_in_flight: guard::DEFAULT_MAX_IN_FLIGHT, metrics_token: None }
     }
 }
 
@@ -53,6 +57,7 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         ui: Arc::new(Ui::new(config.secure_cookies)),
         metrics: Arc::new(metrics::Metrics::default()),
         in_flight: guard::InFlight::new(config.max_in_flight),
+        metrics_token: config.metrics_token.filter(|t| !t.trim().is_empty()).map(|t| Arc::from(t.trim())),
     };
     let request_id = header::HeaderName::from_static("x-request-id");
     Router::new()

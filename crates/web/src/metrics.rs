@@ -40,7 +40,18 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-pub async fn render(State(state): State<AppState>) -> Response {
+/// Operators' figures (aggregate counts only) for a scraper holding the metrics token.
+pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(expected) = state.metrics_token.as_deref() else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // Compared as digests, so the time taken says nothing about how much of the token matched.
+    let digest = |t: &str| <sha2::Sha256 as sha2::Digest>::digest(t.as_bytes());
+    if given.is_none_or(|g| digest(g) != digest(expected)) {
+        return (axum::http::StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
+    }
     let m = &state.metrics;
     let mut out = String::new();
     let _ = writeln!(out, "# HELP percorsi_http_requests_total HTTP requests answered, by status class.\n# TYPE percorsi_http_requests_total counter");
