@@ -74,13 +74,29 @@ async fn user_with_two_organisations_chooses_and_switches() {
     let giulia = app.svc.cli_users().await.unwrap().into_iter().find(|u| u.user.username == "giulia").unwrap();
     let approdo = giulia.memberships.iter().find(|m| m.organisation_name.contains("Approdo")).unwrap();
     let serd = giulia.memberships.iter().find(|m| m.organisation_name.contains("6-LI")).unwrap();
+    let before = (c.cookie.clone(), c.csrf.clone());
     let r = c.post("/ruolo", &[("membership_id", &approdo.id.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The switch rotates the session: the old cookie no longer works, the new one does.
+    let old = c.clone();
+    let stale = old.get("/home").await;
+    assert!(
+        stale.status == StatusCode::SEE_OTHER && stale.location().starts_with("/login"),
+        "the pre-switch session id is dead: {}",
+        stale.location()
+    );
+    let set = r.header("set-cookie").expect("a new session cookie");
+    c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
+    assert_ne!(c.cookie, before.0);
     c.refresh_csrf().await;
+    assert_ne!(c.csrf, before.1, "and a new CSRF token");
     let home = c.get("/home").await.body;
     assert!(home.contains("Approdo") && home.contains("Operatore"));
     let r = c.post("/ruolo", &[("membership_id", &serd.id.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let set = r.header("set-cookie").expect("a new session cookie");
+    c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
+    c.refresh_csrf().await;
     let home = c.get("/home").await.body;
     assert!(home.contains("SerD Zona 6-LI") && home.contains("Case manager"));
     // Someone else's membership cannot be chosen.

@@ -198,7 +198,9 @@ impl Service {
     }
 
     /// Switches the organisation and role the session acts in; only the user's own active roles.
-    pub async fn choose_membership(&self, token: &str, membership_id: i64) -> Result<Actor> {
+    /// The session is replaced by a new one (new cookie, new CSRF token): a session id seen
+    /// before the switch is worth nothing after it. Returns the actor and the new session token.
+    pub async fn choose_membership(&self, token: &str, membership_id: i64) -> Result<(Actor, String)> {
         let token_hash = digest(token);
         let mut tx = self.store().write().await?;
         let s = tx.session(&token_hash, &now()).await?.ok_or(ServiceError::Unauthenticated)?;
@@ -208,10 +210,13 @@ impl Service {
             .filter(|m| m.user_id == s.user_id && m.active)
             .ok_or(ServiceError::Forbidden)?;
         let actor = actor_from(&m).ok_or(ServiceError::Forbidden)?;
-        tx.set_session_membership(&token_hash, m.id).await?;
+        let (new_token, new_hash) = new_secret();
+        let (csrf, _) = new_secret();
+        tx.delete_session(&token_hash).await?;
+        tx.insert_session(&new_hash, s.user_id, Some(m.id), &csrf, &s.expires_at).await?;
         crate::audit::record(&mut tx, &actor, "switch_role", "session", None, "cambio ente/ruolo", None).await?;
         tx.commit().await?;
-        Ok(actor)
+        Ok((actor, new_token))
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {

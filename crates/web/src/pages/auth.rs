@@ -81,7 +81,10 @@ pub async fn choose(State(state): State<AppState>, v: Visitor, Form(f): Form<Cho
         return fail(&state, v.lang, ServiceError::NotFound);
     };
     match state.svc.choose_membership(&s.token, id).await {
-        Ok(_) => Redirect::to("/home").into_response(),
+        Ok((_, token)) => {
+            let cookie = set_cookie(SESSION_COOKIE, &token, None, state.ui.secure_cookies);
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/home")).into_response()
+        }
         Err(e) => fail(&state, v.lang, e),
     }
 }
