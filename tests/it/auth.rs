@@ -162,3 +162,32 @@ async fn a_password_reset_ends_every_session_and_token_of_the_account() {
     let r = app.client().post_raw("/login", &[("username", "luca"), ("password", "una-nuova-password-lunga")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "the new password works");
 }
+
+#[tokio::test]
+async fn users_of_a_deactivated_organisation_lose_sessions_tokens_and_login() {
+    let app = TestApp::new().await;
+    let paola = app.login("paola").await;
+    let token = app.api_client("paola").await;
+    assert_eq!(paola.get("/home").await.status, StatusCode::OK);
+    assert_eq!(token.get("/api/v1/me").await.status, StatusCode::OK);
+    let admin = app.actor("admin").await;
+    let org = app.svc.organisations().await.unwrap().into_iter().find(|o| o.name.contains("Servizio sociale")).unwrap();
+    let form = percorsi_domain::organisation::OrganisationForm {
+        name: org.name.clone(),
+        kind: org.kind.clone(),
+        parent_id: org.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+        territory: org.territory.clone().unwrap_or_default(),
+    };
+    app.svc.update_organisation(&admin, org.id, &form, false).await.expect("deactivate");
+    let r = paola.get("/home").await;
+    assert!(r.status == StatusCode::SEE_OTHER && r.location().starts_with("/login"), "session ended: {}", r.location());
+    assert_eq!(token.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "token refused");
+    let r = app
+        .client()
+        .post_raw("/login", &[("username", "paola"), ("password", percorsi_service::demo::DEMO_PASSWORD)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "no login into a deactivated organisation");
+    // Reactivated, everything works again.
+    app.svc.update_organisation(&admin, org.id, &form, true).await.expect("reactivate");
+    app.login("paola").await;
+}

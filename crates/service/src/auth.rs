@@ -148,7 +148,23 @@ impl Service {
         }
         tx.record_login_failure(user.id, 0, None).await?;
         let active: Vec<MembershipRow> =
-            tx.memberships_of_user(user.id).await?.into_iter().filter(|m| m.active).collect();
+            tx.memberships_of_user(user.id).await?.into_iter().filter(MembershipRow::usable).collect();
+        if active.is_empty() {
+            // Every role is revoked or at a deactivated organisation: nothing to act as.
+            let reason = "nessun ruolo attivo in un ente attivo";
+            record_system(
+                &mut tx,
+                &username,
+                Some(user.id),
+                "login_refused",
+                "user",
+                Some(user.id.to_string()),
+                reason,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(ServiceError::Unauthenticated);
+        }
         let chosen = (active.len() == 1).then(|| active[0].id);
         let (token, token_hash) = new_secret();
         let (csrf, _) = new_secret();
@@ -176,8 +192,12 @@ impl Service {
             return Ok(None);
         };
         let memberships: Vec<MembershipRow> =
-            tx.memberships_of_user(s.user_id).await?.into_iter().filter(|m| m.active).collect();
+            tx.memberships_of_user(s.user_id).await?.into_iter().filter(MembershipRow::usable).collect();
         tx.commit().await?;
+        if memberships.is_empty() {
+            // The user's organisations were deactivated (or every role revoked): the session ends.
+            return Ok(None);
+        }
         let actor = s.membership_id.and_then(|id| memberships.iter().find(|m| m.id == id)).and_then(actor_from);
         // Extending the idle timeout is a write: done at most every five minutes of activity,
         // so that ordinary page views stay reads.
@@ -207,7 +227,7 @@ impl Service {
         let m = tx
             .membership(membership_id)
             .await?
-            .filter(|m| m.user_id == s.user_id && m.active)
+            .filter(|m| m.user_id == s.user_id && m.usable())
             .ok_or(ServiceError::Forbidden)?;
         let actor = actor_from(&m).ok_or(ServiceError::Forbidden)?;
         let (new_token, new_hash) = new_secret();
@@ -233,7 +253,7 @@ impl Service {
             return Err(percorsi_domain::Invalid::one("name", "err-required").into());
         }
         let mut tx = self.store().write().await?;
-        let m = tx.membership(membership_id).await?.filter(|m| m.active).ok_or(ServiceError::NotFound)?;
+        let m = tx.membership(membership_id).await?.filter(MembershipRow::usable).ok_or(ServiceError::NotFound)?;
         let (token, token_hash) = new_secret();
         let expires = days.map(|d| ts(Utc::now() + Duration::days(d)));
         let id = tx.insert_api_token(&token_hash, name, m.id, expires.as_deref()).await?;
@@ -304,7 +324,7 @@ pub async fn membership_for<M: Mode>(
         .await?
         .into_iter()
         .find(|m| {
-            m.active
+            m.usable()
                 && organisation_id.is_none_or(|o| o == m.organisation_id)
                 && role.is_none_or(|r| r.code() == m.role)
         })

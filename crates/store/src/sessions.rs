@@ -52,12 +52,13 @@ impl<M: Mode> Tx<M> {
         .transpose()
     }
 
-    /// A token that is neither revoked nor expired, whose user and role are active.
+    /// A token that is neither revoked nor expired, whose user, role and organisation are active.
     pub async fn api_token(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<ApiTokenRow>> {
         let r = sqlx::query(
             "SELECT t.id, t.name, t.membership_id FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
-             JOIN users u ON u.id = m.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
-             AND (t.expires_at IS NULL OR t.expires_at > $2) AND m.active = TRUE AND u.active = TRUE",
+             JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+             AND (t.expires_at IS NULL OR t.expires_at > $2) AND m.active = TRUE AND u.active = TRUE AND o.active = TRUE",
         )
         .bind(token_hash)
         .bind(now_ts)

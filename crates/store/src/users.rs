@@ -27,6 +27,15 @@ pub struct MembershipRow {
     pub organisation_kind: String,
     pub role: String,
     pub active: bool,
+    /// Whether the organisation is active: a role at a deactivated organisation acts nowhere.
+    pub organisation_active: bool,
+}
+
+impl MembershipRow {
+    /// A role that can be acted in now: itself active, at an active organisation.
+    pub fn usable(&self) -> bool {
+        self.active && self.organisation_active
+    }
 }
 
 fn map_user(r: &AnyRow) -> Result<UserRow> {
@@ -52,13 +61,14 @@ fn map_membership(r: &AnyRow) -> Result<MembershipRow> {
         organisation_kind: r.try_get("organisation_kind")?,
         role: r.try_get("role")?,
         active: bool_col(r, "active")?,
+        organisation_active: bool_col(r, "organisation_active")?,
     })
 }
 
 const USER: &str = "SELECT id, username, display_name, active, failed_logins, locked_until, password_hash FROM users";
 const MEMBERSHIP: &str =
     "SELECT m.id, m.user_id, u.username, u.display_name, m.organisation_id, o.name AS organisation_name, \
-                          o.kind AS organisation_kind, m.role, m.active FROM memberships m \
+                          o.kind AS organisation_kind, m.role, m.active, o.active AS organisation_active FROM memberships m \
                           JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id";
 
 impl<M: Mode> Tx<M> {
