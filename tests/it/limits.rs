@@ -76,3 +76,27 @@ async fn imports_larger_than_two_megabytes_are_read_and_too_large_ones_refused_i
     assert_eq!(r.json()["error"]["code"], "too_large");
     assert!(r.json()["error"]["message"].as_str().unwrap_or("").contains("supera i 64 MB"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn control_characters_are_refused_with_the_field_named_never_a_500() {
+    let app = TestApp::new().await;
+    let r = app.client().post_raw("/login", &[("username", "an\0na"), ("password", "x")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("caratteri di controllo"), "in Italian for browsers: {}", r.body);
+
+    let anna = app.actor("anna").await;
+    let api = app.api_client("anna").await;
+    let body = serde_json::json!({
+        "person": {"surname": "Ros\u{0}si", "name": "Carla", "birth_date": "1983-05-20", "sex": "F"},
+        "episode": {"start_date": "2026-02-10", "case_manager_id": anna.user_id.to_string()}
+    });
+    let r = api.json("POST", "/api/v1/persons", body).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.json()["error"]["fields"][0]["field"], "surname");
+
+    let browser = app.login("anna").await;
+    assert_eq!(browser.get("/persone?q=%00").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(browser.get("/persone?q=%1B%5B2J").await.status, StatusCode::BAD_REQUEST, "escape sequences too");
+    // Line breaks and tabs are text: a search with them is an ordinary search.
+    assert_eq!(browser.get("/persone?q=Rossi%0A").await.status, StatusCode::OK);
+}

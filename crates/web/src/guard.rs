@@ -81,6 +81,94 @@ pub async fn time_limit(req: Request, next: Next) -> Response {
     }
 }
 
+/// Refuses text with control characters (NUL, escape, …) in the query, a form or a JSON body
+/// with 400 naming the field, before any use case sees it: PostgreSQL rejects NUL in text with
+/// an internal error, and no field of Percorsi has a use for them. Tabs and line breaks stay
+/// allowed (notes and minutes have paragraphs). Imports check their own cells.
+pub async fn control_characters(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(field) = req.uri().query().and_then(|q| bad_form_field(q.as_bytes())) {
+        return field_refusal(&state, &req, &field);
+    }
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|c| c.to_ascii_lowercase())
+        .unwrap_or_default();
+    let (is_form, is_json) = (form.starts_with("application/x-www-form-urlencoded"), form.contains("json"));
+    if !(is_form || is_json) || is_upload(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let req = Request::from_parts(parts, axum::body::Body::empty());
+            return refusal(&state, &req, StatusCode::PAYLOAD_TOO_LARGE, "too_large", "err-body-too-large");
+        }
+    };
+    let bad = if is_form { bad_form_field(&bytes) } else { bad_json_field(&bytes) };
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    match bad {
+        Some(field) => field_refusal(&state, &req, &field),
+        None => next.run(req).await,
+    }
+}
+
+fn is_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+fn bad_form_field(raw: &[u8]) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw).ok()?;
+    pairs.into_iter().find(|(k, v)| k.chars().any(is_control) || v.chars().any(is_control)).map(|(k, _)| k)
+}
+
+fn bad_json_field(raw: &[u8]) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.chars().any(is_control) => Some(path.to_string()),
+            serde_json::Value::Array(items) => items.iter().find_map(|i| walk(i, path)),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                if k.chars().any(is_control) {
+                    return Some(path.to_string());
+                }
+                walk(v, k)
+            }),
+            _ => None,
+        }
+    }
+    walk(&serde_json::from_slice(raw).ok()?, "")
+}
+
+fn field_refusal(state: &AppState, req: &Request, field: &str) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let lang = if api {
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Lang::from_accept)
+            .unwrap_or(Lang::En)
+    } else {
+        crate::session::lang_of(req.headers())
+    };
+    let message = state.ui.t(lang, "err-control-characters");
+    let field_label = state.ui.i18n.field_label(lang, field);
+    if api {
+        let body = serde_json::json!({"error": {"code": "invalid_input", "message": message,
+            "fields": [{"field": field, "key": "err-control-characters", "message": format!("{field_label}: {message}")}]}});
+        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    } else {
+        let html = format!(
+            "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><title>Percorsi</title><p role=\"alert\">{}: {}</p></html>",
+            lang.code(),
+            minijinja::HtmlEscape(&field_label),
+            minijinja::HtmlEscape(&message)
+        );
+        (StatusCode::BAD_REQUEST, axum::response::Html(html)).into_response()
+    }
+}
+
 fn refusal(state: &AppState, req: &Request, status: StatusCode, code: &str, key: &str) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let lang = if api {

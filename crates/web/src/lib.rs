@@ -69,6 +69,7 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         .with_state(state.clone())
         // Our own limits replace axum's 2 MiB default, which would cut imports short.
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::control_characters))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::body_limit))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(guard::time_limit))
