@@ -691,3 +691,30 @@ async fn ledger_invariant_holds_under_random_operations() {
         "refused {refused}, paid {paid}, prolonged {prolonged}, ended {ended}"
     );
 }
+
+#[tokio::test]
+async fn attendance_is_recorded_only_for_months_the_intervention_ran() {
+    use percorsi_domain::intervention::AttendanceForm;
+    let app = TestApp::new().await;
+    let davide = app.actor("davide").await;
+    let list = app.svc.tutored(&davide).await.unwrap();
+    let closed =
+        list.iter().find(|t| t.actual_end.is_some()).expect("the demo has a concluded intervention davide tutors");
+    let form = |month: &str| AttendanceForm {
+        month: month.into(),
+        days_planned: "20".into(),
+        days_present: "18".into(),
+        note: String::new(),
+    };
+    let far = app.svc.record_attendance(&davide, closed.id, &form("2031-01")).await;
+    assert!(matches!(far, Err(percorsi_service::ServiceError::Invalid(_))), "a month after the end: {far:?}");
+    let first = closed.actual_start.expect("started").format("%Y-%m").to_string();
+    app.svc.record_attendance(&davide, closed.id, &form(&first)).await.expect("a month it ran");
+    let running = list
+        .iter()
+        .find(|t| t.actual_end.is_none() && t.actual_start.is_some())
+        .expect("the demo has a running intervention davide tutors");
+    let next_year = (today() + Duration::days(366)).format("%Y-%m").to_string();
+    let future = app.svc.record_attendance(&davide, running.id, &form(&next_year)).await;
+    assert!(matches!(future, Err(percorsi_service::ServiceError::Invalid(_))), "a month to come: {future:?}");
+}

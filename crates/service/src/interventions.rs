@@ -377,15 +377,30 @@ impl Service {
     pub async fn record_attendance(&self, actor: &Actor, id: i64, form: &AttendanceForm) -> Result<()> {
         let a = form.validate()?;
         let mut tx = self.store().write().await?;
-        if allows(actor.role, Permission::TutorInterventions) {
-            tx.tutored(actor.user_id, actor.organisation_id, Some(id))
+        let (start, end, status) = if allows(actor.role, Permission::TutorInterventions) {
+            let t = tx
+                .tutored(actor.user_id, actor.organisation_id, Some(id))
                 .await?
                 .into_iter()
                 .next()
                 .ok_or(ServiceError::NotFound)?;
+            (t.actual_start, t.actual_end.unwrap_or(t.planned_end), t.status)
         } else {
             policy::require(actor, Permission::ManageInterventions)?;
-            own_intervention(&mut tx, actor, id).await?;
+            let r = own_intervention(&mut tx, actor, id).await?;
+            (r.actual_start, r.actual_end.unwrap_or(r.planned_end), r.status)
+        };
+        // Attendance is of months the intervention ran: from its start to its end (or today),
+        // never of a month to come, never before it started.
+        let Some(start) = start else {
+            return Err(ServiceError::Refused(Invalid::one("month", "err-attendance-not-started")));
+        };
+        let last =
+            if InterventionStatus::parse(&status).is_some_and(|s| s.is_closed()) { end } else { end.min(today()) };
+        let (first, last) = (start.format("%Y-%m").to_string(), last.format("%Y-%m").to_string());
+        if a.month < first || a.month > last {
+            let e = FieldError::new("month", "err-month-outside").arg("first", first).arg("last", last);
+            return Err(Invalid(vec![e]).into());
         }
         tx.upsert_attendance(id, &a, actor.user_id).await?;
         record(&mut tx, actor, "update", "intervention", Some(id), "presenze", Some(a.month.clone())).await?;

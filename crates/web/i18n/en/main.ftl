@@ -245,6 +245,7 @@ err-file-exists = a file with this name already exists: choose another.
 err-restore-exists = a database is already there: stop the server and add --force to replace it.
 err-already-initialised = this installation already has organisations or users: `percorsi init` only sets up an empty database.
 err-control-characters = contains control characters (such as NUL) that no text may hold: remove them.
+err-attendance-not-started = the intervention has not started yet: attendance is recorded from its first month.
 err-overloaded = Percorsi is handling too many requests right now. Try again in a few seconds.
 err-refused = The request conflicts with the current state; nothing was changed.
 err-concurrent-change = Someone else changed this at the same moment. Reload the page to see the current state and try again.

@@ -245,6 +245,7 @@ err-file-exists = esiste già un file con questo nome: scegline un altro.
 err-restore-exists = lì c'è già un database: ferma il server e aggiungi --force per sostituirlo.
 err-already-initialised = questa installazione ha già enti o utenti: `percorsi init` configura solo un database vuoto.
 err-control-characters = contiene caratteri di controllo (come NUL) che nessun testo può contenere: toglili.
+err-attendance-not-started = l'intervento non è ancora iniziato: le presenze si registrano dal suo primo mese.
 err-overloaded = Percorsi sta gestendo troppe richieste in questo momento. Riprova tra qualche secondo.
 err-refused = La richiesta non è compatibile con lo stato attuale; non è stato modificato nulla.
 err-concurrent-change = Qualcun altro ha modificato questi dati nello stesso momento. Ricarica la pagina per vedere lo stato attuale e riprova.
