@@ -184,3 +184,30 @@ async fn openapi_document_describes_the_api() {
     assert!(doc["components"]["schemas"].get("PersonForm").is_some());
     assert!(doc["components"]["securitySchemes"].get("bearer").is_some());
 }
+
+#[tokio::test]
+async fn patch_changes_only_the_fields_sent() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let c = app.api_client("anna").await;
+    let r = c.json("POST", "/api/v1/persons", registration(anna.user_id, "Parziale")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["person_id"].as_i64().unwrap();
+    let full = json!({"phone": "0585 111111", "email": "", "address": "", "citizenship": "italiana",
+                      "education": "media_superiore", "work_history": "", "living_situation": "", "user_class": ""});
+    let r = c.json("PATCH", &format!("/api/v1/persons/{id}"), full).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    // Only the phone: education and citizenship stay as they were.
+    let r = c.json("PATCH", &format!("/api/v1/persons/{id}"), json!({"phone": "0585 222222"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let p = c.get(&format!("/api/v1/persons/{id}")).await.json();
+    assert_eq!(p["identity"]["phone"], "0585 222222");
+    assert_eq!(p["person"]["education"], "media_superiore", "a field not sent is kept: {p}");
+    assert_eq!(p["person"]["citizenship"], "italiana");
+    // A field sent empty is cleared; an unknown field is an error, not silently ignored.
+    let r = c.json("PATCH", &format!("/api/v1/persons/{id}"), json!({"education": ""})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(c.get(&format!("/api/v1/persons/{id}")).await.json()["person"]["education"].is_null());
+    let r = c.json("PATCH", &format!("/api/v1/persons/{id}"), json!({"telefono": "1"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}

@@ -123,6 +123,37 @@ pub struct PersonUpdateForm {
     pub user_class: String,
 }
 
+/// A partial update (HTTP `PATCH`): only the fields sent change; a field sent empty is cleared.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonPatch {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub citizenship: Option<String>,
+    pub education: Option<String>,
+    pub work_history: Option<String>,
+    pub living_situation: Option<String>,
+    pub user_class: Option<String>,
+}
+
+impl PersonPatch {
+    /// The whole form: the fields sent, and the current values for the others.
+    pub fn over(&self, current: &PersonUpdateForm) -> PersonUpdateForm {
+        let pick = |sent: &Option<String>, now: &String| sent.clone().unwrap_or_else(|| now.clone());
+        PersonUpdateForm {
+            phone: pick(&self.phone, &current.phone),
+            email: pick(&self.email, &current.email),
+            address: pick(&self.address, &current.address),
+            citizenship: pick(&self.citizenship, &current.citizenship),
+            education: pick(&self.education, &current.education),
+            work_history: pick(&self.work_history, &current.work_history),
+            living_situation: pick(&self.living_situation, &current.living_situation),
+            user_class: pick(&self.user_class, &current.user_class),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonUpdate {
     pub contacts: Contacts,

@@ -6,7 +6,7 @@ use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::NaiveDate;
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
-use percorsi_domain::person::{NewPerson, PersonForm, PersonUpdateForm};
+use percorsi_domain::person::{NewPerson, PersonForm, PersonPatch, PersonUpdateForm};
 use percorsi_domain::{pseudonym, Invalid};
 use percorsi_store::{
     ConsentRow, EpisodeRow, IdentityRow, MembershipRow, Mode, PersonRow, PersonSummary, TeamMemberRow, Tx,
@@ -160,6 +160,30 @@ impl Service {
         record(&mut tx, actor, "update", "person", Some(person_id), "correzione di contatti e profilo", None).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A partial update (`PATCH`): the fields not sent keep their stored values.
+    pub async fn patch_person(&self, actor: &Actor, person_id: i64, patch: &PersonPatch) -> Result<()> {
+        policy::require(actor, Permission::ViewIdentity)?;
+        let mut tx = self.store().read().await?;
+        let scope = actor.scope();
+        let person = tx.person_visible(&scope, person_id).await?.ok_or(ServiceError::NotFound)?;
+        let identity = tx.identity_visible(&scope, person_id).await?;
+        tx.commit().await?;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let contact =
+            |f: fn(&IdentityRow) -> &Option<String>| identity.as_ref().map(|i| text(f(i))).unwrap_or_default();
+        let current = PersonUpdateForm {
+            phone: contact(|i| &i.phone),
+            email: contact(|i| &i.email),
+            address: contact(|i| &i.address),
+            citizenship: text(&person.citizenship),
+            education: text(&person.education),
+            work_history: text(&person.work_history),
+            living_situation: text(&person.living_situation),
+            user_class: text(&person.user_class),
+        };
+        self.update_person(actor, person_id, &patch.over(&current)).await
     }
 
     /// Opens a further episode for a person the organisation already sees (e.g. via consent).

@@ -7,7 +7,7 @@ use axum::Json;
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::organisation::OrganisationForm;
-use percorsi_domain::person::{PersonForm, PersonUpdateForm};
+use percorsi_domain::person::{PersonForm, PersonPatch};
 use percorsi_domain::user::UserForm;
 use percorsi_service::pathway::Registration;
 use serde::{Deserialize, Serialize};
@@ -98,14 +98,14 @@ pub async fn pathway(State(s): State<AppState>, who: ApiActor, Path(id): Path<i6
 }
 
 /// Corrects contacts and profile (not the data that define the pseudonymous code).
-#[utoipa::path(patch, path = "/api/v1/persons/{id}", params(("id" = i64, Path)), request_body = PersonUpdateForm, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/api/v1/persons/{id}", params(("id" = i64, Path)), request_body = PersonPatch, responses((status = 204), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn update_person(
     State(s): State<AppState>,
     who: ApiActor,
     Path(id): Path<i64>,
-    ApiJson(f): ApiJson<PersonUpdateForm>,
+    ApiJson(f): ApiJson<PersonPatch>,
 ) -> ApiResult {
-    call!(s, who, s.svc.update_person(&who.actor, id, &f));
+    call!(s, who, s.svc.patch_person(&who.actor, id, &f));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
