@@ -225,12 +225,6 @@ impl Store {
         Ok(sqlx::query_scalar(sql).fetch_one(&self.inner.reader).await?)
     }
 
-    /// Whether the database answers at all.
-    pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.inner.reader).await?;
-        Ok(())
-    }
-
     pub async fn close(&self) {
         self.inner.reader.close().await;
         self.inner.writer.close().await;

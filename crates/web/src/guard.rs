@@ -142,16 +142,7 @@ fn bad_json_field(raw: &[u8]) -> Option<String> {
 }
 
 fn field_refusal(state: &AppState, req: &Request, field: &str) -> Response {
-    let api = req.uri().path().starts_with("/api/");
-    let lang = if api {
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Lang::from_accept)
-            .unwrap_or(Lang::En)
-    } else {
-        crate::session::lang_of(req.headers())
-    };
+    let (api, lang) = caller(req);
     let message = state.ui.t(lang, "err-control-characters");
     let field_label = state.ui.i18n.field_label(lang, field);
     if api {
@@ -169,17 +160,24 @@ fn field_refusal(state: &AppState, req: &Request, field: &str) -> Response {
     }
 }
 
-fn refusal(state: &AppState, req: &Request, status: StatusCode, code: &str, key: &str) -> Response {
-    let api = req.uri().path().starts_with("/api/");
-    let lang = if api {
-        req.headers()
+/// Whether the request is an API call, and the language to answer in: machine clients get
+/// English unless they ask (`Accept-Language`), browsers their language cookie.
+fn caller(req: &Request) -> (bool, Lang) {
+    if req.uri().path().starts_with("/api/") {
+        let lang = req
+            .headers()
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .and_then(Lang::from_accept)
-            .unwrap_or(Lang::En)
+            .unwrap_or(Lang::En);
+        (true, lang)
     } else {
-        crate::session::lang_of(req.headers())
-    };
+        (false, crate::session::lang_of(req.headers()))
+    }
+}
+
+fn refusal(state: &AppState, req: &Request, status: StatusCode, code: &str, key: &str) -> Response {
+    let (api, lang) = caller(req);
     let message = state.ui.t(lang, key);
     let mut res = if api {
         (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "fields": []}})))
