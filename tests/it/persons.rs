@@ -229,3 +229,17 @@ async fn search_finds_by_name_and_code() {
     let list = c.get("/persone?q=nessunocosi").await.body;
     assert!(list.contains("Nessuna persona trovata"));
 }
+
+#[tokio::test]
+async fn a_section_that_cannot_be_read_fails_the_page_instead_of_showing_nothing() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let person = app.svc.followed(&anna).await.unwrap()[0].id;
+    let browser = app.login("anna").await;
+    assert_eq!(browser.get(&format!("/persone/{person}")).await.status, StatusCode::OK);
+    // The placements can no longer be read (as with a broken table or a lost connection).
+    crate::support::sqlx_exec(&app.svc.store().clone(), "ALTER TABLE placements RENAME TO placements_gone").await;
+    let r = browser.get(&format!("/persone/{person}")).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "an error the user sees, not an empty section");
+    assert!(r.body.contains("errore interno"), "{}", r.body);
+}

@@ -133,6 +133,18 @@ pub fn error_page(state: &AppState, lang: Lang, status: StatusCode, key: &str) -
 }
 
 /// Maps a service failure to a page; invalid input is handled by each form instead.
+/// The value of one section of a page, or that page's error. A section that cannot be read is
+/// never shown as an empty list: the user would take "nothing there" for the truth.
+macro_rules! section {
+    ($state:expr, $lang:expr, $result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(e) => return $crate::pages::fail($state, $lang, e),
+        }
+    };
+}
+pub(crate) use section;
+
 pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
     match err {
         ServiceError::NotFound => error_page(state, lang, StatusCode::NOT_FOUND, "err-not-found"),

@@ -69,8 +69,12 @@ async fn render_network(state: &AppState, auth: &Auth, msg: Option<&str>, invali
         Ok(d) => d,
         Err(e) => return fail(state, lang, e),
     };
-    let groups = state.svc.groups(&auth.actor).await.unwrap_or_default();
-    let orgs = state.svc.organisations().await.unwrap_or_default();
+    let groups = if allows(auth.actor.role, Permission::ViewProgrammes) {
+        super::section!(state, lang, state.svc.groups(&auth.actor).await)
+    } else {
+        Vec::new()
+    };
+    let orgs = super::section!(state, lang, state.svc.organisations().await);
     let grid = crate::report_view::resolve_grid(&state.ui.i18n, lang, &dashboard.grid);
     let axes = crate::report_view::resolve_grid(&state.ui.i18n, lang, &dashboard.axes);
     let (errors, list) = invalid.map(|i| state.ui.errors(lang, i)).unwrap_or_default();

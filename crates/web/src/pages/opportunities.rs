@@ -31,7 +31,7 @@ async fn render(
         Err(e) => return fail(state, lang, e),
     };
     let people = if allows(auth.actor.role, Permission::ManageProjects) {
-        state.svc.followed(&auth.actor).await.unwrap_or_default()
+        super::section!(state, lang, state.svc.followed(&auth.actor).await)
     } else {
         Vec::new()
     };

@@ -35,16 +35,16 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
         None
     };
     let due = if allows(auth.actor.role, Permission::ManageInterventions) {
-        state.svc.due(&auth.actor).await.ok()
+        Some(super::section!(&state, auth.lang, state.svc.due(&auth.actor).await))
     } else {
         None
     };
     let tutored = if allows(auth.actor.role, Permission::TutorInterventions) {
-        state.svc.tutored(&auth.actor).await.ok()
+        Some(super::section!(&state, auth.lang, state.svc.tutored(&auth.actor).await))
     } else {
         None
     };
-    let reviews = state.svc.project_agenda(&auth.actor).await.unwrap_or_default();
+    let reviews = super::section!(&state, auth.lang, state.svc.project_agenda(&auth.actor).await);
     let ctx = context! {
         ..context! { followed => followed, due => due, tutored => tutored, reviews => reviews },
         ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()),
@@ -157,22 +157,26 @@ async fn render_show(
         pathway.episodes.iter().any(|e| e.organisation_id == auth.actor.organisation_id && e.end_date.is_none());
     let can_episodes = allows(auth.actor.role, Permission::ManageEpisodes);
     let managers = if can_episodes && !open_here {
-        state.svc.case_managers(&auth.actor).await.unwrap_or_default()
+        super::section!(state, lang, state.svc.case_managers(&auth.actor).await)
     } else {
         Vec::new()
     };
     let candidates = if pathway.manageable_episode.is_some() {
-        state.svc.team_candidates().await.unwrap_or_default()
+        super::section!(state, lang, state.svc.team_candidates().await)
     } else {
         Vec::new()
     };
-    let organisations =
-        if pathway.can_manage_consents { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
-    let interventions = state.svc.interventions_of_person(&auth.actor, id).await.unwrap_or_default();
-    let projects = state.svc.projects_of_person(&auth.actor, id).await.unwrap_or_default();
-    let referrals = state.svc.referrals_of_person(&auth.actor, id).await.unwrap_or_default();
-    let placements = state.svc.placements_of_person(&auth.actor, id).await.unwrap_or_default();
-    let assessments = state.svc.person_assessments(&auth.actor, id).await.unwrap_or_default();
+    let organisations = if pathway.can_manage_consents {
+        super::section!(state, lang, state.svc.organisations().await)
+    } else {
+        Vec::new()
+    };
+    // Every section below needs what the pathway itself needed: a failure is the page's error.
+    let interventions = super::section!(state, lang, state.svc.interventions_of_person(&auth.actor, id).await);
+    let projects = super::section!(state, lang, state.svc.projects_of_person(&auth.actor, id).await);
+    let referrals = super::section!(state, lang, state.svc.referrals_of_person(&auth.actor, id).await);
+    let placements = super::section!(state, lang, state.svc.placements_of_person(&auth.actor, id).await);
+    let assessments = super::section!(state, lang, state.svc.person_assessments(&auth.actor, id).await);
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (status, failure_vars) = failure_vars(state, lang, failure);
@@ -250,12 +254,12 @@ async fn after_sub_form<T: Serialize>(
     };
     after_form(state, auth.lang, outcome, done, form, input, async |failure| {
         let person = match target {
-            Target::Person(id) => Some(id),
-            Target::Episode(id) => person_of_episode(state, auth, id).await,
+            Target::Person(id) => Ok(id),
+            Target::Episode(id) => state.svc.episode_person(&auth.actor, id).await,
         };
         match person {
-            Some(pid) => render_show(state, auth, pid, None, Some(failure)).await,
-            None => fail(state, auth.lang, ServiceError::NotFound),
+            Ok(pid) => render_show(state, auth, pid, None, Some(failure)).await,
+            Err(e) => fail(state, auth.lang, e),
         }
     })
     .await
@@ -343,8 +347,4 @@ fn manager_options(
     managers: &[percorsi_service::store::MembershipRow],
 ) -> Vec<std::collections::HashMap<&'static str, String>> {
     managers.iter().map(|m| option(m.user_id, m.display_name.clone())).collect()
-}
-
-async fn person_of_episode(state: &AppState, auth: &Auth, episode_id: i64) -> Option<i64> {
-    state.svc.episode_person(&auth.actor, episode_id).await.ok()
 }

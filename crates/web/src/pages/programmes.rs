@@ -62,7 +62,8 @@ async fn render_show(
         Err(e) => return fail(state, lang, e),
     };
     let can_manage = allows(auth.actor.role, Permission::ManageProgrammes);
-    let organisations = if can_manage { state.svc.organisations().await.unwrap_or_default() } else { Vec::new() };
+    let organisations =
+        if can_manage { super::section!(state, lang, state.svc.organisations().await) } else { Vec::new() };
     let (status, failure_vars) = failure_vars(state, lang, failure);
     let chart = budget_chart(&overview);
     let ctx = context! {

@@ -94,7 +94,7 @@ pub async fn notifications(State(state): State<AppState>, auth: Auth) -> Respons
         })
         .collect();
     // Due items belong here too: what the organisation's projects need next.
-    let due = state.svc.project_agenda(&auth.actor).await.unwrap_or_default();
+    let due = super::section!(&state, auth.lang, state.svc.project_agenda(&auth.actor).await);
     let ctx = context! { ..context! { items => items, reviews => due }, ..base(&state, auth.lang, Some(&auth.session), "notifications-title", None) };
     state.ui.render(StatusCode::OK, "referrals/notifications.html", ctx)
 }
