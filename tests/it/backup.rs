@@ -2,19 +2,10 @@
 //! the backup began, SQLite finds it sound, its audit chain is intact, and it restores into a
 //! working database. Through the service and through the `percorsi` command.
 
-use crate::support::{postgres_url, TestApp};
+use crate::support::{nth_registration, postgres_url, TestApp};
 use axum::http::StatusCode;
 use percorsi_service::store::{Store, StoreOptions};
-use serde_json::json;
 use std::sync::{Arc, Mutex};
-
-fn registration(cm: i64, n: usize) -> serde_json::Value {
-    let birth = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Duration::days(n as i64);
-    json!({
-        "person": {"surname": "Copia", "name": "Sicura", "birth_date": birth.format("%Y-%m-%d").to_string(), "sex": "F"},
-        "episode": {"start_date": "2026-02-10", "case_manager_id": cm.to_string()}
-    })
-}
 
 async fn codes_missing(db: &std::path::Path, codes: &[String]) -> Vec<String> {
     let url = format!("sqlite://{}?mode=ro", db.display());
@@ -49,7 +40,7 @@ async fn a_backup_under_writes_holds_every_earlier_write_and_restores() {
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }
-                let r = client.json("POST", "/api/v1/persons", registration(anna.user_id, n)).await;
+                let r = client.json("POST", "/api/v1/persons", nth_registration(anna.user_id, "Copia", n)).await;
                 assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
                 let code = r.json()["code"].as_str().expect("code").to_string();
                 acknowledged.lock().expect("list").push(code);
@@ -102,7 +93,7 @@ async fn postgres_backup_is_one_snapshot_that_restores_into_a_working_database()
     let client = app.api_client("anna").await;
     let mut codes = Vec::new();
     for n in 0..5 {
-        let r = client.json("POST", "/api/v1/persons", registration(anna.user_id, 3000 + n)).await;
+        let r = client.json("POST", "/api/v1/persons", nth_registration(anna.user_id, "Copia", 3000 + n)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         codes.push(r.json()["code"].as_str().expect("code").to_string());
     }

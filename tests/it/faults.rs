@@ -2,19 +2,9 @@
 //! is not stored, every failure is a 503 with a translated message (never a 500 or an empty
 //! answer), `/readyz` says so, and the server recovers by itself once the cause goes away.
 
-use crate::support::{postgres_url, sqlx_exec, TestApp};
+use crate::support::{nth_registration, postgres_url, sqlx_exec, TestApp};
 use axum::http::StatusCode;
 use percorsi_service::store::StoreOptions;
-use serde_json::json;
-
-/// A registration of a new person each time (the birth date changes the pseudonymous code).
-fn registration(cm: i64, n: usize) -> serde_json::Value {
-    let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap() + chrono::Duration::days(n as i64);
-    json!({
-        "person": {"surname": "Pieno", "name": "Disco", "birth_date": birth.format("%Y-%m-%d").to_string(), "sex": "M"},
-        "episode": {"start_date": "2026-02-10", "case_manager_id": cm.to_string()}
-    })
-}
 
 #[tokio::test]
 async fn a_full_disk_loses_no_acknowledged_write_and_recovers_by_itself() {
@@ -33,7 +23,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_recovers_by_itself() {
     let mut acknowledged = Vec::new();
     let mut refused = 0;
     for n in 0..3000 {
-        let r = client.json("POST", "/api/v1/persons", registration(anna.user_id, n)).await;
+        let r = client.json("POST", "/api/v1/persons", nth_registration(anna.user_id, "Pieno", n)).await;
         match r.status {
             StatusCode::CREATED => acknowledged.push(r.json()["person_id"].as_i64().expect("an id")),
             StatusCode::SERVICE_UNAVAILABLE => {
@@ -59,7 +49,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_recovers_by_itself() {
 
     // The operator frees space: the same server takes writes again, without a restart.
     sqlx_exec(&app.svc.store().clone(), "DELETE FROM ballast").await;
-    let r = client.json("POST", "/api/v1/persons", registration(anna.user_id, 9999)).await;
+    let r = client.json("POST", "/api/v1/persons", nth_registration(anna.user_id, "Pieno", 9999)).await;
     assert_eq!(r.status, StatusCode::CREATED, "recovered: {}", r.body);
     assert_eq!(full.client().get("/readyz").await.status, StatusCode::OK, "ready again");
     let id = r.json()["person_id"].as_i64().expect("an id");

@@ -11,8 +11,8 @@ fn run(cmd: &mut std::process::Command) -> (bool, String) {
 }
 
 fn percorsi(db_url: &str, key: &std::path::Path) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"));
-    c.arg("--database-url").arg(db_url).arg("--secret-file").arg(key).args(["--lang", "en"]);
+    let mut c = crate::support::percorsi_cli(db_url, key);
+    c.args(["--lang", "en"]);
     c
 }
 

@@ -64,6 +64,23 @@ pub async fn fresh_store() -> (Store, String, Option<TempDir>) {
     }
 }
 
+/// The API body registering the `n`-th of a series of new people (the birth date, and so the
+/// pseudonymous code, differs for each), in care with the case manager `cm`.
+pub fn nth_registration(cm: i64, surname: &str, n: usize) -> serde_json::Value {
+    let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).expect("date") + chrono::Duration::days(n as i64);
+    serde_json::json!({
+        "person": {"surname": surname, "name": "Serie", "birth_date": birth.format("%Y-%m-%d").to_string(), "sex": "F"},
+        "episode": {"start_date": "2026-02-10", "case_manager_id": cm.to_string()}
+    })
+}
+
+/// The `percorsi` command on a given database and key file.
+pub fn percorsi_cli(db_url: &str, key_file: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"));
+    c.arg("--database-url").arg(db_url).arg("--secret-file").arg(key_file);
+    c
+}
+
 /// Raw SQL, for the few tests that must act like an attacker with database access.
 pub async fn sqlx_exec(store: &Store, sql: &str) {
     percorsi_service::store::raw_execute(store, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -114,9 +131,7 @@ impl TestApp {
 
     /// The `percorsi` command on this installation's database and key.
     pub fn cli(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"));
-        c.arg("--database-url").arg(&self.db_url).arg("--secret-file").arg(&self.key_file);
-        c
+        percorsi_cli(&self.db_url, &self.key_file)
     }
 
     pub async fn actor(&self, username: &str) -> Actor {

@@ -44,6 +44,14 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
+/// A new session with its own CSRF token; returns the cookie's secret (stored only hashed).
+async fn start_session(tx: &mut Tx, user_id: i64, membership_id: Option<i64>, expires_at: &str) -> Result<String> {
+    let (token, token_hash) = new_secret();
+    let (csrf, _) = new_secret();
+    tx.insert_session(&token_hash, user_id, membership_id, &csrf, expires_at).await?;
+    Ok(token)
+}
+
 /// A random secret for a cookie or a token, and the SHA-256 under which it is stored.
 fn new_secret() -> (String, String) {
     let mut bytes = [0u8; 32];
@@ -166,16 +174,8 @@ impl Service {
             return Err(ServiceError::Unauthenticated);
         }
         let chosen = (active.len() == 1).then(|| active[0].id);
-        let (token, token_hash) = new_secret();
-        let (csrf, _) = new_secret();
-        tx.insert_session(
-            &token_hash,
-            user.id,
-            chosen,
-            &csrf,
-            &ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES)),
-        )
-        .await?;
+        let expires = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES));
+        let token = start_session(&mut tx, user.id, chosen, &expires).await?;
         record_system(&mut tx, &username, Some(user.id), "login", "user", Some(user.id.to_string()), "accesso").await?;
         tx.commit().await?;
         Ok(LoginOk { session_token: token })
@@ -230,10 +230,8 @@ impl Service {
             .filter(|m| m.user_id == s.user_id && m.usable())
             .ok_or(ServiceError::Forbidden)?;
         let actor = actor_from(&m).ok_or(ServiceError::Forbidden)?;
-        let (new_token, new_hash) = new_secret();
-        let (csrf, _) = new_secret();
         tx.delete_session(&token_hash).await?;
-        tx.insert_session(&new_hash, s.user_id, Some(m.id), &csrf, &s.expires_at).await?;
+        let new_token = start_session(&mut tx, s.user_id, Some(m.id), &s.expires_at).await?;
         crate::audit::record(&mut tx, &actor, "switch_role", "session", None, "cambio ente/ruolo", None).await?;
         tx.commit().await?;
         Ok((actor, new_token))

@@ -120,15 +120,6 @@ impl Tx<Write> {
         Ok(())
     }
 
-    pub async fn set_session_membership(&mut self, token_hash: &str, membership_id: i64) -> Result<()> {
-        sqlx::query("UPDATE sessions SET membership_id = $1 WHERE token_hash = $2")
-            .bind(membership_id)
-            .bind(token_hash)
-            .execute(self.conn())
-            .await?;
-        Ok(())
-    }
-
     pub async fn touch_session(&mut self, token_hash: &str, expires_at: &str) -> Result<()> {
         sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
             .bind(expires_at)
