@@ -751,10 +751,7 @@ async fn restore(cli: &Cli, from: &std::path::Path, force: bool) -> anyhow::Resu
         );
     };
     let target = std::path::Path::new(path.split('?').next().unwrap_or(path));
-    let key = std::fs::read_to_string(&cli.secret_file)
-        .ok()
-        .and_then(|t| percorsi_service::keyfile::parse(&t))
-        .with_context(|| format!("reading the key file {}", cli.secret_file.display()))?;
+    let key = keyfile::load(&cli.secret_file)?.ok_or_else(|| keyfile::KeyError::Missing(cli.secret_file.clone()))?;
     let summary =
         percorsi_service::backup::restore_sqlite(from, target, &key, force).await.map_err(|e| explain(cli, e))?;
     print_summary(&format!("restored into {}", target.display()), &summary);

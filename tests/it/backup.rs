@@ -65,7 +65,7 @@ async fn a_backup_under_writes_holds_every_earlier_write_and_restores() {
     assert!(app.svc.backup(&copy).await.is_err(), "an existing file is never overwritten");
 
     // Restore into a new place and use it.
-    let key = percorsi_service::keyfile::parse(&std::fs::read_to_string(&app.key_file).expect("key")).expect("key");
+    let key = percorsi_service::keyfile::load(&app.key_file).expect("key file").expect("a key");
     let restored = dir.join("ripristino.db");
     let again = percorsi_service::backup::restore_sqlite(&copy, &restored, &key, false).await.expect("restore");
     assert_eq!(again.audit_entries, summary.audit_entries);

@@ -74,12 +74,12 @@ pub async fn bind(store: &Store, path: &Path, may_create: bool) -> Result<Vec<u8
     Ok(key)
 }
 
-/// The key in a key file's text (hexadecimal, at least 32 bytes).
-pub fn parse(text: &str) -> Option<Vec<u8>> {
+fn parse(text: &str) -> Option<Vec<u8>> {
     hex::decode(text.trim()).ok().filter(|k| k.len() >= 32)
 }
 
-fn load(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
+/// The key in a key file (hexadecimal, at least 32 bytes); `None` when there is no file.
+pub fn load(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text).map(Some).ok_or_else(|| KeyError::Invalid(path.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -232,7 +232,7 @@ impl Service {
         // pool, under a read lock, so reports run in parallel and the async workers stay free.
         let cache = self.facts.clone();
         let (programme_id, by, only, filter) = (programme.id, valid.by, valid.only, valid.filter.clone());
-        let (report, taking_part) = crate::off_thread(move || {
+        let (report, units) = crate::off_thread(move || {
             let allowed = |id: i64| within.as_ref().is_none_or(|w| w.contains(&id));
             let filter = &filter;
             let state = cache.state.blocking_read();
@@ -260,7 +260,6 @@ impl Service {
             (report, units)
         })
         .await?;
-        let units = taking_part;
         Ok(ReportView { programme, report, units, query: q.clone() })
     }
 
