@@ -119,6 +119,9 @@ async fn assert_balanced(
     let o = app.svc.programme_overview(&coord, programme).await.unwrap();
     assert_eq!(o.total_outstanding + o.total.paid + o.total_available, budget_cents, "the budget balances");
     assert!(o.total_available >= 0, "never overspent: available {}", o.total_available);
+    let mut tx = app.svc.store().read().await.unwrap();
+    assert_eq!(tx.balances_out_of_step().await.unwrap(), vec![], "running totals agree with the ledger");
+    tx.commit().await.unwrap();
     o
 }
 

@@ -49,7 +49,14 @@ async fn check(store: &Store, file: &Path, key: &[u8]) -> Result<BackupSummary> 
     let mut tx = store.read().await?;
     let recorded = tx.installation_fingerprint().await?;
     let records = tx.totals().await?;
+    let out_of_step = tx.balances_out_of_step().await?;
     tx.commit().await?;
+    if let Some((programme, organisation)) = out_of_step.first() {
+        return Err(ServiceError::Broken(format!(
+            "{}: the budget totals of programme {programme}, organisation {organisation} differ from its ledger",
+            file.display()
+        )));
+    }
     if recorded.is_some_and(|f| f != keyfile::fingerprint(key)) {
         return Err(ServiceError::Broken(format!(
             "{} was made with another installation key: its pseudonymous codes would not match",

@@ -11,8 +11,9 @@ use percorsi_domain::report::{self, Budget, Ending, Fact, Filter, GroupBy, Repor
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
 use percorsi_store::ProgrammeRow;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use tokio::sync::RwLock;
 
 /// The reporting extract held in memory: every fact by programme, and the revision read so far.
@@ -26,22 +27,46 @@ pub struct FactCache {
 struct CacheState {
     revision: i64,
     backfilled: bool,
-    by_programme: HashMap<i64, Vec<Fact>>,
-    /// intervention id → position in its programme's vector.
-    position: HashMap<i64, usize>,
+    /// programme → organisation → its facts: what a report decides per organisation (scope,
+    /// filters, who takes part) it decides once per organisation, not once per fact.
+    by_programme: FxHashMap<i64, BTreeMap<i64, Vec<Fact>>>,
+    /// intervention id → where its fact is.
+    position: FxHashMap<i64, Slot>,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    programme: i64,
+    organisation: i64,
+    index: usize,
 }
 
 impl CacheState {
     fn apply(&mut self, revision: i64, fact: Fact) {
         self.revision = self.revision.max(revision);
-        let list = self.by_programme.entry(fact.programme_id).or_default();
-        match self.position.get(&fact.intervention_id) {
-            Some(&i) if list.get(i).is_some_and(|f| f.intervention_id == fact.intervention_id) => list[i] = fact,
-            _ => {
-                self.position.insert(fact.intervention_id, list.len());
-                list.push(fact);
+        let id = fact.intervention_id;
+        if let Some(slot) = self.position.get(&id).copied() {
+            let list = self.by_programme.entry(slot.programme).or_default().entry(slot.organisation).or_default();
+            if slot.programme == fact.programme_id && slot.organisation == fact.organisation_id {
+                list[slot.index] = fact;
+                return;
+            }
+            // The intervention moved (another programme or organisation): take it out of the
+            // old list, keeping the position of the fact that takes its place.
+            list.swap_remove(slot.index);
+            if let Some(moved) = list.get(slot.index) {
+                self.position.insert(moved.intervention_id, slot);
             }
         }
+        let list = self.by_programme.entry(fact.programme_id).or_default().entry(fact.organisation_id).or_default();
+        let slot = Slot { programme: fact.programme_id, organisation: fact.organisation_id, index: list.len() };
+        list.push(fact);
+        self.position.insert(id, slot);
+    }
+
+    /// Every fact of a programme, organisation by organisation.
+    fn programme(&self, programme_id: i64) -> impl Iterator<Item = (i64, &Vec<Fact>)> {
+        self.by_programme.get(&programme_id).into_iter().flat_map(|orgs| orgs.iter().map(|(o, list)| (*o, list)))
     }
 }
 
@@ -236,21 +261,24 @@ impl Service {
             let allowed = |id: i64| within.as_ref().is_none_or(|w| w.contains(&id));
             let filter = &filter;
             let state = cache.state.blocking_read();
-            let empty = Vec::new();
-            let facts = state.by_programme.get(&programme_id).unwrap_or(&empty);
-            let unit_of: HashMap<i64, &Unit> = all_units.iter().map(|u| (u.id, u)).collect();
-            let chosen: Vec<&Fact> = facts
-                .iter()
-                .filter(|f| allowed(f.organisation_id))
-                .filter(|f| unit_of.get(&f.organisation_id).is_some_and(|u| filter.matches(f, u)))
-                .collect();
+            let unit_of: FxHashMap<i64, &Unit> = all_units.iter().map(|u| (u.id, u)).collect();
+            let mut chosen: Vec<&Fact> = Vec::new();
             // Organisations shown: those with interventions or planned numbers, within the
             // filters; the filter offers every organisation taking part in the programme.
-            let mut present: std::collections::HashSet<i64> = chosen.iter().map(|f| f.organisation_id).collect();
-            present.extend(planned.iter().map(|(o, _, _)| *o));
-            let mut taking_part: std::collections::HashSet<i64> =
-                facts.iter().filter(|f| allowed(f.organisation_id)).map(|f| f.organisation_id).collect();
-            taking_part.extend(budget.iter().map(|(o, _)| *o).filter(|o| allowed(*o)));
+            let mut present: FxHashSet<i64> = planned.iter().map(|(o, _, _)| *o).collect();
+            let mut taking_part: FxHashSet<i64> = budget.iter().map(|(o, _)| *o).filter(|o| allowed(*o)).collect();
+            for (org, facts) in state.programme(programme_id) {
+                if facts.is_empty() || !allowed(org) {
+                    continue;
+                }
+                taking_part.insert(org);
+                let Some(unit) = unit_of.get(&org).filter(|u| filter.includes_unit(u)) else { continue };
+                let before = chosen.len();
+                chosen.extend(facts.iter().filter(|f| filter.matches(f, unit)));
+                if chosen.len() > before {
+                    present.insert(org);
+                }
+            }
             let shown: Vec<Unit> =
                 all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
             let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
@@ -410,11 +438,10 @@ impl Service {
         .await?;
         self.refresh_cache().await?;
         let state = self.facts.state.read().await;
-        let facts: HashMap<i64, &Fact> = state
-            .by_programme
-            .get(&valid.programme_id)
-            .map(|list| list.iter().map(|f| (f.intervention_id, f)).collect())
-            .unwrap_or_default();
+        let facts: FxHashMap<i64, &Fact> = state
+            .programme(valid.programme_id)
+            .flat_map(|(_, list)| list.iter().map(|f| (f.intervention_id, f)))
+            .collect();
         let code = |c: Option<&'static str>| c.map(str::to_string);
         let mut out = Vec::new();
         for l in lines {
@@ -448,5 +475,57 @@ impl Service {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(intervention_id: i64, programme_id: i64, organisation_id: i64) -> Fact {
+        Fact {
+            intervention_id,
+            programme_id,
+            organisation_id,
+            kind: InterventionType::ALL[0],
+            start: None,
+            sex: None,
+            age: None,
+            education: None,
+            work_history: None,
+            substance_start: None,
+            substance_current: None,
+            relapses: None,
+            substance_use: None,
+            ending: None,
+            contract: None,
+            evaluation: None,
+            section_a: None,
+            section_b: None,
+            section_c: None,
+            autonomy: None,
+        }
+    }
+
+    fn ids(state: &CacheState, programme: i64) -> Vec<(i64, Vec<i64>)> {
+        state.programme(programme).map(|(o, l)| (o, l.iter().map(|f| f.intervention_id).collect())).collect()
+    }
+
+    #[test]
+    fn a_fact_is_kept_once_where_its_intervention_now_is() {
+        let mut state = CacheState::default();
+        for (rev, id) in [(1, 10), (2, 11), (3, 12)] {
+            state.apply(rev, fact(id, 1, 100));
+        }
+        state.apply(4, fact(11, 1, 100));
+        assert_eq!(ids(&state, 1), vec![(100, vec![10, 11, 12])], "an update replaces in place");
+        // 10 moves to another organisation, then 12 to another programme: each leaves its old
+        // list, and the fact that took its slot is still found and updated in place.
+        state.apply(5, fact(10, 1, 200));
+        state.apply(6, fact(12, 2, 100));
+        state.apply(7, fact(12, 2, 100));
+        assert_eq!(ids(&state, 1), vec![(100, vec![11]), (200, vec![10])]);
+        assert_eq!(ids(&state, 2), vec![(100, vec![12])]);
+        assert_eq!(state.revision, 7);
     }
 }

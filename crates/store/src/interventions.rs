@@ -318,20 +318,19 @@ impl<M: Mode> Tx<M> {
     pub async fn organisation_balance(&mut self, programme_id: i64, organisation_id: i64) -> Result<Balance> {
         let budget = self.participant_budget(programme_id, organisation_id).await?.unwrap_or(0);
         let r = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'commit' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS committed_total, \
-               CAST(COALESCE(SUM(CASE WHEN kind = 'pay' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS paid, \
-               CAST(COALESCE(SUM(CASE WHEN kind = 'release' THEN amount_cents ELSE 0 END), 0) AS BIGINT) AS released \
-             FROM ledger_entries WHERE programme_id = $1 AND organisation_id = $2",
+            "SELECT committed_cents, paid_cents, released_cents FROM programme_balances \
+             WHERE programme_id = $1 AND organisation_id = $2",
         )
         .bind(programme_id)
         .bind(organisation_id)
-        .fetch_one(self.conn())
+        .fetch_optional(self.conn())
         .await?;
+        let Some(r) = r else { return Ok(Balance { budget, ..Default::default() }) };
         Ok(Balance {
             budget,
-            committed_total: r.try_get("committed_total")?,
-            paid: r.try_get("paid")?,
-            released: r.try_get("released")?,
+            committed_total: r.try_get("committed_cents")?,
+            paid: r.try_get("paid_cents")?,
+            released: r.try_get("released_cents")?,
         })
     }
 
@@ -521,6 +520,27 @@ impl Tx<Write> {
         .bind(month)
         .bind(user_id)
         .bind(now())
+        .execute(self.conn())
+        .await?;
+        // The running totals move with the entry, in the same transaction (the entry's CHECK
+        // has already refused any other kind).
+        let (committed, paid, released) = match kind {
+            "commit" => (amount, 0, 0),
+            "pay" => (0, amount, 0),
+            _ => (0, 0, amount),
+        };
+        sqlx::query(
+            "INSERT INTO programme_balances (programme_id, organisation_id, committed_cents, paid_cents, released_cents) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (programme_id, organisation_id) DO UPDATE SET \
+             committed_cents = programme_balances.committed_cents + excluded.committed_cents, \
+             paid_cents = programme_balances.paid_cents + excluded.paid_cents, \
+             released_cents = programme_balances.released_cents + excluded.released_cents",
+        )
+        .bind(programme_id)
+        .bind(organisation_id)
+        .bind(committed)
+        .bind(paid)
+        .bind(released)
         .execute(self.conn())
         .await?;
         Ok(())

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "network", include_str!("../migrations/sqlite/0005_network.sql")),
     (6, "assessment_coordination", include_str!("../migrations/sqlite/0006_assessment_coordination.sql")),
     (7, "installation", include_str!("../migrations/sqlite/0007_installation.sql")),
+    (8, "balances", include_str!("../migrations/sqlite/0008_balances.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -23,6 +24,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "network", include_str!("../migrations/postgres/0005_network.sql")),
     (6, "assessment_coordination", include_str!("../migrations/postgres/0006_assessment_coordination.sql")),
     (7, "installation", include_str!("../migrations/postgres/0007_installation.sql")),
+    (8, "balances", include_str!("../migrations/postgres/0008_balances.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

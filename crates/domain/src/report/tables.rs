@@ -6,7 +6,7 @@ use crate::codes::{Education, OrganisationKind, Sex, Substance, WorkHistory};
 use crate::instrument::{AutonomyChange, Band};
 use crate::intervention::{ContractKind, InterruptionReason, OverallEvaluation, PositiveOutcome};
 use crate::programme::InterventionType;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The seed's column order for intervention types.
 const TYPES: [InterventionType; 3] = [
@@ -72,7 +72,7 @@ struct Units {
 impl Units {
     fn new(units: &[Unit], by: GroupBy) -> Units {
         let mut lines = Vec::new();
-        let mut index = HashMap::new();
+        let mut index = HashMap::default();
         match by {
             GroupBy::Kind => {
                 let mut kinds: Vec<OrganisationKind> = Vec::new();
@@ -101,7 +101,7 @@ impl Units {
     /// Organisations grouped by kind with a subtotal after each kind (tables 1 and 3).
     fn grouped(units: &[Unit]) -> Units {
         let mut lines = Vec::new();
-        let mut index = HashMap::new();
+        let mut index = HashMap::default();
         let mut kinds: Vec<OrganisationKind> = Vec::new();
         for u in units {
             if !kinds.contains(&u.kind) {
@@ -221,7 +221,7 @@ fn t03(facts: &[&Fact], units: &Units, planned: &[(i64, InterventionType, i64)])
             g.add(*r, type_col(f.kind), 1);
         }
     }
-    let mut per_org: HashMap<i64, i64> = HashMap::new();
+    let mut per_org: HashMap<i64, i64> = HashMap::default();
     for (org, _, n) in planned {
         *per_org.entry(*org).or_default() += n;
     }
