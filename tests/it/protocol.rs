@@ -318,7 +318,11 @@ async fn forms_are_scored_kept_by_version_and_incomplete_sections_are_not_zero()
     // Opening a filled form is an audited read.
     anna.get(&format!("/interventi/{id}/schede/post")).await;
     let trail =
-        app.svc.audit_trail(&app.actor("auditor").await, Some(("assessment", &id.to_string())), None).await.unwrap();
+        app.svc.audit_trail(
+            &app.actor("auditor").await,
+            &percorsi_service::audit::AuditQuery { entity: format!("assessment:{id}"), ..Default::default() },
+            None,
+        ).await.unwrap();
     assert!(trail.iter().any(|r| r.entry.action == "read" && r.entry.username == "anna"), "form read audited");
 
     // Loading a new version of the form does not change a form already filled.

@@ -24,6 +24,8 @@ pub struct AuditEntry {
     /// Why: the purpose declared or implied by the operation.
     pub reason: Option<String>,
     pub detail: Option<String>,
+    /// The person the entry concerns, when it concerns one.
+    pub person_id: Option<i64>,
 }
 
 impl AuditEntry {
@@ -46,6 +48,11 @@ impl AuditEntry {
             opt_s(&self.detail),
         ]
         .join("\u{1f}");
+        // Entries written before the person was recorded hash as they always did.
+        let canonical = match self.person_id {
+            Some(p) => format!("{canonical}\u{1f}person={p}"),
+            None => canonical,
+        };
         hex::encode(Sha256::digest(canonical.as_bytes()))
     }
 }
@@ -91,7 +98,21 @@ mod tests {
             entity_id: Some("7".into()),
             reason: None,
             detail: None,
+            person_id: None,
         }
+    }
+
+    #[test]
+    fn the_person_is_covered_by_the_hash_and_older_entries_hash_as_before() {
+        let plain = entry("read");
+        let about = AuditEntry { person_id: Some(7), ..entry("read") };
+        assert_ne!(plain.link_hash(GENESIS), about.link_hash(GENESIS), "the person is part of the entry");
+        let moved = AuditEntry { person_id: Some(8), ..entry("read") };
+        assert_ne!(about.link_hash(GENESIS), moved.link_hash(GENESIS), "changing the person breaks the link");
+        // The hash of an entry without a person is the one computed before the column existed.
+        let canonical = [GENESIS, "2026-11-24T10:00:00.000000Z", "1", "anna", "2", "case_manager", "read", "person", "7", "", ""]
+            .join("\u{1f}");
+        assert_eq!(plain.link_hash(GENESIS), hex::encode(Sha256::digest(canonical.as_bytes())));
     }
 
     fn chain(entries: &[AuditEntry]) -> Vec<(i64, AuditEntry, String, String)> {

@@ -41,6 +41,64 @@ impl ConsentForm {
     }
 }
 
+/// The kinds of data about a person that a consent purpose opens to another organisation
+/// (docs/consent-purposes.md). An organisation always sees what it wrote itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataCategory {
+    /// Surname, name, fiscal code, birth date.
+    Identity,
+    /// Phone, e-mail, address.
+    Contacts,
+    /// Education and work history.
+    EducationWork,
+    /// Living situation, housing placements.
+    Housing,
+    /// Interventions (type, organisation, dates, status), placements.
+    Intervention,
+    /// Care episodes and their team, substances, treatment: the fact of addiction care.
+    Health,
+    /// Relapses recorded during interventions.
+    Relapses,
+    /// Multidimensional assessments and intervention forms.
+    Assessments,
+    /// The personalised project (Budget di Salute) and its objectives.
+    Project,
+}
+
+impl DataCategory {
+    pub const ALL: [DataCategory; 9] = [
+        DataCategory::Identity,
+        DataCategory::Contacts,
+        DataCategory::EducationWork,
+        DataCategory::Housing,
+        DataCategory::Intervention,
+        DataCategory::Health,
+        DataCategory::Relapses,
+        DataCategory::Assessments,
+        DataCategory::Project,
+    ];
+}
+
+impl ConsentPurpose {
+    /// What a consent for this purpose opens. Work and housing insertion need who the person is
+    /// and how to reach them, their work or housing situation and the intervention; never
+    /// substances, treatment, relapses or assessments. Outcome monitoring needs the
+    /// interventions and assessments, not who the person is.
+    pub fn categories(self) -> &'static [DataCategory] {
+        use DataCategory::*;
+        match self {
+            ConsentPurpose::PresaInCarico => &DataCategory::ALL,
+            ConsentPurpose::ProgettoPersonalizzato => {
+                &[Identity, Contacts, EducationWork, Housing, Intervention, Assessments, Project]
+            }
+            ConsentPurpose::InserimentoLavorativo => &[Identity, Contacts, EducationWork, Intervention],
+            ConsentPurpose::InserimentoAbitativo => &[Identity, Contacts, Housing, Intervention],
+            ConsentPurpose::Monitoraggio => &[Intervention, Assessments],
+        }
+    }
+}
+
 /// Whether a consent covers a given day: started, not expired, not revoked.
 pub fn is_active(start: NaiveDate, expiry: Option<NaiveDate>, revoked: bool, day: NaiveDate) -> bool {
     !revoked && start <= day && expiry.is_none_or(|e| e >= day)
@@ -74,6 +132,17 @@ mod tests {
         .validate()
         .unwrap_err();
         assert!(err.has("purpose") && err.has("expiry_date"));
+    }
+
+    #[test]
+    fn work_and_housing_purposes_never_open_health_data() {
+        for p in [ConsentPurpose::InserimentoLavorativo, ConsentPurpose::InserimentoAbitativo] {
+            for c in [DataCategory::Health, DataCategory::Relapses, DataCategory::Assessments] {
+                assert!(!p.categories().contains(&c), "{p:?} opens {c:?}");
+            }
+        }
+        assert!(!ConsentPurpose::Monitoraggio.categories().contains(&DataCategory::Identity));
+        assert_eq!(ConsentPurpose::PresaInCarico.categories().len(), DataCategory::ALL.len());
     }
 
     #[test]

@@ -13,10 +13,27 @@ pub struct Actor {
     pub organisation_name: String,
     pub organisation_kind: String,
     pub role: Role,
+    /// Break-the-glass openings in force for this user in this organisation (shown in the
+    /// header on every page; they widen the visibility rule until they expire).
+    pub glass: Vec<GlassGrant>,
+}
+
+/// One emergency access in force, as the header shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GlassGrant {
+    pub id: i64,
+    pub person_id: i64,
+    pub person_code: String,
+    pub expires_at: String,
 }
 
 impl Actor {
     pub fn scope(&self) -> Scope {
-        Scope { organisation_id: self.organisation_id, user_id: self.user_id, today: crate::today() }
+        Scope {
+            organisation_id: self.organisation_id,
+            user_id: self.user_id,
+            today: crate::today(),
+            glass: self.glass.iter().map(|g| g.person_id).collect(),
+        }
     }
 }

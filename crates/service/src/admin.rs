@@ -100,6 +100,11 @@ impl Service {
         let role = c.required_code("role", role, Role::parse);
         c.finish(|| ())?;
         let (org, role) = (org.unwrap_or_default(), role.unwrap_or(Role::Operatore));
+        // Whoever manages accounts never gives power to their own: an administrator who wants a
+        // clinical or audit role asks another administrator, and the grant is on the audit trail.
+        if user_id == actor.user_id {
+            return Err(ServiceError::Conflict("err-cannot-grant-self"));
+        }
         let mut tx = self.store().write().await?;
         tx.user(user_id).await?.ok_or(ServiceError::NotFound)?;
         tx.organisation(org).await?.ok_or_else(|| Invalid::one("organisation_id", "err-unknown-choice"))?;
@@ -110,7 +115,7 @@ impl Service {
             "create",
             "membership",
             Some(id),
-            "assegnazione ruolo",
+            grant_reason(role),
             Some(format!("user {user_id} {role} org {org}")),
         )
         .await?;
@@ -121,7 +126,14 @@ impl Service {
     pub async fn set_membership_active(&self, actor: &Actor, membership_id: i64, active: bool) -> Result<()> {
         policy::require(actor, Permission::ManageUsers)?;
         let mut tx = self.store().write().await?;
+        let membership = tx.membership(membership_id).await?.ok_or(ServiceError::NotFound)?;
+        if membership.user_id == actor.user_id {
+            return Err(ServiceError::Conflict("err-cannot-grant-self"));
+        }
         tx.set_membership_active(membership_id, active).await?;
+        if !active {
+            tx.end_access_of_membership(membership_id).await?;
+        }
         record(
             &mut tx,
             actor,
@@ -143,6 +155,9 @@ impl Service {
         }
         let mut tx = self.store().write().await?;
         tx.set_user_active(user_id, active).await?;
+        if !active {
+            tx.end_access_of_user(user_id).await?;
+        }
         record(
             &mut tx,
             actor,
@@ -303,5 +318,17 @@ fn name_taken(e: percorsi_store::StoreError, field: &'static str) -> ServiceErro
     match e {
         percorsi_store::StoreError::Duplicate => Invalid::one(field, "err-duplicate").into(),
         other => other.into(),
+    }
+}
+
+/// The audit reason of a role grant: grants that open identified health records or the audit
+/// trail say so, so the auditor finds them among the account changes.
+fn grant_reason(role: Role) -> &'static str {
+    match role {
+        Role::CaseManager | Role::Operatore | Role::Coordinatore | Role::TutorAziendale => {
+            "assegnazione ruolo con accesso a dati personali"
+        }
+        Role::Auditor => "assegnazione ruolo di revisione (audit)",
+        Role::Analista | Role::Amministratore => "assegnazione ruolo",
     }
 }

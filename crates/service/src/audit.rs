@@ -2,7 +2,9 @@
 
 use crate::{policy, Actor, Result, Service};
 use percorsi_domain::audit::{verify, AuditEntry, BrokenLink, GENESIS};
-use percorsi_store::{AuditRow, Tx};
+use percorsi_domain::validation::Checker;
+use percorsi_domain::Invalid;
+use percorsi_store::{AuditFilter, AuditRow, Tx};
 use serde::Serialize;
 
 /// Appends who/organisation/role/when/what/why for `actor` inside the operation's transaction.
@@ -19,7 +21,7 @@ pub async fn record(
     Ok(())
 }
 
-fn entry(
+pub(crate) fn entry(
     actor: &Actor,
     action: &str,
     entity: &str,
@@ -38,6 +40,8 @@ fn entry(
         entity_id: entity_id.map(|i| i.to_string()),
         reason: Some(reason.into()),
         detail,
+        // An entry about a person is found by the auditor's person filter.
+        person_id: if entity == "person" { entity_id } else { None },
     }
 }
 
@@ -53,6 +57,22 @@ impl Service {
         detail: Option<String>,
     ) -> Result<()> {
         self.record_detached(actor, "read", entity, entity_id, reason, detail).await
+    }
+
+    /// Audits a read of data about one person (a sub-resource: interventions, assessments,
+    /// projects, placements…), with the person it concerns so the auditor can find it.
+    pub(crate) async fn record_person_read(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        entity: &str,
+        entity_id: Option<i64>,
+        reason: &str,
+    ) -> Result<()> {
+        let mut e = entry(actor, "read", entity, entity_id, reason, None);
+        e.person_id = Some(person_id);
+        self.store().audit(e).await?;
+        Ok(())
     }
 
     /// Audits an action that wrote nothing else (an export, a download) without taking the
@@ -104,11 +124,17 @@ pub(crate) fn system_entry(
         entity_id,
         reason: Some(reason.into()),
         detail: None,
+        person_id: None,
     }
 }
 
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A timestamp `hours` ago, in the audit trail's format (comparable as text).
+pub(crate) fn hours_ago(hours: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -150,18 +176,88 @@ impl Service {
         Ok(VerifyReport { entries, first_broken: None })
     }
 
-    /// The auditor's view of the trail, newest first; reading it is itself audited.
-    pub async fn audit_trail(
-        &self,
-        actor: &Actor,
-        entity: Option<(&str, &str)>,
-        before_id: Option<i64>,
-    ) -> Result<Vec<AuditRow>> {
+    /// The auditor's view of the trail, newest first, filtered by who, where, about whom and
+    /// when; reading it is itself audited.
+    pub async fn audit_trail(&self, actor: &Actor, q: &AuditQuery, before_id: Option<i64>) -> Result<Vec<AuditRow>> {
         policy::require(actor, policy::Permission::ViewAudit)?;
         let mut tx = self.store().read().await?;
-        let rows = tx.audit_recent(entity, before_id, 100).await?;
+        let filter = q.resolve(&mut tx).await?;
+        let rows = tx.audit_search(&filter, before_id, 100).await?;
         tx.commit().await?;
-        self.record_read(actor, "audit_log", None, "verifica registro accessi", None).await?;
+        let detail = (filter != AuditFilter::default()).then(|| format!("{filter:?}"));
+        self.record_detached(actor, "read", "audit_log", None, "verifica registro accessi", detail).await?;
         Ok(rows)
+    }
+}
+
+/// The auditor's filters as typed in the form or the API: a username, an organisation id, a
+/// person (id or pseudonymous code), a period in days.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[serde(default)]
+pub struct AuditQuery {
+    pub user: String,
+    pub organisation: String,
+    pub person: String,
+    /// First day included, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day included, `YYYY-MM-DD`.
+    pub to: String,
+    /// `entity:id`, e.g. `assessment:12`.
+    pub entity: String,
+}
+
+impl AuditQuery {
+    async fn resolve<M: percorsi_store::Mode>(&self, tx: &mut Tx<M>) -> Result<AuditFilter> {
+        let mut c = Checker::new();
+        let from = c.optional_date("from", Some(&self.from));
+        let to = c.optional_date("to", Some(&self.to));
+        c.date_order("to", from, to);
+        let organisation_id = match self.organisation.trim() {
+            "" => None,
+            v => v.parse::<i64>().ok().or_else(|| {
+                c.fail("organisation", "err-not-found");
+                None
+            }),
+        };
+        let entity = match self.entity.trim() {
+            "" => None,
+            v => match v.split_once(':') {
+                Some((e, id)) if !e.is_empty() && !id.is_empty() => Some((e.to_string(), id.to_string())),
+                _ => {
+                    c.fail("entity", "err-unknown-code");
+                    None
+                }
+            },
+        };
+        c.finish(|| ())?;
+        let user_id = match self.user.trim() {
+            "" => None,
+            v => Some(
+                match v.parse::<i64>() {
+                    Ok(id) => Some(id),
+                    Err(_) => tx.user_by_username(v).await?.map(|u| u.id),
+                }
+                .ok_or_else(|| Invalid::one("user", "err-unknown-user"))?,
+            ),
+        };
+        let person_id = match self.person.trim() {
+            "" => None,
+            v => Some(
+                match v.parse::<i64>() {
+                    Ok(id) => Some(id),
+                    Err(_) => tx.person_id_by_code(&v.to_uppercase()).await?,
+                }
+                .ok_or_else(|| Invalid::one("person", "err-not-found"))?,
+            ),
+        };
+        let day = |d: chrono::NaiveDate| format!("{}T00:00:00", d.format("%Y-%m-%d"));
+        Ok(AuditFilter {
+            user_id,
+            organisation_id,
+            person_id,
+            entity,
+            from: from.map(day),
+            to: to.and_then(|d| d.succ_opt()).map(day),
+        })
     }
 }

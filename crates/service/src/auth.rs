@@ -95,7 +95,25 @@ pub fn actor_from(m: &MembershipRow) -> Option<Actor> {
         organisation_name: m.organisation_name.clone(),
         organisation_kind: m.organisation_kind.clone(),
         role: Role::parse(&m.role)?,
+        glass: Vec::new(),
     })
+}
+
+/// The actor of a membership with the break-the-glass grants it holds now.
+async fn actor_with_glass<M: Mode>(tx: &mut Tx<M>, m: &MembershipRow) -> Result<Option<Actor>> {
+    let Some(mut actor) = actor_from(m) else { return Ok(None) };
+    actor.glass = tx
+        .glass_in_force(actor.user_id, actor.organisation_id, &now())
+        .await?
+        .into_iter()
+        .map(|g| crate::actor::GlassGrant {
+            id: g.id,
+            person_id: g.person_id,
+            person_code: g.person_code,
+            expires_at: g.expires_at,
+        })
+        .collect();
+    Ok(Some(actor))
 }
 
 impl Service {
@@ -193,12 +211,15 @@ impl Service {
         };
         let memberships: Vec<MembershipRow> =
             tx.memberships_of_user(s.user_id).await?.into_iter().filter(MembershipRow::usable).collect();
-        tx.commit().await?;
         if memberships.is_empty() {
             // The user's organisations were deactivated (or every role revoked): the session ends.
             return Ok(None);
         }
-        let actor = s.membership_id.and_then(|id| memberships.iter().find(|m| m.id == id)).and_then(actor_from);
+        let actor = match s.membership_id.and_then(|id| memberships.iter().find(|m| m.id == id)) {
+            Some(m) => actor_with_glass(&mut tx, m).await?,
+            None => None,
+        };
+        tx.commit().await?;
         // Extending the idle timeout is a write: done at most every five minutes of activity,
         // so that ordinary page views stay reads.
         let refresh_after = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES - 5));
@@ -297,9 +318,12 @@ impl Service {
         let Some(t) = tx.api_token(&digest(secret), &now()).await? else {
             return Ok(None);
         };
-        let m = tx.membership(t.membership_id).await?;
+        let actor = match tx.membership(t.membership_id).await? {
+            Some(m) => actor_with_glass(&mut tx, &m).await?,
+            None => None,
+        };
         tx.commit().await?;
-        Ok(m.as_ref().and_then(actor_from))
+        Ok(actor)
     }
 
     pub async fn purge_expired_sessions(&self) -> Result<u64> {

@@ -7,6 +7,7 @@ use crate::audit::record;
 use crate::instruments;
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::codes::UserClass;
 use percorsi_domain::instrument::{AssessmentKind, Instrument, SectionScore};
 use percorsi_domain::report::{Grid, Label, Line, Percent, Role};
@@ -103,11 +104,11 @@ impl Service {
 
     /// A person's assessments, oldest first, to show the change over time.
     pub async fn person_assessments(&self, actor: &Actor, person_id: i64) -> Result<Vec<AssessmentView>> {
-        policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
-        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
-        let rows = tx.person_assessments(person_id).await?;
+        let access = policy::person_access(&mut tx, actor, person_id).await?;
+        let rows = tx.person_assessments(person_id, access.owners(DataCategory::Assessments)).await?;
         tx.commit().await?;
+        self.record_person_read(actor, person_id, "assessment_list", None, "valutazioni della persona").await?;
         rows.into_iter()
             .map(|r| {
                 Ok(AssessmentView {

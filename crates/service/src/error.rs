@@ -21,6 +21,10 @@ pub enum ServiceError {
     /// A conflict with existing data; the key is a Fluent message id.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Too many attempts of something that is limited per user (e.g. "già noto" probes); the
+    /// key is a Fluent message id. Answered 429 with `Retry-After`.
+    #[error("too many attempts: {0}")]
+    TooMany(&'static str),
     #[error("account locked until {0}")]
     Locked(String),
     /// The database cannot serve the request now (disk full, read-only, unreachable, busy):

@@ -13,10 +13,11 @@ use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChang
 use percorsi_domain::intervention::InterventionStatus;
 use percorsi_domain::programme::InterventionType;
 use percorsi_domain::report::{Ending, Fact};
+use percorsi_domain::pseudonym;
 use percorsi_domain::FieldError;
 use percorsi_domain::Invalid;
 use percorsi_store::{derive_fact, Assessed};
-use percorsi_store::{FactSource, ImportedResults, ProgrammeRow, Tx, Value};
+use percorsi_store::{FactSource, ImportedResults, KnownPerson, ProgrammeRow, Tx, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -83,6 +84,8 @@ struct Target {
     threshold: i64,
     /// Reference → content hash of the rows imported before.
     previous: HashMap<String, Option<String>>,
+    /// People already stored under the file's codes.
+    known: HashMap<String, KnownPerson>,
 }
 
 /// A checked row to write, with its autonomy change.
@@ -92,7 +95,7 @@ struct Fresh<'a> {
 }
 
 impl Target {
-    async fn load(tx: &mut Tx, programme_id: i64) -> Result<Target> {
+    async fn load(tx: &mut Tx, programme_id: i64, rows: &[(u64, HistoricalRow)]) -> Result<Target> {
         let programme =
             tx.programme(programme_id).await?.ok_or_else(|| Invalid::one("programme_id", "err-not-found"))?;
         let orgs = tx
@@ -118,7 +121,11 @@ impl Target {
             None => 1,
         };
         let previous = tx.imported_refs(programme.id).await?.into_iter().collect();
-        Ok(Target { programme, orgs, rules, threshold, previous })
+        let mut codes: Vec<String> = rows.iter().map(|(_, r)| r.person_code.clone()).collect();
+        codes.sort();
+        codes.dedup();
+        let known = tx.persons_by_codes(&codes).await?.into_iter().map(|p| (p.code.clone(), p)).collect();
+        Ok(Target { programme, orgs, rules, threshold, previous, known })
     }
 
     /// The rules that need the whole file or the database: duplicates, organisations, the
@@ -159,6 +166,20 @@ impl Target {
                     let e = FieldError::new(AUTONOMY_CHANGE, "err-autonomy-mismatch").arg("computed", c.code());
                     out.error(line, AUTONOMY_CHANGE, given.code(), &e);
                 }
+            }
+            // Historical people live apart from the registry: a file never adds history to a
+            // person someone is caring for, whatever code it names (a network code taken from
+            // an extract included), and agrees with what earlier files said about a person.
+            let stored = self.known.get(&row.person_code);
+            if pseudonym::is_code(&row.person_code) || stored.is_some_and(|k| k.live) {
+                out.error(line, "codice_persona", &row.person_code, &FieldError::new("codice_persona", "err-live-code"));
+            } else if let Some(k) = stored.filter(|k| {
+                k.sex.as_deref() != row.sex.map(|s| s.code()) || k.birth_year != row.birth_year
+            }) {
+                let e = FieldError::new("codice_persona", "err-person-inconsistent-stored")
+                    .arg("sex", k.sex.clone().unwrap_or_else(|| "-".into()))
+                    .arg("year", k.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "-".into()));
+                out.error(line, "codice_persona", &row.person_code, &e);
             }
             match persons.get(row.person_code.as_str()) {
                 Some((first, p)) if p.sex != row.sex || p.birth_year != row.birth_year => {
@@ -381,7 +402,7 @@ impl Service {
         };
         tracing::debug!(ms = started.elapsed().as_millis() as u64, rows = rows.len(), "import: parsed");
         let mut tx = self.store().write().await?;
-        let target = Target::load(&mut tx, programme_id).await?;
+        let target = Target::load(&mut tx, programme_id, &rows).await?;
         let fresh = target.check(&rows, &mut out);
         if out.error_count > 0 {
             // Dropping the transaction writes nothing.

@@ -6,6 +6,7 @@ use crate::instruments;
 use crate::policy::{self, allows, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::{Duration, NaiveDate};
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::codes::OrganisationKind;
 use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChange, Instrument, SectionScore};
 use percorsi_domain::intervention::{
@@ -413,6 +414,13 @@ impl Service {
         policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
         let row = tx.intervention_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
+        let access = policy::person_access(&mut tx, actor, row.person_id).await?;
+        if !access.shows_row_of(row.organisation_id, DataCategory::Intervention) {
+            return Err(ServiceError::NotFound);
+        }
+        // The forms hold scores about health and autonomy: another organisation sees them only
+        // when the person's consent opens assessments.
+        let forms_shown = access.shows_row_of(row.organisation_id, DataCategory::Assessments);
         let events = tx.events(id).await?;
         let payments = tx.payments(id).await?;
         let attendance = tx.attendance(id).await?;
@@ -420,7 +428,8 @@ impl Service {
         let mut forms = Vec::new();
         let mut autonomy: [Option<i64>; 2] = [None, None];
         let mut threshold = None;
-        for a in tx.assessments_of(id).await? {
+        let filled = if forms_shown { tx.assessments_of(id).await? } else { Vec::new() };
+        for a in filled {
             let instrument = instruments::by_id(&mut tx, a.instrument_id).await?;
             let answers = answers_of(&a.answers)?;
             let kind = instrument.kind;
@@ -440,7 +449,7 @@ impl Service {
             });
         }
         tx.commit().await?;
-        self.record_read(actor, "intervention", Some(id), "consultazione intervento", None).await?;
+        self.record_person_read(actor, row.person_id, "intervention", Some(id), "consultazione intervento").await?;
         let status = status_of(&row)?;
         let own = row.organisation_id == actor.organisation_id;
         let can_manage = own && allows(actor.role, Permission::ManageInterventions);
@@ -469,11 +478,12 @@ impl Service {
 
     /// A person's interventions (shown on the pathway page).
     pub async fn interventions_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<InterventionSummary>> {
-        policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
-        let rows =
-            tx.interventions_of_person(&actor.scope(), person_id, allows(actor.role, Permission::ViewIdentity)).await?;
+        let access = policy::person_access(&mut tx, actor, person_id).await?;
+        let owners = access.owners(DataCategory::Intervention);
+        let rows = tx.interventions_of_person(&actor.scope(), person_id, access.sees(DataCategory::Identity), owners).await?;
         tx.commit().await?;
+        self.record_person_read(actor, person_id, "intervention_list", None, "interventi della persona").await?;
         Ok(rows)
     }
 

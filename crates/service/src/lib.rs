@@ -9,6 +9,7 @@ pub mod backup;
 pub mod coordination;
 pub mod demo;
 pub mod error;
+pub mod glass;
 pub mod import;
 pub mod instruments;
 pub mod interventions;
@@ -34,11 +35,28 @@ pub struct Service {
     store: Store,
     pseudonym_key: Arc<Vec<u8>>,
     facts: Arc<reports::FactCache>,
+    /// How long a break-the-glass access lasts.
+    glass_hours: i64,
 }
 
 impl Service {
     pub fn new(store: Store, pseudonym_key: Vec<u8>) -> Self {
-        Service { store, pseudonym_key: Arc::new(pseudonym_key), facts: Arc::default() }
+        Service {
+            store,
+            pseudonym_key: Arc::new(pseudonym_key),
+            facts: Arc::default(),
+            glass_hours: glass::DEFAULT_GLASS_HOURS,
+        }
+    }
+
+    /// The installation's duration of break-the-glass accesses (1–24 hours).
+    pub fn with_glass_hours(mut self, hours: i64) -> Service {
+        self.glass_hours = hours.clamp(1, 24);
+        self
+    }
+
+    pub fn glass_hours(&self) -> i64 {
+        self.glass_hours
     }
 
     pub fn store(&self) -> &Store {
@@ -48,7 +66,12 @@ impl Service {
     /// The same installation as seen by a process that just started: the report extract is not
     /// loaded yet (benchmarks measure that first load).
     pub fn with_cold_cache(&self) -> Service {
-        Service { store: self.store.clone(), pseudonym_key: self.pseudonym_key.clone(), facts: Arc::default() }
+        Service {
+            store: self.store.clone(),
+            pseudonym_key: self.pseudonym_key.clone(),
+            facts: Arc::default(),
+            glass_hours: self.glass_hours,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::audit::record;
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::opportunity::{OpportunityForm, PlacementEndForm, PlacementForm};
 use percorsi_domain::Invalid;
 use percorsi_store::{OpportunityRow, PlacementRow};
@@ -95,11 +96,11 @@ impl Service {
     }
 
     pub async fn placements_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<PlacementRow>> {
-        policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
-        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
-        let list = tx.placements_of_person(person_id).await?;
+        let access = policy::person_access(&mut tx, actor, person_id).await?;
+        let list = tx.placements_of_person(person_id, access.owners(DataCategory::Intervention)).await?;
         tx.commit().await?;
+        self.record_person_read(actor, person_id, "placement_list", None, "inserimenti della persona").await?;
         Ok(list)
     }
 }

@@ -4,6 +4,7 @@ use crate::audit::record;
 use crate::policy::{self, allows, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::NaiveDate;
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::person::{NewPerson, PersonForm, PersonPatch, PersonUpdateForm};
@@ -88,12 +89,20 @@ impl Service {
         let mut tx = self.store().write().await?;
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
         if let Some(existing) = tx.person_id_by_code(&code).await? {
+            // Whether someone is known in the network is itself sensitive: each answer is on
+            // the audit trail with the person it concerns, and a user gets a limited number
+            // per hour (counted in the trail, so the limit holds across app servers).
+            let since = crate::audit::hours_ago(1);
+            if tx.audit_count(actor.user_id, "lookup", "person", &since).await? >= PROBES_PER_HOUR {
+                return Err(ServiceError::TooMany("err-probe-limit"));
+            }
             let outcome = if tx.person_visible(&actor.scope(), existing).await?.is_some() {
-                Registration::AlreadyFollowed { person_id: existing, code }
+                Registration::AlreadyFollowed { person_id: existing, code: code.clone() }
             } else {
-                Registration::KnownElsewhere { code }
+                Registration::KnownElsewhere { code: code.clone() }
             };
-            record(&mut tx, actor, "lookup", "person", None, "registrazione: codice già presente", None).await?;
+            let reason = "registrazione: persona già nota";
+            record(&mut tx, actor, "lookup", "person", Some(existing), reason, Some(format!("codice {code}"))).await?;
             tx.commit().await?;
             return Ok(outcome);
         }
@@ -151,6 +160,7 @@ impl Service {
     pub async fn update_person(&self, actor: &Actor, person_id: i64, form: &PersonUpdateForm) -> Result<()> {
         policy::require(actor, Permission::ViewIdentity)?;
         let mut tx = self.store().write().await?;
+        in_charge(&mut tx, actor, person_id).await?;
         let person = tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         let u = form.validate(person.anonymous)?;
         tx.update_profile(person_id, &u.profile).await?;
@@ -230,11 +240,8 @@ impl Service {
         let mut tx = self.store().write().await?;
         let ep = own_open_episode(&mut tx, actor, episode_id).await?;
         tx.update_episode(episode_id, &u).await?;
-        let detail = format!(
-            "sostanza attuale {}, trattamento {}",
-            u.substance_current.map(|s| s.code()).unwrap_or("-"),
-            u.treatment_in_progress
-        );
+        // What changed, never the health values themselves: the auditor reads the trail.
+        let detail = "campi: sostanza attuale, trattamento in corso".to_string();
         record(
             &mut tx,
             actor,
@@ -298,7 +305,7 @@ impl Service {
         policy::require(actor, Permission::ManageConsents)?;
         let c = form.validate()?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        in_charge(&mut tx, actor, person_id).await?;
         tx.organisation(c.organisation_id)
             .await?
             .filter(|o| o.active)
@@ -322,7 +329,7 @@ impl Service {
     pub async fn revoke_consent(&self, actor: &Actor, person_id: i64, consent_id: i64) -> Result<()> {
         policy::require(actor, Permission::ManageConsents)?;
         let mut tx = self.store().write().await?;
-        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        in_charge(&mut tx, actor, person_id).await?;
         tx.revoke_consent(person_id, consent_id, actor.user_id).await?;
         record(
             &mut tx,
@@ -340,21 +347,37 @@ impl Service {
 
     /// The pathway page. Reading it is audited, with or without identity.
     pub async fn pathway(&self, actor: &Actor, person_id: i64) -> Result<Pathway> {
-        policy::require(actor, Permission::ViewPersons)?;
         let scope = actor.scope();
         let mut tx = self.store().read().await?;
-        let person = tx.person_visible(&scope, person_id).await?.ok_or(ServiceError::NotFound)?;
-        let with_identity = allows(actor.role, Permission::ViewIdentity);
-        let identity = if with_identity { tx.identity_visible(&scope, person_id).await? } else { None };
-        let episodes = tx.episodes_of_person(&scope, person_id).await?;
-        let team = tx.team_of_person(&scope, person_id).await?;
+        let access = policy::person_access(&mut tx, actor, person_id).await?;
+        let mut person = tx.person_visible(&scope, person_id).await?.ok_or(ServiceError::NotFound)?;
+        let mut identity =
+            if access.sees(DataCategory::Identity) { tx.identity_visible(&scope, person_id).await? } else { None };
+        let episodes = tx.episodes_of_person(&scope, person_id, access.owners(DataCategory::Health)).await?;
+        let team = tx.team_of_person(&scope, person_id, access.owners(DataCategory::Health)).await?;
         let consents = tx.consents_of_person(&scope, person_id).await?;
+        // The person's own fields, each shown only when the access covers its kind of data.
+        if !access.sees(DataCategory::Contacts) {
+            if let Some(i) = identity.as_mut() {
+                (i.phone, i.email, i.address) = (None, None, None);
+            }
+        }
+        if !access.sees(DataCategory::EducationWork) {
+            (person.education, person.work_history) = (None, None);
+        }
+        if !access.sees(DataCategory::Housing) {
+            person.living_situation = None;
+        }
+        if !access.sees(DataCategory::Health) {
+            person.user_class = None;
+        }
         let reason = if identity.is_some() {
             "consultazione percorso (con identità)"
         } else {
             "consultazione percorso (pseudonimizzato)"
         };
         tx.commit().await?;
+        let reason = if access.by_glass() { "accesso di emergenza (break-the-glass): consultazione percorso" } else { reason };
         self.record_read(actor, "person", Some(person_id), reason, None).await?;
         let manageable_episode = allows(actor.role, Permission::ManageEpisodes)
             .then(|| {
@@ -428,6 +451,9 @@ impl Service {
     }
 }
 
+/// "Già noto" answers a user may receive per hour.
+pub const PROBES_PER_HOUR: i64 = 20;
+
 const TEAM_ROLES: &[&str] = &["case_manager", "operatore", "tutor_aziendale", "coordinatore"];
 
 fn both<A, B>(
@@ -454,6 +480,16 @@ async fn check_case_manager<M: Mode>(tx: &mut Tx<M>, actor: &Actor, user_id: i64
         Ok(())
     } else {
         Err(Invalid::one("case_manager_id", "err-not-case-manager").into())
+    }
+}
+
+/// The person's profile, consents and identity are changed only by an organisation that has
+/// them in charge; others that see the person (by consent, on a team) read them.
+async fn in_charge<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id: i64) -> Result<()> {
+    if policy::person_access(tx, actor, person_id).await?.in_charge() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
     }
 }
 

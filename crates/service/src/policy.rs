@@ -1,9 +1,13 @@
-//! The authorisation policy, in one place. Role-level permissions live here; the
-//! person-level rule (care episode, consent, care team) is applied in SQL by the store's
-//! [`percorsi_store::Scope`], built from the actor.
+//! The authorisation policy, in one place (ADR 0003). Role-level permissions are the table
+//! below; which person an organisation sees is the SQL rule of [`percorsi_store::Scope`]; what
+//! of that person it sees is a [`PersonAccess`]: a handle only this module makes, from the
+//! grounds the store reports (own care episode, care team, consents with their purposes,
+//! break-the-glass), which every use case about a person asks for and reads through.
 
 use crate::{Actor, Result, ServiceError};
-use percorsi_domain::codes::Role;
+use percorsi_domain::codes::{ConsentPurpose, Role};
+use percorsi_domain::consent::DataCategory;
+use percorsi_store::{Grounds, Mode, Owners, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -42,6 +46,8 @@ pub enum Permission {
     ManageOpportunities,
     /// Searching the catalogue.
     ViewOpportunities,
+    /// Opening a person's record in an emergency, with a stated reason, for a limited time.
+    BreakGlass,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -68,6 +74,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ManageProjects => matches!(role, CaseManager),
         ManageOpportunities => matches!(role, CaseManager | Operatore | Coordinatore),
         ViewOpportunities => matches!(role, CaseManager | Operatore | Coordinatore),
+        BreakGlass => matches!(role, CaseManager | Operatore),
     }
 }
 
@@ -77,6 +84,87 @@ pub fn require(actor: &Actor, p: Permission) -> Result<()> {
     } else {
         Err(ServiceError::Forbidden)
     }
+}
+
+/// What an actor may see of one person: obtained only from [`person_access`], so holding one
+/// proves the person is visible; its methods say which fields and which other organisations'
+/// rows each kind of data shows.
+#[derive(Debug, Clone)]
+pub struct PersonAccess {
+    person_id: i64,
+    organisation_id: i64,
+    identity_role: bool,
+    grounds: Grounds,
+    /// Categories opened by the consents in force for this organisation.
+    consented: Vec<DataCategory>,
+}
+
+impl PersonAccess {
+    pub fn person_id(&self) -> i64 {
+        self.person_id
+    }
+
+    /// The organisation has the person in charge (an open care episode of its own).
+    pub fn in_charge(&self) -> bool {
+        self.grounds.in_charge
+    }
+
+    /// Opened with break-the-glass (shown as such on the page and the audit trail).
+    pub fn by_glass(&self) -> bool {
+        self.grounds.glass && !self.grounds.in_charge && !self.grounds.team && self.consented.is_empty()
+    }
+
+    /// Whether other organisations' rows of this kind are shown: the person's consent for this
+    /// organisation with a purpose that covers it, a place on a care team (shared care), or
+    /// break-the-glass. Taking someone in charge alone opens only the organisation's own rows.
+    pub fn others(&self, c: DataCategory) -> bool {
+        self.grounds.team || self.grounds.glass || self.consented.contains(&c)
+    }
+
+    /// Whether the person's own fields of this kind (identity, contacts, profile) are shown:
+    /// to the organisation in charge, the care team and break-the-glass all of them, through a
+    /// consent those of its purposes; identity and contacts only to roles that see identities.
+    pub fn sees(&self, c: DataCategory) -> bool {
+        let grounded = self.grounds.in_charge || self.others(c);
+        match c {
+            DataCategory::Identity | DataCategory::Contacts => grounded && self.identity_role,
+            _ => grounded,
+        }
+    }
+
+    /// The rows of this kind a store query returns.
+    pub fn owners(&self, c: DataCategory) -> Owners {
+        Owners { organisation_id: self.organisation_id, others: self.others(c) }
+    }
+
+    /// Whether a row of this kind written by `organisation_id` is shown.
+    pub fn shows_row_of(&self, organisation_id: i64, c: DataCategory) -> bool {
+        organisation_id == self.organisation_id || self.others(c)
+    }
+}
+
+/// The access of `actor` to a person, or `NotFound` (hidden and missing answer alike).
+pub async fn person_access<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id: i64) -> Result<PersonAccess> {
+    require(actor, Permission::ViewPersons)?;
+    let grounds = tx.grounds(&actor.scope(), person_id).await?;
+    if !grounds.any() {
+        return Err(ServiceError::NotFound);
+    }
+    let mut consented: Vec<DataCategory> = Vec::new();
+    for purpose in grounds.purposes.iter().filter_map(|p| ConsentPurpose::parse(p)) {
+        for c in purpose.categories() {
+            if !consented.contains(c) {
+                consented.push(*c);
+            }
+        }
+    }
+    Ok(PersonAccess {
+        person_id,
+        organisation_id: actor.organisation_id,
+        identity_role: allows(actor.role, Permission::ViewIdentity),
+        grounds,
+        consented,
+    })
 }
 
 #[cfg(test)]
@@ -109,6 +197,45 @@ mod tests {
         assert_eq!(tutor, vec![TutorInterventions]);
         assert!(allows(Role::Coordinatore, ManageProgrammes) && !allows(Role::CaseManager, ManageProgrammes));
         assert!(allows(Role::CaseManager, ManageInterventions) && !allows(Role::Coordinatore, ManageInterventions));
+    }
+
+    fn access(grounds: Grounds, purposes: &[ConsentPurpose]) -> PersonAccess {
+        PersonAccess {
+            person_id: 1,
+            organisation_id: 7,
+            identity_role: true,
+            grounds,
+            consented: purposes.iter().flat_map(|p| p.categories().iter().copied()).collect(),
+        }
+    }
+
+    #[test]
+    fn taking_in_charge_opens_only_the_organisations_own_history() {
+        let a = access(Grounds { in_charge: true, ..Default::default() }, &[]);
+        assert!(a.sees(DataCategory::Identity) && a.sees(DataCategory::Health));
+        for c in DataCategory::ALL {
+            assert!(!a.others(c), "{c:?} of other organisations opened without consent");
+        }
+        assert!(a.shows_row_of(7, DataCategory::Health) && !a.shows_row_of(8, DataCategory::Health));
+    }
+
+    #[test]
+    fn a_work_insertion_consent_shows_no_health_data() {
+        let a = access(
+            Grounds { purposes: vec!["inserimento_lavorativo".into()], ..Default::default() },
+            &[ConsentPurpose::InserimentoLavorativo],
+        );
+        assert!(a.sees(DataCategory::EducationWork) && a.others(DataCategory::Intervention));
+        for c in [DataCategory::Health, DataCategory::Relapses, DataCategory::Assessments, DataCategory::Housing] {
+            assert!(!a.sees(c) && !a.others(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn break_the_glass_opens_everything_and_says_so() {
+        let a = access(Grounds { glass: true, ..Default::default() }, &[]);
+        assert!(a.by_glass());
+        assert!(DataCategory::ALL.iter().all(|c| a.sees(*c) && a.others(*c)));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::audit::record;
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::{Duration, NaiveDate};
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::project::{parse_plan, parse_review, ObjectiveOutcome, Plan, Review};
 use percorsi_store::{Mode, ProjectRow, ProjectWrite, Tx};
 use serde::Serialize;
@@ -212,8 +213,14 @@ impl Service {
             })
             .collect::<Result<Vec<_>>>()?;
         let organisations = organisation_ids(&mut tx).await?;
-        let interventions = tx.interventions_of_person(&actor.scope(), project.person_id, false).await?;
-        let placements = tx.placements_of_person(project.person_id).await?;
+        let access = policy::person_access(&mut tx, actor, project.person_id).await?;
+        if !access.shows_row_of(project.organisation_id, DataCategory::Project) {
+            return Err(ServiceError::NotFound);
+        }
+        let interventions = tx
+            .interventions_of_person(&actor.scope(), project.person_id, false, access.owners(DataCategory::Intervention))
+            .await?;
+        let placements = tx.placements_of_person(project.person_id, access.owners(DataCategory::Intervention)).await?;
         let supports_in_place = plan
             .objectives
             .iter()
@@ -250,7 +257,7 @@ impl Service {
             })
             .collect();
         tx.commit().await?;
-        self.record_read(actor, "project", Some(id), "consultazione progetto", Some(format!("v{wanted}"))).await?;
+        self.record_person_read(actor, project.person_id, "project", Some(id), "consultazione progetto").await?;
         let can_manage =
             project.organisation_id == actor.organisation_id && policy::allows(actor.role, Permission::ManageProjects);
         Ok(ProjectView {
@@ -276,10 +283,11 @@ impl Service {
     }
 
     pub async fn projects_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<ProjectRow>> {
-        policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
-        let list = tx.projects_of_person(&actor.scope(), person_id).await?;
+        let access = policy::person_access(&mut tx, actor, person_id).await?;
+        let list = tx.projects_of_person(&actor.scope(), person_id, access.owners(DataCategory::Project)).await?;
         tx.commit().await?;
+        self.record_person_read(actor, person_id, "project_list", None, "progetti della persona").await?;
         Ok(list)
     }
 

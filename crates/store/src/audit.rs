@@ -26,13 +26,14 @@ fn map(r: &AnyRow) -> Result<AuditRow> {
             entity_id: r.try_get("entity_id")?,
             reason: r.try_get("reason")?,
             detail: r.try_get("detail")?,
+            person_id: r.try_get("person_id")?,
         },
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
     })
 }
 
-const SELECT: &str = "SELECT id, at, user_id, username, organisation_id, role, action, entity, entity_id, reason, detail, prev_hash, hash FROM audit_log";
+const SELECT: &str = "SELECT id, at, user_id, username, organisation_id, role, action, entity, entity_id, reason, detail, person_id, prev_hash, hash FROM audit_log";
 
 impl<M: Mode> Tx<M> {
     /// Entries with id greater than `after_id`, oldest first, at most `limit`.
@@ -45,23 +46,53 @@ impl<M: Mode> Tx<M> {
         rows.iter().map(map).collect()
     }
 
-    /// Newest entries first, optionally only those about one entity.
-    pub async fn audit_recent(
-        &mut self,
-        entity: Option<(&str, &str)>,
-        before_id: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<AuditRow>> {
-        let (e, id) = entity.unwrap_or(("", ""));
-        let rows = sqlx::query(&format!("{SELECT} WHERE ($1 = '' OR (entity = $1 AND entity_id = $2)) AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4"))
-            .bind(e)
-            .bind(id)
-            .bind(before_id.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(self.conn())
-            .await?;
+    /// How many entries of one kind a user caused since `since` (per-user limits).
+    pub async fn audit_count(&mut self, user_id: i64, action: &str, entity: &str, since: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE user_id = $1 AND at >= $2 AND action = $3 AND entity = $4",
+        )
+        .bind(user_id)
+        .bind(since)
+        .bind(action)
+        .bind(entity)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    /// Newest entries first that pass `filter`, older than `before_id` when given.
+    pub async fn audit_search(&mut self, filter: &AuditFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
+        let (entity, entity_id) = filter.entity.clone().unwrap_or_default();
+        let rows = sqlx::query(&format!(
+            "{SELECT} WHERE ($1 = 0 OR user_id = $1) AND ($2 = 0 OR organisation_id = $2) AND ($3 = 0 OR person_id = $3) \
+             AND ($4 = '' OR (entity = $4 AND entity_id = $5)) AND ($6 = '' OR at >= $6) AND ($7 = '' OR at < $7) \
+             AND ($8 = 0 OR id < $8) ORDER BY id DESC LIMIT $9"
+        ))
+        .bind(filter.user_id.unwrap_or(0))
+        .bind(filter.organisation_id.unwrap_or(0))
+        .bind(filter.person_id.unwrap_or(0))
+        .bind(entity)
+        .bind(entity_id)
+        .bind(filter.from.clone().unwrap_or_default())
+        .bind(filter.to.clone().unwrap_or_default())
+        .bind(before_id.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?;
         rows.iter().map(map).collect()
     }
+}
+
+/// What the auditor asks of the trail: any combination of who, where, about whom and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub user_id: Option<i64>,
+    pub organisation_id: Option<i64>,
+    pub person_id: Option<i64>,
+    /// (entity, id), e.g. ("assessment", "12").
+    pub entity: Option<(String, String)>,
+    /// First instant included and first instant excluded, RFC 3339 (`at` compares as text).
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 impl Tx<Write> {
@@ -77,8 +108,8 @@ impl Tx<Write> {
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
         let hash = entry.link_hash(&prev);
         let id = sqlx::query_scalar(
-            "INSERT INTO audit_log (at, user_id, username, organisation_id, role, action, entity, entity_id, reason, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            "INSERT INTO audit_log (at, user_id, username, organisation_id, role, action, entity, entity_id, reason, detail, prev_hash, hash, person_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(&entry.at)
         .bind(entry.user_id)
@@ -92,6 +123,7 @@ impl Tx<Write> {
         .bind(&entry.detail)
         .bind(&prev)
         .bind(&hash)
+        .bind(entry.person_id)
         .fetch_one(self.conn())
         .await?;
         Ok(id)

@@ -1,5 +1,5 @@
 use crate::rows::{date, date_text, found, now, opt_date};
-use crate::scope::{scoped, visible, Scope};
+use crate::scope::{scoped, Scope};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::consent::NewConsent;
@@ -27,7 +27,7 @@ impl<M: Mode> Tx<M> {
              c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
              JOIN organisations o ON o.id = c.organisation_id JOIN users u ON u.id = c.recorded_by \
              WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC",
-            visible("c.person_id")
+            scope.visible("c.person_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter()

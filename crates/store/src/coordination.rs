@@ -1,6 +1,7 @@
 //! Multidimensional assessments of people, coordination groups and their meetings, and the
 //! counts of the network dashboard.
 
+use crate::scope::Owners;
 use crate::rows::{date, date_text, now};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
@@ -59,12 +60,13 @@ pub struct AssessmentInsert<'a> {
 }
 
 impl<M: Mode> Tx<M> {
-    pub async fn person_assessments(&mut self, person_id: i64) -> Result<Vec<PersonAssessmentRow>> {
-        let rows = sqlx::query(
+    pub async fn person_assessments(&mut self, person_id: i64, owners: Owners) -> Result<Vec<PersonAssessmentRow>> {
+        let rows = sqlx::query(&format!(
             "SELECT a.id, a.assessed_on, a.scores, a.user_class, o.name AS organisation_name, u.display_name AS author_name \
              FROM person_assessments a JOIN organisations o ON o.id = a.organisation_id JOIN users u ON u.id = a.author_id \
-             WHERE a.person_id = $1 ORDER BY a.assessed_on, a.id",
-        )
+             WHERE a.person_id = $1 AND {} ORDER BY a.assessed_on, a.id",
+            owners.clause("a.organisation_id")
+        ))
         .bind(person_id)
         .fetch_all(self.conn())
         .await?;

@@ -1,5 +1,5 @@
 use crate::rows::{bool_col, date, date_text, found, now, opt_date};
-use crate::scope::{scoped, visible, Scope};
+use crate::scope::{scoped, Owners, Scope};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::episode::{EpisodeClose, EpisodeUpdate, NewEpisode};
@@ -73,29 +73,32 @@ impl<M: Mode> Tx<M> {
         Ok(n > 0)
     }
 
-    /// Episodes of a person visible to the scope (all organisations' episodes: the shared pathway).
-    pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<EpisodeRow>> {
+    /// Episodes of a person visible to the scope: the organisation's own, and the others'
+    /// when `owners` opens them.
+    pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64, owners: Owners) -> Result<Vec<EpisodeRow>> {
         let sql = format!(
-            "{EPISODE} WHERE e.person_id = $4 AND {} ORDER BY e.start_date DESC, e.id DESC",
-            visible("e.person_id")
+            "{EPISODE} WHERE e.person_id = $4 AND {} AND {} ORDER BY e.start_date DESC, e.id DESC",
+            scope.visible("e.person_id"),
+            owners.clause("e.organisation_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(map_episode).collect()
     }
 
     pub async fn episode_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<EpisodeRow>> {
-        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", visible("e.person_id"));
+        let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", scope.visible("e.person_id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_episode).transpose()
     }
 
-    pub async fn team_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<TeamMemberRow>> {
+    pub async fn team_of_person(&mut self, scope: &Scope, person_id: i64, owners: Owners) -> Result<Vec<TeamMemberRow>> {
         let sql = format!(
             "SELECT t.id, t.episode_id, t.user_id, u.display_name AS user_name, t.organisation_id, o.name AS organisation_name, \
              t.function, t.added_at, t.removed_at FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \
              JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = t.organisation_id \
-             WHERE e.person_id = $4 AND {} ORDER BY t.removed_at IS NOT NULL, o.name, u.display_name",
-            visible("e.person_id")
+             WHERE e.person_id = $4 AND {} AND {} ORDER BY t.removed_at IS NOT NULL, o.name, u.display_name",
+            scope.visible("e.person_id"),
+            owners.clause("e.organisation_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter()

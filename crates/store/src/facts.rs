@@ -8,6 +8,15 @@ use percorsi_domain::report::Fact;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+/// A person already stored under a code an import names.
+#[derive(Debug, Clone)]
+pub struct KnownPerson {
+    pub code: String,
+    pub sex: Option<String>,
+    pub birth_year: Option<i64>,
+    pub live: bool,
+}
+
 /// What a live intervention's fact is derived from (one query).
 #[derive(Debug, Clone)]
 pub struct FactSource {
@@ -208,23 +217,46 @@ impl<M: Mode> Tx<M> {
 
     /// `(id, key)` of the rows of `table` whose text column `key` is one of `values`.
     pub async fn ids_by_key(&mut self, table: &str, key: &str, values: &[String]) -> Result<Vec<(i64, String)>> {
+        let rows = self.rows_by_key(&format!("SELECT id, {key} FROM {table}"), key, values).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get(key)?))).collect()
+    }
+
+    /// What an import must know of people already stored under its codes: their sex and birth
+    /// year (all rows of one person agree) and whether they are people of the live registry
+    /// (a care episode), whom a historical file may never touch.
+    pub async fn persons_by_codes(&mut self, codes: &[String]) -> Result<Vec<KnownPerson>> {
+        let select = "SELECT p.code, p.sex, p.birth_year, \
+                      EXISTS (SELECT 1 FROM care_episodes e WHERE e.person_id = p.id) AS live FROM persons p";
+        let rows = self.rows_by_key(select, "p.code", codes).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KnownPerson {
+                    code: r.try_get("code")?,
+                    sex: r.try_get("sex")?,
+                    birth_year: r.try_get("birth_year")?,
+                    live: crate::rows::bool_col(r, "live")?,
+                })
+            })
+            .collect()
+    }
+
+    /// `select … WHERE key IN values`, in chunks the engines accept.
+    async fn rows_by_key(&mut self, select: &str, key: &str, values: &[String]) -> Result<Vec<sqlx::any::AnyRow>> {
         let mut out = Vec::new();
         for chunk in values.chunks(MAX_BINDS) {
             let (sql, mut q);
             if self.backend == Backend::Postgres {
-                sql = format!("SELECT id, {key} FROM {table} WHERE {key} = ANY($1::text[])");
+                sql = format!("{select} WHERE {key} = ANY($1::text[])");
                 let texts: Vec<Value> = chunk.iter().map(|v| Value::Text(Some(v.clone()))).collect();
                 q = sqlx::query(&sql).bind(pg_array(texts.iter()));
             } else {
-                sql = format!("SELECT id, {key} FROM {table} WHERE {key} IN ({})", vec!["?"; chunk.len()].join(","));
+                sql = format!("{select} WHERE {key} IN ({})", vec!["?"; chunk.len()].join(","));
                 q = sqlx::query(&sql);
                 for v in chunk {
                     q = q.bind(v.clone());
                 }
             }
-            for r in q.fetch_all(self.conn()).await? {
-                out.push((r.try_get("id")?, r.try_get(key)?));
-            }
+            out.extend(q.fetch_all(self.conn()).await?);
         }
         Ok(out)
     }

@@ -1,5 +1,5 @@
 use crate::rows::{date, date_text, found, now, opt_bool, opt_date};
-use crate::scope::{scoped, visible, Scope};
+use crate::scope::{scoped, Owners, Scope};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::intervention::{Attendance, Conclusion, Monitoring, NewIntervention, Outcome};
@@ -201,7 +201,7 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<InterventionSummary> {
 impl<M: Mode> Tx<M> {
     /// An intervention whose person is visible to the scope.
     pub async fn intervention_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<InterventionRow>> {
-        let sql = format!("{SELECT} WHERE i.id = $4 AND {}", visible("i.person_id"));
+        let sql = format!("{SELECT} WHERE i.id = $4 AND {}", scope.visible("i.person_id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_row).transpose()
     }
@@ -212,9 +212,13 @@ impl<M: Mode> Tx<M> {
         scope: &Scope,
         person_id: i64,
         with_identity: bool,
+        owners: Owners,
     ) -> Result<Vec<InterventionSummary>> {
-        let sql =
-            format!("{SUMMARY} WHERE i.person_id = $4 AND {} ORDER BY i.planned_start DESC", visible("i.person_id"));
+        let sql = format!(
+            "{SUMMARY} WHERE i.person_id = $4 AND {} AND {} ORDER BY i.planned_start DESC",
+            scope.visible("i.person_id"),
+            owners.clause("i.organisation_id")
+        );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
     }
@@ -228,7 +232,7 @@ impl<M: Mode> Tx<M> {
     ) -> Result<Vec<InterventionSummary>> {
         let sql = format!(
             "{SUMMARY} WHERE i.organisation_id = $1 AND {} ORDER BY i.planned_end, i.id LIMIT $4",
-            visible("i.person_id")
+            scope.visible("i.person_id")
         );
         let rows = scoped(&sql, scope).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()

@@ -10,6 +10,7 @@ mod engine;
 mod episodes;
 mod error;
 mod facts;
+mod glass;
 mod group_commit;
 mod interventions;
 mod migrate;
@@ -26,12 +27,13 @@ mod sessions;
 mod users;
 
 pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
-pub use audit::AuditRow;
+pub use audit::{AuditFilter, AuditRow};
 pub use consents::ConsentRow;
 pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};
 pub use derived::{derive_fact, Assessed};
 pub use episodes::{EpisodeRow, TeamMemberRow};
-pub use facts::{ExtractLine, FactSource, ImportedResults, Value};
+pub use glass::{GlassRow, Grounds};
+pub use facts::{ExtractLine, FactSource, ImportedResults, KnownPerson, Value};
 pub use interventions::{
     AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow,
 };
@@ -42,7 +44,7 @@ pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
 pub use projects::{ProjectReviewRow, ProjectRow, ProjectVersionRow, ProjectWrite};
 pub use referrals::{NotificationRow, ReferralInsert, ReferralRow};
 pub use schema::SchemaFacts;
-pub use scope::Scope;
+pub use scope::{Owners, Scope};
 pub use sessions::{ApiTokenListing, ApiTokenRow, SessionRow};
 pub use users::{MembershipRow, UserRow};
 

@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (6, "assessment_coordination", include_str!("../migrations/sqlite/0006_assessment_coordination.sql")),
     (7, "installation", include_str!("../migrations/sqlite/0007_installation.sql")),
     (8, "balances", include_str!("../migrations/sqlite/0008_balances.sql")),
+    (9, "access", include_str!("../migrations/sqlite/0009_access.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -25,6 +26,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (6, "assessment_coordination", include_str!("../migrations/postgres/0006_assessment_coordination.sql")),
     (7, "installation", include_str!("../migrations/postgres/0007_installation.sql")),
     (8, "balances", include_str!("../migrations/postgres/0008_balances.sql")),
+    (9, "access", include_str!("../migrations/postgres/0009_access.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

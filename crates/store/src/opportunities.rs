@@ -1,5 +1,6 @@
 //! The opportunities catalogue and placements.
 
+use crate::scope::Owners;
 use crate::rows::{date, date_text, now, opt_date};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
@@ -110,8 +111,11 @@ impl<M: Mode> Tx<M> {
         r.as_ref().map(map_placement).transpose()
     }
 
-    pub async fn placements_of_person(&mut self, person_id: i64) -> Result<Vec<PlacementRow>> {
-        let rows = sqlx::query(&format!("{PLACEMENT} WHERE pl.person_id = $1 ORDER BY pl.start_date DESC"))
+    pub async fn placements_of_person(&mut self, person_id: i64, owners: Owners) -> Result<Vec<PlacementRow>> {
+        let rows = sqlx::query(&format!(
+            "{PLACEMENT} WHERE pl.person_id = $1 AND {} ORDER BY pl.start_date DESC",
+            owners.clause("pl.organisation_id")
+        ))
             .bind(person_id)
             .fetch_all(self.conn())
             .await?;

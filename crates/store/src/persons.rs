@@ -1,5 +1,5 @@
 use crate::rows::{bool_col, date, date_text, now};
-use crate::scope::{scoped, visible, visible_set, Scope};
+use crate::scope::{scoped, Scope};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::person::{Contacts, Identity, Profile};
@@ -88,7 +88,7 @@ impl<M: Mode> Tx<M> {
     }
 
     pub async fn person_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<PersonRow>> {
-        let sql = format!("{PERSON} WHERE p.id = $4 AND {}", visible("p.id"));
+        let sql = format!("{PERSON} WHERE p.id = $4 AND {}", scope.visible("p.id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_person).transpose()
     }
@@ -97,7 +97,7 @@ impl<M: Mode> Tx<M> {
         let sql = format!(
             "SELECT i.surname, i.name, i.fiscal_code, i.birth_date, i.phone, i.email, i.address FROM person_identities i \
              WHERE i.person_id = $4 AND {}",
-            visible("i.person_id")
+            scope.visible("i.person_id")
         );
         let r = scoped(&sql, scope).bind(person_id).fetch_optional(self.conn()).await?;
         r.map(|r| {
@@ -134,7 +134,7 @@ impl<M: Mode> Tx<M> {
              FROM {} v JOIN persons p ON p.id = v.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
              WHERE ($4 = '' OR p.code LIKE $4 {name_match}) \
              ORDER BY i.surname, i.name, p.code LIMIT $5",
-            visible_set()
+            scope.visible_set()
         );
         let rows = scoped(&sql, scope).bind(pattern.unwrap_or_default()).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()

@@ -2,7 +2,7 @@
 //! a project is decided by the person's visibility (the caller checks it first).
 
 use crate::rows::{date, date_text, now, opt_date};
-use crate::scope::{scoped, visible, Scope};
+use crate::scope::{scoped, Owners, Scope};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -83,15 +83,16 @@ fn map_project(r: &AnyRow) -> Result<ProjectRow> {
 impl<M: Mode> Tx<M> {
     /// A project whose person the scope sees.
     pub async fn project_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<ProjectRow>> {
-        let sql = format!("{SELECT} WHERE pr.id = $4 AND {}", visible("pr.person_id"));
+        let sql = format!("{SELECT} WHERE pr.id = $4 AND {}", scope.visible("pr.person_id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_project).transpose()
     }
 
-    pub async fn projects_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ProjectRow>> {
+    pub async fn projects_of_person(&mut self, scope: &Scope, person_id: i64, owners: Owners) -> Result<Vec<ProjectRow>> {
         let sql = format!(
-            "{SELECT} WHERE pr.person_id = $4 AND {} ORDER BY pr.start_date DESC, pr.id DESC",
-            visible("pr.person_id")
+            "{SELECT} WHERE pr.person_id = $4 AND {} AND {} ORDER BY pr.start_date DESC, pr.id DESC",
+            scope.visible("pr.person_id"),
+            owners.clause("pr.organisation_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(map_project).collect()
@@ -101,7 +102,7 @@ impl<M: Mode> Tx<M> {
     pub async fn projects_due(&mut self, scope: &Scope, until: NaiveDate) -> Result<Vec<ProjectRow>> {
         let sql = format!(
             "{SELECT} WHERE pr.organisation_id = $1 AND pr.next_review <= $4 AND pr.end_date >= $3 AND {} ORDER BY pr.next_review",
-            visible("pr.person_id")
+            scope.visible("pr.person_id")
         );
         let rows = scoped(&sql, scope).bind(date_text(until)).fetch_all(self.conn()).await?;
         rows.iter().map(map_project).collect()
@@ -124,7 +125,7 @@ impl<M: Mode> Tx<M> {
         let sql = format!(
             "{with} JOIN project_versions v ON v.project_id = pr.id AND v.version = pr.current_version \
              WHERE pr.organisation_id = $1 AND pr.end_date >= $3 AND {} ORDER BY pr.next_review",
-            visible("pr.person_id")
+            scope.visible("pr.person_id")
         );
         let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
         let mut out = Vec::with_capacity(rows.len());

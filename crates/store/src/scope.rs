@@ -1,7 +1,9 @@
 //! The visibility rule of DOMAIN.md as SQL: an organisation sees a person while it has an
 //! open care episode with them, or a consent in force covers it, or the acting user is on an
-//! open episode's care team for that organisation. Queries embed this clause; nothing filters
-//! rows in Rust after the fact.
+//! open episode's care team for that organisation, or the acting user opened the record with
+//! break-the-glass and the grant is still in force. Queries embed this clause; nothing filters
+//! rows in Rust after the fact. Which of the person's rows (those of other organisations) and
+//! fields a visible person shows is the policy's `PersonAccess` (ADR 0003).
 
 use chrono::NaiveDate;
 
@@ -11,6 +13,9 @@ pub struct Scope {
     pub organisation_id: i64,
     pub user_id: i64,
     pub today: NaiveDate,
+    /// People this user opened with break-the-glass, acting in this organisation, whose grant
+    /// is still in force (loaded with the session).
+    pub glass: Vec<i64>,
 }
 
 impl Scope {
@@ -39,21 +44,56 @@ const GROUNDS: [(&str, &str, &str); 3] = [
     ),
 ];
 
-/// SQL condition true when the person `person_expr` is visible (for lookups of one record).
-pub(crate) fn visible(person_expr: &str) -> String {
-    let parts: Vec<String> = GROUNDS
-        .iter()
-        .map(|(from, cond, col)| format!("EXISTS (SELECT 1 FROM {from} WHERE {col} = {person_expr} AND {cond})"))
-        .collect();
-    format!("({})", parts.join(" OR "))
+impl Scope {
+    /// Break-the-glass grants as a list of integer literals (ids from the database, never input).
+    fn glass_ids(&self) -> Option<String> {
+        (!self.glass.is_empty()).then(|| self.glass.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+    }
+
+    /// SQL condition true when the person `person_expr` is visible (for lookups of one record).
+    pub(crate) fn visible(&self, person_expr: &str) -> String {
+        let mut parts: Vec<String> = GROUNDS
+            .iter()
+            .map(|(from, cond, col)| format!("EXISTS (SELECT 1 FROM {from} WHERE {col} = {person_expr} AND {cond})"))
+            .collect();
+        if let Some(ids) = self.glass_ids() {
+            parts.push(format!("{person_expr} IN ({ids})"));
+        }
+        format!("({})", parts.join(" OR "))
+    }
+
+    /// SQL subquery of the ids of every visible person (for lists: driven by the organisation's
+    /// own episodes and consents instead of testing every person of the installation).
+    pub(crate) fn visible_set(&self) -> String {
+        let mut parts: Vec<String> = GROUNDS
+            .iter()
+            .map(|(from, cond, col)| format!("SELECT {col} AS person_id FROM {from} WHERE {cond}"))
+            .collect();
+        if let Some(ids) = self.glass_ids() {
+            parts.push(format!("SELECT id AS person_id FROM persons WHERE id IN ({ids})"));
+        }
+        format!("({})", parts.join(" UNION "))
+    }
 }
 
-/// SQL subquery of the ids of every visible person (for lists: driven by the organisation's
-/// own episodes and consents instead of testing every person of the installation).
-pub(crate) fn visible_set() -> String {
-    let parts: Vec<String> =
-        GROUNDS.iter().map(|(from, cond, col)| format!("SELECT {col} AS person_id FROM {from} WHERE {cond}")).collect();
-    format!("({})", parts.join(" UNION "))
+/// Whose rows of a person a query returns: those the organisation wrote, and those of other
+/// organisations only when the policy says the person's consent (or an emergency access) opens
+/// them for this kind of data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owners {
+    pub organisation_id: i64,
+    pub others: bool,
+}
+
+impl Owners {
+    /// SQL condition on the owning organisation's column (an integer literal, never input).
+    pub(crate) fn clause(&self, column: &str) -> String {
+        if self.others {
+            "1 = 1".to_string()
+        } else {
+            format!("{column} = {}", self.organisation_id)
+        }
+    }
 }
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

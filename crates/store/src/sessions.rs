@@ -176,6 +176,21 @@ impl Tx<Write> {
         Ok((sessions.rows_affected(), tokens.rows_affected()))
     }
 
+    /// Ends every session acting as the membership and revokes its tokens (a revoked role).
+    pub async fn end_access_of_membership(&mut self, membership_id: i64) -> Result<(u64, u64)> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE membership_id = $1")
+            .bind(membership_id)
+            .execute(self.conn())
+            .await?;
+        let tokens =
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND membership_id = $2")
+                .bind(now())
+                .bind(membership_id)
+                .execute(self.conn())
+                .await?;
+        Ok((sessions.rows_affected(), tokens.rows_affected()))
+    }
+
     pub async fn revoke_api_token(&mut self, id: i64) -> Result<bool> {
         Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now())

@@ -21,6 +21,8 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
 
 /// How long clients are told to wait before retrying a 503.
 pub(crate) static RETRY_AFTER: HeaderValue = HeaderValue::from_static("2");
+/// After a per-user limit (an hour's window): try again later, not in two seconds.
+pub(crate) static RETRY_AFTER_LIMIT: HeaderValue = HeaderValue::from_static("600");
 
 /// Whether a request is a historical import, the only one allowed a large body.
 pub fn is_upload(path: &str) -> bool {

@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 
 pub use views::Ui;
 
-pub(crate) use guard::RETRY_AFTER;
+pub(crate) use guard::{RETRY_AFTER, RETRY_AFTER_LIMIT};
 pub use guard::{is_upload, MAX_BODY_BYTES, MAX_UPLOAD_BYTES};
 
 #[derive(Clone)]

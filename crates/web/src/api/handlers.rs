@@ -266,10 +266,58 @@ pub async fn set_membership_active(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Query of the audit trail: the auditor's filters and where the previous page ended.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct AuditPage {
+    /// Only entries older than this id (the last id of the previous page).
+    pub before: Option<i64>,
+}
+
+/// The audit trail, newest first, 100 entries a page, filtered by user, organisation, person
+/// and period (auditor role). Reading it is audited.
+#[utoipa::path(get, path = "/api/v1/audit", params(percorsi_service::audit::AuditQuery, AuditPage), responses((status = 200, body = [percorsi_service::store::AuditRow])), security(("bearer" = [])))]
+pub async fn audit_trail(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Query(q): Query<percorsi_service::audit::AuditQuery>,
+    Query(page): Query<AuditPage>,
+) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.audit_trail(&who.actor, &q, page.before)))
+}
+
 /// Verifies the audit trail's hash chain (auditor role).
 #[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, body = percorsi_service::audit::VerifyReport)), security(("bearer" = [])))]
 pub async fn verify_audit(State(s): State<AppState>, who: ApiActor) -> ApiResult {
     percorsi_service::policy::require(&who.actor, percorsi_service::policy::Permission::ViewAudit)
         .map_err(|e| ApiError::from_service(&s, who.lang, e))?;
     ok(StatusCode::OK, call!(s, who, s.svc.verify_audit()))
+}
+
+/// Opens a person's record in an emergency (break-the-glass), for the installation's duration.
+#[utoipa::path(post, path = "/api/v1/glass", request_body = percorsi_service::glass::GlassForm, responses((status = 201, body = percorsi_service::glass::GlassOpened), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn break_glass(
+    State(s): State<AppState>,
+    who: ApiActor,
+    ApiJson(f): ApiJson<percorsi_service::glass::GlassForm>,
+) -> ApiResult {
+    ok(StatusCode::CREATED, call!(s, who, s.svc.break_glass(&who.actor, &f)))
+}
+
+/// Every emergency access with its review (auditor role).
+#[utoipa::path(get, path = "/api/v1/glass", responses((status = 200, body = [percorsi_service::store::GlassRow])), security(("bearer" = [])))]
+pub async fn glass_reviews(State(s): State<AppState>, who: ApiActor) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.glass_reviews(&who.actor)))
+}
+
+/// Records whether an emergency access was justified (auditor role).
+#[utoipa::path(post, path = "/api/v1/glass/{id}/review", params(("id" = i64, Path)), request_body = percorsi_service::glass::GlassReviewForm, responses((status = 204), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn review_glass(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<percorsi_service::glass::GlassReviewForm>,
+) -> ApiResult {
+    call!(s, who, s.svc.review_glass(&who.actor, id, &f));
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -43,6 +43,9 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/users/{id}/roles", post(handlers::grant_role))
         .route("/users/{id}/active", put(handlers::set_user_active))
         .route("/memberships/{id}/active", put(handlers::set_membership_active))
+        .route("/audit", get(handlers::audit_trail))
+        .route("/glass", get(handlers::glass_reviews).post(handlers::break_glass))
+        .route("/glass/{id}/review", post(handlers::review_glass))
         .route("/audit/verify", get(handlers::verify_audit))
         .route("/programmes", get(protocol::list_programmes).post(protocol::create_programme))
         .route("/programmes/{id}", get(protocol::programme))
@@ -151,6 +154,7 @@ impl ApiError {
             }
             ServiceError::Locked(_) => ApiError::new(StatusCode::FORBIDDEN, "locked", t("err-locked")),
             ServiceError::Conflict(key) => ApiError::new(StatusCode::CONFLICT, "conflict", t(key)),
+            ServiceError::TooMany(key) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", t(key)),
             ServiceError::Unavailable(kind) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", t(kind.message_key()))
             }
@@ -171,6 +175,9 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, Json(self.body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER.clone());
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER_LIMIT.clone());
         }
         res
     }

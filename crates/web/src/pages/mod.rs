@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod glass;
 mod auth;
 mod interventions;
 mod network;
@@ -41,6 +42,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/home", get(persons::home))
         .route("/persone", get(persons::list).post(persons::register))
         .route("/persone/nuova", get(persons::new_form))
+        .route("/persone/emergenza", get(glass::form).post(glass::open))
         .route("/persone/presa-in-carico", post(persons::take_in_charge))
         .route("/persone/{id}", get(persons::show))
         .route("/persone/{id}/episodi", post(persons::open_episode))
@@ -61,6 +63,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
         .route("/admin/schede", get(admin::instruments).post(admin::load_instrument))
         .route("/audit", get(audit::trail))
+        .route("/audit/emergenze", get(glass::reviews))
+        .route("/audit/emergenze/{id}", post(glass::review))
         .route("/persone/{id}/progetti", get(projects::new_form).post(projects::create))
         .route("/persone/{id}/segnalazioni", post(referrals::refer))
         .route("/segnalazioni", get(referrals::list))
@@ -152,6 +156,11 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
         ServiceError::Unauthenticated => Redirect::to("/login").into_response(),
         ServiceError::Conflict(key) => error_page(state, lang, StatusCode::CONFLICT, key),
         ServiceError::Locked(_) => error_page(state, lang, StatusCode::FORBIDDEN, "err-locked"),
+        ServiceError::TooMany(key) => {
+            let mut res = error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, key);
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER_LIMIT.clone());
+            res
+        }
         ServiceError::Invalid(inv) => invalid_page(state, lang, StatusCode::UNPROCESSABLE_ENTITY, &inv),
         ServiceError::Refused(inv) => invalid_page(state, lang, StatusCode::CONFLICT, &inv),
         ServiceError::Unavailable(kind) => {
