@@ -13,7 +13,11 @@ async fn reads_and_changes_are_audited_with_who_where_role_and_why() {
     assert_eq!(c.get(&format!("/persone/{id}")).await.status, StatusCode::OK);
     let auditor = app.actor("auditor").await;
     let id_text = id.to_string();
-    let rows = app.svc.audit_trail(&auditor, &AuditQuery { entity: format!("person:{id_text}"), ..Default::default() }, None).await.unwrap();
+    let rows = app
+        .svc
+        .audit_trail(&auditor, &AuditQuery { entity: format!("person:{id_text}"), ..Default::default() }, None)
+        .await
+        .unwrap();
     let read = rows.iter().find(|r| r.entry.action == "read").expect("the read was audited");
     assert_eq!(read.entry.username, "anna");
     assert_eq!(read.entry.organisation_id, Some(anna.organisation_id));

@@ -61,6 +61,31 @@ async fn state_changes_need_the_csrf_token() {
 }
 
 #[tokio::test]
+async fn a_login_posted_from_another_site_is_refused() {
+    let app = TestApp::new().await;
+    let form = "username=anna&password=percorsi-demo";
+    let ct = "application/x-www-form-urlencoded";
+    for headers in [
+        vec![("origin", "https://evil.example"), ("host", "percorsi.example")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "null"), ("host", "percorsi.example")],
+    ] {
+        let r = app.client().raw_with("POST", "/login", ct, form, &headers).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(r.header("set-cookie").is_none(), "no session for a cross-site login");
+    }
+    for headers in [
+        vec![("origin", "http://percorsi.example"), ("host", "percorsi.example")],
+        vec![("sec-fetch-site", "same-origin")],
+        vec![],
+    ] {
+        let r = app.client().raw_with("POST", "/login", ct, form, &headers).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{headers:?}: {}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn user_with_two_organisations_chooses_and_switches() {
     let app = TestApp::new().await;
     let mut c = app.login("giulia").await;

@@ -1,6 +1,7 @@
 //! Integration suite: everything through HTTP against a real database. Runs on SQLite by
 //! default and on PostgreSQL when PERCORSI_TEST_DATABASE_URL is set (see scripts/test.sh).
 
+mod access;
 mod admin;
 mod api;
 mod audit;

@@ -105,6 +105,14 @@ async fn coordinators_keep_groups_and_minutes_and_see_a_suppressed_dashboard() {
     let groups = coord.get("/api/v1/groups").await.json();
     assert!(groups.to_string().contains("Condivisi i posti abitativi"), "{groups}");
     assert!(groups.to_string().contains("SerD Zona 1-MS"), "the creator's organisation is a member");
+    // The minutes are the members': a case manager of another organisation sees the group, not
+    // what was said in it.
+    let other = app.api_client("luca").await.get("/api/v1/groups").await.json();
+    assert!(!other.to_string().contains("Condivisi i posti abitativi"), "{other}");
+    let g = other.as_array().and_then(|l| l.iter().find(|g| g["group"]["id"] == group)).expect("group listed");
+    assert!(g["meetings"].is_null(), "not an empty list: the minutes are withheld");
+    let page = app.login("luca").await.get("/rete").await;
+    assert!(!page.body.contains("Condivisi i posti abitativi"));
     // A case manager cannot write minutes.
     assert_eq!(
         app.api_client("anna")

@@ -317,12 +317,15 @@ async fn forms_are_scored_kept_by_version_and_incomplete_sections_are_not_zero()
     assert!(anna.get(&format!("/interventi/{id}")).await.body.contains("incompleta (1 di 5)"));
     // Opening a filled form is an audited read.
     anna.get(&format!("/interventi/{id}/schede/post")).await;
-    let trail =
-        app.svc.audit_trail(
+    let trail = app
+        .svc
+        .audit_trail(
             &app.actor("auditor").await,
             &percorsi_service::audit::AuditQuery { entity: format!("assessment:{id}"), ..Default::default() },
             None,
-        ).await.unwrap();
+        )
+        .await
+        .unwrap();
     assert!(trail.iter().any(|r| r.entry.action == "read" && r.entry.username == "anna"), "form read audited");
 
     // Loading a new version of the form does not change a form already filled.
@@ -430,6 +433,19 @@ async fn tutor_sees_and_records_only_what_concerns_the_intervention() {
         "the case manager's answers are kept"
     );
     assert_eq!(d.intervention.illegal_substance_use, Some(true));
+    // The case manager saving the form again never erases the tutor's observations, and may
+    // not write them while the intervention has a tutor.
+    let r =
+        anna.post(&format!("/interventi/{id}/schede/post"), &[("assessed_on", on.as_str()), ("aut_denaro", "2")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = anna
+        .post(&format!("/interventi/{id}/schede/post"), &[("assessed_on", on.as_str()), ("a_puntualita", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let d = app.svc.intervention(&a, id).await.unwrap();
+    assert_eq!(d.forms[0].scores.iter().find(|s| s.section == "A").unwrap().score, Some(19), "tutor's A/B/C kept");
+    let form = anna.get(&format!("/interventi/{id}/schede/post")).await.body;
+    assert!(form.contains("Compilata dal tutor aziendale"), "the tutor's sections are read-only for the case manager");
     assert_eq!(tutor.get(&format!("/interventi/{id}/schede/pre")).await.status, StatusCode::FORBIDDEN);
     assert_eq!(tutor.get(&format!("/persone/{person}")).await.status, StatusCode::FORBIDDEN);
 

@@ -110,8 +110,9 @@ mod tests {
         let moved = AuditEntry { person_id: Some(8), ..entry("read") };
         assert_ne!(about.link_hash(GENESIS), moved.link_hash(GENESIS), "changing the person breaks the link");
         // The hash of an entry without a person is the one computed before the column existed.
-        let canonical = [GENESIS, "2026-11-24T10:00:00.000000Z", "1", "anna", "2", "case_manager", "read", "person", "7", "", ""]
-            .join("\u{1f}");
+        let canonical =
+            [GENESIS, "2026-11-24T10:00:00.000000Z", "1", "anna", "2", "case_manager", "read", "person", "7", "", ""]
+                .join("\u{1f}");
         assert_eq!(plain.link_hash(GENESIS), hex::encode(Sha256::digest(canonical.as_bytes())));
     }
 

@@ -7,8 +7,8 @@ use crate::audit::record;
 use crate::instruments;
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
-use percorsi_domain::consent::DataCategory;
 use percorsi_domain::codes::UserClass;
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::instrument::{AssessmentKind, Instrument, SectionScore};
 use percorsi_domain::report::{Grid, Label, Line, Percent, Role};
 use percorsi_domain::validation::Checker;
@@ -153,12 +153,19 @@ impl Service {
         Ok(id)
     }
 
-    pub async fn groups(&self, actor: &Actor) -> Result<Vec<(GroupRow, Vec<MeetingRow>)>> {
+    /// The coordination groups; the minutes of a group's meetings only to its member
+    /// organisations (minutes speak of people and organisations: they are not the network's).
+    /// `None` in place of the meetings means the actor's organisation is not a member.
+    pub async fn groups(&self, actor: &Actor) -> Result<Vec<(GroupRow, Option<Vec<MeetingRow>>)>> {
         policy::require(actor, Permission::ViewProgrammes)?;
         let mut tx = self.store().read().await?;
         let mut out = Vec::new();
         for g in tx.groups().await? {
-            let m = tx.meetings(g.id).await?;
+            let m = if tx.is_group_member(g.id, actor.organisation_id).await? {
+                Some(tx.meetings(g.id).await?)
+            } else {
+                None
+            };
             out.push((g, m));
         }
         tx.commit().await?;

@@ -264,6 +264,7 @@ impl Service {
         let org =
             |part: &str| orgs.iter().find(|o| o.name.contains(part)).map(|o| o.id.to_string()).unwrap_or_default();
         let davide = self.cli_membership("davide", None, None).await?.user_id.to_string();
+        let tutor_davide = self.demo_actor("davide").await?;
         let mut rng = Lcg(179);
         let today = crate::today();
         let old = self
@@ -320,7 +321,8 @@ impl Service {
                 &MonitoringForm { relapse_count: ["0", "2", "0", "5", "12", "1"][n].into(), ..Default::default() },
             )
             .await?;
-            self.fill_form(&sara, id, AssessmentKind::PostIntervento, &iso(end), &answers(&mut rng, true)).await?;
+            let with_tutor = (!tutor.is_empty()).then_some(&tutor_davide);
+            self.fill_post(&sara, with_tutor, id, &iso(end), answers(&mut rng, true)).await?;
             let conclusion = if interrupted {
                 ConclusionForm {
                     end_date: iso(add_months(start, 2)),
@@ -422,14 +424,8 @@ impl Service {
                     .await?;
                 }
                 "concluso" | "interrotto" => {
-                    self.fill_form(
-                        &anna,
-                        id,
-                        AssessmentKind::PostIntervento,
-                        &iso(end.min(today)),
-                        &answers(&mut rng, true),
-                    )
-                    .await?;
+                    self.fill_post(&anna, Some(&tutor_davide), id, &iso(end.min(today)), answers(&mut rng, true))
+                        .await?;
                     let c = if state == "concluso" {
                         ConclusionForm {
                             end_date: iso(end.min(today)),
@@ -675,6 +671,29 @@ impl Service {
             .await?;
         self.add_meeting(&coord, group, &day(-30), "Presenti SerD, Il Faro, servizio sociale, CPI. Condivisi i posti abitativi e formativi disponibili; prossimo incontro tra due mesi.")
             .await?;
+        Ok(())
+    }
+
+    /// The post form as its authors fill it: the tutor their observations, the case manager
+    /// the rest.
+    async fn fill_post(
+        &self,
+        case_manager: &crate::Actor,
+        tutor: Option<&crate::Actor>,
+        id: i64,
+        day: &str,
+        answers: BTreeMap<String, String>,
+    ) -> Result<()> {
+        let Some(tutor) = tutor else {
+            self.fill_form(case_manager, id, AssessmentKind::PostIntervento, day, &answers).await?;
+            return Ok(());
+        };
+        let view = self.form(tutor, id, AssessmentKind::PostIntervento).await?;
+        let observed = |code: &str| view.instrument.sections.iter().any(|s| s.items.iter().any(|i| i.code == code));
+        let (by_tutor, by_case_manager): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            answers.into_iter().partition(|(k, _)| observed(k));
+        self.fill_form(case_manager, id, AssessmentKind::PostIntervento, day, &by_case_manager).await?;
+        self.fill_form(tutor, id, AssessmentKind::PostIntervento, day, &by_tutor).await?;
         Ok(())
     }
 

@@ -73,8 +73,9 @@ impl Service {
         if tx.person_visible(&actor.scope(), person_id).await?.is_some() {
             return Err(ServiceError::Conflict("err-glass-not-needed"));
         }
-        let id =
-            tx.insert_glass(person_id, actor.user_id, actor.organisation_id, reason, &ts(started), &ts(expires)).await?;
+        let id = tx
+            .insert_glass(person_id, actor.user_id, actor.organisation_id, reason, &ts(started), &ts(expires))
+            .await?;
         record(
             &mut tx,
             actor,
@@ -125,7 +126,14 @@ impl Service {
         }
         tx.review_glass(id, actor.user_id, justified, note, &now()).await?;
         let verdict = if justified { "giustificato" } else { "non giustificato" };
-        let mut e = crate::audit::entry(actor, "review", "glass_access", Some(id), "revisione accesso di emergenza", Some(verdict.into()));
+        let mut e = crate::audit::entry(
+            actor,
+            "review",
+            "glass_access",
+            Some(id),
+            "revisione accesso di emergenza",
+            Some(verdict.into()),
+        );
         e.person_id = Some(grant.person_id);
         tx.append_audit(&e).await?;
         tx.commit().await?;

@@ -12,8 +12,8 @@ use percorsi_domain::history::{self, HistoricalRow, AUTONOMY_CHANGE, COLUMNS, RE
 use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChange};
 use percorsi_domain::intervention::InterventionStatus;
 use percorsi_domain::programme::InterventionType;
-use percorsi_domain::report::{Ending, Fact};
 use percorsi_domain::pseudonym;
+use percorsi_domain::report::{Ending, Fact};
 use percorsi_domain::FieldError;
 use percorsi_domain::Invalid;
 use percorsi_store::{derive_fact, Assessed};
@@ -172,10 +172,15 @@ impl Target {
             // an extract included), and agrees with what earlier files said about a person.
             let stored = self.known.get(&row.person_code);
             if pseudonym::is_code(&row.person_code) || stored.is_some_and(|k| k.live) {
-                out.error(line, "codice_persona", &row.person_code, &FieldError::new("codice_persona", "err-live-code"));
-            } else if let Some(k) = stored.filter(|k| {
-                k.sex.as_deref() != row.sex.map(|s| s.code()) || k.birth_year != row.birth_year
-            }) {
+                out.error(
+                    line,
+                    "codice_persona",
+                    &row.person_code,
+                    &FieldError::new("codice_persona", "err-live-code"),
+                );
+            } else if let Some(k) =
+                stored.filter(|k| k.sex.as_deref() != row.sex.map(|s| s.code()) || k.birth_year != row.birth_year)
+            {
                 let e = FieldError::new("codice_persona", "err-person-inconsistent-stored")
                     .arg("sex", k.sex.clone().unwrap_or_else(|| "-".into()))
                     .arg("year", k.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "-".into()));

@@ -6,8 +6,8 @@ use crate::instruments;
 use crate::policy::{self, allows, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::{Duration, NaiveDate};
-use percorsi_domain::consent::DataCategory;
 use percorsi_domain::codes::OrganisationKind;
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChange, Instrument, SectionScore};
 use percorsi_domain::intervention::{
     months_between, parse_programme_and_type, AttendanceForm, ConclusionForm, InterventionForm, InterventionStatus,
@@ -481,7 +481,8 @@ impl Service {
         let mut tx = self.store().read().await?;
         let access = policy::person_access(&mut tx, actor, person_id).await?;
         let owners = access.owners(DataCategory::Intervention);
-        let rows = tx.interventions_of_person(&actor.scope(), person_id, access.sees(DataCategory::Identity), owners).await?;
+        let rows =
+            tx.interventions_of_person(&actor.scope(), person_id, access.sees(DataCategory::Identity), owners).await?;
         tx.commit().await?;
         self.record_person_read(actor, person_id, "intervention_list", None, "interventi della persona").await?;
         Ok(rows)
@@ -565,6 +566,7 @@ impl Service {
     pub async fn form(&self, actor: &Actor, id: i64, kind: AssessmentKind) -> Result<FormView> {
         let mut tx = self.store().read().await?;
         let tutor = form_access(&mut tx, actor, id, kind).await?;
+        let has_tutor = tutor || has_tutor(&mut tx, actor, id).await?;
         let existing = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == kind.code());
         let (instrument, answers, assessed_on) = match &existing {
             Some(a) => {
@@ -577,6 +579,7 @@ impl Service {
             self.record_read(actor, "assessment", Some(id), "consultazione scheda", Some(kind.code().to_string()))
                 .await?;
         }
+        // Tutors see only their sections; case managers see all and fill their own.
         let visible = |s: &percorsi_domain::instrument::Section| !tutor || s.tutor;
         let mut shown = instrument.clone();
         shown.sections.retain(|s| visible(s));
@@ -584,7 +587,12 @@ impl Service {
             answers.into_iter().filter(|(k, _)| shown.section_of(k).is_some()).collect();
         let scores = shown.score(&answers);
         Ok(FormView {
-            editable_sections: shown.sections.iter().map(|s| s.code.clone()).collect(),
+            editable_sections: shown
+                .sections
+                .iter()
+                .filter(|s| fills(tutor, has_tutor, s))
+                .map(|s| s.code.clone())
+                .collect(),
             instrument: shown,
             answers,
             assessed_on,
@@ -611,6 +619,7 @@ impl Service {
         let day = day.unwrap_or_else(today);
         let mut tx = self.store().write().await?;
         let tutor = form_access(&mut tx, actor, id, kind).await?;
+        let has_tutor = tutor || has_tutor(&mut tx, actor, id).await?;
         let existing = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == kind.code());
         let (instrument_id, instrument, mut answers) = match &existing {
             Some(a) => (a.instrument_id, instruments::by_id(&mut tx, a.instrument_id).await?, answers_of(&a.answers)?),
@@ -619,7 +628,7 @@ impl Service {
                 (iid, i, BTreeMap::new())
             }
         };
-        let may_fill = |s: &percorsi_domain::instrument::Section| !tutor || s.tutor;
+        let may_fill = |s: &percorsi_domain::instrument::Section| fills(tutor, has_tutor, s);
         let submitted = instrument.parse_answers(raw, may_fill)?;
         // The author's sections are replaced by what was submitted (blank clears); others stay.
         for s in instrument.sections.iter().filter(|s| may_fill(s)) {
@@ -666,6 +675,21 @@ impl Service {
         tx.commit().await?;
         Ok(scores)
     }
+}
+
+/// Who fills which section of a form: the tutor their observations; the case manager the rest,
+/// and the observations too only when the intervention has no tutor, so that nothing a tutor
+/// wrote is ever overwritten by another author.
+fn fills(tutor: bool, has_tutor: bool, s: &percorsi_domain::instrument::Section) -> bool {
+    if tutor {
+        s.tutor
+    } else {
+        !s.tutor || !has_tutor
+    }
+}
+
+async fn has_tutor<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64) -> Result<bool> {
+    Ok(tx.intervention_visible(&actor.scope(), id).await?.is_some_and(|r| r.tutor_id.is_some()))
 }
 
 /// Who may open a form: the managing case manager (any form) or the tutor (post form). Returns

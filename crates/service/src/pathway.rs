@@ -4,8 +4,8 @@ use crate::audit::record;
 use crate::policy::{self, allows, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::NaiveDate;
-use percorsi_domain::consent::DataCategory;
 use percorsi_domain::consent::ConsentForm;
+use percorsi_domain::consent::DataCategory;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::person::{NewPerson, PersonForm, PersonPatch, PersonUpdateForm};
 use percorsi_domain::{pseudonym, Invalid};
@@ -377,7 +377,8 @@ impl Service {
             "consultazione percorso (pseudonimizzato)"
         };
         tx.commit().await?;
-        let reason = if access.by_glass() { "accesso di emergenza (break-the-glass): consultazione percorso" } else { reason };
+        let reason =
+            if access.by_glass() { "accesso di emergenza (break-the-glass): consultazione percorso" } else { reason };
         self.record_read(actor, "person", Some(person_id), reason, None).await?;
         let manageable_episode = allows(actor.role, Permission::ManageEpisodes)
             .then(|| {

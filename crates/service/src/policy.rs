@@ -7,7 +7,8 @@
 use crate::{Actor, Result, ServiceError};
 use percorsi_domain::codes::{ConsentPurpose, Role};
 use percorsi_domain::consent::DataCategory;
-use percorsi_store::{Grounds, Mode, Owners, Tx};
+use percorsi_store::{Grounds, Mode, OrganisationRow, Owners, ProgrammeRow, Tx};
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -140,6 +141,36 @@ impl PersonAccess {
     /// Whether a row of this kind written by `organisation_id` is shown.
     pub fn shows_row_of(&self, organisation_id: i64, c: DataCategory) -> bool {
         organisation_id == self.organisation_id || self.others(c)
+    }
+}
+
+/// An organisation and every organisation under it, at any depth (a coordinator's reach: an
+/// AUSL and its SerD).
+pub fn organisation_and_below(all: &[OrganisationRow], root: i64) -> HashSet<i64> {
+    let mut set = HashSet::from([root]);
+    loop {
+        let before = set.len();
+        for o in all {
+            if o.parent_id.is_some_and(|p| set.contains(&p)) {
+                set.insert(o.id);
+            }
+        }
+        if set.len() == before {
+            return set;
+        }
+    }
+}
+
+/// A programme the actor may change (rules, budgets, name): a coordinator of the organisation
+/// that runs it or of one above it. Others' programmes answer 403 (they are not secret: every
+/// role that sees programmes reads them).
+pub async fn programme_to_manage<M: Mode>(tx: &mut Tx<M>, actor: &Actor, programme_id: i64) -> Result<ProgrammeRow> {
+    require(actor, Permission::ManageProgrammes)?;
+    let programme = tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
+    let reach = organisation_and_below(&tx.organisations().await?, actor.organisation_id);
+    match programme.owner_organisation_id {
+        Some(owner) if reach.contains(&owner) => Ok(programme),
+        _ => Err(ServiceError::Forbidden),
     }
 }
 

@@ -33,6 +33,8 @@ pub struct ProgrammeOverview {
     pub total_available: i64,
     /// Whether outstanding + paid + available = budget for every participant and in total.
     pub balanced: bool,
+    /// Whether the actor may change this programme (a coordinator of its organisation).
+    pub can_manage: bool,
 }
 
 impl Service {
@@ -50,7 +52,7 @@ impl Service {
         policy::require(actor, Permission::ManageProgrammes)?;
         let p = form.validate()?;
         let mut tx = self.store().write().await?;
-        let id = tx.insert_programme(&p).await.map_err(|e| duplicate_as(e, "name"))?;
+        let id = tx.insert_programme(&p, actor.organisation_id).await.map_err(|e| duplicate_as(e, "name"))?;
         for rule in default_rules() {
             tx.insert_rule(id, &rule, Some(actor.user_id)).await?;
         }
@@ -63,6 +65,7 @@ impl Service {
         policy::require(actor, Permission::ManageProgrammes)?;
         let p = form.validate()?;
         let mut tx = self.store().write().await?;
+        policy::programme_to_manage(&mut tx, actor, id).await?;
         tx.update_programme(id, &p).await.map_err(|e| duplicate_as(e, "name"))?;
         record(&mut tx, actor, "update", "programme", Some(id), "programmazione", Some(p.name.clone())).await?;
         tx.commit().await?;
@@ -74,7 +77,7 @@ impl Service {
         policy::require(actor, Permission::ManageProgrammes)?;
         let rule = form.validate()?;
         let mut tx = self.store().write().await?;
-        tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
+        policy::programme_to_manage(&mut tx, actor, programme_id).await?;
         let id = tx.insert_rule(programme_id, &rule, Some(actor.user_id)).await?;
         let detail = format!(
             "{} {}–{} mesi, {} cent ({})",
@@ -92,7 +95,7 @@ impl Service {
         policy::require(actor, Permission::ManageProgrammes)?;
         let p = form.validate()?;
         let mut tx = self.store().write().await?;
-        tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
+        policy::programme_to_manage(&mut tx, actor, programme_id).await?;
         tx.lock_programme(programme_id).await?;
         tx.organisation(p.organisation_id)
             .await?
@@ -123,6 +126,11 @@ impl Service {
         let participants = tx.participants(id).await?;
         let balances = tx.balances(id).await?;
         let quotas = tx.quotas(id).await?;
+        let can_manage = match policy::programme_to_manage(&mut tx, actor, id).await {
+            Ok(_) => true,
+            Err(ServiceError::Forbidden) => false,
+            Err(e) => return Err(e),
+        };
         tx.commit().await?;
         let mut total = Balance::default();
         let mut balanced = true;
@@ -169,6 +177,7 @@ impl Service {
             total_available: total.available(),
             total,
             balanced,
+            can_manage,
         })
     }
 }

@@ -218,7 +218,12 @@ impl Service {
             return Err(ServiceError::NotFound);
         }
         let interventions = tx
-            .interventions_of_person(&actor.scope(), project.person_id, false, access.owners(DataCategory::Intervention))
+            .interventions_of_person(
+                &actor.scope(),
+                project.person_id,
+                false,
+                access.owners(DataCategory::Intervention),
+            )
             .await?;
         let placements = tx.placements_of_person(project.person_id, access.owners(DataCategory::Intervention)).await?;
         let supports_in_place = plan

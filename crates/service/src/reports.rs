@@ -234,7 +234,7 @@ impl Service {
             (programme, orgs, planned, balances)
         };
         // A coordinator sees their organisation and the ones under it (an AUSL and its SerD).
-        let within = only_org.map(|root| organisation_and_below(&units, root));
+        let within = only_org.map(|root| policy::organisation_and_below(&units, root));
         let allowed = |id: i64| within.as_ref().is_none_or(|w| w.contains(&id));
         let mut all_units: Vec<Unit> = units
             .into_iter()
@@ -353,22 +353,6 @@ impl Service {
         list.into_iter()
             .find(|p| p.name == name || p.id.to_string() == name)
             .ok_or_else(|| Invalid::one("programme_id", "err-not-found").into())
-    }
-}
-
-/// An organisation and every organisation under it, at any depth.
-fn organisation_and_below(all: &[percorsi_store::OrganisationRow], root: i64) -> std::collections::HashSet<i64> {
-    let mut set = std::collections::HashSet::from([root]);
-    loop {
-        let before = set.len();
-        for o in all {
-            if o.parent_id.is_some_and(|p| set.contains(&p)) {
-                set.insert(o.id);
-            }
-        }
-        if set.len() == before {
-            return set;
-        }
     }
 }
 

@@ -90,11 +90,14 @@ impl Service {
             .await?;
         let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or(today);
         let programme_id = tx
-            .insert_programme(&NewProgramme {
-                name: "Programma sintetico".into(),
-                start_date: start,
-                end_date: today + Duration::days(365),
-            })
+            .insert_programme(
+                &NewProgramme {
+                    name: "Programma sintetico".into(),
+                    start_date: start,
+                    end_date: today + Duration::days(365),
+                },
+                orgs.first().copied().unwrap_or(host),
+            )
             .await?;
         let mut rule_ids = Vec::new();
         for r in default_rules() {
@@ -293,11 +296,14 @@ impl Service {
             Some(p) => p.id,
             None => {
                 let id = tx
-                    .insert_programme(&NewProgramme {
-                        name: HISTORY_PROGRAMME.into(),
-                        start_date: NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default(),
-                        end_date: NaiveDate::from_ymd_opt(2019, 12, 31).unwrap_or_default(),
-                    })
+                    .insert_programme(
+                        &NewProgramme {
+                            name: HISTORY_PROGRAMME.into(),
+                            start_date: NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default(),
+                            end_date: NaiveDate::from_ymd_opt(2019, 12, 31).unwrap_or_default(),
+                        },
+                        first.ok_or_else(|| percorsi_domain::Invalid::one("organisations", "err-required"))?,
+                    )
                     .await?;
                 for r in default_rules() {
                     tx.insert_rule(id, &r, None).await?;

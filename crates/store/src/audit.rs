@@ -60,7 +60,12 @@ impl<M: Mode> Tx<M> {
     }
 
     /// Newest entries first that pass `filter`, older than `before_id` when given.
-    pub async fn audit_search(&mut self, filter: &AuditFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
+    pub async fn audit_search(
+        &mut self,
+        filter: &AuditFilter,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
         let (entity, entity_id) = filter.entity.clone().unwrap_or_default();
         let rows = sqlx::query(&format!(
             "{SELECT} WHERE ($1 = 0 OR user_id = $1) AND ($2 = 0 OR organisation_id = $2) AND ($3 = 0 OR person_id = $3) \

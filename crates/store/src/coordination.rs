@@ -1,8 +1,8 @@
 //! Multidimensional assessments of people, coordination groups and their meetings, and the
 //! counts of the network dashboard.
 
-use crate::scope::Owners;
 use crate::rows::{date, date_text, now};
+use crate::scope::Owners;
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use serde::Serialize;

@@ -75,7 +75,12 @@ impl<M: Mode> Tx<M> {
 
     /// Episodes of a person visible to the scope: the organisation's own, and the others'
     /// when `owners` opens them.
-    pub async fn episodes_of_person(&mut self, scope: &Scope, person_id: i64, owners: Owners) -> Result<Vec<EpisodeRow>> {
+    pub async fn episodes_of_person(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+        owners: Owners,
+    ) -> Result<Vec<EpisodeRow>> {
         let sql = format!(
             "{EPISODE} WHERE e.person_id = $4 AND {} AND {} ORDER BY e.start_date DESC, e.id DESC",
             scope.visible("e.person_id"),
@@ -91,7 +96,12 @@ impl<M: Mode> Tx<M> {
         r.as_ref().map(map_episode).transpose()
     }
 
-    pub async fn team_of_person(&mut self, scope: &Scope, person_id: i64, owners: Owners) -> Result<Vec<TeamMemberRow>> {
+    pub async fn team_of_person(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+        owners: Owners,
+    ) -> Result<Vec<TeamMemberRow>> {
         let sql = format!(
             "SELECT t.id, t.episode_id, t.user_id, u.display_name AS user_name, t.organisation_id, o.name AS organisation_name, \
              t.function, t.added_at, t.removed_at FROM care_team_members t JOIN care_episodes e ON e.id = t.episode_id \

@@ -32,8 +32,8 @@ pub use consents::ConsentRow;
 pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};
 pub use derived::{derive_fact, Assessed};
 pub use episodes::{EpisodeRow, TeamMemberRow};
-pub use glass::{GlassRow, Grounds};
 pub use facts::{ExtractLine, FactSource, ImportedResults, KnownPerson, Value};
+pub use glass::{GlassRow, Grounds};
 pub use interventions::{
     AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow,
 };

@@ -1,7 +1,7 @@
 //! The opportunities catalogue and placements.
 
-use crate::scope::Owners;
 use crate::rows::{date, date_text, now, opt_date};
+use crate::scope::Owners;
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
 use percorsi_domain::opportunity::{NewOpportunity, NewPlacement};
@@ -116,9 +116,9 @@ impl<M: Mode> Tx<M> {
             "{PLACEMENT} WHERE pl.person_id = $1 AND {} ORDER BY pl.start_date DESC",
             owners.clause("pl.organisation_id")
         ))
-            .bind(person_id)
-            .fetch_all(self.conn())
-            .await?;
+        .bind(person_id)
+        .fetch_all(self.conn())
+        .await?;
         rows.iter().map(map_placement).collect()
     }
 }

@@ -13,6 +13,9 @@ pub struct ProgrammeRow {
     pub name: String,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
+    /// The organisation that runs the programme: its coordinators (and those of the
+    /// organisations above it) change rules, budgets and name.
+    pub owner_organisation_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -55,6 +58,7 @@ fn map_programme(r: &AnyRow) -> Result<ProgrammeRow> {
         name: r.try_get("name")?,
         start_date: date(r, "start_date")?,
         end_date: date(r, "end_date")?,
+        owner_organisation_id: r.try_get("owner_organisation_id")?,
     })
 }
 
@@ -76,17 +80,18 @@ const RULE: &str = "SELECT id, programme_id, intervention_type, version, min_mon
 
 impl<M: Mode> Tx<M> {
     pub async fn programmes(&mut self) -> Result<Vec<ProgrammeRow>> {
-        let rows = sqlx::query("SELECT id, name, start_date, end_date FROM programmes ORDER BY start_date DESC, name")
+        let rows = sqlx::query("SELECT id, name, start_date, end_date, owner_organisation_id FROM programmes ORDER BY start_date DESC, name")
             .fetch_all(self.conn())
             .await?;
         rows.iter().map(map_programme).collect()
     }
 
     pub async fn programme(&mut self, id: i64) -> Result<Option<ProgrammeRow>> {
-        let r = sqlx::query("SELECT id, name, start_date, end_date FROM programmes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let r =
+            sqlx::query("SELECT id, name, start_date, end_date, owner_organisation_id FROM programmes WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.conn())
+                .await?;
         r.as_ref().map(map_programme).transpose()
     }
 
@@ -277,14 +282,16 @@ impl Tx<Write> {
         Ok(())
     }
 
-    pub async fn insert_programme(&mut self, p: &NewProgramme) -> Result<i64> {
+    pub async fn insert_programme(&mut self, p: &NewProgramme, owner_organisation_id: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO programmes (name, start_date, end_date, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO programmes (name, start_date, end_date, created_at, owner_organisation_id) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&p.name)
         .bind(date_text(p.start_date))
         .bind(date_text(p.end_date))
         .bind(now())
+        .bind(owner_organisation_id)
         .fetch_one(self.conn())
         .await?)
     }

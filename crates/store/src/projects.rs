@@ -88,7 +88,12 @@ impl<M: Mode> Tx<M> {
         r.as_ref().map(map_project).transpose()
     }
 
-    pub async fn projects_of_person(&mut self, scope: &Scope, person_id: i64, owners: Owners) -> Result<Vec<ProjectRow>> {
+    pub async fn projects_of_person(
+        &mut self,
+        scope: &Scope,
+        person_id: i64,
+        owners: Owners,
+    ) -> Result<Vec<ProjectRow>> {
         let sql = format!(
             "{SELECT} WHERE pr.person_id = $4 AND {} AND {} ORDER BY pr.start_date DESC, pr.id DESC",
             scope.visible("pr.person_id"),

@@ -23,8 +23,8 @@ use tower_http::trace::TraceLayer;
 
 pub use views::Ui;
 
-pub(crate) use guard::{RETRY_AFTER, RETRY_AFTER_LIMIT};
 pub use guard::{is_upload, MAX_BODY_BYTES, MAX_UPLOAD_BYTES};
+pub(crate) use guard::{RETRY_AFTER, RETRY_AFTER_LIMIT};
 
 #[derive(Clone)]
 pub struct AppState {

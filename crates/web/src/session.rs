@@ -63,6 +63,13 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         None => None,
     };
     let mut body = body;
+    // Signing in has no session to carry a token yet: a login posted from another site (login
+    // CSRF: the victim ends up in the attacker's account) is refused on what browsers say about
+    // where the form came from.
+    if parts.method == Method::POST && parts.uri.path() == "/login" && !from_our_pages(&parts.headers) {
+        let lang = lang_of(&parts.headers);
+        return crate::pages::error_page(&state, lang, StatusCode::FORBIDDEN, "err-csrf");
+    }
     if parts.method != Method::GET && parts.method != Method::HEAD && parts.uri.path() != "/login" {
         let expected = session.as_ref().map(|s| s.info.csrf_token.clone());
         let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -99,6 +106,20 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         parts.extensions.insert(s);
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Whether nothing the browser says contradicts the request coming from our own pages: a
+/// `Sec-Fetch-Site` other than same-origin (or none, typed by the user), or an `Origin` that is
+/// not this host, is another site. Clients that send neither are not browsers acting for a
+/// victim.
+fn from_our_pages(headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    if headers.contains_key(header::ORIGIN) {
+        return same_origin(headers);
+    }
+    true
 }
 
 /// Whether the browser says the request comes from one of our own pages.

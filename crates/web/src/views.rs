@@ -18,6 +18,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("persons/list.html", include_str!("../templates/persons/list.html")),
     ("persons/new.html", include_str!("../templates/persons/new.html")),
     ("persons/known.html", include_str!("../templates/persons/known.html")),
+    ("persons/glass.html", include_str!("../templates/persons/glass.html")),
+    ("glass_reviews.html", include_str!("../templates/glass_reviews.html")),
     ("persons/show.html", include_str!("../templates/persons/show.html")),
     ("admin/organisations.html", include_str!("../templates/admin/organisations.html")),
     ("admin/organisation.html", include_str!("../templates/admin/organisation.html")),

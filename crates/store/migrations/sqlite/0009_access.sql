@@ -29,7 +29,7 @@ CREATE TABLE glass_access (
     expires_at TEXT NOT NULL,
     reviewed_by BIGINT REFERENCES users(id),
     reviewed_at TEXT,
-    justified BOOLEAN,
+    justified INTEGER,
     review_note TEXT
 );
 CREATE INDEX glass_access_user ON glass_access(user_id, person_id, expires_at);

@@ -48,7 +48,8 @@ pub struct MeetingForm {
     pub minutes: String,
 }
 
-/// Coordination groups with their meetings.
+/// Coordination groups; the meetings' minutes only for member organisations (`meetings` is
+/// null for the others).
 #[utoipa::path(get, path = "/api/v1/groups", responses((status = 200)), security(("bearer" = [])))]
 pub async fn groups(State(s): State<AppState>, who: ApiActor) -> ApiResult {
     let list = call!(s, who, s.svc.groups(&who.actor));

@@ -4,8 +4,8 @@ use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use percorsi_service::audit::AuditQuery;
 use minijinja::context;
+use percorsi_service::audit::AuditQuery;
 
 /// The auditor's page: the newest entries and, on request, a verification of the whole chain.
 pub async fn trail(

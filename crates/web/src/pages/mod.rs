@@ -2,8 +2,8 @@
 
 mod admin;
 mod audit;
-mod glass;
 mod auth;
+mod glass;
 mod interventions;
 mod network;
 mod opportunities;

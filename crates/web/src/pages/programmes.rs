@@ -61,7 +61,7 @@ async fn render_show(
         Ok(o) => o,
         Err(e) => return fail(state, lang, e),
     };
-    let can_manage = allows(auth.actor.role, Permission::ManageProgrammes);
+    let can_manage = overview.can_manage;
     let organisations =
         if can_manage { super::section!(state, lang, state.svc.organisations().await) } else { Vec::new() };
     let (status, failure_vars) = failure_vars(state, lang, failure);
