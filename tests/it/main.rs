@@ -13,6 +13,7 @@ mod consents;
 mod faults;
 mod installation;
 mod limits;
+mod matrix;
 mod network;
 mod opportunities;
 mod persons;

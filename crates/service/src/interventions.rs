@@ -376,6 +376,8 @@ impl Service {
 
     /// Monthly attendance, by the case manager or the intervention's tutor.
     pub async fn record_attendance(&self, actor: &Actor, id: i64, form: &AttendanceForm) -> Result<()> {
+        policy::require(actor, Permission::TutorInterventions)
+            .or_else(|_| policy::require(actor, Permission::ManageInterventions))?;
         let a = form.validate()?;
         let mut tx = self.store().write().await?;
         let (start, end, status) = if allows(actor.role, Permission::TutorInterventions) {

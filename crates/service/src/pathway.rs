@@ -303,9 +303,9 @@ impl Service {
 
     pub async fn record_consent(&self, actor: &Actor, person_id: i64, form: &ConsentForm) -> Result<i64> {
         policy::require(actor, Permission::ManageConsents)?;
-        let c = form.validate()?;
         let mut tx = self.store().write().await?;
         in_charge(&mut tx, actor, person_id).await?;
+        let c = form.validate()?;
         tx.organisation(c.organisation_id)
             .await?
             .filter(|o| o.active)
@@ -563,6 +563,15 @@ fn day_of(ts: &str) -> Option<NaiveDate> {
 }
 
 impl Service {
+    /// Whether the actor sees the person (404 otherwise), for pages that show a form about
+    /// them without reading their record.
+    pub async fn person_visible_to(&self, actor: &Actor, person_id: i64) -> Result<()> {
+        let mut tx = self.store().read().await?;
+        policy::person_access(&mut tx, actor, person_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The person an episode belongs to, if the actor sees it (to return to the right page).
     pub async fn episode_person(&self, actor: &Actor, episode_id: i64) -> Result<i64> {
         policy::require(actor, Permission::ViewPersons)?;

@@ -49,6 +49,8 @@ pub enum Permission {
     ViewOpportunities,
     /// Opening a person's record in an emergency, with a stated reason, for a limited time.
     BreakGlass,
+    /// The organisation's notifications (referrals, emergency accesses to review).
+    ReadNotifications,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -76,6 +78,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ManageOpportunities => matches!(role, CaseManager | Operatore | Coordinatore),
         ViewOpportunities => matches!(role, CaseManager | Operatore | Coordinatore),
         BreakGlass => matches!(role, CaseManager | Operatore),
+        ReadNotifications => matches!(role, CaseManager | Operatore | Coordinatore | Auditor),
     }
 }
 

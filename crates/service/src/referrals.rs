@@ -109,6 +109,7 @@ impl Service {
 
     /// The organisation's notifications, newest first; reading them marks them read.
     pub async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationRow>> {
+        policy::require(actor, Permission::ReadNotifications)?;
         let mut tx = self.store().write().await?;
         let list = tx.notifications(actor.organisation_id).await?;
         tx.mark_notifications_read(actor.organisation_id).await?;

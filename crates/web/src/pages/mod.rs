@@ -125,6 +125,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             tutor => can(Permission::TutorInterventions),
             reports => can(Permission::ViewReports),
             opportunities => can(Permission::ViewOpportunities),
+            notifications => can(Permission::ReadNotifications),
         },
         is_analyst => role == Some(Role::Analista),
         flash => flash,

@@ -43,6 +43,9 @@ pub async fn assessment_form(State(state): State<AppState>, auth: Auth, Path(per
     if !allows(auth.actor.role, Permission::ManageProjects) {
         return fail(&state, auth.lang, ServiceError::Forbidden);
     }
+    if let Err(e) = state.svc.person_visible_to(&auth.actor, person).await {
+        return fail(&state, auth.lang, e);
+    }
     render_assessment(&state, &auth, person, BTreeMap::new(), None).await
 }
 

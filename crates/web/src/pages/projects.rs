@@ -11,6 +11,7 @@ use axum::Form;
 use minijinja::context;
 use percorsi_domain::project::{plan_values, Axis, ObjectiveOutcome, SupportKind, MAX_OBJECTIVES};
 use percorsi_domain::Invalid;
+use percorsi_service::policy::{allows, Permission};
 use percorsi_service::ServiceError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -45,7 +46,10 @@ async fn render_form(
 }
 
 pub async fn new_form(State(state): State<AppState>, auth: Auth, Path(person_id): Path<i64>) -> Response {
-    if let Err(e) = state.svc.pathway(&auth.actor, person_id).await.map(|_| ()) {
+    if !allows(auth.actor.role, Permission::ManageProjects) {
+        return fail(&state, auth.lang, ServiceError::Forbidden);
+    }
+    if let Err(e) = state.svc.person_visible_to(&auth.actor, person_id).await {
         return fail(&state, auth.lang, e);
     }
     let today = percorsi_service::today();
