@@ -52,6 +52,9 @@ enum Command {
         /// Token a metrics scraper sends as `Authorization: Bearer …`; without it /metrics is off.
         #[arg(long, env = "PERCORSI_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// How long a break-the-glass (emergency) access lasts, in hours (1–24).
+        #[arg(long, env = "PERCORSI_GLASS_HOURS", default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=24))]
+        glass_hours: i64,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -388,8 +391,8 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve { bind, demo, secure_cookies, max_in_flight, metrics_token } => {
-            let svc = open(&cli, Open::MayCreate).await?;
+        Command::Serve { bind, demo, secure_cookies, max_in_flight, metrics_token, glass_hours } => {
+            let svc = open(&cli, Open::MayCreate).await?.with_glass_hours(*glass_hours);
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
                     tracing::info!("demo network loaded");

@@ -446,3 +446,31 @@ async fn coordinators_change_only_the_programmes_of_their_organisation_subtree()
     let keep = ProgrammeForm { name: "Rubato".into(), start_date: "2011-01-01".into(), end_date: "2012-12-31".into() };
     assert!(matches!(app.svc.update_programme(&stranger, historical.id, &keep).await, Err(ServiceError::Forbidden)));
 }
+
+#[tokio::test]
+async fn another_organisations_intervention_shows_relapses_and_substances_only_with_consent_for_them() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let marco = app.actor("marco").await; // employment centre
+    let mut found = None;
+    'people: for p in app.svc.followed(&anna).await.unwrap() {
+        for i in app.svc.interventions_of_person(&anna, p.id).await.unwrap() {
+            let d = app.svc.intervention(&anna, i.id).await.unwrap();
+            if d.intervention.relapse_count.is_some() && d.intervention.organisation_id == anna.organisation_id {
+                found = Some((p.id, i.id));
+                break 'people;
+            }
+        }
+    }
+    let (person, intervention) = found.expect("a demo intervention of Anna's with relapses recorded");
+    if app.svc.pathway(&marco, person).await.is_err() {
+        consent(&app, &anna, person, marco.organisation_id, "inserimento_lavorativo").await;
+    }
+    let seen = app.svc.intervention(&marco, intervention).await.expect("the intervention is opened by the consent");
+    assert_eq!(seen.intervention.relapse_count, None, "relapses are not opened by a work consent");
+    assert_eq!(seen.intervention.illegal_substance_use, None);
+    assert!(seen.forms.is_empty(), "nor are the forms' scores");
+    let api = app.api_client("marco").await.get(&format!("/api/v1/interventions/{intervention}")).await;
+    assert_eq!(api.status, StatusCode::OK);
+    assert!(api.json()["intervention"]["relapse_count"].is_null(), "{}", api.body);
+}

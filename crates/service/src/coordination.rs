@@ -225,7 +225,7 @@ impl Service {
         }
         let grid = g.finish().suppress();
         let axes = axes_grid(&contents, &placement_axes)?;
-        let own = (actor.role != percorsi_domain::codes::Role::Analista)
+        let own = policy::allows(actor.role, Permission::OwnExactFigures)
             .then(|| counts.iter().find(|c| c.organisation_id == actor.organisation_id).cloned())
             .flatten();
         let own_average_wait = own.as_ref().filter(|o| o.open_referrals > 0).map(|o| o.waiting_days / o.open_referrals);

@@ -10,8 +10,8 @@ use percorsi_domain::codes::OrganisationKind;
 use percorsi_domain::consent::DataCategory;
 use percorsi_domain::instrument::{autonomy_change, AssessmentKind, AutonomyChange, Instrument, SectionScore};
 use percorsi_domain::intervention::{
-    months_between, parse_programme_and_type, AttendanceForm, ConclusionForm, InterventionForm, InterventionStatus,
-    Monitoring, MonitoringForm, Outcome, PaymentForm, ProgrammeContext, Transition, TransitionForm,
+    months_between, parse_programme_and_type, AttendanceForm, ConclusionForm, InterruptionReason, InterventionForm,
+    InterventionStatus, Monitoring, MonitoringForm, Outcome, PaymentForm, ProgrammeContext, Transition, TransitionForm,
 };
 use percorsi_domain::ledger::InterventionMoney;
 use percorsi_domain::programme::{AmountKind, InterventionType, Rule};
@@ -415,10 +415,28 @@ impl Service {
     pub async fn intervention(&self, actor: &Actor, id: i64) -> Result<InterventionDetail> {
         policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
-        let row = tx.intervention_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
+        let mut row = tx.intervention_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
         let access = policy::person_access(&mut tx, actor, row.person_id).await?;
         if !access.shows_row_of(row.organisation_id, DataCategory::Intervention) {
             return Err(ServiceError::NotFound);
+        }
+        // Relapses and substance use are their own kinds of data: another organisation sees them
+        // only when the person's consent opens them (a work insertion's does not).
+        if !access.shows_row_of(row.organisation_id, DataCategory::Relapses) {
+            row.relapse_count = None;
+        }
+        if !access.shows_row_of(row.organisation_id, DataCategory::Health) {
+            (row.legal_substance_use, row.illegal_substance_use) = (None, None);
+            // Why an intervention was interrupted can itself be health data.
+            let health_reason = |r: &str| {
+                matches!(
+                    InterruptionReason::parse(r),
+                    Some(InterruptionReason::RicadutaDipendenza | InterruptionReason::AggravamentoSalute)
+                )
+            };
+            if row.interruption_reason.as_deref().is_some_and(health_reason) {
+                (row.interruption_reason, row.interruption_text) = (None, None);
+            }
         }
         // The forms hold scores about health and autonomy: another organisation sees them only
         // when the person's consent opens assessments.
@@ -559,8 +577,9 @@ impl Service {
                 .filter(|s| tutor_sections.contains(&s.section.as_str()))
                 .collect();
         }
+        let person = tx.intervention_person_for_audit(id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
-        self.record_read(actor, "intervention", Some(id), "consultazione come tutor", None).await?;
+        self.record_person_read(actor, person, "intervention", Some(id), "consultazione come tutor").await?;
         Ok(TutorDetail { intervention: row, attendance, observations })
     }
 
@@ -576,10 +595,10 @@ impl Service {
             }
             None => (instruments::latest(&mut tx, kind).await?.1, BTreeMap::new(), None),
         };
+        let person = tx.intervention_person_for_audit(id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         if existing.is_some() {
-            self.record_read(actor, "assessment", Some(id), "consultazione scheda", Some(kind.code().to_string()))
-                .await?;
+            self.record_person_read(actor, person, "assessment", Some(id), "consultazione scheda").await?;
         }
         // Tutors see only their sections; case managers see all and fill their own.
         let visible = |s: &percorsi_domain::instrument::Section| !tutor || s.tutor;

@@ -51,6 +51,9 @@ pub enum Permission {
     BreakGlass,
     /// The organisation's notifications (referrals, emergency accesses to review).
     ReadNotifications,
+    /// Exact figures (no small-cell suppression) for the organisation's own subtree in reports
+    /// and the dashboard; everyone else who sees reports gets them suppressed.
+    OwnExactFigures,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -79,6 +82,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ViewOpportunities => matches!(role, CaseManager | Operatore | Coordinatore),
         BreakGlass => matches!(role, CaseManager | Operatore),
         ReadNotifications => matches!(role, CaseManager | Operatore | Coordinatore | Auditor),
+        OwnExactFigures => matches!(role, Coordinatore),
     }
 }
 

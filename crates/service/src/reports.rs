@@ -5,7 +5,7 @@
 
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service};
-use percorsi_domain::codes::{OrganisationKind, Role};
+use percorsi_domain::codes::OrganisationKind;
 use percorsi_domain::programme::InterventionType;
 use percorsi_domain::report::{self, Budget, Ending, Fact, Filter, GroupBy, Report, Unit};
 use percorsi_domain::validation::Checker;
@@ -172,9 +172,10 @@ impl Service {
     /// Whether this actor sees exact numbers (its own organisation's records) or suppressed ones.
     fn report_scope(&self, actor: &Actor) -> Result<(Option<i64>, bool)> {
         policy::require(actor, Permission::ViewReports)?;
-        Ok(match actor.role {
-            Role::Analista => (None, true),
-            _ => (Some(actor.organisation_id), false),
+        Ok(if policy::allows(actor.role, Permission::OwnExactFigures) {
+            (Some(actor.organisation_id), false)
+        } else {
+            (None, true)
         })
     }
 

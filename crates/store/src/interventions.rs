@@ -199,6 +199,16 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<InterventionSummary> {
 }
 
 impl<M: Mode> Tx<M> {
+    /// The person an intervention concerns, for the audit trail only (never shown: whoever
+    /// reads an intervention through a narrower view, e.g. its tutor, is still recorded as
+    /// having read about that person).
+    pub async fn intervention_person_for_audit(&mut self, id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT person_id FROM interventions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
     /// An intervention whose person is visible to the scope.
     pub async fn intervention_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<InterventionRow>> {
         let sql = format!("{SELECT} WHERE i.id = $4 AND {}", scope.visible("i.person_id"));

@@ -448,6 +448,7 @@ attendance-none = No attendance recorded.
 attendance-record = Record attendance
 outcome-positive = Concluded positively
 outcome-interrupted = Interrupted
+reason-withheld = reason withheld (health data the consent does not cover)
 conclusion-contract = Contract obtained after the intervention
 conclusion-hint = Record the payments due first: on conclusion the amount committed and not paid is freed and becomes available for other people.
 conclusion-submit = Record the conclusion

@@ -448,6 +448,7 @@ attendance-none = Nessuna presenza registrata.
 attendance-record = Registra presenze
 outcome-positive = Concluso positivamente
 outcome-interrupted = Interrotto
+reason-withheld = motivo riservato (dato sanitario non coperto dal consenso)
 conclusion-contract = Contratto ottenuto dopo l'intervento
 conclusion-hint = Registra prima le erogazioni dovute: alla conclusione l'importo impegnato e non erogato viene liberato e torna disponibile per altre persone.
 conclusion-submit = Registra la conclusione

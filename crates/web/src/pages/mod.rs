@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::{context, Value};
-use percorsi_domain::codes::Role;
 use percorsi_service::policy::{allows, Permission};
 use percorsi_service::ServiceError;
 use std::collections::HashMap;
@@ -127,7 +126,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             opportunities => can(Permission::ViewOpportunities),
             notifications => can(Permission::ReadNotifications),
         },
-        is_analyst => role == Some(Role::Analista),
+        is_analyst => can(Permission::ExtractData),
         flash => flash,
     }
 }
