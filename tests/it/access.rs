@@ -474,3 +474,24 @@ async fn another_organisations_intervention_shows_relapses_and_substances_only_w
     assert_eq!(api.status, StatusCode::OK);
     assert!(api.json()["intervention"]["relapse_count"].is_null(), "{}", api.body);
 }
+
+#[tokio::test]
+async fn every_person_link_on_the_referral_triage_opens_for_whoever_sees_it() {
+    let app = TestApp::new().await;
+    let mut links = 0;
+    for user in ["anna", "luca", "sara", "paola", "marco"] {
+        let c = app.login(user).await;
+        let page = c.get("/segnalazioni").await;
+        assert_eq!(page.status, StatusCode::OK);
+        for part in page.body.split("href=\"/persone/").skip(1) {
+            let id: String = part.chars().take_while(|c| c.is_ascii_digit()).collect();
+            if id.is_empty() {
+                continue; // /persone/nuova, /persone/emergenza in the menu
+            }
+            let r = c.get(&format!("/persone/{id}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{user}: a link on the triage list to person {id} is a dead end");
+            links += 1;
+        }
+    }
+    assert!(links > 0, "the demo has referrals with links");
+}
