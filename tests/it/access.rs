@@ -495,3 +495,55 @@ async fn every_person_link_on_the_referral_triage_opens_for_whoever_sees_it() {
     }
     assert!(links > 0, "the demo has referrals with links");
 }
+
+#[tokio::test]
+async fn the_organisation_responsible_for_an_objective_reports_its_progress_and_only_that() {
+    let app = TestApp::new().await;
+    let id = registered_by_anna(&app, "Obiettivi", "1979-10-10").await;
+    let anna = app.actor("anna").await;
+    let marco = app.actor("marco").await; // employment centre
+    let start = percorsi_service::today();
+    let plan = serde_json::json!({
+        "start_date": start.to_string(),
+        "end_date": (start + chrono::Duration::days(365)).to_string(),
+        "next_review": (start + chrono::Duration::days(30)).to_string(),
+        "o0_axis": "salute_cura", "o0_title": "Cura", "o0_results": "Terapia seguita",
+        "o0_org": anna.organisation_id.to_string(),
+        "o1_axis": "formazione_lavoro", "o1_title": "Lavoro", "o1_results": "Un tirocinio avviato",
+        "o1_org": marco.organisation_id.to_string(),
+    });
+    let r = app.api_client("anna").await.json("POST", &format!("/api/v1/persons/{id}/projects"), plan).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let project = r.json()["id"].as_i64().expect("id");
+    consent(&app, &anna, id, marco.organisation_id, "progetto_personalizzato").await;
+    let api = app.api_client("marco").await;
+    let path = |n: usize| format!("/api/v1/projects/{project}/objectives/{n}/progress");
+    let r = api.json("POST", &path(2), serde_json::json!({"status": "in_corso", "note": "Colloquio fissato"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = api.json("POST", &path(1), serde_json::json!({"status": "raggiunto"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "not the employment centre's objective");
+    let r = api.json("POST", &path(3), serde_json::json!({"status": "raggiunto"})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = api.json("POST", &path(2), serde_json::json!({"status": "finito"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.api_client("anna").await.json("POST", &path(2), serde_json::json!({"status": "raggiunto"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the owner reviews; the responsible organisation reports");
+    let paola = app.api_client("paola").await; // no consent: the project does not exist for her
+    assert_eq!(
+        paola.json("POST", &path(2), serde_json::json!({"status": "in_corso"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let view = app.svc.project(&anna, project, None).await.unwrap();
+    assert_eq!(view.progress[1].len(), 1);
+    assert_eq!(view.progress[1][0].note.as_deref(), Some("Colloquio fissato"));
+    assert!(view.progress[0].is_empty());
+    assert_eq!(view.plan.objectives.len(), 2, "the plan itself is unchanged");
+    let c = app.login("marco").await;
+    let page = c.get(&format!("/progetti/{project}")).await;
+    assert!(page.body.contains(&format!("/progetti/{project}/obiettivi/2/avanzamento")));
+    let r = c.post(&format!("/progetti/{project}/obiettivi/2/avanzamento"), &[("status", "ostacolato")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.post(&format!("/progetti/{project}/obiettivi/2/avanzamento"), &[("status", "")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!page.body.contains(&format!("/progetti/{project}/obiettivi/1/avanzamento")));
+}

@@ -80,6 +80,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/progetti/{id}/modifica", "CM"),
     ("POST", "/progetti/{id}/modifica", "CM"),
     ("POST", "/progetti/{id}/verifiche", "CM"),
+    ("POST", "/progetti/{id}/obiettivi/{n}/avanzamento", "CM OP"),
     ("GET", "/progetti/{id}/stampa", "CO CM OP"),
     ("GET", "/report", "AN CO"),
     ("GET", "/report/stampa", "AN CO"),
@@ -159,6 +160,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/projects/{id}", "CO CM OP"),
     ("PUT", "/api/v1/projects/{id}", "CM"),
     ("POST", "/api/v1/projects/{id}/reviews", "CM"),
+    ("POST", "/api/v1/projects/{id}/objectives/{n}/progress", "CM OP"),
     ("POST", "/api/v1/persons/{id}/referrals", "CM OP"),
     ("GET", "/api/v1/referrals", "CO CM OP"),
     ("POST", "/api/v1/referrals/{id}/decision", "CM OP"),
@@ -297,6 +299,7 @@ impl Fixture {
             .replace("{mid}", &id("member").to_string())
             .replace("{kind}", if path.starts_with("/api/") { "post_intervento" } else { "post" })
             .replace("{code}", "it")
+            .replace("{n}", "1")
     }
 }
 

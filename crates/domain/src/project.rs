@@ -37,6 +37,39 @@ code_enum!(
 );
 
 code_enum!(
+    /// How an objective is going, as its responsible organisation reports between reviews.
+    ProgressStatus {
+        NonAvviato => "non_avviato",
+        InCorso => "in_corso",
+        Ostacolato => "ostacolato",
+        Raggiunto => "raggiunto",
+    }
+);
+
+/// A progress report on one objective by the organisation responsible for it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ProgressForm {
+    pub status: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProgress {
+    pub status: ProgressStatus,
+    pub note: Option<String>,
+}
+
+impl ProgressForm {
+    pub fn validate(&self) -> Result<NewProgress, Invalid> {
+        let mut c = Checker::new();
+        let status = c.required_code("status", &self.status, ProgressStatus::parse);
+        let note = c.optional_text("note", Some(&self.note), 2000);
+        c.finish(|| NewProgress { status: status.unwrap_or(ProgressStatus::InCorso), note })
+    }
+}
+
+code_enum!(
     /// How an objective stands at a review.
     ObjectiveOutcome {
         Raggiunto => "raggiunto",

@@ -54,6 +54,8 @@ pub enum Permission {
     /// Exact figures (no small-cell suppression) for the organisation's own subtree in reports
     /// and the dashboard; everyone else who sees reports gets them suppressed.
     OwnExactFigures,
+    /// Reporting progress on a project objective one's organisation is responsible for.
+    ReportObjectiveProgress,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -83,6 +85,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         BreakGlass => matches!(role, CaseManager | Operatore),
         ReadNotifications => matches!(role, CaseManager | Operatore | Coordinatore | Auditor),
         OwnExactFigures => matches!(role, Coordinatore),
+        ReportObjectiveProgress => matches!(role, CaseManager | Operatore),
     }
 }
 

@@ -8,8 +8,8 @@ use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::{Duration, NaiveDate};
 use percorsi_domain::consent::DataCategory;
-use percorsi_domain::project::{parse_plan, parse_review, ObjectiveOutcome, Plan, Review};
-use percorsi_store::{Mode, ProjectRow, ProjectWrite, Tx};
+use percorsi_domain::project::{parse_plan, parse_review, ObjectiveOutcome, Plan, ProgressForm, Review};
+use percorsi_store::{Mode, ProgressRow, ProgressWrite, ProjectRow, ProjectWrite, Tx};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -30,6 +30,11 @@ pub struct ProjectView {
     /// objective asks for (over the project's period), and placements made for the objective.
     pub supports_in_place: Vec<Vec<SupportInPlace>>,
     pub can_manage: bool,
+    /// Per objective, the progress its responsible organisation reported, oldest first.
+    pub progress: Vec<Vec<ProgressRow>>,
+    /// Per objective, whether the actor may report its progress (their organisation is the
+    /// one responsible for it).
+    pub reports_progress: Vec<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -261,7 +266,19 @@ impl Service {
                 list
             })
             .collect();
+        let reports = tx.objective_progress(id).await?;
         tx.commit().await?;
+        let progress = (0..plan.objectives.len())
+            .map(|i| reports.iter().filter(|r| r.objective == i as i64).cloned().collect())
+            .collect();
+        let reports_progress = plan
+            .objectives
+            .iter()
+            .map(|o| {
+                o.responsible_organisation_id == actor.organisation_id
+                    && policy::allows(actor.role, Permission::ReportObjectiveProgress)
+            })
+            .collect();
         self.record_person_read(actor, project.person_id, "project", Some(id), "consultazione progetto").await?;
         let can_manage =
             project.organisation_id == actor.organisation_id && policy::allows(actor.role, Permission::ManageProjects);
@@ -283,8 +300,60 @@ impl Service {
             organisations,
             supports_in_place,
             can_manage,
+            progress,
+            reports_progress,
             project,
         })
+    }
+
+    /// Progress on one objective (1-based `objective`), reported by the organisation
+    /// responsible for it: its own row, beside the owner's reviews, never a change to the plan.
+    pub async fn report_progress(&self, actor: &Actor, id: i64, objective: usize, form: &ProgressForm) -> Result<i64> {
+        policy::require(actor, Permission::ReportObjectiveProgress)?;
+        let mut tx = self.store().write().await?;
+        let project = tx.project_visible(&actor.scope(), id).await?.ok_or(ServiceError::NotFound)?;
+        let access = policy::person_access(&mut tx, actor, project.person_id).await?;
+        if !access.shows_row_of(project.organisation_id, DataCategory::Project) {
+            return Err(ServiceError::NotFound);
+        }
+        let current = tx
+            .project_versions(id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == project.current_version)
+            .ok_or_else(|| ServiceError::Broken(format!("project {id} without its current version")))?;
+        let plan = plan_of(&current.content)?;
+        let target = objective
+            .checked_sub(1)
+            .and_then(|i| plan.objectives.get(i).map(|o| (i, o)))
+            .ok_or(ServiceError::NotFound)?;
+        if target.1.responsible_organisation_id != actor.organisation_id {
+            return Err(ServiceError::Forbidden);
+        }
+        let p = form.validate()?;
+        let row = tx
+            .insert_objective_progress(&ProgressWrite {
+                project_id: id,
+                objective: target.0 as i64,
+                version: project.current_version,
+                organisation_id: actor.organisation_id,
+                user_id: actor.user_id,
+                status: p.status.code(),
+                note: p.note.as_deref(),
+            })
+            .await?;
+        let mut e = crate::audit::entry(
+            actor,
+            "update",
+            "project",
+            Some(id),
+            "avanzamento obiettivo",
+            Some(format!("obiettivo {objective}: {}", p.status.code())),
+        );
+        e.person_id = Some(project.person_id);
+        tx.append_audit(&e).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     pub async fn projects_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<ProjectRow>> {

@@ -41,7 +41,7 @@ pub use opportunities::{OpportunityRow, PlacementRow};
 pub use organisations::OrganisationRow;
 pub use persons::{IdentityRow, PersonRow, PersonSummary};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
-pub use projects::{ProjectReviewRow, ProjectRow, ProjectVersionRow, ProjectWrite};
+pub use projects::{ProgressRow, ProgressWrite, ProjectReviewRow, ProjectRow, ProjectVersionRow, ProjectWrite};
 pub use referrals::{NotificationRow, ReferralInsert, ReferralRow};
 pub use schema::SchemaFacts;
 pub use scope::{Owners, Scope};

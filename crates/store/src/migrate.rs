@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "installation", include_str!("../migrations/sqlite/0007_installation.sql")),
     (8, "balances", include_str!("../migrations/sqlite/0008_balances.sql")),
     (9, "access", include_str!("../migrations/sqlite/0009_access.sql")),
+    (10, "objective_progress", include_str!("../migrations/sqlite/0010_objective_progress.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "installation", include_str!("../migrations/postgres/0007_installation.sql")),
     (8, "balances", include_str!("../migrations/postgres/0008_balances.sql")),
     (9, "access", include_str!("../migrations/postgres/0009_access.sql")),
+    (10, "objective_progress", include_str!("../migrations/postgres/0010_objective_progress.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -276,3 +276,77 @@ impl Tx<Write> {
         .await?)
     }
 }
+
+/// A progress report on one objective.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProgressRow {
+    pub id: i64,
+    /// Position of the objective (0-based).
+    pub objective: i64,
+    pub version: i64,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub author_name: String,
+    pub status: String,
+    pub note: Option<String>,
+    pub at: String,
+}
+
+pub struct ProgressWrite<'a> {
+    pub project_id: i64,
+    pub objective: i64,
+    pub version: i64,
+    pub organisation_id: i64,
+    pub user_id: i64,
+    pub status: &'a str,
+    pub note: Option<&'a str>,
+}
+
+impl<M: Mode> Tx<M> {
+    /// Every progress report of a project, oldest first.
+    pub async fn objective_progress(&mut self, project_id: i64) -> Result<Vec<ProgressRow>> {
+        let rows = sqlx::query(
+            "SELECT g.id, g.objective, g.version, g.organisation_id, o.name AS organisation_name, \
+             u.display_name AS author_name, g.status, g.note, g.at FROM objective_progress g \
+             JOIN organisations o ON o.id = g.organisation_id JOIN users u ON u.id = g.user_id \
+             WHERE g.project_id = $1 ORDER BY g.objective, g.id",
+        )
+        .bind(project_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProgressRow {
+                    id: r.try_get("id")?,
+                    objective: r.try_get("objective")?,
+                    version: r.try_get("version")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    author_name: r.try_get("author_name")?,
+                    status: r.try_get("status")?,
+                    note: r.try_get("note")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx<Write> {
+    pub async fn insert_objective_progress(&mut self, p: &ProgressWrite<'_>) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO objective_progress (project_id, objective, version, organisation_id, user_id, status, note, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(p.project_id)
+        .bind(p.objective)
+        .bind(p.version)
+        .bind(p.organisation_id)
+        .bind(p.user_id)
+        .bind(p.status)
+        .bind(p.note)
+        .bind(now())
+        .fetch_one(self.conn())
+        .await?)
+    }
+}

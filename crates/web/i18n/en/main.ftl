@@ -969,3 +969,15 @@ err-glass-not-needed = Your organisation already sees this person: no emergency 
 err-glass-note = If the access was not justified, say why in the note.
 err-glass-reviewed = This access has already been reviewed.
 err-probe-limit = You have reached the most "already known" checks allowed this hour. Try later or ask your coordinator.
+
+# Objective progress
+project-progress = Progress
+project-progress-report = Progress of objective { $n } (your organisation is responsible for it)
+field-progress-status = How it is going
+field-progress-note = Note (optional)
+project-progress-submit = Record progress
+flash-progress-reported = Progress recorded.
+code-progress_status-non_avviato = Not started
+code-progress_status-in_corso = Under way
+code-progress_status-ostacolato = Hindered
+code-progress_status-raggiunto = Reached

@@ -969,3 +969,15 @@ err-glass-not-needed = Il tuo ente vede già questa persona: non serve un access
 err-glass-note = Se l'accesso non era giustificato, spiega perché nella nota.
 err-glass-reviewed = Questo accesso è già stato esaminato.
 err-probe-limit = Hai raggiunto il numero massimo di verifiche "già noto" per quest'ora. Riprova più tardi o rivolgiti al tuo coordinatore.
+
+# Objective progress
+project-progress = Avanzamento
+project-progress-report = Avanzamento dell'obiettivo { $n } (il tuo ente ne è responsabile)
+field-progress-status = Come sta andando
+field-progress-note = Nota (facoltativa)
+project-progress-submit = Registra l'avanzamento
+flash-progress-reported = Avanzamento registrato.
+code-progress_status-non_avviato = Non avviato
+code-progress_status-in_corso = In corso
+code-progress_status-ostacolato = Ostacolato
+code-progress_status-raggiunto = Raggiunto

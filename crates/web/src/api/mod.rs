@@ -63,6 +63,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/persons/{id}/projects", get(projects::list).post(projects::create))
         .route("/projects/{id}", get(projects::show).put(projects::revise))
         .route("/projects/{id}/reviews", post(projects::review))
+        .route("/projects/{id}/objectives/{n}/progress", post(projects::progress))
         .route("/persons/{id}/referrals", post(referrals::refer))
         .route("/referrals", get(referrals::list))
         .route("/referrals/{id}/decision", post(referrals::decide))

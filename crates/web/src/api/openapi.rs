@@ -56,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         super::projects::show,
         super::projects::revise,
         super::projects::review,
+        super::projects::progress,
         super::referrals::refer,
         super::referrals::list,
         super::referrals::decide,

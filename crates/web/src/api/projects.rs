@@ -76,3 +76,15 @@ pub async fn review(
 ) -> ApiResult {
     ok(StatusCode::CREATED, Created { id: call!(s, who, s.svc.review_project(&who.actor, id, &f)) })
 }
+
+/// Progress on objective `n` (1-based) of a project, reported by the organisation responsible
+/// for it (case manager or operatore); the owner's reviews stay the owner's.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/objectives/{n}/progress", params(("id" = i64, Path), ("n" = usize, Path)), request_body = percorsi_domain::project::ProgressForm, responses((status = 201, body = Created), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn progress(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path((id, n)): Path<(i64, usize)>,
+    ApiJson(f): ApiJson<percorsi_domain::project::ProgressForm>,
+) -> ApiResult {
+    ok(StatusCode::CREATED, Created { id: call!(s, who, s.svc.report_progress(&who.actor, id, n, &f)) })
+}

@@ -79,6 +79,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/progetti/{id}", get(projects::show))
         .route("/progetti/{id}/modifica", get(projects::revise_form).post(projects::revise))
         .route("/progetti/{id}/verifiche", post(projects::review))
+        .route("/progetti/{id}/obiettivi/{n}/avanzamento", post(projects::progress))
         .route("/progetti/{id}/stampa", get(projects::print))
         .route("/report", get(reports::page))
         .route("/report/stampa", get(reports::print))

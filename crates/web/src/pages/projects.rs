@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::context;
-use percorsi_domain::project::{plan_values, Axis, ObjectiveOutcome, SupportKind, MAX_OBJECTIVES};
+use percorsi_domain::project::{
+    plan_values, Axis, ObjectiveOutcome, ProgressForm, ProgressStatus, SupportKind, MAX_OBJECTIVES,
+};
 use percorsi_domain::Invalid;
 use percorsi_service::policy::{allows, Permission};
 use percorsi_service::ServiceError;
@@ -134,6 +136,7 @@ async fn render_show(
             v => view, errors => errors, error_list => list, budget_total => budget_total,
             review_values => review.map(|(_, v)| v).unwrap_or_default(),
             outcomes => code_options(state, lang, "objective_outcome", ObjectiveOutcome::ALL),
+            progress_statuses => code_options(state, lang, "progress_status", ProgressStatus::ALL),
             today => percorsi_service::today().to_string(),
         },
         ..base(state, lang, Some(&auth.session), "project-title", q.msg.as_deref()),
@@ -175,6 +178,24 @@ pub async fn review(
                 render_show(&state, &auth, id, &ShowQuery::default(), Some((&inv, raw)), "projects/show.html").await,
             )
         }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+/// Progress on an objective, from its responsible organisation.
+pub async fn progress(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, objective)): Path<(i64, usize)>,
+    Form(f): Form<ProgressForm>,
+) -> Response {
+    match state.svc.report_progress(&auth.actor, id, objective, &f).await {
+        Ok(_) => Redirect::to(&format!("/progetti/{id}?msg=progress-reported")).into_response(),
+        Err(ServiceError::Invalid(inv)) => super::with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render_show(&state, &auth, id, &ShowQuery::default(), Some((&inv, BTreeMap::new())), "projects/show.html")
+                .await,
+        ),
         Err(e) => fail(&state, auth.lang, e),
     }
 }
