@@ -90,8 +90,11 @@ impl Service {
         for org in tx.organisations_in_charge(person_id, &crate::today().to_string()).await? {
             tx.notify(org, "notif-glass", &args, &format!("/persone/{person_id}")).await?;
         }
+        // The auditors' organisations learn that there is an access to review, not whom it
+        // concerns (the review list says, to the auditor only).
+        let review = serde_json::json!({ "organisation": actor.organisation_name }).to_string();
         for org in tx.members_with_roles(None, &[Role::Auditor.code()]).await?.iter().map(|m| m.organisation_id) {
-            tx.notify(org, "notif-glass-review", &args, "/audit/emergenze").await?;
+            tx.notify(org, "notif-glass-review", &review, "/audit/emergenze").await?;
         }
         tx.commit().await?;
         Ok(GlassOpened { id, person_id, expires_at: ts(expires) })

@@ -468,28 +468,7 @@ mod tests {
     use super::*;
 
     fn fact(intervention_id: i64, programme_id: i64, organisation_id: i64) -> Fact {
-        Fact {
-            intervention_id,
-            programme_id,
-            organisation_id,
-            kind: InterventionType::ALL[0],
-            start: None,
-            sex: None,
-            age: None,
-            education: None,
-            work_history: None,
-            substance_start: None,
-            substance_current: None,
-            relapses: None,
-            substance_use: None,
-            ending: None,
-            contract: None,
-            evaluation: None,
-            section_a: None,
-            section_b: None,
-            section_c: None,
-            autonomy: None,
-        }
+        Fact::unclassified(intervention_id, programme_id, organisation_id, InterventionType::ALL[0])
     }
 
     fn ids(state: &CacheState, programme: i64) -> Vec<(i64, Vec<i64>)> {

@@ -114,7 +114,7 @@ impl Store {
                 let max_pages = opts.max_size_bytes.map(|b| format!(" PRAGMA max_page_count = {};", (b / 4096).max(1)));
                 let writer_setup = format!(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {wait_ms}; \
-                     PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;{}",
+                     PRAGMA synchronous = FULL; PRAGMA cache_size = -32768; PRAGMA journal_size_limit = 67108864;{}",
                     max_pages.unwrap_or_default()
                 );
                 let reader_setup = format!(
@@ -128,6 +128,7 @@ impl Store {
                     // The writer first: it creates the file and switches it to WAL.
                     let writer = sqlite_pool(1, opts.wait, writer_setup).connect_with(options.clone()).await?;
                     let reader = sqlite_pool(opts.connections, opts.wait, reader_setup).connect_with(options).await?;
+                    restart_wal_regularly(writer.clone());
                     (reader, writer)
                 }
             }
@@ -247,6 +248,31 @@ fn backend_of(url: &str) -> Result<Backend> {
     } else {
         Err(StoreError::UnsupportedUrl(crate::redact(url)))
     }
+}
+
+/// Under a steady stream of reads the WAL is never free of readers, so SQLite's automatic
+/// (passive) checkpoints copy pages back but never start the log over: the WAL grows without
+/// end and every read looks pages up in an ever larger index (measured: 30–110 MB after a few
+/// minutes at 300–500 req/s, p99 three times higher). Every two seconds the writer asks for a
+/// RESTART checkpoint, which waits for the readers of the moment (milliseconds) and lets the
+/// log start again from its beginning; `journal_size_limit` then keeps the file small.
+fn restart_wal_regularly(writer: AnyPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if writer.is_closed() {
+                return;
+            }
+            // Busy (a long write in progress) is not an error: the next tick tries again.
+            if let Ok(mut conn) = writer.acquire().await {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)").fetch_all(&mut *conn).await {
+                    tracing::debug!(error = %e, "WAL checkpoint skipped");
+                }
+            }
+        }
+    });
 }
 
 fn sqlite_pool(max: u32, wait: Duration, setup: String) -> AnyPoolOptions {

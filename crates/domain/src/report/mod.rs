@@ -111,6 +111,35 @@ pub struct Fact {
     pub autonomy: Option<AutonomyChange>,
 }
 
+impl Fact {
+    /// An intervention of a programme and organisation with nothing classified yet (not
+    /// started, no person attributes): the base a fact is filled from.
+    pub fn unclassified(intervention_id: i64, programme_id: i64, organisation_id: i64, kind: InterventionType) -> Fact {
+        Fact {
+            intervention_id,
+            programme_id,
+            organisation_id,
+            kind,
+            start: None,
+            sex: None,
+            age: None,
+            education: None,
+            work_history: None,
+            substance_start: None,
+            substance_current: None,
+            relapses: None,
+            substance_use: None,
+            ending: None,
+            contract: None,
+            evaluation: None,
+            section_a: None,
+            section_b: None,
+            section_c: None,
+            autonomy: None,
+        }
+    }
+}
+
 /// An organisation as the reports group it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unit {
@@ -408,28 +437,7 @@ mod filter_tests {
     use super::*;
 
     fn fact(org: i64, kind: InterventionType, start: Option<(i32, u32)>) -> Fact {
-        Fact {
-            intervention_id: 1,
-            programme_id: 1,
-            organisation_id: org,
-            kind,
-            start: start.and_then(|(y, m)| NaiveDate::from_ymd_opt(y, m, 1)),
-            sex: None,
-            age: None,
-            education: None,
-            work_history: None,
-            substance_start: None,
-            substance_current: None,
-            relapses: None,
-            substance_use: None,
-            ending: None,
-            contract: None,
-            evaluation: None,
-            section_a: None,
-            section_b: None,
-            section_c: None,
-            autonomy: None,
-        }
+        Fact { start: start.and_then(|(y, m)| NaiveDate::from_ymd_opt(y, m, 1)), ..Fact::unclassified(1, 1, org, kind) }
     }
 
     #[test]
