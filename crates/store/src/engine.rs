@@ -128,7 +128,7 @@ impl Store {
                     // The writer first: it creates the file and switches it to WAL.
                     let writer = sqlite_pool(1, opts.wait, writer_setup).connect_with(options.clone()).await?;
                     let reader = sqlite_pool(opts.connections, opts.wait, reader_setup).connect_with(options).await?;
-                    restart_wal_regularly(writer.clone());
+                    restart_wal_regularly(writer.clone(), wait_ms);
                     (reader, writer)
                 }
             }
@@ -254,20 +254,25 @@ fn backend_of(url: &str) -> Result<Backend> {
 /// (passive) checkpoints copy pages back but never start the log over: the WAL grows without
 /// end and every read looks pages up in an ever larger index (measured: 30–110 MB after a few
 /// minutes at 300–500 req/s, p99 three times higher). Every two seconds the writer asks for a
-/// RESTART checkpoint, which waits for the readers of the moment (milliseconds) and lets the
-/// log start again from its beginning; `journal_size_limit` then keeps the file small.
-fn restart_wal_regularly(writer: AnyPool) {
+/// RESTART checkpoint, which lets the log start again from its beginning; `journal_size_limit`
+/// then keeps the file small. It waits for the readers of the moment at most 50 ms (not the
+/// usual busy timeout: the writer is held meanwhile), and simply tries again later when
+/// readers — of this process or another, such as a CLI report — are still there.
+fn restart_wal_regularly(writer: AnyPool, busy_ms: u128) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let period = Duration::from_secs(2);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let restore = format!("PRAGMA busy_timeout = {busy_ms}");
         loop {
             tick.tick().await;
             if writer.is_closed() {
                 return;
             }
-            // Busy (a long write in progress) is not an error: the next tick tries again.
-            if let Ok(mut conn) = writer.acquire().await {
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)").fetch_all(&mut *conn).await {
+            // Only when the writer is free this instant: never queued behind (or ahead of) a write.
+            let Some(mut conn) = writer.try_acquire() else { continue };
+            for sql in ["PRAGMA busy_timeout = 50", "PRAGMA wal_checkpoint(RESTART)", restore.as_str()] {
+                if let Err(e) = sqlx::query(sql).fetch_all(&mut *conn).await {
                     tracing::debug!(error = %e, "WAL checkpoint skipped");
                 }
             }
