@@ -11,7 +11,7 @@ use tower::ServiceExt;
 
 pub async fn run(svc: Service, iterations: usize) -> anyhow::Result<()> {
     let login = svc
-        .login("cm1", percorsi_service::synthetic::BENCH_PASSWORD)
+        .login("cm1", percorsi_service::synthetic::BENCH_PASSWORD, None)
         .await
         .map_err(|e| anyhow::anyhow!("log in as cm1 ({e}); run bench-data first"))?;
     let app = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());

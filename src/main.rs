@@ -429,6 +429,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             });
+            // The peer address reaches the handlers for per-address sign-in throttling.
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
             svc.store().close().await;
         }

@@ -20,23 +20,75 @@ async fn login_logout_and_protected_pages() {
     assert_eq!(c.get("/home").await.status, StatusCode::SEE_OTHER, "session is gone after logout");
 }
 
+/// ASVS V2.2.1: failures slow the next attempt down, they never lock the real user out; an
+/// unknown username, a disabled account and a wrong password behave exactly alike.
 #[tokio::test]
-async fn wrong_password_then_lockout() {
+async fn repeated_failures_slow_sign_in_down_and_never_lock_the_account() {
     let app = TestApp::new().await;
+    let admin = app.actor("admin").await;
+    let paola = app.actor("paola").await;
+    app.svc.set_user_active(&admin, paola.user_id, false).await.unwrap();
     let c = app.client();
-    for _ in 0..4 {
-        let r = c.post_raw("/login", &[("username", "luca"), ("password", "wrong")]).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert!(r.body.contains("Nome utente o password non corretti"));
+    let attempt = |user: &'static str, password: &'static str| {
+        let c = c.clone();
+        async move { c.post_raw("/login", &[("username", user), ("password", password)]).await }
+    };
+    let mut seen: Vec<Vec<u16>> = Vec::new();
+    for user in ["luca", "nessuno", "paola"] {
+        let mut statuses = Vec::new();
+        for _ in 0..percorsi_service::auth::FREE_FAILURES_PER_USER {
+            let r = attempt(user, "sbagliata").await;
+            statuses.push(r.status.as_u16());
+            if r.status == StatusCode::UNAUTHORIZED {
+                assert!(r.body.contains("Nome utente o password non corretti"), "{user}");
+            }
+        }
+        let r = attempt(user, "sbagliata").await;
+        statuses.push(r.status.as_u16());
+        assert!(r.body.contains("attendi") && r.body.contains("non è bloccato"), "{user}: {}", r.body);
+        assert!(r.header("retry-after").is_some());
+        seen.push(statuses);
     }
-    let r = c.post_raw("/login", &[("username", "luca"), ("password", "wrong")]).await;
-    assert!(r.body.contains("bloccato"), "fifth failure locks the account");
-    let r = c.post_raw("/login", &[("username", "luca"), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "even the right password is refused while locked");
-    // An administrator's reset clears the lock.
-    app.svc.cli_set_password("luca", "a-new-long-password").await.unwrap();
-    let r = c.post_raw("/login", &[("username", "luca"), ("password", "a-new-long-password")]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(seen[0], vec![401, 401, 401, 429], "real account: three free attempts, then a wait");
+    assert_eq!(seen[0], seen[1], "an unknown name answers exactly like a real one");
+    assert_eq!(seen[0], seen[2], "a disabled account answers exactly like a real one");
+    // While waiting, even the right password is not checked; once the wait is over it works
+    // (the wait is simulated by moving the last failure back in time).
+    let r = attempt("luca", percorsi_service::demo::DEMO_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    crate::support::sqlx_exec(
+        app.svc.store(),
+        "UPDATE login_throttle SET last_failure_at = '2000-01-01T00:00:00.000000Z'",
+    )
+    .await;
+    let r = attempt("luca", percorsi_service::demo::DEMO_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "never locked out: {}", r.body);
+    // The burst is one audit entry, not one per failure.
+    let auditor = app.actor("auditor").await;
+    let q = percorsi_service::audit::AuditQuery { user: String::new(), ..Default::default() };
+    let failed = app
+        .svc
+        .audit_trail(&auditor, &q, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.entry.action == "login_failed" && r.entry.username == "luca")
+        .count();
+    assert_eq!(failed, 1, "one entry for the burst of failures");
+}
+
+#[tokio::test]
+async fn many_names_from_one_address_are_slowed_down_too() {
+    let app = TestApp::new().await;
+    let free = percorsi_service::auth::FREE_FAILURES_PER_ADDRESS;
+    for n in 0..free {
+        let r = app.svc.login(&format!("nome{n}"), "x", Some("203.0.113.7")).await;
+        assert!(matches!(r, Err(percorsi_service::ServiceError::Unauthenticated)), "{n}: {r:?}");
+    }
+    let r = app.svc.login("nome-nuovo", "x", Some("203.0.113.7")).await;
+    assert!(matches!(r, Err(percorsi_service::ServiceError::Throttled(_))), "{r:?}");
+    let r = app.svc.login("luca", percorsi_service::demo::DEMO_PASSWORD, Some("198.51.100.1")).await;
+    assert!(r.is_ok(), "another address is not slowed down");
 }
 
 #[tokio::test]

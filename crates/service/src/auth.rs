@@ -1,4 +1,5 @@
-//! Authentication: argon2id passwords with lock-out, server-side sessions, API tokens.
+//! Authentication: argon2id passwords with throttling (never lock-out), server-side sessions,
+//! API tokens.
 
 use crate::audit::{now, record_system};
 use crate::{Actor, Result, Service, ServiceError};
@@ -14,9 +15,32 @@ use sha2::{Digest, Sha256};
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Bb5wR0bqGKMQwCc5BoUMQqsZKtS/v2tBhWdqlJ6nE4";
 
-/// Consecutive failures before an account is locked, and for how long.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-pub const LOCK_MINUTES: i64 = 15;
+/// Failed sign-ins for a username (existing or not) before each further attempt waits, and the
+/// same for a source address (offices share one behind NAT, so it allows more); the wait doubles
+/// with each failure up to [`MAX_WAIT_SECONDS`]. Nobody is ever locked out: after the wait the
+/// right password works.
+pub const FREE_FAILURES_PER_USER: i64 = 3;
+pub const FREE_FAILURES_PER_ADDRESS: i64 = 20;
+pub const MAX_WAIT_SECONDS: i64 = 60;
+
+/// How long after the last failure the next attempt must wait, given the failures so far.
+pub fn wait_after(failures: i64, free: i64) -> i64 {
+    if failures < free {
+        0
+    } else {
+        1i64.checked_shl((failures - free).min(16) as u32).unwrap_or(MAX_WAIT_SECONDS).min(MAX_WAIT_SECONDS)
+    }
+}
+
+/// The throttling keys of an attempt: the username as typed (so unknown names behave exactly as
+/// real ones) and the source address when known.
+fn throttle_keys(username: &str, source: Option<&str>) -> Vec<(String, i64)> {
+    let mut keys = vec![(format!("user:{username}"), FREE_FAILURES_PER_USER)];
+    if let Some(addr) = source {
+        keys.push((format!("ip:{addr}"), FREE_FAILURES_PER_ADDRESS));
+    }
+    keys
+}
 /// Sessions expire after this much inactivity.
 pub const SESSION_IDLE_MINUTES: i64 = 240;
 
@@ -73,6 +97,13 @@ pub struct LoginOk {
     pub session_token: String,
 }
 
+/// Never prints the session secret (logs, test failures).
+impl std::fmt::Debug for LoginOk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginOk { session_token: \"…\" }")
+    }
+}
+
 /// A session as the web layer needs it on every request.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
@@ -117,62 +148,54 @@ async fn actor_with_glass<M: Mode>(tx: &mut Tx<M>, m: &MembershipRow) -> Result<
 }
 
 impl Service {
-    /// Checks a password; locks the account after repeated failures. Unknown users and wrong
-    /// passwords get the same answer so that usernames cannot be discovered.
-    pub async fn login(&self, username: &str, password: &str) -> Result<LoginOk> {
+    /// Checks a password. Unknown users, disabled accounts and wrong passwords get the same
+    /// answer after the same work (a hash check); repeated failures for a username or from an
+    /// address make the next attempt wait (429 with the seconds), never lock the account.
+    /// Failures are counted, and audited once per burst, not once each.
+    pub async fn login(&self, username: &str, password: &str, source: Option<&str>) -> Result<LoginOk> {
         let username = username.trim().to_lowercase();
+        let keys = throttle_keys(&username, source);
+        let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
         let mut tx = self.store().read().await?;
+        let failures = tx.login_failures(&key_names).await?;
         let user = tx.user_by_username(&username).await?;
         tx.commit().await?;
-        // The password is checked outside any transaction and off the async workers.
-        let Some(user) = user else {
-            // Spend the same time as a real check.
-            verify_password_off_thread(password, DUMMY_HASH).await?;
-            let mut tx = self.store().write().await?;
-            record_system(&mut tx, &username, None, "login_failed", "user", None, "utente sconosciuto").await?;
+        let started = Utc::now();
+        for (key, count, last) in &failures {
+            let free = keys.iter().find(|(k, _)| k == key).map_or(FREE_FAILURES_PER_USER, |(_, f)| *f);
+            let ready = chrono::DateTime::parse_from_rfc3339(last)
+                .map(|t| t.with_timezone(&Utc) + Duration::seconds(wait_after(*count, free)))
+                .unwrap_or(started);
+            if ready > started {
+                return Err(ServiceError::Throttled((ready - started).num_seconds() + 1));
+            }
+        }
+        // The password is checked outside any transaction and off the async workers, against a
+        // hash nobody knows when the account does not exist: the same time either way.
+        let hash = user.as_ref().map_or(DUMMY_HASH, |u| u.password_hash.as_str());
+        let password_ok = verify_password_off_thread(password, hash).await?;
+        let mut tx = self.store().write().await?;
+        // Judged on the account as it is now.
+        let user = match user {
+            Some(u) => tx.user(u.id).await?,
+            None => None,
+        };
+        let Some(user) = user.filter(|u| u.active && password_ok) else {
+            let at = now();
+            let mut burst_start = false;
+            for (key, _) in &keys {
+                let n = tx.count_login_failure(key, &at).await?;
+                burst_start |= key.starts_with("user:") && n == 1;
+            }
+            if burst_start {
+                let reason = "accesso non riuscito (inizio di una serie di tentativi; i successivi sono contati)";
+                record_system(&mut tx, &username, None, "login_failed", "user", None, reason).await?;
+            }
             tx.commit().await?;
             return Err(ServiceError::Unauthenticated);
         };
-        let password_ok = verify_password_off_thread(password, &user.password_hash).await?;
-        let mut tx = self.store().write().await?;
-        // Judged on the account as it is now: another login may have failed or locked it meanwhile.
-        let user = tx.user(user.id).await?.ok_or(ServiceError::Unauthenticated)?;
-        let now_ts = now();
-        if let Some(until) = user.locked_until.as_deref().filter(|u| *u > now_ts.as_str()) {
-            record_system(
-                &mut tx,
-                &username,
-                Some(user.id),
-                "login_refused",
-                "user",
-                Some(user.id.to_string()),
-                "account bloccato",
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(ServiceError::Locked(until.to_string()));
-        }
-        if !user.active || !password_ok {
-            let failed = user.failed_logins + 1;
-            let lock = (failed >= MAX_FAILED_LOGINS).then(|| ts(Utc::now() + Duration::minutes(LOCK_MINUTES)));
-            tx.record_login_failure(user.id, if lock.is_some() { 0 } else { failed }, lock.as_deref()).await?;
-            record_system(
-                &mut tx,
-                &username,
-                Some(user.id),
-                "login_failed",
-                "user",
-                Some(user.id.to_string()),
-                "password errata o utente disattivato",
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(match lock {
-                Some(until) => ServiceError::Locked(until),
-                None => ServiceError::Unauthenticated,
-            });
-        }
-        tx.record_login_failure(user.id, 0, None).await?;
+        let previous = failures.iter().find(|(k, _, _)| k.starts_with("user:")).map_or(0, |(_, n, _)| *n);
+        tx.clear_login_failures(&keys[0].0).await?;
         let active: Vec<MembershipRow> =
             tx.memberships_of_user(user.id).await?.into_iter().filter(MembershipRow::usable).collect();
         if active.is_empty() {
@@ -194,7 +217,8 @@ impl Service {
         let chosen = (active.len() == 1).then(|| active[0].id);
         let expires = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES));
         let token = start_session(&mut tx, user.id, chosen, &expires).await?;
-        record_system(&mut tx, &username, Some(user.id), "login", "user", Some(user.id.to_string()), "accesso").await?;
+        let reason = if previous > 0 { "accesso dopo tentativi falliti" } else { "accesso" };
+        record_system(&mut tx, &username, Some(user.id), "login", "user", Some(user.id.to_string()), reason).await?;
         tx.commit().await?;
         Ok(LoginOk { session_token: token })
     }
@@ -355,6 +379,15 @@ pub async fn membership_for<M: Mode>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_wait_doubles_past_the_free_failures_and_stops_at_a_minute() {
+        use super::{wait_after, MAX_WAIT_SECONDS};
+        assert_eq!((0..3).map(|n| wait_after(n, 3)).collect::<Vec<_>>(), vec![0, 0, 0]);
+        assert_eq!((3..9).map(|n| wait_after(n, 3)).collect::<Vec<_>>(), vec![1, 2, 4, 8, 16, 32]);
+        assert_eq!(wait_after(9, 3), MAX_WAIT_SECONDS);
+        assert_eq!(wait_after(10_000, 3), MAX_WAIT_SECONDS, "no overflow, never more than the cap");
+    }
+
     #[test]
     fn password_hash_round_trip() {
         let h = super::hash_password("correct horse battery").unwrap();

@@ -25,8 +25,10 @@ pub enum ServiceError {
     /// key is a Fluent message id. Answered 429 with `Retry-After`.
     #[error("too many attempts: {0}")]
     TooMany(&'static str),
-    #[error("account locked until {0}")]
-    Locked(String),
+    /// Too many failed sign-ins for this username or from this address: try again in this
+    /// many seconds. Answered 429 with `Retry-After`.
+    #[error("sign-in throttled for {0} s")]
+    Throttled(i64),
     /// The database cannot serve the request now (disk full, read-only, unreachable, busy):
     /// nothing was written; the user may retry later.
     #[error("database unavailable: {0}")]

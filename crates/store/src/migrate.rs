@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (8, "balances", include_str!("../migrations/sqlite/0008_balances.sql")),
     (9, "access", include_str!("../migrations/sqlite/0009_access.sql")),
     (10, "objective_progress", include_str!("../migrations/sqlite/0010_objective_progress.sql")),
+    (11, "login_throttle", include_str!("../migrations/sqlite/0011_login_throttle.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (8, "balances", include_str!("../migrations/postgres/0008_balances.sql")),
     (9, "access", include_str!("../migrations/postgres/0009_access.sql")),
     (10, "objective_progress", include_str!("../migrations/postgres/0010_objective_progress.sql")),
+    (11, "login_throttle", include_str!("../migrations/postgres/0011_login_throttle.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -201,3 +201,40 @@ impl Tx<Write> {
             > 0)
     }
 }
+
+impl<M: Mode> Tx<M> {
+    /// Failed sign-ins so far for each key that has any: (key, failures, last failure).
+    pub async fn login_failures(&mut self, keys: &[String]) -> Result<Vec<(String, i64, String)>> {
+        let mut out = Vec::new();
+        for key in keys {
+            let r = sqlx::query("SELECT key, failures, last_failure_at FROM login_throttle WHERE key = $1")
+                .bind(key)
+                .fetch_optional(self.conn())
+                .await?;
+            if let Some(r) = r {
+                out.push((r.try_get("key")?, r.try_get("failures")?, r.try_get("last_failure_at")?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Tx<Write> {
+    /// Counts one more failure for `key` at `at`; returns the count.
+    pub async fn count_login_failure(&mut self, key: &str, at: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO login_throttle (key, failures, last_failure_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, last_failure_at = excluded.last_failure_at \
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(at)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    pub async fn clear_login_failures(&mut self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(self.conn()).await?;
+        Ok(())
+    }
+}

@@ -184,14 +184,4 @@ impl Tx<Write> {
         }
         Ok(())
     }
-
-    pub async fn record_login_failure(&mut self, user_id: i64, failed: i64, locked_until: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(failed)
-            .bind(locked_until)
-            .bind(user_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
-    }
 }

@@ -153,7 +153,9 @@ impl ApiError {
             ServiceError::Unauthenticated => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", t("err-api-token"))
             }
-            ServiceError::Locked(_) => ApiError::new(StatusCode::FORBIDDEN, "locked", t("err-locked")),
+            ServiceError::Throttled(_) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", t("err-too-many-attempts"))
+            }
             ServiceError::Conflict(key) => ApiError::new(StatusCode::CONFLICT, "conflict", t(key)),
             ServiceError::TooMany(key) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", t(key)),
             ServiceError::Unavailable(kind) => {

@@ -2,13 +2,14 @@ use super::{base, fail, MsgQuery};
 use crate::i18n::Lang;
 use crate::session::{safe_next, set_cookie, Visitor, LANG_COOKIE, SESSION_COOKIE};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::context;
 use percorsi_service::ServiceError;
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -23,8 +24,15 @@ pub async fn login_form(State(state): State<AppState>, v: Visitor, Query(q): Que
     state.ui.render(StatusCode::OK, "login.html", ctx)
 }
 
-pub async fn login(State(state): State<AppState>, v: Visitor, Form(f): Form<LoginForm>) -> Response {
-    match state.svc.login(&f.username, &f.password).await {
+pub async fn login(
+    State(state): State<AppState>,
+    v: Visitor,
+    source: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    // The peer's address (the proxy's, behind a reverse proxy) for per-address throttling.
+    let source = source.map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
+    match state.svc.login(&f.username, &f.password, source.as_deref()).await {
         Ok(ok) => {
             let cookie = set_cookie(SESSION_COOKIE, &ok.session_token, None, state.ui.secure_cookies);
             (
@@ -34,19 +42,30 @@ pub async fn login(State(state): State<AppState>, v: Visitor, Form(f): Form<Logi
                 .into_response()
         }
         Err(ServiceError::Unauthenticated) => login_error(&state, v.lang, &f, "err-login"),
-        Err(ServiceError::Locked(_)) => login_error(&state, v.lang, &f, "err-locked"),
+        Err(ServiceError::Throttled(seconds)) => {
+            let message = state.ui.i18n.t(v.lang, "err-login-throttled", &[("seconds", seconds.to_string())]);
+            let mut res = login_page(&state, v.lang, &f, message, StatusCode::TOO_MANY_REQUESTS);
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            res
+        }
         Err(e) => fail(&state, v.lang, e),
     }
 }
 
 fn login_error(state: &AppState, lang: Lang, f: &LoginForm, key: &str) -> Response {
+    login_page(state, lang, f, state.ui.t(lang, key), StatusCode::UNAUTHORIZED)
+}
+
+fn login_page(state: &AppState, lang: Lang, f: &LoginForm, message: String, status: StatusCode) -> Response {
     let ctx = context! {
         next => f.next.clone(),
-        login_error => state.ui.t(lang, key),
+        login_error => message,
         values => context! { username => f.username.clone() },
         ..base(state, lang, None, "login-title", None),
     };
-    state.ui.render(StatusCode::UNAUTHORIZED, "login.html", ctx)
+    state.ui.render(status, "login.html", ctx)
 }
 
 pub async fn logout(State(state): State<AppState>, v: Visitor) -> Response {

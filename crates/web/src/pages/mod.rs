@@ -156,7 +156,13 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
         ServiceError::Forbidden => error_page(state, lang, StatusCode::FORBIDDEN, "err-forbidden"),
         ServiceError::Unauthenticated => Redirect::to("/login").into_response(),
         ServiceError::Conflict(key) => error_page(state, lang, StatusCode::CONFLICT, key),
-        ServiceError::Locked(_) => error_page(state, lang, StatusCode::FORBIDDEN, "err-locked"),
+        ServiceError::Throttled(seconds) => {
+            let mut res = error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, "err-too-many-attempts");
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            }
+            res
+        }
         ServiceError::TooMany(key) => {
             let mut res = error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, key);
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER_LIMIT.clone());
