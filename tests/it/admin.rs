@@ -69,7 +69,7 @@ async fn users_are_created_granted_and_disabled() {
             ],
         )
         .await;
-    assert!(r.body.contains("Password: deve avere almeno 10 caratteri"));
+    assert!(r.body.contains("Password: deve avere almeno 12 caratteri"));
     let r = c
         .post(
             "/admin/utenti",

@@ -268,3 +268,71 @@ async fn users_of_a_deactivated_organisation_lose_sessions_tokens_and_login() {
     app.svc.update_organisation(&admin, org.id, &form, true).await.expect("reactivate");
     app.login("paola").await;
 }
+
+/// ASVS V3.3.2: a session ends 12 hours after signing in however active it is, and switching
+/// role does not restart the count.
+#[tokio::test]
+async fn a_session_ends_twelve_hours_after_sign_in_even_across_a_role_switch() {
+    let app = TestApp::new().await;
+    let ago =
+        |h: i64| (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let c = app.login("luca").await;
+    assert_eq!(c.get("/home").await.status, StatusCode::OK);
+    crate::support::sqlx_exec(app.svc.store(), &format!("UPDATE sessions SET created_at = '{}'", ago(13))).await;
+    let r = c.get("/home").await;
+    assert!(r.status == StatusCode::SEE_OTHER && r.location().starts_with("/login"), "{}", r.status);
+
+    let mut c = app.login("giulia").await;
+    let eleven = ago(11);
+    crate::support::sqlx_exec(app.svc.store(), &format!("UPDATE sessions SET created_at = '{eleven}'")).await;
+    let giulia = app.svc.cli_users().await.unwrap().into_iter().find(|u| u.user.username == "giulia").unwrap();
+    let r = c.post("/ruolo", &[("membership_id", &giulia.memberships[0].id.to_string())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "eleven hours in, the session still works");
+    let set = r.header("set-cookie").expect("a new session cookie");
+    c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
+    assert_eq!(c.get("/home").await.status, StatusCode::OK);
+    // The new session kept the sign-in time: making that time 13 hours old ends it.
+    crate::support::sqlx_exec(
+        app.svc.store(),
+        &format!("UPDATE sessions SET created_at = '{}' WHERE created_at = '{eleven}'", ago(13)),
+    )
+    .await;
+    let r = c.get("/home").await;
+    assert!(r.status == StatusCode::SEE_OTHER && r.location().starts_with("/login"), "{}", r.status);
+}
+
+/// ASVS V2.1.1/2.1.2: 12 to 128 characters, anything goes.
+#[tokio::test]
+async fn passwords_are_twelve_to_128_characters_of_any_kind() {
+    let app = TestApp::new().await;
+    let admin = app.actor("admin").await;
+    let org = app.org_id("SerD Zona 1-MS").await.to_string();
+    let form = |name: &str, password: String| percorsi_domain::user::UserForm {
+        username: name.into(),
+        display_name: "Prova".into(),
+        password,
+        organisation_id: org.clone(),
+        role: "operatore".into(),
+    };
+    for bad in ["undici-cara".to_string(), "x".repeat(129)] {
+        let r = app.svc.create_user(&admin, &form("p-bad", bad.clone())).await;
+        assert!(matches!(r, Err(percorsi_service::ServiceError::Invalid(ref i)) if i.has("password")), "{}", bad.len());
+    }
+    for good in ["dodici-carat".to_string(), "x".repeat(128), "🔐 una frase con spazi e accenti è ok".to_string()] {
+        let name = format!("p{}", good.chars().count());
+        app.svc.create_user(&admin, &form(&name, good)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn security_headers_restrict_forms_and_require_https_when_served_over_it() {
+    let app = TestApp::new().await;
+    let r = app.client().get("/login").await;
+    let csp = r.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("form-action 'self'") && csp.contains("base-uri 'none'"), "{csp}");
+    assert!(r.header("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    let config = percorsi_web::WebConfig { secure_cookies: true, ..Default::default() };
+    let secure = crate::support::Client::for_router(percorsi_web::router(app.svc.clone(), config));
+    let hsts = secure.get("/login").await.header("strict-transport-security").expect("HSTS over HTTPS");
+    assert!(hsts.contains("max-age=31536000"));
+}

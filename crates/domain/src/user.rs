@@ -4,7 +4,9 @@ use crate::codes::Role;
 use crate::validation::{Checker, FieldError, Invalid};
 use serde::{Deserialize, Serialize};
 
-pub const MIN_PASSWORD_LEN: usize = 10;
+/// ASVS V2.1.1 and V2.1.2: at least 12 characters, up to 128, any characters, no composition rules.
+pub const MIN_PASSWORD_LEN: usize = 12;
+pub const MAX_PASSWORD_LEN: usize = 128;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
@@ -40,8 +42,11 @@ pub fn check_username(c: &mut Checker, raw: &str) -> String {
 }
 
 pub fn check_password(c: &mut Checker, raw: &str) {
-    if raw.chars().count() < MIN_PASSWORD_LEN {
+    let n = raw.chars().count();
+    if n < MIN_PASSWORD_LEN {
         c.push(FieldError::new("password", "err-password-short").arg("min", MIN_PASSWORD_LEN.to_string()));
+    } else if n > MAX_PASSWORD_LEN {
+        c.push(FieldError::new("password", "err-password-long").arg("max", MAX_PASSWORD_LEN.to_string()));
     }
 }
 

@@ -41,8 +41,16 @@ fn throttle_keys(username: &str, source: Option<&str>) -> Vec<(String, i64)> {
     }
     keys
 }
-/// Sessions expire after this much inactivity.
+/// Sessions expire after this much inactivity…
 pub const SESSION_IDLE_MINUTES: i64 = 240;
+/// …and this long after signing in, however active (ASVS V3.3.2); a role switch does not
+/// restart the count.
+pub const SESSION_ABSOLUTE_HOURS: i64 = 12;
+
+/// The oldest sign-in a session may still come from.
+fn signed_in_after() -> String {
+    ts(Utc::now() - Duration::hours(SESSION_ABSOLUTE_HOURS))
+}
 
 /// Hashes a password on the blocking pool: argon2 is deliberately slow, and on an async worker
 /// it would stall every other request served by that worker.
@@ -68,11 +76,18 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
-/// A new session with its own CSRF token; returns the cookie's secret (stored only hashed).
-async fn start_session(tx: &mut Tx, user_id: i64, membership_id: Option<i64>, expires_at: &str) -> Result<String> {
+/// A new session with its own CSRF token, signed in at `signed_in_at`; returns the cookie's
+/// secret (stored only hashed).
+async fn start_session(
+    tx: &mut Tx,
+    user_id: i64,
+    membership_id: Option<i64>,
+    signed_in_at: &str,
+    expires_at: &str,
+) -> Result<String> {
     let (token, token_hash) = new_secret();
     let (csrf, _) = new_secret();
-    tx.insert_session(&token_hash, user_id, membership_id, &csrf, expires_at).await?;
+    tx.insert_session(&token_hash, user_id, membership_id, &csrf, signed_in_at, expires_at).await?;
     Ok(token)
 }
 
@@ -216,7 +231,7 @@ impl Service {
         }
         let chosen = (active.len() == 1).then(|| active[0].id);
         let expires = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES));
-        let token = start_session(&mut tx, user.id, chosen, &expires).await?;
+        let token = start_session(&mut tx, user.id, chosen, &now(), &expires).await?;
         let reason = if previous > 0 { "accesso dopo tentativi falliti" } else { "accesso" };
         record_system(&mut tx, &username, Some(user.id), "login", "user", Some(user.id.to_string()), reason).await?;
         tx.commit().await?;
@@ -227,7 +242,7 @@ impl Service {
     pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>> {
         let token_hash = digest(token);
         let mut tx = self.store().read().await?;
-        let Some(s) = tx.session(&token_hash, &now()).await? else {
+        let Some(s) = tx.session(&token_hash, &now(), &signed_in_after()).await? else {
             return Ok(None);
         };
         let Some(user) = tx.user(s.user_id).await? else {
@@ -268,7 +283,7 @@ impl Service {
     pub async fn choose_membership(&self, token: &str, membership_id: i64) -> Result<(Actor, String)> {
         let token_hash = digest(token);
         let mut tx = self.store().write().await?;
-        let s = tx.session(&token_hash, &now()).await?.ok_or(ServiceError::Unauthenticated)?;
+        let s = tx.session(&token_hash, &now(), &signed_in_after()).await?.ok_or(ServiceError::Unauthenticated)?;
         let m = tx
             .membership(membership_id)
             .await?
@@ -276,7 +291,7 @@ impl Service {
             .ok_or(ServiceError::Forbidden)?;
         let actor = actor_from(&m).ok_or(ServiceError::Forbidden)?;
         tx.delete_session(&token_hash).await?;
-        let new_token = start_session(&mut tx, s.user_id, Some(m.id), &s.expires_at).await?;
+        let new_token = start_session(&mut tx, s.user_id, Some(m.id), &s.created_at, &s.expires_at).await?;
         crate::audit::record(&mut tx, &actor, "switch_role", "session", None, "cambio ente/ruolo", None).await?;
         tx.commit().await?;
         Ok((actor, new_token))

@@ -8,6 +8,8 @@ pub struct SessionRow {
     pub membership_id: Option<i64>,
     pub csrf_token: String,
     pub expires_at: String,
+    /// When the user signed in (kept across a role switch: the absolute lifetime counts from it).
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone)]
@@ -32,13 +34,22 @@ pub struct ApiTokenListing {
 
 impl<M: Mode> Tx<M> {
     /// A live session of an active user.
-    pub async fn session(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<SessionRow>> {
+    /// A session neither idle past its expiry nor older than `signed_in_after` (the absolute
+    /// lifetime), of an active user.
+    pub async fn session(
+        &mut self,
+        token_hash: &str,
+        now_ts: &str,
+        signed_in_after: &str,
+    ) -> Result<Option<SessionRow>> {
         let r = sqlx::query(
-            "SELECT s.user_id, s.membership_id, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = TRUE",
+            "SELECT s.user_id, s.membership_id, s.csrf_token, s.expires_at, s.created_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3 AND u.active = TRUE",
         )
         .bind(token_hash)
         .bind(now_ts)
+        .bind(signed_in_after)
         .fetch_optional(self.conn())
         .await?;
         r.map(|r| {
@@ -47,6 +58,7 @@ impl<M: Mode> Tx<M> {
                 membership_id: r.try_get("membership_id")?,
                 csrf_token: r.try_get("csrf_token")?,
                 expires_at: r.try_get("expires_at")?,
+                created_at: r.try_get("created_at")?,
             })
         })
         .transpose()
@@ -106,6 +118,7 @@ impl Tx<Write> {
         user_id: i64,
         membership_id: Option<i64>,
         csrf: &str,
+        created_at: &str,
         expires_at: &str,
     ) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, membership_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -113,7 +126,7 @@ impl Tx<Write> {
             .bind(user_id)
             .bind(membership_id)
             .bind(csrf)
-            .bind(now())
+            .bind(created_at)
             .bind(expires_at)
             .execute(self.conn())
             .await?;

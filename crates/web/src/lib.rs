@@ -52,6 +52,8 @@ impl Default for WebConfig {
 }
 
 pub fn router(svc: Service, config: WebConfig) -> Router {
+    // Served over HTTPS (secure cookies): browsers must never come back over plain HTTP.
+    let hsts = config.secure_cookies.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     let state = AppState {
         svc,
         ui: Arc::new(Ui::new(config.secure_cookies)),
@@ -80,10 +82,12 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+                "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+                 form-action 'self'; base-uri 'none'; object-src 'none'",
             ),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, move |_: &_| hsts.clone()))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -139,7 +139,7 @@ users-deactivate = Deactivate user
 users-new-password = New password
 users-reset-password = Reset password
 hint-username = Lower-case letters, digits, dot, dash; 3 to 40 characters.
-hint-password = At least 10 characters.
+hint-password = At least 12 characters, up to 128: a long phrase is fine.
 locked-until = locked until { $until }
 
 ## Audit trail
@@ -234,6 +234,7 @@ err-anonymous-no-contacts = no contacts are kept for a person registered anonymo
 err-email = is not a valid email address.
 err-username = use 3 to 40 characters among lower-case letters, digits, dot, dash and underscore.
 err-password-short = must have at least { $min } characters.
+err-password-long = may have at most { $max } characters.
 err-password-hash = The password could not be saved.
 err-duplicate = is already in use.
 err-not-case-manager = must be a case manager of your organisation.

@@ -139,7 +139,7 @@ users-deactivate = Disattiva l'utente
 users-new-password = Nuova password
 users-reset-password = Reimposta password
 hint-username = Lettere minuscole, cifre, punto, trattino; da 3 a 40 caratteri.
-hint-password = Almeno 10 caratteri.
+hint-password = Almeno 12 caratteri, fino a 128: una frase lunga va benissimo.
 locked-until = bloccato fino al { $until }
 
 ## Registro accessi
@@ -234,6 +234,7 @@ err-anonymous-no-contacts = non si conservano contatti per una persona registrat
 err-email = non è un indirizzo email valido.
 err-username = usa da 3 a 40 caratteri tra lettere minuscole, cifre, punto, trattino e trattino basso.
 err-password-short = deve avere almeno { $min } caratteri.
+err-password-long = può avere al massimo { $max } caratteri.
 err-password-hash = Impossibile salvare la password.
 err-duplicate = è già in uso.
 err-not-case-manager = deve essere un case manager del tuo ente.
