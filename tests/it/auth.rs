@@ -336,3 +336,62 @@ async fn security_headers_restrict_forms_and_require_https_when_served_over_it()
     let hsts = secure.get("/login").await.header("strict-transport-security").expect("HSTS over HTTPS");
     assert!(hsts.contains("max-age=31536000"));
 }
+
+/// ASVS V2.1.6 and V3.3.4: users change their own password (the current one required), which
+/// ends their other sessions; they see their sessions and tokens and end them.
+#[tokio::test]
+async fn users_change_their_password_and_end_their_own_sessions_and_tokens() {
+    let app = TestApp::new().await;
+    let c = app.login("luca").await;
+    let other = app.login("luca").await;
+    let api = app.api_client("luca").await;
+    let page = c.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("questa sessione") && page.body.contains("/account/sessioni/"));
+    let r = c
+        .post("/account/password", &[("current", "sbagliata-davvero"), ("password", "una-password-nuova-e-lunga")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("la password attuale non è corretta"));
+    let r =
+        c.post("/account/password", &[("current", percorsi_service::demo::DEMO_PASSWORD), ("password", "corta")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let new = "una-password-nuova-e-lunga";
+    let r = c.post("/account/password", &[("current", percorsi_service::demo::DEMO_PASSWORD), ("password", new)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(c.get("/home").await.status, StatusCode::OK, "this session goes on");
+    assert_ne!(other.get("/home").await.status, StatusCode::OK, "the other session ended");
+    let r = app
+        .client()
+        .post_raw("/login", &[("username", "luca"), ("password", percorsi_service::demo::DEMO_PASSWORD)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    // A session on another computer, ended from the account page.
+    let third = app.client().login_with("luca", new).await;
+    let page = c.get("/account").await.body;
+    let ids: Vec<String> = page
+        .split("/account/sessioni/")
+        .skip(1)
+        .map(|p| p.chars().take_while(|ch| ch.is_ascii_hexdigit()).collect())
+        .collect();
+    assert_eq!(ids.len(), 1, "one other session listed with an end button");
+    let r = c.post(&format!("/account/sessioni/{}/fine", ids[0]), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_ne!(third.get("/home").await.status, StatusCode::OK);
+    // Someone else's session or token is not found.
+    let anna = app.login("anna").await;
+    let r = anna.post(&format!("/account/sessioni/{}/fine", ids[0]), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The user's own API token: listed and revoked.
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::OK);
+    let page = c.get("/account").await.body;
+    let token: String = page
+        .split("/account/token/")
+        .nth(1)
+        .map(|p| p.chars().take_while(|ch| ch.is_ascii_digit()).collect())
+        .expect("the token is listed");
+    assert_eq!(anna.post(&format!("/account/token/{token}/revoca"), &[]).await.status, StatusCode::NOT_FOUND);
+    let r = c.post(&format!("/account/token/{token}/revoca"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+}

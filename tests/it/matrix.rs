@@ -28,6 +28,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/logout", "+"),
     ("GET", "/ruolo", "+"),
     ("POST", "/ruolo", "+"),
+    ("GET", "/account", "+"),
+    ("POST", "/account/password", "+"),
+    ("POST", "/account/sessioni/{id}/fine", "+"),
+    ("POST", "/account/token/{id}/revoca", "+"),
     ("GET", "/lang/{code}", "*"),
     ("GET", "/home", "+"),
     ("GET", "/persone", "CO CM OP"),
@@ -286,9 +290,13 @@ impl Fixture {
             "rete" | "groups" => "group",
             "audit" | "glass" => "glass",
             "lang" => "language",
+            "account" => "account",
             other => panic!("no id kind for /{other}"),
         };
         let person = if hidden { self.hidden_person } else { id("person") };
+        if kind == "account" {
+            return path.replace("{id}", "0");
+        }
         if kind == "language" {
             return path.replace("{code}", "it");
         }

@@ -205,9 +205,13 @@ impl Client {
 
     /// Signs in with the demo password, as a browser would.
     pub async fn login_as(&self, username: &str) -> Client {
+        self.login_with(username, percorsi_service::demo::DEMO_PASSWORD).await
+    }
+
+    /// Signs in with a given password, as a browser would.
+    pub async fn login_with(&self, username: &str, password: &str) -> Client {
         let mut c = Client::for_router(self.router.clone());
-        let r =
-            c.post_raw("/login", &[("username", username), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
+        let r = c.post_raw("/login", &[("username", username), ("password", password)]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "login of {username}: {}", r.body);
         let set = r.header("set-cookie").expect("session cookie");
         c.cookie = Some(set.split(';').next().unwrap_or_default().to_string());

@@ -59,7 +59,7 @@ pub async fn hash_password_off_thread(password: &str) -> Result<String> {
     crate::off_thread(move || hash_password(&password)).await?
 }
 
-async fn verify_password_off_thread(password: &str, hash: &str) -> Result<bool> {
+pub(crate) async fn verify_password_off_thread(password: &str, hash: &str) -> Result<bool> {
     let (password, hash) = (password.to_string(), hash.to_string());
     crate::off_thread(move || verify_password(&password, &hash)).await
 }
@@ -100,7 +100,7 @@ fn new_secret() -> (String, String) {
     (secret, digest)
 }
 
-fn digest(secret: &str) -> String {
+pub(crate) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 

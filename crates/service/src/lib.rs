@@ -1,6 +1,7 @@
 //! Percorsi use cases: one function per thing a user does. Each takes an authenticated
 //! [`Actor`], asks the [`policy`], runs in one store transaction and writes the audit trail.
 
+pub mod account;
 pub mod actor;
 pub mod admin;
 pub mod audit;

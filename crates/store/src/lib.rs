@@ -45,7 +45,7 @@ pub use projects::{ProgressRow, ProgressWrite, ProjectReviewRow, ProjectRow, Pro
 pub use referrals::{NotificationRow, ReferralInsert, ReferralRow};
 pub use schema::SchemaFacts;
 pub use scope::{Owners, Scope};
-pub use sessions::{ApiTokenListing, ApiTokenRow, SessionRow};
+pub use sessions::{ApiTokenListing, ApiTokenRow, OwnSession, SessionRow};
 pub use users::{MembershipRow, UserRow};
 
 pub use engine::{Backend, Mode, Read, Store, StoreOptions, Tx, Write, DEFAULT_WAIT};

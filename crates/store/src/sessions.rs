@@ -1,5 +1,6 @@
 use crate::rows::now;
 use crate::{Mode, Result, Tx, Write};
+use serde::Serialize;
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
@@ -20,10 +21,11 @@ pub struct ApiTokenRow {
 }
 
 /// A token as the operator lists it (never the secret, which is not stored).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ApiTokenListing {
     pub id: i64,
     pub name: String,
+    pub user_id: i64,
     pub username: String,
     pub role: String,
     pub organisation_name: String,
@@ -88,7 +90,7 @@ impl<M: Mode> Tx<M> {
 
     pub async fn api_tokens(&mut self) -> Result<Vec<ApiTokenListing>> {
         let rows = sqlx::query(
-            "SELECT t.id, t.name, u.username, m.role, o.name AS organisation_name, t.created_at, t.expires_at, t.revoked_at \
+            "SELECT t.id, t.name, u.id AS user_id, u.username, m.role, o.name AS organisation_name, t.created_at, t.expires_at, t.revoked_at \
              FROM api_tokens t JOIN memberships m ON m.id = t.membership_id JOIN users u ON u.id = m.user_id \
              JOIN organisations o ON o.id = m.organisation_id ORDER BY t.id",
         )
@@ -99,6 +101,7 @@ impl<M: Mode> Tx<M> {
                 Ok(ApiTokenListing {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
+                    user_id: r.try_get("user_id")?,
                     username: r.try_get("username")?,
                     role: r.try_get("role")?,
                     organisation_name: r.try_get("organisation_name")?,
@@ -249,5 +252,85 @@ impl Tx<Write> {
     pub async fn clear_login_failures(&mut self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(self.conn()).await?;
         Ok(())
+    }
+}
+
+/// One of a user's own live sessions, as their account page lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OwnSession {
+    /// The SHA-256 of the session's cookie: names the session without revealing it.
+    pub id: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub organisation_name: Option<String>,
+    pub role: Option<String>,
+}
+
+impl<M: Mode> Tx<M> {
+    /// The user's sessions still live at `now_ts`, newest first.
+    pub async fn sessions_of_user(&mut self, user_id: i64, now_ts: &str) -> Result<Vec<OwnSession>> {
+        let rows = sqlx::query(
+            "SELECT s.token_hash, s.created_at, s.expires_at, o.name AS organisation_name, m.role FROM sessions s \
+             LEFT JOIN memberships m ON m.id = s.membership_id LEFT JOIN organisations o ON o.id = m.organisation_id \
+             WHERE s.user_id = $1 AND s.expires_at > $2 ORDER BY s.created_at DESC",
+        )
+        .bind(user_id)
+        .bind(now_ts)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OwnSession {
+                    id: r.try_get("token_hash")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    organisation_name: r.try_get("organisation_name")?,
+                    role: r.try_get("role")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The API tokens of the user's roles.
+    pub async fn api_tokens_of_user(&mut self, user_id: i64) -> Result<Vec<ApiTokenListing>> {
+        Ok(self.api_tokens().await?.into_iter().filter(|t| t.user_id == user_id).collect())
+    }
+}
+
+impl Tx<Write> {
+    /// Ends one of the user's sessions; false when it is not theirs (or already ended).
+    pub async fn end_session_of_user(&mut self, user_id: i64, token_hash: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash = $2")
+            .bind(user_id)
+            .bind(token_hash)
+            .execute(self.conn())
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    /// Ends every session of the user but `keep`.
+    pub async fn end_other_sessions(&mut self, user_id: i64, keep: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep)
+            .execute(self.conn())
+            .await?
+            .rows_affected())
+    }
+
+    /// Revokes one of the user's own tokens; false when it is not theirs or already revoked.
+    pub async fn revoke_token_of_user(&mut self, user_id: i64, id: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             AND membership_id IN (SELECT id FROM memberships WHERE user_id = $3)",
+        )
+        .bind(now())
+        .bind(id)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?
+        .rows_affected()
+            > 0)
     }
 }

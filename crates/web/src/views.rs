@@ -20,6 +20,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("persons/known.html", include_str!("../templates/persons/known.html")),
     ("persons/glass.html", include_str!("../templates/persons/glass.html")),
     ("glass_reviews.html", include_str!("../templates/glass_reviews.html")),
+    ("account.html", include_str!("../templates/account.html")),
     ("persons/show.html", include_str!("../templates/persons/show.html")),
     ("admin/organisations.html", include_str!("../templates/admin/organisations.html")),
     ("admin/organisation.html", include_str!("../templates/admin/organisation.html")),

@@ -1,5 +1,6 @@
 //! HTML pages. Each handler: authorise through the service, render a template.
 
+mod account;
 mod admin;
 mod audit;
 mod auth;
@@ -37,6 +38,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/ruolo", get(auth::choose_form).post(auth::choose))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::password))
+        .route("/account/sessioni/{id}/fine", post(account::end_session))
+        .route("/account/token/{id}/revoca", post(account::revoke_token))
         .route("/lang/{code}", get(auth::set_lang))
         .route("/home", get(persons::home))
         .route("/persone", get(persons::list).post(persons::register))
