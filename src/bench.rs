@@ -126,7 +126,7 @@ pub async fn reports(
         );
     }
     let membership = svc.cli_membership(BENCH_ANALYST, None, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let token = svc.create_api_token(membership.id, "bench", Some(1)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = svc.create_api_token(membership.id, "bench", 1).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let cold = svc.with_cold_cache();
     let call = |svc: Service, path: String| {
         let token = token.clone();

@@ -292,9 +292,9 @@ enum TokenCmd {
         /// A name to recognise the client by.
         #[arg(long)]
         name: String,
-        /// Expiry in days (none: until revoked).
-        #[arg(long)]
-        days: Option<i64>,
+        /// Days until the token expires (1–365); tokens always expire.
+        #[arg(long, default_value_t = percorsi_service::auth::DEFAULT_TOKEN_DAYS, value_parser = clap::value_parser!(i64).range(1..=365))]
+        days: i64,
     },
     /// List tokens (never their secrets).
     List,

@@ -183,6 +183,14 @@ async fn cli_user_commands_validate_and_work() {
     let (_, list, _) = run(&["token", "list"], "");
     let line = list.lines().find(|l| l.contains("cartella SerD")).expect("listed");
     assert!(!line.contains(token.trim()), "secrets are never listed");
+    // 90 days from creation (created a moment ago: today's date, or yesterday's past midnight).
+    let expected = |back: i64| (chrono::Utc::now() + chrono::Duration::days(90 - back)).format("%Y-%m-%d").to_string();
+    assert!(
+        [0, 1].iter().any(|b| line.contains(&format!("expires {}", expected(*b)))),
+        "tokens expire by default (90 days): {line}"
+    );
+    let (code, _, err) = run(&["token", "create", "--user", "anna", "--name", "x", "--days", "400"], "");
+    assert_eq!(code, Some(2), "at most a year: {err}");
     let id = line.split_whitespace().next().unwrap().to_string();
     let (code, _, _) = run(&["token", "revoke", &id], "");
     assert_eq!(code, Some(0));

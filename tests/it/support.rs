@@ -161,7 +161,7 @@ impl TestApp {
 
     pub async fn api_client(&self, username: &str) -> Client {
         let m = self.svc.cli_membership(username, None, None).await.expect("demo user");
-        let token = self.svc.create_api_token(m.id, "test", None).await.expect("token");
+        let token = self.svc.create_api_token(m.id, "test", 1).await.expect("token");
         let mut c = self.client();
         c.bearer = Some(token);
         c

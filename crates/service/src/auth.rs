@@ -41,6 +41,9 @@ fn throttle_keys(username: &str, source: Option<&str>) -> Vec<(String, i64)> {
     }
     keys
 }
+/// API tokens expire after this many days unless created with another duration.
+pub const DEFAULT_TOKEN_DAYS: i64 = 90;
+
 /// Sessions expire after this much inactivity…
 pub const SESSION_IDLE_MINUTES: i64 = 240;
 /// …and this long after signing in, however active (ASVS V3.3.2); a role switch does not
@@ -305,16 +308,21 @@ impl Service {
     }
 
     /// Creates an API token acting as one membership; the secret is shown once and stored hashed.
-    pub async fn create_api_token(&self, membership_id: i64, name: &str, days: Option<i64>) -> Result<String> {
+    /// A token for a client application acting as one membership, expiring after `days`
+    /// (1–365: no token lives for ever).
+    pub async fn create_api_token(&self, membership_id: i64, name: &str, days: i64) -> Result<String> {
         let name = name.trim();
         if name.is_empty() {
             return Err(percorsi_domain::Invalid::one("name", "err-required").into());
         }
+        if !(1..=365).contains(&days) {
+            return Err(percorsi_domain::Invalid::one("days", "err-token-days").into());
+        }
         let mut tx = self.store().write().await?;
         let m = tx.membership(membership_id).await?.filter(MembershipRow::usable).ok_or(ServiceError::NotFound)?;
         let (token, token_hash) = new_secret();
-        let expires = days.map(|d| ts(Utc::now() + Duration::days(d)));
-        let id = tx.insert_api_token(&token_hash, name, m.id, expires.as_deref()).await?;
+        let expires = ts(Utc::now() + Duration::days(days));
+        let id = tx.insert_api_token(&token_hash, name, m.id, Some(&expires)).await?;
         record_system(
             &mut tx,
             &m.username,

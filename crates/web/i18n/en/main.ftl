@@ -235,6 +235,7 @@ err-email = is not a valid email address.
 err-username = use 3 to 40 characters among lower-case letters, digits, dot, dash and underscore.
 err-password-short = must have at least { $min } characters.
 err-password-long = may have at most { $max } characters.
+err-token-days = must be between 1 and 365 days.
 err-password-current = the current password is not right.
 err-password-same = must differ from the current one.
 err-password-hash = The password could not be saved.

@@ -235,6 +235,7 @@ err-email = non è un indirizzo email valido.
 err-username = usa da 3 a 40 caratteri tra lettere minuscole, cifre, punto, trattino e trattino basso.
 err-password-short = deve avere almeno { $min } caratteri.
 err-password-long = può avere al massimo { $max } caratteri.
+err-token-days = deve essere tra 1 e 365 giorni.
 err-password-current = la password attuale non è corretta.
 err-password-same = deve essere diversa da quella attuale.
 err-password-hash = Impossibile salvare la password.
