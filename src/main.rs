@@ -46,6 +46,9 @@ enum Command {
         /// Mark cookies Secure (set when served over HTTPS).
         #[arg(long, env = "PERCORSI_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Plain-HTTP cookies even when listening beyond loopback (a lab without HTTPS only).
+        #[arg(long, env = "PERCORSI_INSECURE_COOKIES", conflicts_with = "secure_cookies")]
+        insecure_cookies: bool,
         /// Requests served at once; past it, 503 with Retry-After at once.
         #[arg(long, env = "PERCORSI_MAX_IN_FLIGHT", default_value_t = 128)]
         max_in_flight: usize,
@@ -391,7 +394,8 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve { bind, demo, secure_cookies, max_in_flight, metrics_token, glass_hours } => {
+        Command::Serve { bind, demo, secure_cookies, insecure_cookies, max_in_flight, metrics_token, glass_hours } => {
+            let secure_cookies = cookies_secure(bind, *secure_cookies, *insecure_cookies);
             let svc = open(&cli, Open::MayCreate).await?.with_glass_hours(*glass_hours);
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
@@ -402,7 +406,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = percorsi_web::router(
                 svc.clone(),
                 percorsi_web::WebConfig {
-                    secure_cookies: *secure_cookies,
+                    secure_cookies,
                     max_in_flight: *max_in_flight,
                     metrics_token: metrics_token.clone(),
                 },
@@ -848,6 +852,33 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Beyond loopback the server is reached over a network: its cookies are `Secure` (HTTPS only)
+/// unless the operator says otherwise; on loopback (a reverse proxy in front, or a developer)
+/// they follow `--secure-cookies`.
+fn cookies_secure(bind: &str, secure: bool, insecure: bool) -> bool {
+    let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    secure || (!loopback && !insecure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookies_secure;
+
+    #[test]
+    fn cookies_are_secure_beyond_loopback_unless_told_otherwise() {
+        for bind in ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"] {
+            assert!(!cookies_secure(bind, false, false), "{bind}");
+            assert!(cookies_secure(bind, true, false), "{bind} with --secure-cookies");
+        }
+        for bind in ["0.0.0.0:8080", "10.1.2.3:443", "[::]:8080", "percorsi.example:8080"] {
+            assert!(cookies_secure(bind, false, false), "{bind}");
+            assert!(!cookies_secure(bind, false, true), "{bind} with --insecure-cookies");
         }
     }
 }

@@ -335,6 +335,14 @@ async fn security_headers_restrict_forms_and_require_https_when_served_over_it()
     let secure = crate::support::Client::for_router(percorsi_web::router(app.svc.clone(), config));
     let hsts = secure.get("/login").await.header("strict-transport-security").expect("HSTS over HTTPS");
     assert!(hsts.contains("max-age=31536000"));
+    // Over HTTPS the session cookie is `__Host-` prefixed and Secure, and it is the one read.
+    let r =
+        secure.post_raw("/login", &[("username", "luca"), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
+    let set = r.header("set-cookie").expect("session cookie");
+    assert!(set.starts_with("__Host-percorsi_session=") && set.contains("; Secure") && set.contains("Path=/"), "{set}");
+    let mut signed_in = secure.clone();
+    signed_in.cookie = Some(set.split(';').next().unwrap_or_default().to_string());
+    assert_eq!(signed_in.get("/home").await.status, StatusCode::OK);
 }
 
 /// ASVS V2.1.6 and V3.3.4: users change their own password (the current one required), which

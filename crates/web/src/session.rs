@@ -13,7 +13,15 @@ use percorsi_service::auth::SessionInfo;
 use percorsi_service::Actor;
 use std::sync::Arc;
 
-pub const SESSION_COOKIE: &str = "percorsi_session";
+/// The session cookie's name: over HTTPS with the `__Host-` prefix, which browsers accept only
+/// with `Secure`, `Path=/` and no `Domain` (no other host or path can set or shadow it).
+pub fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-percorsi_session"
+    } else {
+        "percorsi_session"
+    }
+}
 pub const LANG_COOKIE: &str = "percorsi_lang";
 pub const CSRF_FIELD: &str = "_csrf";
 
@@ -52,7 +60,7 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -
 /// Resolves the session for every HTML request and enforces CSRF on unsafe methods.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let session = match cookie(&parts.headers, SESSION_COOKIE) {
+    let session = match cookie(&parts.headers, session_cookie(state.ui.secure_cookies)) {
         Some(token) => match state.svc.session(&token).await {
             Ok(Some(info)) => Some(Arc::new(SessionState { token, info })),
             Ok(None) => None,

@@ -1,6 +1,6 @@
 use super::{base, fail, MsgQuery};
 use crate::i18n::Lang;
-use crate::session::{safe_next, set_cookie, Visitor, LANG_COOKIE, SESSION_COOKIE};
+use crate::session::{safe_next, session_cookie, set_cookie, Visitor, LANG_COOKIE};
 use crate::AppState;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -34,7 +34,8 @@ pub async fn login(
     let source = source.map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
     match state.svc.login(&f.username, &f.password, source.as_deref()).await {
         Ok(ok) => {
-            let cookie = set_cookie(SESSION_COOKIE, &ok.session_token, None, state.ui.secure_cookies);
+            let cookie =
+                set_cookie(session_cookie(state.ui.secure_cookies), &ok.session_token, None, state.ui.secure_cookies);
             (
                 [(header::SET_COOKIE, cookie)],
                 Redirect::to(&safe_next(Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()))),
@@ -74,7 +75,7 @@ pub async fn logout(State(state): State<AppState>, v: Visitor) -> Response {
             return fail(&state, v.lang, e);
         }
     }
-    let clear = set_cookie(SESSION_COOKIE, "", Some(0), state.ui.secure_cookies);
+    let clear = set_cookie(session_cookie(state.ui.secure_cookies), "", Some(0), state.ui.secure_cookies);
     ([(header::SET_COOKIE, clear)], Redirect::to("/login?msg=logged-out")).into_response()
 }
 
@@ -101,7 +102,7 @@ pub async fn choose(State(state): State<AppState>, v: Visitor, Form(f): Form<Cho
     };
     match state.svc.choose_membership(&s.token, id).await {
         Ok((_, token)) => {
-            let cookie = set_cookie(SESSION_COOKIE, &token, None, state.ui.secure_cookies);
+            let cookie = set_cookie(session_cookie(state.ui.secure_cookies), &token, None, state.ui.secure_cookies);
             ([(header::SET_COOKIE, cookie)], Redirect::to("/home")).into_response()
         }
         Err(e) => fail(&state, v.lang, e),
