@@ -172,3 +172,70 @@ pub async fn reports(
     }
     Ok(())
 }
+
+/// `percorsi bench-login`: how long a failed sign-in takes for an unknown username, a disabled
+/// account and a wrong password (ASVS V2.2: they must not be told apart by time). The throttle
+/// is cleared before each attempt so that every one takes the checked path; the cases alternate
+/// so that drift on the machine falls on all of them alike.
+pub async fn login_timing(svc: Service, tries: usize) -> anyhow::Result<()> {
+    const DISABLED: &str = "bench-disabilitato";
+    if svc.cli_users().await.map_err(|e| anyhow::anyhow!("{e}"))?.iter().all(|u| u.user.username != DISABLED) {
+        let org = svc.organisations().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let org = org.first().context("no organisation: run `serve --demo` or `bench-data` first")?;
+        let form = percorsi_domain::user::UserForm {
+            username: DISABLED.into(),
+            display_name: "Account disattivato (benchmark)".into(),
+            password: "una-password-qualsiasi".into(),
+            organisation_id: org.id.to_string(),
+            role: "operatore".into(),
+        };
+        svc.cli_add_user(&form).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        svc.cli_set_active(DISABLED, false).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let active = svc
+        .cli_users()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_iter()
+        .find(|u| u.user.active && u.user.username != DISABLED)
+        .context("no active account")?
+        .user
+        .username;
+    let cases = [
+        ("unknown username", "nessuno-benchmark".to_string()),
+        ("disabled account", DISABLED.into()),
+        ("wrong password", active),
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(tries); cases.len()];
+    for i in 0..tries {
+        for k in 0..cases.len() {
+            let (_, user) = &cases[(i + k) % cases.len()];
+            percorsi_service::store::raw_execute(svc.store(), "DELETE FROM login_throttle")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let t = Instant::now();
+            let r = svc.login(user, "una-password-sbagliata", None).await;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if !matches!(r, Err(percorsi_service::ServiceError::Unauthenticated)) {
+                bail!("{user}: expected a refusal, got {r:?}");
+            }
+            times[(i + k) % cases.len()].push(ms);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    println!("| case | tries | median ms | p90 ms |");
+    println!("|---|---:|---:|---:|");
+    let mut medians = Vec::new();
+    for ((name, _), v) in cases.iter().zip(times.iter_mut()) {
+        let m = median(v);
+        let p90 = v[v.len() * 9 / 10];
+        medians.push(m);
+        println!("| {name} | {} | {m:.1} | {p90:.1} |", v.len());
+    }
+    let spread = medians.iter().copied().fold(f64::MIN, f64::max) - medians.iter().copied().fold(f64::MAX, f64::min);
+    println!("largest difference between medians: {spread:.2} ms");
+    Ok(())
+}

@@ -125,6 +125,12 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         iterations: usize,
     },
+    /// Time failed sign-ins for an unknown name, a disabled account and a wrong password (they
+    /// must take the same time); a measurement, not a test.
+    BenchLogin {
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        tries: u64,
+    },
     /// Instruments (the pre/post forms), versioned data files.
     #[command(subcommand)]
     Instrument(InstrumentCmd),
@@ -565,6 +571,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { iterations } => {
             let svc = open(&cli, Open::Existing).await?;
             bench::run(svc, *iterations).await?;
+        }
+        Command::BenchLogin { tries } => {
+            let svc = open(&cli, Open::Existing).await?;
+            bench::login_timing(svc, *tries as usize).await?;
         }
         Command::Instrument(InstrumentCmd::Load { file }) => {
             let svc = open(&cli, Open::Existing).await?;

@@ -403,3 +403,16 @@ async fn users_change_their_password_and_end_their_own_sessions_and_tokens() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The timing measurement of failed sign-ins runs and reports the three cases (its figures are
+/// in docs/performance.md; no test depends on them).
+#[tokio::test]
+async fn the_sign_in_timing_benchmark_reports_unknown_disabled_and_wrong_password() {
+    let app = TestApp::new().await;
+    let out = app.cli().args(["bench-login", "--tries", "3"]).output().expect("percorsi runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for case in ["unknown username", "disabled account", "wrong password", "largest difference"] {
+        assert!(text.contains(case), "{text}");
+    }
+}
