@@ -29,6 +29,11 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// The same entry, recorded as concerning `person_id` (found by the auditor's person filter).
+    pub fn about(self, person_id: i64) -> AuditEntry {
+        AuditEntry { person_id: Some(person_id), ..self }
+    }
+
     /// The entry's hash given the previous entry's hash.
     pub fn link_hash(&self, prev_hash: &str) -> String {
         let opt_i = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();

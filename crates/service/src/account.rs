@@ -1,9 +1,9 @@
 //! The user's own account: their password, their sessions and their API tokens (ASVS V2.1.6,
-//! V3.3.4). Every use case starts from the session cookie, so a user only ever acts on what is
-//! theirs.
+//! V3.3.4). Every use case acts for the signed-in session it is given (as resolved from the
+//! cookie for this request), so a user only ever acts on what is theirs.
 
 use crate::audit::{now, record_system};
-use crate::auth::{digest, hash_password_off_thread, verify_password_off_thread};
+use crate::auth::{digest, hash_password_off_thread, verify_password_off_thread, SessionInfo};
 use crate::{Result, Service, ServiceError};
 use percorsi_domain::user::check_password;
 use percorsi_domain::validation::Checker;
@@ -28,24 +28,19 @@ pub struct PasswordChange {
 }
 
 impl Service {
-    async fn session_user(&self, token: &str) -> Result<(i64, String)> {
-        let info = self.session(token).await?.ok_or(ServiceError::Unauthenticated)?;
-        Ok((info.user_id, info.username))
-    }
-
-    pub async fn account(&self, token: &str) -> Result<AccountView> {
-        let (user_id, _) = self.session_user(token).await?;
+    pub async fn account(&self, session: &SessionInfo, token: &str) -> Result<AccountView> {
+        let user_id = session.user_id;
         let mut tx = self.store().read().await?;
         let sessions = tx.sessions_of_user(user_id, &now()).await?;
-        let tokens = tx.api_tokens_of_user(user_id).await?;
+        let tokens = tx.api_tokens(Some(user_id)).await?;
         tx.commit().await?;
         Ok(AccountView { sessions, current: digest(token), tokens })
     }
 
     /// Changes the user's own password: the current one is required, the new one follows the
     /// policy, and every other session of the account ends (this one goes on).
-    pub async fn change_own_password(&self, token: &str, form: &PasswordChange) -> Result<u64> {
-        let (user_id, username) = self.session_user(token).await?;
+    pub async fn change_own_password(&self, session: &SessionInfo, token: &str, form: &PasswordChange) -> Result<u64> {
+        let (user_id, username) = (session.user_id, session.username.as_str());
         let mut c = Checker::new();
         if form.current.is_empty() {
             c.fail("current", "err-required");
@@ -66,32 +61,32 @@ impl Service {
         tx.set_password(user_id, &hash).await?;
         let ended = tx.end_other_sessions(user_id, &digest(token)).await?;
         let reason = "cambio della propria password (altre sessioni chiuse)";
-        record_system(&mut tx, &username, Some(user_id), "update", "user", Some(user_id.to_string()), reason).await?;
+        record_system(&mut tx, username, Some(user_id), "update", "user", Some(user_id.to_string()), reason).await?;
         tx.commit().await?;
         Ok(ended)
     }
 
     /// Ends one of the user's own sessions (e.g. one left open on another computer).
-    pub async fn end_own_session(&self, token: &str, id: &str) -> Result<()> {
-        let (user_id, username) = self.session_user(token).await?;
+    pub async fn end_own_session(&self, session: &SessionInfo, id: &str) -> Result<()> {
+        let (user_id, username) = (session.user_id, session.username.as_str());
         let mut tx = self.store().write().await?;
         if !tx.end_session_of_user(user_id, id).await? {
             return Err(ServiceError::NotFound);
         }
-        record_system(&mut tx, &username, Some(user_id), "update", "session", None, "sessione chiusa dall'utente")
+        record_system(&mut tx, username, Some(user_id), "update", "session", None, "sessione chiusa dall'utente")
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn revoke_own_token(&self, token: &str, id: i64) -> Result<()> {
-        let (user_id, username) = self.session_user(token).await?;
+    pub async fn revoke_own_token(&self, session: &SessionInfo, id: i64) -> Result<()> {
+        let (user_id, username) = (session.user_id, session.username.as_str());
         let mut tx = self.store().write().await?;
         if !tx.revoke_token_of_user(user_id, id).await? {
             return Err(ServiceError::NotFound);
         }
         let id = Some(id.to_string());
-        record_system(&mut tx, &username, Some(user_id), "update", "api_token", id, "token revocato dall'utente")
+        record_system(&mut tx, username, Some(user_id), "update", "api_token", id, "token revocato dall'utente")
             .await?;
         tx.commit().await?;
         Ok(())

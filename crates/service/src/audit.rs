@@ -69,9 +69,7 @@ impl Service {
         entity_id: Option<i64>,
         reason: &str,
     ) -> Result<()> {
-        let mut e = entry(actor, "read", entity, entity_id, reason, None);
-        e.person_id = Some(person_id);
-        self.store().audit(e).await?;
+        self.store().audit(entry(actor, "read", entity, entity_id, reason, None).about(person_id)).await?;
         Ok(())
     }
 
@@ -128,13 +126,18 @@ pub(crate) fn system_entry(
     }
 }
 
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+/// The one timestamp format of the database (RFC 3339, UTC, microseconds): compares as text.
+pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// A timestamp `hours` ago, in the audit trail's format (comparable as text).
+pub(crate) fn now() -> String {
+    ts(chrono::Utc::now())
+}
+
+/// A timestamp `hours` ago.
 pub(crate) fn hours_ago(hours: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    ts(chrono::Utc::now() - chrono::Duration::hours(hours))
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

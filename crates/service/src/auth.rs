@@ -1,11 +1,11 @@
 //! Authentication: argon2id passwords with throttling (never lock-out), server-side sessions,
 //! API tokens.
 
-use crate::audit::{now, record_system};
+use crate::audit::{now, record_system, ts};
 use crate::{Actor, Result, Service, ServiceError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
 use percorsi_domain::codes::Role;
 use percorsi_store::{MembershipRow, Mode, Tx};
 use rand::RngCore;
@@ -105,10 +105,6 @@ fn new_secret() -> (String, String) {
 
 pub(crate) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-fn ts(d: chrono::DateTime<Utc>) -> String {
-    d.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 pub struct LoginOk {
@@ -340,7 +336,7 @@ impl Service {
     /// Every token with its owner and state (CLI).
     pub async fn api_tokens(&self) -> Result<Vec<percorsi_store::ApiTokenListing>> {
         let mut tx = self.store().read().await?;
-        let rows = tx.api_tokens().await?;
+        let rows = tx.api_tokens(None).await?;
         tx.commit().await?;
         Ok(rows)
     }

@@ -3,10 +3,10 @@
 //! opening is on the audit trail, shown in the header while in force, told to the
 //! organisations that have the person in charge and to the auditors, who review each one.
 
-use crate::audit::{now, record};
+use crate::audit::{hours_ago, now, record, ts};
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
 use percorsi_domain::codes::Role;
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
@@ -58,10 +58,8 @@ impl Service {
         c.finish(|| ())?;
         let started = Utc::now();
         let expires = started + Duration::hours(self.glass_hours());
-        let ts = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
         let mut tx = self.store().write().await?;
-        let since = ts(started - Duration::days(1));
-        if tx.audit_count(actor.user_id, "glass", "person", &since).await? >= GLASS_PER_DAY {
+        if tx.audit_count(actor.user_id, "glass", "person", &hours_ago(24)).await? >= GLASS_PER_DAY {
             return Err(ServiceError::TooMany("err-glass-limit"));
         }
         let Some(person_id) = tx.person_id_by_code(&code).await? else {
@@ -129,16 +127,9 @@ impl Service {
         }
         tx.review_glass(id, actor.user_id, justified, note, &now()).await?;
         let verdict = if justified { "giustificato" } else { "non giustificato" };
-        let mut e = crate::audit::entry(
-            actor,
-            "review",
-            "glass_access",
-            Some(id),
-            "revisione accesso di emergenza",
-            Some(verdict.into()),
-        );
-        e.person_id = Some(grant.person_id);
-        tx.append_audit(&e).await?;
+        let reason = "revisione accesso di emergenza";
+        let e = crate::audit::entry(actor, "review", "glass_access", Some(id), reason, Some(verdict.into()));
+        tx.append_audit(&e.about(grant.person_id)).await?;
         tx.commit().await?;
         Ok(())
     }

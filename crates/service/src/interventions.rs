@@ -586,8 +586,7 @@ impl Service {
     /// The form of a kind for an intervention, with what the actor may fill.
     pub async fn form(&self, actor: &Actor, id: i64, kind: AssessmentKind) -> Result<FormView> {
         let mut tx = self.store().read().await?;
-        let tutor = form_access(&mut tx, actor, id, kind).await?;
-        let has_tutor = tutor || has_tutor(&mut tx, actor, id).await?;
+        let access = form_access(&mut tx, actor, id, kind).await?;
         let existing = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == kind.code());
         let (instrument, answers, assessed_on) = match &existing {
             Some(a) => {
@@ -601,19 +600,14 @@ impl Service {
             self.record_person_read(actor, person, "assessment", Some(id), "consultazione scheda").await?;
         }
         // Tutors see only their sections; case managers see all and fill their own.
-        let visible = |s: &percorsi_domain::instrument::Section| !tutor || s.tutor;
+        let visible = |s: &percorsi_domain::instrument::Section| !access.tutor || s.tutor;
         let mut shown = instrument.clone();
         shown.sections.retain(|s| visible(s));
         let answers: BTreeMap<String, i64> =
             answers.into_iter().filter(|(k, _)| shown.section_of(k).is_some()).collect();
         let scores = shown.score(&answers);
         Ok(FormView {
-            editable_sections: shown
-                .sections
-                .iter()
-                .filter(|s| fills(tutor, has_tutor, s))
-                .map(|s| s.code.clone())
-                .collect(),
+            editable_sections: shown.sections.iter().filter(|s| access.fills(s)).map(|s| s.code.clone()).collect(),
             instrument: shown,
             answers,
             assessed_on,
@@ -639,8 +633,7 @@ impl Service {
         c.finish(|| ())?;
         let day = day.unwrap_or_else(today);
         let mut tx = self.store().write().await?;
-        let tutor = form_access(&mut tx, actor, id, kind).await?;
-        let has_tutor = tutor || has_tutor(&mut tx, actor, id).await?;
+        let access = form_access(&mut tx, actor, id, kind).await?;
         let existing = tx.assessments_of(id).await?.into_iter().find(|a| a.kind == kind.code());
         let (instrument_id, instrument, mut answers) = match &existing {
             Some(a) => (a.instrument_id, instruments::by_id(&mut tx, a.instrument_id).await?, answers_of(&a.answers)?),
@@ -649,7 +642,7 @@ impl Service {
                 (iid, i, BTreeMap::new())
             }
         };
-        let may_fill = |s: &percorsi_domain::instrument::Section| fills(tutor, has_tutor, s);
+        let may_fill = |s: &percorsi_domain::instrument::Section| access.fills(s);
         let submitted = instrument.parse_answers(raw, may_fill)?;
         // The author's sections are replaced by what was submitted (blank clears); others stay.
         for s in instrument.sections.iter().filter(|s| may_fill(s)) {
@@ -672,7 +665,7 @@ impl Service {
             author_org: actor.organisation_id,
         })
         .await?;
-        if kind == AssessmentKind::PostIntervento && !tutor {
+        if kind == AssessmentKind::PostIntervento && !access.tutor {
             let used = |code: &str| answers.get(code).map(|v| *v == 0);
             if let Some(row) = tx.intervention_visible(&actor.scope(), id).await? {
                 let m = Monitoring {
@@ -698,24 +691,28 @@ impl Service {
     }
 }
 
-/// Who fills which section of a form: the tutor their observations; the case manager the rest,
-/// and the observations too only when the intervention has no tutor, so that nothing a tutor
-/// wrote is ever overwritten by another author.
-fn fills(tutor: bool, has_tutor: bool, s: &percorsi_domain::instrument::Section) -> bool {
-    if tutor {
-        s.tutor
-    } else {
-        !s.tutor || !has_tutor
+/// How the actor opens an intervention's form: as its tutor, or as its case manager (and then
+/// whether the intervention has a tutor).
+struct FormAccess {
+    tutor: bool,
+    has_tutor: bool,
+}
+
+impl FormAccess {
+    /// Who fills which section: the tutor their observations; the case manager the rest, and the
+    /// observations too only when the intervention has no tutor, so that nothing a tutor wrote
+    /// is ever overwritten by another author.
+    fn fills(&self, s: &percorsi_domain::instrument::Section) -> bool {
+        if self.tutor {
+            s.tutor
+        } else {
+            !s.tutor || !self.has_tutor
+        }
     }
 }
 
-async fn has_tutor<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64) -> Result<bool> {
-    Ok(tx.intervention_visible(&actor.scope(), id).await?.is_some_and(|r| r.tutor_id.is_some()))
-}
-
-/// Who may open a form: the managing case manager (any form) or the tutor (post form). Returns
-/// whether the actor acts as tutor.
-async fn form_access<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64, kind: AssessmentKind) -> Result<bool> {
+/// Who may open a form: the managing case manager (any form) or the tutor (post form).
+async fn form_access<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64, kind: AssessmentKind) -> Result<FormAccess> {
     if allows(actor.role, Permission::TutorInterventions) {
         if kind != AssessmentKind::PostIntervento {
             return Err(ServiceError::Forbidden);
@@ -725,11 +722,11 @@ async fn form_access<M: Mode>(tx: &mut Tx<M>, actor: &Actor, id: i64, kind: Asse
             .into_iter()
             .next()
             .ok_or(ServiceError::NotFound)?;
-        return Ok(true);
+        return Ok(FormAccess { tutor: true, has_tutor: true });
     }
     policy::require(actor, Permission::ManageInterventions)?;
-    own_intervention(tx, actor, id).await?;
-    Ok(false)
+    let row = own_intervention(tx, actor, id).await?;
+    Ok(FormAccess { tutor: false, has_tutor: row.tutor_id.is_some() })
 }
 
 /// An intervention of the actor's organisation whose person the actor sees.

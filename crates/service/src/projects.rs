@@ -84,6 +84,13 @@ pub struct AgendaItem {
     pub detail: String,
 }
 
+/// The plan of the project's current version.
+async fn current_plan<M: Mode>(tx: &mut Tx<M>, project: &ProjectRow) -> Result<Plan> {
+    let versions = tx.project_versions(project.id).await?;
+    let current = versions.iter().find(|v| v.version == project.current_version).ok_or(ServiceError::NotFound)?;
+    plan_of(&current.content)
+}
+
 fn plan_of(content: &str) -> Result<Plan> {
     serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))
 }
@@ -171,9 +178,7 @@ impl Service {
     pub async fn review_project(&self, actor: &Actor, id: i64, raw: &BTreeMap<String, String>) -> Result<i64> {
         let mut tx = self.store().write().await?;
         let p = own_project(&mut tx, actor, id).await?;
-        let versions = tx.project_versions(id).await?;
-        let current = versions.iter().find(|v| v.version == p.current_version).ok_or(ServiceError::NotFound)?;
-        let plan = plan_of(&current.content)?;
+        let plan = current_plan(&mut tx, &p).await?;
         let review = parse_review(raw, plan.objectives.len(), crate::today())?;
         let rid = tx
             .add_project_review(
@@ -316,13 +321,7 @@ impl Service {
         if !access.shows_row_of(project.organisation_id, DataCategory::Project) {
             return Err(ServiceError::NotFound);
         }
-        let current = tx
-            .project_versions(id)
-            .await?
-            .into_iter()
-            .find(|v| v.version == project.current_version)
-            .ok_or_else(|| ServiceError::Broken(format!("project {id} without its current version")))?;
-        let plan = plan_of(&current.content)?;
+        let plan = current_plan(&mut tx, &project).await?;
         let target = objective
             .checked_sub(1)
             .and_then(|i| plan.objectives.get(i).map(|o| (i, o)))
@@ -342,16 +341,9 @@ impl Service {
                 note: p.note.as_deref(),
             })
             .await?;
-        let mut e = crate::audit::entry(
-            actor,
-            "update",
-            "project",
-            Some(id),
-            "avanzamento obiettivo",
-            Some(format!("obiettivo {objective}: {}", p.status.code())),
-        );
-        e.person_id = Some(project.person_id);
-        tx.append_audit(&e).await?;
+        let detail = format!("obiettivo {objective}: {}", p.status.code());
+        let e = crate::audit::entry(actor, "update", "project", Some(id), "avanzamento obiettivo", Some(detail));
+        tx.append_audit(&e.about(project.person_id)).await?;
         tx.commit().await?;
         Ok(row)
     }

@@ -88,12 +88,14 @@ impl<M: Mode> Tx<M> {
         .transpose()
     }
 
-    pub async fn api_tokens(&mut self) -> Result<Vec<ApiTokenListing>> {
+    /// Every token of the installation, or those of one user's roles.
+    pub async fn api_tokens(&mut self, user_id: Option<i64>) -> Result<Vec<ApiTokenListing>> {
         let rows = sqlx::query(
             "SELECT t.id, t.name, u.id AS user_id, u.username, m.role, o.name AS organisation_name, t.created_at, t.expires_at, t.revoked_at \
              FROM api_tokens t JOIN memberships m ON m.id = t.membership_id JOIN users u ON u.id = m.user_id \
-             JOIN organisations o ON o.id = m.organisation_id ORDER BY t.id",
+             JOIN organisations o ON o.id = m.organisation_id WHERE ($1 = 0 OR u.id = $1) ORDER BY t.id",
         )
+        .bind(user_id.unwrap_or(0))
         .fetch_all(self.conn())
         .await?;
         rows.iter()
@@ -289,11 +291,6 @@ impl<M: Mode> Tx<M> {
                 })
             })
             .collect()
-    }
-
-    /// The API tokens of the user's roles.
-    pub async fn api_tokens_of_user(&mut self, user_id: i64) -> Result<Vec<ApiTokenListing>> {
-        Ok(self.api_tokens().await?.into_iter().filter(|t| t.user_id == user_id).collect())
     }
 }
 

@@ -13,7 +13,7 @@ use percorsi_service::account::PasswordChange;
 use percorsi_service::ServiceError;
 
 async fn render(state: &AppState, auth: &Auth, msg: Option<&str>, invalid: Option<&Invalid>) -> Response {
-    let view = match state.svc.account(&auth.session.token).await {
+    let view = match state.svc.account(&auth.session.info, &auth.session.token).await {
         Ok(v) => v,
         Err(e) => return fail(state, auth.lang, e),
     };
@@ -31,7 +31,7 @@ pub async fn show(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
 }
 
 pub async fn password(State(state): State<AppState>, auth: Auth, Form(f): Form<PasswordChange>) -> Response {
-    match state.svc.change_own_password(&auth.session.token, &f).await {
+    match state.svc.change_own_password(&auth.session.info, &auth.session.token, &f).await {
         Ok(_) => Redirect::to("/account?msg=password-changed").into_response(),
         Err(ServiceError::Invalid(inv)) => render(&state, &auth, None, Some(&inv)).await,
         Err(e) => fail(&state, auth.lang, e),
@@ -39,14 +39,14 @@ pub async fn password(State(state): State<AppState>, auth: Auth, Form(f): Form<P
 }
 
 pub async fn end_session(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Response {
-    match state.svc.end_own_session(&auth.session.token, &id).await {
+    match state.svc.end_own_session(&auth.session.info, &id).await {
         Ok(()) => Redirect::to("/account?msg=session-ended").into_response(),
         Err(e) => fail(&state, auth.lang, e),
     }
 }
 
 pub async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
-    match state.svc.revoke_own_token(&auth.session.token, id).await {
+    match state.svc.revoke_own_token(&auth.session.info, id).await {
         Ok(()) => Redirect::to("/account?msg=token-revoked").into_response(),
         Err(e) => fail(&state, auth.lang, e),
     }

@@ -34,8 +34,7 @@ pub async fn login(
     let source = source.map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
     match state.svc.login(&f.username, &f.password, source.as_deref()).await {
         Ok(ok) => {
-            let cookie =
-                set_cookie(session_cookie(state.ui.secure_cookies), &ok.session_token, None, state.ui.secure_cookies);
+            let cookie = session_set_cookie(&state, &ok.session_token, None);
             (
                 [(header::SET_COOKIE, cookie)],
                 Redirect::to(&safe_next(Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()))),
@@ -45,11 +44,8 @@ pub async fn login(
         Err(ServiceError::Unauthenticated) => login_error(&state, v.lang, &f, "err-login"),
         Err(ServiceError::Throttled(seconds)) => {
             let message = state.ui.i18n.t(v.lang, "err-login-throttled", &[("seconds", seconds.to_string())]);
-            let mut res = login_page(&state, v.lang, &f, message, StatusCode::TOO_MANY_REQUESTS);
-            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            res
+            let page = login_page(&state, v.lang, &f, message, StatusCode::TOO_MANY_REQUESTS);
+            super::with_retry_after(page, seconds.into())
         }
         Err(e) => fail(&state, v.lang, e),
     }
@@ -75,7 +71,7 @@ pub async fn logout(State(state): State<AppState>, v: Visitor) -> Response {
             return fail(&state, v.lang, e);
         }
     }
-    let clear = set_cookie(session_cookie(state.ui.secure_cookies), "", Some(0), state.ui.secure_cookies);
+    let clear = session_set_cookie(&state, "", Some(0));
     ([(header::SET_COOKIE, clear)], Redirect::to("/login?msg=logged-out")).into_response()
 }
 
@@ -102,7 +98,7 @@ pub async fn choose(State(state): State<AppState>, v: Visitor, Form(f): Form<Cho
     };
     match state.svc.choose_membership(&s.token, id).await {
         Ok((_, token)) => {
-            let cookie = set_cookie(session_cookie(state.ui.secure_cookies), &token, None, state.ui.secure_cookies);
+            let cookie = session_set_cookie(&state, &token, None);
             ([(header::SET_COOKIE, cookie)], Redirect::to("/home")).into_response()
         }
         Err(e) => fail(&state, v.lang, e),
@@ -117,4 +113,9 @@ pub async fn set_lang(State(state): State<AppState>, Path(code): Path<String>, h
     });
     let cookie = set_cookie(LANG_COOKIE, lang.code(), Some(60 * 60 * 24 * 365), state.ui.secure_cookies);
     ([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(back.as_deref()))).into_response()
+}
+
+/// The `Set-Cookie` of the session, named and flagged as the installation serves it.
+fn session_set_cookie(state: &AppState, token: &str, max_age: Option<i64>) -> String {
+    set_cookie(session_cookie(state.ui.secure_cookies), token, max_age, state.ui.secure_cookies)
 }

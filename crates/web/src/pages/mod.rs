@@ -155,31 +155,32 @@ macro_rules! section {
 }
 pub(crate) use section;
 
+/// A refusal that says when to come back.
+pub(crate) fn with_retry_after(mut res: Response, after: axum::http::HeaderValue) -> Response {
+    res.headers_mut().insert(axum::http::header::RETRY_AFTER, after);
+    res
+}
+
 pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
     match err {
         ServiceError::NotFound => error_page(state, lang, StatusCode::NOT_FOUND, "err-not-found"),
         ServiceError::Forbidden => error_page(state, lang, StatusCode::FORBIDDEN, "err-forbidden"),
         ServiceError::Unauthenticated => Redirect::to("/login").into_response(),
         ServiceError::Conflict(key) => error_page(state, lang, StatusCode::CONFLICT, key),
-        ServiceError::Throttled(seconds) => {
-            let mut res = error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, "err-too-many-attempts");
-            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
-                res.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
-            }
-            res
-        }
-        ServiceError::TooMany(key) => {
-            let mut res = error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, key);
-            res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER_LIMIT.clone());
-            res
-        }
+        ServiceError::Throttled(seconds) => with_retry_after(
+            error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, "err-too-many-attempts"),
+            seconds.into(),
+        ),
+        ServiceError::TooMany(key) => with_retry_after(
+            error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, key),
+            crate::RETRY_AFTER_LIMIT.clone(),
+        ),
         ServiceError::Invalid(inv) => invalid_page(state, lang, StatusCode::UNPROCESSABLE_ENTITY, &inv),
         ServiceError::Refused(inv) => invalid_page(state, lang, StatusCode::CONFLICT, &inv),
-        ServiceError::Unavailable(kind) => {
-            let mut res = error_page(state, lang, StatusCode::SERVICE_UNAVAILABLE, kind.message_key());
-            res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::RETRY_AFTER.clone());
-            res
-        }
+        ServiceError::Unavailable(kind) => with_retry_after(
+            error_page(state, lang, StatusCode::SERVICE_UNAVAILABLE, kind.message_key()),
+            crate::RETRY_AFTER.clone(),
+        ),
         ServiceError::Store(e) => {
             tracing::error!(error = %e, "storage failure");
             error_page(state, lang, StatusCode::INTERNAL_SERVER_ERROR, "err-internal")
