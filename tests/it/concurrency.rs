@@ -240,3 +240,31 @@ async fn two_servers_back_filling_the_report_extract_at_once_agree() {
         assert_eq!(json(&after), json(&before), "the same report from the back-filled extract");
     }
 }
+
+/// Failed sign-ins racing on two app servers are each counted once (the throttle's counter is
+/// one atomic upsert): what the throttle knows equals what the users were told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_failed_sign_ins_on_two_servers_are_all_counted() {
+    let app = TestApp::new().await;
+    let second = app.second_server().await;
+    let requests: Vec<Post> = (0..16)
+        .map(|i| {
+            let client = if i % 2 == 0 { app.client() } else { second.client() };
+            (client, "/login".to_string(), form(&[("username", "luca"), ("password", "sbagliata-di-proposito")]))
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+    let refused = answers.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
+    for r in &answers {
+        assert!(
+            r.status == StatusCode::UNAUTHORIZED || r.status == StatusCode::TOO_MANY_REQUESTS,
+            "a failed sign-in is 401 or 429, never {}",
+            r.status
+        );
+    }
+    assert!(refused >= 1);
+    let mut tx = app.svc.store().read().await.unwrap();
+    let counted = tx.login_failures(&["user:luca".to_string()]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(counted.first().map(|(_, n, _)| *n), Some(refused as i64), "every checked failure counted once");
+}
