@@ -58,6 +58,11 @@ enum Command {
         /// How long a break-the-glass (emergency) access lasts, in hours (1–24).
         #[arg(long, env = "PERCORSI_GLASS_HOURS", default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=24))]
         glass_hours: i64,
+        /// Roles that must sign in with a second factor (comma-separated role codes, or
+        /// "none" for a laboratory installation without HTTPS-grade users). Organisations can
+        /// require it of every role on top of these.
+        #[arg(long, env = "PERCORSI_MFA_ROLES", default_value = "amministratore,auditor,analista", value_parser = parse_roles)]
+        mfa_roles: RoleList,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -400,9 +405,19 @@ fn explain(cli: &Cli, e: ServiceError) -> anyhow::Error {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve { bind, demo, secure_cookies, insecure_cookies, max_in_flight, metrics_token, glass_hours } => {
+        Command::Serve {
+            bind,
+            demo,
+            secure_cookies,
+            insecure_cookies,
+            max_in_flight,
+            metrics_token,
+            glass_hours,
+            mfa_roles,
+        } => {
             let secure_cookies = cookies_secure(bind, *secure_cookies, *insecure_cookies);
-            let svc = open(&cli, Open::MayCreate).await?.with_glass_hours(*glass_hours);
+            let svc =
+                open(&cli, Open::MayCreate).await?.with_glass_hours(*glass_hours).with_mfa_roles(mfa_roles.0.clone());
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
                     tracing::info!("demo network loaded");
@@ -891,4 +906,25 @@ mod tests {
             assert!(!cookies_secure(bind, false, true), "{bind} with --insecure-cookies");
         }
     }
+}
+
+/// A list of role codes given on the command line.
+#[derive(Debug, Clone)]
+struct RoleList(Vec<percorsi_domain::codes::Role>);
+
+fn parse_roles(raw: &str) -> Result<RoleList, String> {
+    if raw.trim() == "none" {
+        return Ok(RoleList(Vec::new()));
+    }
+    raw.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            percorsi_domain::codes::Role::parse(r).ok_or_else(|| {
+                let known: Vec<&str> = percorsi_domain::codes::Role::ALL.iter().map(|r| r.code()).collect();
+                format!("unknown role {r:?}; known roles: {}, or \"none\"", known.join(", "))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(RoleList)
 }

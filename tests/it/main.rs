@@ -24,4 +24,5 @@ mod referrals;
 mod reports;
 mod roles;
 mod schema;
+mod second_factor;
 mod support;

@@ -99,7 +99,9 @@ impl TestApp {
         let key_dir = TempDir(std::env::temp_dir().join(format!("percorsi-key-{n:x}")));
         let key_file = key_dir.0.join("secret.key");
         let key = percorsi_service::keyfile::bind(&store, &key_file, true).await.expect("installation key");
-        let svc = Service::new(store, key);
+        // Second factors are proved in tests/it/second_factor.rs; elsewhere the demo's
+        // administrators, auditors and analysts sign in with their password alone.
+        let svc = Service::new(store, key).with_mfa_roles(Vec::new());
         svc.ensure_instruments().await.expect("shipped instruments load");
         assert!(svc.load_demo().await.expect("demo loads"));
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());
@@ -117,7 +119,7 @@ impl TestApp {
     pub async fn server_with(&self, db_url: &str, opts: percorsi_service::store::StoreOptions) -> TestApp {
         let store = Store::connect_with(db_url, opts).await.expect("second server connects");
         let key = percorsi_service::keyfile::bind(&store, &self.key_file, false).await.expect("same key");
-        let svc = Service::new(store, key);
+        let svc = Service::new(store, key).with_mfa_roles(self.svc.mfa_roles().to_vec());
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());
         TestApp {
             svc,
@@ -127,6 +129,14 @@ impl TestApp {
             _dir: None,
             _key_dir: None,
         }
+    }
+
+    /// The same installation served with another set of roles that must use a second factor
+    /// (the installation's default is administrators, auditors and analysts).
+    pub fn with_mfa_roles(mut self, roles: Vec<percorsi_domain::codes::Role>) -> TestApp {
+        self.svc = self.svc.clone().with_mfa_roles(roles);
+        self.router = percorsi_web::router(self.svc.clone(), percorsi_web::WebConfig::default());
+        self
     }
 
     /// The `percorsi` command on this installation's database and key.

@@ -41,12 +41,61 @@ pub fn check_username(c: &mut Checker, raw: &str) -> String {
     u
 }
 
-pub fn check_password(c: &mut Checker, raw: &str) {
+/// The weakest strength accepted (zxcvbn's score, 0–4): 3 means an offline attacker needs more
+/// than 10⁸ guesses. Common and breached passwords, keyboard walks, repeats and the user's own
+/// name score below it, whatever their length (ASVS V2.1.7).
+pub const MIN_PASSWORD_STRENGTH: u8 = 3;
+
+/// How guessable a password is, as shown while typing (ASVS V2.1.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Strength {
+    /// 0 (guessed at once) to 4 (beyond any practical attack).
+    pub score: u8,
+    /// The password is, or closely resembles, one in the lists of breached and common passwords
+    /// shipped with the binary.
+    pub common: bool,
+}
+
+impl Strength {
+    pub fn accepted(&self) -> bool {
+        self.score >= MIN_PASSWORD_STRENGTH
+    }
+}
+
+/// Estimates a password's strength against the dictionaries compiled into the binary (30,000
+/// passwords from public breaches, common names and words) and against `user_inputs` (the
+/// username and display name, which an attacker tries first).
+pub fn password_strength(password: &str, user_inputs: &[&str]) -> Strength {
+    use zxcvbn::feedback::Warning;
+    if password.is_empty() {
+        return Strength { score: 0, common: false };
+    }
+    let e = zxcvbn::zxcvbn(password, user_inputs);
+    let common = matches!(
+        e.feedback().and_then(|f| f.warning()),
+        Some(
+            Warning::ThisIsATop10Password
+                | Warning::ThisIsATop100Password
+                | Warning::ThisIsACommonPassword
+                | Warning::ThisIsSimilarToACommonlyUsedPassword
+        )
+    );
+    Strength { score: u8::from(e.score()), common }
+}
+
+/// The password rules of ASVS V2.1: length 12–128 in characters, any characters, no composition
+/// rules, and not guessable (see [`MIN_PASSWORD_STRENGTH`]).
+pub fn check_password(c: &mut Checker, raw: &str, user_inputs: &[&str]) {
     let n = raw.chars().count();
     if n < MIN_PASSWORD_LEN {
         c.push(FieldError::new("password", "err-password-short").arg("min", MIN_PASSWORD_LEN.to_string()));
     } else if n > MAX_PASSWORD_LEN {
         c.push(FieldError::new("password", "err-password-long").arg("max", MAX_PASSWORD_LEN.to_string()));
+    } else {
+        let s = password_strength(raw, user_inputs);
+        if !s.accepted() {
+            c.fail("password", if s.common { "err-password-common" } else { "err-password-guessable" });
+        }
     }
 }
 
@@ -55,7 +104,7 @@ impl UserForm {
         let mut c = Checker::new();
         let username = check_username(&mut c, &self.username);
         let display_name = c.required_text("display_name", &self.display_name, 120);
-        check_password(&mut c, &self.password);
+        check_password(&mut c, &self.password, &[&self.username, &self.display_name]);
         let org = crate::episode::parse_id(&mut c, "organisation_id", &self.organisation_id);
         let role = c.required_code("role", &self.role, Role::parse);
         c.finish(|| NewUser {
@@ -71,6 +120,37 @@ impl UserForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn password_errors(p: &str, inputs: &[&str]) -> Vec<String> {
+        let mut c = Checker::new();
+        check_password(&mut c, p, inputs);
+        c.finish(|| ()).err().map(|e| e.0.iter().map(|f| f.key.to_string()).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn asvs_2_1_7_breached_and_common_passwords_are_refused_whatever_their_length() {
+        for common in ["password1234", "Password123456", "iloveyou1234567", "football1234", "letmein12345"] {
+            assert_eq!(password_errors(common, &[]), vec!["err-password-common"], "{common}");
+        }
+        for guessable in ["aaaaaaaaaaaa", "123456789012", "passwordpassword", "qwertyuiopas"] {
+            assert!(!password_errors(guessable, &[]).is_empty(), "{guessable}");
+        }
+        // The user's own name is the first thing tried.
+        assert!(password_errors("mario.rossi.1", &[]).is_empty());
+        assert!(!password_errors("mario.rossi.1", &["mario.rossi"]).is_empty());
+    }
+
+    #[test]
+    fn asvs_2_1_9_no_composition_rules_passphrases_of_any_characters_pass() {
+        for fine in ["cavallo batteria graffetta", "una-password-lunga", "sbagliata-davvero", "perché no, è così 🙂"] {
+            assert_eq!(password_errors(fine, &[]), Vec::<String>::new(), "{fine}");
+        }
+        assert_eq!(password_errors("corta", &[]), vec!["err-password-short"]);
+        assert_eq!(password_errors(&"x".repeat(129), &[]), vec!["err-password-long"]);
+        let s = password_strength("cavallo batteria graffetta", &[]);
+        assert!(s.accepted() && !s.common && s.score == 4);
+        assert_eq!(password_strength("", &[]).score, 0);
+    }
 
     #[test]
     fn user_rules() {

@@ -45,7 +45,7 @@ impl Service {
         if form.current.is_empty() {
             c.fail("current", "err-required");
         }
-        check_password(&mut c, &form.password);
+        check_password(&mut c, &form.password, &[username, &session.display_name]);
         if !form.current.is_empty() && form.current == form.password {
             c.push(FieldError::new("password", "err-password-same"));
         }

@@ -16,6 +16,10 @@ pub struct Actor {
     /// Break-the-glass openings in force for this user in this organisation (shown in the
     /// header on every page; they widen the visibility rule until they expire).
     pub glass: Vec<GlassGrant>,
+    /// When the user last proved who they are in this session (sign-in or re-authentication);
+    /// `None` for an API token, whose secret is presented with every request.
+    #[serde(skip)]
+    pub authenticated_at: Option<String>,
 }
 
 /// One emergency access in force, as the header shows it.

@@ -4,6 +4,7 @@ use crate::audit::{record, record_system};
 use crate::auth::hash_password_off_thread;
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
+use percorsi_domain::FieldError;
 use percorsi_domain::codes::Role;
 use percorsi_domain::organisation::OrganisationForm;
 use percorsi_domain::user::{check_password, NewUser, UserForm};
@@ -66,6 +67,45 @@ impl Service {
         Ok(())
     }
 
+    /// An organisation's sign-in rules: a second factor for every role, and whether local
+    /// passwords may be used (otherwise only single sign-on). Sessions that signed in with a
+    /// password stop acting there at their next request.
+    pub async fn set_sign_in_rules(
+        &self,
+        actor: &Actor,
+        organisation_id: i64,
+        mfa_required: bool,
+        password_login: bool,
+    ) -> Result<()> {
+        policy::require(actor, Permission::ManageOrganisations)?;
+        policy::require_recent_authentication(actor)?;
+        let mut tx = self.store().write().await?;
+        tx.set_sign_in_rules(organisation_id, mfa_required, password_login).await?;
+        let detail = format!("secondo fattore per tutti: {mfa_required}; password locali: {password_login}");
+        record(&mut tx, actor, "update", "organisation", Some(organisation_id), "regole di accesso", Some(detail))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Links a user's account to the value of the identity provider's claim that signs in as it
+    /// (blank unlinks). Whoever holds that identity at the provider becomes this user.
+    pub async fn link_sso(&self, actor: &Actor, user_id: i64, subject: &str) -> Result<()> {
+        policy::require(actor, Permission::ManageUsers)?;
+        policy::require_recent_authentication(actor)?;
+        let subject = subject.trim();
+        if subject.chars().count() > 200 {
+            return Err(Invalid(vec![FieldError::new("sso_subject", "err-too-long").arg("max", "200")]).into());
+        }
+        let mut tx = self.store().write().await?;
+        let value = (!subject.is_empty()).then_some(subject);
+        tx.set_sso_subject(user_id, value).await.map_err(|e| name_taken(e, "sso_subject"))?;
+        let what = if value.is_some() { "collegamento identità SSO" } else { "scollegamento identità SSO" };
+        record(&mut tx, actor, "update", "user", Some(user_id), what, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn users(&self, actor: &Actor) -> Result<Vec<UserWithRoles>> {
         policy::require(actor, Permission::ManageUsers)?;
         let mut tx = self.store().read().await?;
@@ -76,6 +116,7 @@ impl Service {
 
     pub async fn create_user(&self, actor: &Actor, form: &UserForm) -> Result<i64> {
         policy::require(actor, Permission::ManageUsers)?;
+        policy::require_recent_authentication(actor)?;
         let prepared = prepare_user(form).await?;
         let mut tx = self.store().write().await?;
         let id = create_user_in(&mut tx, &prepared).await?;
@@ -95,6 +136,7 @@ impl Service {
 
     pub async fn grant_role(&self, actor: &Actor, user_id: i64, organisation_id: &str, role: &str) -> Result<i64> {
         policy::require(actor, Permission::ManageUsers)?;
+        policy::require_recent_authentication(actor)?;
         let mut c = Checker::new();
         let org = percorsi_domain::episode::parse_id(&mut c, "organisation_id", organisation_id);
         let role = c.required_code("role", role, Role::parse);
@@ -174,8 +216,12 @@ impl Service {
 
     pub async fn reset_password(&self, actor: &Actor, user_id: i64, password: &str) -> Result<()> {
         policy::require(actor, Permission::ManageUsers)?;
+        policy::require_recent_authentication(actor)?;
+        let mut tx = self.store().read().await?;
+        let user = tx.user(user_id).await?.ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
         let mut c = Checker::new();
-        check_password(&mut c, password);
+        check_password(&mut c, password, &[&user.username, &user.display_name]);
         c.finish(|| ())?;
         let hash = hash_password_off_thread(password).await?;
         let mut tx = self.store().write().await?;
@@ -237,7 +283,7 @@ impl Service {
 
     pub async fn cli_set_password(&self, username: &str, password: &str) -> Result<()> {
         let mut c = Checker::new();
-        check_password(&mut c, password);
+        check_password(&mut c, password, &[username]);
         c.finish(|| ())?;
         let hash = hash_password_off_thread(password).await?;
         let mut tx = self.store().write().await?;

@@ -7,7 +7,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use chrono::{Duration, Utc};
 use percorsi_domain::codes::Role;
-use percorsi_store::{MembershipRow, Mode, Tx};
+use percorsi_store::{MembershipRow, Mode, NewSession, Tx};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -50,8 +50,41 @@ pub const SESSION_IDLE_MINUTES: i64 = 240;
 /// restart the count.
 pub const SESSION_ABSOLUTE_HOURS: i64 = 12;
 
+/// A session waiting for its second factor lasts this long.
+pub const CODE_STAGE_MINUTES: i64 = 5;
+
+/// Where a session is in signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum SessionStage {
+    /// The password was right; the second factor is awaited. Nothing else is reachable.
+    Code,
+    /// Signed in, but a second factor is required and not enrolled: only its enrolment is
+    /// reachable.
+    Enrol,
+    Full,
+}
+
+impl SessionStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStage::Code => "code",
+            SessionStage::Enrol => "enrol",
+            SessionStage::Full => "full",
+        }
+    }
+
+    fn parse(s: &str) -> SessionStage {
+        match s {
+            "code" => SessionStage::Code,
+            "enrol" => SessionStage::Enrol,
+            // Sessions from before stages existed were full ones.
+            _ => SessionStage::Full,
+        }
+    }
+}
+
 /// The oldest sign-in a session may still come from.
-fn signed_in_after() -> String {
+pub(crate) fn signed_in_after() -> String {
     ts(Utc::now() - Duration::hours(SESSION_ABSOLUTE_HOURS))
 }
 
@@ -79,19 +112,46 @@ fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
-/// A new session with its own CSRF token, signed in at `signed_in_at`; returns the cookie's
-/// secret (stored only hashed).
-async fn start_session(
-    tx: &mut Tx,
-    user_id: i64,
-    membership_id: Option<i64>,
-    signed_in_at: &str,
-    expires_at: &str,
-) -> Result<String> {
+/// A new session with its own CSRF token; returns the cookie's secret (stored only hashed).
+async fn start_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<String> {
     let (token, token_hash) = new_secret();
     let (csrf, _) = new_secret();
-    tx.insert_session(&token_hash, user_id, membership_id, &csrf, signed_in_at, expires_at).await?;
+    tx.insert_session(&token_hash, &csrf, s).await?;
     Ok(token)
+}
+
+/// Replaces a session that was waiting (for its second factor or its enrolment) by a full one
+/// with a new cookie and CSRF token, the user having just proved who they are.
+pub(crate) async fn promote_session(tx: &mut Tx, token: &str, method: &str) -> Result<String> {
+    let token_hash = digest(token);
+    let s = tx.session(&token_hash, &now(), &signed_in_after()).await?.ok_or(ServiceError::Unauthenticated)?;
+    tx.delete_session(&token_hash).await?;
+    let at = now();
+    let expires = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES));
+    let new = NewSession {
+        user_id: s.user_id,
+        membership_id: s.membership_id,
+        created_at: &at,
+        expires_at: &expires,
+        stage: SessionStage::Full.as_str(),
+        method,
+        authenticated_at: &at,
+    };
+    start_session(tx, &new).await
+}
+
+/// Refuses an attempt while any of its keys still has to wait after earlier failures.
+pub(crate) fn check_throttle(failures: &[(String, i64, String)], free_for: impl Fn(&str) -> i64) -> Result<()> {
+    let started = Utc::now();
+    for (key, count, last) in failures {
+        let ready = chrono::DateTime::parse_from_rfc3339(last)
+            .map(|t| t.with_timezone(&Utc) + Duration::seconds(wait_after(*count, free_for(key))))
+            .unwrap_or(started);
+        if ready > started {
+            return Err(ServiceError::Throttled((ready - started).num_seconds() + 1));
+        }
+    }
+    Ok(())
 }
 
 /// A random secret for a cookie or a token, and the SHA-256 under which it is stored.
@@ -109,6 +169,8 @@ pub(crate) fn digest(secret: &str) -> String {
 
 pub struct LoginOk {
     pub session_token: String,
+    /// Whether the session is complete or waits for a second factor (or its enrolment).
+    pub stage: SessionStage,
 }
 
 /// Never prints the session secret (logs, test failures).
@@ -128,6 +190,10 @@ pub struct SessionInfo {
     pub memberships: Vec<MembershipRow>,
     /// `None` until the user has chosen an organisation and role (when they hold several).
     pub actor: Option<Actor>,
+    pub stage: SessionStage,
+    /// How the user signed in: "password" or "oidc".
+    pub method: String,
+    pub authenticated_at: String,
 }
 
 pub fn actor_from(m: &MembershipRow) -> Option<Actor> {
@@ -141,6 +207,7 @@ pub fn actor_from(m: &MembershipRow) -> Option<Actor> {
         organisation_kind: m.organisation_kind.clone(),
         role: Role::parse(&m.role)?,
         glass: Vec::new(),
+        authenticated_at: None,
     })
 }
 
@@ -174,16 +241,9 @@ impl Service {
         let failures = tx.login_failures(&key_names).await?;
         let user = tx.user_by_username(&username).await?;
         tx.commit().await?;
-        let started = Utc::now();
-        for (key, count, last) in &failures {
-            let free = keys.iter().find(|(k, _)| k == key).map_or(FREE_FAILURES_PER_USER, |(_, f)| *f);
-            let ready = chrono::DateTime::parse_from_rfc3339(last)
-                .map(|t| t.with_timezone(&Utc) + Duration::seconds(wait_after(*count, free)))
-                .unwrap_or(started);
-            if ready > started {
-                return Err(ServiceError::Throttled((ready - started).num_seconds() + 1));
-            }
-        }
+        check_throttle(&failures, |key| {
+            keys.iter().find(|(k, _)| k == key).map_or(FREE_FAILURES_PER_USER, |(_, f)| *f)
+        })?;
         // The password is checked outside any transaction and off the async workers, against a
         // hash nobody knows when the account does not exist: the same time either way.
         let hash = user.as_ref().map_or(DUMMY_HASH, |u| u.password_hash.as_str());
@@ -210,8 +270,18 @@ impl Service {
         };
         let previous = failures.iter().find(|(k, _, _)| k.starts_with("user:")).map_or(0, |(_, n, _)| *n);
         tx.clear_login_failures(&keys[0].0).await?;
-        let active: Vec<MembershipRow> =
+        let all: Vec<MembershipRow> =
             tx.memberships_of_user(user.id).await?.into_iter().filter(MembershipRow::usable).collect();
+        let active: Vec<MembershipRow> = all.iter().filter(|m| m.organisation_password_login).cloned().collect();
+        if active.is_empty() && !all.is_empty() {
+            // Right password, but every organisation of the user signs in through its identity
+            // provider only.
+            let reason = "password locale non ammessa dagli enti dell'utente";
+            let id = Some(user.id.to_string());
+            record_system(&mut tx, &username, Some(user.id), "login_refused", "user", id, reason).await?;
+            tx.commit().await?;
+            return Err(ServiceError::Conflict("err-login-sso-only"));
+        }
         if active.is_empty() {
             // Every role is revoked or at a deactivated organisation: nothing to act as.
             let reason = "nessun ruolo attivo in un ente attivo";
@@ -229,12 +299,58 @@ impl Service {
             return Err(ServiceError::Unauthenticated);
         }
         let chosen = (active.len() == 1).then(|| active[0].id);
-        let expires = ts(Utc::now() + Duration::minutes(SESSION_IDLE_MINUTES));
-        let token = start_session(&mut tx, user.id, chosen, &now(), &expires).await?;
-        let reason = if previous > 0 { "accesso dopo tentativi falliti" } else { "accesso" };
-        record_system(&mut tx, &username, Some(user.id), "login", "user", Some(user.id.to_string()), reason).await?;
+        let stage = if user.totp_enabled {
+            SessionStage::Code
+        } else if self.second_factor_required(&active) {
+            SessionStage::Enrol
+        } else {
+            SessionStage::Full
+        };
+        let minutes = if stage == SessionStage::Code { CODE_STAGE_MINUTES } else { SESSION_IDLE_MINUTES };
+        let (at, expires) = (now(), ts(Utc::now() + Duration::minutes(minutes)));
+        let new = NewSession {
+            user_id: user.id,
+            membership_id: chosen,
+            created_at: &at,
+            expires_at: &expires,
+            stage: stage.as_str(),
+            method: "password",
+            authenticated_at: &at,
+        };
+        let token = start_session(&mut tx, &new).await?;
+        // With a second factor the sign-in is audited once the code is accepted.
+        if stage != SessionStage::Code {
+            let reason = if previous > 0 { "accesso dopo tentativi falliti" } else { "accesso" };
+            let id = Some(user.id.to_string());
+            record_system(&mut tx, &username, Some(user.id), "login", "user", id, reason).await?;
+        }
         tx.commit().await?;
-        Ok(LoginOk { session_token: token })
+        Ok(LoginOk { session_token: token, stage })
+    }
+
+    /// Asks the signed-in user for their password again before a sensitive action (ASVS
+    /// V3.7.1); throttled like signing in.
+    pub async fn reauthenticate(&self, session: &SessionInfo, token: &str, password: &str) -> Result<()> {
+        let key = format!("user:{}", session.username);
+        let mut tx = self.store().read().await?;
+        let failures = tx.login_failures(std::slice::from_ref(&key)).await?;
+        let user = tx.user(session.user_id).await?.ok_or(ServiceError::Unauthenticated)?;
+        tx.commit().await?;
+        check_throttle(&failures, |_| FREE_FAILURES_PER_USER)?;
+        let ok = verify_password_off_thread(password, &user.password_hash).await?;
+        let mut tx = self.store().write().await?;
+        if !ok {
+            tx.count_login_failure(&key, &now()).await?;
+            tx.commit().await?;
+            return Err(percorsi_domain::Invalid::one("password", "err-password-current").into());
+        }
+        tx.clear_login_failures(&key).await?;
+        tx.set_session_authenticated(&digest(token), &now()).await?;
+        let id = Some(user.id.to_string());
+        record_system(&mut tx, &user.username, Some(user.id), "reauthenticate", "session", id, "conferma dell'identità")
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Resolves a session cookie; extends the idle timeout as the user works.
@@ -247,15 +363,24 @@ impl Service {
         let Some(user) = tx.user(s.user_id).await? else {
             return Ok(None);
         };
-        let memberships: Vec<MembershipRow> =
-            tx.memberships_of_user(s.user_id).await?.into_iter().filter(MembershipRow::usable).collect();
+        // A password session acts only where local passwords are allowed.
+        let memberships: Vec<MembershipRow> = tx
+            .memberships_of_user(s.user_id)
+            .await?
+            .into_iter()
+            .filter(|m| m.usable() && (s.method != "password" || m.organisation_password_login))
+            .collect();
         if memberships.is_empty() {
             // The user's organisations were deactivated (or every role revoked): the session ends.
             return Ok(None);
         }
+        let stage = SessionStage::parse(&s.stage);
         let actor = match s.membership_id.and_then(|id| memberships.iter().find(|m| m.id == id)) {
-            Some(m) => actor_with_glass(&mut tx, m).await?,
-            None => None,
+            Some(m) if stage == SessionStage::Full => actor_with_glass(&mut tx, m).await?.map(|mut a| {
+                a.authenticated_at = Some(s.authenticated_at.clone());
+                a
+            }),
+            _ => None,
         };
         tx.commit().await?;
         // Extending the idle timeout is a write: done at most every five minutes of activity,
@@ -273,6 +398,9 @@ impl Service {
             csrf_token: s.csrf_token,
             memberships,
             actor,
+            stage,
+            method: s.method,
+            authenticated_at: s.authenticated_at,
         }))
     }
 
@@ -283,14 +411,26 @@ impl Service {
         let token_hash = digest(token);
         let mut tx = self.store().write().await?;
         let s = tx.session(&token_hash, &now(), &signed_in_after()).await?.ok_or(ServiceError::Unauthenticated)?;
+        if SessionStage::parse(&s.stage) != SessionStage::Full {
+            return Err(ServiceError::Unauthenticated);
+        }
         let m = tx
             .membership(membership_id)
             .await?
-            .filter(|m| m.user_id == s.user_id && m.usable())
+            .filter(|m| m.user_id == s.user_id && m.usable() && (s.method != "password" || m.organisation_password_login))
             .ok_or(ServiceError::Forbidden)?;
         let actor = actor_from(&m).ok_or(ServiceError::Forbidden)?;
         tx.delete_session(&token_hash).await?;
-        let new_token = start_session(&mut tx, s.user_id, Some(m.id), &s.created_at, &s.expires_at).await?;
+        let new = NewSession {
+            user_id: s.user_id,
+            membership_id: Some(m.id),
+            created_at: &s.created_at,
+            expires_at: &s.expires_at,
+            stage: &s.stage,
+            method: &s.method,
+            authenticated_at: &s.authenticated_at,
+        };
+        let new_token = start_session(&mut tx, &new).await?;
         crate::audit::record(&mut tx, &actor, "switch_role", "session", None, "cambio ente/ruolo", None).await?;
         tx.commit().await?;
         Ok((actor, new_token))

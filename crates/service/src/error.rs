@@ -18,6 +18,9 @@ pub enum ServiceError {
     Forbidden,
     #[error("not authenticated")]
     Unauthenticated,
+    /// A sensitive action asks the user to prove who they are again (password or provider).
+    #[error("re-authentication required")]
+    Reauthenticate,
     /// A conflict with existing data; the key is a Fluent message id.
     #[error("conflict: {0}")]
     Conflict(&'static str),

@@ -46,6 +46,7 @@ pub struct GlassOpened {
 impl Service {
     pub async fn break_glass(&self, actor: &Actor, form: &GlassForm) -> Result<GlassOpened> {
         policy::require(actor, Permission::BreakGlass)?;
+        policy::require_recent_authentication(actor)?;
         let mut c = Checker::new();
         let code = form.code.trim().to_uppercase();
         if code.is_empty() {

@@ -22,6 +22,7 @@ pub mod programmes;
 pub mod projects;
 pub mod referrals;
 pub mod reports;
+pub mod second_factor;
 pub mod synthetic;
 
 pub use actor::Actor;
@@ -38,6 +39,8 @@ pub struct Service {
     facts: Arc<reports::FactCache>,
     /// How long a break-the-glass access lasts.
     glass_hours: i64,
+    /// The roles that must sign in with a second factor.
+    mfa_roles: Arc<Vec<percorsi_domain::codes::Role>>,
 }
 
 impl Service {
@@ -47,7 +50,20 @@ impl Service {
             pseudonym_key: Arc::new(pseudonym_key),
             facts: Arc::default(),
             glass_hours: glass::DEFAULT_GLASS_HOURS,
+            mfa_roles: Arc::new(second_factor::DEFAULT_MFA_ROLES.to_vec()),
         }
+    }
+
+    /// The roles that must sign in with a second factor (by default administrators, auditors
+    /// and analysts; an empty list only for a laboratory installation or a test of something
+    /// else).
+    pub fn with_mfa_roles(mut self, roles: Vec<percorsi_domain::codes::Role>) -> Service {
+        self.mfa_roles = Arc::new(roles);
+        self
+    }
+
+    pub fn mfa_roles(&self) -> &[percorsi_domain::codes::Role] {
+        &self.mfa_roles
     }
 
     /// The installation's duration of break-the-glass accesses (1–24 hours).
@@ -72,6 +88,7 @@ impl Service {
             pseudonym_key: self.pseudonym_key.clone(),
             facts: Arc::default(),
             glass_hours: self.glass_hours,
+            mfa_roles: self.mfa_roles.clone(),
         }
     }
 }

@@ -400,6 +400,7 @@ impl Service {
     /// The pseudonymised extract of a programme for analysts, within the report's filters. Audited.
     pub async fn extract(&self, actor: &Actor, q: &ReportQuery, format: &str) -> Result<Vec<ExtractRow>> {
         policy::require(actor, Permission::ExtractData)?;
+        policy::require_recent_authentication(actor)?;
         let valid = q.validate()?;
         let mut tx = self.store().read().await?;
         tx.programme(valid.programme_id).await?.ok_or_else(|| Invalid::one("programme_id", "err-not-found"))?;

@@ -22,6 +22,7 @@ mod projects;
 mod referrals;
 mod rows;
 mod schema;
+mod second_factor;
 mod scope;
 mod sessions;
 mod users;
@@ -45,7 +46,8 @@ pub use projects::{ProgressRow, ProgressWrite, ProjectReviewRow, ProjectRow, Pro
 pub use referrals::{NotificationRow, ReferralInsert, ReferralRow};
 pub use schema::SchemaFacts;
 pub use scope::{Owners, Scope};
-pub use sessions::{ApiTokenListing, ApiTokenRow, OwnSession, SessionRow};
+pub use second_factor::{OidcPending, TotpState};
+pub use sessions::{ApiTokenListing, ApiTokenRow, NewSession, OwnSession, SessionRow};
 pub use users::{MembershipRow, UserRow};
 
 pub use engine::{Backend, Mode, Read, Store, StoreOptions, Tx, Write, DEFAULT_WAIT};

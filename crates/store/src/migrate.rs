@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (9, "access", include_str!("../migrations/sqlite/0009_access.sql")),
     (10, "objective_progress", include_str!("../migrations/sqlite/0010_objective_progress.sql")),
     (11, "login_throttle", include_str!("../migrations/sqlite/0011_login_throttle.sql")),
+    (12, "authentication", include_str!("../migrations/sqlite/0012_authentication.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -31,6 +32,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (9, "access", include_str!("../migrations/postgres/0009_access.sql")),
     (10, "objective_progress", include_str!("../migrations/postgres/0010_objective_progress.sql")),
     (11, "login_throttle", include_str!("../migrations/postgres/0011_login_throttle.sql")),
+    (12, "authentication", include_str!("../migrations/postgres/0012_authentication.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

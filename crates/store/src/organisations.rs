@@ -14,10 +14,14 @@ pub struct OrganisationRow {
     pub parent_name: Option<String>,
     pub territory: Option<String>,
     pub active: bool,
+    /// A second factor for every role of the organisation.
+    pub mfa_required: bool,
+    /// Whether local passwords may be used (otherwise only single sign-on).
+    pub password_login: bool,
 }
 
-const SELECT: &str = "SELECT o.id, o.name, o.kind, o.parent_id, p.name AS parent_name, o.territory, o.active \
-                      FROM organisations o LEFT JOIN organisations p ON p.id = o.parent_id";
+const SELECT: &str = "SELECT o.id, o.name, o.kind, o.parent_id, p.name AS parent_name, o.territory, o.active, \
+                      o.mfa_required, o.password_login FROM organisations o LEFT JOIN organisations p ON p.id = o.parent_id";
 
 fn map(r: &AnyRow) -> Result<OrganisationRow> {
     Ok(OrganisationRow {
@@ -28,6 +32,8 @@ fn map(r: &AnyRow) -> Result<OrganisationRow> {
         parent_name: r.try_get("parent_name")?,
         territory: r.try_get("territory")?,
         active: bool_col(r, "active")?,
+        mfa_required: bool_col(r, "mfa_required")?,
+        password_login: bool_col(r, "password_login")?,
     })
 }
 
@@ -121,5 +127,19 @@ impl Tx<Write> {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+}
+
+impl Tx<Write> {
+    pub async fn set_sign_in_rules(&mut self, id: i64, mfa_required: bool, password_login: bool) -> Result<()> {
+        found(
+            sqlx::query("UPDATE organisations SET mfa_required = $1, password_login = $2 WHERE id = $3")
+                .bind(mfa_required)
+                .bind(password_login)
+                .bind(id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
     }
 }

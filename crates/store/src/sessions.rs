@@ -11,6 +11,24 @@ pub struct SessionRow {
     pub expires_at: String,
     /// When the user signed in (kept across a role switch: the absolute lifetime counts from it).
     pub created_at: String,
+    /// 'code', 'enrol' or 'full' (see [`SessionStage`]).
+    pub stage: String,
+    /// 'password' or 'oidc'.
+    pub method: String,
+    /// When the user last proved who they are (sign-in or re-authentication).
+    pub authenticated_at: String,
+}
+
+/// What a new session records.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub membership_id: Option<i64>,
+    pub created_at: &'a str,
+    pub expires_at: &'a str,
+    pub stage: &'a str,
+    pub method: &'a str,
+    pub authenticated_at: &'a str,
 }
 
 #[derive(Debug, Clone)]
@@ -45,7 +63,8 @@ impl<M: Mode> Tx<M> {
         signed_in_after: &str,
     ) -> Result<Option<SessionRow>> {
         let r = sqlx::query(
-            "SELECT s.user_id, s.membership_id, s.csrf_token, s.expires_at, s.created_at FROM sessions s \
+            "SELECT s.user_id, s.membership_id, s.csrf_token, s.expires_at, s.created_at, s.stage, s.method, \
+             s.authenticated_at FROM sessions s \
              JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3 AND u.active = TRUE",
         )
@@ -61,6 +80,9 @@ impl<M: Mode> Tx<M> {
                 csrf_token: r.try_get("csrf_token")?,
                 expires_at: r.try_get("expires_at")?,
                 created_at: r.try_get("created_at")?,
+                stage: r.try_get("stage")?,
+                method: r.try_get("method")?,
+                authenticated_at: r.try_get("authenticated_at")?,
             })
         })
         .transpose()
@@ -117,25 +139,35 @@ impl<M: Mode> Tx<M> {
 }
 
 impl Tx<Write> {
-    pub async fn insert_session(
-        &mut self,
-        token_hash: &str,
-        user_id: i64,
-        membership_id: Option<i64>,
-        csrf: &str,
-        created_at: &str,
-        expires_at: &str,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, membership_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(membership_id)
-            .bind(csrf)
-            .bind(created_at)
-            .bind(expires_at)
-            .execute(self.conn())
-            .await?;
+    pub async fn insert_session(&mut self, token_hash: &str, csrf: &str, s: &NewSession<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, membership_id, csrf_token, created_at, expires_at, stage, method, authenticated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(token_hash)
+        .bind(s.user_id)
+        .bind(s.membership_id)
+        .bind(csrf)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(s.stage)
+        .bind(s.method)
+        .bind(s.authenticated_at)
+        .execute(self.conn())
+        .await?;
         Ok(())
+    }
+
+    /// Records that the session's user has just proved who they are again.
+    pub async fn set_session_authenticated(&mut self, token_hash: &str, at: &str) -> Result<()> {
+        crate::rows::found(
+            sqlx::query("UPDATE sessions SET authenticated_at = $1 WHERE token_hash = $2")
+                .bind(at)
+                .bind(token_hash)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
     }
 
     pub async fn touch_session(&mut self, token_hash: &str, expires_at: &str) -> Result<()> {
@@ -192,6 +224,15 @@ impl Tx<Write> {
         .execute(self.conn())
         .await?;
         Ok((sessions.rows_affected(), tokens.rows_affected()))
+    }
+
+    /// Ends every session of a user (their second factor was reset), leaving API tokens alone.
+    pub async fn end_sessions_of_user(&mut self, user_id: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected())
     }
 
     /// Ends every session acting as the membership and revokes its tokens (a revoked role).

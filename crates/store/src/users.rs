@@ -14,6 +14,10 @@ pub struct UserRow {
     pub locked_until: Option<String>,
     #[serde(skip)]
     pub password_hash: String,
+    /// Whether a second factor (TOTP) is enrolled.
+    pub totp_enabled: bool,
+    /// The identity provider's claim value that signs in as this account, if any.
+    pub sso_subject: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -29,6 +33,10 @@ pub struct MembershipRow {
     pub active: bool,
     /// Whether the organisation is active: a role at a deactivated organisation acts nowhere.
     pub organisation_active: bool,
+    /// Whether the organisation asks a second factor of every role.
+    pub organisation_mfa_required: bool,
+    /// Whether the organisation lets its people sign in with a local password.
+    pub organisation_password_login: bool,
 }
 
 impl MembershipRow {
@@ -47,6 +55,8 @@ fn map_user(r: &AnyRow) -> Result<UserRow> {
         failed_logins: r.try_get("failed_logins")?,
         locked_until: r.try_get("locked_until")?,
         password_hash: r.try_get("password_hash")?,
+        totp_enabled: r.try_get::<Option<String>, _>("totp_nonce")?.is_some(),
+        sso_subject: r.try_get("sso_subject")?,
     })
 }
 
@@ -62,18 +72,27 @@ fn map_membership(r: &AnyRow) -> Result<MembershipRow> {
         role: r.try_get("role")?,
         active: bool_col(r, "active")?,
         organisation_active: bool_col(r, "organisation_active")?,
+        organisation_mfa_required: bool_col(r, "organisation_mfa_required")?,
+        organisation_password_login: bool_col(r, "organisation_password_login")?,
     })
 }
 
-const USER: &str = "SELECT id, username, display_name, active, failed_logins, locked_until, password_hash FROM users";
+const USER: &str = "SELECT id, username, display_name, active, failed_logins, locked_until, password_hash, totp_nonce, sso_subject FROM users";
 const MEMBERSHIP: &str =
     "SELECT m.id, m.user_id, u.username, u.display_name, m.organisation_id, o.name AS organisation_name, \
-                          o.kind AS organisation_kind, m.role, m.active, o.active AS organisation_active FROM memberships m \
+                          o.kind AS organisation_kind, m.role, m.active, o.active AS organisation_active, \
+                          o.mfa_required AS organisation_mfa_required, o.password_login AS organisation_password_login FROM memberships m \
                           JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id";
 
 impl<M: Mode> Tx<M> {
     pub async fn user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
         let r = sqlx::query(&format!("{USER} WHERE username = $1")).bind(username).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_user).transpose()
+    }
+
+    pub async fn user_by_sso_subject(&mut self, subject: &str) -> Result<Option<UserRow>> {
+        let r =
+            sqlx::query(&format!("{USER} WHERE sso_subject = $1")).bind(subject).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_user).transpose()
     }
 
@@ -168,6 +187,18 @@ impl Tx<Write> {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    /// Links the account to an identity provider's claim value (or unlinks it with `None`).
+    pub async fn set_sso_subject(&mut self, user_id: i64, subject: Option<&str>) -> Result<()> {
+        found(
+            sqlx::query("UPDATE users SET sso_subject = $1 WHERE id = $2")
+                .bind(subject)
+                .bind(user_id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
     }
 
     pub async fn set_user_active(&mut self, user_id: i64, active: bool) -> Result<()> {

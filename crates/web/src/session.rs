@@ -111,6 +111,9 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         }
     }
     if let Some(s) = session {
+        if let Some(to) = crate::pages::second_factor::stage_gate(s.info.stage, parts.uri.path()) {
+            return Redirect::to(to).into_response();
+        }
         parts.extensions.insert(s);
     }
     next.run(Request::from_parts(parts, body)).await

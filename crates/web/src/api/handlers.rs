@@ -254,6 +254,52 @@ pub async fn set_user_active(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SignInRules {
+    /// A second factor for every role of the organisation.
+    pub mfa_required: bool,
+    /// Whether local passwords may be used (false: single sign-on only).
+    pub password_login: bool,
+}
+
+/// Sets an organisation's sign-in rules (administrator; asks a recent sign-in of a session).
+#[utoipa::path(put, path = "/api/v1/organisations/{id}/sign-in", params(("id" = i64, Path)), request_body = SignInRules, responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn set_sign_in_rules(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<SignInRules>,
+) -> ApiResult {
+    call!(s, who, s.svc.set_sign_in_rules(&who.actor, id, r.mfa_required, r.password_login));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SsoLink {
+    /// The identity provider's claim value that signs in as this user; blank unlinks.
+    pub sso_subject: String,
+}
+
+/// Links a user to a single sign-on identity (administrator).
+#[utoipa::path(put, path = "/api/v1/users/{id}/sso", params(("id" = i64, Path)), request_body = SsoLink, responses((status = 204), (status = 409, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn link_sso(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(l): ApiJson<SsoLink>,
+) -> ApiResult {
+    call!(s, who, s.svc.link_sso(&who.actor, id, &l.sso_subject));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Removes a user's second factor (lost authenticator and recovery codes) and ends their
+/// sessions (administrator).
+#[utoipa::path(post, path = "/api/v1/users/{id}/second-factor/reset", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn reset_second_factor(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
+    call!(s, who, s.svc.reset_second_factor(&who.actor, id));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// Revokes or restores one role of a user (administrator).
 #[utoipa::path(put, path = "/api/v1/memberships/{id}/active", params(("id" = i64, Path)), request_body = ActiveFlag, responses((status = 204), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn set_membership_active(

@@ -42,6 +42,9 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/users", get(handlers::list_users).post(handlers::create_user))
         .route("/users/{id}/roles", post(handlers::grant_role))
         .route("/users/{id}/active", put(handlers::set_user_active))
+        .route("/users/{id}/sso", put(handlers::link_sso))
+        .route("/users/{id}/second-factor/reset", post(handlers::reset_second_factor))
+        .route("/organisations/{id}/sign-in", put(handlers::set_sign_in_rules))
         .route("/memberships/{id}/active", put(handlers::set_membership_active))
         .route("/audit", get(handlers::audit_trail))
         .route("/glass", get(handlers::glass_reviews).post(handlers::break_glass))
@@ -152,6 +155,9 @@ impl ApiError {
             ServiceError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", t("err-forbidden")),
             ServiceError::Unauthenticated => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", t("err-api-token"))
+            }
+            ServiceError::Reauthenticate => {
+                ApiError::new(StatusCode::FORBIDDEN, "reauthentication_required", t("err-reauthenticate"))
             }
             ServiceError::Throttled(_) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", t("err-too-many-attempts"))

@@ -1,13 +1,14 @@
 //! The user's own account page: change the password, see and end sessions, revoke tokens.
 
 use super::{base, fail, MsgQuery};
-use crate::session::Auth;
+use crate::session::{Auth, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::context;
+use percorsi_domain::user::password_strength;
 use percorsi_domain::Invalid;
 use percorsi_service::account::PasswordChange;
 use percorsi_service::ServiceError;
@@ -50,4 +51,33 @@ pub async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): P
         Ok(()) => Redirect::to("/account?msg=token-revoked").into_response(),
         Err(e) => fail(&state, auth.lang, e),
     }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct StrengthForm {
+    password: String,
+}
+
+/// The strength of a password being typed (ASVS V2.1.8), as a fragment for the field's live
+/// region: a meter and a sentence, with the reason when it would be refused.
+pub async fn strength(State(state): State<AppState>, v: Visitor, Form(f): Form<StrengthForm>) -> Response {
+    let Some(s) = &v.session else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    if f.password.is_empty() {
+        return Html(String::new()).into_response();
+    }
+    let st = password_strength(&f.password, &[&s.info.username, &s.info.display_name]);
+    let label = state.ui.t(v.lang, &format!("pw-strength-{}", st.score));
+    let verdict = match (st.accepted(), st.common) {
+        (true, _) => String::new(),
+        (false, true) => format!(" <span class=\"error\">{}</span>", state.ui.t(v.lang, "err-password-common")),
+        (false, false) => format!(" <span class=\"error\">{}</span>", state.ui.t(v.lang, "err-password-guessable")),
+    };
+    Html(format!(
+        "<meter min=\"0\" max=\"4\" low=\"2.5\" high=\"3.5\" optimum=\"4\" value=\"{}\" aria-hidden=\"true\"></meter> {}{}",
+        st.score, label, verdict
+    ))
+    .into_response()
 }

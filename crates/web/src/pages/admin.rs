@@ -299,3 +299,47 @@ pub async fn load_instrument(State(state): State<AppState>, auth: Auth, Form(f):
         Err(e) => fail(&state, auth.lang, e),
     }
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignInRulesForm {
+    mfa_required: Option<String>,
+    password_login: Option<String>,
+}
+
+pub async fn sign_in_rules(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<SignInRulesForm>,
+) -> Response {
+    let (mfa, password) = (f.mfa_required.is_some(), f.password_login.is_some());
+    match state.svc.set_sign_in_rules(&auth.actor, id, mfa, password).await {
+        Ok(()) => Redirect::to(&format!("/admin/enti/{id}?msg=saved")).into_response(),
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+pub async fn reset_second_factor(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    match state.svc.reset_second_factor(&auth.actor, id).await {
+        Ok(()) => Redirect::to(&format!("/admin/utenti/{id}?msg=mfa-reset")).into_response(),
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SsoForm {
+    sso_subject: String,
+}
+
+pub async fn link_sso(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Form(f): Form<SsoForm>) -> Response {
+    match state.svc.link_sso(&auth.actor, id, &f.sso_subject).await {
+        Ok(()) => Redirect::to(&format!("/admin/utenti/{id}?msg=saved")).into_response(),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
+            let (status, inv) = super::form_error(e);
+            super::with_status(status, render_user(&state, &auth, id, None, Some(&inv)).await)
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}

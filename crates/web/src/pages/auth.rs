@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::context;
+use percorsi_service::auth::SessionStage;
 use percorsi_service::ServiceError;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -35,13 +36,16 @@ pub async fn login(
     match state.svc.login(&f.username, &f.password, source.as_deref()).await {
         Ok(ok) => {
             let cookie = session_set_cookie(&state, &ok.session_token, None);
-            (
-                [(header::SET_COOKIE, cookie)],
-                Redirect::to(&safe_next(Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()))),
-            )
-                .into_response()
+            let next = safe_next(Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()));
+            let to = match ok.stage {
+                SessionStage::Code => format!("/login/codice?next={}", crate::session::urlencode(&next)),
+                SessionStage::Enrol => "/account/mfa?msg=mfa-needed".to_string(),
+                SessionStage::Full => next,
+            };
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
         }
         Err(ServiceError::Unauthenticated) => login_error(&state, v.lang, &f, "err-login"),
+        Err(ServiceError::Conflict(key)) => login_error(&state, v.lang, &f, key),
         Err(ServiceError::Throttled(seconds)) => {
             let message = state.ui.i18n.t(v.lang, "err-login-throttled", &[("seconds", seconds.to_string())]);
             let page = login_page(&state, v.lang, &f, message, StatusCode::TOO_MANY_REQUESTS);

@@ -13,6 +13,7 @@ mod programmes;
 mod projects;
 mod referrals;
 pub(crate) mod reports;
+pub(crate) mod second_factor;
 
 use crate::i18n::Lang;
 use crate::session::{self, SessionState};
@@ -36,10 +37,18 @@ pub fn routes(state: AppState) -> Router<AppState> {
             ),
         )
         .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login/codice", get(second_factor::code_form).post(second_factor::code))
+        .route("/conferma", get(second_factor::reauth_form).post(second_factor::reauth))
+        .route("/account/mfa", get(second_factor::show))
+        .route("/account/mfa/inizia", post(second_factor::begin))
+        .route("/account/mfa/conferma", post(second_factor::confirm))
+        .route("/account/mfa/codici", post(second_factor::renew_codes))
+        .route("/account/mfa/rimuovi", post(second_factor::remove))
         .route("/logout", post(auth::logout))
         .route("/ruolo", get(auth::choose_form).post(auth::choose))
         .route("/account", get(account::show))
         .route("/account/password", post(account::password))
+        .route("/password/robustezza", post(account::strength))
         .route("/account/sessioni/{id}/fine", post(account::end_session))
         .route("/account/token/{id}/revoca", post(account::revoke_token))
         .route("/lang/{code}", get(auth::set_lang))
@@ -64,6 +73,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/utenti/{id}/ruoli", post(admin::grant_role))
         .route("/admin/utenti/{id}/stato", post(admin::set_user_active))
         .route("/admin/utenti/{id}/password", post(admin::reset_password))
+        .route("/admin/utenti/{id}/secondo-fattore/azzera", post(admin::reset_second_factor))
+        .route("/admin/utenti/{id}/sso", post(admin::link_sso))
+        .route("/admin/enti/{id}/accesso", post(admin::sign_in_rules))
         .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
         .route("/admin/schede", get(admin::instruments).post(admin::load_instrument))
         .route("/audit", get(audit::trail))
@@ -166,6 +178,9 @@ pub fn fail(state: &AppState, lang: Lang, err: ServiceError) -> Response {
         ServiceError::NotFound => error_page(state, lang, StatusCode::NOT_FOUND, "err-not-found"),
         ServiceError::Forbidden => error_page(state, lang, StatusCode::FORBIDDEN, "err-forbidden"),
         ServiceError::Unauthenticated => Redirect::to("/login").into_response(),
+        // The confirmation page returns to the page the action came from (the browser keeps
+        // its referrer across the redirect).
+        ServiceError::Reauthenticate => Redirect::to("/conferma").into_response(),
         ServiceError::Conflict(key) => error_page(state, lang, StatusCode::CONFLICT, key),
         ServiceError::Throttled(seconds) => with_retry_after(
             error_page(state, lang, StatusCode::TOO_MANY_REQUESTS, "err-too-many-attempts"),
