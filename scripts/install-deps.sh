@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond the Rust toolchain: a PostgreSQL server and
-# Debian's Chromium with its WebDriver. Idempotent; a no-op when everything is present.
+# Installs what the test suite needs beyond the Rust toolchain: a PostgreSQL server,
+# Debian's Chromium with its WebDriver, and the OpenID Connect provider the single sign-on test
+# signs in through (Node.js packages, pinned by tests/oidc-provider/package-lock.json).
+# Idempotent; a no-op when everything is present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
@@ -9,6 +12,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v curl >/dev/null || need+=(curl)
 command -v dpkg-deb >/dev/null || need+=(dpkg-dev)
+command -v npm >/dev/null || need+=(nodejs npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -22,3 +26,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+if [ ! -d tests/oidc-provider/node_modules/oidc-provider ]; then
+  echo "installing the test identity provider (npm ci)…"
+  npm ci --prefix tests/oidc-provider --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -63,6 +63,8 @@ enum Command {
         /// require it of every role on top of these.
         #[arg(long, env = "PERCORSI_MFA_ROLES", default_value = "amministratore,auditor,analista", value_parser = parse_roles)]
         mfa_roles: RoleList,
+        #[command(flatten)]
+        sso: SsoArgs,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -414,10 +416,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             metrics_token,
             glass_hours,
             mfa_roles,
+            sso,
         } => {
             let secure_cookies = cookies_secure(bind, *secure_cookies, *insecure_cookies);
-            let svc =
+            let mut svc =
                 open(&cli, Open::MayCreate).await?.with_glass_hours(*glass_hours).with_mfa_roles(mfa_roles.0.clone());
+            if let Some(settings) = sso.settings(bind, secure_cookies)? {
+                tracing::info!(issuer = %settings.issuer, claim = %settings.claim, "single sign-on through OpenID Connect");
+                svc = svc.with_sso(settings).map_err(|e| anyhow::anyhow!("single sign-on: {e}"))?;
+            }
             if *demo {
                 if svc.load_demo().await.map_err(|e| explain(&cli, e))? {
                     tracing::info!("demo network loaded");
@@ -927,4 +934,55 @@ fn parse_roles(raw: &str) -> Result<RoleList, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(RoleList)
+}
+
+/// Single sign-on through an OpenID Connect provider (all of issuer, client id and secret, or
+/// none).
+#[derive(clap::Args, Debug, Clone)]
+struct SsoArgs {
+    /// The provider's issuer URL, e.g. https://login.regione.example/realms/staff.
+    #[arg(long, env = "PERCORSI_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret_file"])]
+    oidc_issuer: Option<String>,
+    /// The client id Percorsi is registered with at the provider.
+    #[arg(long, env = "PERCORSI_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// A file holding the client secret (kept out of the command line and the environment).
+    #[arg(long, env = "PERCORSI_OIDC_CLIENT_SECRET_FILE")]
+    oidc_client_secret_file: Option<std::path::PathBuf>,
+    /// The claim matched to accounts' SSO identity: sub, email (verified only) or a claim of
+    /// the userinfo endpoint such as fiscal_number.
+    #[arg(long, env = "PERCORSI_OIDC_CLAIM", default_value = "email")]
+    oidc_claim: String,
+    /// The provider's name on the sign-in button.
+    #[arg(long, env = "PERCORSI_OIDC_LABEL", default_value = "login unico")]
+    oidc_label: String,
+    /// The address users reach Percorsi at (the provider sends them back to
+    /// <public-url>/login/sso/callback); defaults to the bind address.
+    #[arg(long, env = "PERCORSI_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+impl SsoArgs {
+    fn settings(&self, bind: &str, secure: bool) -> anyhow::Result<Option<percorsi_service::sso::SsoSettings>> {
+        let (Some(issuer), Some(client_id), Some(secret_file)) =
+            (&self.oidc_issuer, &self.oidc_client_id, &self.oidc_client_secret_file)
+        else {
+            return Ok(None);
+        };
+        let client_secret = std::fs::read_to_string(secret_file)
+            .map_err(|e| anyhow::anyhow!("cannot read the client secret from {}: {e}", secret_file.display()))?
+            .trim()
+            .to_string();
+        anyhow::ensure!(!client_secret.is_empty(), "the client secret file {} is empty", secret_file.display());
+        let scheme = if secure { "https" } else { "http" };
+        let public = self.public_url.clone().unwrap_or_else(|| format!("{scheme}://{bind}"));
+        Ok(Some(percorsi_service::sso::SsoSettings {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            client_secret,
+            redirect_url: format!("{}/login/sso/callback", public.trim_end_matches('/')),
+            claim: self.oidc_claim.clone(),
+            label: self.oidc_label.clone(),
+        }))
+    }
 }

@@ -481,3 +481,144 @@ async fn referral_consent_assessment_project_and_review_across_two_organisations
     assert!(!text.contains("Un alloggio protetto"), "nothing of the project shows");
     b.close().await.expect("close browser");
 }
+
+async fn type_into(b: &Client, css: &str, text: &str) {
+    b.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.expect("type");
+}
+
+async fn sign_in_with_password(b: &Client, base: &str, user: &str) {
+    b.goto(&format!("{base}/login")).await.expect("login page");
+    type_into(b, "#f-username", user).await;
+    type_into(b, "#f-password", &format!("{}\u{E007}", percorsi_service::demo::DEMO_PASSWORD)).await;
+}
+
+async fn sign_out(b: &Client) {
+    click(b, "form[action='/logout'] button").await;
+    wait_text(b, "Accedi").await;
+}
+
+/// ASVS V2.7/V2.8 as a person does it: an administrator is asked to set up the second factor,
+/// scans the key, confirms a code, keeps the recovery codes; later signs in with the app's code,
+/// and once with a recovery code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrator_enrols_totp_signs_in_with_a_code_and_with_a_recovery_code() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await.with_mfa_roles(percorsi_service::second_factor::DEFAULT_MFA_ROLES.to_vec());
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+    sign_in_with_password(&b, &base, "admin").await;
+    wait_text(&b, "richiede la verifica in due passaggi").await;
+    click(&b, "form[action='/account/mfa/inizia'] button").await;
+    wait_text(&b, "Oppure inserisci a mano la chiave").await;
+    assert!(b.find(Locator::Css("figure.qr svg")).await.is_ok(), "the QR code is drawn");
+    let secret = b.find(Locator::Id("totp-secret")).await.expect("secret").text().await.expect("text");
+    let bytes = totp_rs::Secret::Encoded(secret.replace(' ', "")).to_bytes().expect("base32");
+    let app_codes = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).expect("totp");
+    let now = || chrono::Utc::now().timestamp() as u64;
+    type_into(&b, "#f-code", &format!("{}\u{E007}", app_codes.generate(now()))).await;
+    wait_text(&b, "Codici di recupero").await;
+    let codes = b.find(Locator::Id("recovery-codes")).await.expect("codes").text().await.expect("text");
+    let codes: Vec<&str> = codes.split_whitespace().collect();
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    save_screenshot(&b, "mfa-recovery-codes").await;
+    click(&b, "a[href='/home']").await;
+    wait_text(&b, "Amministratore di sistema").await;
+    sign_out(&b).await;
+    // The next sign-in asks the code: the app's next one (the first was spent).
+    sign_in_with_password(&b, &base, "admin").await;
+    wait_text(&b, "Codice di verifica").await;
+    type_into(&b, "#f-code", &format!("{}\u{E007}", app_codes.generate(now() + 30))).await;
+    wait_text(&b, "Amministratore di sistema").await;
+    sign_out(&b).await;
+    // Phone lost: a recovery code instead.
+    sign_in_with_password(&b, &base, "admin").await;
+    wait_text(&b, "Codice di verifica").await;
+    type_into(&b, "#f-code", &format!("{}\u{E007}", codes[0])).await;
+    wait_text(&b, "Amministratore di sistema").await;
+    b.close().await.expect("close");
+}
+
+/// The test identity provider (tests/oidc-provider), started for one test.
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn identity_provider(redirect_uri: &str, secret: &str) -> Option<Provider> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider");
+    if !dir.join("node_modules/oidc-provider").exists() {
+        assert!(std::env::var("PERCORSI_REQUIRE_BROWSER").is_err(), "run `npm ci --prefix {}`", dir.display());
+        eprintln!("SKIPPED single sign-on test: the provider's packages are not installed (scripts/install-deps.sh)");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("node")
+        .arg("provider.mjs")
+        .current_dir(&dir)
+        .env("PORT", port.to_string())
+        .env("REDIRECT_URI", redirect_uri)
+        .env("CLIENT_SECRET", secret)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start node");
+    let p = Provider { child, issuer: format!("http://127.0.0.1:{port}") };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(p);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the identity provider did not start on port {port}");
+}
+
+/// Single sign-on through a real OpenID Connect provider: a linked identity signs in, an
+/// unlinked one is refused and nothing is created for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_in_through_the_regions_identity_provider() {
+    let Some(d) = driver().await else { return };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let secret = "a-client-secret-for-the-test";
+    let Some(provider) = identity_provider(&format!("{base}/login/sso/callback"), secret).await else { return };
+    let app = TestApp::new().await.with_sso(percorsi_service::sso::SsoSettings {
+        issuer: provider.issuer.clone(),
+        client_id: "percorsi".into(),
+        client_secret: secret.into(),
+        redirect_url: format!("{base}/login/sso/callback"),
+        claim: "fiscal_number".into(),
+        label: "Login Regione".into(),
+    });
+    let anna = app.actor("anna").await;
+    app.svc.link_sso(&app.actor("admin").await, anna.user_id, "TINIT-ANNA").await.expect("link");
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let b = browser(&d).await;
+    for (who, expect) in [("anna", "Anna Bianchi"), ("mario", "Nessun account Percorsi è collegato")] {
+        // A new person at the computer: no session here nor at the provider.
+        for origin in [provider.issuer.as_str(), base.as_str()] {
+            b.goto(&format!("{origin}/.well-known/openid-configuration")).await.expect("origin");
+            b.delete_all_cookies().await.expect("forget cookies");
+        }
+        b.goto(&format!("{base}/login")).await.expect("login page");
+        click(&b, "#sso").await;
+        // The provider's own sign-in page, then its consent page.
+        wait_text(&b, "Sign-in").await;
+        type_into(&b, "input[name=login]", who).await;
+        type_into(&b, "input[name=password]", "anything\u{E007}").await;
+        wait_text(&b, "Authorize").await;
+        click(&b, "button[type=submit]").await;
+        wait_text(&b, expect).await;
+    }
+    save_screenshot(&b, "sso-unknown-identity").await;
+    let users = app.svc.cli_users().await.expect("users");
+    assert!(users.iter().all(|u| u.user.username != "mario"), "nobody is created by signing in");
+    b.close().await.expect("close");
+}

@@ -133,7 +133,12 @@ async fn an_organisation_can_ask_a_second_factor_of_every_role_and_an_administra
     let app = app_with_mfa().await;
     let (admin, _, _) = enrol(&app, "admin").await;
     let anna = app.actor("anna").await;
-    let r = admin.post(&format!("/admin/enti/{}/accesso", anna.organisation_id), &[("mfa_required", "true"), ("password_login", "true")]).await;
+    let r = admin
+        .post(
+            &format!("/admin/enti/{}/accesso", anna.organisation_id),
+            &[("mfa_required", "true"), ("password_login", "true")],
+        )
+        .await;
     assert_eq!(r.location(), format!("/admin/enti/{}?msg=saved", anna.organisation_id), "{}", r.body);
     let (_, to) = password_step(&app, "anna").await;
     assert_eq!(to, "/account/mfa?msg=mfa-needed");
@@ -176,21 +181,31 @@ async fn asvs_3_7_1_sensitive_actions_ask_who_you_are_when_the_sign_in_is_not_re
     assert!(form.body.contains("name=\"next\" value=\"/admin/utenti/"), "returns to the page");
     let wrong = admin.post("/conferma", &[("password", "non-la-mia-password"), ("next", "/admin/utenti")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let ok = admin.post("/conferma", &[("password", percorsi_service::demo::DEMO_PASSWORD), ("next", "/admin/utenti")]).await;
+    let ok = admin
+        .post("/conferma", &[("password", percorsi_service::demo::DEMO_PASSWORD), ("next", "/admin/utenti")])
+        .await;
     assert_eq!(ok.location(), "/admin/utenti?msg=reauthenticated");
     assert_eq!(admin.post(&path, &grant2).await.location(), format!("/admin/utenti/{}?msg=saved", luca.user_id));
     // Break-the-glass and the analyst's extract ask the same.
     let anna = app.login("anna").await;
     let analyst = app.login("analista").await;
     sqlx_exec(app.svc.store(), &format!("UPDATE sessions SET authenticated_at = '{old}'")).await;
-    let r = anna.post("/persone/emergenza", &[("code", "XXXXXXXXXXXXXXXX"), ("reason", "pronto soccorso, persona incosciente")]).await;
+    let r = anna
+        .post("/persone/emergenza", &[("code", "XXXXXXXXXXXXXXXX"), ("reason", "pronto soccorso, persona incosciente")])
+        .await;
     assert_eq!(r.location(), "/conferma");
     let programme = app.svc.programmes(&app.actor("analista").await).await.expect("programmes")[0].id;
     let r = analyst.get(&format!("/report/estratto?programme_id={programme}")).await;
     assert_eq!(r.location(), "/conferma", "{}", r.body);
     // An API token presents its secret on every request: not asked.
     let api = app.api_client("admin").await;
-    let r = api.json("POST", &format!("/api/v1/users/{}/roles", luca.user_id), serde_json::json!({"organisation_id": "3", "role": "analista"})).await;
+    let r = api
+        .json(
+            "POST",
+            &format!("/api/v1/users/{}/roles", luca.user_id),
+            serde_json::json!({"organisation_id": "3", "role": "analista"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
 
@@ -198,7 +213,12 @@ async fn asvs_3_7_1_sensitive_actions_ask_who_you_are_when_the_sign_in_is_not_re
 async fn asvs_2_1_7_common_passwords_are_refused_and_2_1_8_strength_is_shown_while_typing() {
     let app = TestApp::new().await;
     let c = app.login("anna").await;
-    let r = c.post("/account/password", &[("current", percorsi_service::demo::DEMO_PASSWORD), ("password", "Password123456")]).await;
+    let r = c
+        .post(
+            "/account/password",
+            &[("current", percorsi_service::demo::DEMO_PASSWORD), ("password", "Password123456")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("tra le password comuni"), "{}", r.body);
     let weak = c.post("/password/robustezza", &[("password", "iloveyou1234567")]).await;

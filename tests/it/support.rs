@@ -139,6 +139,13 @@ impl TestApp {
         self
     }
 
+    /// The same installation signing people in through an OpenID Connect provider too.
+    pub fn with_sso(mut self, settings: percorsi_service::sso::SsoSettings) -> TestApp {
+        self.svc = self.svc.clone().with_sso(settings).expect("single sign-on settings");
+        self.router = percorsi_web::router(self.svc.clone(), percorsi_web::WebConfig::default());
+        self
+    }
+
     /// The `percorsi` command on this installation's database and key.
     pub fn cli(&self) -> std::process::Command {
         percorsi_cli(&self.db_url, &self.key_file)

@@ -142,7 +142,8 @@ mod tests {
 
     #[test]
     fn asvs_2_1_9_no_composition_rules_passphrases_of_any_characters_pass() {
-        for fine in ["cavallo batteria graffetta", "una-password-lunga", "sbagliata-davvero", "perché no, è così 🙂"] {
+        for fine in ["cavallo batteria graffetta", "una-password-lunga", "sbagliata-davvero", "perché no, è così 🙂"]
+        {
             assert_eq!(password_errors(fine, &[]), Vec::<String>::new(), "{fine}");
         }
         assert_eq!(password_errors("corta", &[]), vec!["err-password-short"]);

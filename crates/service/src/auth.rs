@@ -45,7 +45,7 @@ fn throttle_keys(username: &str, source: Option<&str>) -> Vec<(String, i64)> {
 pub const DEFAULT_TOKEN_DAYS: i64 = 90;
 
 /// Sessions expire after this much inactivity…
-pub const SESSION_IDLE_MINUTES: i64 = 240;
+pub const SESSION_IDLE_MINUTES: i64 = 30;
 /// …and this long after signing in, however active (ASVS V3.3.2); a role switch does not
 /// restart the count.
 pub const SESSION_ABSOLUTE_HOURS: i64 = 12;
@@ -113,7 +113,7 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// A new session with its own CSRF token; returns the cookie's secret (stored only hashed).
-async fn start_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<String> {
+pub(crate) async fn start_session(tx: &mut Tx, s: &NewSession<'_>) -> Result<String> {
     let (token, token_hash) = new_secret();
     let (csrf, _) = new_secret();
     tx.insert_session(&token_hash, &csrf, s).await?;
@@ -347,8 +347,16 @@ impl Service {
         tx.clear_login_failures(&key).await?;
         tx.set_session_authenticated(&digest(token), &now()).await?;
         let id = Some(user.id.to_string());
-        record_system(&mut tx, &user.username, Some(user.id), "reauthenticate", "session", id, "conferma dell'identità")
-            .await?;
+        record_system(
+            &mut tx,
+            &user.username,
+            Some(user.id),
+            "reauthenticate",
+            "session",
+            id,
+            "conferma dell'identità",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -417,7 +425,9 @@ impl Service {
         let m = tx
             .membership(membership_id)
             .await?
-            .filter(|m| m.user_id == s.user_id && m.usable() && (s.method != "password" || m.organisation_password_login))
+            .filter(|m| {
+                m.user_id == s.user_id && m.usable() && (s.method != "password" || m.organisation_password_login)
+            })
             .ok_or(ServiceError::Forbidden)?;
         let actor = actor_from(&m).ok_or(ServiceError::Forbidden)?;
         tx.delete_session(&token_hash).await?;

@@ -23,6 +23,7 @@ pub mod projects;
 pub mod referrals;
 pub mod reports;
 pub mod second_factor;
+pub mod sso;
 pub mod synthetic;
 
 pub use actor::Actor;
@@ -41,6 +42,8 @@ pub struct Service {
     glass_hours: i64,
     /// The roles that must sign in with a second factor.
     mfa_roles: Arc<Vec<percorsi_domain::codes::Role>>,
+    /// The identity provider for single sign-on, when configured.
+    sso: Option<Arc<sso::Sso>>,
 }
 
 impl Service {
@@ -51,7 +54,14 @@ impl Service {
             facts: Arc::default(),
             glass_hours: glass::DEFAULT_GLASS_HOURS,
             mfa_roles: Arc::new(second_factor::DEFAULT_MFA_ROLES.to_vec()),
+            sso: None,
         }
+    }
+
+    /// Signs people in through an OpenID Connect provider as well.
+    pub fn with_sso(mut self, settings: sso::SsoSettings) -> Result<Service> {
+        self.sso = Some(Arc::new(sso::Sso::new(settings)?));
+        Ok(self)
     }
 
     /// The roles that must sign in with a second factor (by default administrators, auditors
@@ -89,6 +99,7 @@ impl Service {
             facts: Arc::default(),
             glass_hours: self.glass_hours,
             mfa_roles: self.mfa_roles.clone(),
+            sso: self.sso.clone(),
         }
     }
 }

@@ -61,8 +61,8 @@ pub struct Enrolled {
 
 impl Service {
     fn secret_of(&self, nonce: &str) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key)
-            .expect("HMAC accepts keys of any length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key).expect("HMAC accepts keys of any length");
         mac.update(b"percorsi totp secret\0");
         mac.update(nonce.as_bytes());
         // 160 bits, the length RFC 4226 recommends.
@@ -75,8 +75,8 @@ impl Service {
     }
 
     fn recovery_hash(&self, user_id: i64, code: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key)
-            .expect("HMAC accepts keys of any length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key).expect("HMAC accepts keys of any length");
         mac.update(b"percorsi recovery code\0");
         mac.update(user_id.to_string().as_bytes());
         mac.update(b"\0");
@@ -87,9 +87,10 @@ impl Service {
     /// Whether the user must have a second factor: one of their roles is among those that
     /// always need one, or one of their organisations asks it of everyone.
     pub fn second_factor_required(&self, memberships: &[MembershipRow]) -> bool {
-        memberships.iter().filter(|m| m.usable()).any(|m| {
-            m.organisation_mfa_required || Role::parse(&m.role).is_some_and(|r| self.mfa_roles().contains(&r))
-        })
+        memberships
+            .iter()
+            .filter(|m| m.usable())
+            .any(|m| m.organisation_mfa_required || Role::parse(&m.role).is_some_and(|r| self.mfa_roles().contains(&r)))
     }
 
     /// The account page's view of the user's second factor.
@@ -258,8 +259,16 @@ impl Service {
         tx.remove_totp(user_id).await?;
         let sessions = tx.end_sessions_of_user(user_id).await?;
         let detail = format!("{sessions} sessioni chiuse");
-        crate::audit::record(&mut tx, actor, "update", "user", Some(user_id), "reimpostazione secondo fattore", Some(detail))
-            .await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "update",
+            "user",
+            Some(user_id),
+            "reimpostazione secondo fattore",
+            Some(detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -291,8 +300,7 @@ fn random_nonce() -> String {
 /// Ten symbols (about 49 bits), shown as `xxxxx-xxxxx`.
 fn new_recovery_code() -> String {
     let mut rng = rand::thread_rng();
-    let s: String =
-        (0..10).map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char).collect();
+    let s: String = (0..10).map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char).collect();
     format!("{}-{}", &s[..5], &s[5..])
 }
 
@@ -317,7 +325,9 @@ mod tests {
     fn rfc_6238_sha1_vectors() {
         // RFC 6238 appendix B, SHA-1, 8 digits, secret "12345678901234567890".
         let totp = TOTP::new(Algorithm::SHA1, 8, 1, 30, b"12345678901234567890".to_vec()).unwrap();
-        for (t, code) in [(59, "94287082"), (1111111109, "07081804"), (1234567890, "89005924"), (2000000000, "69279037")] {
+        for (t, code) in
+            [(59, "94287082"), (1111111109, "07081804"), (1234567890, "89005924"), (2000000000, "69279037")]
+        {
             assert_eq!(totp.generate(t), code);
         }
     }

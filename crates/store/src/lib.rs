@@ -22,8 +22,8 @@ mod projects;
 mod referrals;
 mod rows;
 mod schema;
-mod second_factor;
 mod scope;
+mod second_factor;
 mod sessions;
 mod users;
 

@@ -145,10 +145,7 @@ impl Tx<Write> {
     /// Takes the sign-in under way for `state` (once: a replayed answer finds nothing), if it
     /// started after `started_after`; older ones are dropped on the way.
     pub async fn take_oidc_pending(&mut self, state: &str, started_after: &str) -> Result<Option<OidcPending>> {
-        sqlx::query("DELETE FROM oidc_pending WHERE created_at <= $1")
-            .bind(started_after)
-            .execute(self.conn())
-            .await?;
+        sqlx::query("DELETE FROM oidc_pending WHERE created_at <= $1").bind(started_after).execute(self.conn()).await?;
         let r = sqlx::query(
             "DELETE FROM oidc_pending WHERE state = $1 \
              RETURNING state, nonce, pkce_verifier, next_path, session_hash, created_at",

@@ -333,7 +333,12 @@ pub struct SsoForm {
     sso_subject: String,
 }
 
-pub async fn link_sso(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Form(f): Form<SsoForm>) -> Response {
+pub async fn link_sso(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<SsoForm>,
+) -> Response {
     match state.svc.link_sso(&auth.actor, id, &f.sso_subject).await {
         Ok(()) => Redirect::to(&format!("/admin/utenti/{id}?msg=saved")).into_response(),
         Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {

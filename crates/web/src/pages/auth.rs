@@ -21,7 +21,10 @@ pub struct LoginForm {
 }
 
 pub async fn login_form(State(state): State<AppState>, v: Visitor, Query(q): Query<MsgQuery>) -> Response {
-    let ctx = context! { next => q.next, values => context!{}, ..base(&state, v.lang, None, "login-title", q.msg.as_deref()) };
+    let ctx = context! {
+        next => q.next, values => context!{}, sso => state.svc.sso_label(),
+        ..base(&state, v.lang, None, "login-title", q.msg.as_deref())
+    };
     state.ui.render(StatusCode::OK, "login.html", ctx)
 }
 
@@ -64,6 +67,7 @@ fn login_page(state: &AppState, lang: Lang, f: &LoginForm, message: String, stat
         next => f.next.clone(),
         login_error => message,
         values => context! { username => f.username.clone() },
+        sso => state.svc.sso_label(),
         ..base(state, lang, None, "login-title", None),
     };
     state.ui.render(status, "login.html", ctx)
@@ -122,4 +126,72 @@ pub async fn set_lang(State(state): State<AppState>, Path(code): Path<String>, h
 /// The `Set-Cookie` of the session, named and flagged as the installation serves it.
 fn session_set_cookie(state: &AppState, token: &str, max_age: Option<i64>) -> String {
     set_cookie(session_cookie(state.ui.secure_cookies), token, max_age, state.ui.secure_cookies)
+}
+
+/// The cookie that binds a single sign-on under way to the browser that started it, so that a
+/// provider's answer obtained by someone else cannot sign this browser in (login CSRF).
+const SSO_STATE_COOKIE: &str = "percorsi_sso_state";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SsoStart {
+    next: String,
+    reauth: Option<String>,
+}
+
+/// Sends the browser to the identity provider (to sign in, or to confirm who it is).
+pub async fn sso_start(State(state): State<AppState>, v: Visitor, Query(q): Query<SsoStart>) -> Response {
+    let next = safe_next(Some(&q.next).filter(|n| !n.is_empty()).map(|s| s.as_str()));
+    let reauth = q.reauth.is_some().then(|| v.session.as_ref().map(|s| s.token.clone())).flatten();
+    match state.svc.sso_start(&next, reauth.as_deref()).await {
+        Ok((sso_state, url)) => {
+            let cookie = set_cookie(SSO_STATE_COOKIE, &sso_state, Some(600), state.ui.secure_cookies);
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&url)).into_response()
+        }
+        Err(ServiceError::Conflict(key)) => sso_error(&state, v.lang, key),
+        Err(e) => fail(&state, v.lang, e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SsoCallback {
+    code: String,
+    state: String,
+    error: Option<String>,
+}
+
+/// The provider's answer.
+pub async fn sso_callback(
+    State(state): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    Query(q): Query<SsoCallback>,
+) -> Response {
+    let clear = set_cookie(SSO_STATE_COOKIE, "", Some(0), state.ui.secure_cookies);
+    let bound = crate::session::cookie(&headers, SSO_STATE_COOKIE).is_some_and(|c| !c.is_empty() && c == q.state);
+    if q.error.is_some() || q.code.is_empty() || !bound {
+        let key = if q.error.is_some() { "err-sso-failed" } else { "err-sso-expired" };
+        return ([(header::SET_COOKIE, clear)], sso_error(&state, v.lang, key)).into_response();
+    }
+    match state.svc.sso_finish(&q.state, &q.code).await {
+        Ok(percorsi_service::sso::SsoOutcome::SignedIn { session_token, next }) => {
+            let session = session_set_cookie(&state, &session_token, None);
+            ([(header::SET_COOKIE, clear), (header::SET_COOKIE, session)], Redirect::to(&safe_next(Some(&next))))
+                .into_response()
+        }
+        Ok(percorsi_service::sso::SsoOutcome::Reauthenticated { next }) => {
+            let next = safe_next(Some(&next));
+            let sep = if next.contains('?') { '&' } else { '?' };
+            ([(header::SET_COOKIE, clear)], Redirect::to(&format!("{next}{sep}msg=reauthenticated"))).into_response()
+        }
+        Err(ServiceError::Conflict(key)) => {
+            ([(header::SET_COOKIE, clear)], sso_error(&state, v.lang, key)).into_response()
+        }
+        Err(e) => fail(&state, v.lang, e),
+    }
+}
+
+fn sso_error(state: &AppState, lang: Lang, key: &str) -> Response {
+    login_page(state, lang, &LoginForm::default(), state.ui.t(lang, key), StatusCode::UNAUTHORIZED)
 }

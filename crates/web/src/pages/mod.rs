@@ -37,6 +37,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             ),
         )
         .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login/sso", get(auth::sso_start))
+        .route("/login/sso/callback", get(auth::sso_callback))
         .route("/login/codice", get(second_factor::code_form).post(second_factor::code))
         .route("/conferma", get(second_factor::reauth_form).post(second_factor::reauth))
         .route("/account/mfa", get(second_factor::show))

@@ -59,8 +59,9 @@ pub async fn code(State(state): State<AppState>, v: Visitor, Form(f): Form<CodeF
         }
         Err(ServiceError::Invalid(inv)) => code_page(&state, &v, &f.next, Some(&inv), StatusCode::UNAUTHORIZED),
         Err(ServiceError::Throttled(seconds)) => {
-            let inv = Invalid(vec![percorsi_domain::FieldError::new("code", "err-login-throttled")
-                .arg("seconds", seconds.to_string())]);
+            let inv = Invalid(vec![
+                percorsi_domain::FieldError::new("code", "err-login-throttled").arg("seconds", seconds.to_string())
+            ]);
             let page = code_page(&state, &v, &f.next, Some(&inv), StatusCode::TOO_MANY_REQUESTS);
             super::with_retry_after(page, seconds.into())
         }
@@ -69,11 +70,8 @@ pub async fn code(State(state): State<AppState>, v: Visitor, Form(f): Form<CodeF
 }
 
 /// A signed-in session, whether or not it has chosen its role or still has to enrol.
-fn signed_in(v: &Visitor) -> Result<Arc<SessionState>, Response> {
-    match &v.session {
-        Some(s) if s.info.stage != SessionStage::Code => Ok(s.clone()),
-        _ => Err(Redirect::to("/login").into_response()),
-    }
+fn signed_in(v: &Visitor) -> Option<Arc<SessionState>> {
+    v.session.clone().filter(|s| s.info.stage != SessionStage::Code)
 }
 
 async fn mfa_page(
@@ -107,17 +105,15 @@ pub struct MsgOnly {
 }
 
 pub async fn show(State(state): State<AppState>, v: Visitor, Query(q): Query<MsgOnly>) -> Response {
-    let s = match signed_in(&v) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = signed_in(&v) else {
+        return Redirect::to("/login").into_response();
     };
     mfa_page(&state, v.lang, &s, None, None, q.msg.as_deref()).await
 }
 
 pub async fn begin(State(state): State<AppState>, v: Visitor) -> Response {
-    let s = match signed_in(&v) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = signed_in(&v) else {
+        return Redirect::to("/login").into_response();
     };
     match state.svc.begin_enrolment(&s.info).await {
         Ok(()) => Redirect::to("/account/mfa").into_response(),
@@ -128,9 +124,8 @@ pub async fn begin(State(state): State<AppState>, v: Visitor) -> Response {
 /// Confirms the enrolment and shows the recovery codes once (the page is not a redirect, so
 /// they appear in no URL or history entry).
 pub async fn confirm(State(state): State<AppState>, v: Visitor, Form(f): Form<CodeForm>) -> Response {
-    let s = match signed_in(&v) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(s) = signed_in(&v) else {
+        return Redirect::to("/login").into_response();
     };
     match state.svc.confirm_enrolment(&s.info, &s.token, &f.code).await {
         Ok(done) => {
