@@ -63,6 +63,10 @@ enum Command {
         /// require it of every role on top of these.
         #[arg(long, env = "PERCORSI_MFA_ROLES", default_value = "amministratore,auditor,analista", value_parser = parse_roles)]
         mfa_roles: RoleList,
+        /// The k of the analysts' extract: every row shares sex, age class, organisation and
+        /// months with at least k − 1 others (generalised as needed; rows still alone are left out).
+        #[arg(long, env = "PERCORSI_EXTRACT_K", default_value_t = 5, value_parser = clap::value_parser!(u16).range(2..=100))]
+        extract_k: u16,
         #[command(flatten)]
         sso: SsoArgs,
     },
@@ -416,11 +420,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             metrics_token,
             glass_hours,
             mfa_roles,
+            extract_k,
             sso,
         } => {
             let secure_cookies = cookies_secure(bind, *secure_cookies, *insecure_cookies);
-            let mut svc =
-                open(&cli, Open::MayCreate).await?.with_glass_hours(*glass_hours).with_mfa_roles(mfa_roles.0.clone());
+            let mut svc = open(&cli, Open::MayCreate)
+                .await?
+                .with_glass_hours(*glass_hours)
+                .with_mfa_roles(mfa_roles.0.clone())
+                .with_extract_k(usize::from(*extract_k));
             if let Some(settings) = sso.settings(bind, secure_cookies)? {
                 tracing::info!(issuer = %settings.issuer, claim = %settings.claim, "single sign-on through OpenID Connect");
                 svc = svc.with_sso(settings).map_err(|e| anyhow::anyhow!("single sign-on: {e}"))?;

@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod concurrency;
 mod consents;
+mod disclosure;
 mod faults;
 mod installation;
 mod limits;

@@ -10,6 +10,7 @@ use crate::{Actor, Result, Service, ServiceError};
 use percorsi_domain::codes::UserClass;
 use percorsi_domain::consent::DataCategory;
 use percorsi_domain::instrument::{AssessmentKind, Instrument, SectionScore};
+use percorsi_domain::report::grid::Protection;
 use percorsi_domain::report::{Grid, Label, Line, Percent, Role};
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
@@ -223,8 +224,8 @@ impl Service {
                 g.add(r, k, v.max(0) as u64);
             }
         }
-        let grid = g.finish().suppress();
-        let axes = axes_grid(&contents, &placement_axes)?;
+        let grid = g.finish().protect(self.protection());
+        let axes = axes_grid(&contents, &placement_axes, self.protection())?;
         let own = policy::allows(actor.role, Permission::OwnExactFigures)
             .then(|| counts.iter().find(|c| c.organisation_id == actor.organisation_id).cloned())
             .flatten();
@@ -234,7 +235,7 @@ impl Service {
 }
 
 /// Supports by axis: objectives in the projects in force and placements in progress.
-fn axes_grid(contents: &[String], placements: &[String]) -> Result<Grid> {
+fn axes_grid(contents: &[String], placements: &[String], protection: Protection) -> Result<Grid> {
     use percorsi_domain::project::{Axis, Plan};
     let mut rows: Vec<Line> = Axis::ALL
         .iter()
@@ -258,5 +259,5 @@ fn axes_grid(contents: &[String], placements: &[String]) -> Result<Grid> {
             g.add(at(a), 1, 1);
         }
     }
-    Ok(g.finish().suppress())
+    Ok(g.finish().protect(protection))
 }

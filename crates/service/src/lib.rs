@@ -10,6 +10,7 @@ pub mod backup;
 pub mod coordination;
 pub mod demo;
 pub mod error;
+pub mod extract;
 pub mod glass;
 pub mod import;
 pub mod instruments;
@@ -44,6 +45,8 @@ pub struct Service {
     mfa_roles: Arc<Vec<percorsi_domain::codes::Role>>,
     /// The identity provider for single sign-on, when configured.
     sso: Option<Arc<sso::Sso>>,
+    /// The k of the extract's k-anonymity.
+    extract_k: usize,
 }
 
 impl Service {
@@ -55,7 +58,14 @@ impl Service {
             glass_hours: glass::DEFAULT_GLASS_HOURS,
             mfa_roles: Arc::new(second_factor::DEFAULT_MFA_ROLES.to_vec()),
             sso: None,
+            extract_k: extract::DEFAULT_K,
         }
+    }
+
+    /// The k of the extract's k-anonymity (at least 2).
+    pub fn with_extract_k(mut self, k: usize) -> Service {
+        self.extract_k = k.max(2);
+        self
     }
 
     /// Signs people in through an OpenID Connect provider as well.
@@ -100,6 +110,7 @@ impl Service {
             glass_hours: self.glass_hours,
             mfa_roles: self.mfa_roles.clone(),
             sso: self.sso.clone(),
+            extract_k: self.extract_k,
         }
     }
 }

@@ -9,6 +9,38 @@ use percorsi_domain::{FieldError, Invalid};
 use percorsi_store::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
 use serde::Serialize;
 
+/// A count of interventions as the viewer may see it: exact for the organisation's own people
+/// (and those it manages), otherwise through the disclosure control of the reports (ADR 0014).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Shown {
+    Count(i64),
+    /// 1–4: shown as "<5".
+    Small(&'static str),
+}
+
+impl Shown {
+    fn of(n: i64, exact: bool, key: impl FnOnce() -> u32) -> Shown {
+        use percorsi_domain::report::grid::{protect_count, Cell};
+        if exact {
+            return Shown::Count(n);
+        }
+        match protect_count(n.max(0) as u64, key()) {
+            Cell::Count(v) => Shown::Count(v as i64),
+            _ => Shown::Small("<5"),
+        }
+    }
+}
+
+/// One intervention type of a participant: planned (a plan, always exact), activated, ended.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QuotaView {
+    pub intervention_type: String,
+    pub planned: i64,
+    pub activated: Shown,
+    pub ended: Shown,
+}
+
 /// One participant's line on the programme page.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ParticipantOverview {
@@ -16,10 +48,12 @@ pub struct ParticipantOverview {
     pub balance: Balance,
     pub outstanding: i64,
     pub available: i64,
-    pub quotas: Vec<QuotaRow>,
+    pub quotas: Vec<QuotaView>,
     pub planned: i64,
-    pub activated: i64,
-    pub concluded: i64,
+    pub activated: Shown,
+    pub concluded: Shown,
+    /// Whether the viewer sees this organisation's exact counts.
+    pub exact: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -131,7 +165,13 @@ impl Service {
             Err(ServiceError::Forbidden) => false,
             Err(e) => return Err(e),
         };
+        let orgs = tx.organisations().await?;
         tx.commit().await?;
+        // Exact counts for the viewer's own organisation and those under it (with the right to
+        // exact figures); everyone else sees them protected like the reports.
+        let own = policy::allows(actor.role, Permission::OwnExactFigures)
+            .then(|| policy::organisation_and_below(&orgs, actor.organisation_id));
+        let protection = self.protection();
         let mut total = Balance::default();
         let mut balanced = true;
         let participants = participants
@@ -155,14 +195,27 @@ impl Service {
                             })
                     })
                     .collect();
+                let exact = own.as_ref().is_some_and(|o| o.contains(&p.organisation_id));
+                let cell = |what: &str| format!("programme-{id}-org-{}-{what}", p.organisation_id);
+                let shown = |n: i64, what: String| Shown::of(n, exact, || protection.cell_key(&cell(&what), "count"));
+                let quotas = mine
+                    .iter()
+                    .map(|q| QuotaView {
+                        intervention_type: q.intervention_type.clone(),
+                        planned: q.planned,
+                        activated: shown(q.activated, format!("{}-activated", q.intervention_type)),
+                        ended: shown(q.concluded + q.interrupted, format!("{}-ended", q.intervention_type)),
+                    })
+                    .collect();
                 ParticipantOverview {
                     outstanding: balance.outstanding(),
                     available: balance.available(),
                     planned: mine.iter().map(|q| q.planned).sum(),
-                    activated: mine.iter().map(|q| q.activated).sum(),
-                    concluded: mine.iter().map(|q| q.concluded + q.interrupted).sum(),
+                    activated: shown(mine.iter().map(|q| q.activated).sum(), "activated".into()),
+                    concluded: shown(mine.iter().map(|q| q.concluded + q.interrupted).sum(), "ended".into()),
+                    exact,
                     balance,
-                    quotas: mine,
+                    quotas,
                     participant: p,
                 }
             })

@@ -5,14 +5,17 @@
 
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service};
+use hmac::{Hmac, Mac};
 use percorsi_domain::codes::OrganisationKind;
 use percorsi_domain::programme::InterventionType;
+use percorsi_domain::report::grid::Protection;
 use percorsi_domain::report::{self, Budget, Ending, Fact, Filter, GroupBy, Report, Unit};
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
 use percorsi_store::ProgrammeRow;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::RwLock;
 
@@ -168,7 +171,35 @@ pub enum Viewer<'a> {
     System { suppress: bool },
 }
 
+/// Derives each record's secret key for disclosure control from the installation key.
+pub(crate) struct RecordKeys(Hmac<Sha256>);
+
+impl RecordKeys {
+    pub(crate) fn of(&self, intervention_id: i64) -> u8 {
+        let mut mac = self.0.clone();
+        mac.update(&intervention_id.to_be_bytes());
+        mac.finalize().into_bytes()[0]
+    }
+}
+
 impl Service {
+    /// The secrets of the disclosure control (ADR 0014), derived from the installation key so
+    /// that every app server perturbs every cell the same way and nobody without the key can.
+    pub(crate) fn protection(&self) -> Protection {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key).expect("HMAC takes any key");
+        mac.update(b"percorsi disclosure control cells");
+        let bytes = mac.finalize().into_bytes();
+        let mut secret = [0u8; 8];
+        secret.copy_from_slice(&bytes[..8]);
+        Protection { secret: u64::from_be_bytes(secret) }
+    }
+
+    pub(crate) fn record_keys(&self) -> RecordKeys {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key).expect("HMAC takes any key");
+        mac.update(b"percorsi disclosure control records\0");
+        RecordKeys(mac)
+    }
+
     /// Whether this actor sees exact numbers (its own organisation's records) or suppressed ones.
     fn report_scope(&self, actor: &Actor) -> Result<(Option<i64>, bool)> {
         policy::require(actor, Permission::ViewReports)?;
@@ -254,6 +285,7 @@ impl Service {
             .filter(|(org, t, _)| allowed(*org) && filter.intervention_type.is_none_or(|ft| ft == *t))
             .collect();
         self.refresh_cache().await?;
+        let protection = suppress.then(|| self.protection());
         // Building the tables over hundreds of thousands of facts is CPU work: on the blocking
         // pool, under a read lock, so reports run in parallel and the async workers stay free.
         let cache = self.facts.clone();
@@ -284,7 +316,7 @@ impl Service {
                 all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
             let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
             let input = report::Input { facts: chosen, units: shown, planned, budget: balance, by };
-            let report = report::build(&input, suppress, only);
+            let report = report::build(&input, protection, only);
             let units: Vec<Unit> = all_units.into_iter().filter(|u| taking_part.contains(&u.id)).collect();
             (report, units)
         })
@@ -301,9 +333,13 @@ impl Service {
         // New facts are read without holding the cache, and applied under a short write lock:
         // reports keep reading meanwhile.
         let revision = self.facts.state.read().await.revision;
-        let fresh = self.store().facts_since(revision).await?;
+        let mut fresh = self.store().facts_since(revision).await?;
         if fresh.is_empty() {
             return Ok(());
+        }
+        let keys = self.record_keys();
+        for (_, fact) in fresh.iter_mut() {
+            fact.key = keys.of(fact.intervention_id);
         }
         let mut state = self.facts.state.write().await;
         // Another request may have applied some of these meanwhile; a revision covers a whole
@@ -397,8 +433,10 @@ pub struct ExtractRow {
 }
 
 impl Service {
-    /// The pseudonymised extract of a programme for analysts, within the report's filters. Audited.
-    pub async fn extract(&self, actor: &Actor, q: &ReportQuery, format: &str) -> Result<Vec<ExtractRow>> {
+    /// The pseudonymised extract of a programme for analysts, within the report's filters:
+    /// k-anonymous on its quasi-identifiers, with person codes keyed for this extract only.
+    /// Audited.
+    pub async fn extract(&self, actor: &Actor, q: &ReportQuery, format: &str) -> Result<crate::extract::Extract> {
         policy::require(actor, Permission::ExtractData)?;
         policy::require_recent_authentication(actor)?;
         let valid = q.validate()?;
@@ -460,7 +498,9 @@ impl Service {
                 autonomy_change: code(f.autonomy.map(|v| v.code())),
             });
         }
-        Ok(out)
+        let (generalisation, left_out, mut rows) = crate::extract::k_anonymous(out, self.extract_k);
+        crate::extract::rekey(&mut rows, &self.pseudonym_key);
+        Ok(crate::extract::Extract { k: self.extract_k, generalisation, left_out, rows })
     }
 }
 

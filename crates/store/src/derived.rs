@@ -70,6 +70,8 @@ pub fn derive_fact(src: &FactSource, assessed: &Assessed) -> Result<Fact> {
         section_b: imported.map_or(assessed.bands[1], |i| code(&i.section_b, Band::parse)),
         section_c: imported.map_or(assessed.bands[2], |i| code(&i.section_c, Band::parse)),
         autonomy: imported.map_or(assessed.autonomy, |i| code(&i.autonomy_change, AutonomyChange::parse)),
+        // Set when the fact enters the report cache (it needs the installation key).
+        key: 0,
     })
 }
 

@@ -378,7 +378,7 @@ mod tests {
         for by in [GroupBy::Kind, GroupBy::Organisation] {
             let input =
                 Input { facts: Vec::new(), units: units.clone(), planned: Vec::new(), budget: Budget::default(), by };
-            let report = build(&input, true, None);
+            let report = build(&input, Some(percorsi_domain::report::grid::Protection { secret: 1 }), None);
             let mut ids = vec!["report-subtotal".to_string(), "report-chart-desc".to_string()];
             for t in &report.tables {
                 ids.push(format!("report-{}-title", t.code));

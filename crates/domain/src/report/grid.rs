@@ -1,5 +1,6 @@
 //! A report table's numbers: a grid of counts with its row and column totals, percentages on
-//! non-missing values, and small-cell suppression that no total can undo.
+//! non-missing values, and the disclosure control applied before anyone without identifiable
+//! access sees it.
 
 use serde::Serialize;
 
@@ -63,10 +64,6 @@ pub type At = (usize, usize);
 /// An equation a reader could use: the parts add up to the total.
 pub type Equation = (Vec<At>, At);
 
-/// How much we would rather hide a cell next (smaller first): not a total or a zero, shields
-/// more exposed lines, smaller value.
-type Preference = (bool, std::cmp::Reverse<usize>, u64);
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Percent {
@@ -110,13 +107,20 @@ pub struct Grid {
     pub cells: Vec<Vec<Cell>>,
     /// Percentages, parallel to `cells` (None where not applicable or hidden).
     pub percents: Vec<Vec<Option<f64>>>,
+    /// Each cell's key: the sum of its records' keys (see [`Grid::protect`]).
+    #[serde(skip)]
+    keys: Vec<Vec<u32>>,
+    /// Whether the cells were counted record by record (with keys).
+    #[serde(skip)]
+    keyed: bool,
 }
 
 impl Grid {
     pub fn new(title: Option<Label>, row_header: Label, rows: Vec<Line>, columns: Vec<Line>, percent: Percent) -> Grid {
         let cells = vec![vec![Cell::Empty; columns.len()]; rows.len()];
         let percents = vec![vec![None; columns.len()]; rows.len()];
-        Grid { title, row_header, columns, rows, percent, cells, percents }
+        let keys = vec![vec![0; columns.len()]; rows.len()];
+        Grid { title, row_header, columns, rows, percent, cells, percents, keys, keyed: false }
     }
 
     fn is_count_row(&self, r: usize) -> bool {
@@ -133,6 +137,13 @@ impl Grid {
         } else {
             self.cells[r][c] = Cell::Count(n);
         }
+    }
+
+    /// Counts one record (an intervention) in a category/missing cell, with its secret key.
+    pub fn record(&mut self, r: usize, c: usize, f: &super::Fact) {
+        self.add(r, c, 1);
+        self.keys[r][c] = self.keys[r][c].wrapping_add(u32::from(f.key));
+        self.keyed = true;
     }
 
     pub fn set_fixed(&mut self, r: usize, c: usize, v: i64) {
@@ -167,15 +178,15 @@ impl Grid {
                 match self.rows[r].role {
                     Role::Subtotal => {
                         let g = self.rows[r].group;
-                        let s = (0..nr)
-                            .filter(|&i| self.is_count_row(i) && self.rows[i].group == g)
-                            .map(|i| self.count(i, c))
-                            .sum();
-                        self.cells[r][c] = Cell::Count(s);
+                        let members: Vec<usize> =
+                            (0..nr).filter(|&i| self.is_count_row(i) && self.rows[i].group == g).collect();
+                        self.cells[r][c] = Cell::Count(members.iter().map(|&i| self.count(i, c)).sum());
+                        self.keys[r][c] = members.iter().fold(0u32, |k, &i| k.wrapping_add(self.keys[i][c]));
                     }
                     Role::Total => {
-                        let s = (0..nr).filter(|&i| self.is_count_row(i)).map(|i| self.count(i, c)).sum();
-                        self.cells[r][c] = Cell::Count(s);
+                        let members: Vec<usize> = (0..nr).filter(|&i| self.is_count_row(i)).collect();
+                        self.cells[r][c] = Cell::Count(members.iter().map(|&i| self.count(i, c)).sum());
+                        self.keys[r][c] = members.iter().fold(0u32, |k, &i| k.wrapping_add(self.keys[i][c]));
                     }
                     _ => {}
                 }
@@ -183,8 +194,9 @@ impl Grid {
         }
         for r in 0..nr {
             if let Some(t) = self.columns.iter().position(|l| l.role == Role::Total) {
-                let s = (0..nc).filter(|&c| self.is_count_col(c)).map(|c| self.count(r, c)).sum();
-                self.cells[r][t] = Cell::Count(s);
+                let members: Vec<usize> = (0..nc).filter(|&c| self.is_count_col(c)).collect();
+                self.cells[r][t] = Cell::Count(members.iter().map(|&c| self.count(r, c)).sum());
+                self.keys[r][t] = members.iter().fold(0u32, |k, &c| k.wrapping_add(self.keys[r][c]));
             }
             self.fill_difference(r);
         }
@@ -268,68 +280,50 @@ impl Grid {
         self.cells[rc.0][rc.1].is_hidden()
     }
 
-    /// Hides counts of 1–4, then as many other cells as needed so that no hidden count can be
-    /// worked out from the totals (by any combination of row, column and group equations), then
-    /// the percentages and differences that would give a hidden count away.
-    pub fn suppress(mut self) -> Grid {
-        let nr = self.rows.len();
-        let originals = self.cells.clone();
-        for row in self.cells.iter_mut() {
-            for cell in row.iter_mut() {
-                if matches!(cell, Cell::Count(1..=4)) {
-                    *cell = Cell::Suppressed;
-                }
+    /// The disclosure control every aggregate goes through for viewers without identifiable
+    /// access (ADR 0014): counts of 1–4 are shown as "<5"; every other non-zero count, totals
+    /// included, is moved by a small amount (at most [`MAX_NOISE`], never below the threshold)
+    /// that is a fixed function of the count and of the cell's key — the sum of its records'
+    /// secret keys — so the same records always show the same number in every table and every
+    /// query, and the difference of two queries carries the noise of both. Then, where the
+    /// published numbers, their known bounds and the table's equations would still pin down a
+    /// "<5" cell, the total of that line is withheld ("n.d."). Percentages and differences are
+    /// computed from what is shown.
+    pub fn protect(mut self, p: Protection) -> Grid {
+        let (nr, nc) = (self.rows.len(), self.columns.len());
+        for r in 0..nr {
+            for c in 0..nc {
+                let Cell::Count(n) = self.cells[r][c] else { continue };
+                // An empty cell has no records: its key comes from where it is.
+                let key = if self.keyed && n > 0 {
+                    self.keys[r][c]
+                } else {
+                    p.cell_key(&self.rows[r].code, &self.columns[c].code)
+                };
+                self.cells[r][c] = protect_count(n, key);
             }
+        }
+        for r in 0..nr {
+            self.fill_difference(r);
         }
         let lines = self.lines();
-        let value = |rc: (usize, usize)| match originals[rc.0][rc.1] {
-            Cell::Count(v) => v,
-            _ => 0,
-        };
-        while let Some(exposed) = determined(&self.cells, &lines) {
-            // Hide the smallest visible part of a line that gives the cell away (one where it is
-            // the only hidden cell, if any), preferring non-zero counts, which protect more;
-            // the line's total only when nothing else is left.
-            let through: Vec<&Equation> = lines.iter().filter(|(p, t)| p.contains(&exposed) || *t == exposed).collect();
-            let hidden_in = |(p, t): &Equation| p.iter().chain([t]).filter(|rc| self.hidden(**rc)).count();
-            let single: Vec<&Equation> = through.iter().copied().filter(|l| hidden_in(l) == 1).collect();
-            let candidates = if single.is_empty() { through } else { single };
-            // A cell that also sits in other lines with a lone hidden cell protects those too.
-            let exposing: Vec<&Equation> = lines.iter().filter(|l| hidden_in(l) == 1).collect();
-            let shields = |rc: At| exposing.iter().filter(|(p, t)| p.contains(&rc) || *t == rc).count();
-            let mut best: Option<(At, Preference)> = None;
-            for (parts, total) in candidates {
-                let mut members = parts.clone();
-                members.push(*total);
-                for &rc in members.iter().filter(|&&rc| rc != exposed && !self.hidden(rc)) {
-                    let is_total = rc == *total;
-                    let key = (is_total || value(rc) == 0, std::cmp::Reverse(shields(rc)), value(rc));
-                    if best.is_none_or(|(_, k)| key < k) {
-                        best = Some((rc, key));
-                    }
-                }
-            }
-            match best {
-                Some((rc, _)) => self.cells[rc.0][rc.1] = Cell::Hidden,
-                // Nothing left to hide around it: the whole grid goes.
-                None => {
-                    for r in 0..nr {
-                        for c in 0..self.columns.len() {
-                            if matches!(self.cells[r][c], Cell::Count(_)) {
-                                self.cells[r][c] = Cell::Hidden;
-                            }
-                        }
-                    }
-                }
-            }
+        // A safety net: each round withholds one more cell (a line's total, or the exposed cell
+        // itself when no total is left to withhold), so it ends.
+        while let Some(exposed) = exposed_cell(&self.cells, &lines) {
+            let total = lines
+                .iter()
+                .filter(|(parts, _)| parts.contains(&exposed))
+                .map(|(_, t)| *t)
+                .find(|t| !self.hidden(*t) && !matches!(self.cells[t.0][t.1], Cell::Count(0)));
+            let (r, c) = total.unwrap_or(exposed);
+            self.cells[r][c] = Cell::Hidden;
         }
-        // Differences reveal their total; percentages reveal a hidden "missing" count through
-        // the base, and of course the hidden cell itself.
-        for r in 0..nr {
-            if let (Some(t), Some(d)) = (
-                self.columns.iter().position(|l| l.role == Role::Total),
-                self.columns.iter().position(|l| l.role == Role::Difference),
-            ) {
+        // A difference reveals its total.
+        if let (Some(t), Some(d)) = (
+            self.columns.iter().position(|l| l.role == Role::Total),
+            self.columns.iter().position(|l| l.role == Role::Difference),
+        ) {
+            for r in 0..nr {
                 if self.cells[r][t].is_hidden() {
                     self.cells[r][d] = Cell::Hidden;
                 }
@@ -376,7 +370,8 @@ impl Grid {
                     let (r, c) = at(t);
                     let missing: u64 =
                         (0..inner).filter(|&i| role(i) == Role::Missing).map(|i| self.count(at(i).0, at(i).1)).sum();
-                    self.count(r, c) - missing
+                    // Shown counts are perturbed: the base never goes below zero.
+                    self.count(r, c).saturating_sub(missing)
                 }
                 _ => base_parts.iter().map(|&i| self.count(at(i).0, at(i).1)).sum(),
             };
@@ -387,7 +382,7 @@ impl Grid {
                 let (r, c) = at(i);
                 let shown = match role(i) {
                     Role::Category => matches!(self.cells[r][c], Cell::Count(_)),
-                    Role::Total => true,
+                    Role::Total => !self.cells[r][c].is_hidden(),
                     _ => false,
                 };
                 let perpendicular = if by_row { self.rows[r].role } else { self.columns[c].role };
@@ -405,83 +400,120 @@ pub fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// A hidden cell whose value follows from the visible cells and the equations, if any.
-/// Gaussian elimination over the hidden cells: a cell is determined exactly when its unit
-/// vector lies in the row space of the equations.
-pub fn determined(cells: &[Vec<Cell>], lines: &[Equation]) -> Option<At> {
-    let mut vars: Vec<(usize, usize)> = Vec::new();
-    for (r, row) in cells.iter().enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            if cell.is_hidden() {
-                vars.push((r, c));
-            }
-        }
-    }
-    if vars.is_empty() {
-        return None;
-    }
-    let index = |rc: (usize, usize)| vars.iter().position(|v| *v == rc);
-    let mut m: Vec<Vec<f64>> = Vec::new();
-    for (parts, total) in lines {
-        let mut eq = vec![0.0; vars.len()];
-        for p in parts {
-            if let Some(i) = index(*p) {
-                eq[i] += 1.0;
-            }
-        }
-        if let Some(i) = index(*total) {
-            eq[i] -= 1.0;
-        }
-        if eq.iter().any(|v| *v != 0.0) {
-            m.push(eq);
-        }
-    }
-    let pivots = rref(&mut m);
-    for (row, &col) in pivots.iter().enumerate() {
-        if m[row].iter().enumerate().all(|(j, v)| j == col || v.abs() < 1e-9) {
-            return Some(vars[col]);
-        }
-    }
-    None
+/// Counts below this are never shown (as "<5").
+pub const THRESHOLD: u64 = 5;
+/// The largest amount a shown count differs from the true one.
+pub const MAX_NOISE: u64 = 2;
+
+/// How a count moves, by a pseudo-random draw from its cell key and its value: mostly not at
+/// all, ±1 often, ±2 rarely; zero on average.
+const PERTURBATION: [i8; 16] = [-2, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2];
+
+/// The installation's secret for cells counted without record keys (dashboards read counts
+/// from the database): their key derives from it and the cell's row and column.
+#[derive(Debug, Clone, Copy)]
+pub struct Protection {
+    pub secret: u64,
 }
 
-/// Reduced row echelon form in place; returns each pivot row's column.
-pub fn rref(m: &mut [Vec<f64>]) -> Vec<usize> {
-    let cols = m.first().map_or(0, |r| r.len());
-    let mut pivots = Vec::new();
-    let mut row = 0;
-    for col in 0..cols {
-        if row == m.len() {
-            break;
+impl Protection {
+    /// The key of a cell counted without record keys, named by its row and column codes.
+    pub fn cell_key(self, row: &str, column: &str) -> u32 {
+        let mut h = self.secret;
+        for b in row.bytes().chain([0xff]).chain(column.bytes()) {
+            h = mix(h ^ u64::from(b));
         }
-        let Some(p) = (row..m.len()).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs())) else { break };
-        if m[p][col].abs() < 1e-9 {
-            continue;
-        }
-        m.swap(row, p);
-        let pv = m[row][col];
-        for v in m[row].iter_mut() {
-            *v /= pv;
-        }
-        for r in 0..m.len() {
-            if r != row && m[r][col].abs() > 1e-12 {
-                let f = m[r][col];
-                let (src, dst) = if r < row {
-                    let (a, b) = m.split_at_mut(row);
-                    (&b[0], &mut a[r])
-                } else {
-                    let (a, b) = m.split_at_mut(r);
-                    (&a[row], &mut b[0])
-                };
-                for (d, s) in dst.iter_mut().zip(src.iter()) {
-                    *d -= f * s;
+        (h >> 32) as u32
+    }
+}
+
+/// splitmix64's finaliser: a bijective mixing of 64 bits.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The shown value of a count of at least [`THRESHOLD`] whose records' keys add up to `key`.
+pub fn perturb(n: u64, key: u32) -> u64 {
+    let draw = mix(u64::from(key & 0xff) << 40 ^ n.min(1 << 39));
+    let p = i64::from(PERTURBATION[(draw >> 60) as usize]);
+    (n as i64 + p).max(THRESHOLD as i64) as u64
+}
+
+/// One count as anyone without identifiable access may see it, by the rule of
+/// [`Grid::protect`]: 1–4 is "<5"; so is an empty cell one time in two (by its key), so that
+/// "<5" never tells that someone is there; others are perturbed by their key.
+pub fn protect_count(n: u64, key: u32) -> Cell {
+    match n {
+        0 if mix(u64::from(key)) & 1 == 0 => Cell::Suppressed,
+        0 => Cell::Count(0),
+        1..THRESHOLD => Cell::Suppressed,
+        _ => Cell::Count(perturb(n, key)),
+    }
+}
+
+/// What a reader knows of a published cell: the least and most its true count can be.
+pub fn bounds(cell: Cell) -> (i64, i64) {
+    const UNKNOWN: i64 = i64::MAX / 1024;
+    match cell {
+        // Zero, and below the threshold only in an unprotected grid: exact.
+        Cell::Count(v) if v < THRESHOLD => (v as i64, v as i64),
+        Cell::Count(v) => ((v - MAX_NOISE).max(THRESHOLD) as i64, (v + MAX_NOISE) as i64),
+        Cell::Suppressed => (0, THRESHOLD as i64 - 1),
+        _ => (0, UNKNOWN),
+    }
+}
+
+/// The attack the protection is measured against: interval constraint propagation. Starting
+/// from each published cell's bounds, every equation (parts add up to the total) tightens the
+/// bounds of its members until nothing changes. Returns the bounds reached.
+pub fn narrow(cells: &[Vec<Cell>], lines: &[Equation]) -> Vec<Vec<(i64, i64)>> {
+    let mut b: Vec<Vec<(i64, i64)>> = cells.iter().map(|row| row.iter().map(|c| bounds(*c)).collect()).collect();
+    narrow_bounds(&mut b, lines);
+    b
+}
+
+/// Tightens `b` by the equations until a fixed point (or 200 rounds, far beyond what tables
+/// need); also the attacker's tool across tables and queries in the tests.
+pub fn narrow_bounds(b: &mut [Vec<(i64, i64)>], lines: &[Equation]) {
+    for _ in 0..200 {
+        let mut changed = false;
+        for (parts, total) in lines {
+            let lo_sum: i64 = parts.iter().map(|p| b[p.0][p.1].0).sum();
+            let hi_sum: i64 = parts.iter().map(|p| b[p.0][p.1].1).sum();
+            let t = b[total.0][total.1];
+            let nt = (t.0.max(lo_sum), t.1.min(hi_sum));
+            if nt != t {
+                b[total.0][total.1] = nt;
+                changed = true;
+            }
+            let (tlo, thi) = b[total.0][total.1];
+            for p in parts {
+                let (lo, hi) = b[p.0][p.1];
+                let n = (lo.max(tlo - (hi_sum - hi)), hi.min(thi - (lo_sum - lo)));
+                if n != (lo, hi) {
+                    b[p.0][p.1] = n;
+                    changed = true;
                 }
             }
         }
-        pivots.push(col);
-        row += 1;
+        if !changed {
+            break;
+        }
     }
-    pivots
+}
+
+/// A "<5" cell whose true count of 1–4 the published grid pins down, if any (one pinned to 0
+/// is an empty cell, which is shown as "0" half of the time anyway).
+fn exposed_cell(cells: &[Vec<Cell>], lines: &[Equation]) -> Option<At> {
+    let b = narrow(cells, lines);
+    cells.iter().enumerate().find_map(|(r, row)| {
+        row.iter().enumerate().find_map(|(c, cell)| {
+            (*cell == Cell::Suppressed && b[r][c].0 >= b[r][c].1 && b[r][c].1 > 0).then_some((r, c))
+        })
+    })
 }
 
 #[cfg(test)]
@@ -523,83 +555,108 @@ mod tests {
         assert_eq!(g.percents[3][0], Some(100.0));
     }
 
-    #[test]
-    fn small_cells_are_hidden_with_a_complement() {
-        let g = grid(&[&[10, 3], &[20, 30]], Percent::OfRow).suppress();
-        assert_eq!(g.cells[0][1], Cell::Suppressed);
-        // Row 0 total 13 and column 1 total 33 are visible, so a second cell in each must go.
-        let hidden = g.cells.iter().flatten().filter(|c| c.is_hidden()).count();
-        assert!(hidden >= 4, "{:?}", g.cells);
-        assert!(determined(&g.cells, &g.lines()).is_none());
-        assert_eq!(g.percents[0][1], None);
-    }
+    const P: Protection = Protection { secret: 0x5eed };
 
-    #[test]
-    fn a_hidden_missing_count_hides_the_percentages_of_its_line() {
-        let mut rows = vec![cat("a"), cat("b"), Line::new("m", Label::text("m"), Role::Missing)];
+    /// A grid counted record by record, each record with a key from `rng`.
+    fn keyed(counts: &[&[u64]], rng: &mut rand::rngs::StdRng) -> Grid {
+        let mut rows: Vec<Line> = (0..counts.len()).map(|i| cat(&format!("r{i}"))).collect();
         rows.push(Line::new("t", Label::text("t"), Role::Total));
-        let cols = vec![cat("x"), cat("y"), Line::new("t", Label::text("t"), Role::Total)];
-        let mut g = Grid::new(None, Label::text("r"), rows, cols, Percent::OfColumn);
-        for (r, c, v) in [(0, 0, 50), (1, 0, 40), (2, 0, 2), (0, 1, 30), (1, 1, 20), (2, 1, 9)] {
-            g.add(r, c, v);
+        let mut cols: Vec<Line> = (0..counts[0].len()).map(|i| cat(&format!("c{i}"))).collect();
+        cols.push(Line::new("t", Label::text("t"), Role::Total));
+        let mut g = Grid::new(None, Label::text("x"), rows, cols, Percent::OfRow);
+        for (r, row) in counts.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                for _ in 0..*v {
+                    let f = super::super::Fact { key: rng.gen(), ..fact() };
+                    g.record(r, c, &f);
+                }
+            }
         }
-        let g = g.suppress();
-        assert_eq!(g.cells[2][0], Cell::Suppressed);
-        assert!((0..4).all(|r| g.percents[r][0].is_none()), "{:?}", g.percents);
+        g.finish()
     }
 
-    /// Seed 001's relapse table: the two small CEART cells are hidden with their AUSL partners
-    /// (a 2×2 block no total can undo) and nothing else.
+    fn fact() -> super::super::Fact {
+        super::super::Fact::unclassified(1, 1, 1, crate::programme::InterventionType::ALL[0])
+    }
+
     #[test]
-    fn complementary_suppression_hides_as_little_as_it_can() {
-        let rows = vec![
-            cat("n"),
-            cat("a"),
-            cat("b"),
-            cat("c"),
-            Line::new("m", Label::text("m"), Role::Missing),
-            Line::new("t", Label::text("t"), Role::Total),
-        ];
-        let cols = vec![cat("ausl"), cat("ceart"), Line::new("t", Label::text("t"), Role::Total)];
-        let mut g = Grid::new(None, Label::text("x"), rows, cols, Percent::OfColumn);
-        for (r, c, v) in [
-            (0, 0, 72),
-            (1, 0, 35),
-            (2, 0, 12),
-            (3, 0, 21),
-            (4, 0, 6),
-            (0, 1, 23),
-            (1, 1, 6),
-            (2, 1, 3),
-            (3, 1, 1),
-            (4, 1, 0),
-        ] {
-            g.add(r, c, v);
+    fn small_counts_read_less_than_five_and_the_others_move_by_at_most_two() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let exact = keyed(&[&[10, 3], &[20, 30], &[0, 7]], &mut rng);
+        let shown = exact.clone().protect(P);
+        assert_eq!(shown.cells[0][1], Cell::Suppressed);
+        assert!(matches!(shown.cells[2][0], Cell::Count(0) | Cell::Suppressed), "a zero is 0 or <5");
+        for (r, row) in exact.cells.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                if let (Cell::Count(n @ 5..), Cell::Count(v)) = (cell, shown.cells[r][c]) {
+                    assert!(n.abs_diff(v) <= MAX_NOISE && v >= THRESHOLD, "{n} shown as {v}");
+                }
+            }
         }
-        let g = g.finish().suppress();
-        let hidden: Vec<(usize, usize)> =
-            (0..6).flat_map(|r| (0..3).map(move |c| (r, c))).filter(|&(r, c)| g.cells[r][c].is_hidden()).collect();
-        assert_eq!(hidden, vec![(2, 0), (2, 1), (3, 0), (3, 1)]);
-        assert_eq!(g.percents[0][0], Some(51.4), "the visible cells keep their percentages");
+        assert!(shown.percents[0][1].is_none());
+    }
+
+    /// The same records give the same shown value whatever else is in the table (and in every
+    /// report): nothing can be averaged away by asking again.
+    #[test]
+    fn the_same_records_always_show_the_same_number() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        let keys: Vec<u8> = (0..40).map(|_| rng.gen()).collect();
+        let count = |extra: u64| {
+            let rows = vec![cat("a"), cat("b"), Line::new("t", Label::text("t"), Role::Total)];
+            let cols = vec![cat("x"), Line::new("t", Label::text("t"), Role::Total)];
+            let mut g = Grid::new(None, Label::text("r"), rows, cols, Percent::None);
+            for k in &keys {
+                g.record(0, 0, &super::super::Fact { key: *k, ..fact() });
+            }
+            for _ in 0..extra {
+                g.record(1, 0, &super::super::Fact { key: 9, ..fact() });
+            }
+            g.finish().protect(P).cells[0][0]
+        };
+        assert_eq!(count(0), count(12));
+        assert_eq!(count(5), count(30));
+    }
+
+    /// The attack that recovered cells from the old suppression: "<5, <5, 7, total 9" gives 1
+    /// and 1 once the reader knows "<5" is 1–4. With perturbed totals it does not.
+    #[test]
+    fn bounds_no_longer_pin_small_cells() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for _ in 0..200 {
+            let exact = keyed(&[&[1, 1, 7], &[20, 30, 12]], &mut rng);
+            let shown = exact.protect(P);
+            let b = narrow(&shown.cells, &shown.lines());
+            for (r, row) in shown.cells.iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    if *cell == Cell::Suppressed {
+                        assert!(b[r][c].0 < b[r][c].1, "cell ({r},{c}) pinned: {:?} in {:?}", b[r][c], shown.cells);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
-    fn no_counts_means_nothing_hidden() {
-        let g = grid(&[&[0, 0], &[0, 0]], Percent::OfRow).suppress();
-        assert!(g.cells.iter().flatten().all(|c| *c == Cell::Count(0)));
+    fn dashboards_without_record_keys_are_protected_too() {
+        let g = grid(&[&[10, 3], &[20, 30]], Percent::None).protect(P);
+        assert_eq!(g.cells[0][1], Cell::Suppressed);
+        let again = grid(&[&[10, 3], &[20, 30]], Percent::None).protect(P);
+        assert_eq!(g.cells, again.cells, "deterministic");
     }
 
-    /// Rank of the equations over the hidden cells, computed independently of `determined`.
-    fn rank(m: &[Vec<f64>]) -> usize {
-        let mut m = m.to_vec();
-        rref(&mut m).len()
-    }
-
-    /// Property: for random grids with groups and missing rows, every count of 1–4 is hidden
-    /// and no hidden count can be derived — adding "this cell = its value" to the equations
-    /// always raises their rank.
     #[test]
-    fn property_no_hidden_cell_is_recoverable() {
+    fn empty_cells_read_zero_or_less_than_five() {
+        let g = grid(&[&[0, 0], &[0, 0]], Percent::OfRow).protect(P);
+        assert!(g.cells.iter().flatten().all(|c| matches!(c, Cell::Count(0) | Cell::Suppressed)));
+        assert!(g.percents.iter().flatten().all(Option::is_none));
+    }
+
+    /// Property: for random grids with groups and missing rows, every count of 1–4 is shown as
+    /// "<5", the bounds a reader derives always contain the truth (so the attack model is
+    /// sound), and no "<5" cell is pinned down by them.
+    #[test]
+    fn property_no_small_count_is_pinned_down() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for case in 0..400 {
             let groups = rng.gen_range(0..3);
@@ -624,50 +681,25 @@ mod tests {
             for r in 0..g.rows.len() {
                 if matches!(g.rows[r].role, Role::Category | Role::Missing) {
                     for c in 0..ncat {
-                        let v = if rng.gen_bool(0.3) { rng.gen_range(0..5) } else { rng.gen_range(0..40) };
-                        g.add(r, c, v);
+                        let v = if rng.gen_bool(0.4) { rng.gen_range(0..5) } else { rng.gen_range(0..40) };
+                        for _ in 0..v {
+                            g.record(r, c, &super::super::Fact { key: rng.gen(), ..fact() });
+                        }
                     }
                 }
             }
             let exact = g.finish();
-            let shown = exact.clone().suppress();
-            let lines = shown.lines();
-            let vars: Vec<(usize, usize)> = (0..shown.rows.len())
-                .flat_map(|r| (0..shown.columns.len()).map(move |c| (r, c)))
-                .filter(|&(r, c)| shown.cells[r][c].is_hidden())
-                .collect();
+            let shown = exact.clone().protect(P);
+            let b = narrow(&shown.cells, &shown.lines());
             for (r, row) in exact.cells.iter().enumerate() {
                 for (c, cell) in row.iter().enumerate() {
-                    if matches!(cell, Cell::Count(1..=4)) {
-                        assert_eq!(shown.cells[r][c], Cell::Suppressed, "case {case}: small cell shown");
+                    let Cell::Count(n) = *cell else { continue };
+                    let (lo, hi) = b[r][c];
+                    assert!(lo <= n as i64 && n as i64 <= hi, "case {case}: bounds {lo}..{hi} miss the true {n}");
+                    if (1..THRESHOLD).contains(&n) {
+                        assert!(shown.cells[r][c].is_hidden(), "case {case}: small cell shown");
+                        assert!(lo < hi, "case {case}: small cell ({r},{c}) = {n} pinned down");
                     }
-                }
-            }
-            let eqs: Vec<Vec<f64>> = lines
-                .iter()
-                .map(|(parts, total)| {
-                    vars.iter()
-                        .map(|v| {
-                            if parts.contains(v) {
-                                1.0
-                            } else if v == total {
-                                -1.0
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            let base = rank(&eqs);
-            for (i, v) in vars.iter().enumerate() {
-                let mut with = eqs.clone();
-                with.push((0..vars.len()).map(|j| if j == i { 1.0 } else { 0.0 }).collect());
-                assert_eq!(rank(&with), base + 1, "case {case}: hidden cell {v:?} is recoverable");
-            }
-            // Visible percentages never sit on a hidden count.
-            for r in 0..shown.rows.len() {
-                for c in 0..shown.columns.len() {
                     if shown.cells[r][c].is_hidden() {
                         assert!(shown.percents[r][c].is_none());
                     }

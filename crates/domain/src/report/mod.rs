@@ -109,6 +109,9 @@ pub struct Fact {
     pub section_b: Option<Band>,
     pub section_c: Option<Band>,
     pub autonomy: Option<AutonomyChange>,
+    /// The record's secret key for disclosure control (0–255, derived from the installation
+    /// key and the intervention; set when the fact enters the report cache).
+    pub key: u8,
 }
 
 impl Fact {
@@ -136,6 +139,7 @@ impl Fact {
             section_b: None,
             section_c: None,
             autonomy: None,
+            key: 0,
         }
     }
 }
@@ -351,6 +355,7 @@ impl Fact {
             section_b: unslot(Band::ALL, d[13]),
             section_c: unslot(Band::ALL, d[14]),
             autonomy: unslot(AutonomyChange::ALL, d[15]),
+            key: 0,
         })
     }
 }
@@ -413,6 +418,7 @@ mod tests {
                 section_b: any(&mut rng, Band::ALL),
                 section_c: any(&mut rng, Band::ALL),
                 autonomy: any(&mut rng, AutonomyChange::ALL),
+                key: 0,
             };
             let back = Fact::unpack(f.intervention_id, 7, 9, f.start, f.profile());
             assert_eq!(back.as_ref(), Some(&f));

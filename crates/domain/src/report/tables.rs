@@ -1,6 +1,6 @@
 //! The fourteen tables of seed 001, each built from the facts in one pass.
 
-use super::grid::{Cell, Grid, Label, Line, Percent, Role};
+use super::grid::{Cell, Grid, Label, Line, Percent, Protection, Role};
 use super::{AgeClass, Ending, Fact, GroupBy, Input, RelapseBucket, Report, Table, Unit};
 use crate::codes::{Education, OrganisationKind, Sex, Substance, WorkHistory};
 use crate::instrument::{AutonomyChange, Band};
@@ -126,9 +126,10 @@ impl Units {
     }
 }
 
-/// Builds the fourteen tables, or only table `only`; `suppress` hides small cells for viewers
-/// without identifiable access.
-pub fn build(input: &Input, suppress: bool, only: Option<u8>) -> Report {
+/// Builds the fourteen tables, or only table `only`. With `protection` (viewers without
+/// identifiable access) every table goes through the disclosure control of
+/// [`Grid::protect`].
+pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) -> Report {
     let facts = &input.facts;
     let by_kind = Units::new(&input.units, input.by);
     let grouped = Units::grouped(&input.units);
@@ -155,10 +156,16 @@ pub fn build(input: &Input, suppress: bool, only: Option<u8>) -> Report {
         .filter(|n| only.is_none_or(|o| o == *n))
         .map(|n| {
             let grids = make(n);
-            table(n, if suppress { grids.into_iter().map(Grid::suppress).collect() } else { grids })
+            table(
+                n,
+                match protection {
+                    Some(p) => grids.into_iter().map(|g| g.protect(p)).collect(),
+                    None => grids,
+                },
+            )
         })
         .collect();
-    Report { tables, interventions: facts.len() as u64, suppressed: suppress }
+    Report { tables, interventions: facts.len() as u64, suppressed: protection.is_some() }
 }
 
 /// The number of tables of seed 001.
@@ -173,7 +180,7 @@ fn t01(facts: &[&Fact], units: &Units) -> Grid {
     let mut g = Grid::new(None, Label::msg("report-organisation"), rows, with(types(), [total()]), Percent::OfRow);
     for f in facts {
         if let Some(r) = units.index.get(&f.organisation_id) {
-            g.add(*r, type_col(f.kind), 1);
+            g.record(*r, type_col(f.kind), f);
         }
     }
     g.finish()
@@ -198,9 +205,9 @@ fn t02(facts: &[&Fact]) -> Vec<Grid> {
         Grid::new(Some(Label::msg("report-t02-work")), Label::msg("report-work-history"), rows, n(), Percent::OfColumn);
     let (na, ns, ne, nw) = (AgeClass::ALL.len(), Sex::ALL.len(), Education::ALL.len(), WorkHistory::ALL.len());
     for f in facts {
-        age.add(f.age.map_or(na, |a| pos(AgeClass::ALL, &a)), f.sex.map_or(ns, |s| pos(Sex::ALL, &s)), 1);
-        edu.add(f.education.map_or(ne, |e| pos(Education::ALL, &e)), 0, 1);
-        work.add(f.work_history.map_or(nw, |w| pos(WorkHistory::ALL, &w)), 0, 1);
+        age.record(f.age.map_or(na, |a| pos(AgeClass::ALL, &a)), f.sex.map_or(ns, |s| pos(Sex::ALL, &s)), f);
+        edu.record(f.education.map_or(ne, |e| pos(Education::ALL, &e)), 0, f);
+        work.record(f.work_history.map_or(nw, |w| pos(WorkHistory::ALL, &w)), 0, f);
     }
     vec![age.finish(), edu.finish(), work.finish()]
 }
@@ -218,7 +225,7 @@ fn t03(facts: &[&Fact], units: &Units, planned: &[(i64, InterventionType, i64)])
     let mut g = Grid::new(None, Label::msg("report-organisation"), rows, cols, Percent::None);
     for f in facts {
         if let Some(r) = units.index.get(&f.organisation_id) {
-            g.add(*r, type_col(f.kind), 1);
+            g.record(*r, type_col(f.kind), f);
         }
     }
     let mut per_org: HashMap<i64, i64> = HashMap::default();
@@ -244,7 +251,7 @@ fn by_unit_grid(
     let mut g = Grid::new(title, Label::msg(header), rows, with(units.lines.clone(), [total()]), Percent::OfColumn);
     for f in facts {
         if let Some(c) = units.of(f) {
-            g.add(row_of(f).unwrap_or(n), c, 1);
+            g.record(row_of(f).unwrap_or(n), c, f);
         }
     }
     g.finish()
@@ -288,7 +295,7 @@ fn t06(facts: &[&Fact], units: &Units) -> Grid {
             Some(Ending::Interrupted(_)) => 3,
             None => 4,
         };
-        g.add(r, c, 1);
+        g.record(r, c, f);
     }
     g.finish()
 }
@@ -319,11 +326,11 @@ fn t07(facts: &[&Fact]) -> Vec<Grid> {
         let c = type_col(f.kind);
         match f.ending {
             Some(Ending::Positive(p)) => {
-                kinds.add(pos(PositiveOutcome::ALL, &p), c, 1);
-                share.add(0, c, 1);
+                kinds.record(pos(PositiveOutcome::ALL, &p), c, f);
+                share.record(0, c, f);
             }
-            Some(Ending::Interrupted(_)) => share.add(1, c, 1),
-            None => share.add(2, c, 1),
+            Some(Ending::Interrupted(_)) => share.record(1, c, f),
+            None => share.record(2, c, f),
         }
     }
     vec![kinds.finish(), share.finish()]
@@ -334,7 +341,7 @@ fn t08(ended: &[&Fact]) -> Grid {
     let mut g = Grid::new(None, Label::msg("report-reason"), rows, with(types(), [total()]), Percent::OfColumn);
     for f in ended {
         if let Some(Ending::Interrupted(r)) = f.ending {
-            g.add(pos(InterruptionReason::ALL, &r), type_col(f.kind), 1);
+            g.record(pos(InterruptionReason::ALL, &r), type_col(f.kind), f);
         }
     }
     g.finish()
@@ -351,7 +358,7 @@ fn t09(ended: &[&Fact]) -> Grid {
     let mut g = Grid::new(None, Label::msg("report-conclusion"), rows, cols, Percent::OfRow);
     for f in ended {
         if let Some(r) = conclusion_col(f) {
-            g.add(r, f.substance_use.map_or(2, |u| if u { 0 } else { 1 }), 1);
+            g.record(r, f.substance_use.map_or(2, |u| if u { 0 } else { 1 }), f);
         }
     }
     g.finish()
@@ -363,7 +370,7 @@ fn t10(ended: &[&Fact]) -> Grid {
     let mut g = Grid::new(None, Label::msg("report-contract"), rows, cols, Percent::OfColumn);
     for f in ended {
         if let Some(k) = f.contract {
-            g.add(pos(ContractKind::ALL, &k), 0, 1);
+            g.record(pos(ContractKind::ALL, &k), 0, f);
         }
     }
     g.finish()
@@ -381,7 +388,7 @@ fn t11(ended: &[&Fact]) -> Vec<Grid> {
         );
         for f in ended {
             if let Some(c) = conclusion_col(f) {
-                g.add(band(f).map_or(Band::ALL.len(), |b| pos(Band::ALL, &b)), c, 1);
+                g.record(band(f).map_or(Band::ALL.len(), |b| pos(Band::ALL, &b)), c, f);
             }
         }
         g.finish()
@@ -394,7 +401,7 @@ fn t12(ended: &[&Fact]) -> Grid {
     let mut g = Grid::new(None, Label::msg("report-autonomy"), rows, conclusion_cols(), Percent::OfColumn);
     for f in ended {
         if let Some(c) = conclusion_col(f) {
-            g.add(f.autonomy.map_or(AUTONOMY.len(), |a| pos(&AUTONOMY, &a)), c, 1);
+            g.record(f.autonomy.map_or(AUTONOMY.len(), |a| pos(&AUTONOMY, &a)), c, f);
         }
     }
     g.finish()

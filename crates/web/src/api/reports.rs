@@ -43,8 +43,10 @@ pub struct ImportQuery {
     pub file_name: String,
 }
 
-/// The pseudonymised extract (analysts): person code, no identity, months instead of dates.
-#[utoipa::path(get, path = "/api/v1/reports/extract", params(percorsi_service::reports::ReportQuery), responses((status = 200, body = [percorsi_service::reports::ExtractRow]), (status = 403, body = super::ErrorBody)), security(("bearer" = [])))]
+/// The pseudonymised extract (analysts): k-anonymous on sex, age class, organisation and months
+/// (generalised as needed, the rows still alone left out), person codes valid within this
+/// extract only, no identity.
+#[utoipa::path(get, path = "/api/v1/reports/extract", params(percorsi_service::reports::ReportQuery), responses((status = 200, body = percorsi_service::extract::Extract), (status = 403, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn extract(State(s): State<AppState>, who: ApiActor, Query(q): Query<ExportQuery>) -> ApiResult {
     ok(StatusCode::OK, call!(s, who, s.svc.extract(&who.actor, &q.report, "json")))
 }

@@ -159,22 +159,37 @@ pub async fn export(State(state): State<AppState>, auth: Auth, Query(q): Query<E
 pub async fn extract(State(state): State<AppState>, auth: Auth, Query(q): Query<ExportQuery>) -> Response {
     let lang = auth.lang;
     let format = if q.format == "json" { "json" } else { "csv" };
-    let rows = match state.svc.extract(&auth.actor, &q.report, format).await {
+    let extract = match state.svc.extract(&auth.actor, &q.report, format).await {
         Ok(r) => r,
         Err(e) => return fail(&state, lang, e),
     };
     let body = if format == "json" {
-        serde_json::to_vec_pretty(&rows).unwrap_or_default()
+        serde_json::to_vec_pretty(&extract).unwrap_or_default()
     } else {
         let mut w = csv::Writer::from_writer(Vec::new());
-        for r in &rows {
+        for r in &extract.rows {
             let mut r = r.clone();
             r.organisation = crate::report_view::csv_text(&r.organisation).into_owned();
             let _ = w.serialize(r);
         }
         w.into_inner().unwrap_or_default()
     };
-    download(format, &format!("estratto-{}", q.report.programme_id.trim()), body)
+    // A CSV has no room for them: how the extract was protected travels in headers too.
+    let mut res = download(format, &format!("estratto-{}", q.report.programme_id.trim()), body);
+    let meta = [
+        ("x-percorsi-k", extract.k.to_string()),
+        (
+            "x-percorsi-generalisation",
+            serde_json::to_string(&extract.generalisation).unwrap_or_default().replace('"', ""),
+        ),
+        ("x-percorsi-left-out", extract.left_out.to_string()),
+    ];
+    for (name, value) in meta {
+        if let Ok(v) = value.parse() {
+            res.headers_mut().insert(name, v);
+        }
+    }
+    res
 }
 
 pub async fn import_form(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
