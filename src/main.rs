@@ -669,7 +669,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!(
                     "{}: {} interventions, {} tables, {}{} → {}",
                     programme.name,
-                    view.report.interventions,
+                    view.report.interventions.map_or_else(|| "<5".to_string(), |n| n.to_string()),
                     if table.is_empty() { 14 } else { 1 },
                     a.format,
                     if view.report.suppressed { ", small cells suppressed" } else { ", exact" },

@@ -62,13 +62,15 @@ impl Attack {
     }
 
     /// Report 0 counts every type; reports 1.. one type each: a cell of report 0 is the sum of
-    /// the same cell in the others (absent there means none of that type: exactly 0).
+    /// the same cell in the others (absent there means none of that type: exactly 0). Not for
+    /// table 2, which counts people: someone with two types of intervention is one person in
+    /// all, one in each type.
     fn across_types(&mut self, types: usize) {
         let zero = self.bounds.len();
         self.bounds.push((0, 0));
         self.cells.push(Cell::Count(0));
         let all: Vec<(Key, usize)> =
-            self.index.iter().filter(|(k, _)| k.0 == 0).map(|(k, i)| (k.clone(), *i)).collect();
+            self.index.iter().filter(|(k, _)| k.0 == 0 && k.1 != 2).map(|(k, i)| (k.clone(), *i)).collect();
         for (key, total) in all {
             let parts = (1..=types)
                 .map(|ri| self.index.get(&(ri, key.1, key.2, key.3.clone(), key.4.clone())).copied().unwrap_or(zero))
@@ -81,8 +83,8 @@ impl Attack {
         for _ in 0..500 {
             let mut changed = false;
             for (parts, total) in &self.equations {
-                let lo: i64 = parts.iter().map(|p| self.bounds[*p].0).sum();
-                let hi: i64 = parts.iter().map(|p| self.bounds[*p].1).sum();
+                let lo: i64 = parts.iter().fold(0i64, |a, p| a.saturating_add(self.bounds[*p].0));
+                let hi: i64 = parts.iter().fold(0i64, |a, p| a.saturating_add(self.bounds[*p].1));
                 let t = self.bounds[*total];
                 let nt = (t.0.max(lo), t.1.min(hi));
                 if nt != t {
@@ -92,7 +94,10 @@ impl Attack {
                 let (tlo, thi) = self.bounds[*total];
                 for p in parts {
                     let (plo, phi) = self.bounds[*p];
-                    let n = (plo.max(tlo - (hi - phi)), phi.min(thi - (lo - plo)));
+                    let n = (
+                        plo.max(tlo.saturating_sub(hi.saturating_sub(phi))),
+                        phi.min(thi.saturating_sub(lo.saturating_sub(plo))),
+                    );
                     if n != (plo, phi) {
                         self.bounds[*p] = n;
                         changed = true;

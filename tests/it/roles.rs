@@ -181,7 +181,10 @@ async fn outcome_reports_by_role() {
         }
     }
     let analyst = app.api_client("analista").await.get(&path).await.json();
-    assert_eq!((analyst["suppressed"].as_bool(), analyst["interventions"].as_i64()), (Some(true), Some(179)));
+    // The analyst's headline count is protected like the tables' grand total: 179 ± 2.
+    assert_eq!(analyst["suppressed"].as_bool(), Some(true));
+    let shown = analyst["interventions"].as_i64().expect("a count");
+    assert!((177..=181).contains(&shown), "{shown}");
     // The coordinator of SerD Zona 1-MS sees their own organisation only, with exact numbers.
     let coord = app.api_client("coordinatore").await;
     let current = coord.get("/api/v1/programmes").await.json();

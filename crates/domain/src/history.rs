@@ -165,6 +165,30 @@ fn number(c: &mut Checker, field: &'static str, raw: &str, min: i64, max: i64) -
     }
 }
 
+/// The autonomy section's total runs from 6 (six items at their lowest) to 24.
+pub const AUTONOMY_SCORE: (i64, i64) = (6, 24);
+
+/// A code column, whatever its case (`SI`, `Positivo`, `m` are read as `si`, `positivo`, `M`),
+/// blank for unknown.
+fn code<T>(c: &mut Checker, field: &'static str, raw: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match parse(v).or_else(|| parse(&v.to_lowercase())).or_else(|| parse(&v.to_uppercase())) {
+        Some(t) => Some(t),
+        None => c.optional_code(field, Some(v), parse),
+    }
+}
+
+fn required<T>(c: &mut Checker, field: &'static str, raw: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+    if raw.trim().is_empty() {
+        c.fail(field, "err-required");
+        return None;
+    }
+    code(c, field, raw, parse)
+}
+
 fn code_text(c: &mut Checker, field: &'static str, raw: &str) -> String {
     let v = c.required_text(field, raw, 64);
     if !v.is_empty() && !v.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch)) {
@@ -180,7 +204,7 @@ pub fn parse_row<'a>(get: impl Fn(&str) -> &'a str, today: NaiveDate) -> Result<
     let person_code = code_text(&mut c, "codice_persona", get("codice_persona"));
     let organisation = c.required_text("ente", get("ente"), 160);
     let host = c.optional_text("ente_ospitante", Some(get("ente_ospitante")), 160);
-    let kind = c.required_code("tipo_intervento", get("tipo_intervento"), InterventionType::parse);
+    let kind = required(&mut c, "tipo_intervento", get("tipo_intervento"), InterventionType::parse);
     let start = c.required_date("data_inizio", get("data_inizio"));
     let end = c.optional_date("data_fine", Some(get("data_fine")));
     c.date_order("data_fine", start, end);
@@ -201,16 +225,17 @@ pub fn parse_row<'a>(get: impl Fn(&str) -> &'a str, today: NaiveDate) -> Result<
             }
         }
     };
-    let sex = c.optional_code("sesso", Some(get("sesso")), Sex::parse);
+    let sex = code(&mut c, "sesso", get("sesso"), Sex::parse);
     let birth_year = number(&mut c, "anno_nascita", get("anno_nascita"), 1900, i64::from(today.year()) - 14);
-    let education = c.optional_code("titolo_studio", Some(get("titolo_studio")), Education::parse);
-    let work_history = c.optional_code("storia_lavorativa", Some(get("storia_lavorativa")), WorkHistory::parse);
-    let substance_start = c.optional_code("sostanza_inizio", Some(get("sostanza_inizio")), Substance::parse);
-    let substance_current = c.optional_code("sostanza_attuale", Some(get("sostanza_attuale")), Substance::parse);
+    let education = code(&mut c, "titolo_studio", get("titolo_studio"), Education::parse);
+    let work_history = code(&mut c, "storia_lavorativa", get("storia_lavorativa"), WorkHistory::parse);
+    let substance_start = code(&mut c, "sostanza_inizio", get("sostanza_inizio"), Substance::parse);
+    let substance_current = code(&mut c, "sostanza_attuale", get("sostanza_attuale"), Substance::parse);
     let relapses = number(&mut c, "ricadute", get("ricadute"), 0, 10_000);
     let legal_use = flag(&mut c, "uso_sostanze_legali", get("uso_sostanze_legali"));
     let illegal_use = flag(&mut c, "uso_sostanze_illegali", get("uso_sostanze_illegali"));
-    let ending = match get("esito").trim() {
+    let outcome = get("esito").trim().to_lowercase();
+    let ending = match outcome.as_str() {
         "" => {
             for field in ["tipo_esito_positivo", "motivo_interruzione", "contratto", "valutazione"] {
                 if !get(field).trim().is_empty() {
@@ -219,12 +244,26 @@ pub fn parse_row<'a>(get: impl Fn(&str) -> &'a str, today: NaiveDate) -> Result<
             }
             None
         }
-        "positivo" => c
-            .required_code("tipo_esito_positivo", get("tipo_esito_positivo"), PositiveOutcome::parse)
-            .map(Ending::Positive),
-        "interrotto" => c
-            .required_code("motivo_interruzione", get("motivo_interruzione"), InterruptionReason::parse)
-            .map(Ending::Interrupted),
+        // A positive ending has no interruption reason, an interrupted one no positive kind:
+        // a row with both contradicts itself and is refused, not silently half-read.
+        "positivo" => {
+            for field in ["motivo_interruzione", "motivo_interruzione_testo"] {
+                if !get(field).trim().is_empty() {
+                    c.push(FieldError::new(field, "err-contradicts-outcome").arg("outcome", "positivo"));
+                }
+            }
+            required(&mut c, "tipo_esito_positivo", get("tipo_esito_positivo"), PositiveOutcome::parse)
+                .map(Ending::Positive)
+        }
+        "interrotto" => {
+            for field in ["tipo_esito_positivo", "contratto"] {
+                if !get(field).trim().is_empty() {
+                    c.push(FieldError::new(field, "err-contradicts-outcome").arg("outcome", "interrotto"));
+                }
+            }
+            required(&mut c, "motivo_interruzione", get("motivo_interruzione"), InterruptionReason::parse)
+                .map(Ending::Interrupted)
+        }
         v => {
             c.push(FieldError::new("esito", "err-unknown-code").arg("value", v));
             None
@@ -234,19 +273,25 @@ pub fn parse_row<'a>(get: impl Fn(&str) -> &'a str, today: NaiveDate) -> Result<
     if ending == Some(Ending::Interrupted(InterruptionReason::Altro)) && interruption_text.is_none() {
         c.fail("motivo_interruzione_testo", "err-other-needs-text");
     }
-    if !get("esito").trim().is_empty() && end.is_none() && start.is_some() {
+    if !outcome.is_empty() && end.is_none() && start.is_some() {
         c.fail("data_fine", "err-required");
     }
-    let contract = c.optional_code("contratto", Some(get("contratto")), ContractKind::parse);
-    let evaluation = c.optional_code("valutazione", Some(get("valutazione")), OverallEvaluation::parse);
+    // An end date says the intervention ended: its outcome must be said too, or it would be
+    // counted as still running.
+    if outcome.is_empty() && end.is_some() {
+        c.push(FieldError::new("esito", "err-required-with").arg("other", "data_fine"));
+    }
+    let contract = code(&mut c, "contratto", get("contratto"), ContractKind::parse);
+    let evaluation = code(&mut c, "valutazione", get("valutazione"), OverallEvaluation::parse);
     let bands = [
-        c.optional_code("sezione_a", Some(get("sezione_a")), Band::parse),
-        c.optional_code("sezione_b", Some(get("sezione_b")), Band::parse),
-        c.optional_code("sezione_c", Some(get("sezione_c")), Band::parse),
+        code(&mut c, "sezione_a", get("sezione_a"), Band::parse),
+        code(&mut c, "sezione_b", get("sezione_b"), Band::parse),
+        code(&mut c, "sezione_c", get("sezione_c"), Band::parse),
     ];
-    let autonomy_pre = number(&mut c, "autonomia_pre", get("autonomia_pre"), 0, 1000);
-    let autonomy_post = number(&mut c, "autonomia_post", get("autonomia_post"), 0, 1000);
-    let autonomy_change = c.optional_code(AUTONOMY_CHANGE, Some(get(AUTONOMY_CHANGE)), AutonomyChange::parse);
+    let (low, high) = AUTONOMY_SCORE;
+    let autonomy_pre = number(&mut c, "autonomia_pre", get("autonomia_pre"), low, high);
+    let autonomy_post = number(&mut c, "autonomia_post", get("autonomia_post"), low, high);
+    let autonomy_change = code(&mut c, AUTONOMY_CHANGE, get(AUTONOMY_CHANGE), AutonomyChange::parse);
     let mut hasher = Sha256::new();
     for col in COLUMNS.iter().chain([&AUTONOMY_CHANGE]) {
         hasher.update(get(col).trim().as_bytes());
@@ -307,6 +352,35 @@ mod tests {
         ("data_inizio", "2011-03-01"),
     ];
 
+    /// Issue 13: rows that would change what the tables mean are refused with the column named.
+    #[test]
+    fn contradictions_are_refused_with_the_column() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut r = BASE.to_vec();
+            r.extend_from_slice(extra);
+            row(&r).err().map(|e| e.iter().map(|f| (f.field, f.key)).collect::<Vec<_>>()).unwrap_or_default()
+        };
+        assert_eq!(with(&[("data_fine", "2011-09-30")]), vec![("esito", "err-required-with")], "ended, outcome unsaid");
+        let positive = [("data_fine", "2011-09-30"), ("esito", "positivo"), ("tipo_esito_positivo", "completato")];
+        assert_eq!(with(&positive), vec![]);
+        let mut both = positive.to_vec();
+        both.push(("motivo_interruzione", "ricaduta_dipendenza"));
+        assert_eq!(with(&both), vec![("motivo_interruzione", "err-contradicts-outcome")]);
+        let interrupted = [
+            ("data_fine", "2011-09-30"),
+            ("esito", "interrotto"),
+            ("motivo_interruzione", "ricaduta_dipendenza"),
+            ("tipo_esito_positivo", "completato"),
+        ];
+        assert_eq!(with(&interrupted), vec![("tipo_esito_positivo", "err-contradicts-outcome")]);
+        assert_eq!(with(&[("autonomia_pre", "100")]), vec![("autonomia_pre", "err-number-range")], "a 6–24 score");
+        assert_eq!(with(&[("autonomia_pre", "6"), ("autonomia_post", "24")]), vec![]);
+        // Case does not matter in any code column; blank is unknown.
+        assert_eq!(with(&[("sesso", "m"), ("uso_sostanze_legali", "SI"), ("titolo_studio", "")]), vec![]);
+        let r = row(&[BASE.as_slice(), &[("tipo_intervento", "SOCIO_TERAPEUTICO")]].concat());
+        assert!(r.is_ok(), "{r:?}");
+    }
+
     #[test]
     fn a_minimal_row_is_an_ongoing_intervention() {
         let r = row(&BASE).expect("valid");
@@ -319,10 +393,22 @@ mod tests {
     #[test]
     fn a_spreadsheet_rewriting_dates_and_amounts_keeps_the_content_hash() {
         let mut original = BASE.to_vec();
-        original.extend([("importo_mensile", "300"), ("data_fine", "2011-09-30"), ("uso_sostanze_legali", "si")]);
+        original.extend([
+            ("importo_mensile", "300"),
+            ("data_fine", "2011-09-30"),
+            ("uso_sostanze_legali", "si"),
+            ("esito", "positivo"),
+            ("tipo_esito_positivo", "completato"),
+        ]);
         let mut excel = BASE.to_vec();
         excel[4] = ("data_inizio", "01/03/2011");
-        excel.extend([("importo_mensile", "300,00"), ("data_fine", "30/09/2011"), ("uso_sostanze_legali", "Sì")]);
+        excel.extend([
+            ("importo_mensile", "300,00"),
+            ("data_fine", "30/09/2011"),
+            ("uso_sostanze_legali", "Sì"),
+            ("esito", "Positivo"),
+            ("tipo_esito_positivo", "COMPLETATO"),
+        ]);
         let (a, b) = (row(&original).expect("valid"), row(&excel).expect("valid"));
         assert_ne!(a.raw_hash, b.raw_hash, "the cells differ as text");
         assert_eq!(a.hash, b.hash, "the content is the same");

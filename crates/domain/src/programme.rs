@@ -197,6 +197,9 @@ pub struct Participation {
     pub planned: Vec<(InterventionType, i64)>,
 }
 
+/// Planned interventions of one type for one organisation: far beyond any regional network.
+pub const MAX_PLANNED: i64 = 1_000_000;
+
 impl ParticipationForm {
     pub fn validate(&self) -> Result<Participation, Invalid> {
         let mut c = Checker::new();
@@ -215,8 +218,13 @@ impl ParticipationForm {
             match raw.trim() {
                 "" => planned.push((t, 0)),
                 v => match v.parse::<i64>() {
-                    Ok(n) if (0..=10_000).contains(&n) => planned.push((t, n)),
-                    _ => c.push(FieldError::new(field, "err-count").arg("value", v)),
+                    Ok(n) if (0..=MAX_PLANNED).contains(&n) => planned.push((t, n)),
+                    _ => c.push(
+                        FieldError::new(field, "err-number-range")
+                            .arg("value", v)
+                            .arg("min", "0")
+                            .arg("max", MAX_PLANNED.to_string()),
+                    ),
                 },
             }
         }

@@ -178,8 +178,8 @@ impl Target {
                     &row.person_code,
                     &FieldError::new("codice_persona", "err-live-code"),
                 );
-            } else if let Some(k) =
-                stored.filter(|k| k.sex.as_deref() != row.sex.map(|s| s.code()) || k.birth_year != row.birth_year)
+            } else if let Some(k) = stored
+                .filter(|k| differ(k.sex.as_deref(), row.sex.map(|s| s.code())) || differ(k.birth_year, row.birth_year))
             {
                 let e = FieldError::new("codice_persona", "err-person-inconsistent-stored")
                     .arg("sex", k.sex.clone().unwrap_or_else(|| "-".into()))
@@ -187,7 +187,7 @@ impl Target {
                 out.error(line, "codice_persona", &row.person_code, &e);
             }
             match persons.get(row.person_code.as_str()) {
-                Some((first, p)) if p.sex != row.sex || p.birth_year != row.birth_year => {
+                Some((first, p)) if differ(p.sex, row.sex) || differ(p.birth_year, row.birth_year) => {
                     let e = FieldError::new("codice_persona", "err-person-inconsistent").arg("line", first.to_string());
                     out.error(line, "codice_persona", &row.person_code, &e);
                 }
@@ -335,7 +335,13 @@ impl Target {
     }
 
     /// The results as levels and the report facts, derived the same way as for live data.
-    async fn write_results(&self, tx: &mut Tx, fresh: &[Fresh<'_>], ids: &HashMap<String, i64>) -> Result<()> {
+    async fn write_results(
+        &self,
+        tx: &mut Tx,
+        fresh: &[Fresh<'_>],
+        ids: &HashMap<String, i64>,
+        persons: &HashMap<String, i64>,
+    ) -> Result<()> {
         let mut results = Vec::with_capacity(fresh.len());
         let mut facts: Vec<Fact> = Vec::with_capacity(fresh.len());
         let code = |v: Option<&'static str>| v.map(str::to_string);
@@ -360,7 +366,8 @@ impl Target {
                 Value::Text(imported.section_c.clone()),
                 Value::Text(imported.autonomy_change.clone()),
             ]);
-            facts.push(derive_fact(&source_of(id, self.programme.id, org, r, imported), &Assessed::default())?);
+            let person = persons.get(&r.person_code).copied().unwrap_or(0);
+            facts.push(derive_fact(&source_of(id, person, self.programme.id, org, r, imported), &Assessed::default())?);
         }
         tx.insert_many(
             "imported_results",
@@ -371,6 +378,11 @@ impl Target {
         tx.insert_facts(&facts).await?;
         Ok(())
     }
+}
+
+/// Two rows disagree about a person only where both say something: a blank is "unknown".
+fn differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+    matches!((a, b), (Some(x), Some(y)) if x != y)
 }
 
 impl Service {
@@ -420,7 +432,7 @@ impl Service {
         tracing::debug!(ms = ms(), "import: persons written");
         let ids = target.write_interventions(&mut tx, &fresh, &persons, user_id, &now).await?;
         tracing::debug!(ms = ms(), "import: interventions written");
-        target.write_results(&mut tx, &fresh, &ids).await?;
+        target.write_results(&mut tx, &fresh, &ids, &persons).await?;
         tracing::debug!(ms = ms(), "import: results and facts written");
         out.added = fresh.len();
         out.written = true;
@@ -461,6 +473,7 @@ impl Service {
 
 fn source_of(
     id: i64,
+    person_id: i64,
     programme_id: i64,
     organisation_id: i64,
     r: &HistoricalRow,
@@ -470,6 +483,7 @@ fn source_of(
     let (outcome, positive_kind, interruption_reason) = Ending::columns(r.ending);
     FactSource {
         id,
+        person_id,
         programme_id,
         organisation_id,
         intervention_type: r.kind.code().to_string(),

@@ -385,8 +385,10 @@ pub fn history_csv(organisations: &[String], interventions: usize, seed: u64) ->
             }
         };
         let (a, b, c) = (band(&mut rng), band(&mut rng), band(&mut rng));
-        let pre = rng.gen_range(8..=24);
-        let post = (pre + if good { rng.gen_range(-3..=6) } else { rng.gen_range(-5..=3) }).clamp(8, 32);
+        // The autonomy section's total: six items scored 1–4.
+        let (low, high) = percorsi_domain::history::AUTONOMY_SCORE;
+        let pre = rng.gen_range(low..=high - 4);
+        let post = (pre + if good { rng.gen_range(-3..=6) } else { rng.gen_range(-5..=3) }).clamp(low, high);
         let relapses = pick(&mut rng, &[("0", 55), ("2", 24), ("6", 9), ("15", 9), ("", 3)]);
         let uses = if rng.gen_bool(if good { 0.44 } else { 0.7 }) {
             ("si", if rng.gen_bool(0.5) { "si" } else { "no" })

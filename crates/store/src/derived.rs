@@ -51,6 +51,7 @@ pub fn derive_fact(src: &FactSource, assessed: &Assessed) -> Result<Fact> {
     let imported = src.imported.as_ref();
     Ok(Fact {
         intervention_id: src.id,
+        person_id: src.person_id,
         programme_id: src.programme_id,
         organisation_id: src.organisation_id,
         kind,

@@ -21,6 +21,7 @@ pub struct KnownPerson {
 #[derive(Debug, Clone)]
 pub struct FactSource {
     pub id: i64,
+    pub person_id: i64,
     pub programme_id: i64,
     pub organisation_id: i64,
     pub intervention_type: String,
@@ -54,7 +55,7 @@ pub struct ImportedResults {
 }
 
 /// The columns a fact is derived from; `WHERE` added by the caller.
-const FACT_SOURCE: &str = "SELECT i.id, i.programme_id, i.organisation_id, i.intervention_type, i.actual_start, i.relapse_count, \
+const FACT_SOURCE: &str = "SELECT i.id, i.person_id, i.programme_id, i.organisation_id, i.intervention_type, i.actual_start, i.relapse_count, \
              i.legal_substance_use, i.illegal_substance_use, i.outcome, i.positive_kind, i.interruption_reason, \
              i.contract_kind, i.evaluation, p.sex, p.birth_year, p.education, p.work_history, \
              (SELECT e.substance_start FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
@@ -82,6 +83,7 @@ fn source_of(r: &AnyRow) -> Result<FactSource> {
         None => (r.try_get("episode_start")?, r.try_get("episode_current")?),
     };
     Ok(FactSource {
+        person_id: r.try_get("person_id")?,
         id: r.try_get("id")?,
         programme_id: r.try_get("programme_id")?,
         organisation_id: r.try_get("organisation_id")?,
@@ -105,7 +107,7 @@ fn source_of(r: &AnyRow) -> Result<FactSource> {
     })
 }
 
-const FACT_COLUMNS: &str = "intervention_id, programme_id, organisation_id, start_date, profile";
+const FACT_COLUMNS: &str = "intervention_id, programme_id, organisation_id, start_date, profile, person_id";
 
 fn fact_of(r: &AnyRow) -> Result<Fact> {
     let id: i64 = r.try_get(1)?;
@@ -118,18 +120,21 @@ fn fact_of(r: &AnyRow) -> Result<Fact> {
         ),
         None => None,
     };
+    let person_id: Option<i64> = r.try_get(6)?;
     Fact::unpack(id, r.try_get(2)?, r.try_get(3)?, start, profile)
+        .map(|f| Fact { person_id: person_id.unwrap_or(0), ..f })
         .ok_or_else(|| StoreError::Corrupt(format!("fact {id} profile {profile}")))
 }
 
 /// The values of a fact in `FACT_COLUMNS` order.
-fn fact_values(f: &Fact) -> [Value; 5] {
+fn fact_values(f: &Fact) -> [Value; 6] {
     [
         Value::Int(Some(f.intervention_id)),
         Value::Int(Some(f.programme_id)),
         Value::Int(Some(f.organisation_id)),
         Value::Text(f.start.map(date_text)),
         Value::Int(Some(f.profile())),
+        Value::Int((f.person_id != 0).then_some(f.person_id)),
     ]
 }
 

@@ -14,9 +14,12 @@ pub struct Resolved {
     pub generated_at: String,
     /// The filters applied, as label/value pairs.
     pub filters: Vec<(String, String)>,
-    /// Whether small cells are hidden (viewers without identifiable access).
+    /// Whether the numbers are protected (viewers without identifiable access).
     pub suppressed: bool,
-    pub interventions: u64,
+    /// Interventions counted (`null` when protected and fewer than 5).
+    pub interventions: Option<u64>,
+    /// The people they concern, as table 2 counts them.
+    pub persons: Option<u64>,
     pub tables: Vec<RTable>,
 }
 
@@ -190,6 +193,7 @@ pub fn resolve(i18n: &I18n, lang: Lang, view: &ReportView) -> Resolved {
         filters,
         suppressed: r.suppressed,
         interventions: r.interventions,
+        persons: r.persons,
         tables: r
             .tables
             .iter()

@@ -481,8 +481,8 @@ pub fn narrow_bounds(b: &mut [Vec<(i64, i64)>], lines: &[Equation]) {
     for _ in 0..200 {
         let mut changed = false;
         for (parts, total) in lines {
-            let lo_sum: i64 = parts.iter().map(|p| b[p.0][p.1].0).sum();
-            let hi_sum: i64 = parts.iter().map(|p| b[p.0][p.1].1).sum();
+            let lo_sum: i64 = parts.iter().fold(0i64, |a, p| a.saturating_add(b[p.0][p.1].0));
+            let hi_sum: i64 = parts.iter().fold(0i64, |a, p| a.saturating_add(b[p.0][p.1].1));
             let t = b[total.0][total.1];
             let nt = (t.0.max(lo_sum), t.1.min(hi_sum));
             if nt != t {
@@ -492,7 +492,10 @@ pub fn narrow_bounds(b: &mut [Vec<(i64, i64)>], lines: &[Equation]) {
             let (tlo, thi) = b[total.0][total.1];
             for p in parts {
                 let (lo, hi) = b[p.0][p.1];
-                let n = (lo.max(tlo - (hi_sum - hi)), hi.min(thi - (lo_sum - lo)));
+                let n = (
+                    lo.max(tlo.saturating_sub(hi_sum.saturating_sub(hi))),
+                    hi.min(thi.saturating_sub(lo_sum.saturating_sub(lo))),
+                );
                 if n != (lo, hi) {
                     b[p.0][p.1] = n;
                     changed = true;

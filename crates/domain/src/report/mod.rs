@@ -88,6 +88,8 @@ impl Ending {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fact {
     pub intervention_id: i64,
+    /// The person (0 when not known): table 2 counts each person once.
+    pub person_id: i64,
     pub programme_id: i64,
     pub organisation_id: i64,
     pub kind: InterventionType,
@@ -120,6 +122,7 @@ impl Fact {
     pub fn unclassified(intervention_id: i64, programme_id: i64, organisation_id: i64, kind: InterventionType) -> Fact {
         Fact {
             intervention_id,
+            person_id: 0,
             programme_id,
             organisation_id,
             kind,
@@ -239,7 +242,10 @@ pub struct Table {
 pub struct Report {
     pub tables: Vec<Table>,
     /// Interventions counted (activated, within the filters).
-    pub interventions: u64,
+    /// Interventions counted; `None` when protected and fewer than 5.
+    pub interventions: Option<u64>,
+    /// The people they concern (table 2 describes them); `None` when protected and fewer than 5.
+    pub persons: Option<u64>,
     pub suppressed: bool,
 }
 
@@ -332,6 +338,7 @@ impl Fact {
         }
         Some(Fact {
             intervention_id,
+            person_id: 0,
             programme_id,
             organisation_id,
             kind: unslot(InterventionType::ALL, d[0])?,
@@ -399,6 +406,7 @@ mod tests {
         for i in 0..2000 {
             let f = Fact {
                 intervention_id: i,
+                person_id: i,
                 programme_id: 7,
                 organisation_id: 9,
                 kind: InterventionType::ALL[rng.gen_range(0..3)],

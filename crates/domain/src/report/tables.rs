@@ -1,6 +1,6 @@
 //! The fourteen tables of seed 001, each built from the facts in one pass.
 
-use super::grid::{Cell, Grid, Label, Line, Percent, Protection, Role};
+use super::grid::{protect_count, Cell, Grid, Label, Line, Percent, Protection, Role};
 use super::{AgeClass, Ending, Fact, GroupBy, Input, RelapseBucket, Report, Table, Unit};
 use crate::codes::{Education, OrganisationKind, Sex, Substance, WorkHistory};
 use crate::instrument::{AutonomyChange, Band};
@@ -137,7 +137,7 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
     let make = |n: u8| -> Vec<Grid> {
         match n {
             1 => vec![t01(facts, &grouped)],
-            2 => t02(facts),
+            2 => t02(&people(facts)),
             3 => vec![t03(facts, &grouped, &input.planned)],
             4 => t04(facts, &by_kind),
             5 => vec![t05(facts, &by_kind)],
@@ -165,7 +165,39 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
             )
         })
         .collect();
-    Report { tables, interventions: facts.len() as u64, suppressed: protection.is_some() }
+    let people = people(facts);
+    let headline = |records: &[&Fact]| {
+        let n = records.len() as u64;
+        match protection {
+            None => Some(n),
+            // The key of all the records: the same number as the tables' grand totals.
+            Some(_) => match protect_count(n, records.iter().fold(0u32, |k, f| k.wrapping_add(u32::from(f.key)))) {
+                Cell::Count(v) => Some(v),
+                _ => None,
+            },
+        }
+    };
+    Report { tables, interventions: headline(facts), persons: headline(&people), suppressed: protection.is_some() }
+}
+
+/// One fact per person: their earliest intervention (by start, then id), which dates their
+/// age class; facts of unknown people each stand for one.
+fn people<'a>(facts: &[&'a Fact]) -> Vec<&'a Fact> {
+    let mut first: HashMap<i64, &'a Fact> = HashMap::default();
+    let mut unknown = Vec::new();
+    for f in facts {
+        if f.person_id == 0 {
+            unknown.push(*f);
+            continue;
+        }
+        let slot = first.entry(f.person_id).or_insert(f);
+        if (f.start, f.intervention_id) < (slot.start, slot.intervention_id) {
+            *slot = f;
+        }
+    }
+    let mut out: Vec<&Fact> = first.into_values().chain(unknown).collect();
+    out.sort_by_key(|f| f.intervention_id);
+    out
 }
 
 /// The number of tables of seed 001.

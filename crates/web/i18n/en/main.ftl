@@ -608,7 +608,7 @@ report-group-by = Columns by
 report-by-kind = organisation kind
 report-by-organisation = single organisation
 report-apply = Update report
-report-counted = Activated interventions counted: { $n }
+report-counted = Activated interventions counted: { $n }, of { $p } people (table 2 describes the people)
 
 report-suppressed-cell = Fewer than 5 (possibly none)
 report-whole = Whole report
@@ -1075,3 +1075,7 @@ err-sso-expired = The single sign-on expired or did not start in this browser: t
 err-sso-unknown = No Percorsi account is linked to this identity: ask your organisation's administrator to link it.
 err-sso-other-user = The identity confirmed belongs to someone else: sign out and sign in again.
 protection-note-programme = For organisations other than yours the counts are protected as in the reports: 1 to 4 read "<5", others are moved by at most 2.
+err-contradicts-outcome = contradicts the outcome "{ $outcome }": a positive outcome has no interruption reason, an interruption has no positive kind nor contract.
+field-planned_socio_terapeutico = Planned socio-therapeutic
+field-planned_inserimento_lavorativo = Planned work insertions
+field-planned_esperienza_formativa = Planned training experiences

@@ -608,7 +608,7 @@ report-group-by = Colonne per
 report-by-kind = tipo di ente
 report-by-organisation = singolo ente
 report-apply = Aggiorna il report
-report-counted = Interventi attivati considerati: { $n }
+report-counted = Interventi attivati considerati: { $n }, di { $p } persone (la tabella 2 descrive le persone)
 
 report-suppressed-cell = Meno di 5 (anche nessuno)
 report-whole = Report completo
@@ -1075,3 +1075,7 @@ err-sso-expired = L'accesso con il login unico è scaduto o non è partito da qu
 err-sso-unknown = Nessun account Percorsi è collegato a questa identità: chiedi all'amministratore del tuo ente di collegarla.
 err-sso-other-user = L'identità confermata è di un'altra persona: esci e accedi di nuovo.
 protection-note-programme = Per gli enti diversi dal tuo i conteggi sono protetti come nei report: da 1 a 4 «<5», gli altri spostati al massimo di 2.
+err-contradicts-outcome = contraddice l'esito «{ $outcome }»: un esito positivo non ha motivo di interruzione, un'interruzione non ha tipo di esito positivo né contratto.
+field-planned_socio_terapeutico = Previsti socio-terapeutici
+field-planned_inserimento_lavorativo = Previsti inserimenti lavorativi
+field-planned_esperienza_formativa = Previste esperienze formative
