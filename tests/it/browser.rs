@@ -618,6 +618,30 @@ async fn staff_sign_in_through_the_regions_identity_provider() {
         wait_text(&b, expect).await;
     }
     save_screenshot(&b, "sso-unknown-identity").await;
+    // Signed in through the provider, a sensitive action later asks the provider again.
+    for origin in [provider.issuer.as_str(), base.as_str()] {
+        b.goto(&format!("{origin}/.well-known/openid-configuration")).await.expect("origin");
+        b.delete_all_cookies().await.expect("forget cookies");
+    }
+    b.goto(&format!("{base}/login")).await.expect("login page");
+    click(&b, "#sso").await;
+    wait_text(&b, "Sign-in").await;
+    type_into(&b, "input[name=login]", "anna").await;
+    type_into(&b, "input[name=password]", "anything\u{E007}").await;
+    wait_text(&b, "Authorize").await;
+    click(&b, "button[type=submit]").await;
+    wait_text(&b, "Anna Bianchi").await;
+    let old = (chrono::Utc::now() - chrono::Duration::minutes(11)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    crate::support::sqlx_exec(app.svc.store(), &format!("UPDATE sessions SET authenticated_at = '{old}'")).await;
+    b.goto(&format!("{base}/conferma?next=/persone/emergenza")).await.expect("confirm page");
+    wait_text(&b, "Conferma che sei tu").await;
+    click(&b, "a[href^='/login/sso?reauth=1']").await;
+    wait_text(&b, "Sign-in").await;
+    type_into(&b, "input[name=login]", "anna").await;
+    type_into(&b, "input[name=password]", "anything\u{E007}").await;
+    wait_text(&b, "Identità confermata").await;
+    let url = b.current_url().await.expect("url");
+    assert!(url.path() == "/persone/emergenza", "{url}");
     let users = app.svc.cli_users().await.expect("users");
     assert!(users.iter().all(|u| u.user.username != "mario"), "nobody is created by signing in");
     b.close().await.expect("close");

@@ -230,3 +230,21 @@ async fn asvs_2_1_7_common_passwords_are_refused_and_2_1_8_strength_is_shown_whi
     assert!(account.contains("hx-post=\"/password/robustezza\""), "{account}");
     assert_eq!(app.client().post_raw("/password/robustezza", &[("password", "x")]).await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn an_organisation_that_signs_in_only_through_its_provider_refuses_local_passwords() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let anna = app.actor("anna").await;
+    let luca = app.login("luca").await;
+    let r = admin.post(&format!("/admin/enti/{}/accesso", anna.organisation_id), &[]).await;
+    assert_eq!(r.location(), format!("/admin/enti/{}?msg=saved", anna.organisation_id));
+    let mut c = app.client();
+    let r = c.post_raw("/login", &[("username", "anna"), ("password", percorsi_service::demo::DEMO_PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("solo con il login unico"), "{}", r.body);
+    c.cookie = r.header("set-cookie");
+    assert!(c.cookie.is_none(), "no session is given");
+    // Other organisations are not affected.
+    assert_eq!(luca.get("/home").await.status, StatusCode::OK);
+}

@@ -14,7 +14,13 @@ use percorsi_service::glass::{GlassForm, GlassReviewForm};
 use percorsi_service::policy::{allows, Permission};
 use percorsi_service::ServiceError;
 
-fn render_form(state: &AppState, auth: &Auth, form: &GlassForm, invalid: Option<&Invalid>) -> Response {
+fn render_form(
+    state: &AppState,
+    auth: &Auth,
+    form: &GlassForm,
+    invalid: Option<&Invalid>,
+    msg: Option<&str>,
+) -> Response {
     if !allows(auth.actor.role, Permission::BreakGlass) {
         return fail(state, auth.lang, ServiceError::Forbidden);
     }
@@ -22,19 +28,19 @@ fn render_form(state: &AppState, auth: &Auth, form: &GlassForm, invalid: Option<
     let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
         ..context! { values => form, errors => errors, error_list => summary, hours => state.svc.glass_hours() },
-        ..base(state, auth.lang, Some(&auth.session), "glass-title", None),
+        ..base(state, auth.lang, Some(&auth.session), "glass-title", msg),
     };
     state.ui.render(status, "persons/glass.html", ctx)
 }
 
-pub async fn form(State(state): State<AppState>, auth: Auth) -> Response {
-    render_form(&state, &auth, &GlassForm::default(), None)
+pub async fn form(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
+    render_form(&state, &auth, &GlassForm::default(), None, q.msg.as_deref())
 }
 
 pub async fn open(State(state): State<AppState>, auth: Auth, Form(f): Form<GlassForm>) -> Response {
     match state.svc.break_glass(&auth.actor, &f).await {
         Ok(g) => Redirect::to(&format!("/persone/{}?msg=glass-opened", g.person_id)).into_response(),
-        Err(ServiceError::Invalid(inv)) => render_form(&state, &auth, &f, Some(&inv)),
+        Err(ServiceError::Invalid(inv)) => render_form(&state, &auth, &f, Some(&inv), None),
         Err(e) => fail(&state, auth.lang, e),
     }
 }
