@@ -406,7 +406,8 @@ mod tests {
         for i in 0..2000 {
             let f = Fact {
                 intervention_id: i,
-                person_id: i,
+                // Stored in its own column, not in the profile.
+                person_id: 0,
                 programme_id: 7,
                 organisation_id: 9,
                 kind: InterventionType::ALL[rng.gen_range(0..3)],
