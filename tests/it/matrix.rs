@@ -105,6 +105,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/report/stampa", "AN CO"),
     ("GET", "/report/esporta", "AN CO"),
     ("GET", "/report/estratto", "AN"),
+    ("GET", "/report/confronto", "AN CO"),
+    ("GET", "/report/confronto/esporta", "AN CO"),
     ("GET", "/programmi/{id}/importazione", "AN"),
     ("POST", "/programmi/{id}/importazione", "AN"),
     ("GET", "/programmi", "AN CO CM OP TU"),
@@ -199,6 +201,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/groups/{id}/meetings", "CO"),
     ("GET", "/api/v1/network/dashboard", "AN CO"),
     ("GET", "/api/v1/reports", "AN CO"),
+    ("GET", "/api/v1/reports/compare", "AN CO"),
     ("GET", "/api/v1/reports/extract", "AN"),
     ("POST", "/api/v1/programmes/{id}/import", "AN"),
     ("GET", "/api/v1/tutor/interventions", "TU"),
@@ -284,6 +287,9 @@ impl Fixture {
         if path == "/report/esporta" {
             // The export needs to know what to export before it is asked for.
             return format!("{path}?format=csv&programme_id={}", self.ids["programme"]);
+        }
+        if path == "/report/confronto/esporta" || path == "/api/v1/reports/compare" {
+            return format!("{path}?format=csv&table=1&programmes={}", self.ids["programme"]);
         }
         if !path.contains('{') {
             return path.to_string();

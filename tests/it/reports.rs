@@ -768,3 +768,67 @@ async fn command_line_import_and_report() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 13: one table side by side across the years of a programme or across programmes, each
+/// column the same (protected) number its own report shows, with the change.
+#[tokio::test]
+async fn tables_compare_across_years_and_programmes() {
+    let app = TestApp::new().await;
+    let analyst = app.actor("analista").await;
+    let programmes = app.svc.report_programmes(&analyst).await.expect("programmes");
+    let historic = programmes.iter().find(|p| p.name.contains("dati storici")).expect("the seed programme").id;
+    let current = programmes.iter().find(|p| p.id != historic).expect("another programme").id;
+    let q = percorsi_service::reports::CompareQuery {
+        programmes: historic.to_string(),
+        periods: "year".into(),
+        table: "6".into(),
+        ..Default::default()
+    };
+    let view = app.svc.compare(&analyst, &q).await.expect("comparison");
+    assert!(view.report.suppressed, "the analyst's comparison is protected like the report");
+    let g = &view.report.tables[0].grids[0];
+    let labels: Vec<String> = g.columns.iter().map(|c| format!("{:?}", c.label)).collect();
+    assert_eq!(g.columns.len(), 3, "{labels:?}");
+    // Each year's column is the number that year's own report shows.
+    for (i, year) in ["2011", "2012"].iter().enumerate() {
+        let rq = ReportQuery {
+            programme_id: historic.to_string(),
+            from: format!("{year}-01-01"),
+            to: format!("{year}-12-31"),
+            table: "6".into(),
+            ..Default::default()
+        };
+        let own = app.svc.report(&analyst, &rq).await.expect("report").report;
+        let t = own.table(6).expect("table 6");
+        let total_col = t.grids[0].columns.iter().position(|c| c.code == "totale").expect("total column");
+        let total_row = t.grids[0].rows.iter().position(|r| r.code == "totale").expect("total row");
+        let row = g.rows.iter().position(|r| r.code == "totale").expect("total row");
+        assert_eq!(g.cells[row][i], t.grids[0].cells[total_row][total_col], "{year}");
+    }
+    if let (Cell::Count(a), Cell::Count(b)) = (g.cells[g.rows.len() - 1][0], g.cells[g.rows.len() - 1][1]) {
+        assert_eq!(g.cells[g.rows.len() - 1][2], Cell::Signed(b as i64 - a as i64));
+    }
+    // Two programmes side by side, through the API, as a file.
+    let api = app.api_client("analista").await;
+    let r = api.get(&format!("/api/v1/reports/compare?programmes={historic},{current}&table=1")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let body = r.json();
+    assert_eq!(body["tables"][0]["grids"][0]["columns"].as_array().map(Vec::len), Some(3));
+    let csv = api.get(&format!("/api/v1/reports/compare?programmes={historic},{current}&table=1&format=csv")).await;
+    assert!(csv.body.lines().count() > 3, "{}", csv.body);
+    // Wrong requests name the field.
+    let bad = api.get(&format!("/api/v1/reports/compare?programmes={historic},{current}&table=1&periods=year")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("periods"), "{}", bad.body);
+    let bad = api.get(&format!("/api/v1/reports/compare?programmes={historic}&table=15")).await;
+    assert!(bad.body.contains("\"table\""), "{}", bad.body);
+    // The page.
+    let page =
+        app.login("analista").await.get(&format!("/report/confronto?programmes={historic}&periods=year&table=6")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Variazione") && page.body.contains("2011") && page.body.contains("2012"),
+        "{}",
+        page.body
+    );
+}

@@ -5,6 +5,7 @@
 
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service};
+use chrono::Datelike;
 use hmac::{Hmac, Mac};
 use percorsi_domain::codes::OrganisationKind;
 use percorsi_domain::programme::InterventionType;
@@ -165,6 +166,24 @@ pub struct ReportView {
     pub query: ReportQuery,
 }
 
+/// One table compared across programmes, or across the years of one programme.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[serde(default)]
+pub struct CompareQuery {
+    /// Programme ids, comma separated: one column each (up to six).
+    pub programmes: String,
+    /// `programme` (default): a column per programme; `year`: one programme, a column per
+    /// calendar year of its period (up to ten).
+    pub periods: String,
+    /// The table compared, 1–14.
+    pub table: String,
+    pub organisation_kind: String,
+    pub intervention_type: String,
+}
+
+/// At most this many columns in a comparison.
+const MAX_PERIODS: usize = 10;
+
 /// Who is asking: a user (scoped by role) or the command line (the installation's operator).
 pub enum Viewer<'a> {
     User(&'a Actor),
@@ -212,6 +231,98 @@ impl Service {
 
     pub async fn report(&self, actor: &Actor, q: &ReportQuery) -> Result<ReportView> {
         self.compute(Viewer::User(actor), q).await
+    }
+
+    /// A comparison leaving the system as a file: audited like a report export.
+    pub async fn export_comparison(&self, actor: &Actor, q: &CompareQuery, format: &str) -> Result<ReportView> {
+        let view = self.compare(actor, q).await?;
+        let detail = format!("{format}; {}", serde_json::to_string(q).unwrap_or_default());
+        let id = Some(view.programme.id);
+        self.record_detached(actor, "export", "report", id, "esportazione confronto report", Some(detail)).await?;
+        Ok(view)
+    }
+
+    /// One table side by side for several programmes or years, each column computed (and
+    /// protected) exactly as that period's report, with the change from the first to the last.
+    pub async fn compare(&self, actor: &Actor, q: &CompareQuery) -> Result<ReportView> {
+        let mut c = Checker::new();
+        let table = match q.table.trim().parse::<u8>() {
+            Ok(n) if (1..=report::TABLES).contains(&n) => Some(n),
+            _ => {
+                c.fail("table", "err-table");
+                None
+            }
+        };
+        let ids: Vec<i64> =
+            q.programmes.split(',').filter(|s| !s.trim().is_empty()).filter_map(|s| s.trim().parse().ok()).collect();
+        let by_year = q.periods.trim() == "year";
+        if ids.is_empty() || q.programmes.split(',').filter(|s| !s.trim().is_empty()).count() != ids.len() {
+            c.fail("programmes", "err-required");
+        } else if by_year && ids.len() != 1 {
+            c.fail("periods", "err-compare-one-programme");
+        } else if ids.len() > MAX_PERIODS {
+            c.fail("programmes", "err-compare-too-many");
+        }
+        c.finish(|| ())?;
+        let table = table.unwrap_or(1);
+        let mut programmes = Vec::new();
+        {
+            let mut tx = self.store().read().await?;
+            for id in &ids {
+                programmes.push(tx.programme(*id).await?.ok_or_else(|| Invalid::one("programmes", "err-not-found"))?);
+            }
+            tx.commit().await?;
+        }
+        let base = ReportQuery {
+            organisation_kind: q.organisation_kind.clone(),
+            intervention_type: q.intervention_type.clone(),
+            table: table.to_string(),
+            ..Default::default()
+        };
+        let periods: Vec<(String, ReportQuery)> = if by_year {
+            let p = &programmes[0];
+            let years: Vec<i32> = (p.start_date.year()..=p.end_date.year()).collect();
+            if years.len() > MAX_PERIODS {
+                return Err(Invalid::one("periods", "err-compare-too-many").into());
+            }
+            years
+                .into_iter()
+                .map(|y| {
+                    let q = ReportQuery {
+                        programme_id: p.id.to_string(),
+                        from: format!("{y}-01-01"),
+                        to: format!("{y}-12-31"),
+                        ..base.clone()
+                    };
+                    (y.to_string(), q)
+                })
+                .collect()
+        } else {
+            programmes
+                .iter()
+                .map(|p| (p.name.clone(), ReportQuery { programme_id: p.id.to_string(), ..base.clone() }))
+                .collect()
+        };
+        let mut views = Vec::new();
+        for (label, pq) in &periods {
+            views.push((label.clone(), self.compute(Viewer::User(actor), pq).await?));
+        }
+        let tables: Vec<(report::Label, &report::Table)> = views
+            .iter()
+            .filter_map(|(label, v)| v.report.table(table).map(|t| (report::Label::text(label), t)))
+            .collect();
+        let code = format!("t{table:02}");
+        let compared = report::compare::side_by_side(table, &code, &tables);
+        let first = views.first().map(|(_, v)| v);
+        let suppressed = first.is_some_and(|v| v.report.suppressed);
+        let mut programme = programmes[0].clone();
+        programme.name = periods.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(" · ");
+        Ok(ReportView {
+            programme,
+            report: Report { tables: vec![compared], interventions: None, persons: None, suppressed },
+            units: first.map(|v| v.units.clone()).unwrap_or_default(),
+            query: base,
+        })
     }
 
     /// A report leaving the system as a file: computed like the page and written to the audit trail.

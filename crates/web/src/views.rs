@@ -50,6 +50,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("projects/show.html", include_str!("../templates/projects/show.html")),
     ("projects/print.html", include_str!("../templates/projects/print.html")),
     ("reports/page.html", include_str!("../templates/reports/page.html")),
+    ("reports/compare.html", include_str!("../templates/reports/compare.html")),
     ("reports/print.html", include_str!("../templates/reports/print.html")),
     ("reports/import.html", include_str!("../templates/reports/import.html")),
     ("reports/import_result.html", include_str!("../templates/reports/import_result.html")),

@@ -2,6 +2,7 @@
 //! from, the filters, and the fourteen tables. Everything here works on plain values, so the
 //! same numbers come out of the web page, the API, the CLI and the exports.
 
+pub mod compare;
 pub mod grid;
 mod tables;
 

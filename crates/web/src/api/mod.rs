@@ -81,6 +81,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/network/dashboard", get(network::dashboard))
         .route("/reports", get(reports::report))
         .route("/reports/extract", get(reports::extract))
+        .route("/reports/compare", get(reports::compare))
         .route("/programmes/{id}/import", post(reports::import))
         .route("/tutor/interventions", get(protocol::tutored))
         .route("/tutor/interventions/{id}", get(protocol::tutor_detail))

@@ -77,6 +77,7 @@ use utoipa::{Modify, OpenApi};
         super::network::dashboard,
         super::reports::report,
         super::reports::extract,
+        super::reports::compare,
         super::reports::import,
     ),
     modifiers(&Bearer)

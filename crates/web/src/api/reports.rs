@@ -39,6 +39,33 @@ pub async fn report(State(s): State<AppState>, who: ApiActor, Query(q): Query<Ex
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
+pub struct CompareExport {
+    #[serde(flatten)]
+    pub compare: percorsi_service::reports::CompareQuery,
+    pub format: String,
+}
+
+/// One table side by side for several programmes (`programmes=1,2`) or for the years of one
+/// (`periods=year`), each column protected as its report is; JSON, CSV or XLSX. Audited.
+#[utoipa::path(get, path = "/api/v1/reports/compare", params(percorsi_service::reports::CompareQuery, ("format" = Option<String>, Query, description = "json (default), csv or xlsx")), responses((status = 200, body = crate::report_view::Resolved), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn compare(State(s): State<AppState>, who: ApiActor, Query(q): Query<CompareExport>) -> ApiResult {
+    let format = if q.format.is_empty() { "json" } else { q.format.as_str() };
+    if !matches!(format, "csv" | "xlsx" | "json") {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            s.ui.t(who.lang, "err-export-format"),
+        ));
+    }
+    let view = call!(s, who, s.svc.export_comparison(&who.actor, &q.compare, format));
+    let resolved = resolve(&s.ui.i18n, who.lang, &view);
+    let body = file(&s.ui.i18n, who.lang, &resolved, "", format)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", s.ui.t(who.lang, "err-not-found")))?;
+    Ok(download(format, &format!("confronto-tabella-{}", q.compare.table.trim()), body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ImportQuery {
     pub file_name: String,
 }

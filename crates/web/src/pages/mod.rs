@@ -104,6 +104,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/report/stampa", get(reports::print))
         .route("/report/esporta", get(reports::export))
         .route("/report/estratto", get(reports::extract))
+        .route("/report/confronto", get(reports::compare))
+        .route("/report/confronto/esporta", get(reports::compare_export))
         .route("/programmi/{id}/importazione", get(reports::import_form).post(reports::import))
         .route("/programmi", get(programmes::list).post(programmes::create))
         .route("/programmi/{id}", get(programmes::show).post(programmes::update))

@@ -13,7 +13,7 @@ use minijinja::context;
 use percorsi_domain::codes::OrganisationKind;
 use percorsi_domain::programme::InterventionType;
 use percorsi_service::import::{ImportOutcome, Importer};
-use percorsi_service::reports::{ReportQuery, Viewer};
+use percorsi_service::reports::{CompareQuery, ReportQuery, Viewer};
 use percorsi_service::ServiceError;
 use serde::Deserialize;
 
@@ -134,6 +134,84 @@ async fn render(state: &AppState, auth: &Auth, q: ReportQuery, template: &str) -
         ..base(state, lang, Some(&auth.session), "report-title", None),
     };
     state.ui.render(status, template, ctx)
+}
+
+/// The comparison's filters: the programmes may come as repeated checkbox values.
+fn compare_query_of(raw: Option<&str>) -> Result<CompareQuery, ()> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| ())?;
+    let programmes: Vec<&str> =
+        pairs.iter().filter(|(k, v)| k == "programmes" && !v.trim().is_empty()).map(|(_, v)| v.as_str()).collect();
+    let mut rest: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "programmes" && k != "format")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let joined = programmes.join(",");
+    rest.push(("programmes", &joined));
+    let encoded = serde_urlencoded::to_string(&rest).map_err(|_| ())?;
+    serde_urlencoded::from_str(&encoded).map_err(|_| ())
+}
+
+/// One table side by side across programmes or years.
+pub async fn compare(State(state): State<AppState>, auth: Auth, RawQuery(raw): RawQuery) -> Response {
+    let lang = auth.lang;
+    let Ok(q) = compare_query_of(raw.as_deref()) else {
+        return super::error_page(&state, lang, StatusCode::BAD_REQUEST, "err-invalid-input");
+    };
+    let programmes = match state.svc.report_programmes(&auth.actor).await {
+        Ok(p) => p,
+        Err(e) => return fail(&state, lang, e),
+    };
+    let asked = !q.programmes.trim().is_empty();
+    let (view, errors) = if asked {
+        match state.svc.compare(&auth.actor, &q).await {
+            Ok(v) => (Some(v), Vec::new()),
+            Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => (None, state.ui.errors(lang, &inv).1),
+            Err(e) => return fail(&state, lang, e),
+        }
+    } else {
+        (None, Vec::new())
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let resolved = view.as_ref().map(|v| resolve(&state.ui.i18n, lang, v));
+    let tables: Vec<minijinja::Value> = (1..=percorsi_domain::report::TABLES)
+        .map(|n| context! { number => n, title => state.ui.t(lang, &format!("report-t{n:02}-title")) })
+        .collect();
+    let query_string = serde_urlencoded::to_string(&q).unwrap_or_default();
+    let chosen: Vec<String> = q.programmes.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let ctx = context! {
+        ..context! {
+            programmes => programmes, report => resolved, q => q, chosen => chosen, tables => tables,
+            query_string => query_string, error_list => errors, choices => filter_choices(&state, lang),
+        },
+        ..base(&state, lang, Some(&auth.session), "compare-title", None),
+    };
+    state.ui.render(status, "reports/compare.html", ctx)
+}
+
+/// The comparison as a file (audited like every export).
+pub async fn compare_export(State(state): State<AppState>, auth: Auth, RawQuery(raw): RawQuery) -> Response {
+    let lang = auth.lang;
+    let format = raw
+        .as_deref()
+        .and_then(|r| serde_urlencoded::from_str::<Vec<(String, String)>>(r).ok())
+        .and_then(|p| p.into_iter().find(|(k, _)| k == "format").map(|(_, v)| v))
+        .unwrap_or_default();
+    if !matches!(format.as_str(), "csv" | "xlsx" | "json") {
+        return super::error_page(&state, lang, StatusCode::BAD_REQUEST, "err-export-format");
+    }
+    let Ok(q) = compare_query_of(raw.as_deref()) else {
+        return super::error_page(&state, lang, StatusCode::BAD_REQUEST, "err-invalid-input");
+    };
+    let view = match state.svc.export_comparison(&auth.actor, &q, &format).await {
+        Ok(v) => v,
+        Err(e) => return fail(&state, lang, e),
+    };
+    let resolved = resolve(&state.ui.i18n, lang, &view);
+    match file(&state.ui.i18n, lang, &resolved, "", &format) {
+        Some(body) => download(&format, &format!("confronto-tabella-{}", q.table.trim()), body),
+        None => super::error_page(&state, lang, StatusCode::NOT_FOUND, "err-not-found"),
+    }
 }
 
 pub async fn export(State(state): State<AppState>, auth: Auth, Query(q): Query<ExportQuery>) -> Response {
