@@ -103,6 +103,25 @@ async fn the_seed_001_fixture_reproduces_the_seed_tables() {
     let r = exact(&app, seed.programme).await;
     assert_eq!((r.interventions, r.persons), (Some(179), Some(179)), "179 people, one intervention each");
     assert!(!r.suppressed);
+    // Table 15 (durations), against an independent computation from the fixture's dates
+    // (months = days / 30.44, in tenths): all 179 ended, mean 9.4 and median 10.0 months; the
+    // 30 interrupted, mean 8.7 and median 9.0.
+    let t15 = &r.table(15).expect("table 15").grids[0];
+    let at15 = |row: &str, col: &str| {
+        let r = t15.rows.iter().position(|l| l.code == row).expect("row");
+        let c = t15.columns.iter().position(|l| l.code == col).expect("column");
+        t15.cells[r][c]
+    };
+    assert_eq!(at15("totale", "totale"), Cell::Count(179));
+    assert_eq!(
+        (at15("totale", "totale-media"), at15("totale", "totale-mediana")),
+        (Cell::Months(94), Cell::Months(100))
+    );
+    assert_eq!(at15("interrotti", "totale"), Cell::Count(30));
+    assert_eq!(
+        (at15("interrotti", "totale-media"), at15("interrotti", "totale-mediana")),
+        (Cell::Months(87), Cell::Months(90))
+    );
     let org = |n: &str| format!("org-{}", seed.orgs[n]);
     let (ausl, ceart) = ("totale-ausl_serd", "totale-ente_ausiliario");
     let (esp, lav, soc) = ("esperienza_formativa", "inserimento_lavorativo", "socio_terapeutico");
@@ -745,7 +764,7 @@ async fn command_line_import_and_report() {
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid JSON");
     assert_eq!(report["interventions"], 179);
     assert_eq!(report["suppressed"], false);
-    assert_eq!(report["tables"].as_array().map(Vec::len), Some(14));
+    assert_eq!(report["tables"].as_array().map(Vec::len), Some(15), "the seed's fourteen and the durations");
     let xlsx = dir.join("report.xlsx");
     let out = percorsi(
         &app,
@@ -820,7 +839,7 @@ async fn tables_compare_across_years_and_programmes() {
     let bad = api.get(&format!("/api/v1/reports/compare?programmes={historic},{current}&table=1&periods=year")).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("periods"), "{}", bad.body);
-    let bad = api.get(&format!("/api/v1/reports/compare?programmes={historic}&table=15")).await;
+    let bad = api.get(&format!("/api/v1/reports/compare?programmes={historic}&table=16")).await;
     assert!(bad.body.contains("\"table\""), "{}", bad.body);
     // The page.
     let page =

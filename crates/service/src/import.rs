@@ -488,6 +488,7 @@ fn source_of(
         organisation_id,
         intervention_type: r.kind.code().to_string(),
         actual_start: Some(r.start),
+        actual_end: r.end,
         relapse_count: r.relapses,
         legal_substance_use: r.legal_use,
         illegal_substance_use: r.illegal_use,

@@ -52,6 +52,7 @@ pub fn derive_fact(src: &FactSource, assessed: &Assessed) -> Result<Fact> {
     Ok(Fact {
         intervention_id: src.id,
         person_id: src.person_id,
+        end: src.actual_end,
         programme_id: src.programme_id,
         organisation_id: src.organisation_id,
         kind,

@@ -26,6 +26,7 @@ pub struct FactSource {
     pub organisation_id: i64,
     pub intervention_type: String,
     pub actual_start: Option<NaiveDate>,
+    pub actual_end: Option<NaiveDate>,
     pub relapse_count: Option<i64>,
     pub legal_substance_use: Option<bool>,
     pub illegal_substance_use: Option<bool>,
@@ -55,7 +56,7 @@ pub struct ImportedResults {
 }
 
 /// The columns a fact is derived from; `WHERE` added by the caller.
-const FACT_SOURCE: &str = "SELECT i.id, i.person_id, i.programme_id, i.organisation_id, i.intervention_type, i.actual_start, i.relapse_count, \
+const FACT_SOURCE: &str = "SELECT i.id, i.person_id, i.programme_id, i.organisation_id, i.intervention_type, i.actual_start, i.actual_end, i.relapse_count, \
              i.legal_substance_use, i.illegal_substance_use, i.outcome, i.positive_kind, i.interruption_reason, \
              i.contract_kind, i.evaluation, p.sex, p.birth_year, p.education, p.work_history, \
              (SELECT e.substance_start FROM care_episodes e WHERE e.person_id = i.person_id AND e.organisation_id = i.organisation_id \
@@ -89,6 +90,7 @@ fn source_of(r: &AnyRow) -> Result<FactSource> {
         organisation_id: r.try_get("organisation_id")?,
         intervention_type: r.try_get("intervention_type")?,
         actual_start: opt_date(r, "actual_start")?,
+        actual_end: opt_date(r, "actual_end")?,
         relapse_count: r.try_get("relapse_count")?,
         legal_substance_use: opt_bool(r, "legal_substance_use")?,
         illegal_substance_use: opt_bool(r, "illegal_substance_use")?,
@@ -107,7 +109,7 @@ fn source_of(r: &AnyRow) -> Result<FactSource> {
     })
 }
 
-const FACT_COLUMNS: &str = "intervention_id, programme_id, organisation_id, start_date, profile, person_id";
+const FACT_COLUMNS: &str = "intervention_id, programme_id, organisation_id, start_date, profile, person_id, end_date";
 
 fn fact_of(r: &AnyRow) -> Result<Fact> {
     let id: i64 = r.try_get(1)?;
@@ -121,13 +123,15 @@ fn fact_of(r: &AnyRow) -> Result<Fact> {
         None => None,
     };
     let person_id: Option<i64> = r.try_get(6)?;
+    let end: Option<String> = r.try_get(7)?;
+    let end = end.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok());
     Fact::unpack(id, r.try_get(2)?, r.try_get(3)?, start, profile)
-        .map(|f| Fact { person_id: person_id.unwrap_or(0), ..f })
+        .map(|f| Fact { person_id: person_id.unwrap_or(0), end, ..f })
         .ok_or_else(|| StoreError::Corrupt(format!("fact {id} profile {profile}")))
 }
 
 /// The values of a fact in `FACT_COLUMNS` order.
-fn fact_values(f: &Fact) -> [Value; 6] {
+fn fact_values(f: &Fact) -> [Value; 7] {
     [
         Value::Int(Some(f.intervention_id)),
         Value::Int(Some(f.programme_id)),
@@ -135,6 +139,7 @@ fn fact_values(f: &Fact) -> [Value; 6] {
         Value::Text(f.start.map(date_text)),
         Value::Int(Some(f.profile())),
         Value::Int((f.person_id != 0).then_some(f.person_id)),
+        Value::Text(f.end.map(date_text)),
     ]
 }
 

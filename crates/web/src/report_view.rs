@@ -61,8 +61,8 @@ pub struct RRow {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RCell {
-    /// `count`, `suppressed` (1–4, shown `<5`), `hidden` (so that no `<5` can be worked out,
-    /// shown `n.d.`), `fixed`, `signed`, `money` (cents) or `empty`.
+    /// `count`, `suppressed` (1–4, shown `<5`), `hidden` (withheld, shown `n.d.`), `fixed`,
+    /// `signed`, `money` (cents), `months` (tenths of a month) or `empty`.
     pub kind: String,
     pub value: Option<i64>,
     /// As displayed: `12`, `<5`, `+3`, `€ 1.200,00`.
@@ -99,6 +99,7 @@ fn cell(lang: Lang, c: Cell, p: Option<f64>) -> RCell {
         Cell::Fixed(v) => ("fixed", Some(v), v.to_string()),
         Cell::Signed(v) => ("signed", Some(v), if v > 0 { format!("+{v}") } else { v.to_string() }),
         Cell::Money(v) => ("money", Some(v), percorsi_domain::money::format_euros(v)),
+        Cell::Months(v) => ("months", Some(v), percent_text(lang, v as f64 / 10.0)),
         Cell::Empty => ("empty", None, String::new()),
     };
     RCell {
@@ -339,6 +340,9 @@ pub fn to_xlsx(
                     match (cell.kind.as_str(), cell.value) {
                         ("money", Some(v)) => {
                             ws.write_number_with_format(row, col, v as f64 / 100.0, &euro)?;
+                        }
+                        ("months", Some(v)) => {
+                            ws.write_number(row, col, v as f64 / 10.0)?;
                         }
                         (_, Some(v)) => {
                             ws.write_number(row, col, v as f64)?;

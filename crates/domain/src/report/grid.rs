@@ -36,6 +36,9 @@ pub enum Role {
     Fixed,
     /// Total minus the `Fixed` column of the same row (activated − planned).
     Difference,
+    /// A statistic of the records counted in the nearest count column to its left (a mean or
+    /// median duration): shown only where that count is at least the threshold.
+    Statistic,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +89,8 @@ pub enum Cell {
     Signed(i64),
     /// Cents.
     Money(i64),
+    /// A duration in tenths of a month.
+    Months(i64),
     Empty,
 }
 
@@ -163,7 +168,7 @@ impl Grid {
         let (nr, nc) = (self.rows.len(), self.columns.len());
         for r in 0..nr {
             for c in 0..nc {
-                let counts = !matches!(self.columns[c].role, Role::Fixed | Role::Difference);
+                let counts = !matches!(self.columns[c].role, Role::Fixed | Role::Difference | Role::Statistic);
                 if counts && matches!(self.cells[r][c], Cell::Empty) {
                     self.cells[r][c] = Cell::Count(0);
                 }
@@ -291,6 +296,16 @@ impl Grid {
     /// computed from what is shown.
     pub fn protect(mut self, p: Protection) -> Grid {
         let (nr, nc) = (self.rows.len(), self.columns.len());
+        // A mean or median of fewer records than the threshold tells about those few: gone
+        // before the counts it is judged on are protected.
+        for c in (0..nc).filter(|&c| self.columns[c].role == Role::Statistic) {
+            let Some(n_col) = (0..c).rev().find(|&k| self.columns[k].role != Role::Statistic) else { continue };
+            for r in 0..nr {
+                if matches!(self.cells[r][n_col], Cell::Count(n) if n < THRESHOLD) {
+                    self.cells[r][c] = Cell::Hidden;
+                }
+            }
+        }
         for r in 0..nr {
             for c in 0..nc {
                 let Cell::Count(n) = self.cells[r][c] else { continue };
@@ -646,6 +661,24 @@ mod tests {
         assert_eq!(g.cells[0][1], Cell::Suppressed);
         let again = grid(&[&[10, 3], &[20, 30]], Percent::None).protect(P);
         assert_eq!(g.cells, again.cells, "deterministic");
+    }
+
+    /// A mean of three durations tells about those three: withheld with their count.
+    #[test]
+    fn statistics_of_fewer_than_five_records_are_withheld() {
+        let rows = vec![cat("a"), cat("b"), Line::new("t", Label::text("t"), Role::Total)];
+        let cols = vec![cat("n"), Line::new("n-media", Label::text("m"), Role::Statistic)];
+        let mut g = Grid::new(None, Label::text("x"), rows, cols, Percent::None);
+        g.add(0, 0, 3);
+        g.add(1, 0, 12);
+        let mut g = g.finish();
+        for r in 0..3 {
+            g.cells[r][1] = Cell::Months(95);
+        }
+        let shown = g.protect(P);
+        assert_eq!(shown.cells[0][1], Cell::Hidden);
+        assert_eq!(shown.cells[1][1], Cell::Months(95));
+        assert_eq!(shown.cells[2][1], Cell::Months(95), "the total has 15");
     }
 
     #[test]

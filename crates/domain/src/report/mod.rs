@@ -96,6 +96,8 @@ pub struct Fact {
     pub kind: InterventionType,
     /// Actual start; `None` while the intervention has not been activated (not reported).
     pub start: Option<NaiveDate>,
+    /// Actual end, once it ended (concluded or interrupted).
+    pub end: Option<NaiveDate>,
     pub sex: Option<Sex>,
     pub age: Option<AgeClass>,
     pub education: Option<Education>,
@@ -124,6 +126,7 @@ impl Fact {
         Fact {
             intervention_id,
             person_id: 0,
+            end: None,
             programme_id,
             organisation_id,
             kind,
@@ -340,6 +343,7 @@ impl Fact {
         Some(Fact {
             intervention_id,
             person_id: 0,
+            end: None,
             programme_id,
             organisation_id,
             kind: unslot(InterventionType::ALL, d[0])?,
@@ -407,8 +411,9 @@ mod tests {
         for i in 0..2000 {
             let f = Fact {
                 intervention_id: i,
-                // Stored in its own column, not in the profile.
+                // Stored in their own columns, not in the profile.
                 person_id: 0,
+                end: None,
                 programme_id: 7,
                 organisation_id: 9,
                 kind: InterventionType::ALL[rng.gen_range(0..3)],

@@ -149,7 +149,8 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
             11 => t11(&ended()),
             12 => vec![t12(&ended())],
             13 => vec![t13(facts, &by_kind)],
-            _ => vec![t14(input)],
+            14 => vec![t14(input)],
+            _ => vec![t15(facts)],
         }
     };
     let tables = (1..=TABLES)
@@ -200,8 +201,8 @@ fn people<'a>(facts: &[&'a Fact]) -> Vec<&'a Fact> {
     out
 }
 
-/// The number of tables of seed 001.
-pub const TABLES: u8 = 14;
+/// The tables of a report: seed 001's fourteen, then the analyses added since (15: durations).
+pub const TABLES: u8 = 15;
 
 fn table(number: u8, grids: Vec<Grid>) -> Table {
     Table { number, code: format!("t{number:02}"), grids }
@@ -493,6 +494,67 @@ fn t14(input: &Input) -> Grid {
             if b > 0 {
                 g.percents[r][0] = Some(super::grid::round1(n as f64 * 100.0 / b as f64));
             }
+        }
+    }
+    g
+}
+
+/// Months between two dates, in tenths (a month is 30.44 days on average).
+fn tenths_of_months(start: chrono::NaiveDate, end: chrono::NaiveDate) -> i64 {
+    ((end - start).num_days() as f64 * 10.0 / 30.44).round() as i64
+}
+
+/// Mean and median of sorted values, in the same unit.
+fn mean_median(sorted: &[i64]) -> Option<(i64, i64)> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = (sorted.iter().sum::<i64>() as f64 / n as f64).round() as i64;
+    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2 };
+    Some((mean, median))
+}
+
+/// Table 15: how long ended interventions lasted (months), by how they ended and by type: how
+/// many, the mean and the median.
+fn t15(facts: &[&Fact]) -> Grid {
+    let mut rows = cats("positive_outcome", PositiveOutcome::ALL, |p| p.code());
+    rows.push(Line::new("interrotti", Label::msg("report-interrupted"), Role::Category));
+    rows.push(total());
+    let mut cols = Vec::new();
+    for t in TYPES.iter().map(Some).chain([None]) {
+        let (code, label) = match t {
+            Some(t) => (t.code().to_string(), Label::msg(format!("code-intervention_type-{}", t.code()))),
+            None => ("totale".to_string(), Label::msg("report-total")),
+        };
+        let role = if t.is_some() { Role::Category } else { Role::Total };
+        cols.push(Line::new(code.clone(), label, role));
+        cols.push(Line::new(format!("{code}-media"), Label::msg("report-mean-months"), Role::Statistic));
+        cols.push(Line::new(format!("{code}-mediana"), Label::msg("report-median-months"), Role::Statistic));
+    }
+    let mut g = Grid::new(None, Label::msg("report-conclusion"), rows, cols, Percent::None);
+    let total_row = PositiveOutcome::ALL.len() + 1;
+    // Durations per (row, type) and per row over all types.
+    let mut spans: HashMap<(usize, usize), Vec<i64>> = HashMap::default();
+    for f in facts {
+        let (Some(ending), Some(start), Some(end)) = (f.ending, f.start, f.end) else { continue };
+        let r = match ending {
+            Ending::Positive(p) => pos(PositiveOutcome::ALL, &p),
+            Ending::Interrupted(_) => PositiveOutcome::ALL.len(),
+        };
+        let t = type_col(f.kind);
+        g.record(r, t * 3, f);
+        let d = tenths_of_months(start, end);
+        for key in [(r, t), (r, TYPES.len()), (total_row, t), (total_row, TYPES.len())] {
+            spans.entry(key).or_default().push(d);
+        }
+    }
+    let mut g = g.finish();
+    for ((r, t), mut v) in spans {
+        v.sort_unstable();
+        if let Some((mean, median)) = mean_median(&v) {
+            g.cells[r][t * 3 + 1] = Cell::Months(mean);
+            g.cells[r][t * 3 + 2] = Cell::Months(median);
         }
     }
     g
