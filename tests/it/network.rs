@@ -139,6 +139,19 @@ async fn coordinators_keep_groups_and_minutes_and_see_a_suppressed_dashboard() {
     }
     assert!(d["own"]["in_care"].as_i64().unwrap_or(0) > 0, "the coordinator's own figures are exact: {}", d["own"]);
     assert_eq!(d["by_axis"]["rows"].as_array().map(Vec::len), Some(5), "four axes and the total");
+    // The outcomes of the projects: every objective by axis and last status; placements kept.
+    assert_eq!(d["objectives"]["rows"].as_array().map(Vec::len), Some(5));
+    let statuses: Vec<&str> =
+        d["objectives"]["columns"].as_array().expect("columns").iter().filter_map(|c| c["code"].as_str()).collect();
+    assert_eq!(statuses, ["non_avviato", "in_corso", "ostacolato", "raggiunto", "non_rilevato", "totale"]);
+    for key in ["objectives", "kept_6_months", "kept_12_months"] {
+        for row in d[key]["rows"].as_array().expect("rows") {
+            for c in row["cells"].as_array().expect("cells") {
+                let v = c["value"].as_i64().unwrap_or(0);
+                assert!(c["kind"] != "count" || v == 0 || v >= 5, "{key}: small count shown: {c}");
+            }
+        }
+    }
     let analyst = app.api_client("analista").await.get("/api/v1/network/dashboard").await.json();
     assert!(analyst["own"].is_null(), "analysts have no organisation of their own in care");
     assert_eq!(app.api_client("anna").await.get("/api/v1/network/dashboard").await.status, StatusCode::FORBIDDEN);

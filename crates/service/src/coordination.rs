@@ -34,6 +34,11 @@ pub struct Dashboard {
     pub grid: Grid,
     /// Objectives of projects in force and placements in progress, by axis.
     pub axes: Grid,
+    /// Reintegration outcomes: objectives of every project by axis and last reported status.
+    pub objectives: Grid,
+    /// Placements by axis still going on (or ended later) 6 and 12 months after they began:
+    /// housing kept, work kept.
+    pub kept: Vec<Grid>,
     pub own: Option<NetworkCounts>,
     /// Average days the viewer's open referrals have been waiting.
     pub own_average_wait: Option<i64>,
@@ -197,6 +202,8 @@ impl Service {
         let mut tx = self.store().read().await?;
         let counts = tx.network_counts(crate::today()).await?;
         let (contents, placement_axes) = tx.supports_by_axis(crate::today()).await?;
+        let plans = tx.plans_with_progress().await?;
+        let spans = tx.placement_spans().await?;
         let orgs: BTreeMap<i64, String> = tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
         tx.commit().await?;
         let cols = [
@@ -226,11 +233,13 @@ impl Service {
         }
         let grid = g.finish().protect(self.protection());
         let axes = axes_grid(&contents, &placement_axes, self.protection())?;
+        let objectives = objectives_grid(&plans)?.protect(self.protection());
+        let kept = [6, 12].map(|months| kept_grid(&spans, months, crate::today()).protect(self.protection())).to_vec();
         let own = policy::allows(actor.role, Permission::OwnExactFigures)
             .then(|| counts.iter().find(|c| c.organisation_id == actor.organisation_id).cloned())
             .flatten();
         let own_average_wait = own.as_ref().filter(|o| o.open_referrals > 0).map(|o| o.waiting_days / o.open_referrals);
-        Ok(Dashboard { grid, axes, own, own_average_wait })
+        Ok(Dashboard { grid, axes, objectives, kept, own, own_average_wait })
     }
 }
 
@@ -260,4 +269,109 @@ fn axes_grid(contents: &[String], placements: &[String], protection: Protection)
         }
     }
     Ok(g.finish().protect(protection))
+}
+
+fn axis_rows() -> Vec<Line> {
+    use percorsi_domain::project::Axis;
+    let mut rows: Vec<Line> = Axis::ALL
+        .iter()
+        .map(|a| Line::new(a.code(), Label::msg(format!("code-axis-{}", a.code())), Role::Category))
+        .collect();
+    rows.push(Line::new("totale", Label::msg("report-total"), Role::Total));
+    rows
+}
+
+/// Objectives of every project (its current version) by axis and the status last reported on
+/// them ("non rilevato" when none was).
+fn objectives_grid(plans: &[(String, Vec<(i64, String)>)]) -> Result<Grid> {
+    use percorsi_domain::project::{Axis, Plan, ProgressStatus};
+    let mut cols: Vec<Line> = ProgressStatus::ALL
+        .iter()
+        .map(|s| Line::new(s.code(), Label::msg(format!("code-progress_status-{}", s.code())), Role::Category))
+        .collect();
+    cols.push(Line::new("non_rilevato", Label::msg("dashboard-not-reported"), Role::Missing));
+    cols.push(Line::new("totale", Label::msg("report-total"), Role::Total));
+    let mut g = Grid::new(None, Label::msg("field-axis"), axis_rows(), cols, Percent::OfRow);
+    let unreported = ProgressStatus::ALL.len();
+    for (content, reported) in plans {
+        let plan: Plan =
+            serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))?;
+        for (i, o) in plan.objectives.iter().enumerate() {
+            let r = Axis::ALL.iter().position(|a| *a == o.axis).unwrap_or(0);
+            let status = reported.iter().find(|(n, _)| *n == i as i64).and_then(|(_, s)| ProgressStatus::parse(s));
+            let c = status.and_then(|s| ProgressStatus::ALL.iter().position(|x| *x == s)).unwrap_or(unreported);
+            g.add(r, c, 1);
+        }
+    }
+    Ok(g.finish())
+}
+
+/// Placements that began at least `months` ago, by axis: still going on at that point (kept)
+/// or ended before it (exact; the dashboard protects it).
+fn kept_grid(
+    spans: &[(String, chrono::NaiveDate, Option<chrono::NaiveDate>)],
+    months: u32,
+    today: chrono::NaiveDate,
+) -> Grid {
+    use percorsi_domain::project::Axis;
+    let cols = vec![
+        Line::new(format!("mantenuto_{months}"), Label::msg("dashboard-kept"), Role::Category),
+        Line::new(format!("concluso_prima_{months}"), Label::msg("dashboard-ended-before"), Role::Category),
+        Line::new(format!("totale_{months}"), Label::msg("report-total"), Role::Total),
+    ];
+    let title = Label::msg(format!("dashboard-kept-{months}"));
+    let mut g = Grid::new(Some(title), Label::msg("field-axis"), axis_rows(), cols, Percent::OfRow);
+    for (axis, start, end) in spans {
+        let Some(mark) = start.checked_add_months(chrono::Months::new(months)).filter(|m| *m <= today) else {
+            continue;
+        };
+        let r = Axis::parse(axis).and_then(|a| Axis::ALL.iter().position(|x| *x == a)).unwrap_or(0);
+        let kept = end.is_none_or(|e| e >= mark);
+        g.add(r, if kept { 0 } else { 1 }, 1);
+    }
+    g.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn placements_are_kept_when_they_go_on_past_the_mark() {
+        let today = day(2026, 11, 26);
+        let spans = vec![
+            ("casa_habitat".to_string(), day(2025, 1, 10), None), // kept at 6 and 12
+            ("casa_habitat".to_string(), day(2025, 1, 10), Some(day(2025, 5, 1))), // ended before 6
+            ("casa_habitat".to_string(), day(2025, 1, 10), Some(day(2025, 9, 1))), // kept at 6, not 12
+            ("formazione_lavoro".to_string(), day(2026, 9, 1), None), // too recent for both
+            ("formazione_lavoro".to_string(), day(2026, 3, 1), Some(day(2026, 9, 1))), // kept at 6; too recent for 12
+        ];
+        let six = kept_grid(&spans, 6, today);
+        assert_eq!((six.count(0, 0), six.count(0, 1), six.count(0, 2)), (2, 1, 3));
+        assert_eq!((six.count(1, 0), six.count(1, 1)), (1, 0));
+        let twelve = kept_grid(&spans, 12, today);
+        assert_eq!((twelve.count(0, 0), twelve.count(0, 1)), (1, 2));
+        assert_eq!(twelve.count(1, 2), 0);
+    }
+
+    #[test]
+    fn objectives_take_their_last_reported_status() {
+        let plan = serde_json::json!({
+            "start": "2026-01-01", "end": "2026-12-31", "next_review": "2026-06-01", "budget": {},
+            "objectives": [
+                {"axis": "casa_habitat", "title": "casa", "expected_results": "x", "supports": [], "responsible_organisation_id": 1},
+                {"axis": "formazione_lavoro", "title": "lavoro", "expected_results": "y", "supports": [], "responsible_organisation_id": 1}
+            ]
+        })
+        .to_string();
+        let g = objectives_grid(&[(plan, vec![(0, "raggiunto".into())])]).expect("grid");
+        let raggiunto = 3;
+        assert_eq!(g.count(0, raggiunto), 1, "casa reached");
+        assert_eq!(g.count(1, 4), 1, "lavoro never reported");
+    }
 }

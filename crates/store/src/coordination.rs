@@ -156,6 +156,48 @@ impl<M: Mode> Tx<M> {
         Ok((contents, placements))
     }
 
+    /// Every project's current plan with the last status reported on each of its objectives:
+    /// (plan JSON, [(objective index, status)]).
+    pub async fn plans_with_progress(&mut self) -> Result<Vec<(String, Vec<(i64, String)>)>> {
+        let plans = sqlx::query(
+            "SELECT p.id, v.content FROM projects p JOIN project_versions v ON v.project_id = p.id AND v.version = p.current_version \
+             ORDER BY p.id",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        let progress = sqlx::query("SELECT project_id, objective, status FROM objective_progress ORDER BY at, id")
+            .fetch_all(self.conn())
+            .await?;
+        let mut last: std::collections::BTreeMap<(i64, i64), String> = std::collections::BTreeMap::new();
+        for r in &progress {
+            last.insert((r.try_get("project_id")?, r.try_get("objective")?), r.try_get("status")?);
+        }
+        plans
+            .iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id")?;
+                let reported = last.range((id, i64::MIN)..=(id, i64::MAX)).map(|((_, o), s)| (*o, s.clone())).collect();
+                Ok((r.try_get("content")?, reported))
+            })
+            .collect()
+    }
+
+    /// Every placement's axis, start and end (the end `None` while it goes on).
+    pub async fn placement_spans(&mut self) -> Result<Vec<(String, NaiveDate, Option<NaiveDate>)>> {
+        let rows = sqlx::query(
+            "SELECT o.axis, pl.start_date, pl.end_date FROM placements pl JOIN opportunities o ON o.id = pl.opportunity_id",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let start = crate::rows::opt_date(r, "start_date")?
+                    .ok_or_else(|| crate::StoreError::Corrupt("placement without start".into()))?;
+                Ok((r.try_get("axis")?, start, crate::rows::opt_date(r, "end_date")?))
+            })
+            .collect()
+    }
+
     /// Per organisation: people with an open care episode, projects in force, open referrals
     /// received (and how long they have waited), placements in progress.
     pub async fn network_counts(&mut self, today: NaiveDate) -> Result<Vec<NetworkCounts>> {

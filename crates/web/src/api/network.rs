@@ -81,14 +81,21 @@ pub async fn meeting(
     )
 }
 
-/// The network dashboard: counts per organisation, small cells suppressed.
+/// The network dashboard: counts per organisation, supports by axis, and the outcomes of the
+/// personalised projects (objectives by status, placements kept at 6 and 12 months), all
+/// protected like the reports.
 #[utoipa::path(get, path = "/api/v1/network/dashboard", responses((status = 200)), security(("bearer" = [])))]
 pub async fn dashboard(State(s): State<AppState>, who: ApiActor) -> ApiResult {
     let d = call!(s, who, s.svc.dashboard(&who.actor));
     let grid = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.grid);
     let axes = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.axes);
+    let objectives = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.objectives);
+    let kept: Vec<_> = d.kept.iter().map(|g| crate::report_view::resolve_grid(&s.ui.i18n, who.lang, g)).collect();
     ok(
         StatusCode::OK,
-        serde_json::json!({ "grid": grid, "by_axis": axes, "own": d.own, "own_average_wait_days": d.own_average_wait }),
+        serde_json::json!({
+            "grid": grid, "by_axis": axes, "objectives": objectives, "kept_6_months": kept.first(),
+            "kept_12_months": kept.get(1), "own": d.own, "own_average_wait_days": d.own_average_wait
+        }),
     )
 }
