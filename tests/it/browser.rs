@@ -540,6 +540,14 @@ async fn administrator_enrols_totp_signs_in_with_a_code_and_with_a_recovery_code
     b.close().await.expect("close");
 }
 
+/// A new person at the computer: no session at Percorsi nor at the provider.
+async fn forget_cookies(b: &Client, origins: &[&str]) {
+    for origin in origins {
+        b.goto(&format!("{origin}/.well-known/openid-configuration")).await.expect("origin");
+        b.delete_all_cookies().await.expect("forget cookies");
+    }
+}
+
 /// The test identity provider (tests/oidc-provider), started for one test.
 struct Provider {
     child: Child,
@@ -605,10 +613,7 @@ async fn staff_sign_in_through_the_regions_identity_provider() {
     let b = browser(&d).await;
     for (who, expect) in [("anna", "Anna Bianchi"), ("mario", "Nessun account Percorsi è collegato")] {
         // A new person at the computer: no session here nor at the provider.
-        for origin in [provider.issuer.as_str(), base.as_str()] {
-            b.goto(&format!("{origin}/.well-known/openid-configuration")).await.expect("origin");
-            b.delete_all_cookies().await.expect("forget cookies");
-        }
+        forget_cookies(&b, &[&provider.issuer, &base]).await;
         b.goto(&format!("{base}/login")).await.expect("login page");
         click(&b, "#sso").await;
         // The provider's own sign-in page, then its consent page.
@@ -621,10 +626,7 @@ async fn staff_sign_in_through_the_regions_identity_provider() {
     }
     save_screenshot(&b, "sso-unknown-identity").await;
     // Signed in through the provider, a sensitive action later asks the provider again.
-    for origin in [provider.issuer.as_str(), base.as_str()] {
-        b.goto(&format!("{origin}/.well-known/openid-configuration")).await.expect("origin");
-        b.delete_all_cookies().await.expect("forget cookies");
-    }
+    forget_cookies(&b, &[&provider.issuer, &base]).await;
     b.goto(&format!("{base}/login")).await.expect("login page");
     click(&b, "#sso").await;
     wait_text(&b, "Sign-in").await;

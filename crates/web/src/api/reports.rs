@@ -18,18 +18,22 @@ macro_rules! call {
     };
 }
 
+/// The file format asked for: JSON unless CSV or XLSX is named.
+fn export_format<'a>(s: &AppState, who: &ApiActor, format: &'a str) -> Result<&'a str, ApiError> {
+    match format {
+        "" => Ok("json"),
+        "csv" | "xlsx" | "json" => Ok(format),
+        _ => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", s.ui.t(who.lang, "err-export-format")))
+        }
+    }
+}
+
 /// The outcome report (seed 001's fourteen tables) as JSON, CSV or XLSX; one table with
 /// `table=N`. Analysts get small cells suppressed; every call is audited as an export.
 #[utoipa::path(get, path = "/api/v1/reports", params(percorsi_service::reports::ReportQuery, ("format" = Option<String>, Query, description = "json (default), csv or xlsx")), responses((status = 200, body = crate::report_view::Resolved), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn report(State(s): State<AppState>, who: ApiActor, Query(q): Query<ExportQuery>) -> ApiResult {
-    let format = if q.format.is_empty() { "json" } else { q.format.as_str() };
-    if !matches!(format, "csv" | "xlsx" | "json") {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            s.ui.t(who.lang, "err-export-format"),
-        ));
-    }
+    let format = export_format(&s, &who, &q.format)?;
     let view = call!(s, who, s.svc.export_report(Viewer::User(&who.actor), &q.report, format));
     let resolved = resolve(&s.ui.i18n, who.lang, &view);
     let body = file(&s.ui.i18n, who.lang, &resolved, &q.report.table, format)
@@ -49,14 +53,7 @@ pub struct CompareExport {
 /// (`periods=year`), each column protected as its report is; JSON, CSV or XLSX. Audited.
 #[utoipa::path(get, path = "/api/v1/reports/compare", params(percorsi_service::reports::CompareQuery, ("format" = Option<String>, Query, description = "json (default), csv or xlsx")), responses((status = 200, body = crate::report_view::Resolved), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn compare(State(s): State<AppState>, who: ApiActor, Query(q): Query<CompareExport>) -> ApiResult {
-    let format = if q.format.is_empty() { "json" } else { q.format.as_str() };
-    if !matches!(format, "csv" | "xlsx" | "json") {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            s.ui.t(who.lang, "err-export-format"),
-        ));
-    }
+    let format = export_format(&s, &who, &q.format)?;
     let view = call!(s, who, s.svc.export_comparison(&who.actor, &q.compare, format));
     let resolved = resolve(&s.ui.i18n, who.lang, &view);
     let body = file(&s.ui.i18n, who.lang, &resolved, "", format)
