@@ -144,7 +144,8 @@ async fn coordinators_keep_groups_and_minutes_and_see_a_suppressed_dashboard() {
     let statuses: Vec<&str> =
         d["objectives"]["columns"].as_array().expect("columns").iter().filter_map(|c| c["code"].as_str()).collect();
     assert_eq!(statuses, ["non_avviato", "in_corso", "ostacolato", "raggiunto", "non_rilevato", "totale"]);
-    for key in ["objectives", "kept_6_months", "kept_12_months"] {
+    assert_eq!(d["by_user_class"]["columns"].as_array().map(Vec::len), Some(5), "in care and the four axes");
+    for key in ["objectives", "kept_6_months", "kept_12_months", "by_user_class"] {
         for row in d[key]["rows"].as_array().expect("rows") {
             for c in row["cells"].as_array().expect("cells") {
                 let v = c["value"].as_i64().unwrap_or(0);

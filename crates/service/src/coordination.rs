@@ -39,6 +39,8 @@ pub struct Dashboard {
     /// Placements by axis still going on (or ended later) 6 and 12 months after they began:
     /// housing kept, work kept.
     pub kept: Vec<Grid>,
+    /// People in care by user class, and how many of them have project objectives on each axis.
+    pub classes: Grid,
     pub own: Option<NetworkCounts>,
     /// Average days the viewer's open referrals have been waiting.
     pub own_average_wait: Option<i64>,
@@ -204,6 +206,7 @@ impl Service {
         let (contents, placement_axes) = tx.supports_by_axis(crate::today()).await?;
         let plans = tx.plans_with_progress().await?;
         let spans = tx.placement_spans().await?;
+        let people = tx.people_in_care_with_plans(crate::today()).await?;
         let orgs: BTreeMap<i64, String> = tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
         tx.commit().await?;
         let cols = [
@@ -239,7 +242,8 @@ impl Service {
             .then(|| counts.iter().find(|c| c.organisation_id == actor.organisation_id).cloned())
             .flatten();
         let own_average_wait = own.as_ref().filter(|o| o.open_referrals > 0).map(|o| o.waiting_days / o.open_referrals);
-        Ok(Dashboard { grid, axes, objectives, kept, own, own_average_wait })
+        let classes = classes_grid(&people)?.protect(self.protection());
+        Ok(Dashboard { grid, axes, objectives, kept, classes, own, own_average_wait })
     }
 }
 
@@ -332,6 +336,42 @@ fn kept_grid(
     g.finish()
 }
 
+/// People in care by user class (rows), with how many of them have objectives on each axis in
+/// a project in force. The axis columns overlap (one person, several axes), so the grid has no
+/// row total: only the column sums, over classes, which do add up.
+fn classes_grid(people: &[(Option<String>, Vec<String>)]) -> Result<Grid> {
+    use percorsi_domain::project::{Axis, Plan};
+    let mut rows: Vec<Line> = UserClass::ALL
+        .iter()
+        .map(|c| Line::new(c.code(), Label::msg(format!("code-user_class-{}", c.code())), Role::Category))
+        .collect();
+    rows.push(Line::new("mancante", Label::msg("report-missing"), Role::Missing));
+    rows.push(Line::new("totale", Label::msg("report-total"), Role::Total));
+    let mut cols = vec![Line::new("in_carico", Label::msg("dashboard-in-care"), Role::Category)];
+    cols.extend(
+        Axis::ALL.iter().map(|a| Line::new(a.code(), Label::msg(format!("code-axis-{}", a.code())), Role::Category)),
+    );
+    let mut g = Grid::new(None, Label::msg("field-user_class"), rows, cols, Percent::None);
+    for (class, plans) in people {
+        let r = class
+            .as_deref()
+            .and_then(UserClass::parse)
+            .and_then(|c| UserClass::ALL.iter().position(|x| *x == c))
+            .unwrap_or(UserClass::ALL.len());
+        g.add(r, 0, 1);
+        let mut axes = std::collections::BTreeSet::new();
+        for content in plans {
+            let plan: Plan =
+                serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))?;
+            axes.extend(plan.objectives.iter().map(|o| o.axis));
+        }
+        for a in axes {
+            g.add(r, 1 + Axis::ALL.iter().position(|x| *x == a).unwrap_or(0), 1);
+        }
+    }
+    Ok(g.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +397,31 @@ mod tests {
         let twelve = kept_grid(&spans, 12, today);
         assert_eq!((twelve.count(0, 0), twelve.count(0, 1)), (1, 2));
         assert_eq!(twelve.count(1, 2), 0);
+    }
+
+    #[test]
+    fn people_are_counted_once_per_axis_whatever_their_objectives() {
+        let plan = |axes: &[&str]| {
+            let objectives: Vec<serde_json::Value> = axes
+                .iter()
+                .map(|a| serde_json::json!({"axis": a, "title": "t", "expected_results": "x", "supports": [], "responsible_organisation_id": 1}))
+                .collect();
+            serde_json::json!({"start": "2026-01-01", "end": "2026-12-31", "next_review": "2026-06-01", "budget": {}, "objectives": objectives}).to_string()
+        };
+        let people = vec![
+            (Some("prevenzione".to_string()), vec![plan(&["casa_habitat", "casa_habitat", "salute_cura"])]),
+            (Some("prevenzione".to_string()), vec![]),
+            (None, vec![plan(&["casa_habitat"])]),
+        ];
+        let g = classes_grid(&people).expect("grid");
+        let total = g.rows.len() - 1;
+        assert_eq!(
+            (g.count(0, 0), g.count(0, 1), g.count(0, 4)),
+            (2, 1, 1),
+            "prevenzione: 2 people, 1 on casa, 1 on salute"
+        );
+        assert_eq!((g.count(total - 1, 0), g.count(total - 1, 1)), (1, 1), "unknown class");
+        assert_eq!((g.count(total, 0), g.count(total, 1)), (3, 2));
     }
 
     #[test]

@@ -182,6 +182,43 @@ impl<M: Mode> Tx<M> {
             .collect()
     }
 
+    /// People with an open care episode: their user class (the latest assessment's, else the
+    /// registry's) and the plans of their projects in force.
+    pub async fn people_in_care_with_plans(&mut self, today: NaiveDate) -> Result<Vec<(Option<String>, Vec<String>)>> {
+        let mut people: std::collections::BTreeMap<i64, (Option<String>, Vec<String>)> =
+            std::collections::BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT DISTINCT e.person_id, p.user_class FROM care_episodes e JOIN persons p ON p.id = e.person_id \
+             WHERE e.end_date IS NULL",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        for r in &rows {
+            people.insert(r.try_get("person_id")?, (r.try_get("user_class")?, Vec::new()));
+        }
+        let assessed = sqlx::query("SELECT person_id, user_class FROM person_assessments ORDER BY assessed_on, id")
+            .fetch_all(self.conn())
+            .await?;
+        for r in &assessed {
+            if let Some(p) = people.get_mut(&r.try_get::<i64, _>("person_id")?) {
+                p.0 = Some(r.try_get("user_class")?);
+            }
+        }
+        let plans = sqlx::query(
+            "SELECT p.person_id, v.content FROM projects p JOIN project_versions v ON v.project_id = p.id \
+             AND v.version = p.current_version WHERE p.end_date >= $1",
+        )
+        .bind(date_text(today))
+        .fetch_all(self.conn())
+        .await?;
+        for r in &plans {
+            if let Some(p) = people.get_mut(&r.try_get::<i64, _>("person_id")?) {
+                p.1.push(r.try_get("content")?);
+            }
+        }
+        Ok(people.into_values().collect())
+    }
+
     /// Every placement's axis, start and end (the end `None` while it goes on).
     pub async fn placement_spans(&mut self) -> Result<Vec<(String, NaiveDate, Option<NaiveDate>)>> {
         let rows = sqlx::query(

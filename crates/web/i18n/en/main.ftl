@@ -1104,3 +1104,5 @@ dashboard-ended-before = Ended before
 dashboard-kept-6 = Placements begun at least 6 months ago: kept at 6 months
 dashboard-kept-12 = Placements begun at least 12 months ago: kept at 12 months
 dashboard-objectives-status = Project objectives by axis and last reported status
+dashboard-by-class = People in care by user class and axis of their objectives
+dashboard-by-class-hint = A person with objectives on several axes is counted in each: the axis columns do not add up.

@@ -1104,3 +1104,5 @@ dashboard-ended-before = Concluso prima
 dashboard-kept-6 = Inserimenti avviati da almeno 6 mesi: mantenuti a 6 mesi
 dashboard-kept-12 = Inserimenti avviati da almeno 12 mesi: mantenuti a 12 mesi
 dashboard-objectives-status = Obiettivi dei progetti per asse e ultimo stato segnalato
+dashboard-by-class = Persone in carico per classe di utenza e asse degli obiettivi
+dashboard-by-class-hint = Una persona con obiettivi su più assi è contata in ciascuno: le colonne degli assi non si sommano.

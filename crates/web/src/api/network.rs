@@ -91,11 +91,12 @@ pub async fn dashboard(State(s): State<AppState>, who: ApiActor) -> ApiResult {
     let axes = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.axes);
     let objectives = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.objectives);
     let kept: Vec<_> = d.kept.iter().map(|g| crate::report_view::resolve_grid(&s.ui.i18n, who.lang, g)).collect();
+    let classes = crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &d.classes);
     ok(
         StatusCode::OK,
         serde_json::json!({
             "grid": grid, "by_axis": axes, "objectives": objectives, "kept_6_months": kept.first(),
-            "kept_12_months": kept.get(1), "own": d.own, "own_average_wait_days": d.own_average_wait
+            "kept_12_months": kept.get(1), "by_user_class": classes, "own": d.own, "own_average_wait_days": d.own_average_wait
         }),
     )
 }

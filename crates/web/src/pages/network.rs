@@ -83,11 +83,12 @@ async fn render_network(state: &AppState, auth: &Auth, msg: Option<&str>, invali
     let objectives = crate::report_view::resolve_grid(&state.ui.i18n, lang, &dashboard.objectives);
     let kept: Vec<_> =
         dashboard.kept.iter().map(|g| crate::report_view::resolve_grid(&state.ui.i18n, lang, g)).collect();
+    let classes = crate::report_view::resolve_grid(&state.ui.i18n, lang, &dashboard.classes);
     let (errors, list) = invalid.map(|i| state.ui.errors(lang, i)).unwrap_or_default();
     let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
         ..context! {
-            grid => grid, axes => axes, objectives => objectives, kept => kept, own => dashboard.own, average_wait => dashboard.own_average_wait, groups => groups, errors => errors, error_list => list,
+            grid => grid, axes => axes, objectives => objectives, kept => kept, classes => classes, own => dashboard.own, average_wait => dashboard.own_average_wait, groups => groups, errors => errors, error_list => list,
             organisations => orgs.iter().filter(|o| o.active).map(|o| context! { value => o.id, label => o.name.clone() }).collect::<Vec<_>>(),
             can_manage => allows(auth.actor.role, Permission::ManageProgrammes), today => percorsi_service::today().to_string(),
         },
