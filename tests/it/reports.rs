@@ -631,7 +631,7 @@ async fn the_report_pages_show_tables_charts_and_the_printable_version() {
         "&lt;5",
         "Interventi attivati considerati: ",
         "persone (la tabella 2 descrive le persone)",
-        "leggermente spostati (al massimo di 2)",
+        "spostato leggermente (al massimo di 2)",
     ] {
         assert!(
             page.body.contains(text),

@@ -450,22 +450,25 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// The shown value of a count of at least [`THRESHOLD`] whose records' keys add up to `key`.
+/// A count moved by the perturbation its value and cell key draw (never below zero).
 pub fn perturb(n: u64, key: u32) -> u64 {
     let draw = mix(u64::from(key & 0xff) << 40 ^ n.min(1 << 39));
     let p = i64::from(PERTURBATION[(draw >> 60) as usize]);
-    (n as i64 + p).max(THRESHOLD as i64) as u64
+    (n as i64 + p).max(0) as u64
 }
 
 /// One count as anyone without identifiable access may see it, by the rule of
-/// [`Grid::protect`]: 1–4 is "<5"; so is an empty cell one time in two (by its key), so that
-/// "<5" never tells that someone is there; others are perturbed by their key.
+/// [`Grid::protect`]: the count is perturbed by its key and shown as "<5" when the perturbed
+/// value is below the threshold (so "<5" stands for 0–6 people, and a count of 1–4 may read 5
+/// or 6); an empty cell reads "0" or "<5", one time in two by its key, so "<5" never says
+/// someone is there.
 pub fn protect_count(n: u64, key: u32) -> Cell {
-    match n {
-        0 if mix(u64::from(key)) & 1 == 0 => Cell::Suppressed,
-        0 => Cell::Count(0),
-        1..THRESHOLD => Cell::Suppressed,
-        _ => Cell::Count(perturb(n, key)),
+    if n == 0 {
+        return if mix(u64::from(key)) & 1 == 0 { Cell::Suppressed } else { Cell::Count(0) };
+    }
+    match perturb(n, key) {
+        s if s < THRESHOLD => Cell::Suppressed,
+        s => Cell::Count(s),
     }
 }
 
@@ -475,8 +478,9 @@ pub fn bounds(cell: Cell) -> (i64, i64) {
     match cell {
         // Zero, and below the threshold only in an unprotected grid: exact.
         Cell::Count(v) if v < THRESHOLD => (v as i64, v as i64),
-        Cell::Count(v) => ((v - MAX_NOISE).max(THRESHOLD) as i64, (v + MAX_NOISE) as i64),
-        Cell::Suppressed => (0, THRESHOLD as i64 - 1),
+        // A shown number comes from a count of at least one, moved by at most MAX_NOISE.
+        Cell::Count(v) => ((v - MAX_NOISE).max(1) as i64, (v + MAX_NOISE) as i64),
+        Cell::Suppressed => (0, (THRESHOLD - 1 + MAX_NOISE) as i64),
         _ => (0, UNKNOWN),
     }
 }
@@ -523,13 +527,15 @@ pub fn narrow_bounds(b: &mut [Vec<(i64, i64)>], lines: &[Equation]) {
     }
 }
 
-/// A "<5" cell whose true count of 1–4 the published grid pins down, if any (one pinned to 0
-/// is an empty cell, which is shown as "0" half of the time anyway).
+/// A cell whose count the published grid pins to one value of 1–4, if any (a pinned 0 is an
+/// empty cell, shown "0" half of the time anyway; large counts are not protected values).
 fn exposed_cell(cells: &[Vec<Cell>], lines: &[Equation]) -> Option<At> {
     let b = narrow(cells, lines);
+    let small = 1..THRESHOLD as i64;
     cells.iter().enumerate().find_map(|(r, row)| {
         row.iter().enumerate().find_map(|(c, cell)| {
-            (*cell == Cell::Suppressed && b[r][c].0 >= b[r][c].1 && b[r][c].1 > 0).then_some((r, c))
+            let (lo, hi) = b[r][c];
+            (matches!(cell, Cell::Suppressed | Cell::Count(_)) && lo == hi && small.contains(&lo)).then_some((r, c))
         })
     })
 }
@@ -602,12 +608,16 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let exact = keyed(&[&[10, 3], &[20, 30], &[0, 7]], &mut rng);
         let shown = exact.clone().protect(P);
-        assert_eq!(shown.cells[0][1], Cell::Suppressed);
+        assert!(matches!(shown.cells[0][1], Cell::Suppressed | Cell::Count(5)), "3 reads <5 (or 5)");
         assert!(matches!(shown.cells[2][0], Cell::Count(0) | Cell::Suppressed), "a zero is 0 or <5");
         for (r, row) in exact.cells.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
-                if let (Cell::Count(n @ 5..), Cell::Count(v)) = (cell, shown.cells[r][c]) {
-                    assert!(n.abs_diff(v) <= MAX_NOISE && v >= THRESHOLD, "{n} shown as {v}");
+                match (cell, shown.cells[r][c]) {
+                    (Cell::Count(n @ 1..), Cell::Count(v)) => {
+                        assert!(n.abs_diff(v) <= MAX_NOISE && v >= THRESHOLD, "{n} shown as {v}")
+                    }
+                    (Cell::Count(n @ 1..), Cell::Suppressed) => assert!(*n < THRESHOLD + MAX_NOISE, "{n} read <5"),
+                    _ => {}
                 }
             }
         }
@@ -658,7 +668,7 @@ mod tests {
     #[test]
     fn dashboards_without_record_keys_are_protected_too() {
         let g = grid(&[&[10, 3], &[20, 30]], Percent::None).protect(P);
-        assert_eq!(g.cells[0][1], Cell::Suppressed);
+        assert!(matches!(g.cells[0][1], Cell::Suppressed | Cell::Count(5)));
         let again = grid(&[&[10, 3], &[20, 30]], Percent::None).protect(P);
         assert_eq!(g.cells, again.cells, "deterministic");
     }
@@ -733,7 +743,11 @@ mod tests {
                     let (lo, hi) = b[r][c];
                     assert!(lo <= n as i64 && n as i64 <= hi, "case {case}: bounds {lo}..{hi} miss the true {n}");
                     if (1..THRESHOLD).contains(&n) {
-                        assert!(shown.cells[r][c].is_hidden(), "case {case}: small cell shown");
+                        let ok = match shown.cells[r][c] {
+                            Cell::Count(v) => v >= THRESHOLD && v.abs_diff(n) <= MAX_NOISE,
+                            other => other.is_hidden(),
+                        };
+                        assert!(ok, "case {case}: small cell {n} shown as {:?}", shown.cells[r][c]);
                         assert!(lo < hi, "case {case}: small cell ({r},{c}) = {n} pinned down");
                     }
                     if shown.cells[r][c].is_hidden() {
