@@ -403,6 +403,7 @@ async fn coordinators_change_only_the_programmes_of_their_organisation_subtree()
         name: "Programma di Massa".into(),
         start_date: "2026-01-01".into(),
         end_date: "2027-12-31".into(),
+        ..Default::default()
     };
     let id = app.svc.create_programme(&owner, &form).await.unwrap();
     let stranger = coordinator_at(&app, "coord-li", "SerD Zona 6-LI").await;
@@ -443,7 +444,12 @@ async fn coordinators_change_only_the_programmes_of_their_organisation_subtree()
     // The historical programme of the demo belongs to the organisation that created it.
     let historical = app.svc.programme_by_name(percorsi_service::demo::SEED001_PROGRAMME).await.unwrap();
     assert_eq!(historical.owner_organisation_id, Some(owner.organisation_id));
-    let keep = ProgrammeForm { name: "Rubato".into(), start_date: "2011-01-01".into(), end_date: "2012-12-31".into() };
+    let keep = ProgrammeForm {
+        name: "Rubato".into(),
+        start_date: "2011-01-01".into(),
+        end_date: "2012-12-31".into(),
+        ..Default::default()
+    };
     assert!(matches!(app.svc.update_programme(&stranger, historical.id, &keep).await, Err(ServiceError::Forbidden)));
 }
 

@@ -52,8 +52,13 @@ async fn repeated_failures_slow_sign_in_down_and_never_lock_the_account() {
     assert_eq!(seen[0], vec![401, 401, 401, 429], "real account: three free attempts, then a wait");
     assert_eq!(seen[0], seen[1], "an unknown name answers exactly like a real one");
     assert_eq!(seen[0], seen[2], "a disabled account answers exactly like a real one");
-    // While waiting, even the right password is not checked; once the wait is over it works
-    // (the wait is simulated by moving the last failure back in time).
+    // While waiting, even the right password is not checked; once the wait is over it works.
+    // Both are set by moving the last failure in time, so no clock decides the test.
+    crate::support::sqlx_exec(
+        app.svc.store(),
+        "UPDATE login_throttle SET last_failure_at = '2999-01-01T00:00:00.000000Z'",
+    )
+    .await;
     let r = attempt("luca", percorsi_service::demo::DEMO_PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     crate::support::sqlx_exec(

@@ -22,7 +22,12 @@ async fn proposed(app: &TestApp, budget: &str, n: usize) -> (i64, Vec<i64>) {
     let coord = app.actor("coordinatore").await;
     let start = NaiveDate::from_ymd_opt(today().year() - 1, 1, 1).unwrap();
     let end = NaiveDate::from_ymd_opt(today().year() + 1, 12, 31).unwrap();
-    let form = ProgrammeForm { name: format!("Concorrenza {budget}"), start_date: iso(start), end_date: iso(end) };
+    let form = ProgrammeForm {
+        name: format!("Concorrenza {budget}"),
+        start_date: iso(start),
+        end_date: iso(end),
+        ..Default::default()
+    };
     let programme = app.svc.create_programme(&coord, &form).await.unwrap();
     let participation = ParticipationForm {
         organisation_id: app.org_id("SerD Zona 1-MS").await.to_string(),
@@ -256,11 +261,19 @@ async fn parallel_failed_sign_ins_on_two_servers_are_all_counted() {
     let answers = all_at_once(requests).await;
     let refused = answers.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
     for r in &answers {
+        // On a saturated machine a password check may be refused as busy (503 with
+        // Retry-After, the CPU guard of ADR 0012): an answer, checked nothing, counted nothing.
         assert!(
-            r.status == StatusCode::UNAUTHORIZED || r.status == StatusCode::TOO_MANY_REQUESTS,
-            "a failed sign-in is 401 or 429, never {}",
+            matches!(
+                r.status,
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            ),
+            "a failed sign-in is 401, 429 or 503 (busy), never {}",
             r.status
         );
+        if r.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(r.headers.contains_key("retry-after"), "busy says when to retry");
+        }
     }
     assert!(refused >= 1);
     let mut tx = app.svc.store().read().await.unwrap();

@@ -26,7 +26,10 @@ async fn programme(app: &TestApp, name: &str, budget: &str) -> i64 {
     let end = NaiveDate::from_ymd_opt(today().year() + 1, 12, 31).unwrap();
     let id = app
         .svc
-        .create_programme(&coord, &ProgrammeForm { name: name.into(), start_date: iso(start), end_date: iso(end) })
+        .create_programme(
+            &coord,
+            &ProgrammeForm { name: name.into(), start_date: iso(start), end_date: iso(end), ..Default::default() },
+        )
         .await
         .unwrap();
     let org = app.org_id("SerD Zona 1-MS").await.to_string();
@@ -737,4 +740,37 @@ async fn attendance_is_recorded_only_for_months_the_intervention_ran() {
     let next_year = (today() + Duration::days(366)).format("%Y-%m").to_string();
     let future = app.svc.record_attendance(&davide, running.id, &form(&next_year)).await;
     assert!(matches!(future, Err(percorsi_service::ServiceError::Invalid(_))), "a month to come: {future:?}");
+}
+
+/// Issue 13: the region reads budgets per funding source; every programme counts once, and the
+/// totals are the sums of the programmes' own budgets.
+#[tokio::test]
+async fn budgets_add_up_per_funding_source() {
+    let app = TestApp::new().await;
+    let analyst = app.actor("analista").await;
+    let grid = app.svc.budget_by_funding_source(&analyst).await.expect("budget");
+    let programmes = app.svc.programmes(&analyst).await.expect("programmes");
+    let mut allocated = 0;
+    for p in &programmes {
+        let o = app.svc.programme_overview(&analyst, p.id).await.expect("overview");
+        allocated += o.total.budget;
+    }
+    let total = grid.rows.iter().position(|r| r.code == "totale").expect("total row");
+    assert_eq!(grid.cells[total][0], percorsi_domain::report::Cell::Money(allocated));
+    let sources: Vec<&str> = grid.rows.iter().map(|r| r.code.as_str()).collect();
+    assert!(sources.contains(&"Fondo regionale dipendenze") && sources.contains(&"FSE+ Toscana"), "{sources:?}");
+    let api = app.api_client("analista").await.get("/api/v1/programmes/budget").await;
+    assert_eq!(api.status, axum::http::StatusCode::OK, "{}", api.body);
+    let page = app.login("analista").await.get("/programmi").await;
+    assert!(page.body.contains("Budget per fonte di finanziamento"), "the programmes page shows it");
+    // A programme's source is set with the programme, and refused when too long.
+    let coord = app.actor("coordinatore").await;
+    let long = percorsi_domain::programme::ProgrammeForm {
+        name: "Troppo lungo".into(),
+        start_date: "2026-01-01".into(),
+        end_date: "2026-12-31".into(),
+        funding_source: "x".repeat(121),
+    };
+    let err = app.svc.create_programme(&coord, &long).await.expect_err("too long");
+    assert!(matches!(err, percorsi_service::ServiceError::Invalid(ref i) if i.has("funding_source")));
 }

@@ -95,13 +95,16 @@ pub struct ProgrammeForm {
     pub name: String,
     pub start_date: String,
     pub end_date: String,
+    /// Where the money comes from (e.g. "Fondo regionale dipendenze"); optional.
+    pub funding_source: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NewProgramme {
     pub name: String,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
+    pub funding_source: Option<String>,
 }
 
 impl ProgrammeForm {
@@ -111,7 +114,13 @@ impl ProgrammeForm {
         let start = c.required_date("start_date", &self.start_date);
         let end = c.required_date("end_date", &self.end_date);
         c.date_order("end_date", start, end);
-        c.finish(|| NewProgramme { name, start_date: start.unwrap_or_default(), end_date: end.unwrap_or_default() })
+        let funding_source = c.optional_text("funding_source", Some(&self.funding_source), 120);
+        c.finish(|| NewProgramme {
+            name,
+            start_date: start.unwrap_or_default(),
+            end_date: end.unwrap_or_default(),
+            funding_source,
+        })
     }
 }
 

@@ -268,13 +268,22 @@ impl Service {
         let mut rng = Lcg(179);
         let today = crate::today();
         let old = self
-            .create_programme(&coord, &programme_form("Inserimenti lavorativi 2011–2012", "2011-01-01", "2012-12-31"))
+            .create_programme(
+                &coord,
+                &programme_form(
+                    "Inserimenti lavorativi 2011–2012",
+                    "2011-01-01",
+                    "2012-12-31",
+                    "Fondo regionale dipendenze",
+                ),
+            )
             .await?;
         let current_start = NaiveDate::from_ymd_opt(today.year() - 1, 1, 1).unwrap_or(today);
         let current_end = NaiveDate::from_ymd_opt(today.year() + 1, 12, 31).unwrap_or(today);
         let name = format!("Inserimenti lavorativi {}–{}", current_start.year(), current_end.year());
-        let current =
-            self.create_programme(&coord, &programme_form(&name, &iso(current_start), &iso(current_end))).await?;
+        let current = self
+            .create_programme(&coord, &programme_form(&name, &iso(current_start), &iso(current_end), "FSE+ Toscana"))
+            .await?;
         for p in [old, current] {
             for (o, budget, st, il, ef) in [
                 ("SerD Zona 1-MS", "40.000", "5", "2", "2"),
@@ -458,7 +467,12 @@ impl Service {
         let coord = self.demo_actor("coordinatore").await?;
         let analyst = self.demo_actor("analista").await?;
         let orgs = self.organisations().await?;
-        let id = self.create_programme(&coord, &programme_form(SEED001_PROGRAMME, "2011-01-01", "2012-12-31")).await?;
+        let id = self
+            .create_programme(
+                &coord,
+                &programme_form(SEED001_PROGRAMME, "2011-01-01", "2012-12-31", "Fondo regionale dipendenze"),
+            )
+            .await?;
         for (name, planned) in SEED001_PLANNED {
             let Some(o) = orgs.iter().find(|o| o.name == name) else { continue };
             let form = ParticipationForm {
@@ -717,8 +731,8 @@ fn nth_month(start: NaiveDate, m: u32) -> String {
     start.checked_add_months(chrono::Months::new(m)).unwrap_or(start).format("%Y-%m").to_string()
 }
 
-fn programme_form(name: &str, start: &str, end: &str) -> ProgrammeForm {
-    ProgrammeForm { name: name.into(), start_date: start.into(), end_date: end.into() }
+fn programme_form(name: &str, start: &str, end: &str, funding: &str) -> ProgrammeForm {
+    ProgrammeForm { name: name.into(), start_date: start.into(), end_date: end.into(), funding_source: funding.into() }
 }
 
 fn plan_form(

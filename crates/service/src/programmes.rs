@@ -235,6 +235,50 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The budgets of every programme summed per funding source: allocated, committed and not
+    /// yet paid, paid, available. Money is public accountability and is shown exactly.
+    pub async fn budget_by_funding_source(&self, actor: &Actor) -> Result<percorsi_domain::report::Grid> {
+        use percorsi_domain::report::{Cell, Grid, Label, Line, Percent, Role};
+        policy::require(actor, Permission::ViewProgrammes)?;
+        let mut tx = self.store().read().await?;
+        let programmes = tx.programmes().await?;
+        let mut by_source: std::collections::BTreeMap<String, Balance> = std::collections::BTreeMap::new();
+        for p in &programmes {
+            let source = p.funding_source.clone().filter(|s| !s.trim().is_empty()).unwrap_or_default();
+            let total = by_source.entry(source).or_default();
+            for (_, b) in tx.balances(p.id).await? {
+                total.add(&b);
+            }
+        }
+        tx.commit().await?;
+        let mut rows: Vec<Line> = by_source
+            .keys()
+            .map(|s| match s.as_str() {
+                "" => Line::new("non_indicata", Label::msg("programmes-source-unknown"), Role::Category),
+                named => Line::new(named, Label::text(named), Role::Category),
+            })
+            .collect();
+        rows.push(Line::new("totale", Label::msg("report-total"), Role::Total));
+        let cols = ["budget", "committed", "paid", "available"]
+            .map(|c| Line::new(c, Label::msg(format!("programmes-money-{c}")), Role::Fixed))
+            .to_vec();
+        let mut g = Grid::new(None, Label::msg("field-funding_source"), rows, cols, Percent::None);
+        let mut sum = Balance::default();
+        for (r, b) in by_source.values().enumerate() {
+            sum.add(b);
+            for (c, v) in [b.budget, b.outstanding(), b.paid, b.available()].into_iter().enumerate() {
+                g.cells[r][c] = Cell::Money(v);
+            }
+        }
+        let t = g.rows.len() - 1;
+        for (c, v) in [sum.budget, sum.outstanding(), sum.paid, sum.available()].into_iter().enumerate() {
+            g.cells[t][c] = Cell::Money(v);
+        }
+        Ok(g)
+    }
+}
+
 fn duplicate_as(e: percorsi_store::StoreError, field: &'static str) -> ServiceError {
     match e {
         percorsi_store::StoreError::Duplicate => Invalid::one(field, "err-duplicate").into(),

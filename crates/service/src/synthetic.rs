@@ -95,6 +95,7 @@ impl Service {
                     name: "Programma sintetico".into(),
                     start_date: start,
                     end_date: today + Duration::days(365),
+                    funding_source: Some("Fondo regionale dipendenze".into()),
                 },
                 orgs.first().copied().unwrap_or(host),
             )
@@ -301,6 +302,7 @@ impl Service {
                             name: HISTORY_PROGRAMME.into(),
                             start_date: NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default(),
                             end_date: NaiveDate::from_ymd_opt(2019, 12, 31).unwrap_or_default(),
+                            funding_source: Some("Fondo regionale dipendenze".into()),
                         },
                         first.ok_or_else(|| percorsi_domain::Invalid::one("organisations", "err-required"))?,
                     )

@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (12, "authentication", include_str!("../migrations/sqlite/0012_authentication.sql")),
     (13, "fact_persons", include_str!("../migrations/sqlite/0013_fact_persons.sql")),
     (14, "fact_ends", include_str!("../migrations/sqlite/0014_fact_ends.sql")),
+    (15, "funding_source", include_str!("../migrations/sqlite/0015_funding_source.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -37,6 +38,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (12, "authentication", include_str!("../migrations/postgres/0012_authentication.sql")),
     (13, "fact_persons", include_str!("../migrations/postgres/0013_fact_persons.sql")),
     (14, "fact_ends", include_str!("../migrations/postgres/0014_fact_ends.sql")),
+    (15, "funding_source", include_str!("../migrations/postgres/0015_funding_source.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

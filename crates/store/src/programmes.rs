@@ -16,6 +16,8 @@ pub struct ProgrammeRow {
     /// The organisation that runs the programme: its coordinators (and those of the
     /// organisations above it) change rules, budgets and name.
     pub owner_organisation_id: Option<i64>,
+    /// Where the money comes from, when said.
+    pub funding_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -59,6 +61,7 @@ fn map_programme(r: &AnyRow) -> Result<ProgrammeRow> {
         start_date: date(r, "start_date")?,
         end_date: date(r, "end_date")?,
         owner_organisation_id: r.try_get("owner_organisation_id")?,
+        funding_source: r.try_get("funding_source")?,
     })
 }
 
@@ -80,7 +83,7 @@ const RULE: &str = "SELECT id, programme_id, intervention_type, version, min_mon
 
 impl<M: Mode> Tx<M> {
     pub async fn programmes(&mut self) -> Result<Vec<ProgrammeRow>> {
-        let rows = sqlx::query("SELECT id, name, start_date, end_date, owner_organisation_id FROM programmes ORDER BY start_date DESC, name")
+        let rows = sqlx::query("SELECT id, name, start_date, end_date, owner_organisation_id, funding_source FROM programmes ORDER BY start_date DESC, name")
             .fetch_all(self.conn())
             .await?;
         rows.iter().map(map_programme).collect()
@@ -88,7 +91,7 @@ impl<M: Mode> Tx<M> {
 
     pub async fn programme(&mut self, id: i64) -> Result<Option<ProgrammeRow>> {
         let r =
-            sqlx::query("SELECT id, name, start_date, end_date, owner_organisation_id FROM programmes WHERE id = $1")
+            sqlx::query("SELECT id, name, start_date, end_date, owner_organisation_id, funding_source FROM programmes WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.conn())
                 .await?;
@@ -284,28 +287,32 @@ impl Tx<Write> {
 
     pub async fn insert_programme(&mut self, p: &NewProgramme, owner_organisation_id: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO programmes (name, start_date, end_date, created_at, owner_organisation_id) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO programmes (name, start_date, end_date, created_at, owner_organisation_id, funding_source) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(&p.name)
         .bind(date_text(p.start_date))
         .bind(date_text(p.end_date))
         .bind(now())
         .bind(owner_organisation_id)
+        .bind(&p.funding_source)
         .fetch_one(self.conn())
         .await?)
     }
 
     pub async fn update_programme(&mut self, id: i64, p: &NewProgramme) -> Result<()> {
         found(
-            sqlx::query("UPDATE programmes SET name = $1, start_date = $2, end_date = $3 WHERE id = $4")
-                .bind(&p.name)
-                .bind(date_text(p.start_date))
-                .bind(date_text(p.end_date))
-                .bind(id)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
+            sqlx::query(
+                "UPDATE programmes SET name = $1, start_date = $2, end_date = $3, funding_source = $4 WHERE id = $5",
+            )
+            .bind(&p.name)
+            .bind(date_text(p.start_date))
+            .bind(date_text(p.end_date))
+            .bind(&p.funding_source)
+            .bind(id)
+            .execute(self.conn())
+            .await?
+            .rows_affected(),
         )
     }
 

@@ -51,6 +51,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/glass/{id}/review", post(handlers::review_glass))
         .route("/audit/verify", get(handlers::verify_audit))
         .route("/programmes", get(protocol::list_programmes).post(protocol::create_programme))
+        .route("/programmes/budget", get(protocol::budget_by_source))
         .route("/programmes/{id}", get(protocol::programme))
         .route("/programmes/{id}/rules", post(protocol::change_rule))
         .route("/programmes/{id}/participants", put(protocol::participation))

@@ -39,6 +39,7 @@ use utoipa::{Modify, OpenApi};
         super::handlers::verify_audit,
         super::protocol::list_programmes,
         super::protocol::create_programme,
+        super::protocol::budget_by_source,
         super::protocol::programme,
         super::protocol::change_rule,
         super::protocol::participation,

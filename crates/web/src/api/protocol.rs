@@ -30,6 +30,13 @@ pub async fn list_programmes(State(s): State<AppState>, who: ApiActor) -> ApiRes
     ok(StatusCode::OK, call!(s, who, s.svc.programmes(&who.actor)))
 }
 
+/// Every programme's budget summed per funding source (allocated, committed, paid, available).
+#[utoipa::path(get, path = "/api/v1/programmes/budget", responses((status = 200, body = crate::report_view::RGrid)), security(("bearer" = [])))]
+pub async fn budget_by_source(State(s): State<AppState>, who: ApiActor) -> ApiResult {
+    let grid = call!(s, who, s.svc.budget_by_funding_source(&who.actor));
+    ok(StatusCode::OK, crate::report_view::resolve_grid(&s.ui.i18n, who.lang, &grid))
+}
+
 /// Creates a programme with the protocol's default rules (coordinator).
 #[utoipa::path(post, path = "/api/v1/programmes", request_body = ProgrammeForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn create_programme(

@@ -24,10 +24,19 @@ async fn render_list(
         Ok(p) => p,
         Err(e) => return fail(state, auth.lang, e),
     };
+    // Tutors list the programmes they work in; the money is for those who follow programmes.
+    let budget = if allows(auth.actor.role, Permission::ViewProgrammes) {
+        match state.svc.budget_by_funding_source(&auth.actor).await {
+            Ok(g) => Some(crate::report_view::resolve_grid(&state.ui.i18n, auth.lang, &g)),
+            Err(e) => return fail(state, auth.lang, e),
+        }
+    } else {
+        None
+    };
     let (errors, list) = invalid.map(|i| state.ui.errors(auth.lang, i)).unwrap_or_default();
     let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
-        ..context! { programmes => programmes, values => form, errors => errors, error_list => list,
+        ..context! { programmes => programmes, budget => budget, values => form, errors => errors, error_list => list,
                      can_manage => allows(auth.actor.role, Permission::ManageProgrammes) },
         ..base(state, auth.lang, Some(&auth.session), "programmes-title", msg),
     };
