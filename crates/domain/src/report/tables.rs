@@ -134,10 +134,12 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
     let by_kind = Units::new(&input.units, input.by);
     let grouped = Units::grouped(&input.units);
     let ended = || -> Vec<&Fact> { facts.iter().copied().filter(|f| f.ending.is_some()).collect() };
+    // Table 2 and the heading count people: each once.
+    let people = people(facts);
     let make = |n: u8| -> Vec<Grid> {
         match n {
             1 => vec![t01(facts, &grouped)],
-            2 => t02(&people(facts)),
+            2 => t02(&people),
             3 => vec![t03(facts, &grouped, &input.planned)],
             4 => t04(facts, &by_kind),
             5 => vec![t05(facts, &by_kind)],
@@ -166,7 +168,6 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
             )
         })
         .collect();
-    let people = people(facts);
     let headline = |records: &[&Fact]| {
         let n = records.len() as u64;
         match protection {
@@ -500,19 +501,44 @@ fn t14(input: &Input) -> Grid {
 }
 
 /// Months between two dates, in tenths (a month is 30.44 days on average).
-fn tenths_of_months(start: chrono::NaiveDate, end: chrono::NaiveDate) -> i64 {
-    ((end - start).num_days() as f64 * 10.0 / 30.44).round() as i64
+fn tenths_of_months(start: chrono::NaiveDate, end: chrono::NaiveDate) -> usize {
+    ((end - start).num_days().max(0) as f64 * 10.0 / 30.44).round() as usize
 }
 
-/// Mean and median of sorted values, in the same unit.
-fn mean_median(sorted: &[i64]) -> Option<(i64, i64)> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
+/// Durations of one group as counts per tenth of a month: mean and median without sorting.
+#[derive(Default)]
+struct Durations {
+    counts: Vec<u64>,
+    n: u64,
+    sum: u64,
+}
+
+impl Durations {
+    fn add(&mut self, tenths: usize) {
+        if self.counts.len() <= tenths {
+            self.counts.resize(tenths + 1, 0);
+        }
+        self.counts[tenths] += 1;
+        self.n += 1;
+        self.sum += tenths as u64;
     }
-    let mean = (sorted.iter().sum::<i64>() as f64 / n as f64).round() as i64;
-    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2 };
-    Some((mean, median))
+
+    /// Mean (rounded) and median (of the two middle values when even, rounded down), in tenths.
+    fn mean_median(&self) -> Option<(i64, i64)> {
+        if self.n == 0 {
+            return None;
+        }
+        let nth = |k: u64| {
+            let mut seen = 0;
+            self.counts.iter().position(|c| {
+                seen += c;
+                seen > k
+            })
+        };
+        let (lo, hi) = (nth((self.n - 1) / 2)?, nth(self.n / 2)?);
+        let mean = (self.sum as f64 / self.n as f64).round() as i64;
+        Some((mean, ((lo + hi) / 2) as i64))
+    }
 }
 
 /// Table 15: how long ended interventions lasted (months), by how they ended and by type: how
@@ -534,8 +560,7 @@ fn t15(facts: &[&Fact]) -> Grid {
     }
     let mut g = Grid::new(None, Label::msg("report-conclusion"), rows, cols, Percent::None);
     let total_row = PositiveOutcome::ALL.len() + 1;
-    // Durations per (row, type) and per row over all types.
-    let mut spans: HashMap<(usize, usize), Vec<i64>> = HashMap::default();
+    let mut spans: HashMap<(usize, usize), Durations> = HashMap::default();
     for f in facts {
         let (Some(ending), Some(start), Some(end)) = (f.ending, f.start, f.end) else { continue };
         let r = match ending {
@@ -546,16 +571,32 @@ fn t15(facts: &[&Fact]) -> Grid {
         g.record(r, t * 3, f);
         let d = tenths_of_months(start, end);
         for key in [(r, t), (r, TYPES.len()), (total_row, t), (total_row, TYPES.len())] {
-            spans.entry(key).or_default().push(d);
+            spans.entry(key).or_default().add(d);
         }
     }
     let mut g = g.finish();
-    for ((r, t), mut v) in spans {
-        v.sort_unstable();
-        if let Some((mean, median)) = mean_median(&v) {
+    for ((r, t), d) in spans {
+        if let Some((mean, median)) = d.mean_median() {
             g.cells[r][t * 3 + 1] = Cell::Months(mean);
             g.cells[r][t * 3 + 2] = Cell::Months(median);
         }
     }
     g
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::Durations;
+
+    #[test]
+    fn mean_and_median_from_counts() {
+        let mut d = Durations::default();
+        for v in [30, 10, 20, 40] {
+            d.add(v);
+        }
+        assert_eq!(d.mean_median(), Some((25, 25)), "even: the middle two, halved");
+        d.add(100);
+        assert_eq!(d.mean_median(), Some((40, 30)), "odd: the middle one");
+        assert_eq!(Durations::default().mean_median(), None);
+    }
 }
