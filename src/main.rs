@@ -271,6 +271,9 @@ enum UserCmd {
     Disable { username: String },
     /// Reactivate a user.
     Enable { username: String },
+    /// Remove a user's second factor (authenticator and recovery codes lost — also the last
+    /// administrator's): their sessions end and they enrol again at the next sign-in.
+    ResetSecondFactor { username: String },
 }
 
 #[derive(Args)]
@@ -558,6 +561,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 UserCmd::Disable { username } => {
                     svc.cli_set_active(username, false).await.map_err(|e| explain(&cli, e))?;
                     println!("{username} disabled");
+                }
+                UserCmd::ResetSecondFactor { username } => {
+                    svc.cli_reset_second_factor(username).await.map_err(|e| explain(&cli, e))?;
+                    println!("second factor removed for {username}: they set it up again at the next sign-in");
                 }
                 UserCmd::Enable { username } => {
                     svc.cli_set_active(username, true).await.map_err(|e| explain(&cli, e))?;

@@ -248,3 +248,19 @@ async fn an_organisation_that_signs_in_only_through_its_provider_refuses_local_p
     // Other organisations are not affected.
     assert_eq!(luca.get("/home").await.status, StatusCode::OK);
 }
+
+/// The last administrator lost phone and recovery codes: the operator removes the factor from
+/// the command line, the sessions end, and the administrator enrols again.
+#[tokio::test]
+async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
+    let app = app_with_mfa().await;
+    let (admin, _, _) = enrol(&app, "admin").await;
+    assert_eq!(admin.get("/admin/utenti").await.status, StatusCode::OK);
+    let out = app.cli().args(["user", "reset-second-factor", "admin"]).output().expect("run percorsi");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(admin.get("/admin/utenti").await.location().starts_with("/login"), "their sessions ended");
+    let (_, to) = password_step(&app, "admin").await;
+    assert_eq!(to, "/account/mfa?msg=mfa-needed", "enrols again");
+    let out = app.cli().args(["user", "reset-second-factor", "nessuno"]).output().expect("run percorsi");
+    assert!(!out.status.success(), "an unknown user is an error");
+}

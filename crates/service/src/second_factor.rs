@@ -274,6 +274,22 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The operator removes a user's second factor from the command line (the only way back
+    /// when the last administrator lost both authenticator and recovery codes). Audited as the
+    /// system; the user's sessions end.
+    pub async fn cli_reset_second_factor(&self, username: &str) -> Result<()> {
+        let mut tx = self.store().write().await?;
+        let user = tx.user_by_username(&username.trim().to_lowercase()).await?.ok_or(ServiceError::NotFound)?;
+        tx.remove_totp(user.id).await?;
+        tx.end_sessions_of_user(user.id).await?;
+        let reason = "reimpostazione secondo fattore (CLI)";
+        record_system(&mut tx, "cli", None, "update", "user", Some(user.id.to_string()), reason).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// The step of the first code among the current one and its neighbours (clocks drift) that
 /// matches and is later than `after`: a code already used, or an older one, is refused.
 fn matching_step(totp: &TOTP, code: &str, after: i64) -> Option<i64> {
