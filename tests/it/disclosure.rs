@@ -10,7 +10,7 @@
 
 use crate::support::TestApp;
 use percorsi_domain::programme::InterventionType;
-use percorsi_domain::report::grid::{bounds, Cell, Role};
+use percorsi_domain::report::grid::{bounds, narrow_bounds, Cell, Equation, Role};
 use percorsi_domain::report::Report;
 use percorsi_service::import::Importer;
 use percorsi_service::reports::{ReportQuery, Viewer};
@@ -23,7 +23,12 @@ struct Attack {
     index: HashMap<Key, usize>,
     bounds: Vec<(i64, i64)>,
     cells: Vec<Cell>,
-    equations: Vec<(Vec<usize>, usize)>,
+    /// Over one flat row of cells: `(0, i)` is the `i`-th cell.
+    equations: Vec<Equation>,
+}
+
+fn flat(parts: Vec<usize>, total: usize) -> Equation {
+    (parts.into_iter().map(|p| (0, p)).collect(), (0, total))
 }
 
 fn is_count(role: Role) -> bool {
@@ -53,7 +58,7 @@ impl Attack {
                         let Some(&ti) = local.get(&total) else { continue };
                         let parts: Option<Vec<usize>> = parts.iter().map(|p| local.get(p).copied()).collect();
                         if let Some(parts) = parts {
-                            a.equations.push((parts, ti));
+                            a.equations.push(flat(parts, ti));
                         }
                     }
                 }
@@ -76,39 +81,15 @@ impl Attack {
             let parts = (1..=types)
                 .map(|ri| self.index.get(&(ri, key.1, key.2, key.3.clone(), key.4.clone())).copied().unwrap_or(zero))
                 .collect();
-            self.equations.push((parts, total));
+            self.equations.push(flat(parts, total));
         }
     }
 
+    /// The protection's own guard reasoning (`narrow_bounds`), over every equation at once.
     fn run(&mut self) {
-        for _ in 0..500 {
-            let mut changed = false;
-            for (parts, total) in &self.equations {
-                let lo: i64 = parts.iter().fold(0i64, |a, p| a.saturating_add(self.bounds[*p].0));
-                let hi: i64 = parts.iter().fold(0i64, |a, p| a.saturating_add(self.bounds[*p].1));
-                let t = self.bounds[*total];
-                let nt = (t.0.max(lo), t.1.min(hi));
-                if nt != t {
-                    self.bounds[*total] = nt;
-                    changed = true;
-                }
-                let (tlo, thi) = self.bounds[*total];
-                for p in parts {
-                    let (plo, phi) = self.bounds[*p];
-                    let n = (
-                        plo.max(tlo.saturating_sub(hi.saturating_sub(phi))),
-                        phi.min(thi.saturating_sub(lo.saturating_sub(plo))),
-                    );
-                    if n != (plo, phi) {
-                        self.bounds[*p] = n;
-                        changed = true;
-                    }
-                }
-            }
-            if !changed {
-                return;
-            }
-        }
+        let mut b = vec![std::mem::take(&mut self.bounds)];
+        narrow_bounds(&mut b, &self.equations);
+        self.bounds = b.pop().unwrap_or_default();
     }
 }
 

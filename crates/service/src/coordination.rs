@@ -10,7 +10,6 @@ use crate::{Actor, Result, Service, ServiceError};
 use percorsi_domain::codes::UserClass;
 use percorsi_domain::consent::DataCategory;
 use percorsi_domain::instrument::{AssessmentKind, Instrument, SectionScore};
-use percorsi_domain::report::grid::Protection;
 use percorsi_domain::report::{Grid, Label, Line, Percent, Role};
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
@@ -234,27 +233,24 @@ impl Service {
                 g.add(r, k, v.max(0) as u64);
             }
         }
-        let grid = g.finish().protect(self.protection());
-        let axes = axes_grid(&contents, &placement_axes, self.protection())?;
-        let objectives = objectives_grid(&plans)?.protect(self.protection());
-        let kept = [6, 12].map(|months| kept_grid(&spans, months, crate::today()).protect(self.protection())).to_vec();
+        let protection = self.protection();
+        let grid = g.finish().protect(protection);
+        let axes = axes_grid(&contents, &placement_axes)?.protect(protection);
+        let objectives = objectives_grid(&plans)?.protect(protection);
+        let kept = [6, 12].map(|months| kept_grid(&spans, months, crate::today()).protect(protection)).to_vec();
         let own = policy::allows(actor.role, Permission::OwnExactFigures)
             .then(|| counts.iter().find(|c| c.organisation_id == actor.organisation_id).cloned())
             .flatten();
         let own_average_wait = own.as_ref().filter(|o| o.open_referrals > 0).map(|o| o.waiting_days / o.open_referrals);
-        let classes = classes_grid(&people)?.protect(self.protection());
+        let classes = classes_grid(&people)?.protect(protection);
         Ok(Dashboard { grid, axes, objectives, kept, classes, own, own_average_wait })
     }
 }
 
 /// Supports by axis: objectives in the projects in force and placements in progress.
-fn axes_grid(contents: &[String], placements: &[String], protection: Protection) -> Result<Grid> {
-    use percorsi_domain::project::{Axis, Plan};
-    let mut rows: Vec<Line> = Axis::ALL
-        .iter()
-        .map(|a| Line::new(a.code(), Label::msg(format!("code-axis-{}", a.code())), Role::Category))
-        .collect();
-    rows.push(Line::new("totale", Label::msg("report-total"), Role::Total));
+fn axes_grid(contents: &[String], placements: &[String]) -> Result<Grid> {
+    use percorsi_domain::project::Axis;
+    let rows = axis_rows();
     let cols = vec![
         Line::new("obiettivi", Label::msg("dashboard-objectives"), Role::Category),
         Line::new("inserimenti", Label::msg("dashboard-placements"), Role::Category),
@@ -262,7 +258,7 @@ fn axes_grid(contents: &[String], placements: &[String], protection: Protection)
     let mut g = Grid::new(None, Label::msg("field-axis"), rows, cols, Percent::None);
     let at = |a: Axis| Axis::ALL.iter().position(|x| *x == a).unwrap_or(0);
     for c in contents {
-        let plan: Plan = serde_json::from_str(c).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))?;
+        let plan = crate::projects::plan_of(c)?;
         for o in &plan.objectives {
             g.add(at(o.axis), 0, 1);
         }
@@ -272,7 +268,7 @@ fn axes_grid(contents: &[String], placements: &[String], protection: Protection)
             g.add(at(a), 1, 1);
         }
     }
-    Ok(g.finish().protect(protection))
+    Ok(g.finish())
 }
 
 fn axis_rows() -> Vec<Line> {
@@ -288,7 +284,7 @@ fn axis_rows() -> Vec<Line> {
 /// Objectives of every project (its current version) by axis and the status last reported on
 /// them ("non rilevato" when none was).
 fn objectives_grid(plans: &[(String, Vec<(i64, String)>)]) -> Result<Grid> {
-    use percorsi_domain::project::{Axis, Plan, ProgressStatus};
+    use percorsi_domain::project::{Axis, ProgressStatus};
     let mut cols: Vec<Line> = ProgressStatus::ALL
         .iter()
         .map(|s| Line::new(s.code(), Label::msg(format!("code-progress_status-{}", s.code())), Role::Category))
@@ -298,8 +294,7 @@ fn objectives_grid(plans: &[(String, Vec<(i64, String)>)]) -> Result<Grid> {
     let mut g = Grid::new(None, Label::msg("field-axis"), axis_rows(), cols, Percent::OfRow);
     let unreported = ProgressStatus::ALL.len();
     for (content, reported) in plans {
-        let plan: Plan =
-            serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))?;
+        let plan = crate::projects::plan_of(content)?;
         for (i, o) in plan.objectives.iter().enumerate() {
             let r = Axis::ALL.iter().position(|a| *a == o.axis).unwrap_or(0);
             let status = reported.iter().find(|(n, _)| *n == i as i64).and_then(|(_, s)| ProgressStatus::parse(s));
@@ -340,7 +335,7 @@ fn kept_grid(
 /// a project in force. The axis columns overlap (one person, several axes), so the grid has no
 /// row total: only the column sums, over classes, which do add up.
 fn classes_grid(people: &[(Option<String>, Vec<String>)]) -> Result<Grid> {
-    use percorsi_domain::project::{Axis, Plan};
+    use percorsi_domain::project::Axis;
     let mut rows: Vec<Line> = UserClass::ALL
         .iter()
         .map(|c| Line::new(c.code(), Label::msg(format!("code-user_class-{}", c.code())), Role::Category))
@@ -361,8 +356,7 @@ fn classes_grid(people: &[(Option<String>, Vec<String>)]) -> Result<Grid> {
         g.add(r, 0, 1);
         let mut axes = std::collections::BTreeSet::new();
         for content in plans {
-            let plan: Plan =
-                serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))?;
+            let plan = crate::projects::plan_of(content)?;
             axes.extend(plan.objectives.iter().map(|o| o.axis));
         }
         for a in axes {

@@ -91,7 +91,7 @@ async fn current_plan<M: Mode>(tx: &mut Tx<M>, project: &ProjectRow) -> Result<P
     plan_of(&current.content)
 }
 
-fn plan_of(content: &str) -> Result<Plan> {
+pub(crate) fn plan_of(content: &str) -> Result<Plan> {
     serde_json::from_str(content).map_err(|e| ServiceError::Broken(format!("stored plan: {e}")))
 }
 

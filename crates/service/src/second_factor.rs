@@ -84,6 +84,13 @@ impl Service {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// A fresh set of recovery codes for the user: as shown once, and as stored.
+    fn new_recovery_codes(&self, user_id: i64) -> (Vec<String>, Vec<String>) {
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes = codes.iter().map(|c| self.recovery_hash(user_id, c)).collect();
+        (codes, hashes)
+    }
+
     /// Whether the user must have a second factor: one of their roles is among those that
     /// always need one, or one of their organisations asks it of everyone.
     pub fn second_factor_required(&self, memberships: &[MembershipRow]) -> bool {
@@ -153,8 +160,7 @@ impl Service {
         let Some(step) = matching_step(&totp, code, 0) else {
             return Err(Invalid::one("code", "err-mfa-code").into());
         };
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| self.recovery_hash(session.user_id, c)).collect();
+        let (codes, hashes) = self.new_recovery_codes(session.user_id);
         let mut tx = self.store().write().await?;
         if !tx.confirm_totp(session.user_id, &pending, step).await? {
             return Err(ServiceError::Conflict("err-mfa-no-enrolment"));
@@ -221,8 +227,7 @@ impl Service {
     /// New recovery codes for the signed-in user (the old ones stop working).
     pub async fn renew_recovery_codes(&self, actor: &Actor) -> Result<Vec<String>> {
         policy::require_recent_authentication(actor)?;
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| self.recovery_hash(actor.user_id, c)).collect();
+        let (codes, hashes) = self.new_recovery_codes(actor.user_id);
         let mut tx = self.store().write().await?;
         if tx.totp_state(actor.user_id).await?.nonce.is_none() {
             return Err(ServiceError::Conflict("err-mfa-not-enabled"));

@@ -4,7 +4,7 @@
 //! administrator linked to the account beforehand; nobody is ever created, or given a role,
 //! by signing in.
 
-use crate::audit::{hours_ago, now, record_system, ts};
+use crate::audit::{now, record_system, ts};
 use crate::auth::{digest, SessionStage, SESSION_IDLE_MINUTES};
 use crate::{Result, Service, ServiceError};
 use chrono::{Duration, Utc};
@@ -205,7 +205,7 @@ impl Service {
         let id = Some(user.id.to_string());
         if let Some(session_hash) = &pending.session_hash {
             // A re-authentication: only for the same user's live session.
-            let s = tx.session(session_hash, &now(), &hours_ago(crate::auth::SESSION_ABSOLUTE_HOURS)).await?;
+            let s = tx.session(session_hash, &now(), &crate::auth::signed_in_after()).await?;
             if s.is_none_or(|s| s.user_id != user.id) {
                 tx.commit().await?;
                 return Err(ServiceError::Conflict("err-sso-other-user"));

@@ -197,6 +197,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     }
 }
 
+/// The local path of the page a request came from, as its `Referer` says.
+pub fn referer_path(headers: &HeaderMap) -> Option<String> {
+    let r = headers.get(header::REFERER)?.to_str().ok()?;
+    let rest = &r[r.find("://")? + 3..];
+    Some(rest[rest.find('/')?..].to_string())
+}
+
 pub fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).map(|e| e.trim_start_matches('=').to_string()).unwrap_or_default()
 }

@@ -494,10 +494,10 @@ pub fn narrow(cells: &[Vec<Cell>], lines: &[Equation]) -> Vec<Vec<(i64, i64)>> {
     b
 }
 
-/// Tightens `b` by the equations until a fixed point (or 200 rounds, far beyond what tables
+/// Tightens `b` by the equations until a fixed point (or 500 rounds, far beyond what tables
 /// need); also the attacker's tool across tables and queries in the tests.
 pub fn narrow_bounds(b: &mut [Vec<(i64, i64)>], lines: &[Equation]) {
-    for _ in 0..200 {
+    for _ in 0..500 {
         let mut changed = false;
         for (parts, total) in lines {
             let lo_sum: i64 = parts.iter().fold(0i64, |a, p| a.saturating_add(b[p.0][p.1].0));

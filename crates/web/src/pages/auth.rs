@@ -116,15 +116,13 @@ pub async fn choose(State(state): State<AppState>, v: Visitor, Form(f): Form<Cho
 /// Switches the interface language and returns to the page the user was on.
 pub async fn set_lang(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::It);
-    let back = headers.get(header::REFERER).and_then(|r| r.to_str().ok()).and_then(|r| {
-        r.find("://").map(|i| &r[i + 3..]).and_then(|rest| rest.find('/').map(|j| rest[j..].to_string()))
-    });
+    let back = crate::session::referer_path(&headers);
     let cookie = set_cookie(LANG_COOKIE, lang.code(), Some(60 * 60 * 24 * 365), state.ui.secure_cookies);
     ([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(back.as_deref()))).into_response()
 }
 
 /// The `Set-Cookie` of the session, named and flagged as the installation serves it.
-fn session_set_cookie(state: &AppState, token: &str, max_age: Option<i64>) -> String {
+pub(super) fn session_set_cookie(state: &AppState, token: &str, max_age: Option<i64>) -> String {
     set_cookie(session_cookie(state.ui.secure_cookies), token, max_age, state.ui.secure_cookies)
 }
 

@@ -53,13 +53,19 @@ fn filter_choices(state: &AppState, lang: Lang) -> minijinja::Value {
 /// The report's filters from a page's query string: the organisations list may come as one
 /// comma-separated value or as the repeated values of a multiple select.
 pub fn query_of(raw: Option<&str>) -> Result<ReportQuery, ()> {
+    query_with_list(raw, "organisations")
+}
+
+/// Filters from a page's query string where `list` may come as one comma-separated value or
+/// as the repeated values of a multiple select or checkboxes.
+fn query_with_list<T: serde::de::DeserializeOwned>(raw: Option<&str>, list: &str) -> Result<T, ()> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| ())?;
-    let organisations: Vec<&str> =
-        pairs.iter().filter(|(k, v)| k == "organisations" && !v.trim().is_empty()).map(|(_, v)| v.as_str()).collect();
+    let values: Vec<&str> =
+        pairs.iter().filter(|(k, v)| k == list && !v.trim().is_empty()).map(|(_, v)| v.as_str()).collect();
     let mut rest: Vec<(&str, &str)> =
-        pairs.iter().filter(|(k, _)| k != "organisations").map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let joined = organisations.join(",");
-    rest.push(("organisations", &joined));
+        pairs.iter().filter(|(k, _)| k != list).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let joined = values.join(",");
+    rest.push((list, &joined));
     let encoded = serde_urlencoded::to_string(&rest).map_err(|_| ())?;
     serde_urlencoded::from_str(&encoded).map_err(|_| ())
 }
@@ -136,26 +142,10 @@ async fn render(state: &AppState, auth: &Auth, q: ReportQuery, template: &str) -
     state.ui.render(status, template, ctx)
 }
 
-/// The comparison's filters: the programmes may come as repeated checkbox values.
-fn compare_query_of(raw: Option<&str>) -> Result<CompareQuery, ()> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| ())?;
-    let programmes: Vec<&str> =
-        pairs.iter().filter(|(k, v)| k == "programmes" && !v.trim().is_empty()).map(|(_, v)| v.as_str()).collect();
-    let mut rest: Vec<(&str, &str)> = pairs
-        .iter()
-        .filter(|(k, _)| k != "programmes" && k != "format")
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let joined = programmes.join(",");
-    rest.push(("programmes", &joined));
-    let encoded = serde_urlencoded::to_string(&rest).map_err(|_| ())?;
-    serde_urlencoded::from_str(&encoded).map_err(|_| ())
-}
-
 /// One table side by side across programmes or years.
 pub async fn compare(State(state): State<AppState>, auth: Auth, RawQuery(raw): RawQuery) -> Response {
     let lang = auth.lang;
-    let Ok(q) = compare_query_of(raw.as_deref()) else {
+    let Ok(q) = query_with_list::<CompareQuery>(raw.as_deref(), "programmes") else {
         return super::error_page(&state, lang, StatusCode::BAD_REQUEST, "err-invalid-input");
     };
     let programmes = match state.svc.report_programmes(&auth.actor).await {
@@ -200,7 +190,7 @@ pub async fn compare_export(State(state): State<AppState>, auth: Auth, RawQuery(
     if !matches!(format.as_str(), "csv" | "xlsx" | "json") {
         return super::error_page(&state, lang, StatusCode::BAD_REQUEST, "err-export-format");
     }
-    let Ok(q) = compare_query_of(raw.as_deref()) else {
+    let Ok(q) = query_with_list::<CompareQuery>(raw.as_deref(), "programmes") else {
         return super::error_page(&state, lang, StatusCode::BAD_REQUEST, "err-invalid-input");
     };
     let view = match state.svc.export_comparison(&auth.actor, &q, &format).await {

@@ -4,7 +4,7 @@
 
 use super::{base, fail};
 use crate::i18n::Lang;
-use crate::session::{safe_next, session_cookie, set_cookie, Auth, SessionState, Visitor};
+use crate::session::{safe_next, Auth, SessionState, Visitor};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -55,7 +55,8 @@ pub async fn code(State(state): State<AppState>, v: Visitor, Form(f): Form<CodeF
     match state.svc.verify_second_factor(&s.token, &f.code).await {
         Ok(token) => {
             let next = safe_next(Some(&f.next).filter(|n| !n.is_empty()).map(|s| s.as_str()));
-            ([(header::SET_COOKIE, session_set_cookie(&state, &token))], Redirect::to(&next)).into_response()
+            ([(header::SET_COOKIE, super::auth::session_set_cookie(&state, &token, None))], Redirect::to(&next))
+                .into_response()
         }
         Err(ServiceError::Invalid(inv)) => code_page(&state, &v, &f.next, Some(&inv), StatusCode::UNAUTHORIZED),
         Err(ServiceError::Throttled(seconds)) => {
@@ -135,7 +136,7 @@ pub async fn confirm(State(state): State<AppState>, v: Visitor, Form(f): Form<Co
                 // page just rendered is the old one, so the page offers only links onwards.
                 Some(token) => {
                     let mut page = page;
-                    if let Ok(v) = session_set_cookie(&state, &token).parse() {
+                    if let Ok(v) = super::auth::session_set_cookie(&state, &token, None).parse() {
                         page.headers_mut().insert(header::SET_COOKIE, v);
                     }
                     page
@@ -187,7 +188,8 @@ pub async fn reauth_form(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    let next = q.next.or_else(|| referer_path(&headers)).map(|n| safe_next(Some(&n))).unwrap_or_default();
+    let next =
+        q.next.or_else(|| crate::session::referer_path(&headers)).map(|n| safe_next(Some(&n))).unwrap_or_default();
     confirm_page(&state, &auth, &next, None, StatusCode::OK)
 }
 
@@ -201,17 +203,6 @@ pub async fn reauth(State(state): State<AppState>, auth: Auth, Form(f): Form<Con
         Err(ServiceError::Invalid(inv)) => confirm_page(&state, &auth, &f.next, Some(&inv), StatusCode::UNAUTHORIZED),
         Err(e) => fail(&state, auth.lang, e),
     }
-}
-
-/// The local path of the page a request came from.
-fn referer_path(headers: &HeaderMap) -> Option<String> {
-    let r = headers.get(header::REFERER)?.to_str().ok()?;
-    let rest = &r[r.find("://")? + 3..];
-    Some(rest[rest.find('/')?..].to_string())
-}
-
-pub(crate) fn session_set_cookie(state: &AppState, token: &str) -> String {
-    set_cookie(session_cookie(state.ui.secure_cookies), token, None, state.ui.secure_cookies)
 }
 
 /// Where a session that is not complete may go: a session waiting for its code reaches only
