@@ -264,3 +264,32 @@ async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
     let out = app.cli().args(["user", "reset-second-factor", "nessuno"]).output().expect("run percorsi");
     assert!(!out.status.success(), "an unknown user is an error");
 }
+
+/// ASVS V2.8.4 under a race: one code sent at the same moment by two sessions waiting for it,
+/// on two app servers, signs in once; the other gets the "already used" answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_code_raced_on_two_servers_signs_in_once() {
+    let app = app_with_mfa().await;
+    let second = app.second_server().await;
+    let (_, totp, _) = enrol(&app, "auditor").await;
+    let (a, _) = password_step(&app, "auditor").await;
+    let (b, _) = password_step(&second, "auditor").await;
+    let code = code_at(&totp, 1);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let handles: Vec<_> = [a, b]
+        .into_iter()
+        .map(|c| {
+            let (barrier, code) = (barrier.clone(), code.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                c.post("/login/codice", &[("code", &code)]).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.expect("request"));
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![StatusCode::SEE_OTHER, StatusCode::UNAUTHORIZED], "{statuses:?}");
+}
