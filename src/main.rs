@@ -470,6 +470,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     if let Err(e) = purge.purge_expired_sessions().await {
                         tracing::warn!(error = %e, "could not purge expired sessions");
                     }
+                    // An import whose process died before publishing left invisible rows.
+                    if let Err(e) = purge.discard_abandoned_imports().await {
+                        tracing::warn!(error = %e, "could not discard abandoned imports");
+                    }
                 }
             });
             // The peer address reaches the handlers for per-address sign-in throttling.

@@ -12,6 +12,7 @@ mod concurrency;
 mod consents;
 mod disclosure;
 mod faults;
+mod imports;
 mod installation;
 mod limits;
 mod matrix;

@@ -43,27 +43,36 @@ struct Slot {
     programme: i64,
     organisation: i64,
     index: usize,
+    /// The revision of the fact held there: an older read never overwrites a newer one.
+    revision: i64,
 }
 
 impl CacheState {
     fn apply(&mut self, revision: i64, fact: Fact) {
-        self.revision = self.revision.max(revision);
         let id = fact.intervention_id;
         if let Some(slot) = self.position.get(&id).copied() {
+            if slot.revision > revision {
+                return;
+            }
             let list = self.by_programme.entry(slot.programme).or_default().entry(slot.organisation).or_default();
             if slot.programme == fact.programme_id && slot.organisation == fact.organisation_id {
                 list[slot.index] = fact;
+                self.position.insert(id, Slot { revision, ..slot });
                 return;
             }
             // The intervention moved (another programme or organisation): take it out of the
             // old list, keeping the position of the fact that takes its place.
             list.swap_remove(slot.index);
             if let Some(moved) = list.get(slot.index) {
-                self.position.insert(moved.intervention_id, slot);
+                let moved_id = moved.intervention_id;
+                if let Some(m) = self.position.get_mut(&moved_id) {
+                    m.index = slot.index;
+                }
             }
         }
         let list = self.by_programme.entry(fact.programme_id).or_default().entry(fact.organisation_id).or_default();
-        let slot = Slot { programme: fact.programme_id, organisation: fact.organisation_id, index: list.len() };
+        let slot =
+            Slot { programme: fact.programme_id, organisation: fact.organisation_id, index: list.len(), revision };
         list.push(fact);
         self.position.insert(id, slot);
     }
@@ -445,22 +454,21 @@ impl Service {
         // reports keep reading meanwhile.
         let revision = self.facts.state.read().await.revision;
         let mut fresh = self.store().facts_since(revision).await?;
-        if fresh.is_empty() {
+        if fresh.facts.is_empty() && fresh.watermark == revision {
             return Ok(());
         }
         let keys = self.record_keys();
-        for (_, fact) in fresh.iter_mut() {
+        for (_, fact) in fresh.facts.iter_mut() {
             fact.key = keys.of(fact.intervention_id);
         }
         let mut state = self.facts.state.write().await;
-        // Another request may have applied some of these meanwhile; a revision covers a whole
-        // batch (an import), so compare with what was applied before this lock was taken.
-        let applied = state.revision;
-        for (revision, fact) in fresh {
-            if revision > applied {
-                state.apply(revision, fact);
-            }
+        // Another request may have applied newer versions meanwhile: each slot keeps the
+        // revision it holds, and the watermark only moves forward (a later snapshot's is never
+        // lower).
+        for (revision, fact) in fresh.facts {
+            state.apply(revision, fact);
         }
+        state.revision = state.revision.max(fresh.watermark);
         Ok(())
     }
 
@@ -642,6 +650,9 @@ mod tests {
         state.apply(7, fact(12, 2, 100));
         assert_eq!(ids(&state, 1), vec![(100, vec![11]), (200, vec![10])]);
         assert_eq!(ids(&state, 2), vec![(100, vec![12])]);
-        assert_eq!(state.revision, 7);
+        // A read from an older snapshot, applied late, does not bring back what 11 was.
+        state.apply(3, fact(11, 3, 300));
+        assert_eq!(ids(&state, 1), vec![(100, vec![11]), (200, vec![10])]);
+        assert!(ids(&state, 3).is_empty());
     }
 }

@@ -128,7 +128,7 @@ impl Tx<Write> {
                 facts.push(derive_fact(&src, &Assessed::default())?);
             }
         }
-        self.insert_facts(&facts).await?;
+        self.insert_facts(&facts, None).await?;
         for id in assessed {
             self.refresh_fact(id).await?;
         }

@@ -205,10 +205,11 @@ pub struct ExtractLine {
 
 impl<M: Mode> Tx<M> {
     pub async fn extract_lines(&mut self, programme_id: i64) -> Result<Vec<ExtractLine>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT i.id, i.organisation_id, p.code, i.actual_end, i.status FROM interventions i JOIN persons p ON p.id = i.person_id \
-             WHERE i.programme_id = $1 AND i.actual_start IS NOT NULL ORDER BY i.id",
-        )
+             WHERE i.programme_id = $1 AND i.actual_start IS NOT NULL AND COALESCE(i.import_id, 0) {} ORDER BY i.id",
+            crate::imports::NOT_STAGING
+        ))
         .bind(programme_id)
         .fetch_all(self.conn())
         .await?;
@@ -418,7 +419,7 @@ impl Tx<Write> {
             .await?)
     }
 
-    async fn next_revision(&mut self) -> Result<i64> {
+    pub(crate) async fn next_revision(&mut self) -> Result<i64> {
         self.lock_extract().await?;
         Ok(sqlx::query_scalar("SELECT CAST(COALESCE(MAX(revision), 0) + 1 AS BIGINT) FROM report_facts")
             .fetch_one(self.conn())
@@ -436,32 +437,54 @@ impl Tx<Write> {
         self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &[row]).await
     }
 
-    /// New facts in bulk (historical import, synthetic data): one revision for the batch.
-    pub async fn insert_facts(&mut self, facts: &[Fact]) -> Result<()> {
+    /// New facts in bulk (historical import, synthetic data): one revision for the batch;
+    /// those of a staging import stay invisible until it is published.
+    pub async fn insert_facts(&mut self, facts: &[Fact], import_id: Option<i64>) -> Result<()> {
         let revision = self.next_revision().await?;
         let rows: Vec<Vec<Value>> = facts
             .iter()
             .map(|f| {
-                let mut row = vec![Value::Int(Some(revision))];
+                let mut row = vec![Value::Int(Some(revision)), Value::Int(import_id)];
                 row.extend(fact_values(f));
                 row
             })
             .collect();
-        self.insert_many("report_facts", &format!("revision, {FACT_COLUMNS}"), &rows).await
+        self.insert_many("report_facts", &format!("revision, import_id, {FACT_COLUMNS}"), &rows).await
     }
 }
 
+/// What changed in the extract since a revision.
+pub struct FactsSince {
+    /// New and rewritten facts in revision order, with the revision of each.
+    pub facts: Vec<(i64, Fact)>,
+    /// The revision a reader has now seen everything up to: held back while an import is
+    /// staging, whose facts already carry revisions but become visible only when it is
+    /// published; until then they are left out and read again from here.
+    pub watermark: i64,
+}
+
 impl Store {
-    /// Facts written after `revision`, in revision order, with the revision of each. Read from
-    /// the pool, so loading a large extract never blocks writers.
-    pub async fn facts_since(&self, revision: i64) -> Result<Vec<(i64, Fact)>> {
+    /// Facts written after `revision` and visible (not of a staging import), read in one
+    /// snapshot of the reader pool, so loading a large extract never blocks writers.
+    pub async fn facts_since(&self, revision: i64) -> Result<FactsSince> {
+        let mut tx = self.read().await?;
         let rows = sqlx::query(&format!(
-            "SELECT revision, {FACT_COLUMNS} FROM report_facts WHERE revision > $1 ORDER BY revision"
+            "SELECT revision, {FACT_COLUMNS} FROM report_facts WHERE revision > $1 \
+             AND COALESCE(import_id, 0) {} ORDER BY revision",
+            crate::imports::NOT_STAGING
         ))
         .bind(revision)
-        .fetch_all(self.reader_pool())
+        .fetch_all(tx.conn())
         .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, fact_of(r)?))).collect()
+        let staging = tx.staging_revision().await?;
+        tx.commit().await?;
+        let facts = rows.iter().map(|r| Ok((r.try_get(0)?, fact_of(r)?))).collect::<Result<Vec<(i64, Fact)>>>()?;
+        let seen = facts.last().map_or(revision, |(r, _)| *r);
+        let watermark = match staging {
+            Some(first) => seen.min(first - 1).max(revision),
+            None => seen,
+        };
+        Ok(FactsSince { facts, watermark })
     }
 
     pub async fn fact_revision(&self) -> Result<i64> {

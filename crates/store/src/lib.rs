@@ -12,6 +12,7 @@ mod error;
 mod facts;
 mod glass;
 mod group_commit;
+mod imports;
 mod interventions;
 mod migrate;
 mod opportunities;
@@ -33,8 +34,9 @@ pub use consents::ConsentRow;
 pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};
 pub use derived::{derive_fact, Assessed};
 pub use episodes::{EpisodeRow, TeamMemberRow};
-pub use facts::{ExtractLine, FactSource, ImportedResults, KnownPerson, Value};
+pub use facts::{ExtractLine, FactSource, FactsSince, ImportedResults, KnownPerson, Value};
 pub use glass::{GlassRow, Grounds};
+pub use imports::ImportCounts;
 pub use interventions::{
     AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow,
 };

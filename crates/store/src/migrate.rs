@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (13, "fact_persons", include_str!("../migrations/sqlite/0013_fact_persons.sql")),
     (14, "fact_ends", include_str!("../migrations/sqlite/0014_fact_ends.sql")),
     (15, "funding_source", include_str!("../migrations/sqlite/0015_funding_source.sql")),
+    (16, "import_staging", include_str!("../migrations/sqlite/0016_import_staging.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -39,6 +40,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (13, "fact_persons", include_str!("../migrations/postgres/0013_fact_persons.sql")),
     (14, "fact_ends", include_str!("../migrations/postgres/0014_fact_ends.sql")),
     (15, "funding_source", include_str!("../migrations/postgres/0015_funding_source.sql")),
+    (16, "import_staging", include_str!("../migrations/postgres/0016_import_staging.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -180,11 +180,12 @@ impl<M: Mode> Tx<M> {
         .bind(programme_id)
         .fetch_all(self.conn())
         .await?;
-        let counts = sqlx::query(
+        let counts = sqlx::query(&format!(
             "SELECT organisation_id, intervention_type, status, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END AS started, \
-               CAST(COUNT(*) AS BIGINT) AS n FROM interventions WHERE programme_id = $1 \
+               CAST(COUNT(*) AS BIGINT) AS n FROM interventions WHERE programme_id = $1 AND COALESCE(import_id, 0) {} \
              GROUP BY organisation_id, intervention_type, status, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END",
-        )
+            crate::imports::NOT_STAGING
+        ))
         .bind(programme_id)
         .fetch_all(self.conn())
         .await?;

@@ -273,6 +273,7 @@ err-attendance-not-started = the intervention has not started yet: attendance is
 err-overloaded = Percorsi is handling too many requests right now. Try again in a few seconds.
 err-refused = The request conflicts with the current state; nothing was changed.
 err-concurrent-change = Someone else changed this at the same moment. Reload the page to see the current state and try again.
+err-import-in-progress = Another historical import is being written right now (one at a time for the whole network). Nothing of this file was written: import it again in a few minutes.
 err-invalid-input = Some data are not valid.
 err-api-token = API token missing, expired or revoked.
 

@@ -273,6 +273,7 @@ err-attendance-not-started = l'intervento non è ancora iniziato: le presenze si
 err-overloaded = Percorsi sta gestendo troppe richieste in questo momento. Riprova tra qualche secondo.
 err-refused = La richiesta non è compatibile con lo stato attuale; non è stato modificato nulla.
 err-concurrent-change = Qualcun altro ha modificato questi dati nello stesso momento. Ricarica la pagina per vedere lo stato attuale e riprova.
+err-import-in-progress = È in corso un’altra importazione storica (una alla volta per tutta la rete). Di questo file non è stato scritto nulla: importalo di nuovo tra qualche minuto.
 err-invalid-input = Alcuni dati non sono validi.
 err-api-token = Token API mancante, scaduto o revocato.
 
