@@ -19,6 +19,8 @@ trap 'rm -rf "$root"' EXIT
 install -D -m 0755 "$bin" "$root/usr/bin/percorsi"
 install -D -m 0755 packaging/percorsi-admin "$root/usr/sbin/percorsi-admin"
 install -D -m 0644 packaging/percorsi.service "$root/usr/lib/systemd/system/percorsi.service"
+install -D -m 0644 packaging/percorsi-anchor.service "$root/usr/lib/systemd/system/percorsi-anchor.service"
+install -D -m 0644 packaging/percorsi-anchor.timer "$root/usr/lib/systemd/system/percorsi-anchor.timer"
 install -D -m 0644 packaging/percorsi.default "$root/etc/default/percorsi"
 install -D -m 0644 README.md "$root/usr/share/doc/percorsi/README.md"
 install -d -m 0755 "$root/DEBIAN"

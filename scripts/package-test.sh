@@ -14,7 +14,7 @@ fail() { echo "package test FAILED: $*" >&2; exit 1; }
 deb=$(scripts/build-deb.sh "${1:-dev}" | tail -n 1)
 dpkg-deb --info "$deb" >/dev/null || fail "unreadable package"
 apt-get remove -y -qq percorsi >/dev/null 2>&1 || true
-rm -rf /var/lib/percorsi /etc/percorsi
+rm -rf /var/lib/percorsi /etc/percorsi /var/lib/percorsi-anchors
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null || fail "apt-get install ./$deb"
 
 getent passwd percorsi >/dev/null || fail "no percorsi account"
@@ -23,13 +23,19 @@ grep -q '^ProtectSystem=strict' /usr/lib/systemd/system/percorsi.service || fail
 [ "$(stat -c '%a %U' /etc/percorsi/secret.key)" = "600 percorsi" ] || fail "key file is not 0600 percorsi"
 [ "$(stat -c '%a %U' /var/lib/percorsi)" = "700 percorsi" ] || fail "state directory is not 0700 percorsi"
 if command -v systemd-analyze >/dev/null 2>&1; then
-  systemd-analyze verify /usr/lib/systemd/system/percorsi.service || fail "systemd-analyze verify"
+  systemd-analyze verify /usr/lib/systemd/system/percorsi.service /usr/lib/systemd/system/percorsi-anchor.service \
+    /usr/lib/systemd/system/percorsi-anchor.timer || fail "systemd-analyze verify"
 fi
 
 echo "una-password-lunga" | percorsi-admin init --organisation "Agenzia regionale di sanità" --kind agenzia_regionale \
   --admin m.rossi --name "Mario Rossi" --password-stdin || fail "percorsi-admin init"
 [ "$(stat -c '%a %U' /var/lib/percorsi/percorsi.db)" = "600 percorsi" ] || fail "database file is not 0600 percorsi"
 percorsi-admin audit verify | grep -q intact || fail "audit verify"
+# What the daily timer runs, as the service account, with the package's settings.
+[ -f /usr/lib/systemd/system/percorsi-anchor.timer ] || fail "no anchor timer"
+percorsi-admin audit anchor >/dev/null || fail "audit anchor"
+[ "$(stat -c '%U' /var/lib/percorsi-anchors/anchors.jsonl)" = percorsi ] || fail "anchor file not written by the service account"
+percorsi-admin audit verify --anchor /var/lib/percorsi-anchors/anchors.jsonl | grep -q "agrees with 1 anchors" || fail "audit verify --anchor"
 
 port=$((20000 + RANDOM % 10000))
 percorsi-admin serve --bind "127.0.0.1:$port" >/tmp/percorsi-package.log 2>&1 &
@@ -45,5 +51,5 @@ wait "$server" 2>/dev/null || true
 
 apt-get remove -y -qq percorsi >/dev/null || fail "apt-get remove"
 [ -f /var/lib/percorsi/percorsi.db ] && [ -f /etc/percorsi/secret.key ] || fail "removing the package lost the data"
-rm -rf /var/lib/percorsi /etc/percorsi
+rm -rf /var/lib/percorsi /etc/percorsi /var/lib/percorsi-anchors
 echo "package test: $deb installs, serves and removes cleanly"

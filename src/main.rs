@@ -327,8 +327,24 @@ enum TokenCmd {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Verify the hash chain; exits with status 1 and names the first broken link if any.
-    Verify,
+    /// Verify the hash chain, and against anchors kept elsewhere if given; exits with status 1
+    /// and names the first broken link or the anchor the trail no longer agrees with.
+    Verify {
+        /// A file of anchors written by `audit anchor --out` (one JSON line each); repeatable.
+        #[arg(long)]
+        anchor: Vec<std::path::PathBuf>,
+    },
+    /// Record the chain's head (entries, last id, hash) where the database's administrator
+    /// cannot rewrite it: printed, appended to a file on another volume, and/or piped to a
+    /// command (mail, write-once bucket). Run it on a schedule (docs/security.md).
+    Anchor {
+        /// Append the anchor to this file (created if missing) and flush it to disk.
+        #[arg(long, env = "PERCORSI_ANCHOR_FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Run this shell command with the anchor on its standard input; a failure fails the command.
+        #[arg(long, env = "PERCORSI_ANCHOR_COMMAND")]
+        command: Option<String>,
+    },
 }
 
 fn init_logging(format: &str) {
@@ -754,22 +770,99 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let size = bench::ReportSize { interventions: *interventions, organisations: *organisations, seed: *seed };
             bench::reports(svc, &cli.database_url, size, *iterations, csv_out.as_deref()).await?;
         }
-        Command::Audit(AuditCmd::Verify) => {
+        Command::Audit(AuditCmd::Verify { anchor }) => {
+            let anchors = read_anchors(anchor)?;
             let svc = open(&cli, Open::Existing).await?;
             let report = svc.verify_audit().await.map_err(|e| explain(&cli, e))?;
-            match report.first_broken {
-                None => println!("audit trail intact: {} entries verified", report.entries),
-                Some(b) => {
-                    println!(
-                        "audit trail BROKEN at entry {} ({}); {} earlier entries intact",
-                        b.id, b.reason, report.entries
-                    );
-                    return Ok(ExitCode::from(1));
+            if let Some(b) = report.first_broken {
+                println!(
+                    "audit trail BROKEN at entry {} ({}); {} earlier entries intact",
+                    b.id, b.reason, report.entries
+                );
+                return Ok(ExitCode::from(1));
+            }
+            let findings = svc.check_anchors(&anchors).await.map_err(|e| explain(&cli, e))?;
+            for f in &findings {
+                let a = &f.anchor;
+                let what = match f.problem {
+                    "truncated" => "is no longer in the trail: its last entries were removed",
+                    "rewritten" => "has another hash: the trail was rewritten",
+                    _ => "has fewer entries before it than were anchored: entries were removed",
+                };
+                println!(
+                    "audit trail BROKEN: entry {} anchored at {} ({} entries, hash {}) {what}",
+                    a.last_id, a.at, a.entries, a.hash
+                );
+            }
+            if !findings.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+            match anchors.iter().max_by_key(|a| a.last_id) {
+                Some(latest) => println!(
+                    "audit trail intact: {} entries verified; agrees with {} anchors (latest {}, entry {})",
+                    report.entries,
+                    anchors.len(),
+                    latest.at,
+                    latest.last_id
+                ),
+                None => println!(
+                    "audit trail intact: {} entries verified (without an anchor, removing the last entries cannot be detected)",
+                    report.entries
+                ),
+            }
+        }
+        Command::Audit(AuditCmd::Anchor { out, command }) => {
+            let svc = open(&cli, Open::Existing).await?;
+            let anchor = svc.audit_anchor("cli").await.map_err(|e| explain(&cli, e))?;
+            let line = serde_json::to_string(&anchor)? + "\n";
+            if let Some(path) = out {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                f.write_all(line.as_bytes())
+                    .and_then(|_| f.sync_all())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if let Some(cmd) = command {
+                use std::io::Write;
+                let mut child = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .stdin(std::process::Stdio::piped())
+                    .spawn()
+                    .with_context(|| format!("running {cmd}"))?;
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(line.as_bytes())?;
+                }
+                let status = child.wait()?;
+                if !status.success() {
+                    bail!("the anchor command failed ({status}): the anchor was not kept");
                 }
             }
+            print!("{line}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every anchor in these files (one JSON line each, as `audit anchor --out` writes them).
+fn read_anchors(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<percorsi_service::audit::Anchor>> {
+    let mut anchors = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading anchors from {}", file.display()))?;
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            anchors.push(serde_json::from_str(line).with_context(|| {
+                format!("{} line {}: not an anchor written by `percorsi audit anchor`", file.display(), n + 1)
+            })?);
+        }
+    }
+    if !files.is_empty() && anchors.is_empty() {
+        bail!("no anchor in {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    Ok(anchors)
 }
 
 /// SQLite: an online copy verified on the spot. PostgreSQL: `pg_dump` of one consistent

@@ -164,6 +164,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/glass", "CM OP"),
     ("POST", "/api/v1/glass/{id}/review", "AU"),
     ("GET", "/api/v1/audit/verify", "AU"),
+    ("GET", "/api/v1/audit/head", "AU"),
     ("GET", "/api/v1/programmes", "AN CO CM OP TU"),
     ("GET", "/api/v1/programmes/budget", "AN CO CM OP"),
     ("POST", "/api/v1/programmes", "CO"),

@@ -1,11 +1,11 @@
 //! Writing and verifying the audit trail.
 
-use crate::{policy, Actor, Result, Service};
+use crate::{policy, Actor, Result, Service, ServiceError};
 use percorsi_domain::audit::{verify, AuditEntry, BrokenLink, GENESIS};
 use percorsi_domain::validation::Checker;
 use percorsi_domain::Invalid;
 use percorsi_store::{AuditFilter, AuditRow, Tx};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Appends who/organisation/role/when/what/why for `actor` inside the operation's transaction.
 pub async fn record(
@@ -140,6 +140,28 @@ pub(crate) fn hours_ago(hours: i64) -> String {
     ts(chrono::Utc::now() - chrono::Duration::hours(hours))
 }
 
+/// The head of the audit chain at one moment, kept where the database's administrator cannot
+/// rewrite it (another volume, a mail, a write-once bucket, paper). The chain proves that no
+/// entry was changed or removed in the middle; only an anchor kept elsewhere proves that the
+/// last entries were not removed, or the whole chain rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Anchor {
+    pub at: String,
+    /// Entries in the trail, the last one included.
+    pub entries: u64,
+    pub last_id: i64,
+    pub hash: String,
+}
+
+/// An anchor the trail no longer agrees with.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AnchorFinding {
+    pub anchor: Anchor,
+    /// `truncated` (the anchored entry is gone), `rewritten` (it has another hash) or
+    /// `entries-missing` (fewer entries up to it than were anchored).
+    pub problem: &'static str,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     pub entries: u64,
@@ -147,6 +169,46 @@ pub struct VerifyReport {
 }
 
 impl Service {
+    /// Records that an anchor is taken, then reads the chain's head (which is that entry).
+    pub async fn audit_anchor(&self, by: &str) -> Result<Anchor> {
+        let mut tx = self.store().write().await?;
+        record_system(&mut tx, by, None, "anchor", "audit", None, "ancoraggio della catena di audit").await?;
+        tx.commit().await?;
+        let mut tx = self.store().read().await?;
+        let head = tx.audit_head().await?;
+        tx.commit().await?;
+        let (last_id, hash, n) = head.ok_or_else(|| ServiceError::Broken("the audit trail is empty".into()))?;
+        Ok(Anchor { at: now(), entries: n as u64, last_id, hash })
+    }
+
+    /// The chain's head now, without writing (for a scheduler that keeps anchors elsewhere).
+    pub async fn audit_head(&self) -> Result<Option<Anchor>> {
+        let mut tx = self.store().read().await?;
+        let head = tx.audit_head().await?;
+        tx.commit().await?;
+        Ok(head.map(|(last_id, hash, n)| Anchor { at: now(), entries: n as u64, last_id, hash }))
+    }
+
+    /// Checks the trail against anchors kept elsewhere: each anchored entry must still be
+    /// there, with the same hash and as many entries up to it.
+    pub async fn check_anchors(&self, anchors: &[Anchor]) -> Result<Vec<AnchorFinding>> {
+        let mut tx = self.store().read().await?;
+        let mut findings = Vec::new();
+        for a in anchors {
+            let problem = match tx.audit_entry_hash(a.last_id).await? {
+                None => Some("truncated"),
+                Some((hash, _)) if hash != a.hash => Some("rewritten"),
+                Some((_, n)) if (n as u64) < a.entries => Some("entries-missing"),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                findings.push(AnchorFinding { anchor: a.clone(), problem });
+            }
+        }
+        tx.commit().await?;
+        Ok(findings)
+    }
+
     /// Walks the whole chain in id order, in pages, and reports the first broken link.
     pub async fn verify_audit(&self) -> Result<VerifyReport> {
         let mut tx = self.store().read().await?;

@@ -46,6 +46,27 @@ impl<M: Mode> Tx<M> {
         rows.iter().map(map).collect()
     }
 
+    /// The last entry's id and hash, and how many entries there are (one snapshot).
+    pub async fn audit_head(&mut self) -> Result<Option<(i64, String, i64)>> {
+        let row = sqlx::query(
+            "SELECT id, hash, (SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log) AS n FROM audit_log ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(self.conn())
+        .await?;
+        row.map(|r| Ok((r.try_get("id")?, r.try_get("hash")?, r.try_get("n")?))).transpose()
+    }
+
+    /// The hash of one entry, and how many entries there are up to it.
+    pub async fn audit_entry_hash(&mut self, id: i64) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query(
+            "SELECT hash, (SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE id <= $1) AS n FROM audit_log WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        row.map(|r| Ok((r.try_get("hash")?, r.try_get("n")?))).transpose()
+    }
+
     /// How many entries of one kind a user caused since `since` (per-user limits).
     pub async fn audit_count(&mut self, user_id: i64, action: &str, entity: &str, since: &str) -> Result<i64> {
         Ok(sqlx::query_scalar(

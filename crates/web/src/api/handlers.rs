@@ -340,6 +340,15 @@ pub async fn verify_audit(State(s): State<AppState>, who: ApiActor) -> ApiResult
     ok(StatusCode::OK, call!(s, who, s.svc.verify_audit()))
 }
 
+/// The audit chain's head now (auditor role), for a scheduler that keeps anchors where the
+/// database's administrator cannot rewrite them; `percorsi audit verify --anchor` checks them.
+#[utoipa::path(get, path = "/api/v1/audit/head", responses((status = 200, body = Option<percorsi_service::audit::Anchor>)), security(("bearer" = [])))]
+pub async fn audit_head(State(s): State<AppState>, who: ApiActor) -> ApiResult {
+    percorsi_service::policy::require(&who.actor, percorsi_service::policy::Permission::ViewAudit)
+        .map_err(|e| ApiError::from_service(&s, who.lang, e))?;
+    ok(StatusCode::OK, call!(s, who, s.svc.audit_head()))
+}
+
 /// Opens a person's record in an emergency (break-the-glass), for the installation's duration.
 #[utoipa::path(post, path = "/api/v1/glass", request_body = percorsi_service::glass::GlassForm, responses((status = 201, body = percorsi_service::glass::GlassOpened), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn break_glass(

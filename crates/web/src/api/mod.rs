@@ -50,6 +50,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/glass", get(handlers::glass_reviews).post(handlers::break_glass))
         .route("/glass/{id}/review", post(handlers::review_glass))
         .route("/audit/verify", get(handlers::verify_audit))
+        .route("/audit/head", get(handlers::audit_head))
         .route("/programmes", get(protocol::list_programmes).post(protocol::create_programme))
         .route("/programmes/budget", get(protocol::budget_by_source))
         .route("/programmes/{id}", get(protocol::programme))

@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         super::handlers::glass_reviews,
         super::handlers::review_glass,
         super::handlers::verify_audit,
+        super::handlers::audit_head,
         super::protocol::list_programmes,
         super::protocol::create_programme,
         super::protocol::budget_by_source,
