@@ -3,10 +3,11 @@
 //! nothing and idempotent; analysts see suppressed numbers and an audited extract; live data
 //! recorded through the protocol shows up in the report at once.
 
-use crate::support::TestApp;
+use crate::support::{sqlx_exec, TestApp};
 use axum::http::StatusCode;
 use percorsi_domain::report::{Cell, Grid, Report};
 use percorsi_service::demo::SEED001_PLANNED;
+use percorsi_service::import::Importer;
 use percorsi_service::reports::{ReportQuery, Viewer};
 use serde_json::json;
 use std::collections::HashMap;
@@ -849,5 +850,55 @@ async fn tables_compare_across_years_and_programmes() {
         page.body.contains("Variazione") && page.body.contains("2011") && page.body.contains("2012"),
         "{}",
         page.body
+    );
+}
+
+/// A server starts its report extract from the latest checkpoint and the facts written since:
+/// the same reports as a server that read every fact, on either engine; a damaged checkpoint
+/// is refused loudly, and deleting the checkpoints loses nothing.
+#[tokio::test]
+async fn reports_from_a_checkpoint_and_the_facts_since_are_the_same_reports() {
+    let app = TestApp::new().await;
+    let (programme, orgs) = app.svc.prepare_history(6).await.expect("history programme");
+    app.svc.checkpoint_report_extract().await.expect("checkpoint of the demo's facts");
+    let csv = percorsi_service::synthetic::history_csv(&orgs, 2000, 9);
+    let importer = Importer::Cli { username: percorsi_service::synthetic::BENCH_ANALYST };
+    let out = app.svc.import_history(importer, programme, "dopo.csv", csv.as_bytes()).await.expect("import");
+    assert!(out.written && out.added > 0, "{out:?}");
+    let demo = app.svc.programme_by_name(percorsi_service::demo::SEED001_PROGRAMME).await.expect("seed programme").id;
+
+    async fn exact(server: &TestApp, programme: i64) -> percorsi_service::Result<serde_json::Value> {
+        let q = ReportQuery { programme_id: programme.to_string(), ..Default::default() };
+        let view = server.svc.export_report(Viewer::System { suppress: false }, &q, "json").await?;
+        Ok(serde_json::to_value(&view.report).expect("report as JSON"))
+    }
+    let read_whole = (exact(&app, programme).await.expect("report"), exact(&app, demo).await.expect("report"));
+    assert!(read_whole.0["interventions"].as_u64().unwrap_or(0) >= out.added as u64);
+
+    let from_checkpoint = app.second_server().await;
+    assert_eq!(
+        (
+            exact(&from_checkpoint, programme).await.expect("report"),
+            exact(&from_checkpoint, demo).await.expect("report")
+        ),
+        read_whole,
+        "checkpoint + facts since = every fact"
+    );
+
+    let store = app.svc.store();
+    let damage = match store.backend() {
+        percorsi_service::Backend::Sqlite => "UPDATE report_checkpoints SET data = substr(data, 1, 3)",
+        percorsi_service::Backend::Postgres => "UPDATE report_checkpoints SET data = substring(data from 1 for 3)",
+    };
+    sqlx_exec(store, damage).await;
+    match exact(&app.second_server().await, programme).await {
+        Err(percorsi_service::ServiceError::Broken(why)) => assert!(why.contains("checkpoint"), "{why}"),
+        other => panic!("a damaged checkpoint is refused, never half read: {other:?}"),
+    }
+    sqlx_exec(store, "DELETE FROM report_checkpoints").await;
+    let without = app.second_server().await;
+    assert_eq!(
+        (exact(&without, programme).await.expect("report"), exact(&without, demo).await.expect("report")),
+        read_whole
     );
 }

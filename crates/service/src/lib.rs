@@ -11,6 +11,7 @@ pub mod coordination;
 pub mod demo;
 pub mod error;
 pub mod extract;
+mod fact_cache;
 pub mod glass;
 pub mod import;
 pub mod instruments;
@@ -38,7 +39,7 @@ use std::sync::Arc;
 pub struct Service {
     store: Store,
     pseudonym_key: Arc<Vec<u8>>,
-    facts: Arc<reports::FactCache>,
+    facts: Arc<fact_cache::FactCache>,
     /// How long a break-the-glass access lasts.
     glass_hours: i64,
     /// The roles that must sign in with a second factor.

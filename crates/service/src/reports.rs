@@ -17,71 +17,7 @@ use percorsi_store::ProgrammeRow;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::collections::{BTreeMap, HashMap};
-use tokio::sync::RwLock;
-
-/// The reporting extract held in memory: every fact by programme, and the revision read so far.
-#[derive(Default)]
-pub struct FactCache {
-    /// Reports read it in parallel (on the blocking pool); applying new facts takes it briefly.
-    state: RwLock<CacheState>,
-}
-
-#[derive(Default)]
-struct CacheState {
-    revision: i64,
-    backfilled: bool,
-    /// programme → organisation → its facts: what a report decides per organisation (scope,
-    /// filters, who takes part) it decides once per organisation, not once per fact.
-    by_programme: FxHashMap<i64, BTreeMap<i64, Vec<Fact>>>,
-    /// intervention id → where its fact is.
-    position: FxHashMap<i64, Slot>,
-}
-
-#[derive(Clone, Copy)]
-struct Slot {
-    programme: i64,
-    organisation: i64,
-    index: usize,
-    /// The revision of the fact held there: an older read never overwrites a newer one.
-    revision: i64,
-}
-
-impl CacheState {
-    fn apply(&mut self, revision: i64, fact: Fact) {
-        let id = fact.intervention_id;
-        if let Some(slot) = self.position.get(&id).copied() {
-            if slot.revision > revision {
-                return;
-            }
-            let list = self.by_programme.entry(slot.programme).or_default().entry(slot.organisation).or_default();
-            if slot.programme == fact.programme_id && slot.organisation == fact.organisation_id {
-                list[slot.index] = fact;
-                self.position.insert(id, Slot { revision, ..slot });
-                return;
-            }
-            // The intervention moved (another programme or organisation): take it out of the
-            // old list, keeping the position of the fact that takes its place.
-            list.swap_remove(slot.index);
-            if let Some(moved) = list.get(slot.index) {
-                let moved_id = moved.intervention_id;
-                if let Some(m) = self.position.get_mut(&moved_id) {
-                    m.index = slot.index;
-                }
-            }
-        }
-        let list = self.by_programme.entry(fact.programme_id).or_default().entry(fact.organisation_id).or_default();
-        let slot =
-            Slot { programme: fact.programme_id, organisation: fact.organisation_id, index: list.len(), revision };
-        list.push(fact);
-        self.position.insert(id, slot);
-    }
-
-    /// Every fact of a programme, organisation by organisation.
-    fn programme(&self, programme_id: i64) -> impl Iterator<Item = (i64, &Vec<Fact>)> {
-        self.by_programme.get(&programme_id).into_iter().flat_map(|orgs| orgs.iter().map(|(o, list)| (*o, list)))
-    }
-}
+use std::collections::HashMap;
 
 /// Filters as they arrive from a form, the API or the command line.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -444,56 +380,6 @@ impl Service {
         Ok(ReportView { programme, report, units, query: q.clone() })
     }
 
-    /// Reads what changed in the extract since the last report; the first call loads it whole
-    /// and writes the facts of interventions recorded before the extract existed.
-    pub async fn refresh_cache(&self) -> Result<()> {
-        if !self.facts.state.read().await.backfilled {
-            self.backfill_facts().await?;
-        }
-        // New facts are read without holding the cache, and applied under a short write lock:
-        // reports keep reading meanwhile.
-        let revision = self.facts.state.read().await.revision;
-        let mut fresh = self.store().facts_since(revision).await?;
-        if fresh.facts.is_empty() && fresh.watermark == revision {
-            return Ok(());
-        }
-        let keys = self.record_keys();
-        for (_, fact) in fresh.facts.iter_mut() {
-            fact.key = keys.of(fact.intervention_id);
-        }
-        let mut state = self.facts.state.write().await;
-        // Another request may have applied newer versions meanwhile: each slot keeps the
-        // revision it holds, and the watermark only moves forward (a later snapshot's is never
-        // lower).
-        for (revision, fact) in fresh.facts {
-            state.apply(revision, fact);
-        }
-        state.revision = state.revision.max(fresh.watermark);
-        Ok(())
-    }
-
-    async fn backfill_facts(&self) -> Result<()> {
-        let mut state = self.facts.state.write().await;
-        if state.backfilled {
-            return Ok(());
-        }
-        let mut tx = self.store().read().await?;
-        let missing = tx.interventions_without_fact().await?;
-        tx.commit().await?;
-        // In short transactions, so that writers are not held up by a large back-fill.
-        for batch in missing.chunks(2000) {
-            let mut tx = self.store().write().await?;
-            tx.backfill_facts(batch).await?;
-            tx.commit().await?;
-        }
-        if !missing.is_empty() {
-            tracing::info!(interventions = missing.len(), "report extract back-filled");
-        }
-        state.backfilled = true;
-        Ok(())
-    }
-
-    /// The programmes a report may be asked for.
     pub async fn report_programmes(&self, actor: &Actor) -> Result<Vec<ProgrammeRow>> {
         policy::require(actor, Permission::ViewReports)?;
         let mut tx = self.store().read().await?;
@@ -620,39 +506,5 @@ impl Service {
         let (generalisation, left_out, mut rows) = crate::extract::k_anonymous(out, self.extract_k);
         crate::extract::rekey(&mut rows, &self.pseudonym_key);
         Ok(crate::extract::Extract { k: self.extract_k, generalisation, left_out, rows })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fact(intervention_id: i64, programme_id: i64, organisation_id: i64) -> Fact {
-        Fact::unclassified(intervention_id, programme_id, organisation_id, InterventionType::ALL[0])
-    }
-
-    fn ids(state: &CacheState, programme: i64) -> Vec<(i64, Vec<i64>)> {
-        state.programme(programme).map(|(o, l)| (o, l.iter().map(|f| f.intervention_id).collect())).collect()
-    }
-
-    #[test]
-    fn a_fact_is_kept_once_where_its_intervention_now_is() {
-        let mut state = CacheState::default();
-        for (rev, id) in [(1, 10), (2, 11), (3, 12)] {
-            state.apply(rev, fact(id, 1, 100));
-        }
-        state.apply(4, fact(11, 1, 100));
-        assert_eq!(ids(&state, 1), vec![(100, vec![10, 11, 12])], "an update replaces in place");
-        // 10 moves to another organisation, then 12 to another programme: each leaves its old
-        // list, and the fact that took its slot is still found and updated in place.
-        state.apply(5, fact(10, 1, 200));
-        state.apply(6, fact(12, 2, 100));
-        state.apply(7, fact(12, 2, 100));
-        assert_eq!(ids(&state, 1), vec![(100, vec![11]), (200, vec![10])]);
-        assert_eq!(ids(&state, 2), vec![(100, vec![12])]);
-        // A read from an older snapshot, applied late, does not bring back what 11 was.
-        state.apply(3, fact(11, 3, 300));
-        assert_eq!(ids(&state, 1), vec![(100, vec![11]), (200, vec![10])]);
-        assert!(ids(&state, 3).is_empty());
     }
 }

@@ -320,6 +320,16 @@ impl<M: Mode> Tx<M> {
             .await?)
     }
 
+    /// Whether some intervention has no fact yet (two counts; finding which is a longer scan).
+    pub async fn facts_missing(&mut self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST((SELECT COUNT(*) FROM interventions) - (SELECT COUNT(*) FROM report_facts) AS BIGINT)",
+        )
+        .fetch_one(self.conn())
+        .await?;
+        Ok(n > 0)
+    }
+
     /// Interventions without a fact yet (written before the extract existed).
     pub async fn interventions_without_fact(&mut self) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(

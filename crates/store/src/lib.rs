@@ -3,6 +3,7 @@
 
 mod assessments;
 mod audit;
+mod checkpoints;
 mod consents;
 mod coordination;
 mod derived;
@@ -30,6 +31,7 @@ mod users;
 
 pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::{AuditFilter, AuditRow};
+pub use checkpoints::Checkpoint;
 pub use consents::ConsentRow;
 pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};
 pub use derived::{derive_fact, Assessed};

@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (14, "fact_ends", include_str!("../migrations/sqlite/0014_fact_ends.sql")),
     (15, "funding_source", include_str!("../migrations/sqlite/0015_funding_source.sql")),
     (16, "import_staging", include_str!("../migrations/sqlite/0016_import_staging.sql")),
+    (17, "extract_checkpoints", include_str!("../migrations/sqlite/0017_extract_checkpoints.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -41,6 +42,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (14, "fact_ends", include_str!("../migrations/postgres/0014_fact_ends.sql")),
     (15, "funding_source", include_str!("../migrations/postgres/0015_funding_source.sql")),
     (16, "import_staging", include_str!("../migrations/postgres/0016_import_staging.sql")),
+    (17, "extract_checkpoints", include_str!("../migrations/postgres/0017_extract_checkpoints.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {
