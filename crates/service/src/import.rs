@@ -470,7 +470,7 @@ impl Service {
                 .await?;
             tx.commit().await?;
             persons.extend(added.into_iter().map(|(id, code)| (code, id)));
-            self.let_other_writers_in().await;
+            self.let_other_writers_in(&importer).await;
         }
         tracing::debug!(ms = ms(), "import: persons written");
         for chunk in fresh.chunks(CHUNK) {
@@ -478,7 +478,7 @@ impl Service {
             tx.import_heartbeat(staging.id, &crate::audit::now()).await?;
             target.write_chunk(&mut tx, chunk, &persons, user_id, &now, staging.id).await?;
             tx.commit().await?;
-            self.let_other_writers_in().await;
+            self.let_other_writers_in(&importer).await;
         }
         tracing::debug!(ms = ms(), "import: interventions, results and facts written");
         out.added = fresh.len();
@@ -510,12 +510,12 @@ impl Service {
         Ok(out)
     }
 
-    /// A pause between chunks on SQLite. Within one process the writer pool serves waiting
-    /// requests in order, but `percorsi import` is another process, and SQLite's file lock
-    /// is not fair: a server waiting for it polls at growing intervals (up to 100 ms) and would
-    /// keep missing the moment between two chunks. The pause lets it in.
-    async fn let_other_writers_in(&self) {
-        if self.store().backend() == percorsi_store::Backend::Sqlite {
+    /// A pause between chunks of the command-line import on SQLite. Within the server the
+    /// writer pool serves waiting requests in order, but `percorsi import` is another process,
+    /// and SQLite's file lock is not fair: a server waiting for it polls at growing intervals
+    /// (up to 100 ms) and would keep missing the moment between two chunks. The pause lets it in.
+    async fn let_other_writers_in(&self, importer: &Importer<'_>) {
+        if matches!(importer, Importer::Cli { .. }) && self.store().backend() == percorsi_store::Backend::Sqlite {
             tokio::time::sleep(CHUNK_PAUSE).await;
         }
     }
