@@ -243,3 +243,94 @@ async fn a_section_that_cannot_be_read_fails_the_page_instead_of_showing_nothing
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "an error the user sees, not an empty section");
     assert!(r.body.contains("errore interno"), "{}", r.body);
 }
+
+/// Rectification (GDPR art. 16): the identity is corrected by the organisation in charge, the
+/// code is derived again, every link stays, the old data still find the same person ("già
+/// noto"), and the trail says what changed without the values.
+#[tokio::test]
+async fn a_rectified_identity_keeps_every_link_and_the_old_data_still_find_the_person() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let api = app.api_client("anna").await;
+    let registration = crate::support::nth_registration(anna.user_id, "Rosini", 7);
+    let r = api.json("POST", "/api/v1/persons", registration.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (id, old_code) =
+        (r.json()["person_id"].as_i64().expect("id"), r.json()["code"].as_str().expect("code").to_string());
+    let before = app.svc.pathway(&anna, id).await.expect("pathway");
+    let person = &registration["person"];
+    let fix = |surname: &str, reason: &str| {
+        serde_json::json!({"surname": surname, "name": person["name"], "birth_date": person["birth_date"],
+                           "sex": person["sex"], "fiscal_code": "", "reason": reason})
+    };
+    let path = format!("/api/v1/persons/{id}/rectification");
+
+    // Bad input: the reason is required; the same data is nothing to rectify.
+    let r = api.json("POST", &path, fix("Rossini", "")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("reason"), "names the field: {}", r.body);
+    let r = api.json("POST", &path, fix("Rosini", "verificato su documento")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("nothing to rectify"), "{}", r.body);
+    // Another organisation's case manager is not in charge of this person.
+    let other = app.api_client("giulia").await.json("POST", &path, fix("Rossini", "tentativo")).await;
+    assert!(matches!(other.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{}", other.body);
+
+    let r = api.json("POST", &path, fix("Rossini", "cognome trascritto male, verificato su documento")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let done = r.json();
+    let new_code = done["code"].as_str().expect("code").to_string();
+    assert_ne!(new_code, old_code, "the code is derived again from the corrected data");
+    assert_eq!(done["previous_code"], old_code.as_str());
+    assert_eq!(done["changed"], serde_json::json!(["surname"]));
+
+    let after = app.svc.pathway(&anna, id).await.expect("pathway");
+    assert_eq!(after.identity.as_ref().map(|i| i.surname.as_str()), Some("Rossini"));
+    assert_eq!(after.person.code, new_code);
+    let episodes = |p: &percorsi_service::pathway::Pathway| p.episodes.iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(episodes(&after), episodes(&before), "every episode stays linked");
+
+    // Registering the person again, with the old data or the new, finds the same record.
+    for surname in ["Rosini", "Rossini"] {
+        let mut again = registration.clone();
+        again["person"]["surname"] = surname.into();
+        let r = api.json("POST", "/api/v1/persons", again).await;
+        assert_eq!(r.json()["outcome"], "already_followed", "{surname}: {}", r.body);
+        assert_eq!(r.json()["person_id"], id, "{surname}");
+    }
+    // Rectifying into another person's data would merge two records: refused.
+    let r = api.json("POST", "/api/v1/persons", crate::support::nth_registration(anna.user_id, "Verdi", 8)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let taken = serde_json::json!({"surname": "Verdi", "name": "Serie", "birth_date": crate::support::nth_registration(0, "x", 8)["person"]["birth_date"],
+                                   "sex": "F", "fiscal_code": "", "reason": "prova"});
+    let r = api.json("POST", &path, taken).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("another person"), "{}", r.body);
+
+    // The trail: what changed and why, the codes, never the names.
+    let auditor = app.actor("auditor").await;
+    let q = percorsi_service::audit::AuditQuery { entity: format!("person:{id}"), ..Default::default() };
+    let rows = app.svc.audit_trail(&auditor, &q, None).await.expect("trail");
+    let entry = rows.iter().find(|r| r.entry.action == "rectify").expect("the rectification is audited");
+    let detail = entry.entry.detail.clone().unwrap_or_default();
+    assert!(detail.contains(&old_code) && detail.contains(&new_code) && detail.contains("surname"), "{detail}");
+    assert!(!detail.contains("Rosini") && !detail.contains("Rossini"), "no identity value in the trail: {detail}");
+
+    // The page's form does the same, with the answer in Italian.
+    let page = app.login("anna").await;
+    let r = page
+        .post(
+            &format!("/persone/{id}/rettifica"),
+            &[
+                ("surname", "Rossi"),
+                ("name", "Serie"),
+                ("birth_date", person["birth_date"].as_str().expect("date")),
+                ("sex", "F"),
+                ("fiscal_code", ""),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the reason is required on the page too");
+    assert!(r.body.contains("Motivo"), "the field is named");
+}

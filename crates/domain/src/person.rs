@@ -123,6 +123,60 @@ pub struct PersonUpdateForm {
     pub user_class: String,
 }
 
+/// Rectification (GDPR art. 16): the identity fields that define the pseudonymous code, and
+/// why they change. The code is derived again from them; the old one stays an alias.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct IdentityCorrectionForm {
+    pub surname: String,
+    pub name: String,
+    pub fiscal_code: String,
+    pub birth_date: String,
+    pub sex: String,
+    /// Why (e.g. "cognome trascritto male; documento d'identità visto il 12/03").
+    pub reason: String,
+}
+
+/// A checked rectification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityCorrection {
+    pub basis: CodeBasis,
+    pub fiscal_code: Option<String>,
+    pub reason: String,
+}
+
+impl IdentityCorrectionForm {
+    /// The same rules as at registration (names, birth date, sex, fiscal code consistent with
+    /// them), and a reason.
+    pub fn validate(&self) -> Result<IdentityCorrection, Invalid> {
+        let as_registered = PersonForm {
+            anonymous: false,
+            surname: self.surname.clone(),
+            name: self.name.clone(),
+            fiscal_code: self.fiscal_code.clone(),
+            birth_date: self.birth_date.clone(),
+            sex: self.sex.clone(),
+            ..Default::default()
+        };
+        let mut c = Checker::new();
+        let reason = c.required_text("reason", &self.reason, 500);
+        let reason = c.finish(|| reason);
+        match (as_registered.validate(), reason) {
+            (Ok(p), Ok(reason)) => match (p.code_basis, p.identity) {
+                (Some(basis), Some(identity)) => {
+                    Ok(IdentityCorrection { basis, fiscal_code: identity.fiscal_code, reason })
+                }
+                _ => Err(Invalid::one("surname", "err-required")),
+            },
+            (Err(Invalid(mut a)), Err(Invalid(b))) => {
+                a.extend(b);
+                Err(Invalid(a))
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+}
+
 /// A partial update (HTTP `PATCH`): only the fields sent change; a field sent empty is cleared.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

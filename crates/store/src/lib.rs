@@ -44,7 +44,7 @@ pub use interventions::{
 };
 pub use opportunities::{OpportunityRow, PlacementRow};
 pub use organisations::OrganisationRow;
-pub use persons::{IdentityRow, PersonRow, PersonSummary};
+pub use persons::{IdentityRow, PersonRow, PersonSummary, Rectified};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
 pub use projects::{ProgressRow, ProgressWrite, ProjectReviewRow, ProjectRow, ProjectVersionRow, ProjectWrite};
 pub use referrals::{NotificationRow, ReferralInsert, ReferralRow};

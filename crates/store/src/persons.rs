@@ -1,7 +1,7 @@
 use crate::rows::{bool_col, date, date_text, now};
 use crate::scope::{scoped, Scope};
 use crate::{Mode, Result, Tx, Write};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use percorsi_domain::person::{Contacts, Identity, Profile};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -32,6 +32,17 @@ pub struct IdentityRow {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub address: Option<String>,
+}
+
+/// A rectified identity and the codes before and after it.
+pub struct Rectified<'a> {
+    pub old_code: &'a str,
+    pub new_code: &'a str,
+    pub surname: &'a str,
+    pub name: &'a str,
+    pub fiscal_code: Option<&'a str>,
+    pub birth_date: NaiveDate,
+    pub sex: &'a str,
 }
 
 /// A line of a person list. `surname`/`name` are filled only when the caller asked for identity.
@@ -83,8 +94,14 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
 impl<M: Mode> Tx<M> {
     /// Existence of a code anywhere in the installation: the "già noto" check. Returns the id only,
     /// which callers must not reveal unless the person is visible to the actor.
+    /// The person a code names: their current code, or one they had before a rectification.
     pub async fn person_id_by_code(&mut self, code: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM persons WHERE code = $1").bind(code).fetch_optional(self.conn()).await?)
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM persons WHERE code = $1 UNION SELECT person_id FROM person_code_aliases WHERE code = $1",
+        )
+        .bind(code)
+        .fetch_optional(self.conn())
+        .await?)
     }
 
     pub async fn person_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<PersonRow>> {
@@ -212,6 +229,52 @@ impl Tx<Write> {
     }
 
     /// Corrects the profile (not birth year and sex, which come from the code's basis).
+    /// Corrects the identity fields that define the code, gives the person the new code and
+    /// keeps the old one as an alias (both in this transaction). The report facts follow
+    /// (sex and age class come from here).
+    pub async fn rectify_identity(&mut self, person_id: i64, c: &Rectified<'_>) -> Result<()> {
+        self.mark_person_stale(person_id);
+        let now = now();
+        if c.old_code != c.new_code {
+            sqlx::query("DELETE FROM person_code_aliases WHERE code = $1 AND person_id = $2")
+                .bind(c.new_code)
+                .bind(person_id)
+                .execute(self.conn())
+                .await?;
+            sqlx::query("INSERT INTO person_code_aliases (code, person_id, replaced_at) VALUES ($1, $2, $3)")
+                .bind(c.old_code)
+                .bind(person_id)
+                .bind(&now)
+                .execute(self.conn())
+                .await?;
+        }
+        crate::rows::found(
+            sqlx::query("UPDATE persons SET code = $1, sex = $2, birth_year = $3 WHERE id = $4")
+                .bind(c.new_code)
+                .bind(c.sex)
+                .bind(i64::from(c.birth_date.year()))
+                .bind(person_id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )?;
+        crate::rows::found(
+            sqlx::query(
+                "UPDATE person_identities SET surname = $1, name = $2, fiscal_code = $3, birth_date = $4, updated_at = $5 \
+                 WHERE person_id = $6",
+            )
+            .bind(c.surname)
+            .bind(c.name)
+            .bind(c.fiscal_code)
+            .bind(c.birth_date.format("%Y-%m-%d").to_string())
+            .bind(&now)
+            .bind(person_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected(),
+        )
+    }
+
     pub async fn update_profile(&mut self, person_id: i64, p: &Profile) -> Result<()> {
         self.mark_person_stale(person_id);
         crate::rows::found(

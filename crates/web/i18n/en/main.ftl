@@ -1115,3 +1115,13 @@ programmes-money-budget = Allocated
 programmes-money-committed = Committed, to pay
 programmes-money-paid = Paid
 programmes-money-available = Available
+
+rectify-title = Rectify identifying data
+rectify-hint = Correct surname, name, date of birth, sex or fiscal code if they were recorded wrongly (GDPR art. 16). The pseudonymous code is computed again and the previous one stays with the person: episodes, interventions and projects stay linked.
+field-rectify-reason = Reason for the rectification
+rectify-reason-hint = For example: surname misspelt, checked against an identity document. Do not write identifying data here.
+rectify-submit = Rectify
+flash-identity-rectified = Identifying data rectified: the pseudonymous code was computed again.
+err-rectify-anonymous = A person registered anonymously has no identifying data to rectify.
+err-rectify-code-taken = These data already identify another person in the network: a record cannot be rectified into another one. Check the data; if the same person was registered twice, contact the administrator.
+err-rectify-nothing = The data given are the same as those recorded: there is nothing to rectify.

@@ -1115,3 +1115,13 @@ programmes-money-budget = Assegnato
 programmes-money-committed = Impegnato da pagare
 programmes-money-paid = Pagato
 programmes-money-available = Disponibile
+
+rectify-title = Rettifica dei dati identificativi
+rectify-hint = Correggi cognome, nome, data di nascita, sesso o codice fiscale se sono stati registrati in modo errato (art. 16 GDPR). Il codice pseudonimo viene ricalcolato e il precedente resta associato alla persona: episodi, interventi e progetti restano collegati.
+field-rectify-reason = Motivo della rettifica
+rectify-reason-hint = Ad esempio: cognome trascritto male, verificato su documento. Non riportare qui i dati identificativi.
+rectify-submit = Rettifica
+flash-identity-rectified = Dati identificativi rettificati: il codice pseudonimo è stato ricalcolato.
+err-rectify-anonymous = Una persona registrata in forma anonima non ha dati identificativi da rettificare.
+err-rectify-code-taken = Con questi dati risulta già un’altra persona nella rete: non è possibile rettificare verso un altro record. Verifica i dati; se si tratta della stessa persona registrata due volte, contatta l’amministratore.
+err-rectify-nothing = I dati indicati sono uguali a quelli registrati: non c’è nulla da rettificare.

@@ -109,6 +109,18 @@ pub async fn update_person(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Rectifies the identity (GDPR art. 16): surname, name, birth date, sex, fiscal code and why.
+/// The pseudonymous code is derived again; the old one stays the person's alias.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/rectification", params(("id" = i64, Path)), request_body = percorsi_domain::person::IdentityCorrectionForm, responses((status = 200, body = percorsi_service::rights::Rectification), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn rectify_person(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<percorsi_domain::person::IdentityCorrectionForm>,
+) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.rectify_identity(&who.actor, id, &f)))
+}
+
 #[utoipa::path(post, path = "/api/v1/persons/{id}/episodes", params(("id" = i64, Path)), request_body = EpisodeForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
 pub async fn open_episode(
     State(s): State<AppState>,

@@ -30,6 +30,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/persons", get(handlers::list_persons).post(handlers::register_person))
         .route("/persons/take-in-charge", post(handlers::take_in_charge))
         .route("/persons/{id}", get(handlers::pathway).patch(handlers::update_person))
+        .route("/persons/{id}/rectification", post(handlers::rectify_person))
         .route("/persons/{id}/episodes", post(handlers::open_episode))
         .route("/persons/{id}/consents", post(handlers::record_consent))
         .route("/persons/{id}/consents/{cid}/revoke", post(handlers::revoke_consent))

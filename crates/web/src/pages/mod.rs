@@ -62,6 +62,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}", get(persons::show))
         .route("/persone/{id}/episodi", post(persons::open_episode))
         .route("/persone/{id}/profilo", post(persons::update_person))
+        .route("/persone/{id}/rettifica", post(persons::rectify))
         .route("/persone/{id}/consensi", post(persons::add_consent))
         .route("/persone/{id}/consensi/{cid}/revoca", post(persons::revoke_consent))
         .route("/episodi/{id}/chiusura", post(persons::close_episode))

@@ -9,7 +9,7 @@ use minijinja::{context, Value};
 use percorsi_domain::codes::*;
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
-use percorsi_domain::person::{PersonForm, PersonUpdateForm};
+use percorsi_domain::person::{IdentityCorrectionForm, PersonForm, PersonUpdateForm};
 use percorsi_domain::Invalid;
 use percorsi_service::pathway::Registration;
 use percorsi_service::policy::{allows, Permission};
@@ -183,6 +183,7 @@ async fn render_show(
     let ctx = context! {
         ..context! {
             can_edit => allows(auth.actor.role, Permission::ViewIdentity),
+            sexes => code_options(state, lang, "sex", Sex::ALL),
             educations => code_options(state, lang, "education", Education::ALL),
             work_histories => code_options(state, lang, "work_history", WorkHistory::ALL),
             living_situations => code_options(state, lang, "living_situation", LivingSituation::ALL),
@@ -273,6 +274,17 @@ pub async fn update_person(
 ) -> Response {
     let outcome = state.svc.update_person(&auth.actor, id, &f).await.map(|_| id);
     after_sub_form(&state, &auth, outcome, Target::Person(id), "profile", &f, "person-updated").await
+}
+
+/// Rectification of the identity (GDPR art. 16) by the organisation in charge.
+pub async fn rectify(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<IdentityCorrectionForm>,
+) -> Response {
+    let outcome = state.svc.rectify_identity(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "rectify", &f, "identity-rectified").await
 }
 
 pub async fn open_episode(
