@@ -334,3 +334,73 @@ async fn a_rectified_identity_keeps_every_link_and_the_old_data_still_find_the_p
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the reason is required on the page too");
     assert!(r.body.contains("Motivo"), "the field is named");
 }
+
+/// The person's copy of their data (GDPR art. 15 and 20): every category, nothing of anyone
+/// else, who accessed the record; as JSON from the API and as a printable page; produced by the
+/// organisation in charge only, and on the audit trail.
+#[tokio::test]
+async fn the_copy_of_a_persons_data_holds_every_category_and_nothing_of_anyone_else() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let followed = app.svc.followed(&anna).await.expect("followed");
+    // The demo person anna follows with the fullest record.
+    let mut best = None;
+    for p in &followed {
+        let e = app.svc.person_export(&anna, p.id).await.expect("export");
+        let parts = [!e.interventions.is_empty(), !e.projects.is_empty(), !e.pathway.consents.is_empty()];
+        let score = parts.iter().filter(|b| **b).count();
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, e));
+        }
+    }
+    let (score, first) = best.expect("anna follows people");
+    assert_eq!(score, 3, "the demo has someone with interventions, a project and consents");
+    let id = first.pathway.person.id;
+    // Produced again, the copy lists the reads the first one made.
+    let export = app.svc.person_export(&anna, id).await.expect("export");
+    assert!(export.interventions.iter().all(|i| i.intervention.person_id == id));
+    assert!(export.interventions.iter().any(|i| !i.forms.is_empty() || !i.payments.is_empty() || !i.events.is_empty()));
+    assert!(export.projects.iter().all(|p| p.project.person_id == id));
+    assert!(export.referrals.iter().all(|r| r.person_id == id));
+    assert!(export.placements.iter().all(|p| p.person_id == id));
+    assert!(export.accesses.iter().any(|a| a.action == "read"), "who accessed the record");
+    assert!(export.accesses.iter().all(|a| a.organisation.is_some() || a.role.is_none()));
+    let json = serde_json::to_string(&export).expect("json");
+    for other in followed.iter().filter(|p| p.id != id) {
+        assert!(!json.contains(&other.code), "another person's code ({}) is in the copy", other.code);
+        if let Some(surname) = other.surname.as_deref().filter(|s| s.len() > 3) {
+            let own = export.pathway.identity.as_ref().map(|i| i.surname.as_str());
+            if own != Some(surname) {
+                assert!(
+                    !json.contains(&format!("\"{surname}\"")),
+                    "another person's surname ({surname}) is in the copy"
+                );
+            }
+        }
+    }
+    assert!(!json.contains("\"username\""), "colleagues appear by organisation and role, not by name");
+
+    // The API gives the same as a file; the page prints it in Italian.
+    let r = app.api_client("anna").await.get(&format!("/api/v1/persons/{id}/export")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.header("content-disposition").is_some_and(|d| d.contains("attachment")));
+    assert_eq!(r.json()["pathway"]["person"]["id"], id);
+    let page = app.login("anna").await.get(&format!("/persone/{id}/copia-dati")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for heading in
+        ["Copia dei dati della persona", "Interventi", "Chi ha consultato la scheda", "Progetti personalizzati"]
+    {
+        assert!(page.body.contains(heading), "{heading}");
+    }
+
+    // Only the organisation in charge produces it.
+    for user in ["giulia", "analista", "admin"] {
+        let r = app.api_client(user).await.get(&format!("/api/v1/persons/{id}/export")).await;
+        assert!(matches!(r.status.as_u16(), 403 | 404), "{user}: {}", r.status);
+    }
+    // And producing it is on the trail.
+    let auditor = app.actor("auditor").await;
+    let q = percorsi_service::audit::AuditQuery { entity: format!("person:{id}"), ..Default::default() };
+    let rows = app.svc.audit_trail(&auditor, &q, None).await.expect("trail");
+    assert!(rows.iter().any(|r| r.entry.action == "export" && r.entry.username == "anna"));
+}

@@ -1,7 +1,11 @@
-//! The person's rights over their data (GDPR art. 15–18). Rectification: the organisation in
-//! charge corrects the identity fields that define the pseudonymous code; every record stays
-//! linked (links are by person, not by code), the code is derived again and the old one stays
-//! the person's alias, so "già noto" still recognises them under the data first registered.
+//! The person's rights over their data (GDPR art. 15–18).
+//! - Access and portability: the organisation in charge produces everything Percorsi holds
+//!   about the person that the network lets it see, with who accessed the record and when, as a
+//!   printable page and as JSON.
+//! - Rectification: the organisation in charge corrects the identity fields that define the
+//!   pseudonymous code; every record stays linked (links are by person, not by code), the code
+//!   is derived again and the old one stays the person's alias, so "già noto" still recognises
+//!   them under the data first registered.
 
 use crate::audit::record;
 use crate::policy::{self, Permission};
@@ -9,7 +13,7 @@ use crate::{Actor, Result, Service, ServiceError};
 use hmac::{Hmac, Mac};
 use percorsi_domain::person::IdentityCorrectionForm;
 use percorsi_domain::pseudonym;
-use percorsi_store::Rectified;
+use percorsi_store::{AuditFilter, PlacementRow, Rectified, ReferralRow};
 use serde::Serialize;
 use sha2::Sha256;
 
@@ -25,7 +29,94 @@ pub struct Rectification {
     pub changed: Vec<&'static str>,
 }
 
+/// Everything about one person, for the person (GDPR art. 15 and 20).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonExport {
+    pub produced_at: String,
+    pub produced_by_organisation: String,
+    pub pathway: crate::pathway::Pathway,
+    pub interventions: Vec<crate::interventions::InterventionDetail>,
+    /// Every version of every project.
+    pub projects: Vec<crate::projects::ProjectView>,
+    pub referrals: Vec<ReferralRow>,
+    pub placements: Vec<PlacementRow>,
+    pub assessments: Vec<crate::coordination::AssessmentView>,
+    /// Who accessed the record and when: organisation and role, never a colleague's name.
+    pub accesses: Vec<Access>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Access {
+    pub at: String,
+    pub organisation: Option<String>,
+    pub role: Option<String>,
+    pub action: String,
+    pub reason: Option<String>,
+}
+
+/// Accesses listed in an export, newest first.
+const MAX_ACCESSES: i64 = 10_000;
+
 impl Service {
+    /// Produces the person's copy of their data (organisation in charge, roles that see
+    /// identity). Every part is read through the same policy as the person's page, so the copy
+    /// holds what the network lets this organisation see; the reads and the export itself are
+    /// on the audit trail.
+    pub async fn person_export(&self, actor: &Actor, person_id: i64) -> Result<PersonExport> {
+        policy::require(actor, Permission::ViewIdentity)?;
+        let (organisations, accesses) = {
+            let mut tx = self.store().read().await?;
+            if !policy::person_access(&mut tx, actor, person_id).await?.in_charge() {
+                return Err(ServiceError::Forbidden);
+            }
+            let orgs: std::collections::HashMap<i64, String> =
+                tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
+            let filter = AuditFilter { person_id: Some(person_id), ..Default::default() };
+            let rows = tx.audit_search(&filter, None, MAX_ACCESSES).await?;
+            tx.commit().await?;
+            let accesses = rows
+                .into_iter()
+                .map(|r| Access {
+                    at: r.entry.at,
+                    organisation: r.entry.organisation_id.and_then(|o| orgs.get(&o).cloned()),
+                    role: r.entry.role,
+                    action: r.entry.action,
+                    reason: r.entry.reason,
+                })
+                .collect();
+            (orgs, accesses)
+        };
+        let pathway = self.pathway(actor, person_id).await?;
+        let mut interventions = Vec::new();
+        for i in self.interventions_of_person(actor, person_id).await? {
+            interventions.push(self.intervention(actor, i.id).await?);
+        }
+        let mut projects = Vec::new();
+        for p in self.projects_of_person(actor, person_id).await? {
+            let current = self.project(actor, p.id, None).await?;
+            for v in current.versions.iter().filter(|v| v.version != current.version) {
+                projects.push(self.project(actor, p.id, Some(v.version)).await?);
+            }
+            projects.push(current);
+        }
+        let export = PersonExport {
+            produced_at: crate::audit::now(),
+            produced_by_organisation: organisations.get(&actor.organisation_id).cloned().unwrap_or_default(),
+            pathway,
+            interventions,
+            projects,
+            referrals: self.referrals_of_person(actor, person_id).await?,
+            placements: self.placements_of_person(actor, person_id).await?,
+            assessments: self.person_assessments(actor, person_id).await?,
+            accesses,
+        };
+        let mut tx = self.store().write().await?;
+        let reason = "copia dei dati per l'interessato (art. 15 e 20 GDPR)";
+        record(&mut tx, actor, "export", "person", Some(person_id), reason, None).await?;
+        tx.commit().await?;
+        Ok(export)
+    }
+
     /// Corrects a person's identity (roles that see identity, in an organisation in charge).
     pub async fn rectify_identity(
         &self,

@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("home.html", include_str!("../templates/home.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("persons/list.html", include_str!("../templates/persons/list.html")),
+    ("persons/export.html", include_str!("../templates/persons/export.html")),
     ("persons/new.html", include_str!("../templates/persons/new.html")),
     ("persons/known.html", include_str!("../templates/persons/known.html")),
     ("persons/glass.html", include_str!("../templates/persons/glass.html")),

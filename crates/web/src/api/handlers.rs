@@ -109,6 +109,19 @@ pub async fn update_person(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// The person's copy of their data (GDPR art. 15 and 20), produced by the organisation in
+/// charge: everything the network lets it see, with who accessed the record. Audited.
+#[utoipa::path(get, path = "/api/v1/persons/{id}/export", params(("id" = i64, Path)), responses((status = 200, body = percorsi_service::rights::PersonExport), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn export_person(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
+    let export = call!(s, who, s.svc.person_export(&who.actor, id));
+    let file = format!("attachment; filename=\"percorsi-{}.json\"", export.pathway.person.code);
+    let mut res = ok(StatusCode::OK, export)?;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&file) {
+        res.headers_mut().insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
 /// Rectifies the identity (GDPR art. 16): surname, name, birth date, sex, fiscal code and why.
 /// The pseudonymous code is derived again; the old one stays the person's alias.
 #[utoipa::path(post, path = "/api/v1/persons/{id}/rectification", params(("id" = i64, Path)), request_body = percorsi_domain::person::IdentityCorrectionForm, responses((status = 200, body = percorsi_service::rights::Rectification), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]

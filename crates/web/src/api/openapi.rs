@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         super::handlers::pathway,
         super::handlers::update_person,
         super::handlers::rectify_person,
+        super::handlers::export_person,
         super::handlers::open_episode,
         super::handlers::update_episode,
         super::handlers::close_episode,

@@ -13,6 +13,7 @@ mod programmes;
 mod projects;
 mod referrals;
 pub(crate) mod reports;
+mod rights;
 pub(crate) mod second_factor;
 
 use crate::i18n::Lang;
@@ -63,6 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}/episodi", post(persons::open_episode))
         .route("/persone/{id}/profilo", post(persons::update_person))
         .route("/persone/{id}/rettifica", post(persons::rectify))
+        .route("/persone/{id}/copia-dati", get(rights::export))
         .route("/persone/{id}/consensi", post(persons::add_consent))
         .route("/persone/{id}/consensi/{cid}/revoca", post(persons::revoke_consent))
         .route("/episodi/{id}/chiusura", post(persons::close_episode))
