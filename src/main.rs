@@ -120,6 +120,9 @@ enum Command {
     /// Audit trail operations.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Retention of personal data (docs/privacy.md)
+    #[command(subcommand)]
+    Retention(RetentionCmd),
     /// Fill an empty database with seeded synthetic data for benchmarks.
     BenchData {
         #[arg(long, default_value_t = 100)]
@@ -323,6 +326,22 @@ enum TokenCmd {
     List,
     /// Revoke a token by id; its clients are refused from the next request.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum RetentionCmd {
+    /// Remove what identifies people whose last care episode ended long enough ago: contacts
+    /// after --contacts-years, the whole identity (and the codes derived from it) after
+    /// --identity-years. The pseudonymous record stays, so outcome reports do not change.
+    Run {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, env = "PERCORSI_RETAIN_IDENTITY_YEARS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+        identity_years: u32,
+        #[arg(long, env = "PERCORSI_RETAIN_CONTACTS_YEARS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+        contacts_years: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -810,6 +829,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     report.entries
                 ),
             }
+        }
+        Command::Retention(RetentionCmd::Run { dry_run, identity_years, contacts_years }) => {
+            if contacts_years > identity_years {
+                bail!("--contacts-years ({contacts_years}) cannot be longer than --identity-years ({identity_years}): contacts go with the identity");
+            }
+            let svc = open(&cli, Open::Existing).await?;
+            let policy = percorsi_service::retention::RetentionPolicy {
+                identity_years: *identity_years,
+                contacts_years: *contacts_years,
+            };
+            let out =
+                svc.run_retention(policy, percorsi_service::today(), *dry_run).await.map_err(|e| explain(&cli, e))?;
+            let verb = if out.dry_run { "would remove" } else { "removed" };
+            println!(
+                "retention{}: {verb} the identity of {} people (last episode ended before {}) and the contacts of {} more (before {})",
+                if out.dry_run { " (dry run)" } else { "" },
+                out.anonymised.len(),
+                out.identity_cutoff,
+                out.contacts_removed.len(),
+                out.contacts_cutoff
+            );
         }
         Command::Audit(AuditCmd::Anchor { out, command }) => {
             let svc = open(&cli, Open::Existing).await?;

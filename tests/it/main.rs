@@ -24,6 +24,7 @@ mod projects;
 mod protocol;
 mod referrals;
 mod reports;
+mod retention;
 mod roles;
 mod schema;
 mod second_factor;

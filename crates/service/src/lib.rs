@@ -24,6 +24,7 @@ pub mod programmes;
 pub mod projects;
 pub mod referrals;
 pub mod reports;
+pub mod retention;
 pub mod rights;
 pub mod second_factor;
 pub mod sso;

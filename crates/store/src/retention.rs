@@ -1,0 +1,67 @@
+//! Retention (GDPR art. 5(1)(e)): finding the people whose data have been kept as long as the
+//! policy allows, and removing what identifies them while the pseudonymous record (and so every
+//! outcome report) stays.
+
+use crate::engine::{Mode, Tx, Write};
+use crate::Result;
+
+/// What has expired: the whole identity, or the contacts alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    Identity,
+    Contacts,
+}
+
+impl<M: Mode> Tx<M> {
+    /// People with identity (or with contacts) whose every care episode ended before `cutoff`.
+    pub async fn retention_due(&mut self, what: Expired, cutoff: &str) -> Result<Vec<i64>> {
+        let contacts = match what {
+            Expired::Identity => "",
+            Expired::Contacts => "AND (i.phone IS NOT NULL OR i.email IS NOT NULL OR i.address IS NOT NULL)",
+        };
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT i.person_id FROM person_identities i \
+             WHERE EXISTS (SELECT 1 FROM care_episodes e WHERE e.person_id = i.person_id) \
+             AND NOT EXISTS (SELECT 1 FROM care_episodes e WHERE e.person_id = i.person_id \
+                             AND (e.end_date IS NULL OR e.end_date >= $1)) {contacts} \
+             ORDER BY i.person_id"
+        ))
+        .bind(cutoff)
+        .fetch_all(self.conn())
+        .await?)
+    }
+}
+
+impl Tx<Write> {
+    /// Removes the identity and the codes derived from it: the person keeps a random code,
+    /// linkable to nothing, and everything pseudonymous (episodes, interventions, facts).
+    /// Nothing a report fact is derived from changes (sex, birth year and profile stay).
+    pub async fn anonymise_person(&mut self, person_id: i64, random_code: &str) -> Result<()> {
+        for sql in [
+            "DELETE FROM person_identities WHERE person_id = $1",
+            "DELETE FROM person_code_aliases WHERE person_id = $1",
+        ] {
+            sqlx::query(sql).bind(person_id).execute(self.conn()).await?;
+        }
+        crate::rows::found(
+            sqlx::query("UPDATE persons SET anonymous = $1, code = $2 WHERE id = $3")
+                .bind(true)
+                .bind(random_code)
+                .bind(person_id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    pub async fn drop_contacts(&mut self, person_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE person_identities SET phone = NULL, email = NULL, address = NULL, updated_at = $1 WHERE person_id = $2",
+        )
+        .bind(crate::rows::now())
+        .bind(person_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
