@@ -24,7 +24,8 @@ grep -q '^ProtectSystem=strict' /usr/lib/systemd/system/percorsi.service || fail
 [ "$(stat -c '%a %U' /var/lib/percorsi)" = "700 percorsi" ] || fail "state directory is not 0700 percorsi"
 if command -v systemd-analyze >/dev/null 2>&1; then
   systemd-analyze verify /usr/lib/systemd/system/percorsi.service /usr/lib/systemd/system/percorsi-anchor.service \
-    /usr/lib/systemd/system/percorsi-anchor.timer || fail "systemd-analyze verify"
+    /usr/lib/systemd/system/percorsi-anchor.timer /usr/lib/systemd/system/percorsi-retention.service \
+    /usr/lib/systemd/system/percorsi-retention.timer || fail "systemd-analyze verify"
 fi
 
 echo "una-password-lunga" | percorsi-admin init --organisation "Agenzia regionale di sanità" --kind agenzia_regionale \
@@ -36,6 +37,7 @@ percorsi-admin audit verify | grep -q intact || fail "audit verify"
 percorsi-admin audit anchor >/dev/null || fail "audit anchor"
 [ "$(stat -c '%U' /var/lib/percorsi-anchors/anchors.jsonl)" = percorsi ] || fail "anchor file not written by the service account"
 percorsi-admin audit verify --anchor /var/lib/percorsi-anchors/anchors.jsonl | grep -q "agrees with 1 anchors" || fail "audit verify --anchor"
+percorsi-admin retention run --dry-run | grep -q "dry run" || fail "retention run --dry-run"
 
 port=$((20000 + RANDOM % 10000))
 percorsi-admin serve --bind "127.0.0.1:$port" >/tmp/percorsi-package.log 2>&1 &
