@@ -133,7 +133,10 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
     let facts = &input.facts;
     let by_kind = Units::new(&input.units, input.by);
     let grouped = Units::grouped(&input.units);
-    let ended = || -> Vec<&Fact> { facts.iter().copied().filter(|f| f.ending.is_some()).collect() };
+    // Five tables count the ended interventions: found once, when the first of them asks.
+    let ended_once = std::cell::OnceCell::new();
+    let ended =
+        || -> &Vec<&Fact> { ended_once.get_or_init(|| facts.iter().copied().filter(|f| f.ending.is_some()).collect()) };
     // Table 2 and the heading count people: each once.
     let people = people(facts);
     let make = |n: u8| -> Vec<Grid> {
@@ -145,11 +148,11 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
             5 => vec![t05(facts, &by_kind)],
             6 => vec![t06(facts, &by_kind)],
             7 => t07(facts),
-            8 => vec![t08(&ended())],
-            9 => vec![t09(&ended())],
-            10 => vec![t10(&ended())],
-            11 => t11(&ended()),
-            12 => vec![t12(&ended())],
+            8 => vec![t08(ended())],
+            9 => vec![t09(ended())],
+            10 => vec![t10(ended())],
+            11 => t11(ended()),
+            12 => vec![t12(ended())],
             13 => vec![t13(facts, &by_kind)],
             14 => vec![t14(input)],
             _ => vec![t15(facts)],
@@ -185,7 +188,7 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
 /// One fact per person: their earliest intervention (by start, then id), which dates their
 /// age class; facts of unknown people each stand for one.
 fn people<'a>(facts: &[&'a Fact]) -> Vec<&'a Fact> {
-    let mut first: HashMap<i64, &'a Fact> = HashMap::default();
+    let mut first: HashMap<i64, &'a Fact> = HashMap::with_capacity_and_hasher(facts.len(), Default::default());
     let mut unknown = Vec::new();
     for f in facts {
         if f.person_id == 0 {
@@ -197,9 +200,9 @@ fn people<'a>(facts: &[&'a Fact]) -> Vec<&'a Fact> {
             *slot = f;
         }
     }
-    let mut out: Vec<&Fact> = first.into_values().chain(unknown).collect();
-    out.sort_by_key(|f| f.intervention_id);
-    out
+    // In no particular order: what is made of them (counts, sums of record keys) is the same
+    // in any order.
+    first.into_values().chain(unknown).collect()
 }
 
 /// The tables of a report: seed 001's fourteen, then the analyses added since (15: durations).
