@@ -650,3 +650,62 @@ async fn staff_sign_in_through_the_regions_identity_provider() {
     assert!(users.iter().all(|u| u.user.username != "mario"), "nobody is created by signing in");
     b.close().await.expect("close");
 }
+
+/// The person's rights on the person page: rectifying a misspelt surname (the details open
+/// with the keyboard, the form keeps the page's ids unique) and producing the person's copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_manager_rectifies_an_identity_and_prints_the_persons_copy() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+    let anna = app.actor("anna").await;
+    let person = app.svc.followed(&anna).await.unwrap().into_iter().find(|p| !p.anonymous).unwrap();
+    let surname = person.surname.clone().unwrap_or_default();
+
+    login(&b, &base, "anna").await;
+    b.goto(&format!("{base}/persone/{}", person.id)).await.unwrap();
+    b.wait().for_element(Locator::Css(".person-head h1")).await.expect("pathway page");
+    let duplicates: Vec<String> = serde_json::from_value(
+        b.execute(
+            "const seen = {}; const dup = []; document.querySelectorAll('[id]').forEach(e => { if (seen[e.id]) dup.push(e.id); seen[e.id] = 1; }); return dup;",
+            vec![],
+        )
+        .await
+        .expect("script"),
+    )
+    .expect("list");
+    assert!(duplicates.is_empty(), "ids on the person page are unique: {duplicates:?}");
+
+    b.find(Locator::XPath("//summary[contains(., 'Rettifica dei dati identificativi')]"))
+        .await
+        .expect("summary")
+        .click()
+        .await
+        .unwrap();
+    let field = b.find(Locator::Css("form[action$='/rettifica'] input[name='surname']")).await.expect("surname field");
+    field.clear().await.unwrap();
+    field.send_keys(&format!("{surname}i")).await.unwrap();
+    b.find(Locator::Css("form[action$='/rettifica'] input[name='reason']"))
+        .await
+        .unwrap()
+        .send_keys("cognome trascritto male, verificato su documento")
+        .await
+        .unwrap();
+    click(&b, "form[action$='/rettifica'] button[type=submit]").await;
+    let text = wait_text(&b, "Dati identificativi rettificati").await;
+    assert!(text.contains(&format!("{surname}i")), "the corrected surname is shown: {text}");
+
+    b.find(Locator::LinkText("Copia dei dati per la persona (art. 15 GDPR)"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .unwrap();
+    let text = wait_text(&b, "Copia dei dati della persona").await;
+    for part in ["Interventi", "Chi ha consultato la scheda", "Dati personali, episodi di cura, équipe e consensi"] {
+        assert!(text.contains(part), "{part}");
+    }
+    save_screenshot(&b, "person-copy").await;
+    b.close().await.expect("close browser");
+}
