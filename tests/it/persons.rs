@@ -404,3 +404,70 @@ async fn the_copy_of_a_persons_data_holds_every_category_and_nothing_of_anyone_e
     let rows = app.svc.audit_trail(&auditor, &q, None).await.expect("trail");
     assert!(rows.iter().any(|r| r.entry.action == "export" && r.entry.username == "anna"));
 }
+
+/// Erasure on request (GDPR art. 17): refused while another organisation has the person in
+/// care; then the identity and every code derived from it go, care goes on anonymously, and
+/// the same identity registered again is a new person, linked to nothing.
+#[tokio::test]
+async fn erasure_on_request_removes_the_identity_and_keeps_the_anonymous_pathway() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let sara = app.actor("sara").await;
+    let api = app.api_client("anna").await;
+    let registration = crate::support::nth_registration(anna.user_id, "Obliati", 41);
+    let r = api.json("POST", "/api/v1/persons", registration.clone()).await;
+    let id = r.json()["person_id"].as_i64().expect("id");
+    let old_code = r.json()["code"].as_str().expect("code").to_string();
+    let path = format!("/api/v1/persons/{id}/erasure");
+
+    let r = api.json("POST", &path, serde_json::json!({"request": ""})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("request"), "names the field: {}", r.body);
+
+    // Another organisation takes the person in charge: it needs the identity, erasure waits.
+    let mut theirs = registration.clone();
+    theirs["episode"]["case_manager_id"] = sara.user_id.to_string().into();
+    let r = app.api_client("sara").await.json("POST", "/api/v1/persons/take-in-charge", theirs).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = api.json("POST", &path, serde_json::json!({"request": "richiesta scritta del 12/03"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("Another organisation still has the person in care"), "{}", r.body);
+    let sara_episode = app
+        .svc
+        .pathway(&sara, id)
+        .await
+        .expect("pathway")
+        .episodes
+        .iter()
+        .find(|e| e.organisation_id == sara.organisation_id && e.end_date.is_none())
+        .expect("sara's episode")
+        .id;
+    let close = serde_json::json!({"end_date": "2026-11-20", "closure": "trasferimento_altro_servizio"});
+    let r = app.api_client("sara").await.json("POST", &format!("/api/v1/episodes/{sara_episode}/close"), close).await;
+    assert!(r.status.is_success(), "{}", r.body);
+
+    let r = api.json("POST", &path, serde_json::json!({"request": "richiesta scritta del 12/03"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let new_code = r.json()["code"].as_str().expect("code").to_string();
+    assert_ne!(new_code, old_code);
+
+    // Care goes on, anonymously; the old code finds nobody; the same identity is someone new.
+    let p = app.svc.pathway(&anna, id).await.expect("still in anna's care");
+    assert!(p.person.anonymous && p.identity.is_none());
+    assert!(p.episodes.iter().any(|e| e.organisation_id == anna.organisation_id && e.end_date.is_none()));
+    let mut tx = app.svc.store().read().await.expect("read");
+    assert_eq!(tx.person_id_by_code(&old_code).await.expect("lookup"), None);
+    tx.commit().await.expect("commit");
+    let r = api.json("POST", "/api/v1/persons", registration).await;
+    assert_eq!(r.json()["outcome"], "created", "{}", r.body);
+    assert_ne!(r.json()["person_id"], id);
+    // Nothing more to erase; the trail has the request, not the old code.
+    let r = api.json("POST", &path, serde_json::json!({"request": "di nuovo"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let auditor = app.actor("auditor").await;
+    let q = percorsi_service::audit::AuditQuery { entity: format!("person:{id}"), ..Default::default() };
+    let rows = app.svc.audit_trail(&auditor, &q, None).await.expect("trail");
+    let e = rows.iter().find(|r| r.entry.action == "erase").expect("audited");
+    let detail = e.entry.detail.clone().unwrap_or_default();
+    assert!(detail.contains(&new_code) && !detail.contains(&old_code) && !detail.contains("Obliati"), "{detail}");
+}

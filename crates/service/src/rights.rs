@@ -2,6 +2,10 @@
 //! - Access and portability: the organisation in charge produces everything Percorsi holds
 //!   about the person that the network lets it see, with who accessed the record and when, as a
 //!   printable page and as JSON.
+//! - Erasure: on the person's request the organisation in charge removes what identifies them
+//!   (identity, contacts, every code derived from them); care may go on anonymously (DPR
+//!   309/1990 art. 120) and the pseudonymous health record stays, as the law requires it to be
+//!   kept (art. 17(3)(b) and (c)).
 //! - Rectification: the organisation in charge corrects the identity fields that define the
 //!   pseudonymous code; every record stays linked (links are by person, not by code), the code
 //!   is derived again and the old one stays the person's alias, so "già noto" still recognises
@@ -57,7 +61,63 @@ pub struct Access {
 /// Accesses listed in an export, newest first.
 const MAX_ACCESSES: i64 = 10_000;
 
+/// Why a person's identity is erased on their request.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ErasureForm {
+    /// The person's request (e.g. "richiesta scritta del 12/03, protocollo 456"); no
+    /// identifying data.
+    pub request: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Erasure {
+    pub person_id: i64,
+    /// The new, random code: linkable to nothing.
+    pub code: String,
+}
+
 impl Service {
+    /// Erases a person's identity on their request (organisation in charge, roles that see
+    /// identity). Refused while another organisation has them in care: it still needs to know
+    /// who they are, and must close its episode or agree first.
+    pub async fn erase_identity(&self, actor: &Actor, person_id: i64, form: &ErasureForm) -> Result<Erasure> {
+        policy::require(actor, Permission::ViewIdentity)?;
+        let mut tx = self.store().write().await?;
+        if !policy::person_access(&mut tx, actor, person_id).await?.in_charge() {
+            return Err(ServiceError::Forbidden);
+        }
+        let mut c = percorsi_domain::validation::Checker::new();
+        let reason = c.required_text("request", &form.request, 500);
+        let reason = c.finish(|| reason)?;
+        let person = tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        if person.anonymous {
+            return Err(ServiceError::Conflict("err-erase-anonymous"));
+        }
+        if tx.in_care_elsewhere(person_id, actor.organisation_id).await? {
+            return Err(ServiceError::Conflict("err-erase-in-care-elsewhere"));
+        }
+        let mut bytes = [0u8; 10];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        let code = pseudonym::random_code(&bytes);
+        tx.anonymise_person(person_id, &code).await?;
+        // Not the old code: derived from the identity, it would let whoever holds both find
+        // the record again through this entry.
+        let detail = format!("nuovo codice {code}; motivo: {reason}");
+        record(
+            &mut tx,
+            actor,
+            "erase",
+            "person",
+            Some(person_id),
+            "cancellazione dei dati identificativi su richiesta (art. 17 GDPR)",
+            Some(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Erasure { person_id, code })
+    }
+
     /// Produces the person's copy of their data (organisation in charge, roles that see
     /// identity). Every part is read through the same policy as the person's page, so the copy
     /// holds what the network lets this organisation see; the reads and the export itself are

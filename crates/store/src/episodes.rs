@@ -62,6 +62,18 @@ fn map_episode(r: &AnyRow) -> Result<EpisodeRow> {
 
 impl<M: Mode> Tx<M> {
     /// Whether the organisation already has an open episode with the person.
+    /// Whether another organisation than this one has the person in care now.
+    pub async fn in_care_elsewhere(&mut self, person_id: i64, organisation_id: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM care_episodes WHERE person_id = $1 AND organisation_id <> $2 AND end_date IS NULL",
+        )
+        .bind(person_id)
+        .bind(organisation_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn open_episode_exists(&mut self, person_id: i64, organisation_id: i64) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM care_episodes WHERE person_id = $1 AND organisation_id = $2 AND end_date IS NULL",

@@ -19,6 +19,16 @@ pub struct ImportCounts {
     pub rows_present: i64,
 }
 
+/// One row changed, or the import is no longer staging (discarded by another process as
+/// abandoned): the writer must stop.
+fn still_staging(rows: u64) -> Result<()> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Contention)
+    }
+}
+
 impl Tx<Write> {
     /// Starts staging an import. Fails with `StoreError::Duplicate` while another import is
     /// staging anywhere in the installation (on any app server).
@@ -57,11 +67,7 @@ impl Tx<Write> {
             .execute(self.conn())
             .await?
             .rows_affected();
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Contention)
-        }
+        still_staging(n)
     }
 
     /// Makes every row of the import visible at once.
@@ -78,11 +84,7 @@ impl Tx<Write> {
         .execute(self.conn())
         .await?
         .rows_affected();
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Contention)
-        }
+        still_staging(n)
     }
 
     /// Removes up to `limit` interventions of a staging import (their facts and results with

@@ -122,6 +122,19 @@ pub async fn export_person(State(s): State<AppState>, who: ApiActor, Path(id): P
     Ok(res)
 }
 
+/// Erases the identity on the person's request (GDPR art. 17): identity, contacts and every
+/// code derived from them go; the pseudonymous record stays. 409 while another organisation
+/// has the person in care.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/erasure", params(("id" = i64, Path)), request_body = percorsi_service::rights::ErasureForm, responses((status = 200, body = percorsi_service::rights::Erasure), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn erase_person(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<percorsi_service::rights::ErasureForm>,
+) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.erase_identity(&who.actor, id, &f)))
+}
+
 /// Rectifies the identity (GDPR art. 16): surname, name, birth date, sex, fiscal code and why.
 /// The pseudonymous code is derived again; the old one stays the person's alias.
 #[utoipa::path(post, path = "/api/v1/persons/{id}/rectification", params(("id" = i64, Path)), request_body = percorsi_domain::person::IdentityCorrectionForm, responses((status = 200, body = percorsi_service::rights::Rectification), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]

@@ -32,6 +32,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/persons/{id}", get(handlers::pathway).patch(handlers::update_person))
         .route("/persons/{id}/rectification", post(handlers::rectify_person))
         .route("/persons/{id}/export", get(handlers::export_person))
+        .route("/persons/{id}/erasure", post(handlers::erase_person))
         .route("/persons/{id}/episodes", post(handlers::open_episode))
         .route("/persons/{id}/consents", post(handlers::record_consent))
         .route("/persons/{id}/consents/{cid}/revoke", post(handlers::revoke_consent))

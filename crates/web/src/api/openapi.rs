@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         super::handlers::update_person,
         super::handlers::rectify_person,
         super::handlers::export_person,
+        super::handlers::erase_person,
         super::handlers::open_episode,
         super::handlers::update_episode,
         super::handlers::close_episode,

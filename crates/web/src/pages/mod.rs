@@ -64,6 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}/episodi", post(persons::open_episode))
         .route("/persone/{id}/profilo", post(persons::update_person))
         .route("/persone/{id}/rettifica", post(persons::rectify))
+        .route("/persone/{id}/cancellazione", post(persons::erase))
         .route("/persone/{id}/copia-dati", get(rights::export))
         .route("/persone/{id}/consensi", post(persons::add_consent))
         .route("/persone/{id}/consensi/{cid}/revoca", post(persons::revoke_consent))

@@ -287,6 +287,17 @@ pub async fn rectify(
     after_sub_form(&state, &auth, outcome, Target::Person(id), "rectify", &f, "identity-rectified").await
 }
 
+/// Erasure of the identity on the person's request (GDPR art. 17).
+pub async fn erase(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<percorsi_service::rights::ErasureForm>,
+) -> Response {
+    let outcome = state.svc.erase_identity(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "erase", &f, "identity-erased").await
+}
+
 pub async fn open_episode(
     State(state): State<AppState>,
     auth: Auth,
