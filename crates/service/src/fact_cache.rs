@@ -6,6 +6,7 @@
 use crate::{Result, Service, ServiceError};
 use chrono::{Datelike, NaiveDate};
 use percorsi_domain::report::Fact;
+use percorsi_store::StoreError;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,11 +103,11 @@ impl Service {
         if !self.facts.state.read().await.backfilled {
             self.backfill_facts().await?;
         }
-        // New facts are read without holding the cache, and applied under a short write lock:
-        // reports keep reading meanwhile.
         if !self.facts.state.read().await.checkpoint_read {
             self.read_checkpoint().await?;
         }
+        // New facts are read without holding the cache, and applied under a short write lock:
+        // reports keep reading meanwhile.
         let revision = self.facts.state.read().await.revision;
         let started = std::time::Instant::now();
         let mut fresh = self.store().facts_since(revision).await?;
@@ -165,7 +166,6 @@ impl Service {
         Ok(())
     }
 
-    /// The programmes a report may be asked for.
     /// Starts the extract from the latest complete checkpoint, if there is one.
     async fn read_checkpoint(&self) -> Result<()> {
         let mut state = self.facts.state.write().await;
@@ -229,7 +229,7 @@ impl Service {
             let mut tx = self.store().write().await?;
             match tx.write_checkpoint_block(revision, i as i64, blocks, &data).await {
                 // Another server wrote this checkpoint: it holds the same facts.
-                Err(e) if e.is_duplicate() => return Ok(()),
+                Err(StoreError::Duplicate) => return Ok(()),
                 other => other?,
             }
             tx.commit().await?;

@@ -433,7 +433,7 @@ impl Service {
                 other => other?,
             };
             tx.commit().await?;
-            Staging { store: self.store().clone(), id, published: false }
+            Staging { store: self.store().clone(), id, settled: false }
         };
         // Checked against one snapshot. Nothing else writes historical rows meanwhile: the
         // import lock keeps every other import out until this one is published or discarded.
@@ -504,7 +504,7 @@ impl Service {
             }
         }
         tx.commit().await?;
-        staging.published = true;
+        staging.settled = true;
         tracing::debug!(ms = ms(), "import: published");
         out.written = true;
         Ok(out)
@@ -548,37 +548,39 @@ const CHUNK_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 /// A staging import whose heartbeat is older than this was abandoned by its writer.
 const ABANDONED_AFTER_SECONDS: i64 = 120;
 
-/// A staging import; unless it was published, dropping it (an error, the request given up)
-/// discards its rows in the background.
+/// A staging import; unless it was settled (published, or discarded on the spot), dropping it
+/// (an error, the request given up) discards its rows in the background.
 struct Staging {
     store: percorsi_store::Store,
     id: i64,
-    published: bool,
+    settled: bool,
 }
 
 impl Staging {
     /// Discards the rows now (a file refused after checking).
     async fn discard(&mut self) {
-        self.published = true;
-        if let Err(e) = discard(&self.store, self.id).await {
-            tracing::warn!(import = self.id, error = %e, "could not discard a staging import; the next import will");
-        }
+        self.settled = true;
+        discard_or_leave(&self.store, self.id).await;
     }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if self.published {
+        if self.settled {
             return;
         }
         let (store, id) = (self.store.clone(), self.id);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = discard(&store, id).await {
-                    tracing::warn!(import = id, error = %e, "could not discard a staging import; the next import will");
-                }
-            });
+            runtime.spawn(async move { discard_or_leave(&store, id).await });
         }
+    }
+}
+
+/// Discards a staging import whose request is over; if that fails too, its heartbeat stops
+/// and the next import (or the server's hourly sweep) discards it.
+async fn discard_or_leave(store: &percorsi_store::Store, id: i64) {
+    if let Err(e) = discard(store, id).await {
+        tracing::warn!(import = id, error = %e, "could not discard a staging import; the next import will");
     }
 }
 

@@ -67,11 +67,7 @@ impl Service {
     fn code_for(&self, p: &NewPerson) -> String {
         match &p.code_basis {
             Some(b) => pseudonym::code(&self.pseudonym_key, &b.surname, &b.name, b.birth_date, b.sex),
-            None => {
-                let mut bytes = [0u8; 10];
-                rand::thread_rng().fill_bytes(&mut bytes);
-                pseudonym::random_code(&bytes)
-            }
+            None => random_code(),
         }
     }
 
@@ -484,9 +480,17 @@ async fn check_case_manager<M: Mode>(tx: &mut Tx<M>, actor: &Actor, user_id: i64
     }
 }
 
+/// A code for someone who gives no identifying data, or whose identity was erased: random,
+/// linkable to nothing.
+pub(crate) fn random_code() -> String {
+    let mut bytes = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    pseudonym::random_code(&bytes)
+}
+
 /// The person's profile, consents and identity are changed only by an organisation that has
 /// them in charge; others that see the person (by consent, on a team) read them.
-async fn in_charge<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id: i64) -> Result<()> {
+pub(crate) async fn in_charge<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id: i64) -> Result<()> {
     if policy::person_access(tx, actor, person_id).await?.in_charge() {
         Ok(())
     } else {

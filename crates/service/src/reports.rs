@@ -380,6 +380,7 @@ impl Service {
         Ok(ReportView { programme, report, units, query: q.clone() })
     }
 
+    /// The programmes a report may be asked for.
     pub async fn report_programmes(&self, actor: &Actor) -> Result<Vec<ProgrammeRow>> {
         policy::require(actor, Permission::ViewReports)?;
         let mut tx = self.store().read().await?;

@@ -6,9 +6,7 @@
 use crate::audit::system_entry;
 use crate::{Result, Service};
 use chrono::{Months, NaiveDate};
-use percorsi_domain::pseudonym;
 use percorsi_store::Expired;
-use rand::RngCore;
 use serde::Serialize;
 
 /// How long after the last care episode ended each kind of data is kept (docs/privacy.md).
@@ -78,10 +76,8 @@ impl Service {
             tx.commit().await?;
         }
         for &id in &outcome.anonymised {
-            let mut bytes = [0u8; 10];
-            rand::thread_rng().fill_bytes(&mut bytes);
             let mut tx = self.store().write().await?;
-            tx.anonymise_person(id, &pseudonym::random_code(&bytes)).await?;
+            tx.anonymise_person(id, &crate::pathway::random_code()).await?;
             let reason =
                 format!("conservazione: identità scaduta (episodi chiusi prima del {identity_cutoff}); anonimizzata");
             tx.append_audit(&entry(id, &reason)).await?;

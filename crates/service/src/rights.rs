@@ -12,6 +12,7 @@
 //!   them under the data first registered.
 
 use crate::audit::record;
+use crate::pathway::{in_charge, random_code};
 use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
 use hmac::{Hmac, Mac};
@@ -84,9 +85,7 @@ impl Service {
     pub async fn erase_identity(&self, actor: &Actor, person_id: i64, form: &ErasureForm) -> Result<Erasure> {
         policy::require(actor, Permission::ViewIdentity)?;
         let mut tx = self.store().write().await?;
-        if !policy::person_access(&mut tx, actor, person_id).await?.in_charge() {
-            return Err(ServiceError::Forbidden);
-        }
+        in_charge(&mut tx, actor, person_id).await?;
         let mut c = percorsi_domain::validation::Checker::new();
         let reason = c.required_text("request", &form.request, 500);
         let reason = c.finish(|| reason)?;
@@ -97,9 +96,7 @@ impl Service {
         if tx.in_care_elsewhere(person_id, actor.organisation_id).await? {
             return Err(ServiceError::Conflict("err-erase-in-care-elsewhere"));
         }
-        let mut bytes = [0u8; 10];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
-        let code = pseudonym::random_code(&bytes);
+        let code = random_code();
         tx.anonymise_person(person_id, &code).await?;
         // Not the old code: derived from the identity, it would let whoever holds both find
         // the record again through this entry.
@@ -126,9 +123,7 @@ impl Service {
         policy::require(actor, Permission::ViewIdentity)?;
         let (organisations, accesses) = {
             let mut tx = self.store().read().await?;
-            if !policy::person_access(&mut tx, actor, person_id).await?.in_charge() {
-                return Err(ServiceError::Forbidden);
-            }
+            in_charge(&mut tx, actor, person_id).await?;
             let orgs: std::collections::HashMap<i64, String> =
                 tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
             let filter = AuditFilter { person_id: Some(person_id), ..Default::default() };
@@ -187,9 +182,7 @@ impl Service {
         policy::require(actor, Permission::ViewIdentity)?;
         let mut tx = self.store().write().await?;
         // Who may rectify is decided before the input is judged: nobody else learns anything.
-        if !policy::person_access(&mut tx, actor, person_id).await?.in_charge() {
-            return Err(ServiceError::Forbidden);
-        }
+        in_charge(&mut tx, actor, person_id).await?;
         let c = form.validate()?;
         let new_code =
             pseudonym::code(&self.pseudonym_key, &c.basis.surname, &c.basis.name, c.basis.birth_date, c.basis.sex);
@@ -204,18 +197,15 @@ impl Service {
             _ => {}
         }
         let sex = c.basis.sex.code();
-        let mut changed = Vec::new();
-        for (field, differs) in [
-            ("surname", before.surname != c.basis.surname),
-            ("name", before.name != c.basis.name),
-            ("birth_date", before.birth_date != c.basis.birth_date),
-            ("sex", person.sex.as_deref() != Some(sex)),
-            ("fiscal_code", before.fiscal_code != c.fiscal_code),
-        ] {
-            if differs {
-                changed.push(field);
-            }
-        }
+        // Each identity field as it was and as it will be.
+        let fields = [
+            ("surname", before.surname.clone(), c.basis.surname.clone()),
+            ("name", before.name.clone(), c.basis.name.clone()),
+            ("birth_date", before.birth_date.to_string(), c.basis.birth_date.to_string()),
+            ("sex", person.sex.clone().unwrap_or_default(), sex.to_string()),
+            ("fiscal_code", before.fiscal_code.clone().unwrap_or_default(), c.fiscal_code.clone().unwrap_or_default()),
+        ];
+        let changed: Vec<&(&'static str, String, String)> = fields.iter().filter(|(_, was, is)| was != is).collect();
         if changed.is_empty() {
             return Err(percorsi_domain::Invalid::one("surname", "err-rectify-nothing").into());
         }
@@ -237,25 +227,9 @@ impl Service {
             mac.update(format!("percorsi audit identity|{field}|{value}").as_bytes());
             hex::encode(&mac.finalize().into_bytes()[..8])
         };
-        let value = |field: &str, after: bool| -> String {
-            match (field, after) {
-                ("surname", false) => before.surname.clone(),
-                ("surname", true) => c.basis.surname.clone(),
-                ("name", false) => before.name.clone(),
-                ("name", true) => c.basis.name.clone(),
-                ("birth_date", false) => before.birth_date.to_string(),
-                ("birth_date", true) => c.basis.birth_date.to_string(),
-                ("sex", false) => person.sex.clone().unwrap_or_default(),
-                ("sex", true) => sex.to_string(),
-                ("fiscal_code", false) => before.fiscal_code.clone().unwrap_or_default(),
-                _ => c.fiscal_code.clone().unwrap_or_default(),
-            }
-        };
-        let fields: Vec<String> = changed
-            .iter()
-            .map(|f| format!("{f} {}→{}", digest(f, &value(f, false)), digest(f, &value(f, true))))
-            .collect();
-        let detail = format!("codice {} → {}; {}; motivo: {}", person.code, new_code, fields.join(", "), c.reason);
+        let hashed: Vec<String> =
+            changed.iter().map(|(f, was, is)| format!("{f} {}→{}", digest(f, was), digest(f, is))).collect();
+        let detail = format!("codice {} → {}; {}; motivo: {}", person.code, new_code, hashed.join(", "), c.reason);
         record(
             &mut tx,
             actor,
@@ -267,6 +241,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        let changed = changed.iter().map(|(f, _, _)| *f).collect();
         Ok(Rectification { person_id, code: new_code, previous_code: person.code, changed })
     }
 }

@@ -4,7 +4,7 @@
 //! data only: deleting every checkpoint loses nothing.
 
 use crate::engine::{Tx, Write};
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 use sqlx::Row;
 
 /// A complete checkpoint: its revision and its blocks in order.
@@ -63,12 +63,5 @@ impl Tx<Write> {
     pub async fn drop_checkpoints_before(&mut self, revision: i64) -> Result<()> {
         sqlx::query("DELETE FROM report_checkpoints WHERE revision < $1").bind(revision).execute(self.conn()).await?;
         Ok(())
-    }
-}
-
-impl StoreError {
-    /// Whether another writer already stored the same row (a checkpoint block, an import lock).
-    pub fn is_duplicate(&self) -> bool {
-        matches!(self, StoreError::Duplicate)
     }
 }

@@ -266,7 +266,7 @@ impl Tx<Write> {
             .bind(c.surname)
             .bind(c.name)
             .bind(c.fiscal_code)
-            .bind(c.birth_date.format("%Y-%m-%d").to_string())
+            .bind(date_text(c.birth_date))
             .bind(&now)
             .bind(person_id)
             .execute(self.conn())

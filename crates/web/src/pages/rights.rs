@@ -18,7 +18,7 @@ const SECTIONS: [&str; 7] =
 
 /// What a page shows the professional and the person needs not see (what the viewer may do).
 /// Internal numbers (row ids, links between rows) mean nothing on paper: the JSON keeps them.
-fn is_ui_flag(key: &str) -> bool {
+fn left_off_paper(key: &str) -> bool {
     key.starts_with("can_")
         || key == "id"
         || key.ends_with("_id")
@@ -89,7 +89,7 @@ fn shown(state: &AppState, lang: Lang, key: &str, value: &str) -> String {
 /// A list whose items are flat records reads best as a table.
 fn flat_records(items: &[Value]) -> Option<Vec<&String>> {
     let first = items.first()?.as_object()?;
-    let keys: Vec<&String> = first.keys().filter(|k| !is_ui_flag(k)).collect();
+    let keys: Vec<&String> = first.keys().filter(|k| !left_off_paper(k)).collect();
     let flat = items.iter().all(|i| {
         i.as_object().is_some_and(|o| o.len() == first.len() && o.values().all(|v| !v.is_object() && !v.is_array()))
     });
@@ -151,7 +151,7 @@ fn write_value(state: &AppState, lang: Lang, key: &str, value: &Value, out: &mut
         },
         Value::Object(fields) => {
             out.push_str("<dl class=\"export-fields\">");
-            for (k, v) in fields.iter().filter(|(k, _)| !is_ui_flag(k)) {
+            for (k, v) in fields.iter().filter(|(k, _)| !left_off_paper(k)) {
                 out.push_str("<dt>");
                 escape(&label(state, lang, k), out);
                 out.push_str("</dt><dd>");
