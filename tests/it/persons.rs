@@ -471,3 +471,125 @@ async fn erasure_on_request_removes_the_identity_and_keeps_the_anonymous_pathway
     let detail = e.entry.detail.clone().unwrap_or_default();
     assert!(detail.contains(&new_code) && !detail.contains(&old_code) && !detail.contains("Obliati"), "{detail}");
 }
+
+/// Restriction of processing (GDPR art. 18): the record stays readable and in every report,
+/// leaves the working lists, and nothing about the person changes — through any use case, and
+/// not even through SQL written by hand — until the restriction is lifted. Revoking a consent
+/// stays possible.
+#[tokio::test]
+async fn a_restricted_record_is_read_and_reported_but_neither_changed_nor_listed() {
+    use percorsi_service::store::raw_execute;
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let api = app.api_client("anna").await;
+    let running = app
+        .svc
+        .organisation_interventions(&anna)
+        .await
+        .expect("interventions")
+        .into_iter()
+        .find(|i| i.status == "attivo")
+        .expect("the demo has a running intervention");
+    let (id, intervention) = (running.person_id, running.id);
+    // A consent the person can revoke while restricted.
+    let social = app.org_id("Servizio sociale").await.to_string();
+    let consent = serde_json::json!({"organisation_id": social, "purpose": "progetto_personalizzato", "start_date": "2026-02-10"});
+    let r = api.json("POST", &format!("/api/v1/persons/{id}/consents"), consent.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let consent_id = r.json()["id"].as_i64().expect("consent id");
+    let reports_before = crate::retention::every_report(&app).await;
+    let path = format!("/api/v1/persons/{id}/restriction");
+
+    let r = api.json("POST", &path, serde_json::json!({"reason": " "})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("reason"), "names the field: {}", r.body);
+    // Only the organisation in charge restricts.
+    for user in ["sara", "analista", "admin"] {
+        let r = app.api_client(user).await.json("POST", &path, serde_json::json!({"reason": "x"})).await;
+        assert!(matches!(r.status.as_u16(), 403 | 404), "{user}: {}", r.status);
+    }
+    let r = api
+        .json("POST", &path, serde_json::json!({"reason": "contesta l'esattezza dei dati, richiesta del 12/03"}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = api.json("POST", &path, serde_json::json!({"reason": "di nuovo"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    // Out of the working lists, found where restricted people are listed, readable.
+    let listed = |v: serde_json::Value| v.as_array().expect("list").iter().any(|p| p["id"] == id);
+    assert!(!listed(api.get("/api/v1/persons").await.json()), "left out of the people list");
+    assert!(!app.svc.followed(&anna).await.expect("followed").iter().any(|p| p.id == id));
+    assert!(!app.svc.due(&anna).await.expect("due").iter().any(|d| d.intervention.person_id == id));
+    assert!(listed(api.get("/api/v1/persons/restricted").await.json()));
+    let r = api.get(&format!("/api/v1/persons/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.json()["restriction"]["reason"].as_str().is_some_and(|s| s.contains("esattezza")));
+    let page = app.login("anna").await.get(&format!("/persone/{id}")).await;
+    assert!(page.body.contains("Trattamento limitato dal"), "the page says so");
+    let list = app.login("anna").await.get("/persone").await;
+    assert!(list.body.contains(&format!("/persone/{id}\"")), "listed under restricted processing");
+
+    // Every change is refused with a message that says why.
+    // A month of the intervention not paid yet.
+    let detail = app.svc.intervention(&anna, intervention).await.expect("intervention");
+    let start = running.actual_start.unwrap_or(running.planned_start);
+    let month = (0..24)
+        .filter_map(|n| start.checked_add_months(chrono::Months::new(n)))
+        .take_while(|d| d.format("%Y-%m").to_string() <= running.planned_end.format("%Y-%m").to_string())
+        .map(|d| d.format("%Y-%m").to_string())
+        .find(|m| !detail.payments.iter().any(|p| &p.month == m))
+        .expect("a month left to pay");
+    let attempts = [
+        (
+            "POST",
+            format!("/api/v1/interventions/{intervention}/payments"),
+            serde_json::json!({"month": month, "amount": "10"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/interventions/{intervention}/transitions"),
+            serde_json::json!({"transition": "sospendi", "date": percorsi_service::today().to_string()}),
+        ),
+        ("PATCH", format!("/api/v1/persons/{id}"), serde_json::json!({"citizenship": "Italiana"})),
+        ("POST", format!("/api/v1/persons/{id}/consents"), consent),
+        ("POST", format!("/api/v1/persons/{id}/erasure"), serde_json::json!({"request": "richiesta del 13/03"})),
+    ];
+    for (method, url, body) in &attempts {
+        let r = api.json(method, url, body.clone()).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{method} {url}: {}", r.body);
+        assert!(r.body.contains("restrict"), "{method} {url}: {}", r.body);
+    }
+    // The database itself refuses, whoever writes.
+    for sql in [
+        format!("UPDATE interventions SET weekly_hours = 1 WHERE id = {intervention}"),
+        format!("UPDATE persons SET citizenship = 'X' WHERE id = {id}"),
+        format!("UPDATE person_identities SET phone = '1' WHERE person_id = {id}"),
+    ] {
+        let e = raw_execute(app.svc.store(), &sql).await.expect_err(&sql);
+        assert!(matches!(e, percorsi_service::store::StoreError::Restricted), "{sql}: {e}");
+    }
+    // The person may still revoke a consent.
+    let r =
+        api.json("POST", &format!("/api/v1/persons/{id}/consents/{consent_id}/revoke"), serde_json::json!({})).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(crate::retention::every_report(&app).await, reports_before, "reports do not change");
+
+    // Lifted with a reason, the record changes again and is listed again.
+    let lift = format!("{path}/lift");
+    let r = api.json("POST", &lift, serde_json::json!({"reason": ""})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = api.json("POST", &lift, serde_json::json!({"reason": "dati verificati"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = api.json("POST", &lift, serde_json::json!({"reason": "di nuovo"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let (method, url, body) = &attempts[0];
+    let r = api.json(method, url, body.clone()).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert!(listed(api.get("/api/v1/persons").await.json()));
+    let auditor = app.actor("auditor").await;
+    let q = percorsi_service::audit::AuditQuery { entity: format!("person:{id}"), ..Default::default() };
+    let rows = app.svc.audit_trail(&auditor, &q, None).await.expect("trail");
+    for action in ["restrict", "lift_restriction"] {
+        assert!(rows.iter().any(|r| r.entry.action == action), "{action} audited");
+    }
+}

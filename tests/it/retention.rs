@@ -35,7 +35,7 @@ async fn still_held(app: &TestApp) -> (Vec<i64>, Vec<i64>) {
     (identity, contacts)
 }
 
-async fn every_report(app: &TestApp) -> Vec<serde_json::Value> {
+pub(crate) async fn every_report(app: &TestApp) -> Vec<serde_json::Value> {
     let mut tx = app.svc.store().read().await.expect("read");
     let programmes = tx.programmes().await.expect("programmes");
     tx.commit().await.expect("commit");

@@ -49,6 +49,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Duplicate => ServiceError::Conflict("err-duplicate"),
             StoreError::Contention => ServiceError::Conflict("err-concurrent-change"),
+            StoreError::Restricted => ServiceError::Conflict("err-person-restricted"),
             StoreError::Unavailable(kind, detail) => {
                 tracing::warn!(%kind, %detail, "database unavailable");
                 ServiceError::Unavailable(kind)

@@ -10,7 +10,8 @@ use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm,
 use percorsi_domain::person::{NewPerson, PersonForm, PersonPatch, PersonUpdateForm};
 use percorsi_domain::{pseudonym, Invalid};
 use percorsi_store::{
-    ConsentRow, EpisodeRow, IdentityRow, MembershipRow, Mode, PersonRow, PersonSummary, TeamMemberRow, Tx,
+    ConsentRow, EpisodeRow, IdentityRow, MembershipRow, Mode, PersonRow, PersonSummary, RestrictionRow, TeamMemberRow,
+    Tx,
 };
 use rand::RngCore;
 use serde::Serialize;
@@ -61,6 +62,9 @@ pub struct Pathway {
     /// The actor's own open episode with the person, if they can manage it.
     pub manageable_episode: Option<i64>,
     pub can_manage_consents: bool,
+    /// In force when the person asked to restrict processing (GDPR art. 18): the record can be
+    /// read but not changed.
+    pub restriction: Option<RestrictionRow>,
 }
 
 impl Service {
@@ -352,6 +356,7 @@ impl Service {
         let episodes = tx.episodes_of_person(&scope, person_id, access.owners(DataCategory::Health)).await?;
         let team = tx.team_of_person(&scope, person_id, access.owners(DataCategory::Health)).await?;
         let consents = tx.consents_of_person(&scope, person_id).await?;
+        let restriction = tx.restriction(person_id).await?;
         // The person's own fields, each shown only when the access covers its kind of data.
         if !access.sees(DataCategory::Contacts) {
             if let Some(i) = identity.as_mut() {
@@ -395,6 +400,7 @@ impl Service {
             timeline,
             manageable_episode,
             can_manage_consents: allows(actor.role, Permission::ManageConsents),
+            restriction,
         })
     }
 
@@ -407,6 +413,18 @@ impl Service {
         let rows = tx.persons_visible(&actor.scope(), search, with_identity, 200).await?;
         tx.commit().await?;
         self.audit_list(actor, with_identity, rows.len(), "elenco persone").await?;
+        Ok(rows)
+    }
+
+    /// The restricted people visible to the actor's organisation (GDPR art. 18): left out of
+    /// every other list, found here.
+    pub async fn restricted_persons(&self, actor: &Actor) -> Result<Vec<PersonSummary>> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let with_identity = allows(actor.role, Permission::ViewIdentity);
+        let mut tx = self.store().read().await?;
+        let rows = tx.persons_restricted(&actor.scope(), with_identity).await?;
+        tx.commit().await?;
+        self.audit_list(actor, with_identity, rows.len(), "persone con trattamento limitato").await?;
         Ok(rows)
     }
 

@@ -6,6 +6,11 @@
 //!   (identity, contacts, every code derived from them); care may go on anonymously (DPR
 //!   309/1990 art. 120) and the pseudonymous health record stays, as the law requires it to be
 //!   kept (art. 17(3)(b) and (c)).
+//! - Restriction (art. 18): while the person contests the data, opposes their erasure or needs
+//!   them kept for a claim, the organisation in charge restricts processing: the database then
+//!   refuses every change to the person's rows (migration 0019), retention leaves them alone and
+//!   everyday lists leave them out; the record is still read, and reported. Lifting it is
+//!   recorded the same way.
 //! - Rectification: the organisation in charge corrects the identity fields that define the
 //!   pseudonymous code; every record stays linked (links are by person, not by code), the code
 //!   is derived again and the old one stays the person's alias, so "già noto" still recognises
@@ -71,6 +76,15 @@ pub struct ErasureForm {
     pub request: String,
 }
 
+/// Why processing is restricted, or why the restriction is lifted.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct RestrictionForm {
+    /// The person's request or the reason it ends (e.g. "contesta l'esattezza dei dati, richiesta
+    /// del 12/03"); no identifying data.
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Erasure {
     pub person_id: i64,
@@ -113,6 +127,45 @@ impl Service {
         .await?;
         tx.commit().await?;
         Ok(Erasure { person_id, code })
+    }
+
+    /// Restricts the processing of a person's data on their request (organisation in charge,
+    /// roles that see identity). 409 when it is already restricted.
+    pub async fn restrict_processing(&self, actor: &Actor, person_id: i64, form: &RestrictionForm) -> Result<()> {
+        self.change_restriction(actor, person_id, form, true).await
+    }
+
+    /// Lifts a restriction (organisation in charge, roles that see identity). 409 when there is
+    /// none in force.
+    pub async fn lift_restriction(&self, actor: &Actor, person_id: i64, form: &RestrictionForm) -> Result<()> {
+        self.change_restriction(actor, person_id, form, false).await
+    }
+
+    async fn change_restriction(&self, actor: &Actor, person_id: i64, form: &RestrictionForm, on: bool) -> Result<()> {
+        policy::require(actor, Permission::ViewIdentity)?;
+        let mut tx = self.store().write().await?;
+        in_charge(&mut tx, actor, person_id).await?;
+        let mut c = percorsi_domain::validation::Checker::new();
+        let reason = c.required_text("reason", &form.reason, 500);
+        let reason = c.finish(|| reason)?;
+        let (action, what) = if on {
+            match tx.insert_restriction(person_id, actor.organisation_id, actor.user_id, &reason).await {
+                Err(percorsi_store::StoreError::Duplicate) => {
+                    return Err(ServiceError::Conflict("err-already-restricted"))
+                }
+                other => other?,
+            }
+            ("restrict", "limitazione del trattamento (art. 18 GDPR)")
+        } else {
+            match tx.delete_restriction(person_id).await {
+                Err(percorsi_store::StoreError::NotFound) => return Err(ServiceError::Conflict("err-not-restricted")),
+                other => other?,
+            }
+            ("lift_restriction", "revoca della limitazione del trattamento (art. 18 GDPR)")
+        };
+        record(&mut tx, actor, action, "person", Some(person_id), what, Some(format!("motivo: {reason}"))).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Produces the person's copy of their data (organisation in charge, roles that see

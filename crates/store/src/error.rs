@@ -44,6 +44,10 @@ pub enum StoreError {
     Duplicate,
     #[error("not found")]
     NotFound,
+    /// The person's processing is restricted (GDPR art. 18): the database refused to change
+    /// their rows.
+    #[error("the person's processing is restricted")]
+    Restricted,
     /// A concurrent transaction changed the same data (PostgreSQL serialisation failure or
     /// deadlock); retrying the request sees the new state.
     #[error("concurrent change")]
@@ -67,6 +71,7 @@ impl StoreError {
         match self {
             StoreError::Duplicate => StoreError::Duplicate,
             StoreError::NotFound => StoreError::NotFound,
+            StoreError::Restricted => StoreError::Restricted,
             StoreError::Contention => StoreError::Contention,
             StoreError::Unavailable(u, m) => StoreError::Unavailable(*u, m.clone()),
             other => StoreError::Corrupt(other.to_string()),
@@ -81,6 +86,8 @@ impl From<sqlx::Error> for StoreError {
         }
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
+            // Raised by migration 0019's triggers, with the same text on both engines.
+            sqlx::Error::Database(d) if d.message().contains("person_restricted") => StoreError::Restricted,
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate,
             sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40001" | "40P01")) => {
                 StoreError::Contention

@@ -241,8 +241,9 @@ impl<M: Mode> Tx<M> {
         limit: i64,
     ) -> Result<Vec<InterventionSummary>> {
         let sql = format!(
-            "{SUMMARY} WHERE i.organisation_id = $1 AND {} ORDER BY i.planned_end, i.id LIMIT $4",
-            scope.visible("i.person_id")
+            "{SUMMARY} WHERE i.organisation_id = $1 AND {} AND {} ORDER BY i.planned_end, i.id LIMIT $4",
+            scope.visible("i.person_id"),
+            crate::restrictions::unrestricted("i.person_id")
         );
         let rows = scoped(&sql, scope).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
@@ -262,7 +263,11 @@ impl<M: Mode> Tx<M> {
         organisation_id: i64,
         id: Option<i64>,
     ) -> Result<Vec<TutorInterventionRow>> {
-        let sql = format!("{} AND ($3 = 0 OR i.id = $3) ORDER BY i.status, i.planned_start DESC", Self::TUTOR);
+        let sql = format!(
+            "{} AND ($3 = 0 OR i.id = $3) AND {} ORDER BY i.status, i.planned_start DESC",
+            Self::TUTOR,
+            crate::restrictions::unrestricted("i.person_id")
+        );
         let rows =
             sqlx::query(&sql).bind(user_id).bind(organisation_id).bind(id.unwrap_or(0)).fetch_all(self.conn()).await?;
         rows.iter()

@@ -25,6 +25,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (16, "import_staging", include_str!("../migrations/sqlite/0016_import_staging.sql")),
     (17, "extract_checkpoints", include_str!("../migrations/sqlite/0017_extract_checkpoints.sql")),
     (18, "code_aliases", include_str!("../migrations/sqlite/0018_code_aliases.sql")),
+    (19, "restriction", include_str!("../migrations/sqlite/0019_restriction.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -45,6 +46,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (16, "import_staging", include_str!("../migrations/postgres/0016_import_staging.sql")),
     (17, "extract_checkpoints", include_str!("../migrations/postgres/0017_extract_checkpoints.sql")),
     (18, "code_aliases", include_str!("../migrations/postgres/0018_code_aliases.sql")),
+    (19, "restriction", include_str!("../migrations/postgres/0019_restriction.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

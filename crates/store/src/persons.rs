@@ -1,3 +1,4 @@
+use crate::restrictions::unrestricted;
 use crate::rows::{bool_col, date, date_text, now};
 use crate::scope::{scoped, Scope};
 use crate::{Mode, Result, Tx, Write};
@@ -78,7 +79,7 @@ fn map_person(r: &AnyRow) -> Result<PersonRow> {
     })
 }
 
-fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
+pub(crate) fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
     Ok(PersonSummary {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
@@ -149,9 +150,10 @@ impl<M: Mode> Tx<M> {
             "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, \
                (SELECT MIN(e.start_date) FROM care_episodes e WHERE e.person_id = p.id AND e.organisation_id = $1 AND e.end_date IS NULL) AS episode_start \
              FROM {} v JOIN persons p ON p.id = v.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
-             WHERE ($4 = '' OR p.code LIKE $4 {name_match}) \
+             WHERE ($4 = '' OR p.code LIKE $4 {name_match}) AND {} \
              ORDER BY i.surname, i.name, p.code LIMIT $5",
-            scope.visible_set()
+            scope.visible_set(),
+            unrestricted("p.id")
         );
         let rows = scoped(&sql, scope).bind(pattern.unwrap_or_default()).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
@@ -162,7 +164,7 @@ impl<M: Mode> Tx<M> {
     pub async fn persons_followed(&mut self, scope: &Scope, with_identity: bool) -> Result<Vec<PersonSummary>> {
         // Two indexed paths (episodes they manage, teams they sit on) instead of one OR that
         // would scan every episode.
-        let sql = "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, f.episode_start \
+        let sql = format!("SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, f.episode_start \
              FROM (SELECT person_id, MIN(start_date) AS episode_start FROM ( \
                      SELECT e.person_id, e.start_date FROM care_episodes e \
                      WHERE e.case_manager_id = $2 AND e.organisation_id = $1 AND e.end_date IS NULL AND e.start_date <= $3 \
@@ -171,8 +173,8 @@ impl<M: Mode> Tx<M> {
                      WHERE t.user_id = $2 AND t.organisation_id = $1 AND t.removed_at IS NULL AND e.end_date IS NULL AND e.start_date <= $3 \
                    ) mine GROUP BY person_id) f \
              JOIN persons p ON p.id = f.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
-             ORDER BY i.surname, i.name, p.code";
-        let rows = scoped(sql, scope).fetch_all(self.conn()).await?;
+             WHERE {} ORDER BY i.surname, i.name, p.code", unrestricted("p.id"));
+        let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
         rows.iter().map(|r| map_summary(r, with_identity)).collect()
     }
 

@@ -106,8 +106,9 @@ impl<M: Mode> Tx<M> {
     /// Projects of the scope's organisation whose next review falls on or before `until`.
     pub async fn projects_due(&mut self, scope: &Scope, until: NaiveDate) -> Result<Vec<ProjectRow>> {
         let sql = format!(
-            "{SELECT} WHERE pr.organisation_id = $1 AND pr.next_review <= $4 AND pr.end_date >= $3 AND {} ORDER BY pr.next_review",
-            scope.visible("pr.person_id")
+            "{SELECT} WHERE pr.organisation_id = $1 AND pr.next_review <= $4 AND pr.end_date >= $3 AND {} AND {} ORDER BY pr.next_review",
+            scope.visible("pr.person_id"),
+            crate::restrictions::unrestricted("pr.person_id")
         );
         let rows = scoped(&sql, scope).bind(date_text(until)).fetch_all(self.conn()).await?;
         rows.iter().map(map_project).collect()
@@ -129,8 +130,9 @@ impl<M: Mode> Tx<M> {
         );
         let sql = format!(
             "{with} JOIN project_versions v ON v.project_id = pr.id AND v.version = pr.current_version \
-             WHERE pr.organisation_id = $1 AND pr.end_date >= $3 AND {} ORDER BY pr.next_review",
-            scope.visible("pr.person_id")
+             WHERE pr.organisation_id = $1 AND pr.end_date >= $3 AND {} AND {} ORDER BY pr.next_review",
+            scope.visible("pr.person_id"),
+            crate::restrictions::unrestricted("pr.person_id")
         );
         let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
         let mut out = Vec::with_capacity(rows.len());

@@ -14,6 +14,8 @@ pub enum Expired {
 
 impl<M: Mode> Tx<M> {
     /// People with identity (or with contacts) whose every care episode ended before `cutoff`.
+    /// A restricted person is kept (GDPR art. 18(1)(c): the person needs the data for a claim,
+    /// or opposed their erasure) until the restriction is lifted.
     pub async fn retention_due(&mut self, what: Expired, cutoff: &str) -> Result<Vec<i64>> {
         let contacts = match what {
             Expired::Identity => "",
@@ -24,6 +26,7 @@ impl<M: Mode> Tx<M> {
              WHERE EXISTS (SELECT 1 FROM care_episodes e WHERE e.person_id = i.person_id) \
              AND NOT EXISTS (SELECT 1 FROM care_episodes e WHERE e.person_id = i.person_id \
                              AND (e.end_date IS NULL OR e.end_date >= $1)) {contacts} \
+             AND NOT EXISTS (SELECT 1 FROM person_restrictions r WHERE r.person_id = i.person_id) \
              ORDER BY i.person_id"
         ))
         .bind(cutoff)

@@ -135,6 +135,39 @@ pub async fn erase_person(
     ok(StatusCode::OK, call!(s, who, s.svc.erase_identity(&who.actor, id, &f)))
 }
 
+/// The restricted people the caller's organisation sees (GDPR art. 18): left out of
+/// `GET /api/v1/persons`, listed here.
+#[utoipa::path(get, path = "/api/v1/persons/restricted", responses((status = 200, body = [percorsi_service::store::PersonSummary]), (status = 403, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn restricted_persons(State(s): State<AppState>, who: ApiActor) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.restricted_persons(&who.actor)))
+}
+
+/// Restricts processing on the person's request (GDPR art. 18): the record stays readable and
+/// in the reports, every change to it is refused with 409 `err-person-restricted` until the
+/// restriction is lifted, and it leaves everyday lists.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/restriction", params(("id" = i64, Path)), request_body = percorsi_service::rights::RestrictionForm, responses((status = 204), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn restrict_person(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<percorsi_service::rights::RestrictionForm>,
+) -> ApiResult {
+    call!(s, who, s.svc.restrict_processing(&who.actor, id, &f));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Lifts the restriction of processing, with the reason.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/restriction/lift", params(("id" = i64, Path)), request_body = percorsi_service::rights::RestrictionForm, responses((status = 204), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn lift_restriction(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<percorsi_service::rights::RestrictionForm>,
+) -> ApiResult {
+    call!(s, who, s.svc.lift_restriction(&who.actor, id, &f));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// Rectifies the identity (GDPR art. 16): surname, name, birth date, sex, fiscal code and why.
 /// The pseudonymous code is derived again; the old one stays the person's alias.
 #[utoipa::path(post, path = "/api/v1/persons/{id}/rectification", params(("id" = i64, Path)), request_body = percorsi_domain::person::IdentityCorrectionForm, responses((status = 200, body = percorsi_service::rights::Rectification), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]

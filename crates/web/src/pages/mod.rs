@@ -65,6 +65,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}/profilo", post(persons::update_person))
         .route("/persone/{id}/rettifica", post(persons::rectify))
         .route("/persone/{id}/cancellazione", post(persons::erase))
+        .route("/persone/{id}/limitazione", post(persons::restrict))
+        .route("/persone/{id}/limitazione/revoca", post(persons::lift_restriction))
         .route("/persone/{id}/copia-dati", get(rights::export))
         .route("/persone/{id}/consensi", post(persons::add_consent))
         .route("/persone/{id}/consensi/{cid}/revoca", post(persons::revoke_consent))

@@ -13,6 +13,7 @@ use percorsi_domain::person::{IdentityCorrectionForm, PersonForm, PersonUpdateFo
 use percorsi_domain::Invalid;
 use percorsi_service::pathway::Registration;
 use percorsi_service::policy::{allows, Permission};
+use percorsi_service::rights::RestrictionForm;
 use percorsi_service::{today, ServiceError};
 use serde::{Deserialize, Serialize};
 
@@ -53,9 +54,13 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
 }
 
 pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
-    match state.svc.persons(&auth.actor, q.q.as_deref()).await {
-        Ok(rows) => {
-            let ctx = context! { persons => rows, q => q.q, ..base(&state, auth.lang, Some(&auth.session), "persons-title", q.msg.as_deref()) };
+    let listed = match state.svc.persons(&auth.actor, q.q.as_deref()).await {
+        Ok(rows) => state.svc.restricted_persons(&auth.actor).await.map(|restricted| (rows, restricted)),
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok((rows, restricted)) => {
+            let ctx = context! { persons => rows, restricted => restricted, q => q.q, ..base(&state, auth.lang, Some(&auth.session), "persons-title", q.msg.as_deref()) };
             state.ui.render(StatusCode::OK, "persons/list.html", ctx)
         }
         Err(e) => fail(&state, auth.lang, e),
@@ -285,6 +290,28 @@ pub async fn rectify(
 ) -> Response {
     let outcome = state.svc.rectify_identity(&auth.actor, id, &f).await.map(|_| id);
     after_sub_form(&state, &auth, outcome, Target::Person(id), "rectify", &f, "identity-rectified").await
+}
+
+/// Restriction of processing on the person's request (GDPR art. 18).
+pub async fn restrict(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<RestrictionForm>,
+) -> Response {
+    let outcome = state.svc.restrict_processing(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "restrict", &f, "person-restricted").await
+}
+
+/// Lifting the restriction of processing.
+pub async fn lift_restriction(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<RestrictionForm>,
+) -> Response {
+    let outcome = state.svc.lift_restriction(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "lift", &f, "restriction-lifted").await
 }
 
 /// Erasure of the identity on the person's request (GDPR art. 17).
