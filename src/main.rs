@@ -23,6 +23,10 @@ struct Cli {
     /// Keep it outside the database and back it up apart from it.
     #[arg(long, env = "PERCORSI_SECRET_FILE", default_value = "data/secret.key", global = true)]
     secret_file: PathBuf,
+    /// Directory of signed documents' files (content-addressed). Default: `documents` beside
+    /// the SQLite database; with PostgreSQL, a directory every app server mounts at this path.
+    #[arg(long, env = "PERCORSI_DOCUMENTS_DIR", global = true)]
+    documents_dir: Option<PathBuf>,
     /// Log format: text or json.
     #[arg(long, env = "PERCORSI_LOG_FORMAT", default_value = "text", global = true)]
     log_format: String,
@@ -405,7 +409,23 @@ async fn open(cli: &Cli, mode: Open) -> anyhow::Result<Service> {
         .with_context(|| format!("connecting to {}", percorsi_service::store::redact(&cli.database_url)))?;
     store.migrate().await.context("migrating the database")?;
     let key = keyfile::bind(&store, &cli.secret_file, mode == Open::MayCreate).await?;
-    Ok(Service::new(store, key))
+    let files = percorsi_service::documents::DirectoryFiles::new(documents_dir(cli));
+    Ok(Service::new(store, key).with_documents(std::sync::Arc::new(files)))
+}
+
+/// Where signed documents' files are: `--documents-dir`, or beside the SQLite database, or
+/// `data/documents` for PostgreSQL.
+fn documents_dir(cli: &Cli) -> PathBuf {
+    if let Some(dir) = &cli.documents_dir {
+        return dir.clone();
+    }
+    match cli.database_url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
+            file.parent().unwrap_or(std::path::Path::new(".")).join("documents")
+        }
+        None => PathBuf::from("data/documents"),
+    }
 }
 
 /// Creates an empty SQLite file readable only by the service's account: it will hold health data.
@@ -932,7 +952,16 @@ async fn backup(cli: &Cli, out: &std::path::Path) -> anyhow::Result<()> {
         bail!("the dump {} cannot be read back by pg_restore", out.display());
     }
     let tables = String::from_utf8_lossy(&list.stdout).lines().filter(|l| l.contains(" TABLE DATA ")).count();
-    println!("backup written and readable: {} ({tables} tables)", out.display());
+    // Documents' files go beside the dump (rows are never pointed at a file written later, so
+    // every row the dump holds has its file among these).
+    let svc = open(cli, Open::Existing).await?;
+    let dir = percorsi_service::backup::documents_beside(out);
+    let documents = svc.backup_documents(&dir).await.map_err(|e| explain(cli, e))?;
+    println!(
+        "backup written and readable: {} ({tables} tables, {documents} document files in {})",
+        out.display(),
+        dir.display()
+    );
     Ok(())
 }
 
@@ -945,8 +974,9 @@ async fn restore(cli: &Cli, from: &std::path::Path, force: bool) -> anyhow::Resu
     };
     let target = std::path::Path::new(path.split('?').next().unwrap_or(path));
     let key = keyfile::load(&cli.secret_file)?.ok_or_else(|| keyfile::KeyError::Missing(cli.secret_file.clone()))?;
-    let summary =
-        percorsi_service::backup::restore_sqlite(from, target, &key, force).await.map_err(|e| explain(cli, e))?;
+    let summary = percorsi_service::backup::restore_sqlite(from, target, &documents_dir(cli), &key, force)
+        .await
+        .map_err(|e| explain(cli, e))?;
     print_summary(&format!("restored into {}", target.display()), &summary);
     Ok(())
 }
@@ -961,6 +991,10 @@ fn print_summary(what: &str, s: &percorsi_service::backup::BackupSummary) {
     );
     for (kind, n) in &s.records {
         println!("  {kind:<14} {n}");
+    }
+    if s.documents > 0 {
+        let dir = percorsi_service::backup::documents_beside(&s.file);
+        println!("  {:<14} {} (files in {}, each checked)", "document file", s.documents, dir.display());
     }
 }
 

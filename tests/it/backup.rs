@@ -31,6 +31,7 @@ async fn a_backup_under_writes_holds_every_earlier_write_and_restores() {
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
     let client = app.api_client("anna").await;
+    crate::documents::one_signed_consent(&app, 1).await;
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
@@ -61,17 +62,34 @@ async fn a_backup_under_writes_holds_every_earlier_write_and_restores() {
     assert!(during > before.len(), "writes went on during the backup ({} → {during})", before.len());
     assert_eq!(summary.integrity, "ok");
     assert!(summary.audit_entries > 0);
+    assert_eq!(summary.documents, 1, "the signed document's file travels with the copy");
+    assert_eq!(crate::documents::walk(&percorsi_service::backup::documents_beside(&copy)), 1);
     assert!(codes_missing(&copy, &before).await.is_empty(), "every write acknowledged before the backup is in it");
     assert!(app.svc.backup(&copy).await.is_err(), "an existing file is never overwritten");
 
     // Restore into a new place and use it.
     let key = percorsi_service::keyfile::load(&app.key_file).expect("key file").expect("a key");
     let restored = dir.join("ripristino.db");
-    let again = percorsi_service::backup::restore_sqlite(&copy, &restored, &key, false).await.expect("restore");
+    let again =
+        percorsi_service::backup::restore_sqlite(&copy, &restored, &dir.join("documents-restored"), &key, false)
+            .await
+            .expect("restore");
     assert_eq!(again.audit_entries, summary.audit_entries);
+    assert_eq!(crate::documents::walk(&dir.join("documents-restored")), 1, "the files come back too");
+    // A copy whose document file is damaged does not verify.
+    let beside = percorsi_service::backup::documents_beside(&copy);
+    let damaged = std::fs::read_dir(&beside).expect("dir").flatten().next().expect("subdir").path();
+    let file = std::fs::read_dir(&damaged).expect("dir").flatten().next().expect("file").path();
+    let original = std::fs::read(&file).expect("read");
+    std::fs::write(&file, b"%PDF-altered").expect("write");
+    let key_ok = percorsi_service::keyfile::load(&app.key_file).expect("key file").expect("a key");
+    assert!(percorsi_service::backup::verify_backup(&copy, &key_ok).await.is_err(), "a damaged document file is found");
+    std::fs::write(&file, original).expect("write back");
     assert!(codes_missing(&restored, &before).await.is_empty());
     assert!(
-        percorsi_service::backup::restore_sqlite(&copy, &restored, &key, false).await.is_err(),
+        percorsi_service::backup::restore_sqlite(&copy, &restored, &dir.join("documents-restored"), &key, false)
+            .await
+            .is_err(),
         "an existing database is replaced only with --force"
     );
     let wrong_key = vec![9u8; 32];
@@ -97,6 +115,7 @@ async fn postgres_backup_is_one_snapshot_that_restores_into_a_working_database()
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         codes.push(r.json()["code"].as_str().expect("code").to_string());
     }
+    crate::documents::one_signed_consent(&app, 1).await;
     let dir = std::env::temp_dir().join(format!("percorsi-pgdump-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).expect("dir");
     let dump = dir.join("copia.dump");
@@ -104,6 +123,8 @@ async fn postgres_backup_is_one_snapshot_that_restores_into_a_working_database()
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
     assert!(text.contains("backup written and readable"), "{text}");
+    assert!(text.contains("1 document files"), "the signed document's file is beside the dump: {text}");
+    assert_eq!(crate::documents::walk(&percorsi_service::backup::documents_beside(&dump)), 1);
 
     // Restore into a new database, as the README says, and use it.
     let (store, url, _) = crate::support::fresh_store().await;

@@ -11,6 +11,7 @@ mod browser;
 mod concurrency;
 mod consents;
 mod disclosure;
+mod documents;
 mod faults;
 mod imports;
 mod installation;

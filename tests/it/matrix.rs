@@ -59,6 +59,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/persone/{id}/copia-dati", "CM"),
     ("POST", "/persone/{id}/cancellazione", "CM"),
     ("POST", "/persone/{id}/limitazione", "CM"),
+    ("POST", "/persone/{id}/documenti", "CM OP"),
+    ("GET", "/documenti/{id}", "CO CM OP"),
     ("POST", "/persone/{id}/limitazione/revoca", "CM"),
     ("POST", "/persone/{id}/consensi", "CM"),
     ("POST", "/persone/{id}/consensi/{cid}/revoca", "CM"),
@@ -150,6 +152,9 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/persons/{id}/export", "CM"),
     ("POST", "/api/v1/persons/{id}/erasure", "CM"),
     ("GET", "/api/v1/persons/restricted", "CO CM OP"),
+    ("GET", "/api/v1/persons/{id}/documents", "CO CM OP"),
+    ("POST", "/api/v1/persons/{id}/documents", "CM OP"),
+    ("GET", "/api/v1/documents/{id}", "CO CM OP"),
     ("POST", "/api/v1/persons/{id}/restriction", "CM"),
     ("POST", "/api/v1/persons/{id}/restriction/lift", "CM"),
     ("POST", "/api/v1/persons/{id}/episodes", "CM"),
@@ -324,6 +329,7 @@ impl Fixture {
             "segnalazioni" | "referrals" => "referral",
             "opportunita" | "opportunities" => "opportunity",
             "placements" => "placement",
+            "documenti" | "documents" => "document",
             "rete" | "groups" => "group",
             "audit" | "glass" => "glass",
             "lang" => "language",
@@ -374,6 +380,13 @@ async fn fixture(app: &TestApp) -> Fixture {
     };
     let consent = svc.record_consent(&anna, person, &consent).await.expect("consent");
     ids.insert("consent", consent);
+    let signed = percorsi_service::documents::Upload {
+        attached_to: format!("consent:{consent}"),
+        title: "Consenso firmato".into(),
+        file_name: "consenso.pdf".into(),
+        bytes: b"%PDF-1.4 matrice".to_vec(),
+    };
+    ids.insert("document", svc.attach_document(&anna, person, &signed).await.expect("document"));
     let pathway = svc.pathway(&anna, person).await.expect("pathway");
     let episode = pathway.manageable_episode.expect("Anna's episode");
     ids.insert("episode", episode);

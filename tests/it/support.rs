@@ -78,7 +78,19 @@ pub fn nth_registration(cm: i64, surname: &str, n: usize) -> serde_json::Value {
 pub fn percorsi_cli(db_url: &str, key_file: &std::path::Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_percorsi"));
     c.arg("--database-url").arg(db_url).arg("--secret-file").arg(key_file);
+    c.arg("--documents-dir").arg(documents_dir(key_file));
     c
+}
+
+/// Where a test installation keeps signed documents' files: beside its key, so that the app
+/// servers and the command line of one test share them and nothing else does.
+pub fn documents_dir(key_file: &std::path::Path) -> std::path::PathBuf {
+    key_file.parent().unwrap_or(std::path::Path::new(".")).join("documents")
+}
+
+fn with_documents(svc: Service, key_file: &std::path::Path) -> Service {
+    let files = percorsi_service::documents::DirectoryFiles::new(documents_dir(key_file));
+    svc.with_documents(std::sync::Arc::new(files))
 }
 
 /// Raw SQL, for the few tests that must act like an attacker with database access.
@@ -101,7 +113,7 @@ impl TestApp {
         let key = percorsi_service::keyfile::bind(&store, &key_file, true).await.expect("installation key");
         // Second factors are proved in tests/it/second_factor.rs; elsewhere the demo's
         // administrators, auditors and analysts sign in with their password alone.
-        let svc = Service::new(store, key).with_mfa_roles(Vec::new());
+        let svc = with_documents(Service::new(store, key), &key_file).with_mfa_roles(Vec::new());
         svc.ensure_instruments().await.expect("shipped instruments load");
         assert!(svc.load_demo().await.expect("demo loads"));
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());
@@ -119,7 +131,8 @@ impl TestApp {
     pub async fn server_with(&self, db_url: &str, opts: percorsi_service::store::StoreOptions) -> TestApp {
         let store = Store::connect_with(db_url, opts).await.expect("second server connects");
         let key = percorsi_service::keyfile::bind(&store, &self.key_file, false).await.expect("same key");
-        let svc = Service::new(store, key).with_mfa_roles(self.svc.mfa_roles().to_vec());
+        let svc =
+            with_documents(Service::new(store, key), &self.key_file).with_mfa_roles(self.svc.mfa_roles().to_vec());
         let router = percorsi_web::router(svc.clone(), percorsi_web::WebConfig::default());
         TestApp {
             svc,

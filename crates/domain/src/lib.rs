@@ -6,6 +6,7 @@ mod code_enum;
 pub mod audit;
 pub mod codes;
 pub mod consent;
+pub mod document;
 pub mod episode;
 pub mod fiscal_code;
 pub mod history;

@@ -2,6 +2,7 @@
 //! that SQLite finds sound, whose audit chain is intact and whose key fingerprint is this
 //! installation's. (PostgreSQL installations use `pg_dump`/`pg_restore`, see the README.)
 
+use crate::documents::{DirectoryFiles, DocumentFiles};
 use crate::{keyfile, Result, Service, ServiceError};
 use percorsi_domain::Invalid;
 use percorsi_store::{Store, StoreOptions};
@@ -18,6 +19,28 @@ pub struct BackupSummary {
     pub audit_entries: u64,
     /// Counts of the main records, by kind.
     pub records: Vec<(&'static str, i64)>,
+    /// Signed documents' files carried beside the copy (in [`documents_beside`]), each checked
+    /// against its SHA-256.
+    pub documents: usize,
+}
+
+/// Where a backup keeps the signed documents' files: a directory beside it, named after it
+/// (`copia.db` → `copia.db.documents`).
+pub fn documents_beside(backup: &Path) -> PathBuf {
+    let mut name = backup.file_name().unwrap_or_default().to_os_string();
+    name.push(".documents");
+    backup.with_file_name(name)
+}
+
+/// Copies the files of these documents from the installation's store into a backup's
+/// directory (content-addressed, so a file already there is the same file).
+pub fn copy_documents(files: &dyn DocumentFiles, hashes: &[String], dest: &Path) -> Result<usize> {
+    let into = DirectoryFiles::new(dest);
+    for sha in hashes {
+        let bytes = files.get(sha).map_err(|e| ServiceError::Broken(format!("document file {sha}: {e}")))?;
+        into.put(&bytes).map_err(|e| ServiceError::Broken(format!("writing {}: {e}", dest.display())))?;
+    }
+    Ok(hashes.len())
 }
 
 impl Service {
@@ -28,7 +51,40 @@ impl Service {
             return Err(Invalid::one("out", "err-file-exists").into());
         }
         self.store().backup_sqlite(dest).await?;
+        // The files of the documents the copy refers to: written before their rows were
+        // committed, so every row in the copy has its file in the store.
+        let hashes = {
+            let url = format!("sqlite://{}?mode=ro", dest.display());
+            let copy = Store::connect_with(&url, StoreOptions { read_only: true, ..Default::default() }).await?;
+            let mut tx = copy.read().await?;
+            let hashes = tx.document_hashes().await?;
+            tx.commit().await?;
+            copy.close().await;
+            hashes
+        };
+        if !hashes.is_empty() {
+            let files = self.documents.clone().ok_or(ServiceError::Conflict("err-documents-not-configured"))?;
+            let dir = documents_beside(dest);
+            tokio::task::spawn_blocking(move || copy_documents(files.as_ref(), &hashes, &dir))
+                .await
+                .map_err(|e| ServiceError::Broken(e.to_string()))??;
+        }
         verify_backup(dest, &self.pseudonym_key).await
+    }
+
+    /// The files every document row refers to (for a PostgreSQL backup beside `pg_dump`).
+    pub async fn backup_documents(&self, dest: &Path) -> Result<usize> {
+        let mut tx = self.store().read().await?;
+        let hashes = tx.document_hashes().await?;
+        tx.commit().await?;
+        if hashes.is_empty() {
+            return Ok(0);
+        }
+        let files = self.documents.clone().ok_or(ServiceError::Conflict("err-documents-not-configured"))?;
+        let dir = dest.to_path_buf();
+        tokio::task::spawn_blocking(move || copy_documents(files.as_ref(), &hashes, &dir))
+            .await
+            .map_err(|e| ServiceError::Broken(e.to_string()))?
     }
 }
 
@@ -73,17 +129,50 @@ async fn check(store: &Store, file: &Path, key: &[u8]) -> Result<BackupSummary> 
             b.reason
         )));
     }
+    let mut tx = store.read().await?;
+    let hashes = tx.document_hashes().await?;
+    tx.commit().await?;
+    let beside = DirectoryFiles::new(documents_beside(file));
+    for sha in &hashes {
+        beside.get(sha).map_err(|e| {
+            ServiceError::Broken(format!("{}: document file {sha}: {e}", documents_beside(file).display()))
+        })?;
+    }
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    Ok(BackupSummary { file: file.to_path_buf(), bytes, integrity, audit_entries: audit.entries, records })
+    Ok(BackupSummary {
+        file: file.to_path_buf(),
+        bytes,
+        integrity,
+        audit_entries: audit.entries,
+        records,
+        documents: hashes.len(),
+    })
 }
 
 /// Puts a verified backup in place of the SQLite database at `target`. The server must be
 /// stopped; an existing database is replaced only with `force`. The copy is written beside the
 /// target and renamed over it, so a failure midway leaves the old database as it was.
-pub async fn restore_sqlite(backup: &Path, target: &Path, key: &[u8], force: bool) -> Result<BackupSummary> {
+pub async fn restore_sqlite(
+    backup: &Path,
+    target: &Path,
+    documents: &Path,
+    key: &[u8],
+    force: bool,
+) -> Result<BackupSummary> {
     let summary = verify_backup(backup, key).await?;
     if target.exists() && !force {
         return Err(Invalid::one("database_url", "err-restore-exists").into());
+    }
+    // The files first: a database restored without them would point to nothing.
+    if summary.documents > 0 {
+        let url = format!("sqlite://{}?mode=ro", backup.display());
+        let copy = Store::connect_with(&url, StoreOptions { read_only: true, ..Default::default() }).await?;
+        let mut tx = copy.read().await?;
+        let hashes = tx.document_hashes().await?;
+        tx.commit().await?;
+        copy.close().await;
+        let from = DirectoryFiles::new(documents_beside(backup));
+        copy_documents(&from, &hashes, documents)?;
     }
     let io = |e: std::io::Error| ServiceError::Broken(format!("restoring to {}: {e}", target.display()));
     let partial = target.with_extension("restoring");

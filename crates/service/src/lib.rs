@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backup;
 pub mod coordination;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod extract;
 mod fact_cache;
@@ -50,6 +51,8 @@ pub struct Service {
     sso: Option<Arc<sso::Sso>>,
     /// The k of the extract's k-anonymity.
     extract_k: usize,
+    /// Where signed documents' files are kept; `None` refuses uploads with a clear message.
+    documents: Option<Arc<dyn documents::DocumentFiles>>,
 }
 
 impl Service {
@@ -62,7 +65,14 @@ impl Service {
             mfa_roles: Arc::new(second_factor::DEFAULT_MFA_ROLES.to_vec()),
             sso: None,
             extract_k: extract::DEFAULT_K,
+            documents: None,
         }
+    }
+
+    /// Keeps signed documents' files in `files`.
+    pub fn with_documents(mut self, files: Arc<dyn documents::DocumentFiles>) -> Self {
+        self.documents = Some(files);
+        self
     }
 
     /// The k of the extract's k-anonymity (at least 2).
@@ -114,6 +124,7 @@ impl Service {
             mfa_roles: self.mfa_roles.clone(),
             sso: self.sso.clone(),
             extract_k: self.extract_k,
+            documents: self.documents.clone(),
         }
     }
 }

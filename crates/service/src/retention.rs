@@ -77,11 +77,12 @@ impl Service {
         }
         for &id in &outcome.anonymised {
             let mut tx = self.store().write().await?;
-            tx.anonymise_person(id, &crate::pathway::random_code()).await?;
+            let files = tx.anonymise_person(id, &crate::pathway::random_code()).await?;
             let reason =
                 format!("conservazione: identità scaduta (episodi chiusi prima del {identity_cutoff}); anonimizzata");
             tx.append_audit(&entry(id, &reason)).await?;
             tx.commit().await?;
+            self.forget_files(files).await?;
         }
         Ok(outcome)
     }

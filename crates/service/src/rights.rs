@@ -51,8 +51,18 @@ pub struct PersonExport {
     pub referrals: Vec<ReferralRow>,
     pub placements: Vec<PlacementRow>,
     pub assessments: Vec<crate::coordination::AssessmentView>,
+    /// Signed documents, each with its file.
+    pub documents: Vec<ExportedDocument>,
     /// Who accessed the record and when: organisation and role, never a colleague's name.
     pub accesses: Vec<Access>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExportedDocument {
+    #[serde(flatten)]
+    pub document: percorsi_store::DocumentRow,
+    /// The file, base64-encoded (its SHA-256 is `sha256`).
+    pub content_base64: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -81,7 +91,9 @@ pub struct ErasureForm {
 #[serde(default)]
 pub struct RestrictionForm {
     /// The person's request or the reason it ends (e.g. "contesta l'esattezza dei dati, richiesta
-    /// del 12/03"); no identifying data.
+    /// del 12/03"); no identifying data. (`restriction_reason` in the page's form, which also
+    /// holds the rectification's reason.)
+    #[serde(alias = "restriction_reason")]
     pub reason: String,
 }
 
@@ -111,7 +123,7 @@ impl Service {
             return Err(ServiceError::Conflict("err-erase-in-care-elsewhere"));
         }
         let code = random_code();
-        tx.anonymise_person(person_id, &code).await?;
+        let files = tx.anonymise_person(person_id, &code).await?;
         // Not the old code: derived from the identity, it would let whoever holds both find
         // the record again through this entry.
         let detail = format!("nuovo codice {code}; motivo: {reason}");
@@ -126,6 +138,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.forget_files(files).await?;
         Ok(Erasure { person_id, code })
     }
 
@@ -207,6 +220,15 @@ impl Service {
             }
             projects.push(current);
         }
+        let mut documents = Vec::new();
+        for d in self.person_documents(actor, person_id).await?.documents {
+            let (document, bytes) = self.document_file(actor, d.id).await?;
+            use base64::Engine as _;
+            documents.push(ExportedDocument {
+                document,
+                content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            });
+        }
         let export = PersonExport {
             produced_at: crate::audit::now(),
             produced_by_organisation: organisations.get(&actor.organisation_id).cloned().unwrap_or_default(),
@@ -216,6 +238,7 @@ impl Service {
             referrals: self.referrals_of_person(actor, person_id).await?,
             placements: self.placements_of_person(actor, person_id).await?,
             assessments: self.person_assessments(actor, person_id).await?,
+            documents,
             accesses,
         };
         let mut tx = self.store().write().await?;

@@ -26,6 +26,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (17, "extract_checkpoints", include_str!("../migrations/sqlite/0017_extract_checkpoints.sql")),
     (18, "code_aliases", include_str!("../migrations/sqlite/0018_code_aliases.sql")),
     (19, "restriction", include_str!("../migrations/sqlite/0019_restriction.sql")),
+    (20, "documents", include_str!("../migrations/sqlite/0020_documents.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -47,6 +48,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (17, "extract_checkpoints", include_str!("../migrations/postgres/0017_extract_checkpoints.sql")),
     (18, "code_aliases", include_str!("../migrations/postgres/0018_code_aliases.sql")),
     (19, "restriction", include_str!("../migrations/postgres/0019_restriction.sql")),
+    (20, "documents", include_str!("../migrations/postgres/0020_documents.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -36,10 +36,13 @@ impl<M: Mode> Tx<M> {
 }
 
 impl Tx<Write> {
-    /// Removes the identity and the codes derived from it: the person keeps a random code,
-    /// linkable to nothing, and everything pseudonymous (episodes, interventions, facts).
-    /// Nothing a report fact is derived from changes (sex, birth year and profile stay).
-    pub async fn anonymise_person(&mut self, person_id: i64, random_code: &str) -> Result<()> {
+    /// Removes the identity, the codes derived from it and the signed documents (a signed form
+    /// names the person): the person keeps a random code, linkable to nothing, and everything
+    /// pseudonymous (episodes, interventions, facts). Nothing a report fact is derived from
+    /// changes (sex, birth year and profile stay). Returns the documents' files, for the caller
+    /// to delete once this has committed.
+    pub async fn anonymise_person(&mut self, person_id: i64, random_code: &str) -> Result<Vec<String>> {
+        let files = self.delete_documents_of_person(person_id).await?;
         for sql in [
             "DELETE FROM person_identities WHERE person_id = $1",
             "DELETE FROM person_code_aliases WHERE person_id = $1",
@@ -54,7 +57,8 @@ impl Tx<Write> {
                 .execute(self.conn())
                 .await?
                 .rows_affected(),
-        )
+        )?;
+        Ok(files)
     }
 
     pub async fn drop_contacts(&mut self, person_id: i64) -> Result<()> {

@@ -16,6 +16,8 @@ use tokio::sync::Semaphore;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Historical imports through the browser or the API, as `docs/import-format.md` promises.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// A signed document's upload: the file's own limit and room for the form around it.
+pub const MAX_DOCUMENT_BODY_BYTES: usize = percorsi_domain::document::MAX_BYTES + 64 * 1024;
 /// Requests served at once by default; see `WebConfig::max_in_flight`.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
 
@@ -27,6 +29,12 @@ pub(crate) static RETRY_AFTER_LIMIT: HeaderValue = HeaderValue::from_static("600
 /// Whether a request is a historical import, the only one allowed a large body.
 pub fn is_upload(path: &str) -> bool {
     path.ends_with("/importazione") || (path.starts_with("/api/v1/programmes/") && path.ends_with("/import"))
+}
+
+/// Whether a request uploads a signed document.
+pub fn is_document_upload(path: &str) -> bool {
+    (path.starts_with("/persone/") && path.ends_with("/documenti"))
+        || (path.starts_with("/api/v1/persons/") && path.ends_with("/documents"))
 }
 
 /// The permits of requests in flight.
@@ -61,11 +69,17 @@ pub async fn overload(State(state): State<AppState>, req: Request, next: Next) -
 
 /// Caps every request body: small for forms and JSON, large for imports.
 pub async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = if is_upload(req.uri().path()) { MAX_UPLOAD_BYTES } else { MAX_BODY_BYTES };
+    let path = req.uri().path();
+    let (limit, key) = if is_upload(path) {
+        (MAX_UPLOAD_BYTES, "err-upload-too-large")
+    } else if is_document_upload(path) {
+        (MAX_DOCUMENT_BODY_BYTES, "err-document-too-large")
+    } else {
+        (MAX_BODY_BYTES, "err-body-too-large")
+    };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        let key = if limit == MAX_UPLOAD_BYTES { "err-upload-too-large" } else { "err-body-too-large" };
         return refusal(&state, &req, StatusCode::PAYLOAD_TOO_LARGE, "too_large", key);
     }
     let (parts, body) = req.into_parts();

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: the same use cases as the pages, for machine clients with
 //! bearer tokens (`Authorization: Bearer pct_…`). Errors are JSON with field-level details.
 
+mod documents;
 mod handlers;
 mod network;
 pub mod openapi;
@@ -34,6 +35,8 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/persons/{id}/export", get(handlers::export_person))
         .route("/persons/{id}/erasure", post(handlers::erase_person))
         .route("/persons/restricted", get(handlers::restricted_persons))
+        .route("/persons/{id}/documents", get(documents::list).post(documents::upload))
+        .route("/documents/{id}", get(documents::download))
         .route("/persons/{id}/restriction", post(handlers::restrict_person))
         .route("/persons/{id}/restriction/lift", post(handlers::lift_restriction))
         .route("/persons/{id}/episodes", post(handlers::open_episode))

@@ -66,6 +66,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}/rettifica", post(persons::rectify))
         .route("/persone/{id}/cancellazione", post(persons::erase))
         .route("/persone/{id}/limitazione", post(persons::restrict))
+        .route("/persone/{id}/documenti", post(persons::attach_document))
+        .route("/documenti/{id}", get(persons::document))
         .route("/persone/{id}/limitazione/revoca", post(persons::lift_restriction))
         .route("/persone/{id}/copia-dati", get(rights::export))
         .route("/persone/{id}/consensi", post(persons::add_consent))
@@ -178,6 +180,39 @@ macro_rules! section {
 pub(crate) use section;
 
 /// A refusal that says when to come back.
+/// A signed document's file as a download: its checked type, never rendered in our origin
+/// (`attachment`, `nosniff`, a sandbox that runs nothing), not kept by shared caches.
+pub(crate) fn document_response(row: &percorsi_service::store::DocumentRow, bytes: Vec<u8>) -> Response {
+    use axum::http::{header, HeaderValue};
+    let mut res = (StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&row.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    // The name was cleaned when stored (no quotes, no control characters); non-ASCII letters
+    // go in the RFC 5987 form.
+    let ascii: String = row.file_name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' }).collect();
+    let encoded: String = row
+        .file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    res
+}
+
 pub(crate) fn with_retry_after(mut res: Response, after: axum::http::HeaderValue) -> Response {
     res.headers_mut().insert(axum::http::header::RETRY_AFTER, after);
     res

@@ -182,6 +182,7 @@ async fn render_show(
     let referrals = super::section!(state, lang, state.svc.referrals_of_person(&auth.actor, id).await);
     let placements = super::section!(state, lang, state.svc.placements_of_person(&auth.actor, id).await);
     let assessments = super::section!(state, lang, state.svc.person_assessments(&auth.actor, id).await);
+    let documents = super::section!(state, lang, state.svc.person_documents(&auth.actor, id).await);
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (status, failure_vars) = failure_vars(state, lang, failure);
@@ -199,6 +200,7 @@ async fn render_show(
             referrals => referrals,
             placements => placements,
             assessments => assessments,
+            documents => documents,
             own_org => auth.actor.organisation_id,
             can_place => allows(auth.actor.role, Permission::ManageProjects),
             end_reasons => super::opportunities::end_reasons(state, lang),
@@ -301,6 +303,60 @@ pub async fn restrict(
 ) -> Response {
     let outcome = state.svc.restrict_processing(&auth.actor, id, &f).await.map(|_| id);
     after_sub_form(&state, &auth, outcome, Target::Person(id), "restrict", &f, "person-restricted").await
+}
+
+/// What the document upload form sent, kept to show the form again (the file is not).
+#[derive(Debug, Default, Serialize)]
+struct DocumentInput {
+    attached_to: String,
+    title: String,
+}
+
+/// Attaching a signed document (a multipart form that works without JavaScript).
+pub async fn attach_document(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut upload = percorsi_service::documents::Upload::default();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                if name == "file" {
+                    upload.file_name = field.file_name().unwrap_or("").to_string();
+                }
+                let Ok(bytes) = field.bytes().await else {
+                    return super::error_page(
+                        &state,
+                        auth.lang,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "err-document-too-large",
+                    );
+                };
+                match name.as_str() {
+                    "file" => upload.bytes = bytes.to_vec(),
+                    "attached_to" => upload.attached_to = String::from_utf8_lossy(&bytes).into_owned(),
+                    "title" => upload.title = String::from_utf8_lossy(&bytes).into_owned(),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return super::error_page(&state, auth.lang, StatusCode::BAD_REQUEST, "err-upload-broken"),
+        }
+    }
+    let input = DocumentInput { attached_to: upload.attached_to.clone(), title: upload.title.clone() };
+    let outcome = state.svc.attach_document(&auth.actor, id, &upload).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "document", &input, "document-attached").await
+}
+
+/// A signed document's file.
+pub async fn document(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    match state.svc.document_file(&auth.actor, id).await {
+        Ok((row, bytes)) => super::document_response(&row, bytes),
+        Err(e) => fail(&state, auth.lang, e),
+    }
 }
 
 /// Lifting the restriction of processing.

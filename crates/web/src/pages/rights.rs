@@ -13,8 +13,8 @@ use minijinja::context;
 use serde_json::Value;
 
 /// The parts of the copy, in the order a person reads them.
-const SECTIONS: [&str; 7] =
-    ["pathway", "interventions", "projects", "assessments", "referrals", "placements", "accesses"];
+const SECTIONS: [&str; 8] =
+    ["pathway", "interventions", "projects", "assessments", "referrals", "placements", "documents", "accesses"];
 
 /// What a page shows the professional and the person needs not see (what the viewer may do).
 /// Internal numbers (row ids, links between rows) mean nothing on paper: the JSON keeps them.
@@ -22,7 +22,7 @@ fn left_off_paper(key: &str) -> bool {
     key.starts_with("can_")
         || key == "id"
         || key.ends_with("_id")
-        || matches!(key, "transitions" | "manageable_episode" | "identity_hidden" | "person_code")
+        || matches!(key, "transitions" | "manageable_episode" | "identity_hidden" | "person_code" | "content_base64")
 }
 
 pub async fn export(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
