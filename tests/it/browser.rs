@@ -709,3 +709,53 @@ async fn case_manager_rectifies_an_identity_and_prints_the_persons_copy() {
     save_screenshot(&b, "person-copy").await;
     b.close().await.expect("close browser");
 }
+
+/// The person on a phone: the case manager creates an invitation, the person activates their
+/// page in a phone-sized window (nothing scrolls sideways), reads their project, revokes a
+/// consent, and the organisation that held it loses the record at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_activates_their_page_on_a_phone_and_revokes_a_consent() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let (person, consent) = crate::own_page::person_with_project_and_consent(&app).await;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+
+    login(&b, &base, "anna").await;
+    b.goto(&format!("{base}/persone/{person}")).await.expect("person page");
+    click(&b, "form[action$='/invito'] button[type=submit]").await;
+    wait_text(&b, "Codice di invito per la persona").await;
+    let code = b.find(Locator::Id("invitation-code")).await.expect("code").text().await.expect("text");
+    sign_out(&b).await;
+
+    b.set_window_size(390, 844).await.expect("phone-sized window");
+    let password = "Il mio telefono 2026!";
+    b.goto(&format!("{base}/invito")).await.expect("invitation page");
+    type_into(&b, "#f-invitation_code", &code).await;
+    type_into(&b, "#f-username", "lucia.telefono").await;
+    type_into(&b, "#f-password", password).await;
+    click(&b, "form[action='/invito'] button[type=submit]").await;
+    wait_text(&b, "La tua pagina è attiva").await;
+    type_into(&b, "#f-username", "lucia.telefono").await;
+    type_into(&b, "#f-password", &format!("{password}\u{E007}")).await;
+    let text = wait_text(&b, "Il mio progetto").await;
+    assert!(text.contains("Progetto con") && text.contains("I miei consensi"), "{text}");
+    let sideways: bool = b
+        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
+        .await
+        .expect("script")
+        .as_bool()
+        .expect("bool");
+    assert!(!sideways, "the person's page fits a 390 px screen");
+    save_screenshot(&b, "own-page-phone").await;
+
+    assert_eq!(app.api_client("sara").await.get(&format!("/api/v1/persons/{person}")).await.status, 200);
+    click(&b, &format!("form[action='/io/consensi/{consent}/revoca'] button")).await;
+    wait_text(&b, "Consenso revocato").await;
+    assert_eq!(
+        app.api_client("sara").await.get(&format!("/api/v1/persons/{person}")).await.status,
+        404,
+        "the organisation lost the record when the person revoked the consent"
+    );
+    b.close().await.expect("close browser");
+}

@@ -19,6 +19,7 @@ mod limits;
 mod matrix;
 mod network;
 mod opportunities;
+mod own_page;
 mod persons;
 mod pg_outage;
 mod projects;

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// (method, path, who): `*` anyone, `+` anyone signed in, otherwise role codes:
 /// AM amministratore, AN analista, AU auditor, CO coordinatore, CM case_manager,
-/// OP operatore, TU tutor_aziendale. Person-scoped routes list the roles that reach the
+/// OP operatore, TU tutor_aziendale, PE persona (the fixture's person, invited by Anna). Person-scoped routes list the roles that reach the
 /// fixture's person; everyone gets 404 for the hidden person.
 const ROUTES: &[(&str, &str, &str)] = &[
     // Pages
@@ -60,6 +60,14 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/persone/{id}/cancellazione", "CM"),
     ("POST", "/persone/{id}/limitazione", "CM"),
     ("POST", "/persone/{id}/documenti", "CM OP"),
+    ("POST", "/persone/{id}/invito", "CM"),
+    ("POST", "/persone/{id}/accesso-persona", "CM"),
+    ("GET", "/invito", "*"),
+    ("POST", "/invito", "*"),
+    ("GET", "/io", "PE"),
+    ("POST", "/io/consensi/{id}/revoca", "PE"),
+    ("GET", "/io/autovalutazione", "PE"),
+    ("POST", "/io/autovalutazione", "PE"),
     ("GET", "/documenti/{id}", "CO CM OP"),
     ("POST", "/persone/{id}/limitazione/revoca", "CM"),
     ("POST", "/persone/{id}/consensi", "CM"),
@@ -226,7 +234,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/tutor/interventions/{id}", "TU"),
 ];
 
-const ROLES: [(&str, &str); 7] = [
+const ROLES: [(&str, &str); 8] = [
     ("AM", "admin"),
     ("AN", "analista"),
     ("AU", "auditor"),
@@ -234,7 +242,12 @@ const ROLES: [(&str, &str); 7] = [
     ("CM", "anna"),
     ("OP", "paola"),
     ("TU", "davide"),
+    ("PE", PERSONA),
 ];
+
+/// The fixture person's own account (invited by Anna, accepted in the fixture).
+const PERSONA: &str = "persona-della-matrice";
+const PERSONA_PASSWORD: &str = "Matrice dei permessi 2026!";
 
 /// The routes the router registers, read from the files that register them.
 fn registered() -> BTreeSet<(String, String)> {
@@ -330,6 +343,8 @@ impl Fixture {
             "opportunita" | "opportunities" => "opportunity",
             "placements" => "placement",
             "documenti" | "documents" => "document",
+            "io" => "consent",
+            "invito" => "person",
             "rete" | "groups" => "group",
             "audit" | "glass" => "glass",
             "lang" => "language",
@@ -387,6 +402,14 @@ async fn fixture(app: &TestApp) -> Fixture {
         bytes: b"%PDF-1.4 matrice".to_vec(),
     };
     ids.insert("document", svc.attach_document(&anna, person, &signed).await.expect("document"));
+    // The person's own account, through an invitation as in life.
+    let invitation = svc.invite_person(&anna, person).await.expect("invitation");
+    let accept = percorsi_service::own_page::AcceptForm {
+        invitation_code: invitation.code,
+        username: PERSONA.into(),
+        password: PERSONA_PASSWORD.into(),
+    };
+    svc.accept_invitation(&accept).await.expect("accepted");
     let pathway = svc.pathway(&anna, person).await.expect("pathway");
     let episode = pathway.manageable_episode.expect("Anna's episode");
     ids.insert("episode", episode);
@@ -463,7 +486,8 @@ async fn every_route_refuses_every_role_the_policy_does_not_give_it() {
     let fx = fixture(&app).await;
     let mut clients: Vec<(Option<&str>, Client, Client)> = vec![(None, app.client(), app.client())];
     for (code, user) in ROLES {
-        clients.push((Some(code), app.login(user).await, app.api_client(user).await));
+        let page = if code == "PE" { app.client().login_with(user, PERSONA_PASSWORD).await } else { app.login(user).await };
+        clients.push((Some(code), page, app.api_client(user).await));
     }
     let mut wrong = Vec::new();
     for (method, path, who) in ROUTES {

@@ -25,8 +25,17 @@ code_enum!(
         Analista => "analista",
         Amministratore => "amministratore",
         Auditor => "auditor",
+        Persona => "persona",
     }
 );
+
+impl Role {
+    /// A role an administrator may grant. The person's own role comes only with an invitation
+    /// from the organisation that has them in charge.
+    pub fn grantable(code: &str) -> Option<Role> {
+        Role::parse(code).filter(|r| *r != Role::Persona)
+    }
+}
 
 code_enum!(
     Sex {

@@ -106,7 +106,7 @@ impl UserForm {
         let display_name = c.required_text("display_name", &self.display_name, 120);
         check_password(&mut c, &self.password, &[&self.username, &self.display_name]);
         let org = crate::episode::parse_id(&mut c, "organisation_id", &self.organisation_id);
-        let role = c.required_code("role", &self.role, Role::parse);
+        let role = c.required_code("role", &self.role, Role::grantable);
         c.finish(|| NewUser {
             username,
             display_name,

@@ -139,7 +139,7 @@ impl Service {
         policy::require_recent_authentication(actor)?;
         let mut c = Checker::new();
         let org = percorsi_domain::episode::parse_id(&mut c, "organisation_id", organisation_id);
-        let role = c.required_code("role", role, Role::parse);
+        let role = c.required_code("role", role, Role::grantable);
         c.finish(|| ())?;
         let (org, role) = (org.unwrap_or_default(), role.unwrap_or(Role::Operatore));
         // Whoever manages accounts never gives power to their own: an administrator who wants a
@@ -350,9 +350,12 @@ async fn create_user_in(tx: &mut Tx, (u, hash): &(NewUser, String)) -> Result<i6
     Ok(id)
 }
 
+/// Staff accounts with their roles. People's own accounts are left out: an administrator
+/// would otherwise learn who is in care where (they are managed by the organisation in charge).
 async fn users_with_roles<M: Mode>(tx: &mut Tx<M>) -> Result<Vec<UserWithRoles>> {
+    let people: std::collections::HashSet<i64> = tx.person_account_users().await?.into_iter().collect();
     let mut out = Vec::new();
-    for user in tx.users().await? {
+    for user in tx.users().await?.into_iter().filter(|u| !people.contains(&u.id)) {
         let memberships = tx.memberships_of_user(user.id).await?;
         out.push(UserWithRoles { user, memberships });
     }
@@ -376,5 +379,6 @@ fn grant_reason(role: Role) -> &'static str {
         }
         Role::Auditor => "assegnazione ruolo di revisione (audit)",
         Role::Analista | Role::Amministratore => "assegnazione ruolo",
+        Role::Persona => "accesso della persona alla propria pagina",
     }
 }

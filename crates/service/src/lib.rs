@@ -19,6 +19,7 @@ pub mod instruments;
 pub mod interventions;
 pub mod keyfile;
 pub mod opportunities;
+pub mod own_page;
 pub mod pathway;
 pub mod policy;
 pub mod programmes;

@@ -56,6 +56,8 @@ pub enum Permission {
     OwnExactFigures,
     /// Reporting progress on a project objective one's organisation is responsible for.
     ReportObjectiveProgress,
+    /// The person's own page: their project, consents, accesses and self-assessment.
+    OwnPage,
 }
 
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
@@ -86,6 +88,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ReadNotifications => matches!(role, CaseManager | Operatore | Coordinatore | Auditor),
         OwnExactFigures => matches!(role, Coordinatore),
         ReportObjectiveProgress => matches!(role, CaseManager | Operatore),
+        OwnPage => matches!(role, Persona),
     }
 }
 
@@ -234,8 +237,22 @@ mod tests {
     use Permission::*;
 
     #[test]
+    fn the_person_has_only_their_own_page() {
+        let every = [
+            ViewPersons, ViewIdentity, RegisterPerson, ManageEpisodes, ManageConsents, ManageOrganisations, ManageUsers,
+            ViewAudit, ViewProgrammes, ManageProgrammes, ManageInterventions, RecordPayments, TutorInterventions,
+            ManageInstruments, ViewReports, ExtractData, ImportHistory, ManageProjects, ManageOpportunities,
+            ViewOpportunities, BreakGlass, ReadNotifications, OwnExactFigures, ReportObjectiveProgress, OwnPage,
+        ];
+        let granted: Vec<Permission> = every.into_iter().filter(|p| allows(Role::Persona, *p)).collect();
+        assert_eq!(granted, vec![OwnPage]);
+        assert!(Role::ALL.iter().filter(|r| allows(**r, OwnPage)).eq([Role::Persona].iter()));
+        assert_eq!(Role::grantable("persona"), None, "only an invitation makes a person's account");
+    }
+
+    #[test]
     fn administrators_and_analysts_see_no_clinical_records() {
-        for role in [Role::Amministratore, Role::Analista, Role::Auditor, Role::TutorAziendale] {
+        for role in [Role::Amministratore, Role::Analista, Role::Auditor, Role::TutorAziendale, Role::Persona] {
             assert!(!allows(role, ViewPersons), "{role}");
             assert!(!allows(role, ViewIdentity), "{role}");
         }

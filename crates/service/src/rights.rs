@@ -192,19 +192,8 @@ impl Service {
             in_charge(&mut tx, actor, person_id).await?;
             let orgs: std::collections::HashMap<i64, String> =
                 tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
-            let filter = AuditFilter { person_id: Some(person_id), ..Default::default() };
-            let rows = tx.audit_search(&filter, None, MAX_ACCESSES).await?;
+            let accesses = accesses(&mut tx, person_id).await?;
             tx.commit().await?;
-            let accesses = rows
-                .into_iter()
-                .map(|r| Access {
-                    at: r.entry.at,
-                    organisation: r.entry.organisation_id.and_then(|o| orgs.get(&o).cloned()),
-                    role: r.entry.role,
-                    action: r.entry.action,
-                    reason: r.entry.reason,
-                })
-                .collect();
             (orgs, accesses)
         };
         let pathway = self.pathway(actor, person_id).await?;

@@ -22,31 +22,36 @@ pub struct ConsentRow {
 
 impl<M: Mode> Tx<M> {
     pub async fn consents_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ConsentRow>> {
-        let sql = format!(
-            "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, c.expiry_date, \
-             c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
-             JOIN organisations o ON o.id = c.organisation_id JOIN users u ON u.id = c.recorded_by \
-             WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC",
-            scope.visible("c.person_id")
-        );
+        let sql = format!("{SELECT} WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC", scope.visible("c.person_id"));
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ConsentRow {
-                    id: r.try_get("id")?,
-                    person_id: r.try_get("person_id")?,
-                    organisation_id: r.try_get("organisation_id")?,
-                    organisation_name: r.try_get("organisation_name")?,
-                    purpose: r.try_get("purpose")?,
-                    start_date: date(r, "start_date")?,
-                    expiry_date: opt_date(r, "expiry_date")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                    recorded_by_name: r.try_get("recorded_by_name")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(map).collect()
     }
+
+    /// Every consent of a person, for the person's own page (their account is the grant).
+    pub async fn consents_of(&mut self, person_id: i64) -> Result<Vec<ConsentRow>> {
+        let sql = format!("{SELECT} WHERE c.person_id = $1 ORDER BY c.created_at DESC");
+        let rows = sqlx::query(&sql).bind(person_id).fetch_all(self.conn()).await?;
+        rows.iter().map(map).collect()
+    }
+}
+
+const SELECT: &str = "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, \
+     c.expiry_date, c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
+     JOIN organisations o ON o.id = c.organisation_id JOIN users u ON u.id = c.recorded_by";
+
+fn map(r: &sqlx::any::AnyRow) -> Result<ConsentRow> {
+    Ok(ConsentRow {
+        id: r.try_get("id")?,
+        person_id: r.try_get("person_id")?,
+        organisation_id: r.try_get("organisation_id")?,
+        organisation_name: r.try_get("organisation_name")?,
+        purpose: r.try_get("purpose")?,
+        start_date: date(r, "start_date")?,
+        expiry_date: opt_date(r, "expiry_date")?,
+        revoked_at: r.try_get("revoked_at")?,
+        recorded_by_name: r.try_get("recorded_by_name")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 impl Tx<Write> {

@@ -19,6 +19,7 @@ mod interventions;
 mod migrate;
 mod opportunities;
 mod organisations;
+mod person_access;
 mod persons;
 mod programmes;
 mod projects;
@@ -48,6 +49,7 @@ pub use interventions::{
 };
 pub use opportunities::{OpportunityRow, PlacementRow};
 pub use organisations::OrganisationRow;
+pub use person_access::{InvitationRow, SelfAssessmentRow};
 pub use persons::{IdentityRow, PersonRow, PersonSummary, Rectified};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
 pub use projects::{ProgressRow, ProgressWrite, ProjectReviewRow, ProjectRow, ProjectVersionRow, ProjectWrite};

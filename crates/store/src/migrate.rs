@@ -27,6 +27,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (18, "code_aliases", include_str!("../migrations/sqlite/0018_code_aliases.sql")),
     (19, "restriction", include_str!("../migrations/sqlite/0019_restriction.sql")),
     (20, "documents", include_str!("../migrations/sqlite/0020_documents.sql")),
+    (21, "person_access", include_str!("../migrations/sqlite/0021_person_access.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -49,6 +50,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (18, "code_aliases", include_str!("../migrations/postgres/0018_code_aliases.sql")),
     (19, "restriction", include_str!("../migrations/postgres/0019_restriction.sql")),
     (20, "documents", include_str!("../migrations/postgres/0020_documents.sql")),
+    (21, "person_access", include_str!("../migrations/postgres/0021_person_access.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

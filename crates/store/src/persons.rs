@@ -105,6 +105,14 @@ impl<M: Mode> Tx<M> {
         .await?)
     }
 
+    /// One person's pseudonymous record, by id alone: for the person's own page, where their
+    /// account is the grant.
+    pub async fn person(&mut self, id: i64) -> Result<Option<PersonRow>> {
+        let sql = format!("{PERSON} WHERE p.id = $1");
+        let r = sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_person).transpose()
+    }
+
     pub async fn person_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<PersonRow>> {
         let sql = format!("{PERSON} WHERE p.id = $4 AND {}", scope.visible("p.id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;

@@ -103,6 +103,13 @@ impl<M: Mode> Tx<M> {
         rows.iter().map(map_project).collect()
     }
 
+    /// Every project of a person, for the person's own page (their account is the grant).
+    pub async fn projects_of(&mut self, person_id: i64) -> Result<Vec<ProjectRow>> {
+        let sql = format!("{SELECT} WHERE pr.person_id = $1 ORDER BY pr.start_date DESC, pr.id DESC");
+        let rows = sqlx::query(&sql).bind(person_id).fetch_all(self.conn()).await?;
+        rows.iter().map(map_project).collect()
+    }
+
     /// Projects of the scope's organisation whose next review falls on or before `until`.
     pub async fn projects_due(&mut self, scope: &Scope, until: NaiveDate) -> Result<Vec<ProjectRow>> {
         let sql = format!(

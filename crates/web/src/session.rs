@@ -74,11 +74,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     // Signing in has no session to carry a token yet: a login posted from another site (login
     // CSRF: the victim ends up in the attacker's account) is refused on what browsers say about
     // where the form came from.
-    if parts.method == Method::POST && parts.uri.path() == "/login" && !from_our_pages(&parts.headers) {
+    let sessionless = matches!(parts.uri.path(), "/login" | "/invito");
+    if parts.method == Method::POST && sessionless && !from_our_pages(&parts.headers) {
         let lang = lang_of(&parts.headers);
         return crate::pages::error_page(&state, lang, StatusCode::FORBIDDEN, "err-csrf");
     }
-    if parts.method != Method::GET && parts.method != Method::HEAD && parts.uri.path() != "/login" {
+    if parts.method != Method::GET && parts.method != Method::HEAD && !sessionless {
         let expected = session.as_ref().map(|s| s.info.csrf_token.clone());
         let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
         let multipart = parts

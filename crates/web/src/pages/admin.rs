@@ -18,7 +18,7 @@ fn form_ctx(state: &AppState, auth: &Auth, invalid: Option<&Invalid>, form: Valu
     let (errors, summary) = invalid.map(|i| state.ui.errors(auth.lang, i)).unwrap_or_default();
     context! {
         kinds => code_options(state, auth.lang, "organisation_kind", OrganisationKind::ALL),
-        roles => code_options(state, auth.lang, "role", Role::ALL),
+        roles => code_options(state, auth.lang, "role", &Role::ALL.iter().copied().filter(|r| *r != Role::Persona).collect::<Vec<_>>()),
         values => form,
         errors => errors,
         error_list => summary,

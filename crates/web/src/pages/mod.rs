@@ -8,6 +8,7 @@ mod glass;
 mod interventions;
 mod network;
 mod opportunities;
+mod own;
 mod persons;
 mod programmes;
 mod projects;
@@ -67,6 +68,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{id}/cancellazione", post(persons::erase))
         .route("/persone/{id}/limitazione", post(persons::restrict))
         .route("/persone/{id}/documenti", post(persons::attach_document))
+        .route("/persone/{id}/invito", post(own::invite))
+        .route("/persone/{id}/accesso-persona", post(own::set_access))
+        .route("/invito", get(own::accept_form).post(own::accept))
+        .route("/io", get(own::page))
+        .route("/io/consensi/{id}/revoca", post(own::revoke_consent))
+        .route("/io/autovalutazione", get(own::self_form).post(own::self_assess))
         .route("/documenti/{id}", get(persons::document))
         .route("/persone/{id}/limitazione/revoca", post(persons::lift_restriction))
         .route("/persone/{id}/copia-dati", get(rights::export))
@@ -155,6 +162,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             reports => can(Permission::ViewReports),
             opportunities => can(Permission::ViewOpportunities),
             notifications => can(Permission::ReadNotifications),
+            own_page => can(Permission::OwnPage),
         },
         is_analyst => can(Permission::ExtractData),
         flash => flash,
@@ -179,7 +187,6 @@ macro_rules! section {
 }
 pub(crate) use section;
 
-/// A refusal that says when to come back.
 /// A signed document's file as a download: its checked type, never rendered in our origin
 /// (`attachment`, `nosniff`, a sandbox that runs nothing), not kept by shared caches.
 pub(crate) fn document_response(row: &percorsi_service::store::DocumentRow, bytes: Vec<u8>) -> Response {
@@ -213,6 +220,7 @@ pub(crate) fn document_response(row: &percorsi_service::store::DocumentRow, byte
     res
 }
 
+/// A refusal that says when to come back.
 pub(crate) fn with_retry_after(mut res: Response, after: axum::http::HeaderValue) -> Response {
     res.headers_mut().insert(axum::http::header::RETRY_AFTER, after);
     res

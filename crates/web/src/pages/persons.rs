@@ -27,6 +27,9 @@ pub struct RegisterForm {
 
 /// The home page: a case manager's people; other roles see what their role offers.
 pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<MsgQuery>) -> Response {
+    if allows(auth.actor.role, Permission::OwnPage) {
+        return Redirect::to("/io").into_response();
+    }
     let followed = if allows(auth.actor.role, Permission::ViewPersons) {
         match state.svc.followed(&auth.actor).await {
             Ok(rows) => Some(rows),
@@ -183,6 +186,13 @@ async fn render_show(
     let placements = super::section!(state, lang, state.svc.placements_of_person(&auth.actor, id).await);
     let assessments = super::section!(state, lang, state.svc.person_assessments(&auth.actor, id).await);
     let documents = super::section!(state, lang, state.svc.person_documents(&auth.actor, id).await);
+    let self_assessments = super::section!(state, lang, state.svc.self_assessments_of(&auth.actor, id).await);
+    // The person's own access, for the organisation in charge (others are not told).
+    let person_account = if open_here && allows(auth.actor.role, Permission::ViewIdentity) {
+        Some(super::section!(state, lang, state.svc.person_account(&auth.actor, id).await))
+    } else {
+        None
+    };
     let pathway_members: Vec<(i64, i64)> =
         pathway.team.iter().filter(|m| m.removed_at.is_none()).map(|m| (m.user_id, m.organisation_id)).collect();
     let (status, failure_vars) = failure_vars(state, lang, failure);
@@ -201,6 +211,9 @@ async fn render_show(
             placements => placements,
             assessments => assessments,
             documents => documents,
+            self_assessments => self_assessments,
+            can_invite => person_account.is_some(),
+            person_account => person_account.flatten(),
             own_org => auth.actor.organisation_id,
             can_place => allows(auth.actor.role, Permission::ManageProjects),
             end_reasons => super::opportunities::end_reasons(state, lang),
