@@ -486,7 +486,8 @@ async fn every_route_refuses_every_role_the_policy_does_not_give_it() {
     let fx = fixture(&app).await;
     let mut clients: Vec<(Option<&str>, Client, Client)> = vec![(None, app.client(), app.client())];
     for (code, user) in ROLES {
-        let page = if code == "PE" { app.client().login_with(user, PERSONA_PASSWORD).await } else { app.login(user).await };
+        let page =
+            if code == "PE" { app.client().login_with(user, PERSONA_PASSWORD).await } else { app.login(user).await };
         clients.push((Some(code), page, app.api_client(user).await));
     }
     let mut wrong = Vec::new();

@@ -80,10 +80,20 @@ async fn an_invited_person_sees_their_page_and_revoking_a_consent_takes_access_a
     assert_eq!(home.location(), "/io");
     let own = me.get("/io").await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
-    for text in ["Il mio progetto", "Progetto con", "I miei consensi", "Chi ha consultato la mia scheda", "Revoca questo consenso"] {
+    for text in [
+        "Il mio progetto",
+        "Progetto con",
+        "I miei consensi",
+        "Chi ha consultato la mia scheda",
+        "Revoca questo consenso",
+    ] {
         assert!(own.body.contains(text), "{text}");
     }
-    for (path, what) in [("/persone", "people"), (&format!("/persone/{person}") as &str, "their record as staff see it"), ("/report", "reports")] {
+    for (path, what) in [
+        ("/persone", "people"),
+        (&format!("/persone/{person}") as &str, "their record as staff see it"),
+        ("/report", "reports"),
+    ] {
         let r = me.get(path).await;
         assert!(matches!(r.status.as_u16(), 403 | 404), "{what}: {}", r.status);
     }

@@ -16,8 +16,8 @@ use crate::policy::{self, Permission};
 use crate::rights::{accesses, Access};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::{Duration, NaiveDate};
-use percorsi_domain::codes::{AssessmentKind, Role};
-use percorsi_domain::instrument::SectionScore;
+use percorsi_domain::codes::Role;
+use percorsi_domain::instrument::{AssessmentKind, SectionScore};
 use percorsi_domain::project::{Plan, Review};
 use percorsi_domain::user::{check_password, check_username};
 use percorsi_domain::validation::Checker;
@@ -129,10 +129,25 @@ impl Service {
         let code = new_code();
         let expires_on = crate::today() + Duration::days(INVITATION_DAYS);
         let expires_at = format!("{expires_on}T23:59:59Z");
-        let id =
-            tx.insert_invitation(person_id, actor.organisation_id, actor.user_id, &code_hash(&normalise(&code)), &expires_at).await?;
-        record(&mut tx, actor, "create", "invitation", Some(id), "invito della persona alla propria pagina", Some(format!("person {person_id}")))
+        let id = tx
+            .insert_invitation(
+                person_id,
+                actor.organisation_id,
+                actor.user_id,
+                &code_hash(&normalise(&code)),
+                &expires_at,
+            )
             .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "invitation",
+            Some(id),
+            "invito della persona alla propria pagina",
+            Some(format!("person {person_id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Invitation { code, expires_on })
     }
@@ -160,7 +175,9 @@ impl Service {
         if tx.account_of_person(invitation.person_id).await?.is_some() {
             return Err(Invalid::one("invitation_code", "err-invitation-invalid").into());
         }
-        tx.use_invitation(invitation.id).await.map_err(|_| Invalid::one("invitation_code", "err-invitation-invalid"))?;
+        tx.use_invitation(invitation.id)
+            .await
+            .map_err(|_| Invalid::one("invitation_code", "err-invitation-invalid"))?;
         // A generic display name: administrators list accounts, and must not learn from it who
         // is in care where.
         let user_id = match tx.insert_user(&username, "Persona", &hash).await {
@@ -220,10 +237,9 @@ impl Service {
         let mut upcoming = Vec::new();
         for p in tx.projects_of(person_id).await?.into_iter().filter(|p| p.end_date >= today) {
             let versions = tx.project_versions(p.id).await?;
-            let current = versions
-                .iter()
-                .find(|v| v.version == p.current_version)
-                .ok_or_else(|| ServiceError::Broken(format!("project {} has no version {}", p.id, p.current_version)))?;
+            let current = versions.iter().find(|v| v.version == p.current_version).ok_or_else(|| {
+                ServiceError::Broken(format!("project {} has no version {}", p.id, p.current_version))
+            })?;
             let plan: Plan = serde_json::from_str(&current.content)
                 .map_err(|e| ServiceError::Broken(format!("stored project: {e}")))?;
             let mut reviews = Vec::new();
@@ -270,12 +286,8 @@ impl Service {
     pub async fn revoke_own_consent(&self, actor: &Actor, consent_id: i64) -> Result<()> {
         let person_id = self.own_person(actor).await?;
         let mut tx = self.store().write().await?;
-        let consent = tx
-            .consents_of(person_id)
-            .await?
-            .into_iter()
-            .find(|c| c.id == consent_id)
-            .ok_or(ServiceError::NotFound)?;
+        let consent =
+            tx.consents_of(person_id).await?.into_iter().find(|c| c.id == consent_id).ok_or(ServiceError::NotFound)?;
         if consent.revoked_at.is_some() {
             return Err(ServiceError::Conflict("err-consent-already-revoked"));
         }
@@ -288,7 +300,8 @@ impl Service {
         told.extend(tx.organisations_in_charge(person_id, &today).await?);
         told.sort_unstable();
         told.dedup();
-        let args = serde_json::json!({ "organisation": consent.organisation_name, "purpose": consent.purpose }).to_string();
+        let args =
+            serde_json::json!({ "organisation": consent.organisation_name, "purpose": consent.purpose }).to_string();
         for org in told {
             tx.notify(org, "notif-consent-revoked", &args, &format!("/persone/{person_id}")).await?;
         }
@@ -356,7 +369,8 @@ fn self_assessment_views(rows: Vec<percorsi_store::SelfAssessmentRow>) -> Result
         .map(|r| {
             Ok(SelfAssessment {
                 assessed_on: r.assessed_on,
-                scores: serde_json::from_str(&r.scores).map_err(|e| ServiceError::Broken(format!("stored scores: {e}")))?,
+                scores: serde_json::from_str(&r.scores)
+                    .map_err(|e| ServiceError::Broken(format!("stored scores: {e}")))?,
             })
         })
         .collect()

@@ -239,10 +239,31 @@ mod tests {
     #[test]
     fn the_person_has_only_their_own_page() {
         let every = [
-            ViewPersons, ViewIdentity, RegisterPerson, ManageEpisodes, ManageConsents, ManageOrganisations, ManageUsers,
-            ViewAudit, ViewProgrammes, ManageProgrammes, ManageInterventions, RecordPayments, TutorInterventions,
-            ManageInstruments, ViewReports, ExtractData, ImportHistory, ManageProjects, ManageOpportunities,
-            ViewOpportunities, BreakGlass, ReadNotifications, OwnExactFigures, ReportObjectiveProgress, OwnPage,
+            ViewPersons,
+            ViewIdentity,
+            RegisterPerson,
+            ManageEpisodes,
+            ManageConsents,
+            ManageOrganisations,
+            ManageUsers,
+            ViewAudit,
+            ViewProgrammes,
+            ManageProgrammes,
+            ManageInterventions,
+            RecordPayments,
+            TutorInterventions,
+            ManageInstruments,
+            ViewReports,
+            ExtractData,
+            ImportHistory,
+            ManageProjects,
+            ManageOpportunities,
+            ViewOpportunities,
+            BreakGlass,
+            ReadNotifications,
+            OwnExactFigures,
+            ReportObjectiveProgress,
+            OwnPage,
         ];
         let granted: Vec<Permission> = every.into_iter().filter(|p| allows(Role::Persona, *p)).collect();
         assert_eq!(granted, vec![OwnPage]);

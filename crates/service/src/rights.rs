@@ -104,6 +104,28 @@ pub struct Erasure {
     pub code: String,
 }
 
+/// Who accessed a person's record and when, newest first: organisation and role, never a
+/// colleague's name.
+pub(crate) async fn accesses<M: percorsi_store::Mode>(
+    tx: &mut percorsi_store::Tx<M>,
+    person_id: i64,
+) -> Result<Vec<Access>> {
+    let orgs: std::collections::HashMap<i64, String> =
+        tx.organisations().await?.into_iter().map(|o| (o.id, o.name)).collect();
+    let filter = AuditFilter { person_id: Some(person_id), ..Default::default() };
+    let rows = tx.audit_search(&filter, None, MAX_ACCESSES).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Access {
+            at: r.entry.at,
+            organisation: r.entry.organisation_id.and_then(|o| orgs.get(&o).cloned()),
+            role: r.entry.role,
+            action: r.entry.action,
+            reason: r.entry.reason,
+        })
+        .collect())
+}
+
 impl Service {
     /// Erases a person's identity on their request (organisation in charge, roles that see
     /// identity). Refused while another organisation has them in care: it still needs to know

@@ -22,7 +22,8 @@ pub struct ConsentRow {
 
 impl<M: Mode> Tx<M> {
     pub async fn consents_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ConsentRow>> {
-        let sql = format!("{SELECT} WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC", scope.visible("c.person_id"));
+        let sql =
+            format!("{SELECT} WHERE c.person_id = $4 AND {} ORDER BY c.created_at DESC", scope.visible("c.person_id"));
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(map).collect()
     }
@@ -35,7 +36,8 @@ impl<M: Mode> Tx<M> {
     }
 }
 
-const SELECT: &str = "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, \
+const SELECT: &str =
+    "SELECT c.id, c.person_id, c.organisation_id, o.name AS organisation_name, c.purpose, c.start_date, \
      c.expiry_date, c.revoked_at, u.display_name AS recorded_by_name, c.created_at FROM consents c \
      JOIN organisations o ON o.id = c.organisation_id JOIN users u ON u.id = c.recorded_by";
 

@@ -145,13 +145,15 @@ impl Tx<Write> {
     }
 
     pub async fn insert_person_account(&mut self, user_id: i64, person_id: i64, organisation_id: i64) -> Result<()> {
-        sqlx::query("INSERT INTO person_accounts (user_id, person_id, organisation_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(user_id)
-            .bind(person_id)
-            .bind(organisation_id)
-            .bind(now())
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO person_accounts (user_id, person_id, organisation_id, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user_id)
+        .bind(person_id)
+        .bind(organisation_id)
+        .bind(now())
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

@@ -1294,7 +1294,6 @@ self-assessment-title = My self-assessment
 self-assessment-lead = For each sentence choose the answer closest to how things are today. You may leave blank what you prefer not to say.
 flash-self-assessment-saved = Self-assessment saved: your case manager sees it next to the team's assessment.
 err-self-assessment-empty = answer at least one question.
-field-answers = Answers
 self-assessments-of-person = The person's self-assessment
 person-access-title = The person's own page
 person-access-invite-hint = The person can see from their phone their project, what is coming up, their consents (and revoke them) and who consulted the record, and fill in a self-assessment. Hand them the invitation code in person: it works for 14 days, once.

@@ -1294,7 +1294,6 @@ self-assessment-title = La mia autovalutazione
 self-assessment-lead = Per ogni frase scegli la risposta che ti sembra più vicina a come stanno le cose oggi. Puoi lasciare in bianco quello che preferisci non dire.
 flash-self-assessment-saved = Autovalutazione salvata: il tuo case manager la vede accanto alla valutazione dell’équipe.
 err-self-assessment-empty = rispondi almeno a una domanda.
-field-answers = Risposte
 self-assessments-of-person = Autovalutazione della persona
 person-access-title = Pagina personale della persona
 person-access-invite-hint = La persona può vedere dal telefono il suo progetto, le scadenze, i suoi consensi (e revocarli) e chi ha consultato la scheda, e compilare un’autovalutazione. Consegnale di persona il codice di invito: vale 14 giorni e una volta sola.

@@ -69,7 +69,12 @@ pub async fn revoke_consent(State(state): State<AppState>, auth: Auth, Path(id):
     }
 }
 
-async fn render_self(state: &AppState, auth: &Auth, values: BTreeMap<String, String>, invalid: Option<&Invalid>) -> Response {
+async fn render_self(
+    state: &AppState,
+    auth: &Auth,
+    values: BTreeMap<String, String>,
+    invalid: Option<&Invalid>,
+) -> Response {
     let instrument = match state.svc.assessment_instrument().await {
         Ok(i) => i,
         Err(e) => return fail(state, auth.lang, e),
@@ -90,7 +95,11 @@ pub async fn self_form(State(state): State<AppState>, auth: Auth) -> Response {
     render_self(&state, &auth, BTreeMap::new(), None).await
 }
 
-pub async fn self_assess(State(state): State<AppState>, auth: Auth, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub async fn self_assess(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let raw = form_fields(pairs);
     match state.svc.self_assess(&auth.actor, &raw).await {
         Ok(_) => Redirect::to("/io?msg=self-assessment-saved").into_response(),
@@ -123,7 +132,12 @@ pub struct AccessForm {
 }
 
 /// The organisation in charge switches the person's access off (a lost phone) or on again.
-pub async fn set_access(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Form(f): Form<AccessForm>) -> Response {
+pub async fn set_access(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<AccessForm>,
+) -> Response {
     let active = f.active == "true";
     match state.svc.set_person_access(&auth.actor, id, active).await {
         Ok(()) => {
