@@ -349,6 +349,7 @@ impl Service {
         let (report, units) = crate::off_thread(move || {
             let allowed = |id: i64| within.as_ref().is_none_or(|w| w.contains(&id));
             let filter = &filter;
+            let chosen_at = std::time::Instant::now();
             let state = cache.state.blocking_read();
             let unit_of: FxHashMap<i64, &Unit> = all_units.iter().map(|u| (u.id, u)).collect();
             let mut chosen: Vec<&Fact> = Vec::new();
@@ -368,11 +369,18 @@ impl Service {
                     present.insert(org);
                 }
             }
+            tracing::debug!(ms = chosen_at.elapsed().as_millis() as u64, "report facts chosen");
             let shown: Vec<Unit> =
                 all_units.iter().filter(|u| present.contains(&u.id) && filter.includes_unit(u)).cloned().collect();
             let planned = planned.into_iter().filter(|(o, _, _)| shown.iter().any(|u| u.id == *o)).collect();
             let input = report::Input { facts: chosen, units: shown, planned, budget: balance, by };
+            let started = std::time::Instant::now();
             let report = report::build(&input, protection, only);
+            tracing::debug!(
+                facts = input.facts.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "report tables built"
+            );
             let units: Vec<Unit> = all_units.into_iter().filter(|u| taking_part.contains(&u.id)).collect();
             (report, units)
         })

@@ -67,6 +67,22 @@ fn conclusion_col(f: &Fact) -> Option<usize> {
 struct Units {
     lines: Vec<Line>,
     index: HashMap<i64, usize>,
+    /// The same as `index` for the organisation ids below its length (database ids are small
+    /// and dense): an array read instead of a hash for every fact of every table.
+    dense: Vec<Option<usize>>,
+}
+
+/// The dense form of an organisation index: ids up to a few times the number of organisations.
+fn dense(index: &HashMap<i64, usize>) -> Vec<Option<usize>> {
+    let limit = (index.len() * 8 + 1024) as i64;
+    let size = index.keys().copied().filter(|id| (0..limit).contains(id)).max().map_or(0, |m| m as usize + 1);
+    let mut out = vec![None; size];
+    for (id, i) in index {
+        if (0..size as i64).contains(id) {
+            out[*id as usize] = Some(*i);
+        }
+    }
+    out
 }
 
 impl Units {
@@ -91,11 +107,14 @@ impl Units {
                 }
             }
         }
-        Units { lines, index }
+        Units { lines, dense: dense(&index), index }
     }
 
     fn of(&self, f: &Fact) -> Option<usize> {
-        self.index.get(&f.organisation_id).copied()
+        match self.dense.get(f.organisation_id as usize) {
+            Some(slot) if f.organisation_id >= 0 => *slot,
+            _ => self.index.get(&f.organisation_id).copied(),
+        }
     }
 
     /// Organisations grouped by kind with a subtotal after each kind (tables 1 and 3).
@@ -122,7 +141,7 @@ impl Units {
                 .in_group(g),
             );
         }
-        Units { lines, index }
+        Units { lines, dense: dense(&index), index }
     }
 }
 
@@ -153,7 +172,7 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
             10 => vec![t10(ended())],
             11 => t11(ended()),
             12 => vec![t12(ended())],
-            13 => vec![t13(facts, &by_kind)],
+            13 => vec![t13(ended(), &by_kind)],
             14 => vec![t14(input)],
             _ => vec![t15(facts)],
         }
@@ -204,6 +223,26 @@ pub fn build(input: &Input, protection: Option<Protection>, only: Option<u8>) ->
 /// One fact per person: their earliest intervention (by start, then id), which dates their
 /// age class; facts of unknown people each stand for one.
 fn people<'a>(facts: &[&'a Fact]) -> Vec<&'a Fact> {
+    // Person ids are database ids, dense from 1: one slot per id instead of a hash map of a
+    // million entries (a fifth of the whole report's time at 1M).
+    let max = facts.iter().map(|f| f.person_id).max().unwrap_or(0);
+    if max >= 0 && (max as usize) <= facts.len().saturating_mul(4) + 1024 {
+        let mut slot: Vec<u32> = vec![u32::MAX; max as usize + 1];
+        let mut unknown = Vec::new();
+        for (i, f) in facts.iter().enumerate() {
+            if f.person_id <= 0 {
+                unknown.push(*f);
+                continue;
+            }
+            let s = &mut slot[f.person_id as usize];
+            if *s == u32::MAX
+                || (f.start, f.intervention_id) < (facts[*s as usize].start, facts[*s as usize].intervention_id)
+            {
+                *s = i as u32;
+            }
+        }
+        return slot.into_iter().filter(|s| *s != u32::MAX).map(|s| facts[s as usize]).chain(unknown).collect();
+    }
     let mut first: HashMap<i64, &'a Fact> = HashMap::with_capacity_and_hasher(facts.len(), Default::default());
     let mut unknown = Vec::new();
     for f in facts {
@@ -232,8 +271,8 @@ fn t01(facts: &[&Fact], units: &Units) -> Grid {
     let rows = with(units.lines.clone(), [total()]);
     let mut g = Grid::new(None, Label::msg("report-organisation"), rows, with(types(), [total()]), Percent::OfRow);
     for f in facts {
-        if let Some(r) = units.index.get(&f.organisation_id) {
-            g.record(*r, type_col(f.kind), f);
+        if let Some(r) = units.of(f) {
+            g.record(r, type_col(f.kind), f);
         }
     }
     g.finish()
@@ -277,8 +316,8 @@ fn t03(facts: &[&Fact], units: &Units, planned: &[(i64, InterventionType, i64)])
     );
     let mut g = Grid::new(None, Label::msg("report-organisation"), rows, cols, Percent::None);
     for f in facts {
-        if let Some(r) = units.index.get(&f.organisation_id) {
-            g.record(*r, type_col(f.kind), f);
+        if let Some(r) = units.of(f) {
+            g.record(r, type_col(f.kind), f);
         }
     }
     let mut per_org: HashMap<i64, i64> = HashMap::default();
@@ -311,16 +350,22 @@ fn by_unit_grid(
 }
 
 fn t04(facts: &[&Fact], units: &Units) -> Vec<Grid> {
-    let subs = || cats("substance", Substance::ALL, |s| s.code());
-    let idx = |s: Option<Substance>| s.map(|s| pos(Substance::ALL, &s));
-    vec![
-        by_unit_grid(Some(Label::msg("report-t04-start")), "report-substance", subs(), units, facts, |f| {
-            idx(f.substance_start)
-        }),
-        by_unit_grid(Some(Label::msg("report-t04-current")), "report-substance", subs(), units, facts, |f| {
-            idx(f.substance_current)
-        }),
-    ]
+    let n = Substance::ALL.len();
+    let grid = |title: &str| {
+        let rows = with(cats("substance", Substance::ALL, |s| s.code()), [missing(), total()]);
+        let cols = with(units.lines.clone(), [total()]);
+        Grid::new(Some(Label::msg(title)), Label::msg("report-substance"), rows, cols, Percent::OfColumn)
+    };
+    let (mut start, mut current) = (grid("report-t04-start"), grid("report-t04-current"));
+    let row = |s: Option<Substance>| s.map_or(n, |s| pos(Substance::ALL, &s));
+    // One pass for both grids.
+    for f in facts {
+        if let Some(c) = units.of(f) {
+            start.record(row(f.substance_start), c, f);
+            current.record(row(f.substance_current), c, f);
+        }
+    }
+    vec![start.finish(), current.finish()]
 }
 
 fn t05(facts: &[&Fact], units: &Units) -> Grid {
@@ -430,23 +475,27 @@ fn t10(ended: &[&Fact]) -> Grid {
 }
 
 fn t11(ended: &[&Fact]) -> Vec<Grid> {
-    let section = |code: &str, band: fn(&Fact) -> Option<Band>| {
+    let section = |code: &str| {
         let rows = with(cats("band", Band::ALL, |b| b.code()), [missing(), total()]);
-        let mut g = Grid::new(
+        Grid::new(
             Some(Label::msg(format!("report-section-{code}"))),
             Label::msg("report-score"),
             rows,
             conclusion_cols(),
             Percent::OfColumn,
-        );
-        for f in ended {
-            if let Some(c) = conclusion_col(f) {
-                g.record(band(f).map_or(Band::ALL.len(), |b| pos(Band::ALL, &b)), c, f);
+        )
+    };
+    let mut sections = [section("a"), section("b"), section("c")];
+    let row = |b: Option<Band>| b.map_or(Band::ALL.len(), |b| pos(Band::ALL, &b));
+    // One pass for the three sections.
+    for f in ended {
+        if let Some(c) = conclusion_col(f) {
+            for (g, band) in sections.iter_mut().zip([f.section_a, f.section_b, f.section_c]) {
+                g.record(row(band), c, f);
             }
         }
-        g.finish()
-    };
-    vec![section("a", |f| f.section_a), section("b", |f| f.section_b), section("c", |f| f.section_c)]
+    }
+    sections.into_iter().map(Grid::finish).collect()
 }
 
 fn t12(ended: &[&Fact]) -> Grid {
@@ -460,10 +509,9 @@ fn t12(ended: &[&Fact]) -> Grid {
     g.finish()
 }
 
-fn t13(facts: &[&Fact], units: &Units) -> Grid {
+fn t13(ended: &[&Fact], units: &Units) -> Grid {
     let rows = cats("evaluation", OverallEvaluation::ALL, |e| e.code());
-    let ended: Vec<&Fact> = facts.iter().copied().filter(|f| f.ending.is_some()).collect();
-    by_unit_grid(None, "report-evaluation", rows, units, &ended, |f| {
+    by_unit_grid(None, "report-evaluation", rows, units, ended, |f| {
         f.evaluation.map(|e| pos(OverallEvaluation::ALL, &e))
     })
 }
@@ -471,30 +519,48 @@ fn t13(facts: &[&Fact], units: &Units) -> Grid {
 /// Headline figures: counts with the percentage of their own base, then the budget.
 fn t14(input: &Input) -> Grid {
     let facts = &input.facts;
-    let ended = facts.iter().filter(|f| f.ending.is_some()).count() as u64;
-    let relapse_known = facts.iter().filter(|f| f.relapses.is_some()).count() as u64;
-    let evaluated = facts.iter().filter(|f| f.ending.is_some() && f.evaluation.is_some()).count() as u64;
-    let count = |p: &dyn Fn(&Fact) -> bool| facts.iter().filter(|f| p(f)).count() as u64;
+    // One pass for every figure.
+    #[derive(Default)]
+    struct Counts {
+        ended: u64,
+        relapse_known: u64,
+        evaluated: u64,
+        no_relapses: u64,
+        completed: u64,
+        positive: u64,
+        interrupted: u64,
+        evaluated_positive: u64,
+        contracts: u64,
+    }
+    let mut n = Counts::default();
+    for f in facts {
+        n.relapse_known += u64::from(f.relapses.is_some());
+        n.no_relapses += u64::from(f.relapses == Some(RelapseBucket::Nessuna));
+        let Some(ending) = f.ending else { continue };
+        n.ended += 1;
+        n.evaluated += u64::from(f.evaluation.is_some());
+        n.evaluated_positive += u64::from(f.evaluation == Some(OverallEvaluation::Positiva));
+        n.contracts += u64::from(f.contract.is_some());
+        match ending {
+            Ending::Positive(p) => {
+                n.positive += 1;
+                n.completed += u64::from(p == PositiveOutcome::Completato);
+            }
+            Ending::Interrupted(_) => n.interrupted += 1,
+        }
+    }
     let planned: i64 = input.planned.iter().map(|(_, _, n)| n).sum();
     let activated = facts.len() as u64;
     let figures: Vec<(&str, Cell, Option<u64>)> = vec![
         ("attivati", Cell::Count(activated), None),
         ("previsti", Cell::Fixed(planned), None),
         ("differenza", Cell::Signed(activated as i64 - planned), None),
-        ("senza_ricadute", Cell::Count(count(&|f| f.relapses == Some(RelapseBucket::Nessuna))), Some(relapse_known)),
-        (
-            "completati",
-            Cell::Count(count(&|f| f.ending == Some(Ending::Positive(PositiveOutcome::Completato)))),
-            Some(ended),
-        ),
-        ("conclusi_positivamente", Cell::Count(count(&|f| matches!(f.ending, Some(Ending::Positive(_))))), Some(ended)),
-        ("interrotti", Cell::Count(count(&|f| matches!(f.ending, Some(Ending::Interrupted(_))))), Some(ended)),
-        (
-            "valutazione_positiva",
-            Cell::Count(count(&|f| f.ending.is_some() && f.evaluation == Some(OverallEvaluation::Positiva))),
-            Some(evaluated),
-        ),
-        ("contratti", Cell::Count(count(&|f| f.ending.is_some() && f.contract.is_some())), Some(ended)),
+        ("senza_ricadute", Cell::Count(n.no_relapses), Some(n.relapse_known)),
+        ("completati", Cell::Count(n.completed), Some(n.ended)),
+        ("conclusi_positivamente", Cell::Count(n.positive), Some(n.ended)),
+        ("interrotti", Cell::Count(n.interrupted), Some(n.ended)),
+        ("valutazione_positiva", Cell::Count(n.evaluated_positive), Some(n.evaluated)),
+        ("contratti", Cell::Count(n.contracts), Some(n.ended)),
         ("budget_assegnato", Cell::Money(input.budget.allocated), None),
         ("budget_impegnato", Cell::Money(input.budget.committed), None),
         ("budget_erogato", Cell::Money(input.budget.paid), None),
@@ -579,7 +645,9 @@ fn t15(facts: &[&Fact]) -> Grid {
     }
     let mut g = Grid::new(None, Label::msg("report-conclusion"), rows, cols, Percent::None);
     let total_row = PositiveOutcome::ALL.len() + 1;
-    let mut spans: HashMap<(usize, usize), Durations> = HashMap::default();
+    // One group per (row, type or total): a small array, indexed directly.
+    let width = TYPES.len() + 1;
+    let mut spans: Vec<Durations> = (0..(total_row + 1) * width).map(|_| Durations::default()).collect();
     for f in facts {
         let (Some(ending), Some(start), Some(end)) = (f.ending, f.start, f.end) else { continue };
         let r = match ending {
@@ -589,12 +657,13 @@ fn t15(facts: &[&Fact]) -> Grid {
         let t = type_col(f.kind);
         g.record(r, t * 3, f);
         let d = tenths_of_months(start, end);
-        for key in [(r, t), (r, TYPES.len()), (total_row, t), (total_row, TYPES.len())] {
-            spans.entry(key).or_default().add(d);
+        for (r, t) in [(r, t), (r, TYPES.len()), (total_row, t), (total_row, TYPES.len())] {
+            spans[r * width + t].add(d);
         }
     }
     let mut g = g.finish();
-    for ((r, t), d) in spans {
+    for (i, d) in spans.iter().enumerate() {
+        let (r, t) = (i / width, i % width);
         if let Some((mean, median)) = d.mean_median() {
             g.cells[r][t * 3 + 1] = Cell::Months(mean);
             g.cells[r][t * 3 + 2] = Cell::Months(median);
