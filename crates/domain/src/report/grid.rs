@@ -159,6 +159,15 @@ impl Grid {
         slot.1 = slot.1.wrapping_add(u32::from(f.key));
     }
 
+    /// Adds the records another grid of the same table tallied (over other facts) to this one's.
+    pub fn absorb(&mut self, other: &Grid) {
+        debug_assert_eq!(self.tally.len(), other.tally.len(), "grids of the same table");
+        for (a, b) in self.tally.iter_mut().zip(&other.tally) {
+            a.0 += b.0;
+            a.1 = a.1.wrapping_add(b.1);
+        }
+    }
+
     /// Moves the tallied records into the cells and their keys.
     fn fold_tally(&mut self) {
         let nc = self.columns.len();
