@@ -60,6 +60,40 @@ pub enum Permission {
     OwnPage,
 }
 
+impl Permission {
+    /// Every permission (the role tests go through all of them).
+    pub const ALL: [Permission; 25] = {
+        use Permission::*;
+        [
+            ViewPersons,
+            ViewIdentity,
+            RegisterPerson,
+            ManageEpisodes,
+            ManageConsents,
+            ManageOrganisations,
+            ManageUsers,
+            ViewAudit,
+            ViewProgrammes,
+            ManageProgrammes,
+            ManageInterventions,
+            RecordPayments,
+            TutorInterventions,
+            ManageInstruments,
+            ViewReports,
+            ExtractData,
+            ImportHistory,
+            ManageProjects,
+            ManageOpportunities,
+            ViewOpportunities,
+            BreakGlass,
+            ReadNotifications,
+            OwnExactFigures,
+            ReportObjectiveProgress,
+            OwnPage,
+        ]
+    };
+}
+
 /// The permission table. Administrators manage accounts, not clinical records; analysts see
 /// no identities; tutors see only the interventions they tutor (a later capability).
 pub fn allows(role: Role, p: Permission) -> bool {
@@ -238,34 +272,7 @@ mod tests {
 
     #[test]
     fn the_person_has_only_their_own_page() {
-        let every = [
-            ViewPersons,
-            ViewIdentity,
-            RegisterPerson,
-            ManageEpisodes,
-            ManageConsents,
-            ManageOrganisations,
-            ManageUsers,
-            ViewAudit,
-            ViewProgrammes,
-            ManageProgrammes,
-            ManageInterventions,
-            RecordPayments,
-            TutorInterventions,
-            ManageInstruments,
-            ViewReports,
-            ExtractData,
-            ImportHistory,
-            ManageProjects,
-            ManageOpportunities,
-            ViewOpportunities,
-            BreakGlass,
-            ReadNotifications,
-            OwnExactFigures,
-            ReportObjectiveProgress,
-            OwnPage,
-        ];
-        let granted: Vec<Permission> = every.into_iter().filter(|p| allows(Role::Persona, *p)).collect();
+        let granted: Vec<Permission> = Permission::ALL.into_iter().filter(|p| allows(Role::Persona, *p)).collect();
         assert_eq!(granted, vec![OwnPage]);
         assert!(Role::ALL.iter().filter(|r| allows(**r, OwnPage)).eq([Role::Persona].iter()));
         assert_eq!(Role::grantable("persona"), None, "only an invitation makes a person's account");
