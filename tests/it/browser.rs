@@ -759,3 +759,73 @@ async fn a_person_activates_their_page_on_a_phone_and_revokes_a_consent() {
     );
     b.close().await.expect("close browser");
 }
+
+/// At 390 px (a phone) no page of the working day scrolls sideways: a wide table scrolls inside
+/// its own box, the page does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn working_pages_fit_a_phone_screen() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let coordinator = app.actor("coordinatore").await;
+    let person = app.svc.followed(&anna).await.expect("followed")[0].id;
+    let intervention = app.svc.organisation_interventions(&anna).await.expect("interventions")[0].id;
+    let mut project = None;
+    for p in app.svc.followed(&anna).await.expect("followed") {
+        if let Some(pr) = app.svc.projects_of_person(&anna, p.id).await.expect("projects").first() {
+            project = Some(pr.id);
+            break;
+        }
+    }
+    let project = project.expect("a demo project");
+    let programme = app.svc.programmes(&coordinator).await.expect("programmes")[0].id;
+    let base = serve(&app).await;
+    let b = browser(&d).await;
+    b.set_window_size(390, 844).await.expect("phone-sized window");
+    let mut wide = Vec::new();
+    let pages: [(&str, Vec<String>); 3] = [
+        (
+            "anna",
+            vec![
+                "/home".into(),
+                "/persone".into(),
+                format!("/persone/{person}"),
+                "/interventi".into(),
+                format!("/interventi/{intervention}"),
+                format!("/progetti/{project}"),
+                "/segnalazioni".into(),
+                "/opportunita".into(),
+                "/programmi".into(),
+                "/account".into(),
+            ],
+        ),
+        (
+            "coordinatore",
+            vec![format!("/programmi/{programme}"), "/rete".into(), format!("/report?programme_id={programme}")],
+        ),
+        ("auditor", vec!["/audit".into(), "/audit/emergenze".into()]),
+    ];
+    for (user, paths) in pages {
+        login(&b, &base, user).await;
+        for path in paths {
+            b.goto(&format!("{base}{path}")).await.expect("page");
+            b.wait().for_element(Locator::Css("main")).await.expect("main");
+            let overflow = b
+                .execute(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                    vec![],
+                )
+                .await
+                .expect("script")
+                .as_i64()
+                .unwrap_or(0);
+            if overflow > 0 {
+                wide.push(format!("{path} ({user}): {overflow} px too wide"));
+            }
+        }
+        sign_out(&b).await;
+    }
+    save_screenshot(&b, "phone-signed-out").await;
+    assert!(wide.is_empty(), "pages that scroll sideways at 390 px:\n{}", wide.join("\n"));
+    b.close().await.expect("close browser");
+}

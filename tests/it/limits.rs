@@ -100,3 +100,33 @@ async fn control_characters_are_refused_with_the_field_named_never_a_500() {
     // Line breaks and tabs are text: a search with them is an ordinary search.
     assert_eq!(browser.get("/persone?q=Rossi%0A").await.status, StatusCode::OK);
 }
+
+/// The router's own refusals (an unknown address, a path id that is not a number, a method the
+/// route does not take) are answered like every other error: a page in the user's language, or
+/// the API's JSON — never bare English text or an empty body.
+#[tokio::test]
+async fn unknown_addresses_and_malformed_ids_get_a_page_or_json() {
+    let app = TestApp::new().await;
+    let page = app.login("anna").await;
+    let r = page.get("/non-esiste").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{:?}", r.header("content-type"));
+    assert!(r.body.contains("non esiste"), "{}", r.body);
+    let r = page.get("/progetti/abc").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("L’indirizzo richiesto non è valido"), "{}", r.body);
+    let r = app.client().get("/persone/abc").await;
+    assert!(r.header("content-type").is_some_and(|t| t.starts_with("text/html")), "signed out too");
+    let api = app.api_client("anna").await;
+    for (path, status, code) in [
+        ("/api/v1/niente", StatusCode::NOT_FOUND, "not_found"),
+        ("/api/v1/persons/abc", StatusCode::BAD_REQUEST, "bad_request"),
+    ] {
+        let r = api.get(path).await;
+        assert_eq!(r.status, status, "{path}");
+        assert_eq!(r.json()["error"]["code"], code, "{path}: {}", r.body);
+    }
+    let r = api.json("DELETE", "/api/v1/persons", serde_json::json!({})).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+}

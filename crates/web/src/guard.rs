@@ -178,6 +178,36 @@ fn field_refusal(state: &AppState, req: &Request, field: &str) -> Response {
 
 /// Whether the request is an API call, and the language to answer in: machine clients get
 /// English unless they ask (`Accept-Language`), browsers their language cookie.
+/// Axum's own refusals (an unknown address, an id in the path that is not a number, a method a
+/// route does not take) come as bare English text or nothing: they are answered like every other
+/// error, a page in the user's language or the API's JSON.
+pub async fn plain_refusals(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (api, lang) = caller(&req);
+    let res = next.run(req).await;
+    let status = res.status();
+    if !status.is_client_error() {
+        return res;
+    }
+    let bare = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.to_str().is_ok_and(|t| t.starts_with("text/plain")));
+    if !bare {
+        return res;
+    }
+    let (code, key) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "err-not-found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "err-method-not-allowed"),
+        _ => ("bad_request", "err-bad-request"),
+    };
+    if api {
+        let message = state.ui.t(lang, key);
+        (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "fields": []}}))).into_response()
+    } else {
+        crate::pages::error_page(&state, lang, status, key)
+    }
+}
+
 fn caller(req: &Request) -> (bool, Lang) {
     if req.uri().path().starts_with("/api/") {
         let lang = req

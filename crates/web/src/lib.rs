@@ -12,7 +12,7 @@ pub mod report_view;
 mod session;
 mod views;
 
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
 use percorsi_service::Service;
 use std::sync::Arc;
@@ -67,6 +67,8 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         .nest("/api/v1", api::routes(state.clone()))
         .merge(ops::routes())
         .route("/metrics", axum::routing::get(metrics::render))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::plain_refusals))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state.clone())
         // Our own limits replace axum's 2 MiB default, which would cut imports short.

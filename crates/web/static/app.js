@@ -22,6 +22,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const s = e.detail.target.querySelector(".error-summary[tabindex]");
     if (s) s.focus();
   });
+  // Print buttons (the page also prints from the browser's menu without this).
+  document.querySelectorAll("[data-print]").forEach((b) => {
+    b.hidden = false;
+    b.addEventListener("click", () => window.print());
+  });
   // Move focus to the error summary so keyboard and screen-reader users hear what went wrong.
   const summary = document.querySelector(".error-summary[tabindex]");
   if (summary) summary.focus();

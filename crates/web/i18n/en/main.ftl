@@ -1322,3 +1322,5 @@ invitation-accept-submit = Activate
 err-invitation-invalid = the code does not work: check that you typed it right, or ask your case manager for a new one (each code works for 14 days, once).
 flash-invitation-accepted = Your page is active: sign in with the username and password you chose.
 notif-consent-revoked = The person revoked the consent given to { $organisation } (purpose: { $purpose }): the data it covered are no longer visible.
+err-method-not-allowed = This operation cannot be done at this address.
+err-bad-request = The address asked for is not valid: check the link, or go back to the previous page.

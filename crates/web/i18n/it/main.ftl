@@ -1322,3 +1322,5 @@ invitation-accept-submit = Attiva
 err-invitation-invalid = il codice non funziona: controlla di averlo scritto bene, oppure chiedi al tuo case manager un codice nuovo (ogni codice vale 14 giorni e una volta sola).
 flash-invitation-accepted = La tua pagina è attiva: entra con il nome utente e la password che hai scelto.
 notif-consent-revoked = La persona ha revocato il consenso dato a { $organisation } (finalità: { $purpose }): i dati coperti da quel consenso non sono più visibili.
+err-method-not-allowed = Questa operazione non si può fare da questo indirizzo.
+err-bad-request = L’indirizzo richiesto non è valido: controlla il collegamento, o torna alla pagina precedente.
