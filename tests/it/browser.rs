@@ -811,16 +811,21 @@ async fn working_pages_fit_a_phone_screen() {
             b.goto(&format!("{base}{path}")).await.expect("page");
             b.wait().for_element(Locator::Css("main")).await.expect("main");
             let overflow = b
-                .execute(
-                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-                    vec![],
-                )
+                .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
                 .await
                 .expect("script")
                 .as_i64()
                 .unwrap_or(0);
             if overflow > 0 {
-                wide.push(format!("{path} ({user}): {overflow} px too wide"));
+                // The elements sticking out, to say where to look.
+                let culprits = b
+                    .execute(
+                        "const w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect().right > w + 1 && !e.closest('.table-wrap')).slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '')).join(', ');",
+                        vec![],
+                    )
+                    .await
+                    .expect("script");
+                wide.push(format!("{path} ({user}): {overflow} px too wide: {}", culprits.as_str().unwrap_or("")));
             }
         }
         sign_out(&b).await;

@@ -115,7 +115,12 @@ async fn unknown_addresses_and_malformed_ids_get_a_page_or_json() {
     let r = page.get("/progetti/abc").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("L’indirizzo richiesto non è valido"), "{}", r.body);
-    let r = app.client().get("/persone/abc").await;
+    // Attributes given to the field macro arrive as attributes, not as escaped text.
+    let form = page.get("/persone/nuova").await;
+    assert!(form.body.contains("maxlength=\"16\""), "the fiscal code field is limited to 16 characters");
+    assert!(!form.body.contains("&quot;16&quot;"));
+    let r = app.client().get("/pagina-inesistente").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.header("content-type").is_some_and(|t| t.starts_with("text/html")), "signed out too");
     let api = app.api_client("anna").await;
     for (path, status, code) in [

@@ -188,10 +188,8 @@ pub async fn plain_refusals(State(state): State<AppState>, req: Request, next: N
     if !status.is_client_error() {
         return res;
     }
-    let bare = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_none_or(|v| v.to_str().is_ok_and(|t| t.starts_with("text/plain")));
+    let bare =
+        res.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.to_str().is_ok_and(|t| t.starts_with("text/plain")));
     if !bare {
         return res;
     }
@@ -202,7 +200,8 @@ pub async fn plain_refusals(State(state): State<AppState>, req: Request, next: N
     };
     if api {
         let message = state.ui.t(lang, key);
-        (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "fields": []}}))).into_response()
+        (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "fields": []}})))
+            .into_response()
     } else {
         crate::pages::error_page(&state, lang, status, key)
     }
