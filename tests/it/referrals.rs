@@ -82,3 +82,21 @@ async fn a_referral_is_accepted_only_under_a_recorded_consent() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The working day's pages say where one is: the menu marks the section of the page shown;
+/// the referral list names its reason column for what it is.
+#[tokio::test]
+async fn the_menu_marks_the_current_section_and_referrals_name_their_reason() {
+    let app = TestApp::new().await;
+    let anna = app.login("anna").await;
+    let person = app.svc.followed(&app.actor("anna").await).await.expect("followed")[0].id;
+    let page = anna.get(&format!("/persone/{person}")).await;
+    assert!(page.body.contains(r#"<a href="/persone" aria-current="page">"#), "the People entry is current");
+    assert!(!page.body.contains(r#"<a href="/home" aria-current="page">"#));
+    let new = anna.get("/persone/nuova").await;
+    assert!(new.body.contains(r#"<a href="/persone/nuova" aria-current="page">"#));
+    assert!(!new.body.contains(r#"<a href="/persone" aria-current="page">"#), "only the closest entry");
+    let referrals = anna.get("/segnalazioni").await;
+    assert!(referrals.body.contains("Motivo della segnalazione"), "{}", referrals.body);
+    assert!(!referrals.body.contains("Motivo della modifica"));
+}

@@ -68,15 +68,18 @@ impl I18n {
 
     /// The message for `key`, or the key itself when missing (visible, never a crash).
     pub fn t(&self, lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+        /// The arguments that are counts.
+        const COUNTS: [&str; 7] = ["n", "count", "in_care", "projects", "referrals", "placements", "days"];
         let b = self.bundle(lang);
         let Some(pattern) = b.get_message(key).and_then(|m| m.value()) else {
             return key.to_string();
         };
         let mut fargs = FluentArgs::new();
         for (k, v) in args {
-            // `n` is a count: as a number it selects the plural form (`[one]` / `*[other]`).
+            // Counts are numbers, so that they select the plural form (`[0]`, `[one]`,
+            // `*[other]`); other arguments stay text (a code such as "007" keeps its zeros).
             match v.parse::<i64>() {
-                Ok(n) if *k == "n" => fargs.set(*k, n),
+                Ok(n) if COUNTS.contains(k) => fargs.set(*k, n),
                 _ => fargs.set(*k, v.clone()),
             }
         }
@@ -178,6 +181,25 @@ mod tests {
         let i = I18n::new();
         assert_eq!(i.t(Lang::It, "nav-persons", &[]), "Persone");
         assert_eq!(i.t(Lang::En, "nav-persons", &[]), "People");
+    }
+
+    #[test]
+    fn counts_choose_their_plural_form_and_codes_keep_their_zeros() {
+        let i = I18n::new();
+        let args = |v: [&str; 5]| -> Vec<(&str, String)> {
+            ["in_care", "projects", "referrals", "days", "placements"].into_iter().zip(v.map(String::from)).collect()
+        };
+        assert_eq!(
+            i.t(Lang::It, "dashboard-own", &args(["1", "2", "0", "0", "1"])),
+            "Il vostro ente: una persona in carico, 2 progetti in corso, nessuna segnalazione da valutare, un inserimento in corso."
+        );
+        assert_eq!(
+            i.t(Lang::En, "dashboard-own", &args(["3", "1", "2", "9", "0"])),
+            "Your organisation: 3 people in care, one project in progress, 2 referrals to assess (total wait 9 days), no placement in progress."
+        );
+        assert_eq!(i.t(Lang::It, "persons-count", &[("count", "1".into())]), "Una persona");
+        let code = i.t(Lang::It, "notif-referral-accepted", &[("to", "SerD".into()), ("code", "007".into())]);
+        assert!(code.ends_with("007"), "{code}");
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub const CSRF_FIELD: &str = "_csrf";
 pub struct SessionState {
     pub token: String,
     pub info: SessionInfo,
+    /// The page asked for (the menu marks the section it belongs to).
+    pub path: String,
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -62,7 +64,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let (mut parts, body) = req.into_parts();
     let session = match cookie(&parts.headers, session_cookie(state.ui.secure_cookies)) {
         Some(token) => match state.svc.session(&token).await {
-            Ok(Some(info)) => Some(Arc::new(SessionState { token, info })),
+            Ok(Some(info)) => Some(Arc::new(SessionState { token, info, path: parts.uri.path().to_string() })),
             Ok(None) => None,
             // A failure is the error page of its kind (503 with the reason when the database
             // is unavailable), never an anonymous page.

@@ -932,7 +932,21 @@ dashboard-in-care = People in care
 dashboard-projects = Projects in progress
 dashboard-referrals = Referrals to assess
 dashboard-placements = Placements in progress
-dashboard-own = Your organisation: { $in_care } people in care, { $projects } projects in progress, { $referrals } referrals to assess (total wait { $days } days), { $placements } placements in progress.
+dashboard-own = Your organisation: { $in_care ->
+        [one] one person in care
+       *[other] { $in_care } people in care
+    }, { $projects ->
+        [one] one project in progress
+       *[other] { $projects } projects in progress
+    }, { $referrals ->
+        [0] no referral to assess
+        [one] one referral to assess (waiting { $days } days)
+       *[other] { $referrals } referrals to assess (total wait { $days } days)
+    }, { $placements ->
+        [0] no placement in progress
+        [one] one placement in progress
+       *[other] { $placements } placements in progress
+    }.
 groups-title = Permanent coordination groups
 groups-members = Member organisations
 groups-none = No group.
@@ -1324,3 +1338,5 @@ flash-invitation-accepted = Your page is active: sign in with the username and p
 notif-consent-revoked = The person revoked the consent given to { $organisation } (purpose: { $purpose }): the data it covered are no longer visible.
 err-method-not-allowed = This operation cannot be done at this address.
 err-bad-request = The address asked for is not valid: check the link, or go back to the previous page.
+
+referral-reason = Reason for the referral

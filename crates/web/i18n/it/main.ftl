@@ -932,7 +932,21 @@ dashboard-in-care = Persone in carico
 dashboard-projects = Progetti in corso
 dashboard-referrals = Segnalazioni da valutare
 dashboard-placements = Inserimenti in corso
-dashboard-own = Il vostro ente: { $in_care } persone in carico, { $projects } progetti in corso, { $referrals } segnalazioni da valutare (attesa complessiva { $days } giorni), { $placements } inserimenti in corso.
+dashboard-own = Il vostro ente: { $in_care ->
+        [one] una persona in carico
+       *[other] { $in_care } persone in carico
+    }, { $projects ->
+        [one] un progetto in corso
+       *[other] { $projects } progetti in corso
+    }, { $referrals ->
+        [0] nessuna segnalazione da valutare
+        [one] una segnalazione da valutare (in attesa da { $days } giorni)
+       *[other] { $referrals } segnalazioni da valutare (attesa complessiva { $days } giorni)
+    }, { $placements ->
+        [0] nessun inserimento in corso
+        [one] un inserimento in corso
+       *[other] { $placements } inserimenti in corso
+    }.
 groups-title = Gruppi permanenti di coordinamento
 groups-members = Enti membri
 groups-none = Nessun gruppo.
@@ -1324,3 +1338,5 @@ flash-invitation-accepted = La tua pagina è attiva: entra con il nome utente e 
 notif-consent-revoked = La persona ha revocato il consenso dato a { $organisation } (finalità: { $purpose }): i dati coperti da quel consenso non sono più visibili.
 err-method-not-allowed = Questa operazione non si può fare da questo indirizzo.
 err-bad-request = L’indirizzo richiesto non è valido: controlla il collegamento, o torna alla pagina precedente.
+
+referral-reason = Motivo della segnalazione

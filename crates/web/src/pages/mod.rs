@@ -139,6 +139,34 @@ pub fn routes(state: AppState) -> Router<AppState> {
 }
 
 /// What every page's layout needs: language, user, acting organisation and role, navigation.
+/// The menu's addresses: a page belongs to the longest one its path starts with.
+const MENU: [&str; 16] = [
+    "/io",
+    "/home",
+    "/persone",
+    "/persone/nuova",
+    "/segnalazioni",
+    "/notifiche",
+    "/interventi",
+    "/programmi",
+    "/opportunita",
+    "/report",
+    "/rete",
+    "/admin/enti",
+    "/admin/utenti",
+    "/admin/schede",
+    "/audit",
+    "/audit/emergenze",
+];
+
+/// The menu entry of the page at `path` (marked `aria-current="page"`).
+fn menu_entry(path: &str) -> Option<&'static str> {
+    MENU.iter()
+        .copied()
+        .filter(|m| path == *m || path.strip_prefix(m).is_some_and(|rest| rest.starts_with('/')))
+        .max_by_key(|m| m.len())
+}
+
 pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title: &str, msg: Option<&str>) -> Value {
     let actor = session.and_then(|s| s.info.actor.clone());
     let role = actor.as_ref().map(|a| a.role);
@@ -166,6 +194,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
         },
         is_analyst => can(Permission::ExtractData),
         flash => flash,
+        menu_current => session.and_then(|s| menu_entry(&s.path)),
     }
 }
 
@@ -381,4 +410,20 @@ pub struct MsgQuery {
     pub next: Option<String>,
     pub verify: Option<String>,
     pub before: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::menu_entry;
+
+    #[test]
+    fn a_page_belongs_to_the_longest_menu_entry_it_starts_with() {
+        assert_eq!(menu_entry("/persone/6"), Some("/persone"));
+        assert_eq!(menu_entry("/persone/nuova"), Some("/persone/nuova"));
+        assert_eq!(menu_entry("/audit/emergenze"), Some("/audit/emergenze"));
+        assert_eq!(menu_entry("/audit"), Some("/audit"));
+        assert_eq!(menu_entry("/interventi/8/schede/pre"), Some("/interventi"));
+        assert_eq!(menu_entry("/personeX"), None);
+        assert_eq!(menu_entry("/progetti/1"), None);
+    }
 }
