@@ -768,7 +768,8 @@ async fn working_pages_fit_a_phone_screen() {
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
     let coordinator = app.actor("coordinatore").await;
-    let person = app.svc.followed(&anna).await.expect("followed")[0].id;
+    let people: Vec<String> =
+        app.svc.followed(&anna).await.expect("followed").iter().map(|p| format!("/persone/{}", p.id)).collect();
     let intervention = app.svc.organisation_interventions(&anna).await.expect("interventions")[0].id;
     let mut project = None;
     for p in app.svc.followed(&anna).await.expect("followed") {
@@ -789,7 +790,6 @@ async fn working_pages_fit_a_phone_screen() {
             vec![
                 "/home".into(),
                 "/persone".into(),
-                format!("/persone/{person}"),
                 "/interventi".into(),
                 format!("/interventi/{intervention}"),
                 format!("/progetti/{project}"),
@@ -797,7 +797,10 @@ async fn working_pages_fit_a_phone_screen() {
                 "/opportunita".into(),
                 "/programmi".into(),
                 "/account".into(),
-            ],
+            ]
+            .into_iter()
+            .chain(people)
+            .collect(),
         ),
         (
             "coordinatore",
@@ -820,7 +823,7 @@ async fn working_pages_fit_a_phone_screen() {
                 // The elements sticking out, to say where to look.
                 let culprits = b
                     .execute(
-                        "const w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect().right > w + 1 && !e.closest('.table-wrap')).slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '')).join(', ');",
+                        "const w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > w + 1 && !(e.parentElement && e.parentElement.closest('.table-wrap') && getComputedStyle(e).position !== 'absolute')).slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '')).join(', ');",
                         vec![],
                     )
                     .await
