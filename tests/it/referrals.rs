@@ -38,6 +38,12 @@ async fn a_referral_is_accepted_only_under_a_recorded_consent() {
     let notes = sara.get("/api/v1/notifications").await.json();
     assert!(notes.as_array().is_some_and(|n| n.iter().any(|x| x["message"] == "notif-referral-received")));
 
+    // The triage page offers "accept" only once it can work, and says what is missing.
+    let page = app.login("sara").await.get("/segnalazioni").await;
+    assert!(page.body.contains(&format!("id=\"needs-consent-{id}\"")), "the missing consent is said");
+    let form = page.body.split(&format!("/segnalazioni/{id}/esito")).nth(1).and_then(|f| f.split("</form>").next()).expect("the decision form");
+    assert!(!form.contains("value=\"accettata\""), "no accept button without consent");
+
     // Accepting needs the consent; declining needs a reason.
     let r = sara.json("POST", &format!("/api/v1/referrals/{id}/decision"), json!({"decision": "accettata"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -52,6 +58,9 @@ async fn a_referral_is_accepted_only_under_a_recorded_consent() {
                          "expiry_date": (today + chrono::Duration::days(365)).format("%Y-%m-%d").to_string()});
     let r = anna.json("POST", &format!("/api/v1/persons/{person}/consents"), consent).await;
     assert!(r.status.is_success(), "{}", r.body);
+    let page = app.login("sara").await.get("/segnalazioni").await;
+    let form = page.body.split(&format!("/segnalazioni/{id}/esito")).nth(1).and_then(|f| f.split("</form>").next()).expect("the decision form");
+    assert!(form.contains("value=\"accettata\""), "accept is offered once the consent is recorded");
     let r = sara.json("POST", &format!("/api/v1/referrals/{id}/decision"), json!({"decision": "accettata"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert_eq!(sara.get(&format!("/api/v1/persons/{person}")).await.status, StatusCode::OK);

@@ -1340,3 +1340,4 @@ err-method-not-allowed = This operation cannot be done at this address.
 err-bad-request = The address asked for is not valid: check the link, or go back to the previous page.
 
 referral-reason = Reason for the referral
+referral-needs-consent-hint = To accept it, the person's consent for your organisation is needed: ask the organisation that referred them to record it. Meanwhile you can decline it, giving the reason.

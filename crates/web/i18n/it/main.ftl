@@ -1340,3 +1340,4 @@ err-method-not-allowed = Questa operazione non si può fare da questo indirizzo.
 err-bad-request = L’indirizzo richiesto non è valido: controlla il collegamento, o torna alla pagina precedente.
 
 referral-reason = Motivo della segnalazione
+referral-needs-consent-hint = Per accettarla serve il consenso della persona per il vostro ente: chiedete all’ente che l’ha segnalata di registrarlo. Intanto potete non accoglierla, indicando il motivo.

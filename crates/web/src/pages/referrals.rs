@@ -36,14 +36,18 @@ async fn render_list(
     msg: Option<&str>,
     failed: Option<(i64, Vec<crate::i18n::FieldMessage>)>,
 ) -> Response {
-    let list = match state.svc.referrals(&auth.actor).await {
+    let lists = match state.svc.referrals(&auth.actor).await {
+        Ok(l) => state.svc.acceptable_referrals(&auth.actor).await.map(|a| (l, a)),
+        Err(e) => Err(e),
+    };
+    let (list, acceptable) = match lists {
         Ok(l) => l,
         Err(e) => return fail(state, auth.lang, e),
     };
     let status = if failed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let (failed_id, error_list) = failed.unwrap_or((0, Vec::new()));
     let ctx = context! {
-        ..context! { referrals => list, own => auth.actor.organisation_id, failed_id => failed_id, error_list => error_list },
+        ..context! { referrals => list, acceptable => acceptable, own => auth.actor.organisation_id, failed_id => failed_id, error_list => error_list },
         ..base(state, auth.lang, Some(&auth.session), "referrals-title", msg),
     };
     state.ui.render(status, "referrals/list.html", ctx)
