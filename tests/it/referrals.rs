@@ -41,7 +41,12 @@ async fn a_referral_is_accepted_only_under_a_recorded_consent() {
     // The triage page offers "accept" only once it can work, and says what is missing.
     let page = app.login("sara").await.get("/segnalazioni").await;
     assert!(page.body.contains(&format!("id=\"needs-consent-{id}\"")), "the missing consent is said");
-    let form = page.body.split(&format!("/segnalazioni/{id}/esito")).nth(1).and_then(|f| f.split("</form>").next()).expect("the decision form");
+    let form = page
+        .body
+        .split(&format!("/segnalazioni/{id}/esito"))
+        .nth(1)
+        .and_then(|f| f.split("</form>").next())
+        .expect("the decision form");
     assert!(!form.contains("value=\"accettata\""), "no accept button without consent");
 
     // Accepting needs the consent; declining needs a reason.
@@ -59,7 +64,12 @@ async fn a_referral_is_accepted_only_under_a_recorded_consent() {
     let r = anna.json("POST", &format!("/api/v1/persons/{person}/consents"), consent).await;
     assert!(r.status.is_success(), "{}", r.body);
     let page = app.login("sara").await.get("/segnalazioni").await;
-    let form = page.body.split(&format!("/segnalazioni/{id}/esito")).nth(1).and_then(|f| f.split("</form>").next()).expect("the decision form");
+    let form = page
+        .body
+        .split(&format!("/segnalazioni/{id}/esito"))
+        .nth(1)
+        .and_then(|f| f.split("</form>").next())
+        .expect("the decision form");
     assert!(form.contains("value=\"accettata\""), "accept is offered once the consent is recorded");
     let r = sara.json("POST", &format!("/api/v1/referrals/{id}/decision"), json!({"decision": "accettata"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
