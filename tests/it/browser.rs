@@ -199,6 +199,17 @@ async fn validation_errors_are_announced_and_keyboard_reachable() {
     b.find(Locator::Css(".error-summary a[href='#f-name']")).await.expect("link to the field").click().await.unwrap();
     let kept = b.find(Locator::Id("f-surname")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("Rossi"), "input kept");
+    // A field in error is drawn in red, thicker, whatever its type (a later rule for text
+    // inputs once took the red border away).
+    let border = b
+        .execute(
+            "const s = getComputedStyle(document.getElementById('f-name')); return [s.borderTopWidth, s.borderTopColor];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(border[0], json!("2px"), "{border}");
+    assert_ne!(border[1], json!("rgb(136, 148, 163)"), "not the plain grey border: {border}");
     b.close().await.expect("close browser");
 }
 
