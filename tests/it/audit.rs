@@ -128,3 +128,15 @@ async fn removing_the_last_entries_is_detected_against_an_anchor() {
     assert!(api.json()["last_id"].as_i64().is_some(), "{}", api.body);
     assert_eq!(app.api_client("anna").await.get("/api/v1/audit/head").await.status, StatusCode::FORBIDDEN);
 }
+
+/// The audit page names what was done and to what in the reader's language, not as codes.
+#[tokio::test]
+async fn the_audit_page_names_actions_and_records_in_the_readers_language() {
+    let app = TestApp::new().await;
+    let person = app.svc.followed(&app.actor("anna").await).await.expect("followed")[0].id;
+    assert_eq!(app.login("anna").await.get(&format!("/persone/{person}")).await.status, StatusCode::OK);
+    let page = app.login("auditor").await.get("/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("consultazione: scheda della persona"), "the pathway read, in Italian");
+    assert!(!page.body.contains("read person"), "no raw codes");
+}

@@ -93,6 +93,18 @@ impl Ui {
                 kwargs.args().map(|k| (k, kwargs.get::<Value>(k).map(|v| v.to_string()).unwrap_or_default())).collect();
             tr.t(lang, key, &args)
         });
+        let tr = i18n.clone();
+        // `code("action", "read")`: a stored code by its name in the page's language, or the
+        // code itself where no name is written (never a message id on the page).
+        env.add_function("code", move |state: &State, list: &str, value: &str| -> String {
+            let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::parse)).unwrap_or(Lang::It);
+            let key = format!("code-{list}-{value}");
+            if tr.has(lang, &key) {
+                tr.t(lang, &key, &[])
+            } else {
+                value.to_string()
+            }
+        });
         env.add_filter("date", |v: Value| -> String {
             let s = v.to_string();
             match chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(""), "%Y-%m-%d") {
