@@ -503,6 +503,11 @@ async fn coordinator_plans_and_everyone_reads_the_programme() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = coord.get(&format!("/programmi/{id}")).await.body;
     assert!(page.contains("€ 12.000,00") && page.contains("<svg"), "budget table and chart");
+    // The programme's own rules are in force from its start, not from when they were typed in.
+    let rules = page.split("id=\"s-rules\"").nth(1).and_then(|s| s.split("</section>").next()).expect("rules");
+    assert!(rules.contains("01/01/2030"), "in force from the programme's start");
+    let today = percorsi_service::today().format("%d/%m/%Y").to_string();
+    assert!(!rules.contains(&today), "not the day they were recorded");
     let anna = app.login("anna").await;
     assert_eq!(
         anna.post("/programmi", &[("name", "X"), ("start_date", "2030-01-01"), ("end_date", "2030-12-31")])
