@@ -63,7 +63,7 @@ impl Service {
             hashes
         };
         if !hashes.is_empty() {
-            let files = self.documents.clone().ok_or(ServiceError::Conflict("err-documents-not-configured"))?;
+            let files = self.files()?;
             let dir = documents_beside(dest);
             tokio::task::spawn_blocking(move || copy_documents(files.as_ref(), &hashes, &dir))
                 .await
@@ -80,7 +80,7 @@ impl Service {
         if hashes.is_empty() {
             return Ok(0);
         }
-        let files = self.documents.clone().ok_or(ServiceError::Conflict("err-documents-not-configured"))?;
+        let files = self.files()?;
         let dir = dest.to_path_buf();
         tokio::task::spawn_blocking(move || copy_documents(files.as_ref(), &hashes, &dir))
             .await

@@ -164,9 +164,7 @@ async fn parents<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id: i64) -> Resu
     }
     let owners = access.owners(DataCategory::Intervention);
     for i in tx.interventions_of_person(&scope, person_id, false, owners).await? {
-        let own =
-            tx.intervention_visible(&scope, i.id).await?.is_some_and(|r| r.organisation_id == actor.organisation_id);
-        add(Parent::Intervention, i.id, None, own);
+        add(Parent::Intervention, i.id, None, i.organisation_id == actor.organisation_id);
     }
     for p in tx.projects_of_person(&scope, person_id, access.owners(DataCategory::Project)).await? {
         add(Parent::Project, p.id, Some(p.current_version), p.organisation_id == actor.organisation_id);
@@ -200,7 +198,7 @@ pub struct PersonDocuments {
 
 impl Service {
     /// The file store, or a clear error when the installation has none.
-    fn files(&self) -> Result<std::sync::Arc<dyn DocumentFiles>> {
+    pub(crate) fn files(&self) -> Result<std::sync::Arc<dyn DocumentFiles>> {
         self.documents.clone().ok_or(ServiceError::Conflict("err-documents-not-configured"))
     }
 

@@ -65,15 +65,16 @@ impl Service {
         Ok(list)
     }
 
-    /// The open referrals received by the actor's organisation that it may accept now: the
+    /// Of the organisation's referrals (as [`Service::referrals`] listed them), the open ones
+    /// received that it may accept now: the
     /// person's record is visible to it (in practice, a consent for it is recorded). The triage
     /// list offers "accept" only for these, and says what is missing for the others.
-    pub async fn acceptable_referrals(&self, actor: &Actor) -> Result<Vec<i64>> {
+    pub async fn acceptable_referrals(&self, actor: &Actor, list: &[ReferralRow]) -> Result<Vec<i64>> {
         policy::require(actor, Permission::ViewPersons)?;
         let scope = actor.scope();
         let mut tx = self.store().read().await?;
         let mut out = Vec::new();
-        for r in tx.referrals_of_organisation(actor.organisation_id).await? {
+        for r in list {
             let open_here = r.to_org == actor.organisation_id && r.status == ReferralStatus::Aperta.code();
             if open_here && tx.person_visible(&scope, r.person_id).await?.is_some() {
                 out.push(r.id);

@@ -74,6 +74,8 @@ pub struct TutorInterventionRow {
 pub struct InterventionSummary {
     pub id: i64,
     pub person_id: i64,
+    /// The organisation that runs it.
+    pub organisation_id: i64,
     pub person_code: String,
     pub surname: Option<String>,
     pub name: Option<String>,
@@ -172,7 +174,7 @@ fn map_row(r: &AnyRow) -> Result<InterventionRow> {
     })
 }
 
-const SUMMARY: &str = "SELECT i.id, i.person_id, p.code AS person_code, pi.surname, pi.name, pr.name AS programme_name, i.intervention_type, \
+const SUMMARY: &str = "SELECT i.id, i.person_id, i.organisation_id, p.code AS person_code, pi.surname, pi.name, pr.name AS programme_name, i.intervention_type, \
     h.name AS host_name, i.status, i.planned_start, i.planned_end, i.actual_start, \
     CAST((SELECT COUNT(*) FROM assessments a WHERE a.intervention_id = i.id AND a.kind = 'pre_intervento') AS BIGINT) AS has_pre, \
     CAST((SELECT COUNT(*) FROM assessments a WHERE a.intervention_id = i.id AND a.kind = 'post_intervento') AS BIGINT) AS has_post \
@@ -183,6 +185,7 @@ fn map_summary(r: &AnyRow, with_identity: bool) -> Result<InterventionSummary> {
     Ok(InterventionSummary {
         id: r.try_get("id")?,
         person_id: r.try_get("person_id")?,
+        organisation_id: r.try_get("organisation_id")?,
         person_code: r.try_get("person_code")?,
         surname: if with_identity { r.try_get("surname")? } else { None },
         name: if with_identity { r.try_get("name")? } else { None },

@@ -199,12 +199,15 @@ pub async fn plain_refusals(State(state): State<AppState>, req: Request, next: N
         _ => ("bad_request", "err-bad-request"),
     };
     if api {
-        let message = state.ui.t(lang, key);
-        (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "fields": []}})))
-            .into_response()
+        api_error(status, code, &state.ui.t(lang, key))
     } else {
         crate::pages::error_page(&state, lang, status, key)
     }
+}
+
+/// The API's error body, for a refusal made before any handler ran.
+fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "fields": []}}))).into_response()
 }
 
 fn caller(req: &Request) -> (bool, Lang) {
@@ -225,8 +228,7 @@ fn refusal(state: &AppState, req: &Request, status: StatusCode, code: &str, key:
     let (api, lang) = caller(req);
     let message = state.ui.t(lang, key);
     let mut res = if api {
-        (status, axum::Json(serde_json::json!({"error": {"code": code, "message": message, "fields": []}})))
-            .into_response()
+        api_error(status, code, &message)
     } else {
         let html = format!(
             "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><title>Percorsi</title><p role=\"alert\">{}</p></html>",

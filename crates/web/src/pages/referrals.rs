@@ -37,7 +37,7 @@ async fn render_list(
     failed: Option<(i64, Vec<crate::i18n::FieldMessage>)>,
 ) -> Response {
     let lists = match state.svc.referrals(&auth.actor).await {
-        Ok(l) => state.svc.acceptable_referrals(&auth.actor).await.map(|a| (l, a)),
+        Ok(l) => state.svc.acceptable_referrals(&auth.actor, &l).await.map(|a| (l, a)),
         Err(e) => Err(e),
     };
     let (list, acceptable) = match lists {
