@@ -804,6 +804,7 @@ mod tests {
         InterventionSummary {
             id: 1,
             person_id: 1,
+            organisation_id: 1,
             person_code: "X".into(),
             surname: None,
             name: None,
