@@ -117,3 +117,53 @@ async fn housing_is_offered_searched_placed_and_never_tied_to_treatment() {
     let page = app.login("anna").await.get("/opportunita?territory=6-LI").await.body;
     assert!(page.contains("Laboratorio teatrale") && page.contains("Socializzazione"));
 }
+
+/// The placement form offers people by name with their project's objectives (no internal
+/// numbers to type), the territory filter offers the catalogue's territories, and an objective
+/// the project does not have is refused.
+#[tokio::test]
+async fn the_placement_form_offers_people_by_name_with_their_objectives() {
+    let app = TestApp::new().await;
+    let paola = app.api_client("paola").await;
+    let r = paola
+        .json("POST", "/api/v1/opportunities", json!({"kind": "socializzazione", "axis": "affettivita_socialita", "title": "Coro di quartiere", "territory": "3-VE", "capacity": "10"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let choir = r.json()["id"].as_i64().expect("id");
+    let actor = app.actor("anna").await;
+    let p = app.svc.followed(&actor).await.expect("followed").into_iter().find(|p| p.surname.is_some()).expect("named");
+    let who = format!("{} {}", p.surname.clone().unwrap_or_default(), p.name.clone().unwrap_or_default());
+    let day = |d: i64| (percorsi_service::today() + chrono::Duration::days(d)).format("%Y-%m-%d").to_string();
+    let org = actor.organisation_id.to_string();
+    let anna = app.api_client("anna").await;
+    let r = anna
+        .json("POST", &format!("/api/v1/persons/{}/projects", p.id), json!({"start_date": day(0), "end_date": day(300), "next_review": day(60),
+            "o0_axis": "affettivita_socialita", "o0_title": "Nuove amicizie", "o0_results": "Un gruppo frequentato", "o0_org": org}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let project = r.json()["id"].as_i64().expect("project");
+
+    let page = app.login("anna").await;
+    let body = page.get("/opportunita").await.body;
+    let target = format!("{}/{project}/1", p.id);
+    assert!(
+        body.contains(&format!("<option value=\"{target}\">{who} — Obiettivo 1: Nuove amicizie</option>")),
+        "{body}"
+    );
+    assert!(body.contains("<option value=\"3-VE\">3-VE</option>"), "territories offered");
+    assert!(!body.contains("Progetto n."), "no internal numbers to type");
+
+    // An objective the project does not have is refused, naming the page's one field.
+    let r = page
+        .post(
+            &format!("/opportunita/{choir}/inserimenti"),
+            &[("target", &format!("{}/{project}/2", p.id)), ("start_date", &day(0))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r =
+        page.post(&format!("/opportunita/{choir}/inserimenti"), &[("target", &target), ("start_date", &day(0))]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let view = anna.get(&format!("/api/v1/projects/{project}")).await.json();
+    assert_eq!(view["supports_in_place"][0][0]["what"], "Coro di quartiere", "{view}");
+}

@@ -222,3 +222,81 @@ async fn outcome_reports_by_role() {
         rows.iter().filter(|r| r["role"] == "category").filter_map(|r| r["label"].as_str()).collect();
     assert_eq!(names, vec!["SerD Zona 1-MS", "SerD Zona 6-LI"]);
 }
+
+/// Names follow one rule everywhere (the store's `Scope::names`): shown where the reader's
+/// organisation may see the person's identity, the code otherwise. A consent for monitoring
+/// alone opens the record but never the name, not in lists, not in a search by name, not in
+/// the triage list; the organisation in charge sees the name on the agenda, the project, the
+/// printed project, the intervention list and the referrals it sent.
+#[tokio::test]
+async fn names_are_shown_exactly_where_identity_is_allowed() {
+    let app = TestApp::new().await;
+    let id = anna_person(&app, "Quarantotti").await;
+    let code = app.svc.pathway(&app.actor("anna").await, id).await.expect("pathway").person.code;
+    let luca_org = app.actor("luca").await.organisation_id.to_string();
+    let anna = app.login("anna").await;
+    let r = anna
+        .post(
+            &format!("/persone/{id}/consensi"),
+            &[("organisation_id", &luca_org), ("purpose", "monitoraggio_esiti"), ("start_date", "2026-01-01")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = anna
+        .post(
+            &format!("/persone/{id}/segnalazioni"),
+            &[("to_organisation_id", &luca_org), ("reason", "Inserimento lavorativo"), ("urgency", "ordinaria")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // Luca's organisation sees the record through the monitoring consent, never the name.
+    let luca = app.login("luca").await;
+    let list = luca.get("/persone").await.body;
+    assert!(list.contains(&format!("/persone/{id}")) && list.contains(&code), "visible by consent");
+    assert!(!list.contains("Quarantotti"), "no name by a monitoring consent");
+    assert!(
+        !luca.get("/persone?q=quarant").await.body.contains(&format!("/persone/{id}")),
+        "no search by a hidden name"
+    );
+    let triage = luca.get("/segnalazioni").await.body;
+    assert!(triage.contains(&code) && !triage.contains("Quarantotti"), "the triage list shows the code");
+    let api = app.api_client("luca").await;
+    let rows = api.get("/api/v1/persons").await.json();
+    let row = rows.as_array().expect("list").iter().find(|p| p["id"] == id).expect("listed").clone();
+    assert!(row["surname"].is_null() && row["name"].is_null(), "{row}");
+    assert_eq!(api.get("/api/v1/persons?q=quarant").await.json().as_array().map(Vec::len), Some(0));
+
+    // A consent whose purpose covers identity opens the name, in the list and in the search.
+    let r = anna
+        .post(
+            &format!("/persone/{id}/consensi"),
+            &[("organisation_id", &luca_org), ("purpose", "inserimento_lavorativo"), ("start_date", "2026-01-01")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(luca.get("/persone?q=quarant").await.body.contains("Quarantotti Paolo"), "now found by name");
+
+    // The organisation in charge: the referral it sent, the project, its print, the agenda.
+    assert!(anna.get("/segnalazioni").await.body.contains("Quarantotti Paolo"), "sent referral named");
+    let cm = app.actor("anna").await;
+    let day = |d: i64| (percorsi_service::today() + chrono::Duration::days(d)).format("%Y-%m-%d").to_string();
+    let plan = json!({
+        "start_date": day(0), "end_date": day(365), "next_review": day(7),
+        "o0_axis": "casa_habitat", "o0_title": "Una casa propria", "o0_results": "Contratto di affitto",
+        "o0_org": cm.organisation_id.to_string()
+    });
+    let r = app.api_client("anna").await.json("POST", &format!("/api/v1/persons/{id}/projects"), plan).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let project = r.json()["id"].as_i64().expect("id");
+    let page = anna.get(&format!("/progetti/{project}")).await.body;
+    assert!(page.contains("Quarantotti Paolo"), "project page named");
+    let print = anna.get(&format!("/progetti/{project}/stampa")).await.body;
+    assert!(print.contains("Quarantotti Paolo") && print.contains(&code), "the document the person signs names them");
+    let home = anna.get("/home").await.body;
+    assert!(home.contains(&format!("<a href=\"/progetti/{project}\">Quarantotti Paolo</a>")), "agenda named");
+    // The coordinator of the same organisation reads the same project by code only.
+    let coord = app.login("coordinatore").await.get(&format!("/progetti/{project}")).await;
+    assert_eq!(coord.status, StatusCode::OK);
+    assert!(!coord.body.contains("Quarantotti") && coord.body.contains(&code), "coordinators see codes");
+}

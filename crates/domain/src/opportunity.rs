@@ -119,6 +119,9 @@ pub struct PlacementForm {
     pub project_id: String,
     /// 1-based objective number within the project.
     pub objective: String,
+    /// The page's single choice instead of the three fields: `person` or
+    /// `person/project/objective` (values the page offers, never typed).
+    pub target: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +133,29 @@ pub struct NewPlacement {
 
 impl PlacementForm {
     pub fn validate(&self) -> Result<NewPlacement, Invalid> {
+        let target = self.target.trim();
+        if !target.is_empty() {
+            let mut parts = target.split('/');
+            let form = PlacementForm {
+                person_id: parts.next().unwrap_or_default().into(),
+                project_id: parts.next().unwrap_or_default().into(),
+                objective: parts.next().unwrap_or_default().into(),
+                start_date: self.start_date.clone(),
+                target: String::new(),
+            };
+            if parts.next().is_some() {
+                return Err(Invalid::one("target", "err-unknown-choice"));
+            }
+            // The three parts are one field on the page.
+            return form.validate().map_err(|Invalid(errors)| {
+                Invalid(
+                    errors
+                        .into_iter()
+                        .map(|e| if e.field == "start_date" { e } else { FieldError::new("target", e.key) })
+                        .collect(),
+                )
+            });
+        }
         let mut c = Checker::new();
         let person = parse_id(&mut c, "person_id", &self.person_id);
         let start = c.required_date("start_date", &self.start_date);

@@ -38,6 +38,7 @@ impl Actor {
             user_id: self.user_id,
             today: crate::today(),
             glass: self.glass.iter().map(|g| g.person_id).collect(),
+            identity: crate::policy::allows(self.role, crate::policy::Permission::ViewIdentity),
         }
     }
 }

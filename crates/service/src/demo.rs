@@ -644,6 +644,7 @@ impl Service {
                     start_date: day(-45),
                     project_id: project.to_string(),
                     objective: "1".into(),
+                    target: String::new(),
                 };
                 self.place(&anna, flat, &place).await?;
                 // Referred to the employment centre, with the person's consent: accepted.

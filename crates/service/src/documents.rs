@@ -163,13 +163,13 @@ async fn parents<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id: i64) -> Resu
         add(Parent::Consent, c.id, None, access.in_charge());
     }
     let owners = access.owners(DataCategory::Intervention);
-    for i in tx.interventions_of_person(&scope, person_id, false, owners).await? {
+    for i in tx.interventions_of_person(&scope, person_id, owners).await? {
         add(Parent::Intervention, i.id, None, i.organisation_id == actor.organisation_id);
     }
     for p in tx.projects_of_person(&scope, person_id, access.owners(DataCategory::Project)).await? {
         add(Parent::Project, p.id, Some(p.current_version), p.organisation_id == actor.organisation_id);
     }
-    for r in tx.referrals_of_person(person_id, actor.organisation_id).await? {
+    for r in tx.referrals_of_person(&scope, person_id).await? {
         let own = r.to_org == actor.organisation_id || r.from_org == Some(actor.organisation_id);
         add(Parent::Referral, r.id, None, own);
     }

@@ -501,8 +501,7 @@ impl Service {
         let mut tx = self.store().read().await?;
         let access = policy::person_access(&mut tx, actor, person_id).await?;
         let owners = access.owners(DataCategory::Intervention);
-        let rows =
-            tx.interventions_of_person(&actor.scope(), person_id, access.sees(DataCategory::Identity), owners).await?;
+        let rows = tx.interventions_of_person(&actor.scope(), person_id, owners).await?;
         tx.commit().await?;
         self.record_person_read(actor, person_id, "intervention_list", None, "interventi della persona").await?;
         Ok(rows)
@@ -513,12 +512,11 @@ impl Service {
     pub async fn due(&self, actor: &Actor) -> Result<Vec<DueItem>> {
         policy::require(actor, Permission::ManageInterventions)?;
         let mut tx = self.store().read().await?;
-        let with_identity = allows(actor.role, Permission::ViewIdentity);
-        let rows = tx.interventions_of_organisation(&actor.scope(), with_identity, 2000).await?;
+        let rows = tx.interventions_of_organisation(&actor.scope(), 2000).await?;
         tx.commit().await?;
-        if with_identity && !rows.is_empty() {
-            self.record_read(actor, "intervention_list", None, "scadenze", Some(format!("{} interventi", rows.len())))
-                .await?;
+        let named = rows.iter().filter(|r| r.surname.is_some()).count();
+        if named > 0 {
+            self.record_read(actor, "intervention_list", None, "scadenze", Some(format!("{named} interventi"))).await?;
         }
         Ok(due_items(rows, today()))
     }
@@ -528,8 +526,7 @@ impl Service {
         policy::require(actor, Permission::ViewProgrammes)?;
         policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
-        let with_identity = allows(actor.role, Permission::ViewIdentity);
-        let rows = tx.interventions_of_organisation(&actor.scope(), with_identity, 2000).await?;
+        let rows = tx.interventions_of_organisation(&actor.scope(), 2000).await?;
         tx.commit().await?;
         Ok(rows)
     }

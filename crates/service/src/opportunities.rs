@@ -9,7 +9,19 @@ use percorsi_domain::consent::DataCategory;
 use percorsi_domain::opportunity::{OpportunityForm, PlacementEndForm, PlacementForm};
 use percorsi_domain::Invalid;
 use percorsi_store::{OpportunityRow, PlacementRow};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// One thing the placement form offers: a person the actor follows, alone or with one
+/// objective of a project in force (the page never asks for internal numbers).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacementChoice {
+    /// The form's `target`: `person` or `person/project/objective`.
+    pub value: String,
+    /// The person as the actor may see them: "Surname Name" or the code.
+    pub person: String,
+    /// 1-based number and title of the objective.
+    pub objective: Option<(usize, String)>,
+}
 
 /// Search filters for the catalogue; blank means any.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -43,6 +55,44 @@ impl Service {
         Ok(list)
     }
 
+    /// The territories the catalogue has, for the search filter.
+    pub async fn opportunity_territories(&self, actor: &Actor) -> Result<Vec<String>> {
+        policy::require(actor, Permission::ViewOpportunities)?;
+        let mut tx = self.store().read().await?;
+        let list = tx.opportunity_territories().await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    /// What the placement form offers the actor: each person they follow, first with every
+    /// objective of their projects in force, then without one; ordered by name (or code).
+    pub async fn placement_choices(&self, actor: &Actor) -> Result<Vec<PlacementChoice>> {
+        policy::require(actor, Permission::ManageProjects)?;
+        let people = self.followed(actor).await?;
+        let mut tx = self.store().read().await?;
+        let projects = tx.projects_in_force(&actor.scope()).await?;
+        tx.commit().await?;
+        let mut out = Vec::new();
+        for p in &people {
+            let person = match (&p.surname, &p.name) {
+                (Some(s), Some(n)) => format!("{s} {n}"),
+                _ => p.code.clone(),
+            };
+            for (project, content, _) in projects.iter().filter(|(pr, _, _)| pr.person_id == p.id) {
+                let plan = crate::projects::plan_of(content)?;
+                for (i, o) in plan.objectives.iter().enumerate() {
+                    out.push(PlacementChoice {
+                        value: format!("{}/{}/{}", p.id, project.id, i + 1),
+                        person: person.clone(),
+                        objective: Some((i + 1, o.title.clone())),
+                    });
+                }
+            }
+            out.push(PlacementChoice { value: p.id.to_string(), person, objective: None });
+        }
+        Ok(out)
+    }
+
     /// Places a person the actor's organisation follows; refused when no place is free.
     pub async fn place(&self, actor: &Actor, opportunity: i64, form: &PlacementForm) -> Result<i64> {
         policy::require(actor, Permission::ManageProjects)?;
@@ -57,10 +107,11 @@ impl Service {
         }
         if let Some((project, objective)) = p.project {
             let pr = tx.project_visible(&actor.scope(), project).await?.filter(|pr| pr.person_id == p.person_id);
-            if pr.is_none() {
+            let Some(pr) = pr else {
                 return Err(Invalid::one("project_id", "err-unknown-choice").into());
-            }
-            if objective < 1 {
+            };
+            let objectives = crate::projects::current_plan(&mut tx, &pr).await?.objectives.len();
+            if objective < 1 || objective as usize > objectives {
                 return Err(Invalid::one("objective", "err-unknown-choice").into());
             }
         }

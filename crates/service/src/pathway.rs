@@ -404,15 +404,15 @@ impl Service {
         })
     }
 
-    /// Persons visible to the actor's organisation; names only for roles that see identity.
+    /// Persons visible to the actor's organisation; names where the actor may see each one's
+    /// identity (the store's one rule).
     pub async fn persons(&self, actor: &Actor, search: Option<&str>) -> Result<Vec<PersonSummary>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let with_identity = allows(actor.role, Permission::ViewIdentity);
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         let mut tx = self.store().read().await?;
-        let rows = tx.persons_visible(&actor.scope(), search, with_identity, 200).await?;
+        let rows = tx.persons_visible(&actor.scope(), search, 200).await?;
         tx.commit().await?;
-        self.audit_list(actor, with_identity, rows.len(), "elenco persone").await?;
+        self.audit_list(actor, &rows, "elenco persone").await?;
         Ok(rows)
     }
 
@@ -420,22 +420,20 @@ impl Service {
     /// every other list, found here.
     pub async fn restricted_persons(&self, actor: &Actor) -> Result<Vec<PersonSummary>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let with_identity = allows(actor.role, Permission::ViewIdentity);
         let mut tx = self.store().read().await?;
-        let rows = tx.persons_restricted(&actor.scope(), with_identity).await?;
+        let rows = tx.persons_restricted(&actor.scope()).await?;
         tx.commit().await?;
-        self.audit_list(actor, with_identity, rows.len(), "persone con trattamento limitato").await?;
+        self.audit_list(actor, &rows, "persone con trattamento limitato").await?;
         Ok(rows)
     }
 
     /// The case manager's home page: the people they follow.
     pub async fn followed(&self, actor: &Actor) -> Result<Vec<PersonSummary>> {
         policy::require(actor, Permission::ViewPersons)?;
-        let with_identity = allows(actor.role, Permission::ViewIdentity);
         let mut tx = self.store().read().await?;
-        let rows = tx.persons_followed(&actor.scope(), with_identity).await?;
+        let rows = tx.persons_followed(&actor.scope()).await?;
         tx.commit().await?;
-        self.audit_list(actor, with_identity, rows.len(), "persone seguite").await?;
+        self.audit_list(actor, &rows, "persone seguite").await?;
         Ok(rows)
     }
 
@@ -457,9 +455,10 @@ impl Service {
 }
 
 impl Service {
-    /// A list that shows identities is one audited read, with how many people it showed.
-    async fn audit_list(&self, actor: &Actor, with_identity: bool, count: usize, reason: &str) -> Result<()> {
-        if with_identity && count > 0 {
+    /// A list that shows identities is one audited read, with how many names it showed.
+    async fn audit_list(&self, actor: &Actor, rows: &[PersonSummary], reason: &str) -> Result<()> {
+        let count = rows.iter().filter(|r| r.surname.is_some()).count();
+        if count > 0 {
             self.record_read(actor, "person_list", None, reason, Some(format!("{count} persone"))).await?;
         }
         Ok(())

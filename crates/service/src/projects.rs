@@ -11,7 +11,7 @@ use percorsi_domain::consent::DataCategory;
 use percorsi_domain::project::{parse_plan, parse_review, ObjectiveOutcome, Plan, ProgressForm, Review};
 use percorsi_store::{Mode, ProgressRow, ProgressWrite, ProjectRow, ProjectWrite, Tx};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A project as its page shows it: a chosen version with the history around it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -79,13 +79,15 @@ pub struct AgendaItem {
     pub project_id: i64,
     pub person_id: i64,
     pub person_code: String,
+    /// Where the reader may see the person's identity.
+    pub person_name: Option<String>,
     pub date: NaiveDate,
     /// The objective, for an overdue commitment.
     pub detail: String,
 }
 
 /// The plan of the project's current version.
-async fn current_plan<M: Mode>(tx: &mut Tx<M>, project: &ProjectRow) -> Result<Plan> {
+pub(crate) async fn current_plan<M: Mode>(tx: &mut Tx<M>, project: &ProjectRow) -> Result<Plan> {
     let versions = tx.project_versions(project.id).await?;
     let current = versions.iter().find(|v| v.version == project.current_version).ok_or(ServiceError::NotFound)?;
     plan_of(&current.content)
@@ -228,12 +230,7 @@ impl Service {
             return Err(ServiceError::NotFound);
         }
         let interventions = tx
-            .interventions_of_person(
-                &actor.scope(),
-                project.person_id,
-                false,
-                access.owners(DataCategory::Intervention),
-            )
+            .interventions_of_person(&actor.scope(), project.person_id, access.owners(DataCategory::Intervention))
             .await?;
         let placements = tx.placements_of_person(project.person_id, access.owners(DataCategory::Intervention)).await?;
         let supports_in_place = plan
@@ -374,6 +371,7 @@ impl Service {
                 project_id: p.id,
                 person_id: p.person_id,
                 person_code: p.person_code.clone(),
+                person_name: p.person_name.clone(),
                 date,
                 detail,
             };
@@ -398,6 +396,11 @@ impl Service {
             }
         }
         out.sort_by_key(|a| a.date);
+        let named = out.iter().filter(|a| a.person_name.is_some()).map(|a| a.person_id).collect::<BTreeSet<_>>().len();
+        if named > 0 {
+            self.record_read(actor, "person_list", None, "agenda dei progetti", Some(format!("{named} persone")))
+                .await?;
+        }
         Ok(out)
     }
 }

@@ -60,7 +60,7 @@ impl Service {
     pub async fn referrals(&self, actor: &Actor) -> Result<Vec<ReferralRow>> {
         policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
-        let list = tx.referrals_of_organisation(actor.organisation_id).await?;
+        let list = tx.referrals_of_organisation(&actor.scope()).await?;
         tx.commit().await?;
         Ok(list)
     }
@@ -88,7 +88,7 @@ impl Service {
         policy::require(actor, Permission::ViewPersons)?;
         let mut tx = self.store().read().await?;
         tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
-        let list = tx.referrals_of_person(person_id, actor.organisation_id).await?;
+        let list = tx.referrals_of_person(&actor.scope(), person_id).await?;
         tx.commit().await?;
         Ok(list)
     }

@@ -18,6 +18,8 @@ pub struct InterventionRow {
     pub rule_version: i64,
     pub person_id: i64,
     pub person_code: String,
+    /// "Surname Name" where the reader may see the person's identity (`Scope::names`).
+    pub person_name: Option<String>,
     pub organisation_id: i64,
     pub organisation_name: String,
     pub case_manager_id: i64,
@@ -125,14 +127,17 @@ pub struct InterventionInsert<'a> {
     pub case_manager_id: i64,
 }
 
-const SELECT: &str = "SELECT i.id, i.programme_id, pr.name AS programme_name, i.rule_id, r.version AS rule_version, i.person_id, p.code AS person_code, \
+/// The intervention columns with `name_column` (the scope's `person_name`).
+fn select(name_column: &str) -> String {
+    format!("SELECT i.id, i.programme_id, pr.name AS programme_name, i.rule_id, r.version AS rule_version, i.person_id, p.code AS person_code, {name_column}, \
     i.organisation_id, o.name AS organisation_name, i.case_manager_id, cm.display_name AS case_manager_name, i.intervention_type, \
     i.host_organisation_id, h.name AS host_name, i.tutor_id, tu.display_name AS tutor_name, i.planned_start, i.planned_end, i.actual_start, i.actual_end, \
     i.weekly_days, i.weekly_hours, i.monthly_amount_cents, i.status, i.relapse_count, i.legal_substance_use, i.illegal_substance_use, \
     i.outcome, i.positive_kind, i.interruption_reason, i.interruption_text, i.contract_kind, i.contract_date, i.contract_employer, i.evaluation \
     FROM interventions i JOIN programmes pr ON pr.id = i.programme_id JOIN programme_rules r ON r.id = i.rule_id \
     JOIN persons p ON p.id = i.person_id JOIN organisations o ON o.id = i.organisation_id JOIN users cm ON cm.id = i.case_manager_id \
-    JOIN organisations h ON h.id = i.host_organisation_id LEFT JOIN users tu ON tu.id = i.tutor_id";
+    JOIN organisations h ON h.id = i.host_organisation_id LEFT JOIN users tu ON tu.id = i.tutor_id")
+}
 
 fn map_row(r: &AnyRow) -> Result<InterventionRow> {
     Ok(InterventionRow {
@@ -143,6 +148,7 @@ fn map_row(r: &AnyRow) -> Result<InterventionRow> {
         rule_version: r.try_get("rule_version")?,
         person_id: r.try_get("person_id")?,
         person_code: r.try_get("person_code")?,
+        person_name: r.try_get("person_name")?,
         organisation_id: r.try_get("organisation_id")?,
         organisation_name: r.try_get("organisation_name")?,
         case_manager_id: r.try_get("case_manager_id")?,
@@ -174,21 +180,24 @@ fn map_row(r: &AnyRow) -> Result<InterventionRow> {
     })
 }
 
-const SUMMARY: &str = "SELECT i.id, i.person_id, i.organisation_id, p.code AS person_code, pi.surname, pi.name, pr.name AS programme_name, i.intervention_type, \
+/// The list columns of interventions, names by the scope's rule.
+fn summary(scope: &Scope) -> String {
+    format!("SELECT i.id, i.person_id, i.organisation_id, p.code AS person_code, {}, pr.name AS programme_name, i.intervention_type, \
     h.name AS host_name, i.status, i.planned_start, i.planned_end, i.actual_start, \
     CAST((SELECT COUNT(*) FROM assessments a WHERE a.intervention_id = i.id AND a.kind = 'pre_intervento') AS BIGINT) AS has_pre, \
     CAST((SELECT COUNT(*) FROM assessments a WHERE a.intervention_id = i.id AND a.kind = 'post_intervento') AS BIGINT) AS has_post \
     FROM interventions i JOIN persons p ON p.id = i.person_id LEFT JOIN person_identities pi ON pi.person_id = i.person_id \
-    JOIN programmes pr ON pr.id = i.programme_id JOIN organisations h ON h.id = i.host_organisation_id";
+    JOIN programmes pr ON pr.id = i.programme_id JOIN organisations h ON h.id = i.host_organisation_id", scope.names("i.person_id", "pi"))
+}
 
-fn map_summary(r: &AnyRow, with_identity: bool) -> Result<InterventionSummary> {
+fn map_summary(r: &AnyRow) -> Result<InterventionSummary> {
     Ok(InterventionSummary {
         id: r.try_get("id")?,
         person_id: r.try_get("person_id")?,
         organisation_id: r.try_get("organisation_id")?,
         person_code: r.try_get("person_code")?,
-        surname: if with_identity { r.try_get("surname")? } else { None },
-        name: if with_identity { r.try_get("name")? } else { None },
+        surname: r.try_get("surname")?,
+        name: r.try_get("name")?,
         programme_name: r.try_get("programme_name")?,
         intervention_type: r.try_get("intervention_type")?,
         host_name: r.try_get("host_name")?,
@@ -214,7 +223,11 @@ impl<M: Mode> Tx<M> {
 
     /// An intervention whose person is visible to the scope.
     pub async fn intervention_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<InterventionRow>> {
-        let sql = format!("{SELECT} WHERE i.id = $4 AND {}", scope.visible("i.person_id"));
+        let sql = format!(
+            "{} WHERE i.id = $4 AND {}",
+            select(&scope.person_name("i.person_id")),
+            scope.visible("i.person_id")
+        );
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_row).transpose()
     }
@@ -224,32 +237,32 @@ impl<M: Mode> Tx<M> {
         &mut self,
         scope: &Scope,
         person_id: i64,
-        with_identity: bool,
         owners: Owners,
     ) -> Result<Vec<InterventionSummary>> {
         let sql = format!(
-            "{SUMMARY} WHERE i.person_id = $4 AND {} AND {} ORDER BY i.planned_start DESC",
+            "{} WHERE i.person_id = $4 AND {} AND {} ORDER BY i.planned_start DESC",
+            summary(scope),
             scope.visible("i.person_id"),
             owners.clause("i.organisation_id")
         );
         let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
-        rows.iter().map(|r| map_summary(r, with_identity)).collect()
+        rows.iter().map(map_summary).collect()
     }
 
     /// The organisation's interventions (those whose person it sees), newest first.
     pub async fn interventions_of_organisation(
         &mut self,
         scope: &Scope,
-        with_identity: bool,
         limit: i64,
     ) -> Result<Vec<InterventionSummary>> {
         let sql = format!(
-            "{SUMMARY} WHERE i.organisation_id = $1 AND {} AND {} ORDER BY i.planned_end, i.id LIMIT $4",
+            "{} WHERE i.organisation_id = $1 AND {} AND {} ORDER BY i.planned_end, i.id LIMIT $4",
+            summary(scope),
             scope.visible("i.person_id"),
             crate::restrictions::unrestricted("i.person_id")
         );
         let rows = scoped(&sql, scope).bind(limit).fetch_all(self.conn()).await?;
-        rows.iter().map(|r| map_summary(r, with_identity)).collect()
+        rows.iter().map(map_summary).collect()
     }
 
     const TUTOR: &'static str = "SELECT i.id, p.code AS person_code, pi.surname, pi.name, i.intervention_type, o.name AS organisation_name, \

@@ -111,6 +111,13 @@ impl<M: Mode> Tx<M> {
         r.as_ref().map(map_placement).transpose()
     }
 
+    /// Every territory named in the catalogue, in order.
+    pub async fn opportunity_territories(&mut self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT territory FROM opportunities ORDER BY territory")
+            .fetch_all(self.conn())
+            .await?)
+    }
+
     pub async fn placements_of_person(&mut self, person_id: i64, owners: Owners) -> Result<Vec<PlacementRow>> {
         let rows = sqlx::query(&format!(
             "{PLACEMENT} WHERE pl.person_id = $1 AND {} ORDER BY pl.start_date DESC",

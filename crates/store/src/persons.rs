@@ -79,13 +79,13 @@ fn map_person(r: &AnyRow) -> Result<PersonRow> {
     })
 }
 
-pub(crate) fn map_summary(r: &AnyRow, with_identity: bool) -> Result<PersonSummary> {
+pub(crate) fn map_summary(r: &AnyRow) -> Result<PersonSummary> {
     Ok(PersonSummary {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
         anonymous: bool_col(r, "anonymous")?,
-        surname: if with_identity { r.try_get("surname")? } else { None },
-        name: if with_identity { r.try_get("name")? } else { None },
+        surname: r.try_get("surname")?,
+        name: r.try_get("name")?,
         birth_year: r.try_get("birth_year")?,
         sex: r.try_get("sex")?,
         episode_start: r.try_get("episode_start")?,
@@ -140,39 +140,40 @@ impl<M: Mode> Tx<M> {
         .transpose()
     }
 
-    /// Persons visible to the scope, optionally filtered by code or (with identity) name.
+    /// Persons visible to the scope, optionally filtered by code or, where their identity is
+    /// shown, by name or fiscal code (a name never finds a person whose name is hidden, and
+    /// hidden names do not order the list).
     pub async fn persons_visible(
         &mut self,
         scope: &Scope,
         search: Option<&str>,
-        with_identity: bool,
         limit: i64,
     ) -> Result<Vec<PersonSummary>> {
         let pattern = search.map(|s| format!("%{}%", s.to_uppercase().replace(['%', '_'], "")));
-        let name_match = if with_identity {
-            "OR UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4"
-        } else {
-            ""
-        };
+        let name_match = format!(
+            "OR ({} AND (UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4))",
+            scope.identity_visible("p.id")
+        );
         let sql = format!(
-            "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, \
+            "SELECT p.id, p.code, p.anonymous, {}, p.birth_year, p.sex, \
                (SELECT MIN(e.start_date) FROM care_episodes e WHERE e.person_id = p.id AND e.organisation_id = $1 AND e.end_date IS NULL) AS episode_start \
              FROM {} v JOIN persons p ON p.id = v.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
              WHERE ($4 = '' OR p.code LIKE $4 {name_match}) AND {} \
-             ORDER BY i.surname, i.name, p.code LIMIT $5",
+             ORDER BY surname, name, p.code LIMIT $5",
+            scope.names("p.id", "i"),
             scope.visible_set(),
             unrestricted("p.id")
         );
         let rows = scoped(&sql, scope).bind(pattern.unwrap_or_default()).bind(limit).fetch_all(self.conn()).await?;
-        rows.iter().map(|r| map_summary(r, with_identity)).collect()
+        rows.iter().map(map_summary).collect()
     }
 
     /// The case manager's own people: open episodes they manage in this organisation, or
     /// open episodes whose team they are on.
-    pub async fn persons_followed(&mut self, scope: &Scope, with_identity: bool) -> Result<Vec<PersonSummary>> {
+    pub async fn persons_followed(&mut self, scope: &Scope) -> Result<Vec<PersonSummary>> {
         // Two indexed paths (episodes they manage, teams they sit on) instead of one OR that
         // would scan every episode.
-        let sql = format!("SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, f.episode_start \
+        let sql = format!("SELECT p.id, p.code, p.anonymous, {}, p.birth_year, p.sex, f.episode_start \
              FROM (SELECT person_id, MIN(start_date) AS episode_start FROM ( \
                      SELECT e.person_id, e.start_date FROM care_episodes e \
                      WHERE e.case_manager_id = $2 AND e.organisation_id = $1 AND e.end_date IS NULL AND e.start_date <= $3 \
@@ -181,9 +182,9 @@ impl<M: Mode> Tx<M> {
                      WHERE t.user_id = $2 AND t.organisation_id = $1 AND t.removed_at IS NULL AND e.end_date IS NULL AND e.start_date <= $3 \
                    ) mine GROUP BY person_id) f \
              JOIN persons p ON p.id = f.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
-             WHERE {} ORDER BY i.surname, i.name, p.code", unrestricted("p.id"));
+             WHERE {} ORDER BY surname, name, p.code", scope.names("p.id", "i"), unrestricted("p.id"));
         let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
-        rows.iter().map(|r| map_summary(r, with_identity)).collect()
+        rows.iter().map(map_summary).collect()
     }
 
     pub async fn count_persons(&mut self) -> Result<i64> {

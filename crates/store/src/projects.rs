@@ -14,6 +14,8 @@ pub struct ProjectRow {
     pub id: i64,
     pub person_id: i64,
     pub person_code: String,
+    /// "Surname Name" where the reader may see the person's identity (`Scope::names`).
+    pub person_name: Option<String>,
     pub organisation_id: i64,
     pub organisation_name: String,
     pub case_manager_id: i64,
@@ -58,16 +60,23 @@ pub struct ProjectWrite<'a> {
     pub author_org: i64,
 }
 
-const SELECT: &str = "SELECT pr.id, pr.person_id, p.code AS person_code, pr.organisation_id, o.name AS organisation_name, \
-    pr.case_manager_id, u.display_name AS case_manager_name, pr.current_version, pr.start_date, pr.end_date, pr.next_review, \
-    pr.updated_at FROM projects pr JOIN persons p ON p.id = pr.person_id JOIN organisations o ON o.id = pr.organisation_id \
-    JOIN users u ON u.id = pr.case_manager_id";
+/// The project columns with `name_column` (a `person_name` expression: the scope's rule, or
+/// NULL where no reader's scope applies).
+fn select(name_column: &str) -> String {
+    format!(
+        "SELECT pr.id, pr.person_id, p.code AS person_code, {name_column}, pr.organisation_id, o.name AS organisation_name, \
+         pr.case_manager_id, u.display_name AS case_manager_name, pr.current_version, pr.start_date, pr.end_date, pr.next_review, \
+         pr.updated_at FROM projects pr JOIN persons p ON p.id = pr.person_id JOIN organisations o ON o.id = pr.organisation_id \
+         JOIN users u ON u.id = pr.case_manager_id"
+    )
+}
 
 fn map_project(r: &AnyRow) -> Result<ProjectRow> {
     Ok(ProjectRow {
         id: r.try_get("id")?,
         person_id: r.try_get("person_id")?,
         person_code: r.try_get("person_code")?,
+        person_name: r.try_get("person_name")?,
         organisation_id: r.try_get("organisation_id")?,
         organisation_name: r.try_get("organisation_name")?,
         case_manager_id: r.try_get("case_manager_id")?,
@@ -83,7 +92,11 @@ fn map_project(r: &AnyRow) -> Result<ProjectRow> {
 impl<M: Mode> Tx<M> {
     /// A project whose person the scope sees.
     pub async fn project_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<ProjectRow>> {
-        let sql = format!("{SELECT} WHERE pr.id = $4 AND {}", scope.visible("pr.person_id"));
+        let sql = format!(
+            "{} WHERE pr.id = $4 AND {}",
+            select(&scope.person_name("pr.person_id")),
+            scope.visible("pr.person_id")
+        );
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_project).transpose()
     }
@@ -95,7 +108,8 @@ impl<M: Mode> Tx<M> {
         owners: Owners,
     ) -> Result<Vec<ProjectRow>> {
         let sql = format!(
-            "{SELECT} WHERE pr.person_id = $4 AND {} AND {} ORDER BY pr.start_date DESC, pr.id DESC",
+            "{} WHERE pr.person_id = $4 AND {} AND {} ORDER BY pr.start_date DESC, pr.id DESC",
+            select(&scope.person_name("pr.person_id")),
             scope.visible("pr.person_id"),
             owners.clause("pr.organisation_id")
         );
@@ -105,7 +119,10 @@ impl<M: Mode> Tx<M> {
 
     /// Every project of a person, for the person's own page (their account is the grant).
     pub async fn projects_of(&mut self, person_id: i64) -> Result<Vec<ProjectRow>> {
-        let sql = format!("{SELECT} WHERE pr.person_id = $1 ORDER BY pr.start_date DESC, pr.id DESC");
+        let sql = format!(
+            "{} WHERE pr.person_id = $1 ORDER BY pr.start_date DESC, pr.id DESC",
+            select("NULL AS person_name")
+        );
         let rows = sqlx::query(&sql).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(map_project).collect()
     }
@@ -113,7 +130,8 @@ impl<M: Mode> Tx<M> {
     /// Projects of the scope's organisation whose next review falls on or before `until`.
     pub async fn projects_due(&mut self, scope: &Scope, until: NaiveDate) -> Result<Vec<ProjectRow>> {
         let sql = format!(
-            "{SELECT} WHERE pr.organisation_id = $1 AND pr.next_review <= $4 AND pr.end_date >= $3 AND {} AND {} ORDER BY pr.next_review",
+            "{} WHERE pr.organisation_id = $1 AND pr.next_review <= $4 AND pr.end_date >= $3 AND {} AND {} ORDER BY pr.next_review",
+            select(&scope.person_name("pr.person_id")),
             scope.visible("pr.person_id"),
             crate::restrictions::unrestricted("pr.person_id")
         );
@@ -128,7 +146,7 @@ impl<M: Mode> Tx<M> {
         scope: &Scope,
     ) -> Result<Vec<(ProjectRow, String, Option<(NaiveDate, String)>)>> {
         // One query: the current version's content and the latest review come along as columns.
-        let with = SELECT.replacen(
+        let with = select(&scope.person_name("pr.person_id")).replacen(
             "SELECT ",
             "SELECT v.content AS plan_content, \
              (SELECT r.review_date FROM project_reviews r WHERE r.project_id = pr.id ORDER BY r.review_date DESC, r.id DESC LIMIT 1) AS last_review_date, \

@@ -1,6 +1,7 @@
 //! Referrals and notifications.
 
 use crate::rows::now;
+use crate::scope::{scoped, Scope};
 use crate::{Mode, Result, StoreError, Tx, Write};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -11,6 +12,8 @@ pub struct ReferralRow {
     pub id: i64,
     pub person_id: i64,
     pub person_code: String,
+    /// "Surname Name" where the reader may see the person's identity (`Scope::names`).
+    pub person_name: Option<String>,
     pub from_org: Option<i64>,
     pub from_org_name: Option<String>,
     pub to_org: i64,
@@ -46,16 +49,23 @@ pub struct ReferralInsert<'a> {
     pub created_by: i64,
 }
 
-const SELECT: &str = "SELECT r.id, r.person_id, p.code AS person_code, r.from_org, f.name AS from_org_name, r.to_org, \
-    t.name AS to_org_name, r.support, r.reason, r.urgency, r.status, r.decision_reason, u.display_name AS created_by_name, \
-    r.created_at, r.decided_at FROM referrals r JOIN persons p ON p.id = r.person_id LEFT JOIN organisations f ON f.id = r.from_org \
-    JOIN organisations t ON t.id = r.to_org JOIN users u ON u.id = r.created_by";
+/// The referral columns with `name_column` (a `person_name` expression: the scope's rule, or
+/// NULL where no reader's scope applies).
+fn select(name_column: &str) -> String {
+    format!(
+        "SELECT r.id, r.person_id, p.code AS person_code, {name_column}, r.from_org, f.name AS from_org_name, r.to_org, \
+         t.name AS to_org_name, r.support, r.reason, r.urgency, r.status, r.decision_reason, u.display_name AS created_by_name, \
+         r.created_at, r.decided_at FROM referrals r JOIN persons p ON p.id = r.person_id LEFT JOIN organisations f ON f.id = r.from_org \
+         JOIN organisations t ON t.id = r.to_org JOIN users u ON u.id = r.created_by"
+    )
+}
 
 fn map(r: &AnyRow) -> Result<ReferralRow> {
     Ok(ReferralRow {
         id: r.try_get("id")?,
         person_id: r.try_get("person_id")?,
         person_code: r.try_get("person_code")?,
+        person_name: r.try_get("person_name")?,
         from_org: r.try_get("from_org")?,
         from_org_name: r.try_get("from_org_name")?,
         to_org: r.try_get("to_org")?,
@@ -73,31 +83,31 @@ fn map(r: &AnyRow) -> Result<ReferralRow> {
 
 impl<M: Mode> Tx<M> {
     pub async fn referral(&mut self, id: i64) -> Result<Option<ReferralRow>> {
-        let r = sqlx::query(&format!("{SELECT} WHERE r.id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        let r = sqlx::query(&format!("{} WHERE r.id = $1", select("NULL AS person_name")))
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
         r.as_ref().map(map).transpose()
     }
 
-    /// Referrals an organisation sent or received, open ones first, most urgent first.
-    pub async fn referrals_of_organisation(&mut self, org: i64) -> Result<Vec<ReferralRow>> {
-        let rows = sqlx::query(&format!(
-            "{SELECT} WHERE r.to_org = $1 OR r.from_org = $1 ORDER BY CASE r.status WHEN 'aperta' THEN 0 ELSE 1 END, \
-             CASE r.urgency WHEN 'molto_urgente' THEN 0 WHEN 'urgente' THEN 1 ELSE 2 END, r.created_at DESC"
-        ))
-        .bind(org)
-        .fetch_all(self.conn())
-        .await?;
+    /// Referrals the scope's organisation sent or received, open ones first, most urgent first.
+    pub async fn referrals_of_organisation(&mut self, scope: &Scope) -> Result<Vec<ReferralRow>> {
+        let sql = format!(
+            "{} WHERE (r.to_org = $1 OR r.from_org = $1) ORDER BY CASE r.status WHEN 'aperta' THEN 0 ELSE 1 END, \
+             CASE r.urgency WHEN 'molto_urgente' THEN 0 WHEN 'urgente' THEN 1 ELSE 2 END, r.created_at DESC",
+            select(&scope.person_name("r.person_id"))
+        );
+        let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
         rows.iter().map(map).collect()
     }
 
-    /// A person's referrals that involve an organisation.
-    pub async fn referrals_of_person(&mut self, person_id: i64, org: i64) -> Result<Vec<ReferralRow>> {
-        let rows = sqlx::query(&format!(
-            "{SELECT} WHERE r.person_id = $1 AND (r.to_org = $2 OR r.from_org = $2) ORDER BY r.created_at DESC"
-        ))
-        .bind(person_id)
-        .bind(org)
-        .fetch_all(self.conn())
-        .await?;
+    /// A person's referrals that involve the scope's organisation.
+    pub async fn referrals_of_person(&mut self, scope: &Scope, person_id: i64) -> Result<Vec<ReferralRow>> {
+        let sql = format!(
+            "{} WHERE r.person_id = $4 AND (r.to_org = $1 OR r.from_org = $1) ORDER BY r.created_at DESC",
+            select(&scope.person_name("r.person_id"))
+        );
+        let rows = scoped(&sql, scope).bind(person_id).fetch_all(self.conn()).await?;
         rows.iter().map(map).collect()
     }
 

@@ -46,16 +46,17 @@ impl<M: Mode> Tx<M> {
 
     /// The restricted people the scope sees, where they can still be found (they are left out
     /// of every other list).
-    pub async fn persons_restricted(&mut self, scope: &Scope, with_identity: bool) -> Result<Vec<PersonSummary>> {
+    pub async fn persons_restricted(&mut self, scope: &Scope) -> Result<Vec<PersonSummary>> {
         let sql = format!(
-            "SELECT p.id, p.code, p.anonymous, i.surname, i.name, p.birth_year, p.sex, \
+            "SELECT p.id, p.code, p.anonymous, {}, p.birth_year, p.sex, \
                (SELECT MIN(e.start_date) FROM care_episodes e WHERE e.person_id = p.id AND e.organisation_id = $1 AND e.end_date IS NULL) AS episode_start \
              FROM person_restrictions r JOIN persons p ON p.id = r.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
-             WHERE {} ORDER BY i.surname, i.name, p.code",
+             WHERE {} ORDER BY surname, name, p.code",
+            scope.names("p.id", "i"),
             scope.visible("p.id")
         );
         let rows = scoped(&sql, scope).fetch_all(self.conn()).await?;
-        rows.iter().map(|r| crate::persons::map_summary(r, with_identity)).collect()
+        rows.iter().map(crate::persons::map_summary).collect()
     }
 }
 

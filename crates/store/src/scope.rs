@@ -6,6 +6,8 @@
 //! fields a visible person shows is the policy's `PersonAccess` (ADR 0003).
 
 use chrono::NaiveDate;
+use percorsi_domain::codes::ConsentPurpose;
+use percorsi_domain::consent::DataCategory;
 
 /// Who is looking, reduced to what the visibility rule needs.
 #[derive(Debug, Clone)]
@@ -16,6 +18,9 @@ pub struct Scope {
     /// People this user opened with break-the-glass, acting in this organisation, whose grant
     /// is still in force (loaded with the session).
     pub glass: Vec<i64>,
+    /// The acting role may see identities at all (case managers, operators). Whether it sees a
+    /// given person's is [`Scope::names`]'s rule.
+    pub identity: bool,
 }
 
 impl Scope {
@@ -60,6 +65,57 @@ impl Scope {
             parts.push(format!("{person_expr} IN ({ids})"));
         }
         format!("({})", parts.join(" OR "))
+    }
+
+    /// SQL condition true when the person's identity (name) is shown to this scope: the role
+    /// sees identities, and the organisation has the person in charge, the user is on the care
+    /// team, the record was opened with break-the-glass, or a consent in force has a purpose
+    /// that covers identity (DOMAIN.md; the same rule as the policy's `PersonAccess::sees`). A
+    /// consent for monitoring alone makes the person visible but never their name.
+    pub(crate) fn identity_visible(&self, person_expr: &str) -> String {
+        if !self.identity {
+            return "1 = 0".to_string();
+        }
+        let purposes = ConsentPurpose::ALL
+            .iter()
+            .filter(|p| p.categories().contains(&DataCategory::Identity))
+            .map(|p| format!("'{}'", p.code()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut parts: Vec<String> = GROUNDS
+            .iter()
+            .map(|(from, cond, col)| {
+                let purpose = if from.starts_with("consents ") {
+                    format!(" AND vc.purpose IN ({purposes})")
+                } else {
+                    String::new()
+                };
+                format!("EXISTS (SELECT 1 FROM {from} WHERE {col} = {person_expr} AND {cond}{purpose})")
+            })
+            .collect();
+        if let Some(ids) = self.glass_ids() {
+            parts.push(format!("{person_expr} IN ({ids})"));
+        }
+        format!("({})", parts.join(" OR "))
+    }
+
+    /// SQL columns `surname` and `name` of `identities` (an alias of `person_identities` joined
+    /// on the person), NULL where [`Scope::identity_visible`] does not hold. Every list and
+    /// record that names people selects them through here, so no query decides alone.
+    pub(crate) fn names(&self, person_expr: &str, identities: &str) -> String {
+        let cond = self.identity_visible(person_expr);
+        format!(
+            "CASE WHEN {cond} THEN {identities}.surname END AS surname, CASE WHEN {cond} THEN {identities}.name END AS name"
+        )
+    }
+
+    /// SQL column `person_name` ("Surname Name"), NULL where the identity is not shown to this
+    /// scope (anonymous people have none).
+    pub(crate) fn person_name(&self, person_expr: &str) -> String {
+        format!(
+            "CASE WHEN {} THEN (SELECT ni.surname || ' ' || ni.name FROM person_identities ni WHERE ni.person_id = {person_expr}) END AS person_name",
+            self.identity_visible(person_expr)
+        )
     }
 
     /// SQL subquery of the ids of every visible person (for lists: driven by the organisation's

@@ -125,6 +125,27 @@ impl Ui {
                 Err(_) => s,
             }
         });
+        // `row|who`: a person as this reader may see them. The store names a person only where
+        // the reader may see their identity (`person_name`, or `surname` and `name`); every
+        // other row shows the pseudonymous code (`person_code` or `code`). One place decides
+        // the look; no template tests identity itself.
+        env.add_filter("who", |row: Value| -> Value {
+            let field =
+                |k: &str| row.get_attr(k).ok().filter(|v| !v.is_none() && !v.is_undefined()).map(|v| v.to_string());
+            let name = field("person_name").or_else(|| {
+                field("surname").map(|s| match field("name") {
+                    Some(n) => format!("{s} {n}"),
+                    None => s,
+                })
+            });
+            match name {
+                Some(n) => Value::from_safe_string(html_escape(&n)),
+                None => {
+                    let code = field("person_code").or_else(|| field("code")).unwrap_or_default();
+                    Value::from_safe_string(format!("<code>{}</code>", html_escape(&code)))
+                }
+            }
+        });
         env.add_filter("euro", |v: i64| percorsi_domain::money::format_euros(v));
         Ui { env, i18n, secure_cookies }
     }

@@ -30,11 +30,12 @@ async fn render(
         Ok(l) => l,
         Err(e) => return fail(state, lang, e),
     };
-    let people = if allows(auth.actor.role, Permission::ManageProjects) {
-        super::section!(state, lang, state.svc.followed(&auth.actor).await)
+    let choices = if allows(auth.actor.role, Permission::ManageProjects) {
+        super::section!(state, lang, state.svc.placement_choices(&auth.actor).await)
     } else {
         Vec::new()
     };
+    let territories = super::section!(state, lang, state.svc.opportunity_territories(&auth.actor).await);
     let (errors, error_list) = failure.as_ref().map(|(i, _)| state.ui.errors(lang, i)).unwrap_or_default();
     let status = if failure.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
@@ -44,7 +45,7 @@ async fn render(
             kinds => code_options(state, lang, "opportunity_kind", OpportunityKind::ALL),
             housing_kinds => code_options(state, lang, "housing_kind", HousingKind::ALL),
             intensities => code_options(state, lang, "support_intensity", SupportIntensity::ALL),
-            people => people.iter().map(|p| context! { value => p.id.to_string(), label => p.code.clone() }).collect::<Vec<_>>(),
+            choices => choices, territories => territories,
             can_offer => allows(auth.actor.role, Permission::ManageOpportunities),
             can_place => allows(auth.actor.role, Permission::ManageProjects),
             today => percorsi_service::today().to_string(),
