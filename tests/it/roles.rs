@@ -300,3 +300,44 @@ async fn names_are_shown_exactly_where_identity_is_allowed() {
     assert_eq!(coord.status, StatusCode::OK);
     assert!(!coord.body.contains("Quarantotti") && coord.body.contains(&code), "coordinators see codes");
 }
+
+/// Each role's home page shows what it acts on today: the coordinator the programmes' money,
+/// the organisation's interventions that need attention and the referrals waiting (and not
+/// "you follow nobody"); the analyst the programmes with their reports; the auditor the
+/// emergency accesses to review; the administrator accounts and organisations.
+#[tokio::test]
+async fn every_role_has_a_home_page_with_what_it_acts_on() {
+    let app = TestApp::new().await;
+    let coord = app.login("coordinatore").await.get("/home").await;
+    assert_eq!(coord.status, StatusCode::OK);
+    assert!(coord.body.contains("Programmi: budget e disponibilità"), "{}", coord.body);
+    assert!(coord.body.contains("<meter"), "a bar of the budget used");
+    assert!(coord.body.contains("ente: cosa richiede attenzione"), "the organisation's interventions due");
+    assert!(coord.body.contains("da valutare"), "referrals waiting");
+    assert!(!coord.body.contains("Non segui ancora nessuna persona"));
+    // The money shown is the programme's own: the first programme's available amount.
+    let actor = app.actor("coordinatore").await;
+    let programme = app.svc.programmes(&actor).await.expect("programmes").into_iter().next().expect("one");
+    let overview = app.svc.programme_overview(&actor, programme.id).await.expect("overview");
+    let euros = percorsi_domain::money::format_euros(overview.total_available);
+    assert!(coord.body.contains(&euros), "available {euros} shown");
+
+    let analyst = app.login("analista").await.get("/home").await.body;
+    assert!(analyst.contains(&format!("/report?programme_id={}", programme.id)), "report per programme");
+    assert!(!analyst.contains("da valutare"), "analysts triage nothing");
+
+    let auditor = app.login("auditor").await.get("/home").await.body;
+    assert!(
+        auditor.contains("accessi di emergenza da rivedere") || auditor.contains("accesso di emergenza da rivedere"),
+        "{auditor}"
+    );
+    assert!(!auditor.contains("Programmi: budget"), "auditors read no budgets here");
+
+    let admin = app.login("admin").await.get("/home").await.body;
+    assert!(admin.contains("account attivi") && admin.contains(" enti"), "{admin}");
+    assert!(!admin.contains("da valutare"));
+
+    let anna = app.login("anna").await.get("/home").await.body;
+    assert!(anna.contains("Le persone che segui") && anna.contains("Oggi"), "the case manager keeps her people");
+    assert!(!anna.contains("Programmi: budget"), "case managers' home is their people");
+}

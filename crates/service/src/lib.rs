@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 mod fact_cache;
 pub mod glass;
+pub mod home;
 pub mod import;
 pub mod instruments;
 pub mod interventions;

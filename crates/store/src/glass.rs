@@ -85,6 +85,13 @@ impl<M: Mode> Tx<M> {
         rows.iter().map(map).collect()
     }
 
+    /// How many emergency openings wait for the auditor's review.
+    pub async fn glass_unreviewed(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM glass_access WHERE reviewed_at IS NULL")
+            .fetch_one(self.conn())
+            .await?)
+    }
+
     /// Grants for the auditor: those not yet reviewed first, newest first.
     pub async fn glass_for_review(&mut self, limit: i64) -> Result<Vec<GlassRow>> {
         let rows = sqlx::query(&format!("{SELECT} ORDER BY g.reviewed_at IS NOT NULL, g.id DESC LIMIT $1"))

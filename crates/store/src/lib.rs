@@ -94,6 +94,20 @@ impl<M: Mode> Tx<M> {
         }
         Ok(out)
     }
+
+    /// What an administrator looks after: organisations, and accounts active and disabled
+    /// (people's own accounts are not theirs to manage and are not counted).
+    pub async fn account_totals(&mut self) -> Result<Vec<(&'static str, i64)>> {
+        let mut out = Vec::new();
+        for (kind, sql) in [
+            ("organisations", "SELECT COUNT(*) FROM organisations"),
+            ("users_active", "SELECT COUNT(*) FROM users u WHERE u.active = TRUE AND NOT EXISTS (SELECT 1 FROM person_accounts a WHERE a.user_id = u.id)"),
+            ("users_disabled", "SELECT COUNT(*) FROM users u WHERE u.active = FALSE AND NOT EXISTS (SELECT 1 FROM person_accounts a WHERE a.user_id = u.id)"),
+        ] {
+            out.push((kind, sqlx::query_scalar(sql).fetch_one(self.conn()).await?));
+        }
+        Ok(out)
+    }
 }
 
 /// Executes one raw statement outside any use case. For maintenance and for tests that play

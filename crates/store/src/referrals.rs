@@ -111,6 +111,20 @@ impl<M: Mode> Tx<M> {
         rows.iter().map(map).collect()
     }
 
+    /// Unread notifications of an organisation, and referrals it received still open.
+    pub async fn waiting(&mut self, org: i64) -> Result<(i64, i64)> {
+        let unread =
+            sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE organisation_id = $1 AND read_at IS NULL")
+                .bind(org)
+                .fetch_one(self.conn())
+                .await?;
+        let open = sqlx::query_scalar("SELECT COUNT(*) FROM referrals WHERE to_org = $1 AND status = 'aperta'")
+            .bind(org)
+            .fetch_one(self.conn())
+            .await?;
+        Ok((unread, open))
+    }
+
     pub async fn notifications(&mut self, org: i64) -> Result<Vec<NotificationRow>> {
         let rows = sqlx::query(
             "SELECT id, message, args, link, created_at, read_at FROM notifications WHERE organisation_id = $1 \

@@ -43,6 +43,43 @@ home-title = Home
 home-acting = You are acting for { $org } as { $role }.
 home-followed = People you follow
 home-none-followed = You do not follow anyone yet.
+home-today = Today
+home-referrals-waiting = { $count ->
+        [0] No referrals to assess
+        [one] One referral to assess
+       *[other] { $count } referrals to assess
+    }
+home-unread = { $count ->
+        [0] No notifications to read
+        [one] One notification to read
+       *[other] { $count } notifications to read
+    }
+home-glass-to-review = { $count ->
+        [0] No emergency accesses to review
+        [one] One emergency access to review
+       *[other] { $count } emergency accesses to review
+    }
+home-total-organisations = { $count ->
+        [one] One organisation
+       *[other] { $count } organisations
+    }
+home-total-users_active = { $count ->
+        [0] No active accounts
+        [one] One active account
+       *[other] { $count } active accounts
+    }
+home-total-users_disabled = { $count ->
+        [0] No disabled accounts
+        [one] One disabled account
+       *[other] { $count } disabled accounts
+    }
+home-programmes = Programmes: budget and what is left
+home-used = Committed or paid
+home-used-of = Share of the budget of { $name } committed or paid
+home-report-link = Outcome report
+home-no-programmes = No programmes yet.
+home-organisation-due = The organisation's interventions: what needs attention
+home-nothing-due = No intervention needs attention.
 home-admin = As administrator you manage organisations, users and roles; you have no access to people's records.
 home-no-records = Your role gives no access to people's records.
 

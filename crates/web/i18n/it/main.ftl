@@ -43,6 +43,43 @@ home-title = Home
 home-acting = Stai operando per { $org } come { $role }.
 home-followed = Le persone che segui
 home-none-followed = Non segui ancora nessuna persona.
+home-today = Oggi
+home-referrals-waiting = { $count ->
+        [0] Nessuna segnalazione da valutare
+        [one] Una segnalazione da valutare
+       *[other] { $count } segnalazioni da valutare
+    }
+home-unread = { $count ->
+        [0] Nessuna notifica da leggere
+        [one] Una notifica da leggere
+       *[other] { $count } notifiche da leggere
+    }
+home-glass-to-review = { $count ->
+        [0] Nessun accesso di emergenza da rivedere
+        [one] Un accesso di emergenza da rivedere
+       *[other] { $count } accessi di emergenza da rivedere
+    }
+home-total-organisations = { $count ->
+        [one] Un ente
+       *[other] { $count } enti
+    }
+home-total-users_active = { $count ->
+        [0] Nessun account attivo
+        [one] Un account attivo
+       *[other] { $count } account attivi
+    }
+home-total-users_disabled = { $count ->
+        [0] Nessun account disattivato
+        [one] Un account disattivato
+       *[other] { $count } account disattivati
+    }
+home-programmes = Programmi: budget e disponibilità
+home-used = Impegnato o pagato
+home-used-of = Quota del budget di { $name } impegnata o pagata
+home-report-link = Report esiti
+home-no-programmes = Nessun programma ancora.
+home-organisation-due = Interventi dell'ente: cosa richiede attenzione
+home-nothing-due = Nessun intervento richiede attenzione.
 home-admin = Come amministratore gestisci enti, utenti e ruoli; non hai accesso alle cartelle delle persone.
 home-no-records = Il tuo ruolo non dà accesso alle cartelle delle persone.
 

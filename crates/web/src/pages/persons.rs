@@ -49,8 +49,14 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
         None
     };
     let reviews = super::section!(&state, auth.lang, state.svc.project_agenda(&auth.actor).await);
+    let today = match state.svc.role_home(&auth.actor).await {
+        Ok(h) => h,
+        Err(e) => return fail(&state, auth.lang, e),
+    };
+    // Who oversees interventions without managing them has no people of their own to follow.
+    let followed = followed.filter(|_| today.organisation_due.is_none());
     let ctx = context! {
-        ..context! { followed => followed, due => due, tutored => tutored, reviews => reviews },
+        ..context! { followed => followed, due => due, tutored => tutored, reviews => reviews, today => today },
         ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()),
     };
     state.ui.render(StatusCode::OK, "home.html", ctx)
