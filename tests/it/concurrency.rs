@@ -38,6 +38,10 @@ async fn proposed(app: &TestApp, budget: &str, n: usize) -> (i64, Vec<i64>) {
     app.svc.set_participation(&coord, programme, &participation).await.unwrap();
     let anna = app.actor("anna").await;
     let people = app.svc.followed(&anna).await.unwrap();
+    // Work insertions are for people whose capacities were assessed (seed 001).
+    for p in people.iter().take(n) {
+        app.svc.assess_capacities(&anna, p.id, today() - Duration::days(10)).await.expect("assessed");
+    }
     let host = app.org_id("Officine Apuane").await.to_string();
     let client = app.login("anna").await;
     let first = today() - Duration::days(40);

@@ -20,6 +20,7 @@ mod matrix;
 mod network;
 mod opportunities;
 mod own_page;
+mod pathway_steps;
 mod persons;
 mod pg_outage;
 mod projects;

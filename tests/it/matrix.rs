@@ -109,6 +109,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/opportunita/{id}/inserimenti", "CM"),
     ("POST", "/persone/{person}/inserimenti/{id}/fine", "CM"),
     ("POST", "/segnalazioni/{id}/esito", "CM OP"),
+    ("POST", "/trasferimenti/{id}/esito", "CM"),
+    ("POST", "/episodi/{id}/trasferimento", "CM"),
+    ("POST", "/persone/{id}/note", "CM OP"),
+    ("GET", "/note", "CM OP"),
     ("GET", "/notifiche", "AU CO CM OP"),
     ("GET", "/progetti/{id}", "CO CM OP"),
     ("GET", "/progetti/{id}/modifica", "CM"),
@@ -138,6 +142,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/interventi/{id}/conclusione", "CM"),
     ("POST", "/interventi/{id}/erogazioni", "CO CM"),
     ("POST", "/interventi/{id}/monitoraggio", "CM"),
+    ("POST", "/interventi/{id}/ricadute", "CM"),
     ("POST", "/interventi/{id}/presenze", "CM TU"),
     ("GET", "/interventi/{id}/schede/{kind}", "CM TU"),
     ("POST", "/interventi/{id}/schede/{kind}", "CM TU"),
@@ -213,6 +218,13 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/projects/{id}/objectives/{n}/progress", "CM OP"),
     ("POST", "/api/v1/persons/{id}/referrals", "CM OP"),
     ("GET", "/api/v1/referrals", "CO CM OP"),
+    ("GET", "/api/v1/persons/{id}/notes", "CM OP"),
+    ("POST", "/api/v1/persons/{id}/notes", "CM OP"),
+    ("GET", "/api/v1/notes", "CM OP"),
+    ("POST", "/api/v1/interventions/{id}/relapses", "CM"),
+    ("POST", "/api/v1/episodes/{id}/transfers", "CM"),
+    ("GET", "/api/v1/transfers", "CO CM OP"),
+    ("POST", "/api/v1/transfers/{id}/decision", "CM"),
     ("POST", "/api/v1/referrals/{id}/decision", "CM OP"),
     ("GET", "/api/v1/notifications", "AU CO CM OP"),
     ("GET", "/api/v1/opportunities", "CO CM OP"),
@@ -340,6 +352,7 @@ impl Fixture {
             "users" => "user",
             "memberships" => "membership",
             "segnalazioni" | "referrals" => "referral",
+            "trasferimenti" | "transfers" => "transfer",
             "opportunita" | "opportunities" => "opportunity",
             "placements" => "placement",
             "documenti" | "documents" => "document",
@@ -437,6 +450,14 @@ async fn fixture(app: &TestApp) -> Fixture {
     }
     ids.insert("placement", placement.expect("a demo placement"));
     ids.insert("group", svc.groups(&coord).await.expect("groups")[0].0.id);
+    // A transfer of Anna's episode to Luca's organisation, waiting for its decision.
+    let transfer = percorsi_domain::transfer::TransferForm {
+        to_organisation_id: luca.organisation_id.to_string(),
+        handover: "Passaggio per la matrice dei permessi".into(),
+        person_agrees: true,
+        ..Default::default()
+    };
+    ids.insert("transfer", svc.propose_transfer(&anna, episode, &transfer).await.expect("transfer"));
     // A person of Luca's organisation: no consent, hidden from every role of the matrix.
     let hidden = crate::support::nth_registration(luca.user_id, "Nascosta", 7);
     let c = app.api_client("luca").await;

@@ -561,6 +561,10 @@ async fn ledger_invariant_holds_under_random_operations() {
     let coord = app.actor("coordinatore").await;
     let org = app.org_id("SerD Zona 1-MS").await;
     let people: Vec<i64> = app.svc.followed(&anna).await.unwrap().into_iter().map(|p| p.id).collect();
+    // Work insertions are for people whose capacities were assessed (seed 001).
+    for p in &people {
+        app.svc.assess_capacities(&anna, *p, today() - Duration::days(10)).await.expect("assessed");
+    }
     let host = app.org_id("Officine Apuane").await.to_string();
     // How often each path was taken, to be sure the sequences exercise refusals too.
     let (mut refused, mut paid, mut prolonged, mut ended) = (0, 0, 0, 0);

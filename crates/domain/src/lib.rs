@@ -14,6 +14,7 @@ pub mod instrument;
 pub mod intervention;
 pub mod ledger;
 pub mod money;
+pub mod note;
 pub mod opportunity;
 pub mod organisation;
 pub mod person;
@@ -21,7 +22,9 @@ pub mod programme;
 pub mod project;
 pub mod pseudonym;
 pub mod referral;
+pub mod relapse;
 pub mod report;
+pub mod transfer;
 pub mod user;
 pub mod validation;
 

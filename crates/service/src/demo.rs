@@ -315,6 +315,9 @@ impl Service {
             let end = add_months(start, months);
             let tutor = if n % 3 == 0 { davide.clone() } else { String::new() };
             let host = if n % 3 == 0 { hosts[0].clone() } else { hosts[1 + n % 2].clone() };
+            if t == "inserimento_lavorativo" {
+                self.assess_capacities(&sara, *person, today - Duration::days(30)).await?;
+            }
             let id =
                 self.create_intervention(&sara, *person, &plan_form(old, t, &host, &tutor, start, end, amount)).await?;
             self.transition(&sara, id, &step("attiva", start, None)).await?;
@@ -380,6 +383,9 @@ impl Service {
             let (t, amount) =
                 [("inserimento_lavorativo", "300"), ("socio_terapeutico", "300"), ("esperienza_formativa", "400")]
                     [n % 3];
+            if t == "inserimento_lavorativo" {
+                self.assess_capacities(&anna, *person, today - Duration::days(30)).await?;
+            }
             let id = self
                 .create_intervention(&anna, *person, &plan_form(current, t, &hosts[0], &davide, start, end, amount))
                 .await?;
@@ -710,6 +716,25 @@ impl Service {
         self.fill_form(case_manager, id, AssessmentKind::PostIntervento, day, &by_case_manager).await?;
         self.fill_form(tutor, id, AssessmentKind::PostIntervento, day, &by_tutor).await?;
         Ok(())
+    }
+
+    /// A multidimensional assessment with middle answers that keeps the person's user class
+    /// (the demo's and the tests' way to make someone eligible for a work insertion).
+    pub async fn assess_capacities(&self, actor: &crate::Actor, person_id: i64, day: NaiveDate) -> Result<i64> {
+        let class = {
+            let mut tx = self.store().read().await?;
+            let p = tx.person(person_id).await?;
+            tx.commit().await?;
+            p.and_then(|p| p.user_class).unwrap_or_else(|| "td_basso_carico_alta_dinamicita".into())
+        };
+        let mut a: BTreeMap<String, String> =
+            BTreeMap::from([("assessed_on".to_string(), iso(day)), ("user_class".to_string(), class)]);
+        for s in self.assessment_instrument().await?.sections {
+            for i in s.items {
+                a.insert(i.code, "2".into());
+            }
+        }
+        self.assess_person(actor, person_id, &a).await
     }
 
     async fn demo_actor(&self, username: &str) -> Result<crate::Actor> {

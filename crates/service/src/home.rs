@@ -29,6 +29,8 @@ pub struct RoleHome {
     pub programmes: Option<Vec<ProgrammeMoney>>,
     /// Referrals received and not yet decided.
     pub referrals_waiting: Option<i64>,
+    /// Cases transferred to the organisation waiting for acceptance.
+    pub transfers_waiting: Option<i64>,
     /// Notifications not yet read.
     pub unread_notifications: Option<i64>,
     /// The organisation's interventions that need something (ending, late, forms to fill), for
@@ -72,6 +74,9 @@ impl Service {
             if can(Permission::ViewPersons) {
                 home.referrals_waiting = Some(open);
             }
+        }
+        if can(Permission::TransferCases) {
+            home.transfers_waiting = Some(tx.transfers_waiting(actor.organisation_id).await?);
         }
         if can(Permission::ViewAudit) {
             home.glass_to_review = Some(tx.glass_unreviewed().await?);

@@ -15,10 +15,11 @@ use percorsi_domain::intervention::{
 };
 use percorsi_domain::ledger::InterventionMoney;
 use percorsi_domain::programme::{AmountKind, InterventionType, Rule};
+use percorsi_domain::relapse::RelapseForm;
 use percorsi_domain::{FieldError, Invalid};
 use percorsi_store::{
     AssessmentWrite, AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, MembershipRow,
-    Mode, PaymentRow, RuleRow, TutorInterventionRow, Tx,
+    Mode, PaymentRow, RelapseRow, RuleRow, TutorInterventionRow, Tx,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,6 +39,8 @@ pub struct FilledForm {
 pub struct InterventionDetail {
     pub intervention: InterventionRow,
     pub events: Vec<EventRow>,
+    /// Dated relapses, where relapse data are shown to the reader.
+    pub relapses: Vec<RelapseRow>,
     pub payments: Vec<PaymentRow>,
     pub attendance: Vec<AttendanceRow>,
     pub money: InterventionMoney,
@@ -164,6 +167,14 @@ impl Service {
                 if !tutors.iter().any(|m| m.user_id == tutor) {
                     problems.push(FieldError::new("tutor_id", "err-tutor-of-host"));
                 }
+            }
+        }
+        // Seed 001: a work insertion is for people whose social and work capacities have been
+        // assessed — a multidimensional assessment in the last twelve months.
+        if parse_programme_and_type(form).1 == Some(InterventionType::InserimentoLavorativo) {
+            let assessed = tx.latest_assessment_date(person_id).await?;
+            if assessed.is_none_or(|d| d < today() - chrono::Duration::days(365)) {
+                problems.push(FieldError::new("intervention_type", "err-work-insertion-needs-assessment"));
             }
         }
         let new = match validated {
@@ -368,8 +379,38 @@ impl Service {
         let m = form.validate()?;
         let mut tx = self.store().write().await?;
         let row = own_intervention(&mut tx, actor, id).await?;
+        // The count includes the dated relapses: it cannot say fewer than were recorded.
+        let events = tx.relapse_events(id).await?;
+        if events > 0 && m.relapse_count.is_none_or(|n| n < events) {
+            return Err(Invalid(vec![
+                FieldError::new("relapse_count", "err-relapses-below-events").arg("count", events.to_string())
+            ])
+            .into());
+        }
         tx.set_monitoring(id, &m).await?;
         record(&mut tx, actor, "update", "intervention", Some(id), "monitoraggio ricadute e sostanze", None).await?;
+        tx.commit().await?;
+        Ok(row.person_id)
+    }
+
+    /// Records a relapse as a dated event of a running or ended intervention of the actor's
+    /// organisation; it adds one to the intervention's relapse count.
+    pub async fn record_relapse(&self, actor: &Actor, id: i64, form: &RelapseForm) -> Result<i64> {
+        policy::require(actor, Permission::ManageInterventions)?;
+        let mut tx = self.store().write().await?;
+        let row = own_intervention(&mut tx, actor, id).await?;
+        let r = form.validate(row.actual_start, today())?;
+        let relapse = tx.insert_relapse(id, row.person_id, row.organisation_id, &r, actor.user_id).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "relapse",
+            Some(relapse),
+            "ricaduta registrata",
+            Some(format!("intervention {id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.person_id)
     }
@@ -422,7 +463,8 @@ impl Service {
         }
         // Relapses and substance use are their own kinds of data: another organisation sees them
         // only when the person's consent opens them (a work insertion's does not).
-        if !access.shows_row_of(row.organisation_id, DataCategory::Relapses) {
+        let relapses_shown = access.shows_row_of(row.organisation_id, DataCategory::Relapses);
+        if !relapses_shown {
             row.relapse_count = None;
         }
         if !access.shows_row_of(row.organisation_id, DataCategory::Health) {
@@ -442,6 +484,7 @@ impl Service {
         // when the person's consent opens assessments.
         let forms_shown = access.shows_row_of(row.organisation_id, DataCategory::Assessments);
         let events = tx.events(id).await?;
+        let relapses = if relapses_shown { tx.relapses_of(id).await? } else { Vec::new() };
         let payments = tx.payments(id).await?;
         let attendance = tx.attendance(id).await?;
         let money = tx.intervention_money(id).await?;
@@ -489,6 +532,7 @@ impl Service {
             transitions,
             intervention: row,
             events,
+            relapses,
             payments,
             attendance,
             money,

@@ -19,6 +19,7 @@ pub mod import;
 pub mod instruments;
 pub mod interventions;
 pub mod keyfile;
+pub mod notes;
 pub mod opportunities;
 pub mod own_page;
 pub mod pathway;
@@ -32,6 +33,7 @@ pub mod rights;
 pub mod second_factor;
 pub mod sso;
 pub mod synthetic;
+pub mod transfers;
 
 pub use actor::Actor;
 pub use error::{Result, ServiceError};

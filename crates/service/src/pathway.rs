@@ -445,6 +445,14 @@ impl Service {
         Ok(rows)
     }
 
+    /// Case managers of every organisation (who a case can be transferred to).
+    pub async fn network_case_managers(&self) -> Result<Vec<MembershipRow>> {
+        let mut tx = self.store().read().await?;
+        let rows = tx.members_with_roles(None, &["case_manager"]).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
     /// Professionals of every organisation who can join a care team.
     pub async fn team_candidates(&self) -> Result<Vec<MembershipRow>> {
         let mut tx = self.store().read().await?;
@@ -515,7 +523,7 @@ pub(crate) async fn in_charge<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id:
     }
 }
 
-async fn own_open_episode<M: Mode>(tx: &mut Tx<M>, actor: &Actor, episode_id: i64) -> Result<EpisodeRow> {
+pub(crate) async fn own_open_episode<M: Mode>(tx: &mut Tx<M>, actor: &Actor, episode_id: i64) -> Result<EpisodeRow> {
     let ep = tx.episode_visible(&actor.scope(), episode_id).await?.ok_or(ServiceError::NotFound)?;
     if ep.organisation_id != actor.organisation_id {
         return Err(ServiceError::Forbidden);

@@ -58,11 +58,16 @@ pub enum Permission {
     ReportObjectiveProgress,
     /// The person's own page: their project, consents, accesses and self-assessment.
     OwnPage,
+    /// Writing and reading operator notes (free text that may name the person: only roles
+    /// that see identities).
+    Notes,
+    /// Transferring a case and deciding on a case transferred to the organisation.
+    TransferCases,
 }
 
 impl Permission {
     /// Every permission (the role tests go through all of them).
-    pub const ALL: [Permission; 25] = {
+    pub const ALL: [Permission; 27] = {
         use Permission::*;
         [
             ViewPersons,
@@ -90,6 +95,8 @@ impl Permission {
             OwnExactFigures,
             ReportObjectiveProgress,
             OwnPage,
+            Notes,
+            TransferCases,
         ]
     };
 }
@@ -123,6 +130,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
         OwnExactFigures => matches!(role, Coordinatore),
         ReportObjectiveProgress => matches!(role, CaseManager | Operatore),
         OwnPage => matches!(role, Persona),
+        Notes => matches!(role, CaseManager | Operatore),
+        TransferCases => matches!(role, CaseManager),
     }
 }
 

@@ -60,6 +60,17 @@ pub struct AssessmentInsert<'a> {
 }
 
 impl<M: Mode> Tx<M> {
+    /// The date of the person's latest multidimensional assessment by anyone in the network
+    /// (for the eligibility of a work insertion: only its date is used, nothing of it shown).
+    pub async fn latest_assessment_date(&mut self, person_id: i64) -> Result<Option<NaiveDate>> {
+        let d: Option<String> =
+            sqlx::query_scalar("SELECT MAX(assessed_on) FROM person_assessments WHERE person_id = $1")
+                .bind(person_id)
+                .fetch_one(self.conn())
+                .await?;
+        Ok(d.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+    }
+
     pub async fn person_assessments(&mut self, person_id: i64, owners: Owners) -> Result<Vec<PersonAssessmentRow>> {
         let rows = sqlx::query(&format!(
             "SELECT a.id, a.assessed_on, a.scores, a.user_class, o.name AS organisation_name, u.display_name AS author_name \

@@ -102,6 +102,13 @@ impl<M: Mode> Tx<M> {
         rows.iter().map(map_episode).collect()
     }
 
+    /// One episode by id, for a decision already authorised by other means (a transfer
+    /// addressed to the organisation).
+    pub async fn episode(&mut self, id: i64) -> Result<Option<EpisodeRow>> {
+        let r = sqlx::query(&format!("{EPISODE} WHERE e.id = $1")).bind(id).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_episode).transpose()
+    }
+
     pub async fn episode_visible(&mut self, scope: &Scope, id: i64) -> Result<Option<EpisodeRow>> {
         let sql = format!("{EPISODE} WHERE e.id = $4 AND {}", scope.visible("e.person_id"));
         let r = scoped(&sql, scope).bind(id).fetch_optional(self.conn()).await?;

@@ -17,6 +17,7 @@ mod group_commit;
 mod imports;
 mod interventions;
 mod migrate;
+mod notes;
 mod opportunities;
 mod organisations;
 mod person_access;
@@ -24,6 +25,7 @@ mod persons;
 mod programmes;
 mod projects;
 mod referrals;
+mod relapses;
 mod restrictions;
 mod retention;
 mod rows;
@@ -31,6 +33,7 @@ mod schema;
 mod scope;
 mod second_factor;
 mod sessions;
+mod transfers;
 mod users;
 
 pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
@@ -47,6 +50,7 @@ pub use imports::ImportCounts;
 pub use interventions::{
     AttendanceRow, EventRow, InterventionInsert, InterventionRow, InterventionSummary, PaymentRow, TutorInterventionRow,
 };
+pub use notes::NoteRow;
 pub use opportunities::{OpportunityRow, PlacementRow};
 pub use organisations::OrganisationRow;
 pub use person_access::{InvitationRow, SelfAssessmentRow};
@@ -54,12 +58,14 @@ pub use persons::{IdentityRow, PersonRow, PersonSummary, Rectified};
 pub use programmes::{ParticipantRow, ProgrammeRow, QuotaRow, RuleRow};
 pub use projects::{ProgressRow, ProgressWrite, ProjectReviewRow, ProjectRow, ProjectVersionRow, ProjectWrite};
 pub use referrals::{NotificationRow, ReferralInsert, ReferralRow};
+pub use relapses::RelapseRow;
 pub use restrictions::RestrictionRow;
 pub use retention::Expired;
 pub use schema::SchemaFacts;
 pub use scope::{Owners, Scope};
 pub use second_factor::{OidcPending, TotpState};
 pub use sessions::{ApiTokenListing, ApiTokenRow, NewSession, OwnSession, SessionRow};
+pub use transfers::{TransferInsert, TransferRow};
 pub use users::{MembershipRow, UserRow};
 
 pub use engine::{Backend, Mode, Read, Store, StoreOptions, Tx, Write, DEFAULT_WAIT};

@@ -36,16 +36,20 @@ impl<M: Mode> Tx<M> {
 }
 
 impl Tx<Write> {
-    /// Removes the identity, the codes derived from it and the signed documents (a signed form
-    /// names the person): the person keeps a random code, linkable to nothing, and everything
+    /// Removes the identity, the codes derived from it, the signed documents (a signed form
+    /// names the person) and free text (notes, what relapses and handovers said): the person keeps a random code, linkable to nothing, and everything
     /// pseudonymous (episodes, interventions, facts). Nothing a report fact is derived from
     /// changes (sex, birth year and profile stay). Returns the documents' files, for the caller
     /// to delete once this has committed.
     pub async fn anonymise_person(&mut self, person_id: i64, random_code: &str) -> Result<Vec<String>> {
         let files = self.delete_documents_of_person(person_id).await?;
+        // Free text may name the person: notes go, and what relapses and handovers said.
         for sql in [
             "DELETE FROM person_identities WHERE person_id = $1",
             "DELETE FROM person_code_aliases WHERE person_id = $1",
+            "DELETE FROM notes WHERE person_id = $1",
+            "UPDATE relapses SET context = NULL, response = NULL WHERE person_id = $1",
+            "UPDATE transfers SET handover = '', decision_note = NULL WHERE person_id = $1",
         ] {
             sqlx::query(sql).bind(person_id).execute(self.conn()).await?;
         }

@@ -49,6 +49,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("network/network.html", include_str!("../templates/network/network.html")),
     ("opportunities/list.html", include_str!("../templates/opportunities/list.html")),
     ("referrals/list.html", include_str!("../templates/referrals/list.html")),
+    ("notes.html", include_str!("../templates/notes.html")),
     ("referrals/notifications.html", include_str!("../templates/referrals/notifications.html")),
     ("projects/_plan.html", include_str!("../templates/projects/_plan.html")),
     ("projects/form.html", include_str!("../templates/projects/form.html")),

@@ -6,6 +6,7 @@ mod handlers;
 mod network;
 pub mod openapi;
 mod opportunities;
+mod pathway_steps;
 mod projects;
 mod protocol;
 mod referrals;
@@ -80,6 +81,12 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/projects/{id}/objectives/{n}/progress", post(projects::progress))
         .route("/persons/{id}/referrals", post(referrals::refer))
         .route("/referrals", get(referrals::list))
+        .route("/persons/{id}/notes", get(pathway_steps::person_notes).post(pathway_steps::add_note))
+        .route("/notes", get(pathway_steps::search_notes))
+        .route("/interventions/{id}/relapses", post(pathway_steps::relapse))
+        .route("/episodes/{id}/transfers", post(pathway_steps::propose))
+        .route("/transfers", get(pathway_steps::transfers))
+        .route("/transfers/{id}/decision", post(pathway_steps::decide))
         .route("/referrals/{id}/decision", post(referrals::decide))
         .route("/notifications", get(referrals::notifications))
         .route("/opportunities", get(opportunities::list).post(opportunities::create))

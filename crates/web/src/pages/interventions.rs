@@ -98,6 +98,7 @@ async fn render_show(
             reasons => code_options(state, lang, "interruption_reason", InterruptionReason::ALL),
             contracts => code_options(state, lang, "contract_kind", ContractKind::ALL),
             evaluations => code_options(state, lang, "evaluation", OverallEvaluation::ALL),
+            substances => code_options(state, lang, "substance", percorsi_domain::codes::Substance::ALL),
         },
         ..base(state, lang, Some(&auth.session), "intervention-title", msg),
         ..failure_vars,
@@ -173,6 +174,17 @@ pub async fn monitoring(
 ) -> Response {
     let outcome = state.svc.record_monitoring(&auth.actor, id, &f).await.map(|_| ());
     after(&state, &auth, id, outcome, "monitoring", &f, "monitoring-saved").await
+}
+
+/// A relapse as a dated event (it adds to the relapse count).
+pub async fn relapse(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<percorsi_domain::relapse::RelapseForm>,
+) -> Response {
+    let outcome = state.svc.record_relapse(&auth.actor, id, &f).await.map(|_| ());
+    after(&state, &auth, id, outcome, "relapse", &f, "relapse-saved").await
 }
 
 pub async fn attendance(

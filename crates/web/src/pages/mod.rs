@@ -7,6 +7,7 @@ mod auth;
 mod glass;
 mod interventions;
 mod network;
+mod notes;
 mod opportunities;
 mod own;
 mod persons;
@@ -109,6 +110,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/opportunita/{id}/inserimenti", post(opportunities::place))
         .route("/persone/{person}/inserimenti/{id}/fine", post(opportunities::end))
         .route("/segnalazioni/{id}/esito", post(referrals::decide))
+        .route("/trasferimenti/{id}/esito", post(referrals::decide_transfer))
+        .route("/episodi/{id}/trasferimento", post(persons::transfer))
+        .route("/persone/{id}/note", post(notes::add))
+        .route("/note", get(notes::search))
         .route("/notifiche", get(referrals::notifications))
         .route("/progetti/{id}", get(projects::show))
         .route("/progetti/{id}/modifica", get(projects::revise_form).post(projects::revise))
@@ -133,6 +138,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/interventi/{id}/conclusione", post(interventions::conclude))
         .route("/interventi/{id}/erogazioni", post(interventions::payment))
         .route("/interventi/{id}/monitoraggio", post(interventions::monitoring))
+        .route("/interventi/{id}/ricadute", post(interventions::relapse))
         .route("/interventi/{id}/presenze", post(interventions::attendance))
         .route("/interventi/{id}/schede/{kind}", get(interventions::form).post(interventions::fill))
         .route_layer(middleware::from_fn_with_state(state, session::middleware))
@@ -140,13 +146,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
 
 /// What every page's layout needs: language, user, acting organisation and role, navigation.
 /// The menu's addresses: a page belongs to the longest one its path starts with.
-const MENU: [&str; 16] = [
+const MENU: [&str; 17] = [
     "/io",
     "/home",
     "/persone",
     "/persone/nuova",
     "/segnalazioni",
     "/notifiche",
+    "/note",
     "/interventi",
     "/programmi",
     "/opportunita",
@@ -191,6 +198,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             opportunities => can(Permission::ViewOpportunities),
             notifications => can(Permission::ReadNotifications),
             own_page => can(Permission::OwnPage),
+            notes => can(Permission::Notes),
         },
         is_analyst => can(Permission::ExtractData),
         flash => flash,

@@ -193,6 +193,15 @@ async fn render_show(
     let assessments = super::section!(state, lang, state.svc.person_assessments(&auth.actor, id).await);
     let documents = super::section!(state, lang, state.svc.person_documents(&auth.actor, id).await);
     let self_assessments = super::section!(state, lang, state.svc.self_assessments_of(&auth.actor, id).await);
+    let notes = if allows(auth.actor.role, Permission::Notes) {
+        Some(super::section!(state, lang, state.svc.person_notes(&auth.actor, id, None).await))
+    } else {
+        None
+    };
+    let transfers = super::section!(state, lang, state.svc.transfers_of_person(&auth.actor, id).await);
+    let can_transfer = pathway.manageable_episode.is_some() && allows(auth.actor.role, Permission::TransferCases);
+    let transfer_managers =
+        if can_transfer { super::section!(state, lang, state.svc.network_case_managers().await) } else { Vec::new() };
     // The person's own access, for the organisation in charge (others are not told).
     let person_account = if open_here && allows(auth.actor.role, Permission::ViewIdentity) {
         Some(super::section!(state, lang, state.svc.person_account(&auth.actor, id).await))
@@ -218,6 +227,12 @@ async fn render_show(
             assessments => assessments,
             documents => documents,
             self_assessments => self_assessments,
+            notes => notes,
+            note_visibilities => code_options(state, lang, "note_visibility", percorsi_domain::note::NoteVisibility::ALL),
+            transfers => transfers,
+            can_transfer => can_transfer,
+            transfer_managers => transfer_managers.iter().filter(|m| m.user_id != auth.actor.user_id)
+                .map(|m| context! { value => m.user_id.to_string(), label => format!("{} ({})", m.display_name, m.organisation_name) }).collect::<Vec<_>>(),
             can_invite => person_account.is_some(),
             person_account => person_account.flatten(),
             own_org => auth.actor.organisation_id,
@@ -290,6 +305,34 @@ async fn after_sub_form<T: Serialize>(
         }
     })
     .await
+}
+
+/// A form of the pathway page about the person (a note): back to the page, or the page
+/// again with the errors.
+pub(super) async fn after_person_form<T: Serialize>(
+    state: &AppState,
+    auth: &Auth,
+    outcome: Result<i64, ServiceError>,
+    person: i64,
+    form: &'static str,
+    input: &T,
+    msg: &str,
+) -> Response {
+    after_sub_form(state, auth, outcome, Target::Person(person), form, input, msg).await
+}
+
+/// Proposes moving the organisation's episode to a colleague or another organisation.
+pub async fn transfer(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(episode): Path<i64>,
+    Form(f): Form<percorsi_domain::transfer::TransferForm>,
+) -> Response {
+    let outcome = match state.svc.propose_transfer(&auth.actor, episode, &f).await {
+        Ok(_) => state.svc.episode_person(&auth.actor, episode).await,
+        Err(e) => Err(e),
+    };
+    after_sub_form(&state, &auth, outcome, Target::Episode(episode), "transfer", &f, "transfer-proposed").await
 }
 
 pub async fn update_person(

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::context;
 use percorsi_domain::referral::{DecisionForm, ReferralForm};
+use percorsi_domain::transfer::TransferDecisionForm;
 use percorsi_service::ServiceError;
 
 pub async fn refer(
@@ -44,10 +45,28 @@ async fn render_list(
         Ok(l) => l,
         Err(e) => return fail(state, auth.lang, e),
     };
+    let transfers = super::section!(state, auth.lang, state.svc.transfers(&auth.actor).await);
+    let decidable: Vec<i64> = transfers
+        .iter()
+        .filter(|t| percorsi_service::Service::may_decide_transfer(&auth.actor, t))
+        .map(|t| t.id)
+        .collect();
+    // Who can take a case transferred from another organisation without a named colleague.
+    let managers = if decidable.is_empty() {
+        Vec::new()
+    } else {
+        super::section!(state, auth.lang, state.svc.case_managers(&auth.actor).await)
+    };
     let status = if failed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let (failed_id, error_list) = failed.unwrap_or((0, Vec::new()));
     let ctx = context! {
-        ..context! { referrals => list, acceptable => acceptable, own => auth.actor.organisation_id, failed_id => failed_id, error_list => error_list },
+        ..context! {
+            referrals => list, acceptable => acceptable, own => auth.actor.organisation_id, failed_id => failed_id, error_list => error_list,
+            transfers => transfers, decidable => decidable, my_user_id => auth.actor.user_id,
+            // A failed transfer decision comes as a negative id (referrals' are positive).
+            failed_transfer => -failed_id,
+            managers => managers.iter().map(|m| context! { value => m.user_id.to_string(), label => m.display_name.clone() }).collect::<Vec<_>>(),
+        },
         ..base(state, auth.lang, Some(&auth.session), "referrals-title", msg),
     };
     state.ui.render(status, "referrals/list.html", ctx)
@@ -68,6 +87,29 @@ pub async fn decide(
         Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
             let (_, list) = state.ui.errors(auth.lang, &inv);
             render_list(&state, &auth, None, Some((id, list))).await
+        }
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
+/// Accepting or declining a case transferred to the organisation (or to the user).
+pub async fn decide_transfer(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<TransferDecisionForm>,
+) -> Response {
+    match state.svc.decide_transfer(&auth.actor, id, &f).await {
+        Ok(person) if f.decision == "accettato" => {
+            Redirect::to(&format!("/persone/{person}?msg=transfer-accepted")).into_response()
+        }
+        Ok(_) => Redirect::to("/segnalazioni?msg=transfer-declined").into_response(),
+        Err(ServiceError::Invalid(inv) | ServiceError::Refused(inv)) => {
+            let (_, list) = state.ui.errors(auth.lang, &inv);
+            super::with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_list(&state, &auth, None, Some((-id, list))).await,
+            )
         }
         Err(e) => fail(&state, auth.lang, e),
     }
