@@ -353,3 +353,21 @@ async fn a_case_moves_to_a_colleague_and_to_another_organisation_once_accepted()
     let ep = pathway.episodes.iter().find(|e| e.id == new_episode).expect("episode");
     assert_eq!((ep.case_manager_id, ep.end_date), (luca.user_id, None), "same episode, new case manager");
 }
+
+/// An intervention recorded after it started shows its proposal first, never dated after the
+/// activation (the demo records such interventions).
+#[tokio::test]
+async fn the_intervention_timeline_starts_with_its_proposal() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let mut checked = 0;
+    for i in app.svc.organisation_interventions(&anna).await.expect("list") {
+        let d = app.svc.intervention(&anna, i.id).await.expect("detail");
+        let first = d.events.first().expect("events");
+        assert_eq!(first.transition, "crea", "intervention {}: {:?}", i.id, d.events);
+        let dates: Vec<_> = d.events.iter().map(|e| e.event_date).collect();
+        assert!(dates.windows(2).all(|w| w[0] <= w[1]), "intervention {}: {dates:?}", i.id);
+        checked += usize::from(d.events.len() > 1);
+    }
+    assert!(checked > 3, "interventions with a history: {checked}");
+}

@@ -199,7 +199,11 @@ impl Service {
                 case_manager_id: actor.user_id,
             })
             .await?;
-        tx.insert_event(id, "crea", None, "proposto", today(), None, actor.user_id, actor.organisation_id).await?;
+        // An intervention recorded after it started was proposed no later than its start: the
+        // timeline never shows a proposal after the activation (the entry keeps when it was
+        // recorded).
+        let proposed_on = today().min(new.planned_start);
+        tx.insert_event(id, "crea", None, "proposto", proposed_on, None, actor.user_id, actor.organisation_id).await?;
         record(
             &mut tx,
             actor,

@@ -657,6 +657,7 @@ report-contents = Tables
 report-download = Download the table
 report-value = Value
 report-table = Table
+report-chart-hidden = Hatched: protected value (<5 or n.d.), not zero
 report-chart-desc = Chart of the table's percentages; the exact values are in the table next to it.
 report-subtotal = Total { $label }
 report-missing = Missing

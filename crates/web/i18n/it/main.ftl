@@ -657,6 +657,7 @@ report-contents = Indice delle tabelle
 report-download = Scarica la tabella
 report-value = Valore
 report-table = Tabella
+report-chart-hidden = Tratteggio: valore protetto (<5 o n.d.), non zero
 report-chart-desc = Grafico delle percentuali della tabella; i valori esatti sono nella tabella accanto.
 report-subtotal = Totale { $label }
 report-missing = Mancante
