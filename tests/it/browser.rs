@@ -771,10 +771,32 @@ async fn a_person_activates_their_page_on_a_phone_and_revokes_a_consent() {
     b.close().await.expect("close browser");
 }
 
-/// At 390 px (a phone) no page of the working day scrolls sideways: a wide table scrolls inside
-/// its own box, the page does not.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn working_pages_fit_a_phone_screen() {
+/// axe-core, vendored (tests/it/vendor): the accessibility rules run on every main page.
+const AXE: &str = include_str!("vendor/axe.min.js");
+
+/// The serious and critical WCAG 2.1 A/AA violations axe finds on the page shown, each with
+/// up to three of the elements concerned.
+async fn accessibility_violations(b: &Client) -> Vec<String> {
+    b.execute(AXE, vec![]).await.expect("axe loads");
+    let found = b
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+               .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    serde_json::from_value(found).unwrap_or_else(|e| vec![format!("unreadable axe answer: {e}")])
+}
+
+/// The main pages of every working role, on a phone (390×844) and a laptop (1366×900): none
+/// scrolls sideways, axe finds no serious or critical WCAG 2.1 A/AA violation, and each is
+/// kept as a screenshot (`target/screenshots/<size>-<role>-<page>.png`, CI artefacts).
+#[tokio::test]
+async fn main_pages_fit_phone_and_laptop_and_pass_the_accessibility_scan() {
     let Some(d) = driver().await else { return };
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
@@ -793,58 +815,92 @@ async fn working_pages_fit_a_phone_screen() {
     let programme = app.svc.programmes(&coordinator).await.expect("programmes")[0].id;
     let base = serve(&app).await;
     let b = browser(&d).await;
-    b.set_window_size(390, 844).await.expect("phone-sized window");
-    let mut wide = Vec::new();
-    let pages: [(&str, Vec<String>); 3] = [
-        (
-            "anna",
-            vec![
+    let main_pages = |user: &str| -> Vec<String> {
+        match user {
+            "anna" => vec![
                 "/home".into(),
                 "/persone".into(),
+                "/persone/nuova".into(),
                 "/interventi".into(),
                 format!("/interventi/{intervention}"),
                 format!("/progetti/{project}"),
+                format!("/progetti/{project}/stampa"),
                 "/segnalazioni".into(),
+                "/notifiche".into(),
+                "/note".into(),
                 "/opportunita".into(),
                 "/programmi".into(),
                 "/account".into(),
-            ]
-            .into_iter()
-            .chain(people)
-            .collect(),
-        ),
-        (
-            "coordinatore",
-            vec![format!("/programmi/{programme}"), "/rete".into(), format!("/report?programme_id={programme}")],
-        ),
-        ("auditor", vec!["/audit".into(), "/audit/emergenze".into()]),
-    ];
-    for (user, paths) in pages {
-        login(&b, &base, user).await;
-        for path in paths {
-            b.goto(&format!("{base}{path}")).await.expect("page");
-            b.wait().for_element(Locator::Css("main")).await.expect("main");
-            let overflow = b
-                .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
-                .await
-                .expect("script")
-                .as_i64()
-                .unwrap_or(0);
-            if overflow > 0 {
-                // The elements sticking out, to say where to look.
-                let culprits = b
+            ],
+            "coordinatore" => vec![
+                "/home".into(),
+                format!("/programmi/{programme}"),
+                "/interventi".into(),
+                "/rete".into(),
+                format!("/report?programme_id={programme}"),
+            ],
+            "analista" => vec!["/home".into(), format!("/report/confronto?table=1&programmes={programme}")],
+            "davide" => vec!["/home".into(), "/interventi".into()],
+            _ => vec!["/home".into(), "/audit".into(), "/audit/emergenze".into()],
+        }
+    };
+    let mut wide = Vec::new();
+    let mut inaccessible = Vec::new();
+    let mut visited = 0;
+    for (size, (w, h)) in [("phone", (390u32, 844u32)), ("laptop", (1366, 900))] {
+        b.set_window_size(w, h).await.expect("window size");
+        for user in ["anna", "coordinatore", "analista", "davide", "auditor"] {
+            login(&b, &base, user).await;
+            let mut paths = main_pages(user);
+            if user == "anna" {
+                // Every person Anna follows on the phone; two of them on the laptop.
+                paths.extend(people.iter().take(if size == "phone" { people.len() } else { 2 }).cloned());
+            }
+            for path in paths {
+                b.goto(&format!("{base}{path}")).await.expect("page");
+                b.wait().for_element(Locator::Css("main")).await.expect("main");
+                visited += 1;
+                let overflow = b
                     .execute(
-                        "const w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > w + 1 && !(e.parentElement && e.parentElement.closest('.table-wrap') && getComputedStyle(e).position !== 'absolute')).slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '')).join(', ');",
+                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
                         vec![],
                     )
                     .await
-                    .expect("script");
-                wide.push(format!("{path} ({user}): {overflow} px too wide: {}", culprits.as_str().unwrap_or("")));
+                    .expect("script")
+                    .as_i64()
+                    .unwrap_or(0);
+                if overflow > 0 {
+                    // The elements sticking out, to say where to look.
+                    let culprits = b
+                        .execute(
+                            "const w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > w + 1 && !(e.parentElement && e.parentElement.closest('.table-wrap') && getComputedStyle(e).position !== 'absolute')).slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '')).join(', ');",
+                            vec![],
+                        )
+                        .await
+                        .expect("script");
+                    wide.push(format!(
+                        "{size} {path} ({user}): {overflow} px too wide: {}",
+                        culprits.as_str().unwrap_or("")
+                    ));
+                }
+                let name: String = path
+                    .trim_start_matches('/')
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect();
+                save_screenshot(&b, &format!("{size}-{user}-{name}")).await;
+                // One scan per page (the rules do not depend on the width, the layout does).
+                if size == "laptop" || !path.starts_with("/persone/") || path == people[0] {
+                    for v in accessibility_violations(&b).await {
+                        inaccessible.push(format!("{size} {path} ({user}): {v}"));
+                    }
+                }
             }
+            sign_out(&b).await;
         }
-        sign_out(&b).await;
     }
-    save_screenshot(&b, "phone-signed-out").await;
-    assert!(wide.is_empty(), "pages that scroll sideways at 390 px:\n{}", wide.join("\n"));
+    assert!(visited >= 48, "main pages visited at two sizes: {visited}");
+    assert!(wide.is_empty(), "pages that scroll sideways:\n{}", wide.join("\n"));
+    assert!(inaccessible.is_empty(), "serious or critical accessibility violations:\n{}", inaccessible.join("\n"));
     b.close().await.expect("close browser");
 }

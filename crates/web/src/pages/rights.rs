@@ -121,7 +121,7 @@ fn write_value(state: &AppState, lang: Lang, key: &str, value: &Value, out: &mut
         Value::Array(items) if items.is_empty() => out.push_str(&state.ui.t(lang, "export-none")),
         Value::Array(items) => match flat_records(items) {
             Some(keys) => {
-                out.push_str("<div class=\"table-wrap\"><table class=\"export-table\"><thead><tr>");
+                out.push_str("<div class=\"table-wrap\" tabindex=\"0\"><table class=\"export-table\"><thead><tr>");
                 for k in &keys {
                     out.push_str("<th scope=\"col\">");
                     escape(&label(state, lang, k), out);
