@@ -197,6 +197,67 @@ fn html_escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Every class a template writes in a literal `class="…"` has a rule in the stylesheet (a
+    /// class built at run time, `status-{{ … }}`, needs a rule starting with its prefix), so no
+    /// element silently renders as the browser's default.
+    #[test]
+    fn every_template_class_is_styled() {
+        let css = include_str!("../static/app.css");
+        let defined: std::collections::BTreeSet<&str> = css
+            .split('.')
+            .skip(1)
+            .filter_map(|rest| {
+                let name: &str = rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).next()?;
+                name.chars().next().filter(|c| c.is_ascii_alphabetic()).map(|_| name)
+            })
+            .collect();
+        let mut unstyled = Vec::new();
+        for (name, src) in super::TEMPLATES {
+            let mut rest = *src;
+            while let Some(i) = rest.find("class=\"") {
+                let after = &rest[i + 7..];
+                let end = after.find('"').unwrap_or(after.len());
+                // Template tags (`{% if … %}`) are not classes; what they wrap may be.
+                let mut classes = String::new();
+                let mut text = &after[..end];
+                while let Some(open) = text.find("{%") {
+                    classes.push_str(&text[..open]);
+                    classes.push(' ');
+                    text = text[open..].find("%}").map_or("", |close| &text[open + close + 2..]);
+                }
+                classes.push_str(text);
+                // An expression (`{{ … }}`) becomes a marker: "status-{{ x }}" is the prefix
+                // "status-"; a class computed entirely by an expression cannot be checked here.
+                let mut marked = String::new();
+                let mut text = classes.as_str();
+                while let Some(open) = text.find("{{") {
+                    marked.push_str(&text[..open]);
+                    marked.push('\u{1}');
+                    text = text[open..].find("}}").map_or("", |close| &text[open + close + 2..]);
+                }
+                marked.push_str(text);
+                for class in marked.split_whitespace() {
+                    let class = class.split('\u{1}').next().unwrap_or(class);
+                    if class.is_empty() {
+                        continue;
+                    }
+                    let styled = if class.ends_with('-') {
+                        defined.iter().any(|d| d.starts_with(class))
+                    } else {
+                        defined.contains(class)
+                    };
+                    if !styled {
+                        unstyled.push(format!("{name}: .{class}"));
+                    }
+                }
+                rest = &after[end..];
+            }
+        }
+        unstyled.sort();
+        unstyled.dedup();
+        assert!(unstyled.is_empty(), "classes without a style: {unstyled:#?}");
+    }
+
     /// Every literal `t("…")` in a template names a message both languages define, so no page
     /// ever shows a raw message id.
     #[test]
