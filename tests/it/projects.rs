@@ -177,3 +177,45 @@ async fn only_who_sees_the_person_sees_the_project_and_only_its_organisation_cha
     let trail = app.login("auditor").await.get("/audit").await.body;
     assert!(trail.contains("consultazione progetto"));
 }
+
+/// Objectives carry their priority (short or medium term) and the person's own choice, in
+/// their words (seed 000): kept in the version, shown on the project, its print and the
+/// person's own page; an unknown priority is refused naming the objective's field.
+#[tokio::test]
+async fn objectives_carry_priority_and_the_persons_own_choice() {
+    let app = TestApp::new().await;
+    let person = annas_person(&app).await;
+    let org = app.org_id("SerD Zona 1-MS").await;
+    let anna = app.api_client("anna").await;
+    let mut p = plan(org);
+    p["o0_priority"] = json!("subito");
+    let r = anna.json("POST", &format!("/api/v1/persons/{person}/projects"), p.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("o0_priority"), "{}", r.body);
+    p["o0_priority"] = json!("breve_termine");
+    p["o0_chosen"] = json!("true");
+    p["o0_view"] = json!("Voglio una casa dove stare con mia figlia");
+    p["o1_priority"] = json!("medio_termine");
+    let r = anna.json("POST", &format!("/api/v1/persons/{person}/projects"), p).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_i64().expect("id");
+    let v = anna.get(&format!("/api/v1/projects/{id}")).await.json();
+    let o = &v["plan"]["objectives"];
+    assert_eq!((o[0]["priority"].as_str(), o[0]["chosen_by_person"].as_bool()), (Some("breve_termine"), Some(true)));
+    assert_eq!(o[0]["person_view"], "Voglio una casa dove stare con mia figlia");
+    assert_eq!((o[1]["priority"].as_str(), o[1]["chosen_by_person"].as_bool()), (Some("medio_termine"), Some(false)));
+    let page = app.login("anna").await;
+    let print = page.get(&format!("/progetti/{id}/stampa")).await.body;
+    assert!(
+        print.contains("breve termine") && print.contains("scelto dalla persona"),
+        "on the document the person signs"
+    );
+    assert!(print.contains("Voglio una casa dove stare con mia figlia"));
+    // Editing keeps them in the form.
+    let form = page.get(&format!("/progetti/{id}/modifica")).await.body;
+    assert!(
+        form.contains("value=\"breve_termine\" selected")
+            && form.contains("name=\"o0_chosen\" type=\"checkbox\" value=\"true\" checked"),
+        "kept for the next version"
+    );
+}

@@ -105,6 +105,17 @@ pub const ORG: [&str; MAX_OBJECTIVES] = slot_names!("org");
 pub const OPERATOR: [&str; MAX_OBJECTIVES] = slot_names!("operator");
 pub const DUE: [&str; MAX_OBJECTIVES] = slot_names!("due");
 pub const OUTCOME: [&str; MAX_OBJECTIVES] = slot_names!("outcome");
+pub const PRIORITY: [&str; MAX_OBJECTIVES] = slot_names!("priority");
+pub const CHOSEN: [&str; MAX_OBJECTIVES] = slot_names!("chosen");
+pub const VIEW: [&str; MAX_OBJECTIVES] = slot_names!("view");
+
+code_enum!(
+    /// When an objective is meant to be reached (seed 000: short and medium-term priorities).
+    Priority {
+        Breve => "breve_termine",
+        Medio => "medio_termine",
+    }
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Objective {
@@ -119,6 +130,15 @@ pub struct Objective {
     pub responsible_organisation_id: i64,
     pub responsible_operator: Option<String>,
     pub due: Option<NaiveDate>,
+    /// Short or medium term (versions written before priorities have none).
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// The person chose this objective themselves (seed 000: the person's own choices).
+    #[serde(default)]
+    pub chosen_by_person: bool,
+    /// The objective in the person's own words.
+    #[serde(default)]
+    pub person_view: Option<String>,
 }
 
 /// One version of a project's content.
@@ -152,7 +172,9 @@ fn get<'a>(raw: &'a BTreeMap<String, String>, k: &str) -> &'a str {
 /// Reads a project form (`start_date`, `end_date`, `next_review`, `budget_<axis>` in euros and,
 /// per objective `i`, `o{i}_axis`, `o{i}_title`, `o{i}_results`, `o{i}_supports` (codes
 /// separated by commas), `o{i}_person`, `o{i}_services`, `o{i}_org`, `o{i}_operator`,
-/// `o{i}_due`). Objective rows left entirely blank are ignored; at least one is needed.
+/// `o{i}_due`, `o{i}_priority` (`breve_termine`/`medio_termine`), `o{i}_chosen` (the person
+/// chose it) and `o{i}_view` (in the person's words)). Objective rows left entirely blank are
+/// ignored; at least one is needed.
 /// `organisation_exists` checks the responsible organisation ids.
 pub fn parse_plan(raw: &BTreeMap<String, String>, organisation_exists: impl Fn(i64) -> bool) -> Result<Plan, Invalid> {
     let mut c = Checker::new();
@@ -182,7 +204,19 @@ pub fn parse_plan(raw: &BTreeMap<String, String>, organisation_exists: impl Fn(i
     }
     let mut objectives = Vec::new();
     for i in 0..MAX_OBJECTIVES {
-        let fields = [AXIS[i], TITLE[i], RESULTS[i], SUPPORTS[i], PERSON[i], SERVICES[i], ORG[i], OPERATOR[i], DUE[i]];
+        let fields = [
+            AXIS[i],
+            TITLE[i],
+            RESULTS[i],
+            SUPPORTS[i],
+            PERSON[i],
+            SERVICES[i],
+            ORG[i],
+            OPERATOR[i],
+            DUE[i],
+            PRIORITY[i],
+            VIEW[i],
+        ];
         if fields.iter().all(|f| get(raw, f).is_empty()) {
             continue;
         }
@@ -213,6 +247,9 @@ pub fn parse_plan(raw: &BTreeMap<String, String>, organisation_exists: impl Fn(i
         let responsible_operator = c.optional_text(OPERATOR[i], Some(get(raw, OPERATOR[i])), 120);
         let due = c.optional_date(DUE[i], Some(get(raw, DUE[i])));
         c.date_order(DUE[i], start, due);
+        let priority = c.optional_code(PRIORITY[i], Some(get(raw, PRIORITY[i])), Priority::parse);
+        let chosen_by_person = matches!(get(raw, CHOSEN[i]), "true" | "on" | "si" | "1");
+        let person_view = c.optional_text(VIEW[i], Some(get(raw, VIEW[i])), 1000);
         if let (Some(axis), Some(org)) = (axis, org) {
             objectives.push(Objective {
                 axis,
@@ -224,6 +261,9 @@ pub fn parse_plan(raw: &BTreeMap<String, String>, organisation_exists: impl Fn(i
                 responsible_organisation_id: org,
                 responsible_operator,
                 due,
+                priority,
+                chosen_by_person,
+                person_view,
             });
         }
     }
@@ -260,6 +300,11 @@ pub fn plan_values(p: &Plan) -> BTreeMap<String, String> {
         m.insert(ORG[i].into(), o.responsible_organisation_id.to_string());
         m.insert(OPERATOR[i].into(), o.responsible_operator.clone().unwrap_or_default());
         m.insert(DUE[i].into(), o.due.map(|d| d.to_string()).unwrap_or_default());
+        m.insert(PRIORITY[i].into(), o.priority.map(|p| p.code().to_string()).unwrap_or_default());
+        if o.chosen_by_person {
+            m.insert(CHOSEN[i].into(), "true".into());
+        }
+        m.insert(VIEW[i].into(), o.person_view.clone().unwrap_or_default());
     }
     m
 }

@@ -1488,3 +1488,11 @@ home-transfers-waiting = { $count ->
         [one] One transferred case to accept
        *[other] { $count } transferred cases to accept
     }
+field-objective-priority = Priority
+field-objective-chosen = Objective chosen by the person
+field-objective-view = In the person's own words
+objective-chosen-tag = chosen by the person
+code-priority-breve_termine = short term
+code-priority-medio_termine = medium term
+own-my-choice = my choice
+own-my-words = In my own words

@@ -1488,3 +1488,11 @@ home-transfers-waiting = { $count ->
         [one] Un caso trasferito da accettare
        *[other] { $count } casi trasferiti da accettare
     }
+field-objective-priority = Priorità
+field-objective-chosen = Obiettivo scelto dalla persona
+field-objective-view = Con le parole della persona
+objective-chosen-tag = scelto dalla persona
+code-priority-breve_termine = breve termine
+code-priority-medio_termine = medio termine
+own-my-choice = l'ho scelto io
+own-my-words = Con le mie parole

@@ -38,6 +38,7 @@ async fn render_form(
             person_id => person_id, project_id => project_id, values => values, errors => errors, error_list => list,
             slots => (0..MAX_OBJECTIVES).collect::<Vec<_>>(),
             axes => code_options(state, lang, "axis", Axis::ALL),
+            priorities => code_options(state, lang, "priority", percorsi_domain::project::Priority::ALL),
             supports => code_options(state, lang, "support", SupportKind::ALL),
             organisations => orgs.iter().filter(|o| o.active).map(|o| context! { value => o.id.to_string(), label => o.name.clone() }).collect::<Vec<_>>(),
             own_org => auth.actor.organisation_id.to_string(),
