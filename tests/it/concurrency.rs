@@ -285,3 +285,64 @@ async fn parallel_failed_sign_ins_on_two_servers_are_all_counted() {
     tx.commit().await.unwrap();
     assert_eq!(counted.first().map(|(_, n, _)| *n), Some(refused as i64), "every checked failure counted once");
 }
+
+/// A transfer is decided once, whoever races: eight accept and decline requests at once over
+/// two app servers give one decision, the others a 409 that says so; an accepted transfer
+/// leaves exactly one open episode at the receiver. Proposals racing on one episode create one
+/// transfer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transfer_is_proposed_once_and_decided_once() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let luca = app.actor("luca").await;
+    let person = app.svc.followed(&anna).await.unwrap().into_iter().find(|p| !p.anonymous).unwrap().id;
+    let episode = app.svc.pathway(&anna, person).await.unwrap().manageable_episode.unwrap();
+    let second = app.second_server().await;
+    let senders = [app.login("anna").await, second.login("anna").await];
+    let to = luca.organisation_id.to_string();
+    let proposals = (0..6)
+        .map(|i| {
+            let fields = form(&[("to_organisation_id", &to), ("handover", "Passaggio"), ("person_agrees", "true")]);
+            (senders[i % 2].clone(), format!("/episodi/{episode}/trasferimento"), fields)
+        })
+        .collect();
+    let answers = all_at_once(proposals).await;
+    assert_eq!(successes(&answers, "già un trasferimento in attesa"), 1, "one open transfer per episode");
+    let transfer = app.svc.transfers(&luca).await.unwrap().into_iter().find(|t| t.person_id == person).unwrap();
+
+    let receivers = [app.login("luca").await, second.login("luca").await];
+    let me = luca.user_id.to_string();
+    let decisions = (0..8)
+        .map(|i| {
+            let fields = if i % 2 == 0 {
+                form(&[("decision", "accettato"), ("case_manager_id", &me)])
+            } else {
+                form(&[("decision", "rifiutato"), ("note", "Non di nostra competenza")])
+            };
+            (receivers[i % 2].clone(), format!("/trasferimenti/{}/esito", transfer.id), fields)
+        })
+        .collect();
+    let answers = all_at_once(decisions).await;
+    assert_eq!(successes(&answers, "già stato deciso"), 1, "decided once");
+    let decided = app.svc.transfers(&luca).await.unwrap().into_iter().find(|t| t.id == transfer.id).unwrap();
+    let episodes = app.svc.pathway(&anna, person).await.unwrap().episodes;
+    let open_at_luca =
+        episodes.iter().filter(|e| e.organisation_id == luca.organisation_id && e.end_date.is_none()).count();
+    let annas = episodes.iter().find(|e| e.id == episode).unwrap();
+    match decided.status.as_str() {
+        "accettato" => {
+            assert!(annas.end_date.is_some(), "the sender's episode closed");
+            let luca_sees = app.svc.pathway(&luca, person).await.unwrap().episodes;
+            assert_eq!(
+                luca_sees.iter().filter(|e| e.organisation_id == luca.organisation_id && e.end_date.is_none()).count(),
+                1,
+                "exactly one episode opened"
+            );
+        }
+        "rifiutato" => {
+            assert!(annas.end_date.is_none(), "nothing changed");
+            assert_eq!(open_at_luca, 0);
+        }
+        other => panic!("status {other}"),
+    }
+}

@@ -371,3 +371,42 @@ async fn the_intervention_timeline_starts_with_its_proposal() {
     }
     assert!(checked > 3, "interventions with a history: {checked}");
 }
+
+/// The sender may withdraw a transfer nobody has decided; the receiver then cannot accept it,
+/// and a new transfer of the same episode can be proposed.
+#[tokio::test]
+async fn a_transfer_not_yet_decided_can_be_withdrawn() {
+    let app = TestApp::new().await;
+    let person = annas_new_person(&app, "Ritirata").await;
+    let episode =
+        app.svc.pathway(&app.actor("anna").await, person).await.expect("pathway").manageable_episode.expect("episode");
+    let luca = app.actor("luca").await;
+    let anna = app.api_client("anna").await;
+    let body = json!({"to_organisation_id": luca.organisation_id.to_string(), "handover": "Cambio di residenza", "person_agrees": true});
+    let r = anna.json("POST", &format!("/api/v1/episodes/{episode}/transfers"), body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_i64().expect("id");
+    assert!(app
+        .login("anna")
+        .await
+        .get(&format!("/persone/{person}"))
+        .await
+        .body
+        .contains(&format!("/trasferimenti/{id}/ritiro")));
+    assert_eq!(
+        anna.json("POST", &format!("/api/v1/transfers/{id}/withdrawal"), json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = app
+        .api_client("luca")
+        .await
+        .json("POST", &format!("/api/v1/transfers/{id}/decision"), json!({"decision": "accettato"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(
+        anna.json("POST", &format!("/api/v1/transfers/{id}/withdrawal"), json!({})).await.status,
+        StatusCode::CONFLICT
+    );
+    let r = anna.json("POST", &format!("/api/v1/episodes/{episode}/transfers"), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "a new one after the withdrawal: {}", r.body);
+}

@@ -97,6 +97,20 @@ impl Service {
             && t.to_user.is_none_or(|u| u == actor.user_id)
     }
 
+    /// Withdraws a transfer the actor's organisation proposed and nobody has decided yet.
+    pub async fn withdraw_transfer(&self, actor: &Actor, id: i64) -> Result<i64> {
+        policy::require(actor, Permission::TransferCases)?;
+        let mut tx = self.store().write().await?;
+        let t = tx.transfer(id).await?.filter(|t| t.from_org == actor.organisation_id).ok_or(ServiceError::NotFound)?;
+        tx.decide_transfer(id, TransferStatus::Annullato.code(), None, actor.user_id).await.map_err(|e| match e {
+            StoreError::NotFound => ServiceError::Conflict("err-transfer-decided"),
+            other => other.into(),
+        })?;
+        record(&mut tx, actor, "update", "transfer", Some(id), "trasferimento ritirato", None).await?;
+        tx.commit().await?;
+        Ok(t.person_id)
+    }
+
     /// Accepts or declines a transfer addressed to the actor. A transfer decided meanwhile by
     /// someone else answers a conflict that says so.
     pub async fn decide_transfer(&self, actor: &Actor, id: i64, form: &TransferDecisionForm) -> Result<i64> {
@@ -111,16 +125,24 @@ impl Service {
             return Err(ServiceError::Forbidden);
         }
         let day = today();
-        let mut new_episode = None;
+        let status = if d.accept { TransferStatus::Accettato } else { TransferStatus::Rifiutato };
+        let manager = t.to_user.or(d.case_manager_id).unwrap_or(actor.user_id);
+        if d.accept {
+            let managers = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?;
+            if !managers.iter().any(|m| m.user_id == manager) {
+                return Err(Invalid::one("case_manager_id", "err-unknown-choice").into());
+            }
+        }
+        // Claim the decision first: of two deciders racing, the second waits here and finds it
+        // decided (409), before touching any episode.
+        tx.decide_transfer(id, status.code(), d.note.as_deref(), actor.user_id).await.map_err(|e| match e {
+            StoreError::NotFound => ServiceError::Conflict("err-transfer-decided"),
+            other => other.into(),
+        })?;
         if d.accept {
             let old = tx.episode(t.episode_id).await?.ok_or(ServiceError::NotFound)?;
             if old.end_date.is_some() {
                 return Err(ServiceError::Conflict("err-episode-closed"));
-            }
-            let manager = t.to_user.or(d.case_manager_id).unwrap_or(actor.user_id);
-            let managers = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?;
-            if !managers.iter().any(|m| m.user_id == manager) {
-                return Err(Invalid::one("case_manager_id", "err-unknown-choice").into());
             }
             if t.from_org == t.to_org {
                 tx.reassign_case(t.episode_id, t.person_id, t.to_org, manager, &day.to_string()).await?;
@@ -133,18 +155,12 @@ impl Service {
                     substance_current: parse(&old.substance_current),
                     treatment_in_progress: old.treatment_in_progress,
                 };
-                new_episode = Some(tx.insert_episode(t.person_id, t.to_org, &episode).await?);
+                let new_episode = tx.insert_episode(t.person_id, t.to_org, &episode).await?;
                 tx.close_episode(t.episode_id, &EpisodeClose { end_date: day, closure: EpisodeClosure::Trasferimento })
                     .await?;
+                tx.transfer_opened(id, new_episode).await?;
             }
         }
-        let status = if d.accept { TransferStatus::Accettato } else { TransferStatus::Rifiutato };
-        tx.decide_transfer(id, status.code(), d.note.as_deref(), actor.user_id, new_episode).await.map_err(
-            |e| match e {
-                StoreError::NotFound => ServiceError::Conflict("err-transfer-decided"),
-                other => other.into(),
-            },
-        )?;
         if t.from_org != t.to_org {
             let args = serde_json::json!({ "to": actor.organisation_name, "code": t.person_code }).to_string();
             let message = if d.accept { "notif-transfer-accepted" } else { "notif-transfer-declined" };

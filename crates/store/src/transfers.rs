@@ -133,29 +133,33 @@ impl Tx<Write> {
     }
 
     /// Decides an open transfer; `NotFound` when it was no longer open (someone else decided or
-    /// withdrew it first).
-    pub async fn decide_transfer(
-        &mut self,
-        id: i64,
-        status: &str,
-        note: Option<&str>,
-        user_id: i64,
-        new_episode: Option<i64>,
-    ) -> Result<()> {
+    /// withdrew it first). The row stays locked until the transaction ends.
+    pub async fn decide_transfer(&mut self, id: i64, status: &str, note: Option<&str>, user_id: i64) -> Result<()> {
         found(
             sqlx::query(
-                "UPDATE transfers SET status = $1, decision_note = $2, decided_by = $3, decided_at = $4, new_episode_id = $5 \
-                 WHERE id = $6 AND status = 'proposto'",
+                "UPDATE transfers SET status = $1, decision_note = $2, decided_by = $3, decided_at = $4 \
+                 WHERE id = $5 AND status = 'proposto'",
             )
             .bind(status)
             .bind(note)
             .bind(user_id)
             .bind(now())
-            .bind(new_episode)
             .bind(id)
             .execute(self.conn())
             .await?
             .rows_affected(),
+        )
+    }
+
+    /// Records the episode an accepted transfer opened at the receiver.
+    pub async fn transfer_opened(&mut self, id: i64, episode_id: i64) -> Result<()> {
+        found(
+            sqlx::query("UPDATE transfers SET new_episode_id = $1 WHERE id = $2")
+                .bind(episode_id)
+                .bind(id)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
         )
     }
 

@@ -1496,3 +1496,5 @@ code-priority-breve_termine = short term
 code-priority-medio_termine = medium term
 own-my-choice = my choice
 own-my-words = In my own words
+transfer-withdraw = Withdraw the transfer
+flash-transfer-withdrawn = Transfer withdrawn.

@@ -1496,3 +1496,5 @@ code-priority-breve_termine = breve termine
 code-priority-medio_termine = medio termine
 own-my-choice = l'ho scelto io
 own-my-words = Con le mie parole
+transfer-withdraw = Ritira il trasferimento
+flash-transfer-withdrawn = Trasferimento ritirato.

@@ -87,6 +87,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/episodes/{id}/transfers", post(pathway_steps::propose))
         .route("/transfers", get(pathway_steps::transfers))
         .route("/transfers/{id}/decision", post(pathway_steps::decide))
+        .route("/transfers/{id}/withdrawal", post(pathway_steps::withdraw))
         .route("/referrals/{id}/decision", post(referrals::decide))
         .route("/notifications", get(referrals::notifications))
         .route("/opportunities", get(opportunities::list).post(opportunities::create))

@@ -82,6 +82,7 @@ use utoipa::{Modify, OpenApi};
         super::pathway_steps::propose,
         super::pathway_steps::transfers,
         super::pathway_steps::decide,
+        super::pathway_steps::withdraw,
         super::opportunities::list,
         super::opportunities::create,
         super::opportunities::place,

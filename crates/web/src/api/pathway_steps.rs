@@ -92,3 +92,11 @@ pub async fn decide(
     call!(s, who, s.svc.decide_transfer(&who.actor, id, &f));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// Withdraws a transfer the caller's organisation proposed and nobody has decided yet (409
+/// when it was decided meanwhile).
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/withdrawal", params(("id" = i64, Path)), responses((status = 204), (status = 409, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn withdraw(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
+    call!(s, who, s.svc.withdraw_transfer(&who.actor, id));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

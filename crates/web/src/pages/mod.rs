@@ -111,6 +111,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/persone/{person}/inserimenti/{id}/fine", post(opportunities::end))
         .route("/segnalazioni/{id}/esito", post(referrals::decide))
         .route("/trasferimenti/{id}/esito", post(referrals::decide_transfer))
+        .route("/trasferimenti/{id}/ritiro", post(referrals::withdraw_transfer))
         .route("/episodi/{id}/trasferimento", post(persons::transfer))
         .route("/persone/{id}/note", post(notes::add))
         .route("/note", get(notes::search))

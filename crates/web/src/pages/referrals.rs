@@ -115,6 +115,14 @@ pub async fn decide_transfer(
     }
 }
 
+/// The sender withdraws a transfer nobody has decided yet.
+pub async fn withdraw_transfer(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    match state.svc.withdraw_transfer(&auth.actor, id).await {
+        Ok(person) => Redirect::to(&format!("/persone/{person}?msg=transfer-withdrawn")).into_response(),
+        Err(e) => fail(&state, auth.lang, e),
+    }
+}
+
 pub async fn notifications(State(state): State<AppState>, auth: Auth) -> Response {
     let list = match state.svc.notifications(&auth.actor).await {
         Ok(l) => l,
