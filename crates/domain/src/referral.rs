@@ -6,7 +6,7 @@
 
 use crate::episode::parse_id;
 use crate::project::SupportKind;
-use crate::validation::{de_bool, Checker, FieldError, Invalid};
+use crate::validation::{de_bool, Checker, Invalid};
 use serde::{Deserialize, Serialize};
 
 code_enum!(
@@ -80,18 +80,11 @@ pub struct DecisionForm {
 impl DecisionForm {
     pub fn validate(&self) -> Result<(ReferralStatus, Option<String>), Invalid> {
         let mut c = Checker::new();
-        let decision = match self.decision.trim() {
-            "accettata" => Some(ReferralStatus::Accettata),
-            "rifiutata" => Some(ReferralStatus::Rifiutata),
-            "" => {
-                c.fail("decision", "err-required");
-                None
-            }
-            v => {
-                c.push(FieldError::new("decision", "err-unknown-code").arg("value", v));
-                None
-            }
-        };
+        let decision = c.required_choice(
+            "decision",
+            &self.decision,
+            &[("accettata", ReferralStatus::Accettata), ("rifiutata", ReferralStatus::Rifiutata)],
+        );
         let reason = c.optional_text("reason", Some(&self.reason), 2000);
         if decision == Some(ReferralStatus::Rifiutata) && reason.is_none() {
             c.fail("reason", "err-decline-needs-reason");

@@ -5,7 +5,7 @@
 //! the handover.
 
 use crate::episode::parse_id;
-use crate::validation::{de_bool, Checker, FieldError, Invalid};
+use crate::validation::{de_bool, Checker, Invalid};
 use serde::{Deserialize, Serialize};
 
 code_enum!(
@@ -86,18 +86,7 @@ pub struct TransferDecision {
 impl TransferDecisionForm {
     pub fn validate(&self) -> Result<TransferDecision, Invalid> {
         let mut c = Checker::new();
-        let accept = match self.decision.trim() {
-            "accettato" => Some(true),
-            "rifiutato" => Some(false),
-            "" => {
-                c.fail("decision", "err-required");
-                None
-            }
-            v => {
-                c.push(FieldError::new("decision", "err-unknown-code").arg("value", v));
-                None
-            }
-        };
+        let accept = c.required_choice("decision", &self.decision, &[("accettato", true), ("rifiutato", false)]);
         let manager = if self.case_manager_id.trim().is_empty() {
             None
         } else {

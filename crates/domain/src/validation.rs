@@ -118,6 +118,23 @@ impl Checker {
         parsed
     }
 
+    /// One of a few answers a form offers (e.g. accept or decline), by its code.
+    pub fn required_choice<T: Copy>(&mut self, field: &'static str, raw: &str, options: &[(&str, T)]) -> Option<T> {
+        match raw.trim() {
+            "" => {
+                self.fail(field, "err-required");
+                None
+            }
+            v => match options.iter().find(|(code, _)| *code == v) {
+                Some((_, value)) => Some(*value),
+                None => {
+                    self.push(FieldError::new(field, "err-unknown-code").arg("value", v));
+                    None
+                }
+            },
+        }
+    }
+
     pub fn required_code<T>(&mut self, field: &'static str, raw: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
         if raw.trim().is_empty() {
             self.fail(field, "err-required");
