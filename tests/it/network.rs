@@ -58,9 +58,26 @@ async fn assessments_show_change_over_time_and_set_the_user_class() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
+    // The household (nucleo) goes with an assessment: refused when incoherent, kept when whole.
+    let mut with_household = answers(&app, &now, 3, "td_basso_carico_alta_dinamicita").await;
+    with_household["household_kind"] = json!("vive_solo");
+    with_household["household_members"] = json!("3");
+    with_household["household_minors"] = json!("0");
+    let r = anna.json("POST", &format!("/api/v1/persons/{person}/assessments"), with_household.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("household_members"), "{}", r.body);
+    with_household["household_kind"] = json!("monogenitore_con_figli");
+    with_household["household_minors"] = json!("2");
+    with_household["household_note"] = json!("La nonna aiuta con i bambini");
+    let r = anna.json("POST", &format!("/api/v1/persons/{person}/assessments"), with_household).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let list = anna.get(&format!("/api/v1/persons/{person}/assessments")).await.json();
     let list = list.as_array().expect("list");
-    assert_eq!(list.len(), 2);
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[2]["household"]["kind"], "monogenitore_con_figli");
+    assert!(list[1]["household"].is_null(), "not assessed is not an empty household");
+    let page = app.login("anna").await.get(&format!("/persone/{person}")).await.body;
+    assert!(page.contains("Nucleo: genitore solo con figli, 3 persone, 2 minori"), "shown on the pathway");
     assert_eq!(list[0]["scores"][0]["band"], "basso");
     assert_eq!(list[1]["scores"][0]["band"], "alto");
     assert_eq!(list[1]["scores"].as_array().map(Vec::len), Some(4), "four axes");

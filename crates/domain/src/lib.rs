@@ -10,6 +10,7 @@ pub mod document;
 pub mod episode;
 pub mod fiscal_code;
 pub mod history;
+pub mod household;
 pub mod instrument;
 pub mod intervention;
 pub mod ledger;

@@ -9,6 +9,7 @@ use crate::policy::{self, Permission};
 use crate::{Actor, Result, Service, ServiceError};
 use percorsi_domain::codes::UserClass;
 use percorsi_domain::consent::DataCategory;
+use percorsi_domain::household::{parse_household, Household};
 use percorsi_domain::instrument::{AssessmentKind, Instrument, SectionScore};
 use percorsi_domain::report::{Grid, Label, Line, Percent, Role};
 use percorsi_domain::validation::Checker;
@@ -25,6 +26,7 @@ pub struct AssessmentView {
     pub organisation_name: String,
     pub author_name: String,
     pub scores: Vec<SectionScore>,
+    pub household: Option<Household>,
 }
 
 /// The network dashboard: every organisation's line, suppressed, plus the viewer's own exact.
@@ -68,9 +70,9 @@ impl Service {
         tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         let (instrument_id, instrument) =
             instruments::latest(&mut tx, AssessmentKind::ValutazioneMultidimensionale).await?;
+        let household = parse_household(raw, &mut c);
         let mut items = raw.clone();
-        items.remove("assessed_on");
-        items.remove("user_class");
+        items.retain(|k, _| k != "assessed_on" && k != "user_class" && !k.starts_with("household_"));
         let answers = match (instrument.parse_answers(&items, |_| true), c.finish(|| ())) {
             (Ok(a), Ok(())) => a,
             (Err(mut a), Err(b)) => {
@@ -93,6 +95,7 @@ impl Service {
                 scores: &crate::to_json(&scores)?,
                 user_class: class.code(),
                 author_id: actor.user_id,
+                household: household.as_ref().map(crate::to_json).transpose()?.as_deref(),
             })
             .await?;
         record(
@@ -125,6 +128,12 @@ impl Service {
                     author_name: r.author_name,
                     scores: serde_json::from_str(&r.scores)
                         .map_err(|e| ServiceError::Broken(format!("stored scores: {e}")))?,
+                    household: r
+                        .household
+                        .as_deref()
+                        .map(serde_json::from_str)
+                        .transpose()
+                        .map_err(|e| ServiceError::Broken(format!("stored household: {e}")))?,
                 })
             })
             .collect()

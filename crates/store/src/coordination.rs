@@ -17,6 +17,8 @@ pub struct PersonAssessmentRow {
     pub user_class: String,
     pub organisation_name: String,
     pub author_name: String,
+    /// The household as JSON (`percorsi_domain::household::Household`), when assessed.
+    pub household: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -57,6 +59,8 @@ pub struct AssessmentInsert<'a> {
     pub scores: &'a str,
     pub user_class: &'a str,
     pub author_id: i64,
+    /// JSON, when the household was assessed.
+    pub household: Option<&'a str>,
 }
 
 impl<M: Mode> Tx<M> {
@@ -73,7 +77,7 @@ impl<M: Mode> Tx<M> {
 
     pub async fn person_assessments(&mut self, person_id: i64, owners: Owners) -> Result<Vec<PersonAssessmentRow>> {
         let rows = sqlx::query(&format!(
-            "SELECT a.id, a.assessed_on, a.scores, a.user_class, o.name AS organisation_name, u.display_name AS author_name \
+            "SELECT a.id, a.assessed_on, a.scores, a.user_class, a.household, o.name AS organisation_name, u.display_name AS author_name \
              FROM person_assessments a JOIN organisations o ON o.id = a.organisation_id JOIN users u ON u.id = a.author_id \
              WHERE a.person_id = $1 AND {} ORDER BY a.assessed_on, a.id",
             owners.clause("a.organisation_id")
@@ -90,6 +94,7 @@ impl<M: Mode> Tx<M> {
                     user_class: r.try_get("user_class")?,
                     organisation_name: r.try_get("organisation_name")?,
                     author_name: r.try_get("author_name")?,
+                    household: r.try_get("household")?,
                 })
             })
             .collect()
@@ -297,8 +302,8 @@ impl Tx<Write> {
             .execute(self.conn())
             .await?;
         Ok(sqlx::query_scalar(
-            "INSERT INTO person_assessments (person_id, organisation_id, instrument_id, assessed_on, answers, scores, user_class, author_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO person_assessments (person_id, organisation_id, instrument_id, assessed_on, answers, scores, user_class, author_id, created_at, household) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(a.person_id)
         .bind(a.organisation_id)
@@ -309,6 +314,7 @@ impl Tx<Write> {
         .bind(a.user_class)
         .bind(a.author_id)
         .bind(now())
+        .bind(a.household)
         .fetch_one(self.conn())
         .await?)
     }

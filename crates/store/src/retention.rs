@@ -37,7 +37,7 @@ impl<M: Mode> Tx<M> {
 
 impl Tx<Write> {
     /// Removes the identity, the codes derived from it, the signed documents (a signed form
-    /// names the person) and free text (notes, what relapses and handovers said): the person keeps a random code, linkable to nothing, and everything
+    /// names the person) and free text (notes, what relapses and handovers said, the household's description): the person keeps a random code, linkable to nothing, and everything
     /// pseudonymous (episodes, interventions, facts). Nothing a report fact is derived from
     /// changes (sex, birth year and profile stay). Returns the documents' files, for the caller
     /// to delete once this has committed.
@@ -50,6 +50,7 @@ impl Tx<Write> {
             "DELETE FROM notes WHERE person_id = $1",
             "UPDATE relapses SET context = NULL, response = NULL WHERE person_id = $1",
             "UPDATE transfers SET handover = '', decision_note = NULL WHERE person_id = $1",
+            "UPDATE person_assessments SET household = NULL WHERE person_id = $1",
         ] {
             sqlx::query(sql).bind(person_id).execute(self.conn()).await?;
         }

@@ -69,7 +69,8 @@ impl I18n {
     /// The message for `key`, or the key itself when missing (visible, never a crash).
     pub fn t(&self, lang: Lang, key: &str, args: &[(&str, String)]) -> String {
         /// The arguments that are counts.
-        const COUNTS: [&str; 7] = ["n", "count", "in_care", "projects", "referrals", "placements", "days"];
+        const COUNTS: [&str; 9] =
+            ["n", "count", "in_care", "projects", "referrals", "placements", "days", "members", "minors"];
         let b = self.bundle(lang);
         let Some(pattern) = b.get_message(key).and_then(|m| m.value()) else {
             return key.to_string();

@@ -63,3 +63,7 @@ CREATE TRIGGER relapses_restricted BEFORE INSERT OR UPDATE ON relapses
     FOR EACH ROW EXECUTE FUNCTION refuse_write_when_restricted('person', 'person_id');
 CREATE TRIGGER transfers_restricted BEFORE INSERT OR UPDATE ON transfers
     FOR EACH ROW EXECUTE FUNCTION refuse_write_when_restricted('person', 'person_id');
+
+-- The household (nucleo) recorded with a multidimensional assessment (JSON; absent when not
+-- assessed).
+ALTER TABLE person_assessments ADD COLUMN household TEXT;

@@ -87,3 +87,7 @@ WHEN EXISTS (SELECT 1 FROM person_restrictions r WHERE r.person_id = NEW.person_
 BEGIN
     SELECT RAISE(ABORT, 'person_restricted');
 END;
+
+-- The household (nucleo) recorded with a multidimensional assessment (JSON; absent when not
+-- assessed).
+ALTER TABLE person_assessments ADD COLUMN household TEXT;

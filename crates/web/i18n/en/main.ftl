@@ -1498,3 +1498,26 @@ own-my-choice = my choice
 own-my-words = In my own words
 transfer-withdraw = Withdraw the transfer
 flash-transfer-withdrawn = Transfer withdrawn.
+household-title = Household
+field-household_kind = Lives with
+field-household_members = People in the household (the person included)
+field-household_minors = Of whom minors
+field-household_note = The household's resources and difficulties
+household-summary = Household: { $kind }, { $members ->
+        [one] one person
+       *[other] { $members } people
+    }{ $minors ->
+        [0] {""}
+        [one] , one minor
+       *[other] , { $minors } minors
+    }
+code-household_kind-vive_solo = lives alone
+code-household_kind-coppia = with a partner
+code-household_kind-coppia_con_figli = with a partner and children
+code-household_kind-monogenitore_con_figli = single parent with children
+code-household_kind-famiglia_di_origine = with their family of origin
+code-household_kind-altra_convivenza = other shared household
+err-household-count = must be a whole number from { $min } to 30.
+err-household-alone = someone living alone is a household of one person and no minors.
+err-household-with-others = a household with others has at least two people.
+err-household-minors = the minors must be fewer than the people in the household.

@@ -1498,3 +1498,26 @@ own-my-choice = l'ho scelto io
 own-my-words = Con le mie parole
 transfer-withdraw = Ritira il trasferimento
 flash-transfer-withdrawn = Trasferimento ritirato.
+household-title = Nucleo familiare
+field-household_kind = Con chi vive
+field-household_members = Persone nel nucleo (compresa la persona)
+field-household_minors = Di cui minori
+field-household_note = Risorse e difficoltà del nucleo
+household-summary = Nucleo: { $kind }, { $members ->
+        [one] una persona
+       *[other] { $members } persone
+    }{ $minors ->
+        [0] {""}
+        [one] , un minore
+       *[other] , { $minors } minori
+    }
+code-household_kind-vive_solo = vive da solo/a
+code-household_kind-coppia = in coppia
+code-household_kind-coppia_con_figli = in coppia con figli
+code-household_kind-monogenitore_con_figli = genitore solo con figli
+code-household_kind-famiglia_di_origine = con la famiglia di origine
+code-household_kind-altra_convivenza = altra convivenza
+err-household-count = deve essere un numero intero da { $min } a 30.
+err-household-alone = chi vive da solo è un nucleo di una persona senza minori.
+err-household-with-others = un nucleo con altri ha almeno due persone.
+err-household-minors = i minori devono essere meno delle persone del nucleo.

@@ -33,6 +33,7 @@ async fn render_assessment(
         ..context! {
             person_id => person, instrument => instrument, values => values, errors => errors, error_list => list,
             classes => code_options(state, lang, "user_class", UserClass::ALL), today => percorsi_service::today().to_string(),
+            household_kinds => code_options(state, lang, "household_kind", percorsi_domain::household::HouseholdKind::ALL),
         },
         ..base(state, lang, Some(&auth.session), "assessment-title", None),
     };
