@@ -410,3 +410,75 @@ async fn a_transfer_not_yet_decided_can_be_withdrawn() {
     let r = anna.json("POST", &format!("/api/v1/episodes/{episode}/transfers"), body).await;
     assert_eq!(r.status, StatusCode::CREATED, "a new one after the withdrawal: {}", r.body);
 }
+
+/// Access and orientation before taking in charge (seed 003): a first contact registers the
+/// person without an episode; the organisation sees them (and their name) for 90 days and can
+/// take them in charge from their page; others see nothing; an access dated more than 90 days
+/// ago shows nothing any more.
+#[tokio::test]
+async fn an_access_orients_a_person_without_taking_them_in_charge() {
+    let app = TestApp::new().await;
+    let anna = app.login("anna").await;
+    let cpi = app.org_id("Centro per l'impiego").await.to_string();
+    let fields = |surname: &'static str, date: String| {
+        vec![
+            ("surname", surname.to_string()),
+            ("name", "Dario".to_string()),
+            ("birth_date", "1990-01-01".to_string()),
+            ("sex", "M".to_string()),
+            ("step", "accesso".to_string()),
+            ("access_date", date),
+            ("channel", "spontaneo".to_string()),
+            ("informazione", "true".to_string()),
+            ("orientamento", "true".to_string()),
+            ("outcome", "orientamento_altro_servizio".to_string()),
+            ("oriented_to", cpi.clone()),
+            ("access_note", "Cerca lavoro, nessuna richiesta di cura per ora".to_string()),
+        ]
+    };
+    // Refused without saying where the person was oriented, naming the field.
+    let mut wrong = fields("Accessini", day(0));
+    wrong.retain(|(k, _)| *k != "oriented_to");
+    let pairs: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = anna.post("/persone", &pairs).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Orientata verso"), "the field is named");
+
+    let ok = fields("Accessini", day(-2));
+    let pairs: Vec<(&str, &str)> = ok.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = anna.post("/persone", &pairs).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let person = id_from_location(&r.location());
+    let page = anna.get(&format!("/persone/{person}")).await.body;
+    assert!(page.contains("Accessini Dario"), "the organisation sees the person it oriented");
+    assert!(page.contains("orientata ad altro servizio") && page.contains("Centro per l"), "the access is shown");
+    let actor = app.actor("anna").await;
+    let pathway = app.svc.pathway(&actor, person).await.expect("visible by the access");
+    assert!(pathway.episodes.is_empty() && pathway.manageable_episode.is_none(), "not in charge");
+    assert!(
+        !app.svc.followed(&actor).await.expect("followed").iter().any(|p| p.id == person),
+        "not among Anna's people"
+    );
+    assert_eq!(app.login("luca").await.get(&format!("/persone/{person}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.api_client("luca").await.get(&format!("/api/v1/persons/{person}/accesses")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Taken in charge later from the page: the episode opens.
+    let r = anna
+        .post(
+            &format!("/persone/{person}/episodi"),
+            &[("start_date", &day(0)), ("case_manager_id", &actor.user_id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(app.svc.pathway(&actor, person).await.expect("pathway").manageable_episode.is_some());
+
+    // An access recorded long ago no longer shows the person.
+    let old = fields("Vecchioaccesso", day(-120));
+    let pairs: Vec<(&str, &str)> = old.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = anna.post("/persone", &pairs).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let stale = id_from_location(&r.location());
+    assert_eq!(anna.get(&format!("/persone/{stale}")).await.status, StatusCode::NOT_FOUND, "90 days passed");
+}

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod code_enum;
+pub mod access;
 pub mod audit;
 pub mod codes;
 pub mod consent;

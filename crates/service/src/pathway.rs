@@ -4,14 +4,15 @@ use crate::audit::record;
 use crate::policy::{self, allows, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
 use chrono::NaiveDate;
+use percorsi_domain::access::{AccessForm, NewAccess};
 use percorsi_domain::consent::ConsentForm;
 use percorsi_domain::consent::DataCategory;
 use percorsi_domain::episode::{CloseEpisodeForm, EpisodeForm, EpisodeUpdateForm, TeamMemberForm};
 use percorsi_domain::person::{NewPerson, PersonForm, PersonPatch, PersonUpdateForm};
 use percorsi_domain::{pseudonym, Invalid};
 use percorsi_store::{
-    ConsentRow, EpisodeRow, IdentityRow, MembershipRow, Mode, PersonRow, PersonSummary, RestrictionRow, TeamMemberRow,
-    Tx,
+    AccessRow, ConsentRow, EpisodeRow, IdentityRow, MembershipRow, Mode, PersonRow, PersonSummary, RestrictionRow,
+    TeamMemberRow, Tx,
 };
 use rand::RngCore;
 use serde::Serialize;
@@ -89,20 +90,7 @@ impl Service {
         let mut tx = self.store().write().await?;
         check_case_manager(&mut tx, actor, e.case_manager_id).await?;
         if let Some(existing) = tx.person_id_by_code(&code).await? {
-            // Whether someone is known in the network is itself sensitive: each answer is on
-            // the audit trail with the person it concerns, and a user gets a limited number
-            // per hour (counted in the trail, so the limit holds across app servers).
-            let since = crate::audit::hours_ago(1);
-            if tx.audit_count(actor.user_id, "lookup", "person", &since).await? >= PROBES_PER_HOUR {
-                return Err(ServiceError::TooMany("err-probe-limit"));
-            }
-            let outcome = if tx.person_visible(&actor.scope(), existing).await?.is_some() {
-                Registration::AlreadyFollowed { person_id: existing, code: code.clone() }
-            } else {
-                Registration::KnownElsewhere { code: code.clone() }
-            };
-            let reason = "registrazione: persona già nota";
-            record(&mut tx, actor, "lookup", "person", Some(existing), reason, Some(format!("codice {code}"))).await?;
+            let outcome = already_known(&mut tx, actor, existing, &code).await?;
             tx.commit().await?;
             return Ok(outcome);
         }
@@ -124,6 +112,72 @@ impl Service {
         record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico", None).await?;
         tx.commit().await?;
         Ok(Registration::Created { person_id, code })
+    }
+
+    /// Records an access (first contact, information, orientation) without taking the person
+    /// in charge: registers them if they are new (the access then lets the organisation see
+    /// them for 90 days), or adds the access to a person the organisation already sees. A person
+    /// known elsewhere answers "già noto", as registration does.
+    pub async fn record_access(&self, actor: &Actor, person: &PersonForm, access: &AccessForm) -> Result<Registration> {
+        policy::require(actor, Permission::RegisterPerson)?;
+        let (p, a) = both(person.validate(), access.validate(today()))?;
+        let code = self.code_for(&p);
+        let mut tx = self.store().write().await?;
+        check_oriented_to(&mut tx, &a).await?;
+        if let Some(existing) = tx.person_id_by_code(&code).await? {
+            let outcome = already_known(&mut tx, actor, existing, &code).await?;
+            if let Registration::AlreadyFollowed { person_id, .. } = &outcome {
+                let id = tx.insert_access(*person_id, actor.organisation_id, &a, actor.user_id).await?;
+                record(
+                    &mut tx,
+                    actor,
+                    "create",
+                    "access",
+                    Some(id),
+                    "accesso e orientamento",
+                    Some(a.outcome.code().into()),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+        let person_id = tx.insert_person(&code, p.anonymous, &p.profile, actor.organisation_id).await?;
+        if let Some(identity) = &p.identity {
+            tx.insert_identity(person_id, identity).await?;
+        }
+        let id = tx.insert_access(person_id, actor.organisation_id, &a, actor.user_id).await?;
+        let how = if p.anonymous { "anonima" } else { "con identità" };
+        record(&mut tx, actor, "create", "person", Some(person_id), "registrazione all'accesso", Some(how.into()))
+            .await?;
+        record(&mut tx, actor, "create", "access", Some(id), "accesso e orientamento", Some(a.outcome.code().into()))
+            .await?;
+        tx.commit().await?;
+        Ok(Registration::Created { person_id, code })
+    }
+
+    /// Adds an access to a person the organisation sees (a return, a new orientation).
+    pub async fn add_access(&self, actor: &Actor, person_id: i64, access: &AccessForm) -> Result<i64> {
+        policy::require(actor, Permission::RegisterPerson)?;
+        let a = access.validate(today())?;
+        let mut tx = self.store().write().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        check_oriented_to(&mut tx, &a).await?;
+        let id = tx.insert_access(person_id, actor.organisation_id, &a, actor.user_id).await?;
+        record(&mut tx, actor, "create", "access", Some(id), "accesso e orientamento", Some(a.outcome.code().into()))
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The accesses the actor's organisation recorded for a person.
+    pub async fn accesses_of_person(&self, actor: &Actor, person_id: i64) -> Result<Vec<AccessRow>> {
+        policy::require(actor, Permission::ViewPersons)?;
+        let mut tx = self.store().read().await?;
+        tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
+        let list = tx.accesses_of_person(&actor.scope(), person_id).await?;
+        tx.commit().await?;
+        Ok(list)
     }
 
     /// Takes in charge a person already known elsewhere. The identity data must be given again
@@ -471,6 +525,40 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// The answer for a code that exists: the person the organisation already sees, or "già noto".
+/// Whether someone is known in the network is itself sensitive: each answer is on the audit
+/// trail with the person it concerns, and a user gets a limited number per hour (counted in the
+/// trail, so the limit holds across app servers).
+async fn already_known(
+    tx: &mut Tx<percorsi_store::Write>,
+    actor: &Actor,
+    existing: i64,
+    code: &str,
+) -> Result<Registration> {
+    let since = crate::audit::hours_ago(1);
+    if tx.audit_count(actor.user_id, "lookup", "person", &since).await? >= PROBES_PER_HOUR {
+        return Err(ServiceError::TooMany("err-probe-limit"));
+    }
+    let outcome = if tx.person_visible(&actor.scope(), existing).await?.is_some() {
+        Registration::AlreadyFollowed { person_id: existing, code: code.to_string() }
+    } else {
+        Registration::KnownElsewhere { code: code.to_string() }
+    };
+    let reason = "registrazione: persona già nota";
+    record(tx, actor, "lookup", "person", Some(existing), reason, Some(format!("codice {code}"))).await?;
+    Ok(outcome)
+}
+
+/// The organisation a person is oriented to exists and is active.
+async fn check_oriented_to(tx: &mut Tx<percorsi_store::Write>, a: &NewAccess) -> Result<()> {
+    if let Some(org) = a.oriented_to {
+        if tx.organisation(org).await?.filter(|o| o.active).is_none() {
+            return Err(Invalid::one("oriented_to", "err-unknown-choice").into());
+        }
+    }
+    Ok(())
 }
 
 /// "Già noto" answers a user may receive per hour.

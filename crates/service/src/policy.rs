@@ -188,7 +188,11 @@ impl PersonAccess {
 
     /// Opened with break-the-glass (shown as such on the page and the audit trail).
     pub fn by_glass(&self) -> bool {
-        self.grounds.glass && !self.grounds.in_charge && !self.grounds.team && self.consented.is_empty()
+        self.grounds.glass
+            && !self.grounds.in_charge
+            && !self.grounds.team
+            && !self.grounds.access
+            && self.consented.is_empty()
     }
 
     /// Whether other organisations' rows of this kind are shown: the person's consent for this
@@ -202,7 +206,9 @@ impl PersonAccess {
     /// to the organisation in charge, the care team and break-the-glass all of them, through a
     /// consent those of its purposes; identity and contacts only to roles that see identities.
     pub fn sees(&self, c: DataCategory) -> bool {
-        let grounded = self.grounds.in_charge || self.others(c);
+        // The organisation's own access record shows it the person (to orient them), not the
+        // other organisations' rows.
+        let grounded = self.grounds.in_charge || self.grounds.access || self.others(c);
         match c {
             DataCategory::Identity | DataCategory::Contacts => grounded && self.identity_role,
             _ => grounded,

@@ -38,11 +38,13 @@ pub struct Grounds {
     pub purposes: Vec<String>,
     /// The acting user opened the record with break-the-glass and the grant is in force.
     pub glass: bool,
+    /// The organisation recorded the person's access (first contact) in the last 90 days.
+    pub access: bool,
 }
 
 impl Grounds {
     pub fn any(&self) -> bool {
-        self.in_charge || self.team || !self.purposes.is_empty() || self.glass
+        self.in_charge || self.team || !self.purposes.is_empty() || self.glass || self.access
     }
 }
 
@@ -113,7 +115,9 @@ impl<M: Mode> Tx<M> {
                       AND e.start_date <= $3 AND (e.end_date IS NULL OR e.end_date >= $3)) AS in_charge, \
               EXISTS (SELECT 1 FROM care_team_members t JOIN care_episodes te ON te.id = t.episode_id \
                       WHERE te.person_id = $4 AND t.user_id = $2 AND t.organisation_id = $1 AND t.removed_at IS NULL \
-                      AND (te.end_date IS NULL OR te.end_date >= $3)) AS team";
+                      AND (te.end_date IS NULL OR te.end_date >= $3)) AS team, \
+              EXISTS (SELECT 1 FROM accesses a WHERE a.person_id = $4 AND a.organisation_id = $1 \
+                      AND a.access_date <= $3 AND a.visible_until >= $3) AS access";
         let r = scoped(sql, scope).bind(person_id).fetch_one(self.conn()).await?;
         let purposes: Vec<String> = sqlx::query(
             "SELECT DISTINCT c.purpose FROM consents c WHERE c.person_id = $1 AND c.organisation_id = $2 \
@@ -133,6 +137,7 @@ impl<M: Mode> Tx<M> {
             team: bool_col(&r, "team")?,
             purposes,
             glass: scope.glass.contains(&person_id),
+            access: bool_col(&r, "access")?,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Percorsi storage: the only crate with SQL. One schema, two engines (SQLite embedded by
 //! default, PostgreSQL for scale-out), reached through sqlx's `Any` driver with portable SQL.
 
+mod accesses;
 mod assessments;
 mod audit;
 mod checkpoints;
@@ -36,6 +37,7 @@ mod sessions;
 mod transfers;
 mod users;
 
+pub use accesses::AccessRow;
 pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::{AuditFilter, AuditRow};
 pub use checkpoints::Checkpoint;

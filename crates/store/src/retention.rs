@@ -51,6 +51,7 @@ impl Tx<Write> {
             "UPDATE relapses SET context = NULL, response = NULL WHERE person_id = $1",
             "UPDATE transfers SET handover = '', decision_note = NULL WHERE person_id = $1",
             "UPDATE person_assessments SET household = NULL WHERE person_id = $1",
+            "UPDATE accesses SET note = NULL WHERE person_id = $1",
         ] {
             sqlx::query(sql).bind(person_id).execute(self.conn()).await?;
         }

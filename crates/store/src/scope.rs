@@ -1,7 +1,8 @@
 //! The visibility rule of DOMAIN.md as SQL: an organisation sees a person while it has an
 //! open care episode with them, or a consent in force covers it, or the acting user is on an
-//! open episode's care team for that organisation, or the acting user opened the record with
-//! break-the-glass and the grant is still in force. Queries embed this clause; nothing filters
+//! open episode's care team for that organisation, or it recorded the person's access in the
+//! last 90 days, or the acting user opened the record with break-the-glass and the grant is
+//! still in force. Queries embed this clause; nothing filters
 //! rows in Rust after the fact. Which of the person's rows (those of other organisations) and
 //! fields a visible person shows is the policy's `PersonAccess` (ADR 0003).
 
@@ -29,10 +30,10 @@ impl Scope {
     }
 }
 
-/// The three grounds of visibility, each as (tables, condition, person column), over the
+/// The grounds of visibility, each as (tables, condition, person column), over the
 /// placeholders `$1` organisation, `$2` user, `$3` today. [`visible`] and [`visible_set`] are both
 /// built from this list, so the rule is written once.
-const GROUNDS: [(&str, &str, &str); 3] = [
+const GROUNDS: [(&str, &str, &str); 4] = [
     // An open care episode of the organisation.
     ("care_episodes ve", "ve.organisation_id = $1 AND ve.start_date <= $3 AND (ve.end_date IS NULL OR ve.end_date >= $3)", "ve.person_id"),
     // A consent in force naming the organisation.
@@ -47,6 +48,8 @@ const GROUNDS: [(&str, &str, &str); 3] = [
         "vt.user_id = $2 AND vt.organisation_id = $1 AND vt.removed_at IS NULL AND (vte.end_date IS NULL OR vte.end_date >= $3)",
         "vte.person_id",
     ),
+    // An access (first contact, orientation) the organisation recorded, for 90 days.
+    ("accesses va", "va.organisation_id = $1 AND va.access_date <= $3 AND va.visible_until >= $3", "va.person_id"),
 ];
 
 impl Scope {

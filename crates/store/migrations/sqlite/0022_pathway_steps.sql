@@ -91,3 +91,34 @@ END;
 -- The household (nucleo) recorded with a multidimensional assessment (JSON; absent when not
 -- assessed).
 ALTER TABLE person_assessments ADD COLUMN household TEXT;
+
+-- Access and orientation (seed 003: informazione, consulenza, orientamento, assistenza nella
+-- domanda, analisi preliminare) before — or instead of — taking someone in charge. An access
+-- lets the organisation that recorded it see the person until `visible_until` (90 days),
+-- a ground of visibility of its own (`percorsi_store::scope`).
+CREATE TABLE accesses (
+    id INTEGER PRIMARY KEY,
+    person_id BIGINT NOT NULL REFERENCES persons(id),
+    organisation_id BIGINT NOT NULL REFERENCES organisations(id),
+    access_date TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    services TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    oriented_to BIGINT REFERENCES organisations(id),
+    note TEXT,
+    visible_until TEXT NOT NULL,
+    recorded_by BIGINT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX accesses_organisation ON accesses(organisation_id, visible_until);
+CREATE INDEX accesses_person ON accesses(person_id);
+CREATE TRIGGER accesses_restricted_insert BEFORE INSERT ON accesses
+WHEN EXISTS (SELECT 1 FROM person_restrictions r WHERE r.person_id = NEW.person_id)
+BEGIN
+    SELECT RAISE(ABORT, 'person_restricted');
+END;
+CREATE TRIGGER accesses_restricted_update BEFORE UPDATE ON accesses
+WHEN EXISTS (SELECT 1 FROM person_restrictions r WHERE r.person_id = NEW.person_id)
+BEGIN
+    SELECT RAISE(ABORT, 'person_restricted');
+END;

@@ -83,6 +83,8 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/referrals", get(referrals::list))
         .route("/persons/{id}/notes", get(pathway_steps::person_notes).post(pathway_steps::add_note))
         .route("/notes", get(pathway_steps::search_notes))
+        .route("/accesses", post(pathway_steps::record_access))
+        .route("/persons/{id}/accesses", get(pathway_steps::accesses).post(pathway_steps::add_access))
         .route("/interventions/{id}/relapses", post(pathway_steps::relapse))
         .route("/episodes/{id}/transfers", post(pathway_steps::propose))
         .route("/transfers", get(pathway_steps::transfers))

@@ -6,6 +6,7 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use percorsi_domain::access::AccessForm;
 use percorsi_domain::note::NoteForm;
 use percorsi_domain::relapse::RelapseForm;
 use percorsi_domain::transfer::{TransferDecisionForm, TransferForm};
@@ -99,4 +100,41 @@ pub async fn decide(
 pub async fn withdraw(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
     call!(s, who, s.svc.withdraw_transfer(&who.actor, id));
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A first contact without taking in charge: the person (registered if new; "già noto" as for
+/// registration) and the access with what was offered and where they were oriented.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct AccessRequest {
+    pub person: percorsi_domain::person::PersonForm,
+    pub access: AccessForm,
+}
+
+/// Records an access and orientation for a new or known person (no care episode).
+#[utoipa::path(post, path = "/api/v1/accesses", request_body = AccessRequest, responses((status = 201, body = percorsi_service::pathway::Registration), (status = 200, body = percorsi_service::pathway::Registration), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn record_access(State(s): State<AppState>, who: ApiActor, ApiJson(r): ApiJson<AccessRequest>) -> ApiResult {
+    let reg = call!(s, who, s.svc.record_access(&who.actor, &r.person, &r.access));
+    let status = if matches!(reg, percorsi_service::pathway::Registration::Created { .. }) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    ok(status, reg)
+}
+
+/// The accesses the caller's organisation recorded for a person.
+#[utoipa::path(get, path = "/api/v1/persons/{id}/accesses", params(("id" = i64, Path)), responses((status = 200, body = [percorsi_service::store::AccessRow])), security(("bearer" = [])))]
+pub async fn accesses(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
+    ok(StatusCode::OK, call!(s, who, s.svc.accesses_of_person(&who.actor, id)))
+}
+
+/// Adds an access (a return, a new orientation) to a person the caller's organisation sees.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/accesses", params(("id" = i64, Path)), request_body = AccessForm, responses((status = 201, body = Created), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn add_access(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<AccessForm>,
+) -> ApiResult {
+    ok(StatusCode::CREATED, Created { id: call!(s, who, s.svc.add_access(&who.actor, id, &f)) })
 }

@@ -114,6 +114,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/trasferimenti/{id}/ritiro", post(referrals::withdraw_transfer))
         .route("/episodi/{id}/trasferimento", post(persons::transfer))
         .route("/persone/{id}/note", post(notes::add))
+        .route("/persone/{id}/accessi", post(persons::add_access))
         .route("/note", get(notes::search))
         .route("/notifiche", get(referrals::notifications))
         .route("/progetti/{id}", get(projects::show))

@@ -23,6 +23,11 @@ pub struct RegisterForm {
     person: PersonForm,
     #[serde(flatten)]
     episode: EpisodeForm,
+    /// `presa_in_carico` (default) or `accesso` (record the access and orientation only).
+    #[serde(default)]
+    step: String,
+    #[serde(flatten)]
+    access: percorsi_domain::access::AccessForm,
 }
 
 /// The home page: a case manager's people; other roles see what their role offers.
@@ -85,6 +90,21 @@ async fn episode_choices(state: &AppState, auth: &Auth) -> Result<Value, Service
     })
 }
 
+/// What the access part of the registration form offers.
+fn access_choices(
+    state: &AppState,
+    lang: crate::i18n::Lang,
+    organisations: Vec<percorsi_service::store::OrganisationRow>,
+) -> Value {
+    use percorsi_domain::access::{AccessChannel, AccessOutcome, AccessService};
+    context! {
+        access_channels => code_options(state, lang, "access_channel", AccessChannel::ALL),
+        access_outcomes => code_options(state, lang, "access_outcome", AccessOutcome::ALL),
+        access_services => code_options(state, lang, "access_service", AccessService::ALL),
+        organisation_options => organisations.iter().filter(|o| o.active).map(|o| option(o.id, o.name.clone())).collect::<Vec<_>>(),
+    }
+}
+
 fn person_choices(state: &AppState, auth: &Auth) -> Value {
     let lang = auth.lang;
     context! {
@@ -104,13 +124,18 @@ async fn render_new(state: &AppState, auth: &Auth, form: &RegisterForm, invalid:
         Ok(c) => c,
         Err(e) => return fail(state, auth.lang, e),
     };
+    let organisations = match state.svc.organisations().await {
+        Ok(o) => o,
+        Err(e) => return fail(state, auth.lang, e),
+    };
     let (errors, summary) = invalid.map(|i| state.ui.errors(auth.lang, i)).unwrap_or_default();
     let status = if invalid.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
-        ..context! { values => values(form), errors => errors, error_list => summary },
+        ..context! { values => values(form), errors => errors, error_list => summary, today => today().to_string() },
         ..base(state, auth.lang, Some(&auth.session), "register-title", None),
         ..person_choices(state, auth),
         ..choices,
+        ..access_choices(state, auth.lang, organisations),
     };
     state.ui.render(status, "persons/new.html", ctx)
 }
@@ -125,7 +150,12 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
 }
 
 pub async fn register(State(state): State<AppState>, auth: Auth, Form(form): Form<RegisterForm>) -> Response {
-    match state.svc.register_person(&auth.actor, &form.person, &form.episode).await {
+    let outcome = if form.step == "accesso" {
+        state.svc.record_access(&auth.actor, &form.person, &form.access).await
+    } else {
+        state.svc.register_person(&auth.actor, &form.person, &form.episode).await
+    };
+    match outcome {
         Ok(Registration::Created { person_id, .. }) => {
             Redirect::to(&format!("/persone/{person_id}?msg=registered")).into_response()
         }
@@ -199,6 +229,7 @@ async fn render_show(
         None
     };
     let transfers = super::section!(state, lang, state.svc.transfers_of_person(&auth.actor, id).await);
+    let accesses = super::section!(state, lang, state.svc.accesses_of_person(&auth.actor, id).await);
     let can_transfer = pathway.manageable_episode.is_some() && allows(auth.actor.role, Permission::TransferCases);
     let transfer_managers =
         if can_transfer { super::section!(state, lang, state.svc.network_case_managers().await) } else { Vec::new() };
@@ -230,6 +261,11 @@ async fn render_show(
             notes => notes,
             note_visibilities => code_options(state, lang, "note_visibility", percorsi_domain::note::NoteVisibility::ALL),
             transfers => transfers,
+            accesses => accesses,
+            can_access => allows(auth.actor.role, Permission::RegisterPerson),
+            access_channels => code_options(state, lang, "access_channel", percorsi_domain::access::AccessChannel::ALL),
+            access_outcomes => code_options(state, lang, "access_outcome", percorsi_domain::access::AccessOutcome::ALL),
+            access_services => code_options(state, lang, "access_service", percorsi_domain::access::AccessService::ALL),
             can_transfer => can_transfer,
             transfer_managers => transfer_managers.iter().filter(|m| m.user_id != auth.actor.user_id)
                 .map(|m| context! { value => m.user_id.to_string(), label => format!("{} ({})", m.display_name, m.organisation_name) }).collect::<Vec<_>>(),
@@ -319,6 +355,17 @@ pub(super) async fn after_person_form<T: Serialize>(
     msg: &str,
 ) -> Response {
     after_sub_form(state, auth, outcome, Target::Person(person), form, input, msg).await
+}
+
+/// Records an access (a return, a new orientation) for a person the organisation sees.
+pub async fn add_access(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<percorsi_domain::access::AccessForm>,
+) -> Response {
+    let outcome = state.svc.add_access(&auth.actor, id, &f).await.map(|_| id);
+    after_sub_form(&state, &auth, outcome, Target::Person(id), "access", &f, "access-saved").await
 }
 
 /// Proposes moving the organisation's episode to a colleague or another organisation.
