@@ -904,3 +904,48 @@ async fn main_pages_fit_phone_and_laptop_and_pass_the_accessibility_scan() {
     assert!(inaccessible.is_empty(), "serious or critical accessibility violations:\n{}", inaccessible.join("\n"));
     b.close().await.expect("close browser");
 }
+
+/// A case moves to another organisation through the pages: Anna writes a note only she may
+/// read and proposes the transfer with the person's agreement; Luca accepts it from his triage
+/// list and finds the person in his organisation's care, without Anna's note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_is_transferred_to_another_organisation_and_a_private_note_stays_private() {
+    let Some(d) = driver().await else { return };
+    let app = TestApp::new().await;
+    let base = serve(&app).await;
+    let anna = app.actor("anna").await;
+    let luca = app.actor("luca").await;
+    let person =
+        app.svc.followed(&anna).await.expect("followed").into_iter().find(|p| p.surname.is_some()).expect("named").id;
+    let today = percorsi_service::today().format("%Y-%m-%d").to_string();
+    let b = browser(&d).await;
+    login(&b, &base, "anna").await;
+    b.goto(&format!("{base}/persone/{person}")).await.expect("pathway");
+    fill_and_submit(
+        &b,
+        &format!("form[action='/persone/{person}/note']"),
+        json!({"note_date": today, "visibility": "autore", "body": "Solo per me: richiamare giovedì"}),
+    )
+    .await;
+    wait_text(&b, "Nota salvata").await;
+    let form = "form[action$='/trasferimento']";
+    b.execute(
+        "const f = document.querySelector(arguments[0]); f.elements['to_organisation_id'].value = arguments[1]; \
+         f.elements['handover'].value = 'Si trasferisce a Livorno dalla sorella'; f.elements['person_agrees'].checked = true; f.submit();",
+        vec![json!(form), json!(luca.organisation_id.to_string())],
+    )
+    .await
+    .expect("transfer form");
+    wait_text(&b, "Trasferimento proposto").await;
+    sign_out(&b).await;
+
+    login(&b, &base, "luca").await;
+    b.goto(&format!("{base}/segnalazioni")).await.expect("triage");
+    wait_text(&b, "Si trasferisce a Livorno dalla sorella").await;
+    click(&b, "button[name='decision'][value='accettato']").await;
+    let text = wait_text(&b, "Caso accettato").await;
+    assert!(text.contains("SerD Zona 6-LI"), "the person's page shows Luca's organisation's episode: {text}");
+    assert!(!text.contains("richiamare giovedì"), "Anna's private note stays hers");
+    save_screenshot(&b, "transfer-accepted").await;
+    b.close().await.expect("close browser");
+}
