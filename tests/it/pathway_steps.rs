@@ -482,3 +482,39 @@ async fn an_access_orients_a_person_without_taking_them_in_charge() {
     let stale = id_from_location(&r.location());
     assert_eq!(anna.get(&format!("/persone/{stale}")).await.status, StatusCode::NOT_FOUND, "90 days passed");
 }
+
+/// Someone known elsewhere comes for information only: the "già noto" answer, then the access
+/// recorded with the same identity data (no care episode), and the person visible to the
+/// organisation through it.
+#[tokio::test]
+async fn an_access_for_someone_known_elsewhere_goes_through_the_gia_noto_step() {
+    let app = TestApp::new().await;
+    let person = annas_new_person(&app, "Giànota").await;
+    let luca = app.login("luca").await;
+    let fields = [
+        ("surname", "Giànota"),
+        ("name", "Carla"),
+        ("birth_date", "1982-06-06"),
+        ("sex", "F"),
+        ("step", "accesso"),
+        ("access_date", &day(0)),
+        ("channel", "spontaneo"),
+        ("informazione", "true"),
+        ("outcome", "solo_informazione"),
+    ];
+    let r = luca.post("/persone", &fields).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("Registra l&#x27;accesso") || r.body.contains("Registra l'accesso"),
+        "offers the access, not the presa in carico"
+    );
+    assert_eq!(luca.get(&format!("/persone/{person}")).await.status, StatusCode::NOT_FOUND, "nothing yet");
+    let r = luca.post("/persone/presa-in-carico", &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), format!("/persone/{person}?msg=access-saved"));
+    let page = luca.get(&format!("/persone/{person}")).await.body;
+    assert!(page.contains("solo informazione"), "the access is on the page");
+    let luca_actor = app.actor("luca").await;
+    let pathway = app.svc.pathway(&luca_actor, person).await.expect("visible by the access");
+    assert!(pathway.episodes.is_empty(), "not taken in charge, and Anna's episode is not Luca's to see");
+}

@@ -156,6 +156,34 @@ impl Service {
         Ok(Registration::Created { person_id, code })
     }
 
+    /// Records an access for a person known elsewhere in the network ("già noto"), confirmed
+    /// by giving the identity data again (as taking in charge does): the access then lets the
+    /// organisation see the person for 90 days. Knowing a code alone grants nothing.
+    pub async fn access_known(&self, actor: &Actor, person: &PersonForm, access: &AccessForm) -> Result<i64> {
+        policy::require(actor, Permission::RegisterPerson)?;
+        let (p, a) = both(person.validate(), access.validate(today()))?;
+        if p.code_basis.is_none() {
+            return Err(ServiceError::NotFound);
+        }
+        let code = self.code_for(&p);
+        let mut tx = self.store().write().await?;
+        check_oriented_to(&mut tx, &a).await?;
+        let person_id = tx.person_id_by_code(&code).await?.ok_or(ServiceError::NotFound)?;
+        let id = tx.insert_access(person_id, actor.organisation_id, &a, actor.user_id).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "access",
+            Some(id),
+            "accesso di persona già nota",
+            Some(format!("person {person_id}, {}", a.outcome.code())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(person_id)
+    }
+
     /// Adds an access to a person the organisation sees (a return, a new orientation).
     pub async fn add_access(&self, actor: &Actor, person_id: i64, access: &AccessForm) -> Result<i64> {
         policy::require(actor, Permission::RegisterPerson)?;

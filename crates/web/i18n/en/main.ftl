@@ -1009,7 +1009,11 @@ agenda-no_recent_review = no review since { $date }
 agenda-commitment_overdue = commitment "{ $objective }" due by { $date }
 dashboard-objectives = Objectives of projects in progress
 dashboard-by-axis = Supports by axis
-dashboard-average-wait = Your referrals to assess have been waiting { $days } days on average.
+dashboard-average-wait = Your referrals to assess have waited { $days ->
+        [0] less than a day
+        [one] one day
+       *[other] { $days } days
+    } on average.
 project-supports-in-place = Supports in place
 code-placement_state-attivo = in progress
 code-placement_state-concluso = ended
@@ -1551,3 +1555,5 @@ code-access_outcome-solo_informazione = information only
 code-access_outcome-non_di_competenza = not for this service
 err-access-needs-service = name at least one thing offered.
 err-access-needs-service-named = name the organisation they were oriented to.
+known-explain-access = For confidentiality you do not see their record. You can record the access and orientation with the data you entered: your organisation will see the person for 90 days, without the other organisations' history.
+known-submit-access = Record the access

@@ -1009,7 +1009,11 @@ agenda-no_recent_review = nessuna verifica dal { $date }
 agenda-commitment_overdue = impegno «{ $objective }» entro il { $date }
 dashboard-objectives = Obiettivi dei progetti in corso
 dashboard-by-axis = Sostegni per asse
-dashboard-average-wait = Le vostre segnalazioni da valutare aspettano in media { $days } giorni.
+dashboard-average-wait = Le vostre segnalazioni da valutare aspettano in media { $days ->
+        [0] meno di un giorno
+        [one] un giorno
+       *[other] { $days } giorni
+    }.
 project-supports-in-place = Sostegni in corso
 code-placement_state-attivo = in corso
 code-placement_state-concluso = concluso
@@ -1551,3 +1555,5 @@ code-access_outcome-solo_informazione = solo informazione
 code-access_outcome-non_di_competenza = non di competenza
 err-access-needs-service = indica almeno una cosa offerta.
 err-access-needs-service-named = indica verso quale ente è stata orientata.
+known-explain-access = Per riservatezza non vedi la sua cartella. Puoi registrare l'accesso e l'orientamento con i dati che hai inserito: il tuo ente vedrà la persona per 90 giorni, senza la storia degli altri enti.
+known-submit-access = Registra l'accesso

@@ -175,8 +175,14 @@ pub async fn register(State(state): State<AppState>, auth: Auth, Form(form): For
 }
 
 pub async fn take_in_charge(State(state): State<AppState>, auth: Auth, Form(form): Form<RegisterForm>) -> Response {
-    match state.svc.take_in_charge(&auth.actor, &form.person, &form.episode).await {
-        Ok(person_id) => Redirect::to(&format!("/persone/{person_id}?msg=taken-in-charge")).into_response(),
+    // The "già noto" page carries the first form's choice: take in charge, or the access only.
+    let (outcome, msg) = if form.step == "accesso" {
+        (state.svc.access_known(&auth.actor, &form.person, &form.access).await, "access-saved")
+    } else {
+        (state.svc.take_in_charge(&auth.actor, &form.person, &form.episode).await, "taken-in-charge")
+    };
+    match outcome {
+        Ok(person_id) => Redirect::to(&format!("/persone/{person_id}?msg={msg}")).into_response(),
         Err(e @ (ServiceError::Invalid(_) | ServiceError::Refused(_))) => {
             let (status, inv) = super::form_error(e);
             super::with_status(status, render_new(&state, &auth, &form, Some(&inv)).await)
