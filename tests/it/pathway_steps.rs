@@ -449,8 +449,9 @@ async fn an_access_orients_a_person_without_taking_them_in_charge() {
     let r = anna.post("/persone", &pairs).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let person = id_from_location(&r.location());
-    let page = anna.get(&format!("/persone/{person}")).await.body;
+    let page = anna.get(&r.location()).await.body;
     assert!(page.contains("Accessini Dario"), "the organisation sees the person it oriented");
+    assert!(page.contains("senza presa in carico"), "the message says what happened");
     assert!(page.contains("orientata ad altro servizio") && page.contains("Centro per l"), "the access is shown");
     let actor = app.actor("anna").await;
     let pathway = app.svc.pathway(&actor, person).await.expect("visible by the access");
@@ -479,8 +480,9 @@ async fn an_access_orients_a_person_without_taking_them_in_charge() {
     let pairs: Vec<(&str, &str)> = old.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = anna.post("/persone", &pairs).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let stale = id_from_location(&r.location());
-    assert_eq!(anna.get(&format!("/persone/{stale}")).await.status, StatusCode::NOT_FOUND, "90 days passed");
+    assert_eq!(r.location(), "/persone?msg=access-registered-past", "told, not sent to a page that is gone");
+    let list = anna.get("/persone?msg=access-registered-past").await.body;
+    assert!(list.contains("più di 90 giorni") && !list.contains("Vecchioaccesso"), "90 days passed");
 }
 
 /// Someone known elsewhere comes for information only: the "già noto" answer, then the access

@@ -1557,3 +1557,5 @@ err-access-needs-service = name at least one thing offered.
 err-access-needs-service-named = name the organisation they were oriented to.
 known-explain-access = For confidentiality you do not see their record. You can record the access and orientation with the data you entered: your organisation will see the person for 90 days, without the other organisations' history.
 known-submit-access = Record the access
+flash-access-registered = Person registered with their access, not taken in charge: your organisation sees them for 90 days.
+flash-access-registered-past = Access recorded. It is more than 90 days old: the person is no longer visible to your organisation.

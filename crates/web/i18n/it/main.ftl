@@ -1557,3 +1557,5 @@ err-access-needs-service = indica almeno una cosa offerta.
 err-access-needs-service-named = indica verso quale ente è stata orientata.
 known-explain-access = Per riservatezza non vedi la sua cartella. Puoi registrare l'accesso e l'orientamento con i dati che hai inserito: il tuo ente vedrà la persona per 90 giorni, senza la storia degli altri enti.
 known-submit-access = Registra l'accesso
+flash-access-registered = Persona registrata con il suo accesso, senza presa in carico: il vostro ente la vede per 90 giorni.
+flash-access-registered-past = Accesso registrato. Risale a più di 90 giorni fa: la persona non è più visibile al vostro ente.

@@ -156,6 +156,16 @@ pub async fn register(State(state): State<AppState>, auth: Auth, Form(form): For
         state.svc.register_person(&auth.actor, &form.person, &form.episode).await
     };
     match outcome {
+        Ok(Registration::Created { person_id, .. }) if form.step == "accesso" => {
+            // An access recorded more than 90 days after it happened no longer shows the person:
+            // say so on the list instead of opening a page that answers 404.
+            let visible = form.access.validate(today()).is_ok_and(|a| a.visible_until >= today());
+            if visible {
+                Redirect::to(&format!("/persone/{person_id}?msg=access-registered")).into_response()
+            } else {
+                Redirect::to("/persone?msg=access-registered-past").into_response()
+            }
+        }
         Ok(Registration::Created { person_id, .. }) => {
             Redirect::to(&format!("/persone/{person_id}?msg=registered")).into_response()
         }
