@@ -324,10 +324,8 @@ async fn passwords_are_twelve_to_128_characters_of_any_kind() {
         assert!(matches!(r, Err(percorsi_service::ServiceError::Invalid(ref i)) if i.has("password")), "{}", bad.len());
     }
     // 128 random characters (128 of one character would be refused as guessable, ASVS V2.1.7).
-    let long: String = rand::Rng::sample_iter(rand::thread_rng(), &rand::distributions::Alphanumeric)
-        .take(128)
-        .map(char::from)
-        .collect();
+    let long: String =
+        rand::RngExt::sample_iter(rand::rng(), &rand::distr::Alphanumeric).take(128).map(char::from).collect();
     for good in ["dodici-carat".to_string(), long, "🔐 una frase con spazi e accenti è ok".to_string()] {
         let name = format!("p{}", good.chars().count());
         app.svc.create_user(&admin, &form(&name, good)).await.unwrap();

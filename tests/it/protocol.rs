@@ -8,7 +8,7 @@ use percorsi_domain::instrument::AssessmentKind;
 use percorsi_domain::intervention::{ConclusionForm, InterventionForm, PaymentForm, TransitionForm};
 use percorsi_domain::ledger::Model;
 use percorsi_domain::programme::{ParticipationForm, ProgrammeForm};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
 fn iso(d: NaiveDate) -> String {
@@ -582,11 +582,11 @@ async fn ledger_invariant_holds_under_random_operations() {
         model.interventions.insert(-1, (org, earlier));
         let mut ids: Vec<(i64, NaiveDate, u32, u32)> = Vec::new();
         for step in 0..30 {
-            let op = rng.gen_range(0..5);
+            let op = rng.random_range(0..5);
             match op {
                 0 => {
-                    let months = rng.gen_range(6..=9);
-                    let start = today() - Duration::days(rng.gen_range(60..200));
+                    let months = rng.random_range(6..=9);
+                    let start = today() - Duration::days(rng.random_range(60..200));
                     let end = start.checked_add_months(chrono::Months::new(months)).unwrap() - Duration::days(1);
                     let form = InterventionForm {
                         programme_id: p.to_string(),
@@ -599,7 +599,7 @@ async fn ledger_invariant_holds_under_random_operations() {
                         weekly_hours: "20".into(),
                         monthly_amount: "300".into(),
                     };
-                    let person = people[rng.gen_range(0..people.len())];
+                    let person = people[rng.random_range(0..people.len())];
                     let id = app.svc.create_intervention(&anna, person, &form).await.unwrap();
                     let cost = 30_000 * months as i64;
                     let expected = model.commit(org, id, cost);
@@ -625,9 +625,9 @@ async fn ledger_invariant_holds_under_random_operations() {
                     }
                 }
                 1 | 2 if !ids.is_empty() => {
-                    let k = rng.gen_range(0..ids.len());
+                    let k = rng.random_range(0..ids.len());
                     let (id, start, months, paid_months) = ids[k];
-                    let amount = if rng.gen_bool(0.8) { 30_000 } else { rng.gen_range(1..30_000) };
+                    let amount = if rng.random_bool(0.8) { 30_000 } else { rng.random_range(1..30_000) };
                     let month =
                         start.checked_add_months(chrono::Months::new(paid_months)).unwrap().format("%Y-%m").to_string();
                     let got = app
@@ -655,9 +655,9 @@ async fn ledger_invariant_holds_under_random_operations() {
                     }
                 }
                 3 if !ids.is_empty() => {
-                    let k = rng.gen_range(0..ids.len());
+                    let k = rng.random_range(0..ids.len());
                     let (id, start, months, _) = ids[k];
-                    let extra = rng.gen_range(1..=3);
+                    let extra = rng.random_range(1..=3);
                     let new_end =
                         start.checked_add_months(chrono::Months::new(months + extra)).unwrap() - Duration::days(1);
                     let got = app
@@ -693,7 +693,7 @@ async fn ledger_invariant_holds_under_random_operations() {
                     }
                 }
                 4 if !ids.is_empty() => {
-                    let k = rng.gen_range(0..ids.len());
+                    let k = rng.random_range(0..ids.len());
                     let (id, start, _, _) = ids.remove(k);
                     let c = ConclusionForm {
                         end_date: iso(today().max(start)),

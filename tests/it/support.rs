@@ -7,7 +7,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use percorsi_service::auth::actor_from;
 use percorsi_service::{Actor, Service, Store};
-use rand::Rng;
+use rand::RngExt;
 use tower::ServiceExt;
 
 pub struct TestApp {
@@ -35,7 +35,7 @@ pub fn postgres_url() -> Option<String> {
 }
 
 pub async fn fresh_store() -> (Store, String, Option<TempDir>) {
-    let n: u64 = rand::thread_rng().gen();
+    let n: u64 = rand::rng().random();
     match postgres_url() {
         Some(admin_url) => {
             // One database per test keeps tests independent and parallel.
@@ -107,7 +107,7 @@ impl TestApp {
             percorsi_service::Backend::Sqlite
         };
         assert_eq!(store.backend(), expected, "the suite runs on the engine it was asked for");
-        let n: u64 = rand::thread_rng().gen();
+        let n: u64 = rand::rng().random();
         let key_dir = TempDir(std::env::temp_dir().join(format!("percorsi-key-{n:x}")));
         let key_file = key_dir.0.join("secret.key");
         let key = percorsi_service::keyfile::bind(&store, &key_file, true).await.expect("installation key");

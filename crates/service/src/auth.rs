@@ -3,12 +3,13 @@
 
 use crate::audit::{now, record_system, ts};
 use crate::{Actor, Result, Service, ServiceError};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use chrono::{Duration, Utc};
 use percorsi_domain::codes::Role;
 use percorsi_store::{MembershipRow, Mode, NewSession, Tx};
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 /// A valid argon2id hash of nothing anyone knows, checked for unknown usernames.
@@ -100,16 +101,17 @@ pub(crate) async fn verify_password_off_thread(password: &str, hash: &str) -> Re
     crate::off_thread(move || verify_password(&password, &hash)).await
 }
 
+/// An argon2id hash in PHC format with a fresh random salt (from the operating system).
 pub fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| ServiceError::Conflict("err-password-hash"))
+    let hash: PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|_| ServiceError::Conflict("err-password-hash"))?;
+    Ok(hash.to_string())
 }
 
+/// Whether `password` matches a stored PHC hash; a hash that does not parse never matches.
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
 /// A new session with its own CSRF token; returns the cookie's secret (stored only hashed).
@@ -157,7 +159,7 @@ pub(crate) fn check_throttle(failures: &[(String, i64, String)], free_for: impl 
 /// A random secret for a cookie or a token, and the SHA-256 under which it is stored.
 fn new_secret() -> (String, String) {
     let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
     let digest = digest(&secret);
     (secret, digest)
@@ -564,5 +566,19 @@ mod tests {
         assert!(super::verify_password("correct horse battery", &h));
         assert!(!super::verify_password("wrong", &h));
         assert!(!super::verify_password("x", "not a hash"));
+        // Two hashes of one password differ (a fresh salt each time), both verify.
+        let again = super::hash_password("correct horse battery").unwrap();
+        assert_ne!(h, again);
+        assert!(super::verify_password("correct horse battery", &again));
+    }
+
+    /// Hashes stored by earlier releases (argon2 0.5) keep working after the upgrade to 0.6:
+    /// the parameters and salt are read from the stored PHC string.
+    #[test]
+    fn hashes_from_the_previous_argon2_release_still_verify() {
+        let stored =
+            "$argon2id$v=19$m=19456,t=2,p=1$15etjIiwhGPoqFfdoRqMLQ$0g2wv/UsjnL6Nw+ltYS1T+exesM2eyC/bpG8tm0zzzM";
+        assert!(super::verify_password("percorsi-bench", stored));
+        assert!(!super::verify_password("percorsi-banch", stored));
     }
 }

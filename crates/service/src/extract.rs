@@ -6,7 +6,7 @@
 
 use crate::reports::ExtractRow;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
+use rand::Rng;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sha2::Sha256;
@@ -113,7 +113,7 @@ pub fn k_anonymous(rows: Vec<ExtractRow>, k: usize) -> (Generalisation, usize, V
 /// Replaces network-wide person codes with codes keyed for this extract only.
 pub fn rekey(rows: &mut [ExtractRow], installation_key: &[u8]) {
     let mut nonce = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut nonce);
+    rand::rng().fill_bytes(&mut nonce);
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(installation_key).expect("HMAC takes any key");
     mac.update(b"percorsi extract person code\0");
     mac.update(&nonce);

@@ -7,7 +7,7 @@
 //! two and break "già noto".
 
 use percorsi_store::{Store, StoreError};
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,7 @@ fn create(path: &Path) -> std::io::Result<Vec<u8>> {
         std::fs::create_dir_all(dir)?;
     }
     let mut key = vec![0u8; 32];
-    rand::thread_rng().fill_bytes(&mut key);
+    rand::rng().fill_bytes(&mut key);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -14,7 +14,7 @@ use percorsi_store::{
     AccessRow, ConsentRow, EpisodeRow, IdentityRow, MembershipRow, Mode, PersonRow, PersonSummary, RestrictionRow,
     TeamMemberRow, Tx,
 };
-use rand::RngCore;
+use rand::Rng;
 use serde::Serialize;
 
 /// What happened to a registration.
@@ -625,7 +625,7 @@ async fn check_case_manager<M: Mode>(tx: &mut Tx<M>, actor: &Actor, user_id: i64
 /// linkable to nothing.
 pub(crate) fn random_code() -> String {
     let mut bytes = [0u8; 10];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     pseudonym::random_code(&bytes)
 }
 

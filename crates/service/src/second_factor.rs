@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use percorsi_domain::codes::Role;
 use percorsi_domain::Invalid;
 use percorsi_store::MembershipRow;
-use rand::Rng;
+use rand::RngExt;
 use sha2::Sha256;
 use totp_rs::{Algorithm, TOTP};
 
@@ -314,14 +314,14 @@ fn matching_step(totp: &TOTP, code: &str, after: i64) -> Option<i64> {
 
 fn random_nonce() -> String {
     let mut bytes = [0u8; 32];
-    rand::thread_rng().fill(&mut bytes);
+    rand::rng().fill(&mut bytes);
     hex::encode(bytes)
 }
 
 /// Ten symbols (about 49 bits), shown as `xxxxx-xxxxx`.
 fn new_recovery_code() -> String {
-    let mut rng = rand::thread_rng();
-    let s: String = (0..10).map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char).collect();
+    let mut rng = rand::rng();
+    let s: String = (0..10).map(|_| RECOVERY_ALPHABET[rng.random_range(0..RECOVERY_ALPHABET.len())] as char).collect();
     format!("{}-{}", &s[..5], &s[5..])
 }
 

@@ -15,7 +15,7 @@ use percorsi_domain::programme::{default_rules, InterventionType, NewProgramme};
 use percorsi_domain::pseudonym;
 use percorsi_store::InterventionInsert;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// The password of every synthetic case manager (`cm1`, `cm2`, …).
 pub const BENCH_PASSWORD: &str = "percorsi-bench";
@@ -115,11 +115,14 @@ impl Service {
             // Facts are back-filled before the first report: one by one at commit would be slow.
             tx.defer_facts();
             for n in chunk * 5000..((chunk + 1) * 5000).min(size.persons) {
-                let org_index = rng.gen_range(0..orgs.len());
-                let sex = if rng.gen_bool(0.22) { Sex::Female } else { Sex::Male };
-                let birth =
-                    NaiveDate::from_ymd_opt(rng.gen_range(1960..2000), rng.gen_range(1..=12), rng.gen_range(1..=28))
-                        .unwrap_or(start);
+                let org_index = rng.random_range(0..orgs.len());
+                let sex = if rng.random_bool(0.22) { Sex::Female } else { Sex::Male };
+                let birth = NaiveDate::from_ymd_opt(
+                    rng.random_range(1960..2000),
+                    rng.random_range(1..=12),
+                    rng.random_range(1..=28),
+                )
+                .unwrap_or(start);
                 // Letters only: the pseudonymous code ignores digits, so "Rossi1" and "Rossi2" would collide.
                 let surname = letters(n);
                 let code = pseudonym::code(&self.pseudonym_key, &surname, "Nome", birth, sex);
@@ -140,18 +143,18 @@ impl Service {
                     tx.insert_identity(pid, &identity).await?;
                 }
                 let episode = NewEpisode {
-                    start_date: start + Duration::days(rng.gen_range(0..300)),
+                    start_date: start + Duration::days(rng.random_range(0..300)),
                     case_manager_id: managers[org_index],
                     substance_start: Some(
                         [Substance::Eroina, Substance::Cocaina, Substance::Alcol, Substance::Cannabis]
-                            [rng.gen_range(0..4)],
+                            [rng.random_range(0..4)],
                     ),
                     substance_current: None,
                     treatment_in_progress: true,
                 };
                 tx.insert_episode(pid, orgs[org_index], &episode).await?;
-                if rng.gen_bool(0.1) {
-                    let other = orgs[rng.gen_range(0..orgs.len())];
+                if rng.random_bool(0.1) {
+                    let other = orgs[rng.random_range(0..orgs.len())];
                     let c = NewConsent {
                         organisation_id: other,
                         purpose: percorsi_domain::codes::ConsentPurpose::ProgettoPersonalizzato,
@@ -170,14 +173,14 @@ impl Service {
             // Facts are back-filled before the first report: one by one at commit would be slow.
             tx.defer_facts();
             for _ in chunk * 5000..((chunk + 1) * 5000).min(size.interventions) {
-                let (pid, org_index) = persons[rng.gen_range(0..persons.len())];
-                let (t, rule_id) = rule_ids[rng.gen_range(0..rule_ids.len())];
+                let (pid, org_index) = persons[rng.random_range(0..persons.len())];
+                let (t, rule_id) = rule_ids[rng.random_range(0..rule_ids.len())];
                 let months: u32 = if t == InterventionType::EsperienzaFormativa {
-                    rng.gen_range(3..=12)
+                    rng.random_range(3..=12)
                 } else {
-                    rng.gen_range(6..=14)
+                    rng.random_range(6..=14)
                 };
-                let planned_start = start + Duration::days(rng.gen_range(0..600));
+                let planned_start = start + Duration::days(rng.random_range(0..600));
                 let planned_end =
                     planned_start.checked_add_months(chrono::Months::new(months)).unwrap_or(planned_start)
                         - Duration::days(1);
@@ -205,12 +208,12 @@ impl Service {
                         case_manager_id: cm,
                     })
                     .await?;
-                let status = STATUSES[rng.gen_range(0..STATUSES.len())];
+                let status = STATUSES[rng.random_range(0..STATUSES.len())];
                 if status != "proposto" {
                     tx.set_intervention_status(id, "proposto", status, Some(planned_start), None).await?;
                     let cost = amount * months as i64;
                     tx.insert_ledger(programme_id, org, id, "commit", cost, None, cm).await?;
-                    let paid_months = rng.gen_range(0..=months.min(3));
+                    let paid_months = rng.random_range(0..=months.min(3));
                     for m in 0..paid_months {
                         let month = planned_start
                             .checked_add_months(chrono::Months::new(m))
@@ -252,7 +255,7 @@ pub const HISTORY_PROGRAMME: &str = "Programma storico sintetico";
 /// Draws one of `choices` by weight.
 fn pick<'a>(rng: &mut StdRng, choices: &[(&'a str, u32)]) -> &'a str {
     let total: u32 = choices.iter().map(|(_, w)| w).sum();
-    let mut n = rng.gen_range(0..total.max(1));
+    let mut n = rng.random_range(0..total.max(1));
     for (v, w) in choices {
         if n < *w {
             return v;
@@ -340,18 +343,18 @@ pub fn history_csv(organisations: &[String], interventions: usize, seed: u64) ->
     let substances = [("eroina", 55), ("alcol", 22), ("cocaina", 12), ("cannabis", 6), ("altro", 3), ("", 12)];
     for i in 0..interventions {
         // The person's own attributes derive from the person number, so repeated codes agree.
-        let p = if i < persons { i } else { rng.gen_range(0..persons) };
+        let p = if i < persons { i } else { rng.random_range(0..persons) };
         let mut prng = StdRng::seed_from_u64(seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let sex = if prng.gen_bool(0.22) { "F" } else { "M" };
-        let birth = prng.gen_range(1955..1998);
-        let org = &organisations[rng.gen_range(0..organisations.len())];
+        let sex = if prng.random_bool(0.22) { "F" } else { "M" };
+        let birth = prng.random_range(1955..1998);
+        let org = &organisations[rng.random_range(0..organisations.len())];
         let kind =
             pick(&mut rng, &[("esperienza_formativa", 21), ("inserimento_lavorativo", 26), ("socio_terapeutico", 53)]);
         let (min, max) = if kind == "esperienza_formativa" { (3, 12) } else { (6, 14) };
-        let year = rng.gen_range(2015..=2019);
-        let month = rng.gen_range(1..=12);
-        let start = NaiveDate::from_ymd_opt(year, month, rng.gen_range(1..=28)).unwrap_or_default();
-        let months: u32 = rng.gen_range(min..=max);
+        let year = rng.random_range(2015..=2019);
+        let month = rng.random_range(1..=12);
+        let start = NaiveDate::from_ymd_opt(year, month, rng.random_range(1..=28)).unwrap_or_default();
+        let months: u32 = rng.random_range(min..=max);
         let end = start.checked_add_months(chrono::Months::new(months)).unwrap_or(start);
         let ending = pick(&mut rng, &[("completato", 58), ("prorogato", 18), ("lavoro", 6), ("interrotto", 18)]);
         let (esito, positive, reason) = match ending {
@@ -373,7 +376,7 @@ pub fn history_csv(organisations: &[String], interventions: usize, seed: u64) ->
             ),
             "lavoro" => (
                 "positivo",
-                if rng.gen_bool(0.6) { "lavoro_presso_ente_ospitante" } else { "lavoro_presso_altro_ente" },
+                if rng.random_bool(0.6) { "lavoro_presso_ente_ospitante" } else { "lavoro_presso_altro_ente" },
                 "",
             ),
             other => ("positivo", other, ""),
@@ -389,15 +392,15 @@ pub fn history_csv(organisations: &[String], interventions: usize, seed: u64) ->
         let (a, b, c) = (band(&mut rng), band(&mut rng), band(&mut rng));
         // The autonomy section's total: six items scored 1–4.
         let (low, high) = percorsi_domain::history::AUTONOMY_SCORE;
-        let pre = rng.gen_range(low..=high - 4);
-        let post = (pre + if good { rng.gen_range(-3..=6) } else { rng.gen_range(-5..=3) }).clamp(low, high);
+        let pre = rng.random_range(low..=high - 4);
+        let post = (pre + if good { rng.random_range(-3..=6) } else { rng.random_range(-5..=3) }).clamp(low, high);
         let relapses = pick(&mut rng, &[("0", 55), ("2", 24), ("6", 9), ("15", 9), ("", 3)]);
-        let uses = if rng.gen_bool(if good { 0.44 } else { 0.7 }) {
-            ("si", if rng.gen_bool(0.5) { "si" } else { "no" })
+        let uses = if rng.random_bool(if good { 0.44 } else { 0.7 }) {
+            ("si", if rng.random_bool(0.5) { "si" } else { "no" })
         } else {
             ("no", "no")
         };
-        let contract = if positive.starts_with("lavoro") || (good && rng.gen_bool(0.12)) {
+        let contract = if positive.starts_with("lavoro") || (good && rng.random_bool(0.12)) {
             pick(
                 &mut rng,
                 &[

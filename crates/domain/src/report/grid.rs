@@ -575,7 +575,7 @@ fn exposed_cell(cells: &[Vec<Cell>], lines: &[Equation]) -> Option<At> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
 
     fn cat(code: &str) -> Line {
         Line::new(code, Label::text(code), Role::Category)
@@ -623,7 +623,7 @@ mod tests {
         for (r, row) in counts.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
                 for _ in 0..*v {
-                    let f = super::super::Fact { key: rng.gen(), ..fact() };
+                    let f = super::super::Fact { key: rng.random(), ..fact() };
                     g.record(r, c, &f);
                 }
             }
@@ -661,7 +661,7 @@ mod tests {
     #[test]
     fn the_same_records_always_show_the_same_number() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(2);
-        let keys: Vec<u8> = (0..40).map(|_| rng.gen()).collect();
+        let keys: Vec<u8> = (0..40).map(|_| rng.random()).collect();
         let count = |extra: u64| {
             let rows = vec![cat("a"), cat("b"), Line::new("t", Label::text("t"), Role::Total)];
             let cols = vec![cat("x"), Line::new("t", Label::text("t"), Role::Total)];
@@ -737,31 +737,31 @@ mod tests {
     fn property_no_small_count_is_pinned_down() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for case in 0..400 {
-            let groups = rng.gen_range(0..3);
+            let groups = rng.random_range(0..3);
             let mut rows = Vec::new();
             for g in 0..groups {
-                for i in 0..rng.gen_range(1..4) {
+                for i in 0..rng.random_range(1..4) {
                     rows.push(cat(&format!("g{g}r{i}")).in_group(g));
                 }
                 rows.push(Line::new(format!("s{g}"), Label::text("s"), Role::Subtotal).in_group(g));
             }
-            for i in 0..rng.gen_range(if groups == 0 { 1 } else { 0 }..4) {
+            for i in 0..rng.random_range(if groups == 0 { 1 } else { 0 }..4) {
                 rows.push(cat(&format!("r{i}")));
             }
-            if rng.gen_bool(0.5) {
+            if rng.random_bool(0.5) {
                 rows.push(Line::new("m", Label::text("m"), Role::Missing));
             }
             rows.push(Line::new("t", Label::text("t"), Role::Total));
-            let ncat = rng.gen_range(1..5);
+            let ncat = rng.random_range(1..5);
             let mut cols: Vec<Line> = (0..ncat).map(|i| cat(&format!("c{i}"))).collect();
             cols.push(Line::new("t", Label::text("t"), Role::Total));
             let mut g = Grid::new(None, Label::text("x"), rows, cols, Percent::OfColumn);
             for r in 0..g.rows.len() {
                 if matches!(g.rows[r].role, Role::Category | Role::Missing) {
                     for c in 0..ncat {
-                        let v = if rng.gen_bool(0.4) { rng.gen_range(0..5) } else { rng.gen_range(0..40) };
+                        let v = if rng.random_bool(0.4) { rng.random_range(0..5) } else { rng.random_range(0..40) };
                         for _ in 0..v {
-                            g.record(r, c, &super::super::Fact { key: rng.gen(), ..fact() });
+                            g.record(r, c, &super::super::Fact { key: rng.random(), ..fact() });
                         }
                     }
                 }

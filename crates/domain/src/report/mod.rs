@@ -375,10 +375,10 @@ impl Fact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
 
     fn any<T: Copy>(rng: &mut rand::rngs::StdRng, all: &[T]) -> Option<T> {
-        let i = rng.gen_range(0..=all.len());
+        let i = rng.random_range(0..=all.len());
         all.get(i).copied()
     }
 
@@ -416,7 +416,7 @@ mod tests {
                 end: None,
                 programme_id: 7,
                 organisation_id: 9,
-                kind: InterventionType::ALL[rng.gen_range(0..3)],
+                kind: InterventionType::ALL[rng.random_range(0..3)],
                 start: NaiveDate::from_ymd_opt(2011, 5, 1),
                 sex: any(&mut rng, Sex::ALL),
                 age: any(&mut rng, AgeClass::ALL),
