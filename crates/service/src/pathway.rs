@@ -94,21 +94,8 @@ impl Service {
             tx.commit().await?;
             return Ok(outcome);
         }
-        let person_id = tx.insert_person(&code, p.anonymous, &p.profile, actor.organisation_id).await?;
-        if let Some(identity) = &p.identity {
-            tx.insert_identity(person_id, identity).await?;
-        }
+        let person_id = insert_new_person(&mut tx, actor, &p, &code, "registrazione").await?;
         let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "person",
-            Some(person_id),
-            "registrazione",
-            Some(if p.anonymous { "anonima".into() } else { "con identità".into() }),
-        )
-        .await?;
         record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico", None).await?;
         tx.commit().await?;
         Ok(Registration::Created { person_id, code })
@@ -127,31 +114,14 @@ impl Service {
         if let Some(existing) = tx.person_id_by_code(&code).await? {
             let outcome = already_known(&mut tx, actor, existing, &code).await?;
             if let Registration::AlreadyFollowed { person_id, .. } = &outcome {
-                let id = tx.insert_access(*person_id, actor.organisation_id, &a, actor.user_id).await?;
-                record(
-                    &mut tx,
-                    actor,
-                    "create",
-                    "access",
-                    Some(id),
-                    "accesso e orientamento",
-                    Some(a.outcome.code().into()),
-                )
-                .await?;
+                insert_access(&mut tx, actor, *person_id, &a, "accesso e orientamento", a.outcome.code().into())
+                    .await?;
             }
             tx.commit().await?;
             return Ok(outcome);
         }
-        let person_id = tx.insert_person(&code, p.anonymous, &p.profile, actor.organisation_id).await?;
-        if let Some(identity) = &p.identity {
-            tx.insert_identity(person_id, identity).await?;
-        }
-        let id = tx.insert_access(person_id, actor.organisation_id, &a, actor.user_id).await?;
-        let how = if p.anonymous { "anonima" } else { "con identità" };
-        record(&mut tx, actor, "create", "person", Some(person_id), "registrazione all'accesso", Some(how.into()))
-            .await?;
-        record(&mut tx, actor, "create", "access", Some(id), "accesso e orientamento", Some(a.outcome.code().into()))
-            .await?;
+        let person_id = insert_new_person(&mut tx, actor, &p, &code, "registrazione all'accesso").await?;
+        insert_access(&mut tx, actor, person_id, &a, "accesso e orientamento", a.outcome.code().into()).await?;
         tx.commit().await?;
         Ok(Registration::Created { person_id, code })
     }
@@ -169,17 +139,8 @@ impl Service {
         let mut tx = self.store().write().await?;
         check_oriented_to(&mut tx, &a).await?;
         let person_id = tx.person_id_by_code(&code).await?.ok_or(ServiceError::NotFound)?;
-        let id = tx.insert_access(person_id, actor.organisation_id, &a, actor.user_id).await?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "access",
-            Some(id),
-            "accesso di persona già nota",
-            Some(format!("person {person_id}, {}", a.outcome.code())),
-        )
-        .await?;
+        let detail = format!("person {person_id}, {}", a.outcome.code());
+        insert_access(&mut tx, actor, person_id, &a, "accesso di persona già nota", detail).await?;
         tx.commit().await?;
         Ok(person_id)
     }
@@ -191,9 +152,8 @@ impl Service {
         let mut tx = self.store().write().await?;
         tx.person_visible(&actor.scope(), person_id).await?.ok_or(ServiceError::NotFound)?;
         check_oriented_to(&mut tx, &a).await?;
-        let id = tx.insert_access(person_id, actor.organisation_id, &a, actor.user_id).await?;
-        record(&mut tx, actor, "create", "access", Some(id), "accesso e orientamento", Some(a.outcome.code().into()))
-            .await?;
+        let id =
+            insert_access(&mut tx, actor, person_id, &a, "accesso e orientamento", a.outcome.code().into()).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -577,6 +537,37 @@ async fn already_known(
     let reason = "registrazione: persona già nota";
     record(tx, actor, "lookup", "person", Some(existing), reason, Some(format!("codice {code}"))).await?;
     Ok(outcome)
+}
+
+/// A new person's pseudonymous record and, unless anonymous, identity; audited with `reason`.
+async fn insert_new_person(
+    tx: &mut Tx<percorsi_store::Write>,
+    actor: &Actor,
+    p: &NewPerson,
+    code: &str,
+    reason: &str,
+) -> Result<i64> {
+    let person_id = tx.insert_person(code, p.anonymous, &p.profile, actor.organisation_id).await?;
+    if let Some(identity) = &p.identity {
+        tx.insert_identity(person_id, identity).await?;
+    }
+    let how = if p.anonymous { "anonima" } else { "con identità" };
+    record(tx, actor, "create", "person", Some(person_id), reason, Some(how.into())).await?;
+    Ok(person_id)
+}
+
+/// An access of the actor's organisation, audited with `reason` and `detail`.
+async fn insert_access(
+    tx: &mut Tx<percorsi_store::Write>,
+    actor: &Actor,
+    person_id: i64,
+    a: &NewAccess,
+    reason: &str,
+    detail: String,
+) -> Result<i64> {
+    let id = tx.insert_access(person_id, actor.organisation_id, a, actor.user_id).await?;
+    record(tx, actor, "create", "access", Some(id), reason, Some(detail)).await?;
+    Ok(id)
 }
 
 /// The organisation a person is oriented to exists and is active.
