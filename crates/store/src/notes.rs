@@ -2,7 +2,7 @@
 //! the person's visibility rule: the author alone, the writing organisation, or that
 //! organisation and the person's care team.
 
-use crate::rows::{date, date_text, now};
+use crate::rows::{contains_pattern, date, date_text, now};
 use crate::scope::{scoped, Scope};
 use crate::{Mode, Result, Tx, Write};
 use chrono::NaiveDate;
@@ -63,11 +63,6 @@ fn map(r: &AnyRow) -> Result<NoteRow> {
     })
 }
 
-/// A search pattern over note text: blank matches everything.
-fn pattern(q: Option<&str>) -> String {
-    q.map(|s| format!("%{}%", s.trim().to_uppercase().replace(['%', '_'], ""))).unwrap_or_default()
-}
-
 impl<M: Mode> Tx<M> {
     /// The notes of a visible person the scope's user may read, newest first, optionally
     /// those containing `q`.
@@ -78,7 +73,7 @@ impl<M: Mode> Tx<M> {
             select(scope),
             scope.visible("n.person_id")
         );
-        let rows = scoped(&sql, scope).bind(person_id).bind(pattern(q)).fetch_all(self.conn()).await?;
+        let rows = scoped(&sql, scope).bind(person_id).bind(contains_pattern(q)).fetch_all(self.conn()).await?;
         rows.iter().map(map).collect()
     }
 
@@ -91,7 +86,7 @@ impl<M: Mode> Tx<M> {
             scope.visible("n.person_id"),
             crate::restrictions::unrestricted("n.person_id")
         );
-        let rows = scoped(&sql, scope).bind(pattern(q)).bind(limit).fetch_all(self.conn()).await?;
+        let rows = scoped(&sql, scope).bind(contains_pattern(q)).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(map).collect()
     }
 }

@@ -149,7 +149,6 @@ impl<M: Mode> Tx<M> {
         search: Option<&str>,
         limit: i64,
     ) -> Result<Vec<PersonSummary>> {
-        let pattern = search.map(|s| format!("%{}%", s.to_uppercase().replace(['%', '_'], "")));
         let name_match = format!(
             "OR ({} AND (UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4))",
             scope.identity_visible("p.id")
@@ -164,7 +163,8 @@ impl<M: Mode> Tx<M> {
             scope.visible_set(),
             unrestricted("p.id")
         );
-        let rows = scoped(&sql, scope).bind(pattern.unwrap_or_default()).bind(limit).fetch_all(self.conn()).await?;
+        let rows =
+            scoped(&sql, scope).bind(crate::rows::contains_pattern(search)).bind(limit).fetch_all(self.conn()).await?;
         rows.iter().map(map_summary).collect()
     }
 

@@ -53,3 +53,10 @@ pub fn opt_bool(r: &AnyRow, col: &str) -> Result<Option<bool>> {
         Err(_) => Ok(r.try_get::<Option<i64>, _>(col)?.map(|v| v != 0)),
     }
 }
+
+/// A `LIKE` pattern for text containing `q` (upper-cased: compare with `UPPER(column)`), with
+/// the user's `%` and `_` taken out; empty when there is nothing to look for (the queries read
+/// `$n = ''` as "everything").
+pub fn contains_pattern(q: Option<&str>) -> String {
+    q.map(|s| format!("%{}%", s.trim().to_uppercase().replace(['%', '_'], ""))).unwrap_or_default()
+}
