@@ -4,7 +4,6 @@
 use crate::interventions::{due_items, DueItem};
 use crate::policy::{allows, Permission};
 use crate::{today, Actor, Result, Service};
-use percorsi_domain::ledger::Balance;
 use serde::Serialize;
 
 /// A programme's money at a glance. Money is public accountability and shown exactly.
@@ -50,10 +49,7 @@ impl Service {
         if can(Permission::ViewReports) {
             let mut list = Vec::new();
             for p in tx.programmes().await? {
-                let mut b = Balance::default();
-                for (_, one) in tx.balances(p.id).await? {
-                    b.add(&one);
-                }
+                let b = tx.programme_total(p.id).await?;
                 let used = b.budget - b.available();
                 list.push(ProgrammeMoney {
                     id: p.id,

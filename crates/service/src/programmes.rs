@@ -246,10 +246,8 @@ impl Service {
         let mut by_source: std::collections::BTreeMap<String, Balance> = std::collections::BTreeMap::new();
         for p in &programmes {
             let source = p.funding_source.clone().filter(|s| !s.trim().is_empty()).unwrap_or_default();
-            let total = by_source.entry(source).or_default();
-            for (_, b) in tx.balances(p.id).await? {
-                total.add(&b);
-            }
+            let programme = tx.programme_total(p.id).await?;
+            by_source.entry(source).or_default().add(&programme);
         }
         tx.commit().await?;
         let mut rows: Vec<Line> = by_source

@@ -251,6 +251,15 @@ impl<M: Mode> Tx<M> {
     /// (programme, organisation) pairs whose running totals differ from the sum of their ledger
     /// entries: always empty unless something wrote around the store. Checked by the tests and
     /// by backup verification.
+    /// The programme's money summed over its participants.
+    pub async fn programme_total(&mut self, programme_id: i64) -> Result<Balance> {
+        let mut total = Balance::default();
+        for (_, b) in self.balances(programme_id).await? {
+            total.add(&b);
+        }
+        Ok(total)
+    }
+
     pub async fn balances_out_of_step(&mut self) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query(
             "SELECT s.programme_id, s.organisation_id FROM ( \
