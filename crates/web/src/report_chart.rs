@@ -49,14 +49,13 @@ fn hatch_id(title: &str, rows: usize) -> String {
 }
 
 /// The legend entry for withheld values, after the series.
-fn hatch_legend(out: &mut String, hatch: &str, label: &str, width: u32, top: u32) -> u32 {
+fn hatch_legend(out: &mut String, hatch: &str, label: &str, top: u32) -> u32 {
     let _ = write!(
         out,
         "<rect x=\"10\" y=\"{top}\" width=\"12\" height=\"12\" fill=\"url(#{hatch})\" class=\"withheld\"/><text x=\"26\" y=\"{}\" class=\"chart-legend\">{}</text>",
         top + 10,
         esc(label)
     );
-    let _ = width;
     top + 20
 }
 
@@ -127,7 +126,7 @@ fn stacked_bars(g: &RGrid, title: &str, desc: &str, hidden_label: &str) -> Optio
     let mut top = legend(&mut head, &names, width);
     let any_withheld = rows.iter().any(|r| cats.iter().any(|&c| withheld(&r.cells[c])));
     if any_withheld {
-        top = hatch_legend(&mut head, &hatch, hidden_label, width, top - 6);
+        top = hatch_legend(&mut head, &hatch, hidden_label, top - 6);
     }
     let mut body = String::new();
     for (i, r) in rows.iter().enumerate() {
@@ -176,7 +175,7 @@ fn grouped_bars(g: &RGrid, title: &str, desc: &str, hidden_label: &str) -> Optio
     let names: Vec<&str> = series.iter().map(|&c| g.columns[c].label.as_str()).collect();
     let mut top = if series.len() > 1 { legend(&mut head, &names, width) } else { 8 };
     if rows.iter().any(|r| series.iter().any(|&c| withheld(&r.cells[c]))) {
-        top = hatch_legend(&mut head, &hatch, hidden_label, width, top.saturating_sub(6).max(4));
+        top = hatch_legend(&mut head, &hatch, hidden_label, top.saturating_sub(6).max(4));
     }
     let group_h = series.len() as u32 * (bar_h + 2) + 10;
     let mut body = String::new();

@@ -35,7 +35,13 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
     if allows(auth.actor.role, Permission::OwnPage) {
         return Redirect::to("/io").into_response();
     }
-    let followed = if allows(auth.actor.role, Permission::ViewPersons) {
+    let today = match state.svc.role_home(&auth.actor).await {
+        Ok(h) => h,
+        Err(e) => return fail(&state, auth.lang, e),
+    };
+    // Who oversees interventions without managing them has no people of their own to follow:
+    // their list is not read at all.
+    let followed = if allows(auth.actor.role, Permission::ViewPersons) && today.organisation_due.is_none() {
         match state.svc.followed(&auth.actor).await {
             Ok(rows) => Some(rows),
             Err(e) => return fail(&state, auth.lang, e),
@@ -54,12 +60,6 @@ pub async fn home(State(state): State<AppState>, auth: Auth, Query(q): Query<Msg
         None
     };
     let reviews = super::section!(&state, auth.lang, state.svc.project_agenda(&auth.actor).await);
-    let today = match state.svc.role_home(&auth.actor).await {
-        Ok(h) => h,
-        Err(e) => return fail(&state, auth.lang, e),
-    };
-    // Who oversees interventions without managing them has no people of their own to follow.
-    let followed = followed.filter(|_| today.organisation_due.is_none());
     let ctx = context! {
         ..context! { followed => followed, due => due, tutored => tutored, reviews => reviews, today => today },
         ..base(&state, auth.lang, Some(&auth.session), "home-title", q.msg.as_deref()),
