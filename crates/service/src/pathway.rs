@@ -599,7 +599,7 @@ fn both<A, B>(
     }
 }
 
-async fn check_case_manager<M: Mode>(tx: &mut Tx<M>, actor: &Actor, user_id: i64) -> Result<()> {
+pub(crate) async fn check_case_manager<M: Mode>(tx: &mut Tx<M>, actor: &Actor, user_id: i64) -> Result<()> {
     let ok = tx
         .members_with_roles(Some(actor.organisation_id), &["case_manager"])
         .await?

@@ -5,7 +5,7 @@
 //! the day it accepts) and the sender's closes as "transferred".
 
 use crate::audit::record;
-use crate::pathway::own_open_episode;
+use crate::pathway::{check_case_manager, own_open_episode};
 use crate::policy::{self, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
 use percorsi_domain::codes::{EpisodeClosure, Substance};
@@ -102,10 +102,9 @@ impl Service {
         policy::require(actor, Permission::TransferCases)?;
         let mut tx = self.store().write().await?;
         let t = tx.transfer(id).await?.filter(|t| t.from_org == actor.organisation_id).ok_or(ServiceError::NotFound)?;
-        tx.decide_transfer(id, TransferStatus::Annullato.code(), None, actor.user_id).await.map_err(|e| match e {
-            StoreError::NotFound => ServiceError::Conflict("err-transfer-decided"),
-            other => other.into(),
-        })?;
+        tx.decide_transfer(id, TransferStatus::Annullato.code(), None, actor.user_id)
+            .await
+            .map_err(decided_meanwhile)?;
         record(&mut tx, actor, "update", "transfer", Some(id), "trasferimento ritirato", None).await?;
         tx.commit().await?;
         Ok(t.person_id)
@@ -128,17 +127,11 @@ impl Service {
         let status = if d.accept { TransferStatus::Accettato } else { TransferStatus::Rifiutato };
         let manager = t.to_user.or(d.case_manager_id).unwrap_or(actor.user_id);
         if d.accept {
-            let managers = tx.members_with_roles(Some(actor.organisation_id), &["case_manager"]).await?;
-            if !managers.iter().any(|m| m.user_id == manager) {
-                return Err(Invalid::one("case_manager_id", "err-unknown-choice").into());
-            }
+            check_case_manager(&mut tx, actor, manager).await?;
         }
         // Claim the decision first: of two deciders racing, the second waits here and finds it
         // decided (409), before touching any episode.
-        tx.decide_transfer(id, status.code(), d.note.as_deref(), actor.user_id).await.map_err(|e| match e {
-            StoreError::NotFound => ServiceError::Conflict("err-transfer-decided"),
-            other => other.into(),
-        })?;
+        tx.decide_transfer(id, status.code(), d.note.as_deref(), actor.user_id).await.map_err(decided_meanwhile)?;
         if d.accept {
             let old = tx.episode(t.episode_id).await?.ok_or(ServiceError::NotFound)?;
             if old.end_date.is_some() {
@@ -179,5 +172,14 @@ impl Service {
         .await?;
         tx.commit().await?;
         Ok(t.person_id)
+    }
+}
+
+/// A transfer no longer open when its decision was written: someone else decided or withdrew
+/// it first.
+fn decided_meanwhile(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::NotFound => ServiceError::Conflict("err-transfer-decided"),
+        other => other.into(),
     }
 }
