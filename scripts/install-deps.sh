@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain: a PostgreSQL server,
-# Debian's Chromium with its WebDriver, and the OpenID Connect provider the single sign-on test
+# Debian's Chromium with its WebDriver, an SMTP server (aiosmtpd), and the OpenID Connect provider the single sign-on test
 # signs in through (Node.js packages, pinned by tests/oidc-provider/package-lock.json).
 # Idempotent; a no-op when everything is present.
 set -euo pipefail
@@ -13,6 +13,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v curl >/dev/null || need+=(curl)
 command -v dpkg-deb >/dev/null || need+=(dpkg-dev)
 command -v npm >/dev/null || need+=(nodejs npm)
+# The mail server the e-mail notification tests deliver to (Debian's aiosmtpd).
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -37,6 +37,57 @@ struct Cli {
     command: Command,
 }
 
+/// Where e-mails leave from, and the address links in e-mails and webhooks point to.
+#[derive(clap::Args)]
+struct MailArgs {
+    /// Mail server: `smtp://host:25` (plain, a relay on this machine or the LAN),
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`; user and password as
+    /// `smtp://user:password@host`. Without it e-mails wait in the outbox.
+    #[arg(long, env = "PERCORSI_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of the e-mails.
+    #[arg(long, env = "PERCORSI_MAIL_FROM", default_value = "Percorsi <percorsi@localhost>")]
+    mail_from: String,
+}
+
+impl MailArgs {
+    /// `public_url`: where links in e-mails and webhook payloads point (`--public-url`).
+    fn config(&self, public_url: String) -> percorsi_service::deliveries::DeliveryConfig {
+        percorsi_service::deliveries::DeliveryConfig {
+            smtp_url: self.smtp_url.clone(),
+            mail_from: self.mail_from.clone(),
+            public_url,
+        }
+    }
+}
+
+/// Delivers the outbox every few seconds and, from 7 in the morning, prepares the day's
+/// digests; errors (the database busy or down) are logged and the next round tries again.
+async fn deliver_forever(svc: percorsi_service::Service, deliverer: percorsi_service::deliveries::Deliverer) {
+    use chrono::Timelike;
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_digest_check = None;
+    loop {
+        every.tick().await;
+        let now = chrono::Local::now();
+        let minute = (now.date_naive(), now.hour(), now.minute());
+        if now.hour() >= 7 && last_digest_check != Some(minute) {
+            last_digest_check = Some(minute);
+            if let Err(e) = svc.prepare_digests().await {
+                tracing::warn!(error = %e, "could not prepare the daily digests");
+            }
+        }
+        match svc.deliver_due(&deliverer).await {
+            Ok(r) if r.delivered + r.retrying + r.failed > 0 => {
+                tracing::info!(delivered = r.delivered, retrying = r.retrying, failed = r.failed, "deliveries")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not deliver the outbox"),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Start the web application (migrates the database first).
@@ -73,6 +124,8 @@ enum Command {
         extract_k: u16,
         #[command(flatten)]
         sso: SsoArgs,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -480,6 +533,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mfa_roles,
             extract_k,
             sso,
+            mail,
         } => {
             let secure_cookies = cookies_secure(bind, *secure_cookies, *insecure_cookies);
             let mut svc = open(&cli, Open::MayCreate)
@@ -503,8 +557,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     secure_cookies,
                     max_in_flight: *max_in_flight,
                     metrics_token: metrics_token.clone(),
+                    mail_enabled: mail.smtp_url.is_some(),
                 },
             );
+            let deliverer = percorsi_service::deliveries::Deliverer::new(
+                &mail.config(sso.public_url(bind, secure_cookies)),
+                percorsi_web::mail_texts::mail_texts(),
+            )
+            .map_err(|e| anyhow::anyhow!("e-mail and webhooks: {e}"))?;
+            if !deliverer.mail_enabled() {
+                tracing::info!("no mail server configured (--smtp-url): e-mails wait in the outbox");
+            }
+            tokio::spawn(deliver_forever(svc.clone(), deliverer));
             let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
             tracing::info!(address = %bind, engine = ?svc.store().backend(), "Percorsi is serving");
             // Load the report extract now, so the first report does not wait for it.
@@ -1143,12 +1207,18 @@ struct SsoArgs {
     #[arg(long, env = "PERCORSI_OIDC_LABEL", default_value = "login unico")]
     oidc_label: String,
     /// The address users reach Percorsi at (the provider sends them back to
-    /// <public-url>/login/sso/callback); defaults to the bind address.
+    /// <public-url>/login/sso/callback; links in e-mails and webhooks point there); defaults
+    /// to the bind address.
     #[arg(long, env = "PERCORSI_PUBLIC_URL")]
     public_url: Option<String>,
 }
 
 impl SsoArgs {
+    fn public_url(&self, bind: &str, secure: bool) -> String {
+        let scheme = if secure { "https" } else { "http" };
+        self.public_url.clone().unwrap_or_else(|| format!("{scheme}://{bind}"))
+    }
+
     fn settings(&self, bind: &str, secure: bool) -> anyhow::Result<Option<percorsi_service::sso::SsoSettings>> {
         let (Some(issuer), Some(client_id), Some(secret_file)) =
             (&self.oidc_issuer, &self.oidc_client_id, &self.oidc_client_secret_file)
@@ -1160,8 +1230,7 @@ impl SsoArgs {
             .trim()
             .to_string();
         anyhow::ensure!(!client_secret.is_empty(), "the client secret file {} is empty", secret_file.display());
-        let scheme = if secure { "https" } else { "http" };
-        let public = self.public_url.clone().unwrap_or_else(|| format!("{scheme}://{bind}"));
+        let public = self.public_url(bind, secure);
         Ok(Some(percorsi_service::sso::SsoSettings {
             issuer: issuer.clone(),
             client_id: client_id.clone(),

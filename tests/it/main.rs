@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod concurrency;
 mod consents;
+mod deliveries;
 mod disclosure;
 mod documents;
 mod faults;

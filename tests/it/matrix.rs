@@ -44,6 +44,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/account/mfa/rimuovi", "+"),
     ("POST", "/account/sessioni/{id}/fine", "+"),
     ("POST", "/account/token/{id}/revoca", "+"),
+    ("GET", "/account/notifiche", "+"),
+    ("POST", "/account/notifiche", "+"),
     ("GET", "/lang/{code}", "*"),
     ("GET", "/home", "+"),
     ("GET", "/persone", "CO CM OP"),
@@ -92,6 +94,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/admin/ruoli/{id}/stato", "AM"),
     ("GET", "/admin/schede", "AM"),
     ("POST", "/admin/schede", "AM"),
+    ("GET", "/admin/webhook", "AM"),
+    ("POST", "/admin/webhook", "AM"),
+    ("GET", "/admin/webhook/{id}", "AM"),
+    ("POST", "/admin/webhook/{id}/disattiva", "AM"),
     ("GET", "/audit", "AU"),
     ("GET", "/audit/emergenze", "AU"),
     ("POST", "/audit/emergenze/{id}", "AU"),
@@ -231,6 +237,12 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/transfers", "CO CM OP"),
     ("POST", "/api/v1/transfers/{id}/decision", "CM"),
     ("POST", "/api/v1/transfers/{id}/withdrawal", "CM"),
+    ("GET", "/api/v1/account/mail-preferences", "+"),
+    ("PUT", "/api/v1/account/mail-preferences", "+"),
+    ("GET", "/api/v1/webhooks", "AM"),
+    ("POST", "/api/v1/webhooks", "AM"),
+    ("GET", "/api/v1/webhooks/{id}", "AM"),
+    ("POST", "/api/v1/webhooks/{id}/deactivation", "AM"),
     ("POST", "/api/v1/referrals/{id}/decision", "CM OP"),
     ("GET", "/api/v1/notifications", "AU CO CM OP"),
     ("GET", "/api/v1/opportunities", "CO CM OP"),
@@ -351,6 +363,8 @@ impl Fixture {
             "interventi" | "interventions" | "tutor" => "intervention",
             "progetti" | "projects" => "project",
             "programmi" | "programmes" => "programme",
+            "admin" if path.contains("/webhook/") => "webhook",
+            "webhooks" => "webhook",
             "admin" if path.contains("/enti/") => "organisation",
             "admin" if path.contains("/utenti/") => "user",
             "admin" => "membership",
@@ -476,6 +490,12 @@ async fn fixture(app: &TestApp) -> Fixture {
     // the auditor to review.
     let opened = svc.break_glass(&app.actor("sara").await, &glass).await.expect("glass");
     ids.insert("glass", opened.id);
+    let hook = percorsi_domain::notification::WebhookForm {
+        url: "https://hooks.example.it/percorsi".into(),
+        events: vec!["segnalazione_ricevuta".into()],
+        description: String::new(),
+    };
+    ids.insert("webhook", svc.add_webhook(&app.actor("admin").await, &hook).await.expect("webhook").id);
     Fixture { ids, hidden_person }
 }
 

@@ -17,6 +17,7 @@ pub mod intervention;
 pub mod ledger;
 pub mod money;
 pub mod note;
+pub mod notification;
 pub mod opportunity;
 pub mod organisation;
 pub mod person;

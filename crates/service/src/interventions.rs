@@ -569,6 +569,16 @@ impl Service {
         Ok(due_items(rows, today()))
     }
 
+    /// How many of the organisation's interventions need something (the e-mail digest: a
+    /// count, no names, so no read of identities to audit).
+    pub(crate) async fn due_count(&self, actor: &Actor) -> Result<i64> {
+        policy::require(actor, Permission::ManageInterventions)?;
+        let mut tx = self.store().read().await?;
+        let rows = tx.interventions_of_organisation(&actor.scope(), 2000).await?;
+        tx.commit().await?;
+        Ok(due_items(rows, today()).len() as i64)
+    }
+
     /// The coordinator's list: the organisation's interventions, pseudonymised.
     pub async fn organisation_interventions(&self, actor: &Actor) -> Result<Vec<InterventionSummary>> {
         policy::require(actor, Permission::ViewProgrammes)?;

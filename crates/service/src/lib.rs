@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod coordination;
+pub mod deliveries;
 pub mod demo;
 pub mod documents;
 pub mod error;

@@ -63,11 +63,14 @@ pub enum Permission {
     Notes,
     /// Transferring a case and deciding on a case transferred to the organisation.
     TransferCases,
+    /// The organisation's webhooks: endpoints of its own systems that receive signed event
+    /// deliveries (no person data), and their delivery log.
+    ManageWebhooks,
 }
 
 impl Permission {
     /// Every permission (the role tests go through all of them).
-    pub const ALL: [Permission; 27] = {
+    pub const ALL: [Permission; 28] = {
         use Permission::*;
         [
             ViewPersons,
@@ -97,6 +100,7 @@ impl Permission {
             OwnPage,
             Notes,
             TransferCases,
+            ManageWebhooks,
         ]
     };
 }
@@ -132,6 +136,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         OwnPage => matches!(role, Persona),
         Notes => matches!(role, CaseManager | Operatore),
         TransferCases => matches!(role, CaseManager),
+        ManageWebhooks => matches!(role, Amministratore),
     }
 }
 
@@ -284,6 +289,16 @@ pub async fn person_access<M: Mode>(tx: &mut Tx<M>, actor: &Actor, person_id: i6
 mod tests {
     use super::*;
     use Permission::*;
+
+    #[test]
+    fn e_mails_of_an_organisation_go_to_the_roles_that_read_its_notifications() {
+        let readers: Vec<Role> = Role::ALL.iter().copied().filter(|r| allows(*r, ReadNotifications)).collect();
+        let mut recipients = percorsi_domain::notification::RECIPIENT_ROLES.to_vec();
+        recipients.sort_unstable();
+        let mut readers = readers;
+        readers.sort_unstable();
+        assert_eq!(recipients, readers);
+    }
 
     #[test]
     fn the_person_has_only_their_own_page() {

@@ -357,6 +357,17 @@ impl Service {
     /// What is due on the organisation's projects: reviews due within two weeks or late,
     /// projects without a review for six months, commitments past their date and not reached.
     pub async fn project_agenda(&self, actor: &Actor) -> Result<Vec<AgendaItem>> {
+        let out = self.agenda_items(actor).await?;
+        let named = out.iter().filter(|a| a.person_name.is_some()).map(|a| a.person_id).collect::<BTreeSet<_>>().len();
+        if named > 0 {
+            self.record_read(actor, "person_list", None, "agenda dei progetti", Some(format!("{named} persone")))
+                .await?;
+        }
+        Ok(out)
+    }
+
+    /// The agenda without the audit of its names: for counts that show none (the e-mail digest).
+    pub(crate) async fn agenda_items(&self, actor: &Actor) -> Result<Vec<AgendaItem>> {
         if !policy::allows(actor.role, Permission::ManageProjects) {
             return Ok(Vec::new());
         }
@@ -396,11 +407,6 @@ impl Service {
             }
         }
         out.sort_by_key(|a| a.date);
-        let named = out.iter().filter(|a| a.person_name.is_some()).map(|a| a.person_id).collect::<BTreeSet<_>>().len();
-        if named > 0 {
-            self.record_read(actor, "person_list", None, "agenda dei progetti", Some(format!("{named} persone")))
-                .await?;
-        }
         Ok(out)
     }
 }

@@ -29,6 +29,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (20, "documents", include_str!("../migrations/sqlite/0020_documents.sql")),
     (21, "person_access", include_str!("../migrations/sqlite/0021_person_access.sql")),
     (22, "pathway_steps", include_str!("../migrations/sqlite/0022_pathway_steps.sql")),
+    (23, "deliveries", include_str!("../migrations/sqlite/0023_deliveries.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -53,6 +54,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (20, "documents", include_str!("../migrations/postgres/0020_documents.sql")),
     (21, "person_access", include_str!("../migrations/postgres/0021_person_access.sql")),
     (22, "pathway_steps", include_str!("../migrations/postgres/0022_pathway_steps.sql")),
+    (23, "deliveries", include_str!("../migrations/postgres/0023_deliveries.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -3,6 +3,7 @@
 use crate::rows::now;
 use crate::scope::{scoped, Scope};
 use crate::{Mode, Result, StoreError, Tx, Write};
+use percorsi_domain::notification::Event;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -195,6 +196,12 @@ impl Tx<Write> {
         .bind(now())
         .execute(self.conn())
         .await?;
+        // Every notification that leaves (e-mail, webhook) is queued here, in the transaction
+        // of the change, so no use case can forget it and none is sent for a change rolled back.
+        if let Some(event) = Event::of_notification(message) {
+            let payload = serde_json::json!({ "occurred_at": now() }).to_string();
+            self.enqueue_event(org, event, &payload).await?;
+        }
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 pub mod api;
 mod guard;
 pub mod i18n;
+pub mod mail_texts;
 mod metrics;
 mod ops;
 mod pages;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub in_flight: guard::InFlight,
     /// Bearer token `/metrics` asks for; without one the endpoint is off.
     pub metrics_token: Option<Arc<str>>,
+    /// A mail server is configured (the e-mail settings page says when it is not).
+    pub mail_enabled: bool,
 }
 
 pub struct WebConfig {
@@ -43,11 +46,18 @@ pub struct WebConfig {
     pub max_in_flight: usize,
     /// `/metrics` answers only with `Authorization: Bearer <token>`; `None` turns it off (404).
     pub metrics_token: Option<String>,
+    /// E-mails can leave (a mail server is configured).
+    pub mail_enabled: bool,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { secure_cookies: false, max_in_flight: guard::DEFAULT_MAX_IN_FLIGHT, metrics_token: None }
+        WebConfig {
+            secure_cookies: false,
+            max_in_flight: guard::DEFAULT_MAX_IN_FLIGHT,
+            metrics_token: None,
+            mail_enabled: false,
+        }
     }
 }
 
@@ -60,6 +70,7 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         metrics: Arc::new(metrics::Metrics::default()),
         in_flight: guard::InFlight::new(config.max_in_flight),
         metrics_token: config.metrics_token.filter(|t| !t.trim().is_empty()).map(|t| Arc::from(t.trim())),
+        mail_enabled: config.mail_enabled,
     };
     let request_id = header::HeaderName::from_static("x-request-id");
     Router::new()

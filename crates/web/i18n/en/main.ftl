@@ -1559,3 +1559,89 @@ known-explain-access = For confidentiality you do not see their record. You can 
 known-submit-access = Record the access
 flash-access-registered = Person registered with their access, not taken in charge: your organisation sees them for 90 days.
 flash-access-registered-past = Access recorded. It is more than 90 days old: the person is no longer visible to your organisation.
+
+# E-mail notifications and webhooks (issue 16)
+nav-webhooks = Webhooks
+account-mail-link = E-mail notifications
+mail-title = E-mail notifications
+mail-lead = Percorsi can tell you by e-mail when something needs you. Messages only say what happened and where to look, with a link: never a person's name, code or health data, which you see only after signing in.
+mail-disabled = No mail server is configured on this server: your settings are saved, but messages will leave only once the system administrator has configured one.
+mail-current-off = E-mail notifications are off.
+mail-email-hint = Leave blank to receive no e-mail.
+mail-events-legend = Tell me when
+mail-submit = Save notifications
+field-language = Language of the messages
+field-events = Events
+field-url = Address (URL)
+flash-mail-saved = E-mail notifications saved.
+code-mail_language-it = Italian
+code-mail_language-en = English
+code-mail_event-segnalazione_ricevuta = a referral reaches my organisation
+code-mail_event-segnalazione_decisa = a referral we sent is accepted or declined
+code-mail_event-trasferimento_ricevuto = a transferred case arrives
+code-mail_event-trasferimento_deciso = a transfer is accepted or declined
+code-mail_event-accesso_emergenza = an emergency access is used
+code-mail_event-consenso_revocato = a person revokes a consent
+code-mail_event-riepilogo_giornaliero = every morning, with what is due (daily digest)
+mail-subject-segnalazione_ricevuta = Percorsi: a new referral to assess
+mail-subject-segnalazione_decisa = Percorsi: a referral was decided
+mail-subject-trasferimento_ricevuto = Percorsi: a transferred case to accept
+mail-subject-trasferimento_deciso = Percorsi: a transfer was decided
+mail-subject-accesso_emergenza = Percorsi: an emergency access was used
+mail-subject-consenso_revocato = Percorsi: a consent was revoked
+mail-subject-riepilogo_giornaliero = Percorsi: what is due today
+mail-body-segnalazione_ricevuta = Your organisation received a new referral in Percorsi.
+mail-body-segnalazione_decisa = A referral your organisation sent was accepted or declined.
+mail-body-trasferimento_ricevuto = A case was transferred to your organisation and waits to be accepted.
+mail-body-trasferimento_deciso = A transfer your organisation proposed was accepted or declined.
+mail-body-accesso_emergenza = An emergency access (break-the-glass) concerning your organisation was used.
+mail-body-consenso_revocato = A person revoked a consent concerning your organisation.
+mail-body-riepilogo_giornaliero = This is what waits for you in Percorsi today:
+mail-digest-referrals = { $n ->
+        [one] 1 referral to assess
+       *[other] { $n } referrals to assess
+    }
+mail-digest-transfers = { $n ->
+        [one] 1 transferred case to accept
+       *[other] { $n } transferred cases to accept
+    }
+mail-digest-reviews = { $n ->
+        [one] 1 project review due or late
+       *[other] { $n } project reviews due or late
+    }
+mail-digest-commitments = { $n ->
+        [one] 1 project commitment past its date
+       *[other] { $n } project commitments past their date
+    }
+mail-digest-interventions = { $n ->
+        [one] 1 intervention that needs action
+       *[other] { $n } interventions that need action
+    }
+mail-open = Open Percorsi: { $link }
+mail-footer = This message holds no data about people: you find them only in Percorsi, after signing in. To change your notifications: { $settings }
+webhooks-title = Webhooks
+webhooks-lead = A webhook tells a system of your organisation (for example the SerD's clinical record) when something happens in Percorsi: an HTTPS call signed with the webhook's secret, repeated until the system answers with success. Calls say what happened and where, never whom it concerns.
+webhooks-none = No webhooks.
+webhooks-add = Add a webhook
+webhooks-submit = Add the webhook
+webhooks-url-hint = https://… (http:// only to this machine).
+webhooks-secret = Signing secret: copy it now into the receiving system, it will not be shown again.
+webhooks-secret-how = Every call has the header Percorsi-Signature: t=<seconds>,v1=<HMAC-SHA256 with the secret over "<t>.<body>">. See docs/integration.md.
+webhooks-pending = Waiting
+webhooks-failed = Not delivered
+webhooks-active = Active
+webhooks-inactive = Deactivated
+webhook-title = Webhook and deliveries
+webhook-deactivate = Deactivate the webhook
+webhook-log = Latest deliveries
+webhook-no-log = No deliveries yet.
+webhook-col-event = Event
+webhook-col-created = Created
+webhook-col-attempts = Attempts
+webhook-col-outcome = Outcome
+webhook-delivered = delivered on { $at }
+webhook-failed = not delivered ({ $error })
+webhook-retry = next attempt on { $at }{ $error }
+flash-webhook-created = Webhook added.
+flash-webhook-deactivated = Webhook deactivated: waiting deliveries are cancelled.
+err-webhook-url = must start with https:// (http:// only to localhost).

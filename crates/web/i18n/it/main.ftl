@@ -1559,3 +1559,89 @@ known-explain-access = Per riservatezza non vedi la sua cartella. Puoi registrar
 known-submit-access = Registra l'accesso
 flash-access-registered = Persona registrata con il suo accesso, senza presa in carico: il vostro ente la vede per 90 giorni.
 flash-access-registered-past = Accesso registrato. Risale a più di 90 giorni fa: la persona non è più visibile al vostro ente.
+
+# E-mail notifications and webhooks (issue 16)
+nav-webhooks = Webhook
+account-mail-link = Notifiche e-mail
+mail-title = Notifiche e-mail
+mail-lead = Percorsi può avvisarti per e-mail quando c'è qualcosa da fare. I messaggi dicono solo che cosa è successo e dove guardare, con un collegamento: mai il nome, il codice o i dati di salute di una persona, che vedi solo dopo l'accesso.
+mail-disabled = Su questo server non è configurato un server di posta: le impostazioni sono salvate, ma i messaggi partiranno solo quando l'amministratore di sistema lo avrà configurato.
+mail-current-off = Le notifiche e-mail sono disattivate.
+mail-email-hint = Lascia vuoto per non ricevere e-mail.
+mail-events-legend = Avvisami quando
+mail-submit = Salva le notifiche
+field-language = Lingua dei messaggi
+field-events = Eventi
+field-url = Indirizzo (URL)
+flash-mail-saved = Notifiche e-mail salvate.
+code-mail_language-it = Italiano
+code-mail_language-en = Inglese
+code-mail_event-segnalazione_ricevuta = arriva una segnalazione alla mia organizzazione
+code-mail_event-segnalazione_decisa = una segnalazione inviata viene accettata o rifiutata
+code-mail_event-trasferimento_ricevuto = arriva un caso trasferito
+code-mail_event-trasferimento_deciso = un trasferimento viene accettato o rifiutato
+code-mail_event-accesso_emergenza = viene usato un accesso di emergenza
+code-mail_event-consenso_revocato = una persona revoca un consenso
+code-mail_event-riepilogo_giornaliero = ogni mattina, con le cose in scadenza (riepilogo giornaliero)
+mail-subject-segnalazione_ricevuta = Percorsi: una nuova segnalazione da valutare
+mail-subject-segnalazione_decisa = Percorsi: una segnalazione è stata decisa
+mail-subject-trasferimento_ricevuto = Percorsi: un caso trasferito da accettare
+mail-subject-trasferimento_deciso = Percorsi: un trasferimento è stato deciso
+mail-subject-accesso_emergenza = Percorsi: è stato usato un accesso di emergenza
+mail-subject-consenso_revocato = Percorsi: un consenso è stato revocato
+mail-subject-riepilogo_giornaliero = Percorsi: le cose da fare oggi
+mail-body-segnalazione_ricevuta = La tua organizzazione ha ricevuto una nuova segnalazione in Percorsi.
+mail-body-segnalazione_decisa = Una segnalazione inviata dalla tua organizzazione è stata accettata o rifiutata.
+mail-body-trasferimento_ricevuto = Un caso è stato trasferito alla tua organizzazione e attende di essere accettato.
+mail-body-trasferimento_deciso = Un trasferimento proposto dalla tua organizzazione è stato accettato o rifiutato.
+mail-body-accesso_emergenza = È stato usato un accesso di emergenza (break-the-glass) che riguarda la tua organizzazione.
+mail-body-consenso_revocato = Una persona ha revocato un consenso che riguarda la tua organizzazione.
+mail-body-riepilogo_giornaliero = Ecco che cosa ti aspetta oggi in Percorsi:
+mail-digest-referrals = { $n ->
+        [one] 1 segnalazione da valutare
+       *[other] { $n } segnalazioni da valutare
+    }
+mail-digest-transfers = { $n ->
+        [one] 1 caso trasferito da accettare
+       *[other] { $n } casi trasferiti da accettare
+    }
+mail-digest-reviews = { $n ->
+        [one] 1 verifica di progetto in scadenza o in ritardo
+       *[other] { $n } verifiche di progetto in scadenza o in ritardo
+    }
+mail-digest-commitments = { $n ->
+        [one] 1 impegno di progetto scaduto
+       *[other] { $n } impegni di progetto scaduti
+    }
+mail-digest-interventions = { $n ->
+        [one] 1 intervento che richiede un'azione
+       *[other] { $n } interventi che richiedono un'azione
+    }
+mail-open = Apri Percorsi: { $link }
+mail-footer = Questo messaggio non contiene dati delle persone: li trovi solo in Percorsi, dopo l'accesso. Per cambiare le notifiche: { $settings }
+webhooks-title = Webhook
+webhooks-lead = Un webhook avvisa un sistema della tua organizzazione (per esempio la cartella clinica del SerD) quando succede qualcosa in Percorsi: una chiamata HTTPS firmata con il segreto del webhook, ripetuta finché il sistema non risponde con successo. Le chiamate dicono che cosa è successo e dove, mai chi riguarda.
+webhooks-none = Nessun webhook.
+webhooks-add = Aggiungi un webhook
+webhooks-submit = Aggiungi il webhook
+webhooks-url-hint = https://… (http:// solo verso questa macchina).
+webhooks-secret = Segreto di firma: copialo ora nel sistema che riceve, non sarà più mostrato.
+webhooks-secret-how = Ogni chiamata ha l'intestazione Percorsi-Signature: t=<secondi>,v1=<HMAC-SHA256 del segreto su "<t>.<corpo>">. Vedi docs/integration.md.
+webhooks-pending = In attesa
+webhooks-failed = Non consegnate
+webhooks-active = Attivo
+webhooks-inactive = Disattivato
+webhook-title = Webhook e consegne
+webhook-deactivate = Disattiva il webhook
+webhook-log = Ultime consegne
+webhook-no-log = Nessuna consegna finora.
+webhook-col-event = Evento
+webhook-col-created = Creata
+webhook-col-attempts = Tentativi
+webhook-col-outcome = Esito
+webhook-delivered = consegnata il { $at }
+webhook-failed = non consegnata ({ $error })
+webhook-retry = nuovo tentativo il { $at }{ $error }
+flash-webhook-created = Webhook aggiunto.
+flash-webhook-deactivated = Webhook disattivato: le consegne in attesa sono annullate.
+err-webhook-url = deve iniziare con https:// (http:// solo verso localhost).

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: the same use cases as the pages, for machine clients with
 //! bearer tokens (`Authorization: Bearer pct_…`). Errors are JSON with field-level details.
 
+mod deliveries;
 mod documents;
 mod handlers;
 mod network;
@@ -90,6 +91,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/transfers", get(pathway_steps::transfers))
         .route("/transfers/{id}/decision", post(pathway_steps::decide))
         .route("/transfers/{id}/withdrawal", post(pathway_steps::withdraw))
+        .route("/account/mail-preferences", get(deliveries::mail_preferences).put(deliveries::set_mail_preferences))
+        .route("/webhooks", get(deliveries::webhooks).post(deliveries::add_webhook))
+        .route("/webhooks/{id}", get(deliveries::webhook))
+        .route("/webhooks/{id}/deactivation", post(deliveries::deactivate_webhook))
         .route("/referrals/{id}/decision", post(referrals::decide))
         .route("/notifications", get(referrals::notifications))
         .route("/opportunities", get(opportunities::list).post(opportunities::create))

@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod audit;
 mod auth;
+mod deliveries;
 mod glass;
 mod interventions;
 mod network;
@@ -56,6 +57,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/password/robustezza", post(account::strength))
         .route("/account/sessioni/{id}/fine", post(account::end_session))
         .route("/account/token/{id}/revoca", post(account::revoke_token))
+        .route("/account/notifiche", get(deliveries::mail).post(deliveries::save_mail))
         .route("/lang/{code}", get(auth::set_lang))
         .route("/home", get(persons::home))
         .route("/persone", get(persons::list).post(persons::register))
@@ -96,6 +98,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/enti/{id}/accesso", post(admin::sign_in_rules))
         .route("/admin/ruoli/{id}/stato", post(admin::set_membership_active))
         .route("/admin/schede", get(admin::instruments).post(admin::load_instrument))
+        .route("/admin/webhook", get(deliveries::webhooks).post(deliveries::add_webhook))
+        .route("/admin/webhook/{id}", get(deliveries::webhook))
+        .route("/admin/webhook/{id}/disattiva", post(deliveries::deactivate_webhook))
         .route("/audit", get(audit::trail))
         .route("/audit/emergenze", get(glass::reviews))
         .route("/audit/emergenze/{id}", post(glass::review))
@@ -148,7 +153,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
 
 /// What every page's layout needs: language, user, acting organisation and role, navigation.
 /// The menu's addresses: a page belongs to the longest one its path starts with.
-const MENU: [&str; 17] = [
+const MENU: [&str; 18] = [
     "/io",
     "/home",
     "/persone",
@@ -164,6 +169,7 @@ const MENU: [&str; 17] = [
     "/admin/enti",
     "/admin/utenti",
     "/admin/schede",
+    "/admin/webhook",
     "/audit",
     "/audit/emergenze",
 ];
@@ -192,6 +198,7 @@ pub fn base(state: &AppState, lang: Lang, session: Option<&SessionState>, title:
             view_persons => can(Permission::ViewPersons),
             register => can(Permission::RegisterPerson),
             admin => can(Permission::ManageUsers),
+            webhooks => can(Permission::ManageWebhooks),
             audit => can(Permission::ViewAudit),
             programmes => can(Permission::ViewProgrammes),
             interventions => can(Permission::ManageInterventions),
