@@ -14,6 +14,7 @@ mod deliveries;
 mod disclosure;
 mod documents;
 mod faults;
+mod fhir;
 mod imports;
 mod installation;
 mod limits;

@@ -239,6 +239,14 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/transfers/{id}/withdrawal", "CM"),
     ("GET", "/api/v1/account/mail-preferences", "+"),
     ("PUT", "/api/v1/account/mail-preferences", "+"),
+    ("GET", "/fhir/r4/metadata", "*"),
+    ("GET", "/fhir/r4/Patient", "CO CM OP"),
+    ("GET", "/fhir/r4/Patient/{id}", "CO CM OP"),
+    ("GET", "/fhir/r4/Organization", "+"),
+    ("GET", "/fhir/r4/Organization/{id}", "+"),
+    ("GET", "/fhir/r4/EpisodeOfCare", "CO CM OP"),
+    ("GET", "/fhir/r4/Consent", "CO CM OP"),
+    ("POST", "/fhir/r4", "CM OP"),
     ("GET", "/api/v1/webhooks", "AM"),
     ("POST", "/api/v1/webhooks", "AM"),
     ("GET", "/api/v1/webhooks/{id}", "AM"),
@@ -286,6 +294,7 @@ fn registered() -> BTreeSet<(String, String)> {
     for (file, prefix) in [
         ("crates/web/src/pages/mod.rs", ""),
         ("crates/web/src/api/mod.rs", "/api/v1"),
+        ("crates/web/src/api/fhir.rs", "/fhir/r4"),
         ("crates/web/src/ops.rs", ""),
         ("crates/web/src/lib.rs", ""),
     ] {
@@ -351,6 +360,19 @@ impl Fixture {
         }
         if path == "/report/confronto/esporta" || path == "/api/v1/reports/compare" {
             return format!("{path}?format=csv&table=1&programmes={}", self.ids["programme"]);
+        }
+        if path == "/fhir/r4/EpisodeOfCare" || path == "/fhir/r4/Consent" {
+            let person = if hidden { self.hidden_person } else { self.ids["person"] };
+            return format!("{path}?patient=Patient/{person}");
+        }
+        if let Some(rest) = path.strip_prefix("/fhir/r4/") {
+            let id = match rest.split('/').next() {
+                Some("Patient") if hidden => self.hidden_person,
+                Some("Patient") => self.ids["person"],
+                Some("Organization") => self.ids["organisation"],
+                _ => return path.to_string(),
+            };
+            return path.replace("{id}", &id.to_string());
         }
         if !path.contains('{') {
             return path.to_string();
@@ -511,7 +533,9 @@ fn allowed(who: &str, role: Option<&str>) -> bool {
 async fn send(c: &Client, method: &str, path: &str) -> crate::support::Resp {
     match method {
         "GET" => c.get(path).await,
-        "POST" if path.starts_with("/api/") => c.json("POST", path, serde_json::json!({})).await,
+        "POST" if path.starts_with("/api/") || path.starts_with("/fhir/") => {
+            c.json("POST", path, serde_json::json!({})).await
+        }
         "POST" => c.post(path, &[]).await,
         m => c.json(m, path, serde_json::json!({})).await,
     }
@@ -548,8 +572,12 @@ async fn every_route_refuses_every_role_the_policy_does_not_give_it() {
             // a provider is configured) by the browser journey through a real provider.
             continue;
         }
-        let api = path.starts_with("/api/");
-        let person_scoped = path.contains("/persone/{") || path.contains("/persons/{");
+        let api = path.starts_with("/api/") || path.starts_with("/fhir/");
+        let person_scoped = path.contains("/persone/{")
+            || path.contains("/persons/{")
+            || path.contains("/Patient/{")
+            || *path == "/fhir/r4/EpisodeOfCare"
+            || *path == "/fhir/r4/Consent";
         for (role, page_client, api_client) in &clients {
             let c = if api { api_client } else { page_client };
             let may = allowed(who, *role);

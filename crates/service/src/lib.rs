@@ -14,6 +14,7 @@ pub mod documents;
 pub mod error;
 pub mod extract;
 mod fact_cache;
+pub mod fhir;
 pub mod glass;
 pub mod home;
 pub mod import;

@@ -17,6 +17,15 @@ use percorsi_store::{
 use rand::Rng;
 use serde::Serialize;
 
+/// What a batch registration did with one entry: `created`, `taken_in_charge` (known
+/// elsewhere in the network) or `unchanged` (already in charge here).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BatchOutcome {
+    pub person_id: i64,
+    pub code: String,
+    pub outcome: &'static str,
+}
+
 /// What happened to a registration.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -99,6 +108,68 @@ impl Service {
         record(&mut tx, actor, "create", "care_episode", Some(episode_id), "presa in carico", None).await?;
         tx.commit().await?;
         Ok(Registration::Created { person_id, code })
+    }
+
+    /// Registers or takes in charge many people at once, all or nothing (the FHIR bundle
+    /// import): each entry carries the identity that derives the code, so a person known
+    /// elsewhere is taken in charge as [`Self::take_in_charge`] would, and an entry whose person
+    /// already has an open episode here changes nothing (importing twice adds nothing). The
+    /// first entry that fails names its index and rolls everything back.
+    pub async fn register_batch(
+        &self,
+        actor: &Actor,
+        entries: &[(PersonForm, EpisodeForm)],
+    ) -> std::result::Result<Vec<BatchOutcome>, (usize, ServiceError)> {
+        policy::require(actor, Permission::RegisterPerson).map_err(|e| (0, e))?;
+        let mut valid = Vec::with_capacity(entries.len());
+        for (i, (person, episode)) in entries.iter().enumerate() {
+            let (p, e) = both(person.validate(), episode.validate(today())).map_err(|e| (i, e.into()))?;
+            if p.code_basis.is_none() {
+                return Err((i, Invalid::one("surname", "err-anonymous-code-needs-all").into()));
+            }
+            valid.push((p, e));
+        }
+        let mut tx = self.store().write().await.map_err(|e| (0, e.into()))?;
+        let mut out = Vec::with_capacity(valid.len());
+        for (i, (p, e)) in valid.iter().enumerate() {
+            let outcome = async {
+                check_case_manager(&mut tx, actor, e.case_manager_id).await?;
+                let code = self.code_for(p);
+                let (person_id, created) = match tx.person_id_by_code(&code).await? {
+                    Some(id) => (id, false),
+                    None => (insert_new_person(&mut tx, actor, p, &code, "importazione FHIR").await?, true),
+                };
+                if tx.open_episode_exists(person_id, actor.organisation_id).await? {
+                    return Ok(BatchOutcome { person_id, code, outcome: "unchanged" });
+                }
+                let episode_id = tx.insert_episode(person_id, actor.organisation_id, e).await?;
+                let reason = if created {
+                    "presa in carico (importazione FHIR)"
+                } else {
+                    "presa in carico di persona già nota (importazione FHIR)"
+                };
+                record(
+                    &mut tx,
+                    actor,
+                    "create",
+                    "care_episode",
+                    Some(episode_id),
+                    reason,
+                    Some(format!("person {person_id}")),
+                )
+                .await?;
+                Ok::<_, ServiceError>(BatchOutcome {
+                    person_id,
+                    code,
+                    outcome: if created { "created" } else { "taken_in_charge" },
+                })
+            }
+            .await
+            .map_err(|e| (i, e))?;
+            out.push(outcome);
+        }
+        tx.commit().await.map_err(|e| (0, e.into()))?;
+        Ok(out)
     }
 
     /// Records an access (first contact, information, orientation) without taking the person

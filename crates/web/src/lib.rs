@@ -76,6 +76,8 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
     Router::new()
         .merge(pages::routes(state.clone()))
         .nest("/api/v1", api::routes(state.clone()))
+        .nest("/fhir/r4", api::fhir::routes())
+        .route("/fhir/r4", axum::routing::post(api::fhir::transaction))
         .merge(ops::routes())
         .route("/metrics", axum::routing::get(metrics::render))
         .fallback(|| async { StatusCode::NOT_FOUND })

@@ -3,6 +3,7 @@
 
 mod deliveries;
 mod documents;
+pub mod fhir;
 mod handlers;
 mod network;
 pub mod openapi;

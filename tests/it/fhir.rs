@@ -1,0 +1,220 @@
+//! HL7 FHIR R4 at /fhir/r4: what each role reads (the same policy as the pages), every emitted
+//! resource valid against HL7's official R4 JSON schema (checked with Node.js and
+//! `tests/fhir-validator`), and bundle imports that register everyone or no one.
+
+use crate::support::{Client, TestApp};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+/// Runs the R4 schema validator over `resources`; panics with its report when any is invalid.
+fn assert_valid_r4(resources: &[Value]) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let n: u64 = rand::RngExt::random(&mut rand::rng());
+    let file = std::env::temp_dir().join(format!("percorsi-fhir-{n:x}.json"));
+    std::fs::write(&file, serde_json::to_string(resources).expect("JSON")).expect("write resources");
+    let out = std::process::Command::new("node")
+        .arg(format!("{root}/tests/fhir-validator/validate.js"))
+        .arg(&file)
+        .output()
+        .expect("node runs the validator (scripts/install-deps.sh installs it)");
+    let _ = std::fs::remove_file(&file);
+    let report = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "resources invalid against the R4 schema:\n{report}");
+    assert_eq!(report.trim(), format!("ok {}", resources.len()));
+}
+
+async fn fhir(c: &Client, path: &str) -> (StatusCode, Value) {
+    let r = c.get(path).await;
+    (r.status, serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {}", r.body)))
+}
+
+fn entries(bundle: &Value) -> Vec<Value> {
+    bundle["entry"].as_array().map(|e| e.iter().map(|x| x["resource"].clone()).collect()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn resources_follow_the_policy_and_validate_against_the_r4_schema() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let person = app
+        .svc
+        .followed(&anna)
+        .await
+        .expect("followed")
+        .into_iter()
+        .find(|p| p.surname.is_some())
+        .expect("a person with a name");
+    let mut emitted = Vec::new();
+
+    let (status, cap) = fhir(&app.client(), "/fhir/r4/metadata").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (cap["resourceType"].as_str(), cap["fhirVersion"].as_str()),
+        (Some("CapabilityStatement"), Some("4.0.1"))
+    );
+    emitted.push(cap);
+
+    // The case manager: the person with name, birth date and the code.
+    let cm = app.api_client("anna").await;
+    let (status, found) =
+        fhir(&cm, &format!("/fhir/r4/Patient?identifier=urn:percorsi:codice-pseudonimo|{}", person.code)).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["total"], 1, "{found}");
+    emitted.push(found);
+    let (status, patient) = fhir(&cm, &format!("/fhir/r4/Patient/{}", person.id)).await;
+    assert_eq!(status, StatusCode::OK, "{patient}");
+    assert_eq!(patient["name"][0]["family"].as_str(), person.surname.as_deref());
+    assert!(patient["identifier"].as_array().expect("ids").iter().any(|i| i["value"] == person.code.as_str()));
+    assert_eq!(patient["birthDate"].as_str().map(str::len), Some(10), "a full birth date: {patient}");
+    emitted.push(patient);
+    for path in [
+        format!("/fhir/r4/EpisodeOfCare?patient=Patient/{}", person.id),
+        format!("/fhir/r4/Consent?patient={}", person.id),
+        "/fhir/r4/Organization".to_string(),
+    ] {
+        let (status, bundle) = fhir(&cm, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        assert!(!entries(&bundle).is_empty() || path.contains("Consent"), "{path}: {bundle}");
+        emitted.extend(entries(&bundle));
+        emitted.push(bundle);
+    }
+    let (_, episodes) = fhir(&cm, &format!("/fhir/r4/EpisodeOfCare?patient={}", person.id)).await;
+    let org = entries(&episodes)[0]["managingOrganization"]["reference"].as_str().expect("org ref").to_string();
+    let (status, organization) = fhir(&cm, &format!("/fhir/r4/{org}")).await;
+    assert_eq!(status, StatusCode::OK);
+    emitted.push(organization);
+
+    // The coordinator sees the person pseudonymised: code, sex, birth year; no name.
+    let (status, pseudo) =
+        fhir(&app.api_client("coordinatore").await, &format!("/fhir/r4/Patient/{}", person.id)).await;
+    assert_eq!(status, StatusCode::OK, "{pseudo}");
+    assert!(pseudo.get("name").is_none() && pseudo.get("telecom").is_none(), "{pseudo}");
+    assert_eq!(pseudo["birthDate"].as_str().map(str::len), Some(4), "the year only: {pseudo}");
+    emitted.push(pseudo);
+
+    // Refusals are OperationOutcomes: the analyst may not read people; another organisation
+    // does not find them; no token, no data.
+    let (status, refused) = fhir(&app.api_client("analista").await, &format!("/fhir/r4/Patient/{}", person.id)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["resourceType"], "OperationOutcome");
+    emitted.push(refused);
+    let (status, hidden) = fhir(&app.api_client("sara").await, &format!("/fhir/r4/Patient/{}", person.id)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{hidden}");
+    emitted.push(hidden);
+    let (status, anonymous) = fhir(&app.client(), &format!("/fhir/r4/Patient/{}", person.id)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{anonymous}");
+    emitted.push(anonymous);
+    let (status, missing) = fhir(&cm, "/fhir/r4/EpisodeOfCare").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{missing}");
+    emitted.push(missing);
+
+    assert_valid_r4(&emitted);
+}
+
+fn new_patient(url: &str, surname: &str, birth: &str) -> Value {
+    json!({ "fullUrl": url, "resource": {
+        "resourceType": "Patient",
+        "name": [{ "family": surname, "given": ["Importata"] }],
+        "gender": "female", "birthDate": birth,
+        "telecom": [{ "system": "phone", "value": "+39 0585 000000" }]
+    }})
+}
+
+fn episode(patient_url: &str, case_manager: i64) -> Value {
+    json!({ "resource": {
+        "resourceType": "EpisodeOfCare", "status": "active",
+        "patient": { "reference": patient_url },
+        "period": { "start": "2026-10-01" },
+        "careManager": { "identifier": { "value": case_manager.to_string() } }
+    }})
+}
+
+fn transaction(entries: Vec<Value>) -> Value {
+    json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries })
+}
+
+async fn post_bundle(c: &Client, bundle: &Value) -> (StatusCode, Value) {
+    let r = c.raw("POST", "/fhir/r4", "application/fhir+json", &bundle.to_string()).await;
+    (r.status, serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.body)))
+}
+
+async fn visible_count(app: &TestApp, user: &str) -> usize {
+    app.svc.persons(&app.actor(user).await, None).await.expect("persons").len()
+}
+
+#[tokio::test]
+async fn a_bundle_registers_everyone_or_no_one_and_importing_twice_adds_nothing() {
+    let app = TestApp::new().await;
+    let anna = app.actor("anna").await;
+    let cm = app.api_client("anna").await;
+    let before = visible_count(&app, "anna").await;
+
+    let good = transaction(vec![
+        new_patient("urn:uuid:a", "Fhirimport", "1990-02-03"),
+        episode("urn:uuid:a", anna.user_id),
+        new_patient("urn:uuid:b", "Fhirimport", "1991-04-05"),
+        episode("urn:uuid:b", anna.user_id),
+    ]);
+    let (status, response) = post_bundle(&cm, &good).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["type"], "transaction-response");
+    let statuses: Vec<&str> = response["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["response"]["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["201 Created", "201 Created"]);
+    assert_eq!(visible_count(&app, "anna").await, before + 2);
+
+    // The same bundle again: nothing new.
+    let (status, again) = post_bundle(&cm, &good).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert!(again.to_string().matches("unchanged").count() == 2, "{again}");
+    assert_eq!(visible_count(&app, "anna").await, before + 2);
+
+    // A malformed entry: nothing is read further, every problem is named.
+    let bad = transaction(vec![
+        new_patient("urn:uuid:c", "Fhirnuova", "1992-01-01"),
+        episode("urn:uuid:c", anna.user_id),
+        new_patient("urn:uuid:d", "Fhirnuova", "31/02/1993"),
+        episode("urn:uuid:d", anna.user_id),
+    ]);
+    let (status, outcome) = post_bundle(&cm, &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert!(outcome.to_string().contains("Bundle.entry[2]"), "the second patient is named: {outcome}");
+    assert_eq!(visible_count(&app, "anna").await, before + 2, "the valid first entry was not kept");
+
+    // A failure found only while writing (the case manager is not of this organisation) rolls
+    // back the entries written before it.
+    let luca = app.actor("luca").await;
+    let late = transaction(vec![
+        new_patient("urn:uuid:e", "Fhirtarda", "1994-01-01"),
+        episode("urn:uuid:e", anna.user_id),
+        new_patient("urn:uuid:f", "Fhirtarda", "1995-01-01"),
+        episode("urn:uuid:f", luca.user_id),
+    ]);
+    let (status, outcome) = post_bundle(&cm, &late).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert!(outcome.to_string().contains("Bundle.entry[2]"), "{outcome}");
+    assert_eq!(visible_count(&app, "anna").await, before + 2, "all or nothing");
+
+    // Round trip: what Anna's organisation exports, another organisation imports as the same
+    // person (taken in charge: same record, same code).
+    let person =
+        app.svc.persons(&anna, Some("Fhirimport")).await.expect("search").into_iter().next().expect("imported");
+    let (_, exported) = fhir(&cm, &format!("/fhir/r4/Patient/{}", person.id)).await;
+    let sara = app.actor("sara").await;
+    let round = transaction(vec![
+        json!({ "fullUrl": "urn:uuid:x", "resource": exported }),
+        episode("urn:uuid:x", sara.user_id),
+    ]);
+    let (status, taken) = post_bundle(&app.api_client("sara").await, &round).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert_eq!(taken["entry"][0]["response"]["location"], format!("Patient/{}", person.id));
+    assert!(taken.to_string().contains("taken_in_charge"), "{taken}");
+    let (status, seen) = fhir(&app.api_client("sara").await, &format!("/fhir/r4/Patient/{}", person.id)).await;
+    assert_eq!(status, StatusCode::OK, "Il Faro now has the person in charge: {seen}");
+    assert_valid_r4(&[response, again, outcome, taken, seen]);
+}
