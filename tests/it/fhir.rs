@@ -1,6 +1,6 @@
 //! HL7 FHIR R4 at /fhir/r4: what each role reads (the same policy as the pages), every emitted
 //! resource valid against HL7's official R4 JSON schema (checked with Node.js and
-//! `tests/fhir-validator`), and bundle imports that register everyone or no one.
+//! `tests/validators`), and bundle imports that register everyone or no one.
 
 use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
@@ -13,7 +13,7 @@ fn assert_valid_r4(resources: &[Value]) {
     let file = std::env::temp_dir().join(format!("percorsi-fhir-{n:x}.json"));
     std::fs::write(&file, serde_json::to_string(resources).expect("JSON")).expect("write resources");
     let out = std::process::Command::new("node")
-        .arg(format!("{root}/tests/fhir-validator/validate.js"))
+        .arg(format!("{root}/tests/validators/fhir.js"))
         .arg(&file)
         .output()
         .expect("node runs the validator (scripts/install-deps.sh installs it)");

@@ -11,6 +11,7 @@ mod browser;
 mod concurrency;
 mod consents;
 mod deliveries;
+mod directory;
 mod disclosure;
 mod documents;
 mod faults;

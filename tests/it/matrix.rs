@@ -239,6 +239,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/transfers/{id}/withdrawal", "CM"),
     ("GET", "/api/v1/account/mail-preferences", "+"),
     ("PUT", "/api/v1/account/mail-preferences", "+"),
+    ("GET", "/hsds", "*"),
+    ("GET", "/hsds/services", "CO CM OP"),
+    ("GET", "/hsds/services/{id}", "CO CM OP"),
+    ("POST", "/api/v1/opportunities/import", "CO CM OP"),
     ("GET", "/fhir/r4/metadata", "*"),
     ("GET", "/fhir/r4/Patient", "CO CM OP"),
     ("GET", "/fhir/r4/Patient/{id}", "CO CM OP"),
@@ -295,6 +299,7 @@ fn registered() -> BTreeSet<(String, String)> {
         ("crates/web/src/pages/mod.rs", ""),
         ("crates/web/src/api/mod.rs", "/api/v1"),
         ("crates/web/src/api/fhir.rs", "/fhir/r4"),
+        ("crates/web/src/api/hsds.rs", "/hsds"),
         ("crates/web/src/ops.rs", ""),
         ("crates/web/src/lib.rs", ""),
     ] {
@@ -364,6 +369,9 @@ impl Fixture {
         if path == "/fhir/r4/EpisodeOfCare" || path == "/fhir/r4/Consent" {
             let person = if hidden { self.hidden_person } else { self.ids["person"] };
             return format!("{path}?patient=Patient/{person}");
+        }
+        if path == "/hsds/services/{id}" {
+            return path.replace("{id}", &percorsi_service::directory::uuid_for("service", self.ids["opportunity"]));
         }
         if let Some(rest) = path.strip_prefix("/fhir/r4/") {
             let id = match rest.split('/').next() {
@@ -572,7 +580,7 @@ async fn every_route_refuses_every_role_the_policy_does_not_give_it() {
             // a provider is configured) by the browser journey through a real provider.
             continue;
         }
-        let api = path.starts_with("/api/") || path.starts_with("/fhir/");
+        let api = path.starts_with("/api/") || path.starts_with("/fhir/") || path.starts_with("/hsds");
         let person_scoped = path.contains("/persone/{")
             || path.contains("/persons/{")
             || path.contains("/Patient/{")

@@ -60,6 +60,36 @@ pub struct OpportunityForm {
     pub housing_kind: String,
     /// Housing units only.
     pub support_intensity: String,
+    /// Where and how to reach it (the directory fields Open Referral publishes).
+    pub address: String,
+    pub city: String,
+    pub postal_code: String,
+    /// Two-letter province code (`MS`, `LI`).
+    pub province: String,
+    pub phone: String,
+    pub email: String,
+    pub url: String,
+    /// Opening days and hours, in words ("lun–ven 9–13").
+    pub schedule: String,
+    /// Who it is for and how to get in.
+    pub eligibility: String,
+    /// Languages spoken, ISO 639-1 codes separated by commas (`it, en, ar`).
+    pub languages: String,
+}
+
+/// How to reach an opportunity: every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directory {
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub province: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub url: Option<String>,
+    pub schedule: Option<String>,
+    pub eligibility: Option<String>,
+    pub languages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +101,53 @@ pub struct NewOpportunity {
     pub territory: String,
     pub capacity: i64,
     pub housing: Option<(HousingKind, SupportIntensity)>,
+    pub directory: Directory,
+}
+
+/// The directory fields of a form: checked, trimmed, blanks as `None`.
+fn directory(c: &mut Checker, f: &OpportunityForm) -> Directory {
+    let email = c.optional_text("email", Some(&f.email), 254);
+    if email.as_deref().is_some_and(|e| {
+        let (local, domain) = e.split_once('@').unwrap_or(("", ""));
+        local.is_empty() || !domain.contains('.') || e.chars().any(char::is_whitespace)
+    }) {
+        c.fail("email", "err-email");
+    }
+    let url = c.optional_text("url", Some(&f.url), 500);
+    if url
+        .as_deref()
+        .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")) || u.chars().any(char::is_whitespace))
+    {
+        c.fail("url", "err-url");
+    }
+    let postal_code = c.optional_text("postal_code", Some(&f.postal_code), 5);
+    if postal_code.as_deref().is_some_and(|p| p.len() != 5 || !p.chars().all(|ch| ch.is_ascii_digit())) {
+        c.fail("postal_code", "err-postal-code");
+    }
+    let province = c.optional_text("province", Some(&f.province), 2).map(|p| p.to_uppercase());
+    if province.as_deref().is_some_and(|p| p.len() != 2 || !p.chars().all(|ch| ch.is_ascii_alphabetic())) {
+        c.fail("province", "err-province");
+    }
+    let mut languages = Vec::new();
+    for code in f.languages.split(',').map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()) {
+        if code.len() != 2 || !code.chars().all(|ch| ch.is_ascii_lowercase()) {
+            c.push(FieldError::new("languages", "err-language-code").arg("value", code));
+        } else if !languages.contains(&code) {
+            languages.push(code);
+        }
+    }
+    Directory {
+        address: c.optional_text("address", Some(&f.address), 200),
+        city: c.optional_text("city", Some(&f.city), 80),
+        postal_code,
+        province,
+        phone: c.optional_text("phone", Some(&f.phone), 40),
+        email,
+        url,
+        schedule: c.optional_text("schedule", Some(&f.schedule), 500),
+        eligibility: c.optional_text("eligibility", Some(&f.eligibility), 1000),
+        languages,
+    }
 }
 
 impl OpportunityForm {
@@ -100,10 +177,11 @@ impl OpportunityForm {
         } else {
             None
         };
+        let directory = directory(&mut c, self);
         c.finish(|| ())?;
         match (kind, axis, capacity) {
             (Some(kind), Some(axis), Some(capacity)) => {
-                Ok(NewOpportunity { kind, axis, title, description, territory, capacity, housing })
+                Ok(NewOpportunity { kind, axis, title, description, territory, capacity, housing, directory })
             }
             _ => Err(Invalid::one("kind", "err-required")),
         }
@@ -211,6 +289,44 @@ mod tests {
         assert_eq!(fields, vec!["housing_kind", "support_intensity"]);
         let ok = OpportunityForm { housing_kind: "housing_first".into(), support_intensity: "alta".into(), ..f };
         assert_eq!(ok.validate().expect("valid").housing, Some((HousingKind::HousingFirst, SupportIntensity::Alta)));
+    }
+
+    #[test]
+    fn directory_fields_are_optional_but_checked() {
+        let base = OpportunityForm {
+            kind: "formazione".into(),
+            axis: "formazione_lavoro".into(),
+            title: "Corso di saldatura".into(),
+            territory: "1-MS".into(),
+            capacity: "8".into(),
+            ..Default::default()
+        };
+        assert_eq!(base.validate().map(|o| o.directory).ok(), Some(Directory::default()), "all optional");
+        let full = OpportunityForm {
+            address: " Via Roma 1 ".into(),
+            city: "Massa".into(),
+            postal_code: "54100".into(),
+            province: "ms".into(),
+            email: "corsi@coop.example.it".into(),
+            url: "https://coop.example.it/corsi".into(),
+            languages: "it, EN,it".into(),
+            ..base.clone()
+        };
+        let d = full.validate().expect("valid").directory;
+        assert_eq!((d.address.as_deref(), d.province.as_deref()), (Some("Via Roma 1"), Some("MS")));
+        assert_eq!(d.languages, vec!["it", "en"]);
+        let bad = OpportunityForm {
+            postal_code: "5410".into(),
+            province: "M1".into(),
+            email: "corsi".into(),
+            url: "coop.example.it".into(),
+            languages: "ita".into(),
+            ..base
+        };
+        let e = bad.validate().expect_err("invalid");
+        for field in ["postal_code", "province", "email", "url", "languages"] {
+            assert!(e.has(field), "{field}: {e:?}");
+        }
     }
 
     /// Housing First in the types: no reason to end a placement speaks of treatment,

@@ -532,6 +532,11 @@ impl Service {
                     capacity: capacity.into(),
                     housing_kind: housing.0.into(),
                     support_intensity: housing.1.into(),
+                    // Seed 001's zones: 1-MS is Massa-Carrara, the others Livorno's.
+                    city: if territory == "1-MS" { "Massa" } else { "Livorno" }.into(),
+                    province: if territory == "1-MS" { "MS" } else { "LI" }.into(),
+                    languages: "it".into(),
+                    ..OpportunityForm::default()
                 }
             };
         let flat = self

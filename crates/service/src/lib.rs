@@ -10,6 +10,7 @@ pub mod backup;
 pub mod coordination;
 pub mod deliveries;
 pub mod demo;
+pub mod directory;
 pub mod documents;
 pub mod error;
 pub mod extract;

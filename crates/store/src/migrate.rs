@@ -30,6 +30,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (21, "person_access", include_str!("../migrations/sqlite/0021_person_access.sql")),
     (22, "pathway_steps", include_str!("../migrations/sqlite/0022_pathway_steps.sql")),
     (23, "deliveries", include_str!("../migrations/sqlite/0023_deliveries.sql")),
+    (24, "directory", include_str!("../migrations/sqlite/0024_directory.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -55,6 +56,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (21, "person_access", include_str!("../migrations/postgres/0021_person_access.sql")),
     (22, "pathway_steps", include_str!("../migrations/postgres/0022_pathway_steps.sql")),
     (23, "deliveries", include_str!("../migrations/postgres/0023_deliveries.sql")),
+    (24, "directory", include_str!("../migrations/postgres/0024_directory.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -24,6 +24,19 @@ pub struct OpportunityRow {
     pub available: i64,
     pub housing_kind: Option<String>,
     pub support_intensity: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub province: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub url: Option<String>,
+    pub schedule: Option<String>,
+    pub eligibility: Option<String>,
+    /// ISO 639-1 codes.
+    pub languages: Vec<String>,
+    /// The identifier an imported directory gave it.
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -44,7 +57,8 @@ pub struct PlacementRow {
 
 const SELECT: &str = "SELECT o.id, o.organisation_id, g.name AS organisation_name, o.kind, o.axis, o.title, o.description, \
     o.territory, o.capacity, o.capacity - (SELECT COUNT(*) FROM placements pl WHERE pl.opportunity_id = o.id AND pl.end_date IS NULL) AS available, \
-    o.housing_kind, o.support_intensity FROM opportunities o JOIN organisations g ON g.id = o.organisation_id";
+    o.housing_kind, o.support_intensity, o.address, o.city, o.postal_code, o.province, o.phone, o.email, o.url, \
+    o.schedule, o.eligibility, o.languages, o.external_id FROM opportunities o JOIN organisations g ON g.id = o.organisation_id";
 
 fn map(r: &AnyRow) -> Result<OpportunityRow> {
     Ok(OpportunityRow {
@@ -60,6 +74,20 @@ fn map(r: &AnyRow) -> Result<OpportunityRow> {
         available: r.try_get("available")?,
         housing_kind: r.try_get("housing_kind")?,
         support_intensity: r.try_get("support_intensity")?,
+        address: r.try_get("address")?,
+        city: r.try_get("city")?,
+        postal_code: r.try_get("postal_code")?,
+        province: r.try_get("province")?,
+        phone: r.try_get("phone")?,
+        email: r.try_get("email")?,
+        url: r.try_get("url")?,
+        schedule: r.try_get("schedule")?,
+        eligibility: r.try_get("eligibility")?,
+        languages: r
+            .try_get::<Option<String>, _>("languages")?
+            .map(|l| l.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default(),
+        external_id: r.try_get("external_id")?,
     })
 }
 
@@ -132,22 +160,69 @@ impl<M: Mode> Tx<M> {
 
 impl Tx<Write> {
     pub async fn insert_opportunity(&mut self, org: i64, o: &NewOpportunity) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO opportunities (organisation_id, kind, axis, title, description, territory, capacity, housing_kind, support_intensity, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(org)
-        .bind(o.kind.code())
-        .bind(o.axis.code())
-        .bind(&o.title)
-        .bind(&o.description)
-        .bind(&o.territory)
-        .bind(o.capacity)
-        .bind(o.housing.map(|(h, _)| h.code()))
-        .bind(o.housing.map(|(_, s)| s.code()))
-        .bind(now())
-        .fetch_one(self.conn())
-        .await?)
+        Ok(self.save_opportunity(org, o, None).await?.0)
+    }
+
+    /// Inserts an opportunity, or — with the identifier an imported directory gave it —
+    /// updates the one imported before under that identifier. True when it was inserted.
+    pub async fn save_opportunity(
+        &mut self,
+        org: i64,
+        o: &NewOpportunity,
+        external_id: Option<&str>,
+    ) -> Result<(i64, bool)> {
+        let d = &o.directory;
+        let languages = (!d.languages.is_empty()).then(|| d.languages.join(","));
+        let existing: Option<i64> = match external_id {
+            Some(ext) => {
+                sqlx::query_scalar("SELECT id FROM opportunities WHERE organisation_id = $1 AND external_id = $2")
+                    .bind(org)
+                    .bind(ext)
+                    .fetch_optional(self.conn())
+                    .await?
+            }
+            None => None,
+        };
+        let sql = match existing {
+            Some(_) => {
+                "UPDATE opportunities SET kind = $2, axis = $3, title = $4, description = $5, territory = $6, capacity = $7, \
+                 housing_kind = $8, support_intensity = $9, address = $11, city = $12, postal_code = $13, province = $14, \
+                 phone = $15, email = $16, url = $17, schedule = $18, eligibility = $19, languages = $20 \
+                 WHERE organisation_id = $1 AND external_id = $21 AND $10 = $10 RETURNING id"
+                // (reads every parameter the INSERT binds: `$10`, the creation time, is compared with itself)
+            }
+            None => {
+                "INSERT INTO opportunities (organisation_id, kind, axis, title, description, territory, capacity, housing_kind, \
+                 support_intensity, created_at, address, city, postal_code, province, phone, email, url, schedule, eligibility, \
+                 languages, external_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id"
+            }
+        };
+        let id: i64 = sqlx::query_scalar(sql)
+            .bind(org)
+            .bind(o.kind.code())
+            .bind(o.axis.code())
+            .bind(&o.title)
+            .bind(&o.description)
+            .bind(&o.territory)
+            .bind(o.capacity)
+            .bind(o.housing.map(|(h, _)| h.code()))
+            .bind(o.housing.map(|(_, s)| s.code()))
+            .bind(now())
+            .bind(&d.address)
+            .bind(&d.city)
+            .bind(&d.postal_code)
+            .bind(&d.province)
+            .bind(&d.phone)
+            .bind(&d.email)
+            .bind(&d.url)
+            .bind(&d.schedule)
+            .bind(&d.eligibility)
+            .bind(languages)
+            .bind(external_id)
+            .fetch_one(self.conn())
+            .await?;
+        Ok((id, existing.is_none()))
     }
 
     pub async fn insert_placement(&mut self, opportunity: i64, org: i64, p: &NewPlacement, user: i64) -> Result<i64> {

@@ -77,6 +77,8 @@ pub fn router(svc: Service, config: WebConfig) -> Router {
         .merge(pages::routes(state.clone()))
         .nest("/api/v1", api::routes(state.clone()))
         .nest("/fhir/r4", api::fhir::routes())
+        .nest("/hsds", api::hsds::routes())
+        .route("/hsds", axum::routing::get(api::hsds::info))
         .route("/fhir/r4", axum::routing::post(api::fhir::transaction))
         .merge(ops::routes())
         .route("/metrics", axum::routing::get(metrics::render))

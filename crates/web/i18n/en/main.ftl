@@ -1645,3 +1645,20 @@ webhook-retry = next attempt on { $at }{ $error }
 flash-webhook-created = Webhook added.
 flash-webhook-deactivated = Webhook deactivated: waiting deliveries are cancelled.
 err-webhook-url = must start with https:// (http:// only to localhost).
+
+# Open Referral directory (issue 16)
+opportunities-directory = Contacts and access
+opportunities-directory-hint = Optional: published in the Open Referral directory other systems read. A housing unit's address is never published, only its territory.
+field-city = Town
+field-postal_code = Postcode
+field-province = Province (code)
+field-schedule = Opening hours
+field-eligibility = Who it is for and how to get in
+field-languages = Languages
+hint-languages = Two-letter codes separated by commas, for example: it, en, ar.
+hint-schedule = For example: Mon–Fri 9–13.
+err-url = must start with https:// or http://.
+err-postal-code = must have 5 digits.
+err-province = use the two-letter code (for example MS).
+err-language-code = "{ $value }" is not a two-letter language code (for example it, en, ar).
+err-directory-empty = the directory holds no services.

@@ -1645,3 +1645,20 @@ webhook-retry = nuovo tentativo il { $at }{ $error }
 flash-webhook-created = Webhook aggiunto.
 flash-webhook-deactivated = Webhook disattivato: le consegne in attesa sono annullate.
 err-webhook-url = deve iniziare con https:// (http:// solo verso localhost).
+
+# Open Referral directory (issue 16)
+opportunities-directory = Recapiti e accesso
+opportunities-directory-hint = Facoltativi: sono pubblicati nell'elenco Open Referral letto da altri sistemi. L'indirizzo di un'abitazione non viene mai pubblicato, solo il territorio.
+field-city = Comune
+field-postal_code = CAP
+field-province = Provincia (sigla)
+field-schedule = Orari
+field-eligibility = Per chi è e come accedere
+field-languages = Lingue
+hint-languages = Codici di due lettere separati da virgola, per esempio: it, en, ar.
+hint-schedule = Per esempio: lun–ven 9–13.
+err-url = deve iniziare con https:// o http://.
+err-postal-code = deve avere 5 cifre.
+err-province = usa la sigla di due lettere (per esempio MS).
+err-language-code = «{ $value }» non è un codice di lingua di due lettere (per esempio it, en, ar).
+err-directory-empty = l'elenco non contiene servizi.

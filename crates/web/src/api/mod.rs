@@ -5,6 +5,7 @@ mod deliveries;
 mod documents;
 pub mod fhir;
 mod handlers;
+pub mod hsds;
 mod network;
 pub mod openapi;
 mod opportunities;
@@ -99,6 +100,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/referrals/{id}/decision", post(referrals::decide))
         .route("/notifications", get(referrals::notifications))
         .route("/opportunities", get(opportunities::list).post(opportunities::create))
+        .route("/opportunities/import", post(opportunities::import))
         .route("/opportunities/{id}/placements", post(opportunities::place))
         .route("/placements/{id}/end", post(opportunities::end))
         .route("/persons/{id}/placements", get(opportunities::of_person))

@@ -94,6 +94,7 @@ use utoipa::{Modify, OpenApi};
         super::deliveries::deactivate_webhook,
         super::opportunities::list,
         super::opportunities::create,
+        super::opportunities::import,
         super::opportunities::place,
         super::opportunities::end,
         super::opportunities::of_person,

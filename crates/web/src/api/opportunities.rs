@@ -55,3 +55,42 @@ pub async fn end(
 pub async fn of_person(State(s): State<AppState>, who: ApiActor, Path(id): Path<i64>) -> ApiResult {
     ok(StatusCode::OK, call!(s, who, s.svc.placements_of_person(&who.actor, id)))
 }
+
+/// Reads an Open Referral (HSDS 3.0) directory — a page of services, a list or one service —
+/// into the caller's organisation's opportunities: all or nothing, and importing the same
+/// directory again updates what the first import brought. `kind`, `axis`, `capacity` and
+/// `territory` apply to services that do not say them.
+#[utoipa::path(post, path = "/api/v1/opportunities/import", params(percorsi_service::directory::DirectoryImportForm), request_body = serde_json::Value, responses((status = 200, body = percorsi_service::directory::DirectoryImport), (status = 422, body = super::ErrorBody)), security(("bearer" = [])))]
+pub async fn import(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Query(d): Query<percorsi_service::directory::DirectoryImportForm>,
+    ApiJson(doc): ApiJson<serde_json::Value>,
+) -> ApiResult {
+    match s.svc.import_directory(&who.actor, &doc, &d).await {
+        Ok(report) => ok(StatusCode::OK, report),
+        Err(Err(e)) => Err(ApiError::from_service(&s, who.lang, e)),
+        Err(Ok(problems)) => {
+            let fields = problems
+                .iter()
+                .map(|p| {
+                    let args: Vec<(&str, String)> = p.args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                    super::FieldErrorBody {
+                        field: format!("{}.{}", p.at, p.field),
+                        key: p.key.clone(),
+                        message: format!(
+                            "{} — {}: {}",
+                            p.at,
+                            s.ui.i18n.field_label(who.lang, &p.field),
+                            s.ui.i18n.t(who.lang, &p.key, &args)
+                        ),
+                    }
+                })
+                .collect();
+            let mut err =
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", s.ui.t(who.lang, "err-invalid-input"));
+            err.body.error.fields = fields;
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Open Referral HSDS 3.0 at `/hsds` (ADR 0020): the opportunities catalogue as a directory of
+//! services other directories can read, with the same bearer tokens as `/api/v1`.
+
+use super::{ApiActor, ApiError};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/services", get(services)).route("/services/{id}", get(service))
+}
+
+/// The HSDS API's root: which version and profile this directory follows.
+pub async fn info() -> Response {
+    Json(json!({
+        "version": "3.0",
+        "profile": "https://docs.openreferral.org/en/v3.0/",
+        "openapi_url": "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json",
+        "publisher": "Percorsi",
+    }))
+    .into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(default)]
+pub struct PageQuery {
+    page: usize,
+    per_page: usize,
+}
+
+impl Default for PageQuery {
+    fn default() -> Self {
+        PageQuery { page: 1, per_page: 50 }
+    }
+}
+
+pub async fn services(
+    State(s): State<AppState>,
+    who: ApiActor,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let page = s
+        .svc
+        .hsds_services(&who.actor, q.page, q.per_page)
+        .await
+        .map_err(|e| ApiError::from_service(&s, who.lang, e))?;
+    Ok((StatusCode::OK, Json(page)).into_response())
+}
+
+pub async fn service(State(s): State<AppState>, who: ApiActor, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let one = s.svc.hsds_service(&who.actor, &id).await.map_err(|e| ApiError::from_service(&s, who.lang, e))?;
+    Ok((StatusCode::OK, Json(one)).into_response())
+}
