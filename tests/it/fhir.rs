@@ -104,6 +104,32 @@ async fn resources_follow_the_policy_and_validate_against_the_r4_schema() {
     let (status, anonymous) = fhir(&app.client(), &format!("/fhir/r4/Patient/{}", person.id)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{anonymous}");
     emitted.push(anonymous);
+    // The personalised project, the referrals and the forms.
+    let mut with_project = None;
+    let mut with_referral = None;
+    for p in app.svc.followed(&anna).await.expect("followed") {
+        if with_project.is_none() && !app.svc.projects_of_person(&anna, p.id).await.expect("projects").is_empty() {
+            with_project = Some(p.id);
+        }
+        if with_referral.is_none() && !app.svc.referrals_of_person(&anna, p.id).await.expect("referrals").is_empty() {
+            with_referral = Some(p.id);
+        }
+    }
+    for (kind, id) in [("CarePlan", with_project), ("ServiceRequest", with_referral)] {
+        let id = id.unwrap_or_else(|| panic!("the demo gives Anna a person with a {kind}"));
+        let (status, bundle) = fhir(&cm, &format!("/fhir/r4/{kind}?patient=Patient/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        let found = entries(&bundle);
+        assert!(!found.is_empty() && found.iter().all(|r| r["resourceType"] == kind), "{bundle}");
+        emitted.extend(found);
+        emitted.push(bundle);
+    }
+    let (status, forms) = fhir(&cm, "/fhir/r4/Questionnaire").await;
+    assert_eq!(status, StatusCode::OK);
+    let forms = entries(&forms);
+    assert!(forms.iter().any(|q| q["item"].as_array().is_some_and(|i| !i.is_empty())), "forms with items");
+    emitted.extend(forms);
+
     let (status, missing) = fhir(&cm, "/fhir/r4/EpisodeOfCare").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{missing}");
     emitted.push(missing);

@@ -250,6 +250,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/fhir/r4/Organization/{id}", "+"),
     ("GET", "/fhir/r4/EpisodeOfCare", "CO CM OP"),
     ("GET", "/fhir/r4/Consent", "CO CM OP"),
+    ("GET", "/fhir/r4/CarePlan", "CO CM OP"),
+    ("GET", "/fhir/r4/ServiceRequest", "CO CM OP"),
+    ("GET", "/fhir/r4/Questionnaire", "+"),
+    ("GET", "/fhir/r4/Questionnaire/{id}", "+"),
     ("POST", "/fhir/r4", "CM OP"),
     ("GET", "/api/v1/webhooks", "AM"),
     ("POST", "/api/v1/webhooks", "AM"),
@@ -366,7 +370,10 @@ impl Fixture {
         if path == "/report/confronto/esporta" || path == "/api/v1/reports/compare" {
             return format!("{path}?format=csv&table=1&programmes={}", self.ids["programme"]);
         }
-        if path == "/fhir/r4/EpisodeOfCare" || path == "/fhir/r4/Consent" {
+        if matches!(
+            path,
+            "/fhir/r4/EpisodeOfCare" | "/fhir/r4/Consent" | "/fhir/r4/CarePlan" | "/fhir/r4/ServiceRequest"
+        ) {
             let person = if hidden { self.hidden_person } else { self.ids["person"] };
             return format!("{path}?patient=Patient/{person}");
         }
@@ -378,6 +385,7 @@ impl Fixture {
                 Some("Patient") if hidden => self.hidden_person,
                 Some("Patient") => self.ids["person"],
                 Some("Organization") => self.ids["organisation"],
+                Some("Questionnaire") => self.ids["instrument"],
                 _ => return path.to_string(),
             };
             return path.replace("{id}", &id.to_string());
@@ -520,6 +528,8 @@ async fn fixture(app: &TestApp) -> Fixture {
     // the auditor to review.
     let opened = svc.break_glass(&app.actor("sara").await, &glass).await.expect("glass");
     ids.insert("glass", opened.id);
+    let instrument = svc.list_instruments().await.expect("instruments").first().map(|(id, _)| *id).expect("a form");
+    ids.insert("instrument", instrument);
     let hook = percorsi_domain::notification::WebhookForm {
         url: "https://hooks.example.it/percorsi".into(),
         events: vec!["segnalazione_ricevuta".into()],
@@ -584,8 +594,10 @@ async fn every_route_refuses_every_role_the_policy_does_not_give_it() {
         let person_scoped = path.contains("/persone/{")
             || path.contains("/persons/{")
             || path.contains("/Patient/{")
-            || *path == "/fhir/r4/EpisodeOfCare"
-            || *path == "/fhir/r4/Consent";
+            || matches!(
+                *path,
+                "/fhir/r4/EpisodeOfCare" | "/fhir/r4/Consent" | "/fhir/r4/CarePlan" | "/fhir/r4/ServiceRequest"
+            );
         for (role, page_client, api_client) in &clients {
             let c = if api { api_client } else { page_client };
             let may = allowed(who, *role);

@@ -7,10 +7,12 @@
 //! Imports of Patient + EpisodeOfCare bundles go through [`Service::register_batch`].
 
 use crate::pathway::Pathway;
+use crate::projects::ProjectView;
 use crate::{Actor, Result, Service};
 use percorsi_domain::episode::EpisodeForm;
+use percorsi_domain::instrument::Instrument;
 use percorsi_domain::person::PersonForm;
-use percorsi_store::{ConsentRow, EpisodeRow, OrganisationRow, PersonSummary};
+use percorsi_store::{ConsentRow, EpisodeRow, OrganisationRow, PersonSummary, ReferralRow};
 use serde_json::{json, Value};
 
 /// The pseudonymous code, the network-wide identifier of a person.
@@ -20,6 +22,8 @@ pub const FISCAL_CODE_SYSTEM: &str = "http://hl7.it/sid/codiceFiscale";
 const ORGANISATION_KIND_SYSTEM: &str = "urn:percorsi:tipo-ente";
 const PURPOSE_SYSTEM: &str = "urn:percorsi:finalita-consenso";
 const CLOSURE_SYSTEM: &str = "urn:percorsi:motivo-chiusura";
+const AXIS_SYSTEM: &str = "urn:percorsi:asse-progetto";
+const SUPPORT_SYSTEM: &str = "urn:percorsi:tipo-sostegno";
 
 /// FHIR's administrative gender from the stored sex code.
 fn gender(sex: Option<&str>) -> &'static str {
@@ -160,6 +164,103 @@ pub fn consent(c: &ConsentRow, today: chrono::NaiveDate) -> Value {
     })
 }
 
+/// The personalised project (Budget di Salute) as a CarePlan, its objectives as contained
+/// Goals (axis as category, due date as target, expected results as a note).
+pub fn care_plan(v: &ProjectView, today: chrono::NaiveDate) -> Value {
+    let p = &v.project;
+    let patient = reference("Patient", p.person_id);
+    let goals: Vec<Value> = v
+        .plan
+        .objectives
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let mut g = json!({
+                "resourceType": "Goal",
+                "id": format!("obiettivo-{}", i + 1),
+                "lifecycleStatus": "active",
+                "category": [{ "coding": [{ "system": AXIS_SYSTEM, "code": o.axis.code() }] }],
+                "description": { "text": o.title },
+                "subject": patient,
+            });
+            if let Some(due) = o.due {
+                g["target"] = json!([{ "dueDate": due.to_string() }]);
+            }
+            if !o.expected_results.trim().is_empty() {
+                g["note"] = json!([{ "text": o.expected_results }]);
+            }
+            g
+        })
+        .collect();
+    let refs: Vec<Value> =
+        goals.iter().map(|g| json!({ "reference": format!("#{}", g["id"].as_str().unwrap_or_default()) })).collect();
+    let mut r = json!({
+        "resourceType": "CarePlan",
+        "id": p.id.to_string(),
+        "status": if p.end_date < today { "completed" } else { "active" },
+        "intent": "plan",
+        "title": "Progetto personalizzato (Budget di Salute)",
+        "subject": patient,
+        "period": { "start": p.start_date.to_string(), "end": p.end_date.to_string() },
+        "author": { "reference": format!("Organization/{}", p.organisation_id), "display": p.organisation_name },
+    });
+    if !goals.is_empty() {
+        r["contained"] = Value::Array(goals);
+        r["goal"] = Value::Array(refs);
+    }
+    r
+}
+
+/// A referral as a ServiceRequest from one organisation to another.
+pub fn service_request(r: &ReferralRow) -> Value {
+    let mut s = json!({
+        "resourceType": "ServiceRequest",
+        "id": r.id.to_string(),
+        "status": match r.status.as_str() { "accettata" => "completed", "rifiutata" => "revoked", _ => "active" },
+        "intent": "order",
+        "priority": if r.urgency == "ordinaria" { "routine" } else { "urgent" },
+        "subject": reference("Patient", r.person_id),
+        "authoredOn": r.created_at,
+        "performer": [{ "reference": format!("Organization/{}", r.to_org), "display": r.to_org_name }],
+        "reasonCode": [{ "text": r.reason }],
+    });
+    if let Some(from) = r.from_org {
+        s["requester"] = json!({ "reference": format!("Organization/{from}"), "display": r.from_org_name });
+    }
+    if let Some(support) = &r.support {
+        s["category"] = json!([{ "coding": [{ "system": SUPPORT_SYSTEM, "code": support }] }]);
+    }
+    s
+}
+
+/// A versioned form (scheda) as a Questionnaire: sections as groups, items as choices whose
+/// codes are the scores.
+pub fn questionnaire(id: i64, i: &Instrument) -> Value {
+    json!({
+        "resourceType": "Questionnaire",
+        "id": id.to_string(),
+        "url": format!("urn:percorsi:scheda:{}", i.code),
+        "version": i.version.to_string(),
+        "title": i.title.it,
+        "status": "active",
+        "language": "it",
+        "subjectType": ["Patient"],
+        "item": i.sections.iter().map(|s| json!({
+            "linkId": s.code,
+            "text": s.title.it,
+            "type": "group",
+            "item": s.items.iter().map(|it| json!({
+                "linkId": it.code,
+                "text": it.text.it,
+                "type": "choice",
+                "answerOption": it.options.iter().map(|o| json!({
+                    "valueCoding": { "code": o.score.to_string(), "display": o.label.it }
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// A search result: the matches with their full URLs under `base`.
 pub fn searchset(base: &str, resources: Vec<Value>) -> Value {
     let entries: Vec<Value> = resources
@@ -203,6 +304,9 @@ pub fn capability_statement(base: &str, version: &str) -> Value {
                 read_search("Organization", &[]),
                 read_search("EpisodeOfCare", &[("patient", "reference")]),
                 read_search("Consent", &[("patient", "reference")]),
+                read_search("CarePlan", &[("patient", "reference")]),
+                read_search("ServiceRequest", &[("patient", "reference")]),
+                read_search("Questionnaire", &[]),
             ],
             "interaction": [{ "code": "transaction" }]
         }]
@@ -346,6 +450,25 @@ impl Service {
     pub async fn fhir_consents(&self, actor: &Actor, patient_id: i64) -> Result<Vec<Value>> {
         let today = crate::today();
         Ok(self.pathway(actor, patient_id).await?.consents.iter().map(|c| consent(c, today)).collect())
+    }
+
+    /// The person's personalised projects (each read as its page reads it, audited).
+    pub async fn fhir_care_plans(&self, actor: &Actor, patient_id: i64) -> Result<Vec<Value>> {
+        let today = crate::today();
+        let mut out = Vec::new();
+        for p in self.projects_of_person(actor, patient_id).await? {
+            out.push(care_plan(&self.project(actor, p.id, None).await?, today));
+        }
+        Ok(out)
+    }
+
+    pub async fn fhir_service_requests(&self, actor: &Actor, patient_id: i64) -> Result<Vec<Value>> {
+        Ok(self.referrals_of_person(actor, patient_id).await?.iter().map(service_request).collect())
+    }
+
+    /// The forms in use, newest version of each first.
+    pub async fn fhir_questionnaires(&self) -> Result<Vec<Value>> {
+        Ok(self.list_instruments().await?.iter().map(|(id, i)| questionnaire(*id, i)).collect())
     }
 
     pub async fn fhir_organizations(&self) -> Result<Vec<Value>> {

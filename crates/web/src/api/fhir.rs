@@ -25,6 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/Organization/{id}", get(organization))
         .route("/EpisodeOfCare", get(episodes))
         .route("/Consent", get(consents))
+        .route("/CarePlan", get(care_plans))
+        .route("/ServiceRequest", get(service_requests))
+        .route("/Questionnaire", get(questionnaires))
+        .route("/Questionnaire/{id}", get(questionnaire))
 }
 
 /// The base address resources are named under (`fullUrl`).
@@ -225,6 +229,53 @@ pub async fn consents(
     let id = patient_id(&q)?;
     let list = call!(s, who, s.svc.fhir_consents(&who.actor, id));
     Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+}
+
+pub async fn care_plans(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+    Query(q): Query<ByPatient>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let id = patient_id(&q)?;
+    let list = call!(s, who, s.svc.fhir_care_plans(&who.actor, id));
+    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+}
+
+pub async fn service_requests(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+    Query(q): Query<ByPatient>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let id = patient_id(&q)?;
+    let list = call!(s, who, s.svc.fhir_service_requests(&who.actor, id));
+    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+}
+
+pub async fn questionnaires(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let list = call!(s, who, s.svc.fhir_questionnaires());
+    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+}
+
+pub async fn questionnaire(
+    State(s): State<AppState>,
+    who: Result<ApiActor, ApiError>,
+    Path(id): Path<String>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let list = call!(s, who, s.svc.fhir_questionnaires());
+    match list.into_iter().find(|q| q["id"] == id.as_str()) {
+        Some(q) => Ok(resource(StatusCode::OK, q)),
+        None => Err(outcome(ApiError::from_service(&s, who.lang, percorsi_service::ServiceError::NotFound))),
+    }
 }
 
 /// A transaction bundle of Patient + EpisodeOfCare entries: every person registered (or taken
