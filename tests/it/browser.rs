@@ -831,6 +831,7 @@ async fn main_pages_fit_phone_and_laptop_and_pass_the_accessibility_scan() {
                 "/opportunita".into(),
                 "/programmi".into(),
                 "/account".into(),
+                "/account/notifiche".into(),
             ],
             "coordinatore" => vec![
                 "/home".into(),

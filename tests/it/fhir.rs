@@ -244,3 +244,55 @@ async fn a_bundle_registers_everyone_or_no_one_and_importing_twice_adds_nothing(
     assert_eq!(status, StatusCode::OK, "Il Faro now has the person in charge: {seen}");
     assert_valid_r4(&[response, again, outcome, taken, seen]);
 }
+
+#[tokio::test]
+async fn a_pathway_exported_as_fhir_is_rebuilt_by_another_installation() {
+    let source = TestApp::new().await;
+    let anna = source.actor("anna").await;
+    let person = source
+        .svc
+        .followed(&anna)
+        .await
+        .expect("followed")
+        .into_iter()
+        .find(|p| p.surname.is_some())
+        .expect("a person with a name");
+    let cm = source.api_client("anna").await;
+    let (_, patient) = fhir(&cm, &format!("/fhir/r4/Patient/{}", person.id)).await;
+    let (_, episodes) = fhir(&cm, &format!("/fhir/r4/EpisodeOfCare?patient={}", person.id)).await;
+    let episode = entries(&episodes).into_iter().find(|e| e["status"] == "active").expect("an open episode");
+
+    // Another installation (its own key and database): the SerD's system sends what it read.
+    let target = TestApp::new().await;
+    let target_cm = target.actor("anna").await;
+    let mut sent = episode.clone();
+    sent["patient"] = json!({ "reference": "urn:uuid:p" });
+    sent["careManager"] = json!({ "identifier": { "value": target_cm.user_id.to_string() } });
+    let bundle =
+        transaction(vec![json!({ "fullUrl": "urn:uuid:p", "resource": patient.clone() }), json!({ "resource": sent })]);
+    let (status, response) = post_bundle(&target.api_client("anna").await, &bundle).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    let location = response["entry"][0]["response"]["location"].as_str().expect("location").to_string();
+
+    // The same person and episode, under the target's own pseudonymous code.
+    let tcm = target.api_client("anna").await;
+    let (status, rebuilt) = fhir(&tcm, &format!("/fhir/r4/{location}")).await;
+    assert_eq!(status, StatusCode::OK, "{rebuilt}");
+    for field in ["name", "birthDate", "gender", "telecom"] {
+        assert_eq!(rebuilt.get(field), patient.get(field), "{field}: {rebuilt} vs {patient}");
+    }
+    let code = |p: &Value| {
+        p["identifier"]
+            .as_array()
+            .and_then(|ids| ids.iter().find(|i| i["system"] == "urn:percorsi:codice-pseudonimo"))
+            .map(|i| i["value"].clone())
+    };
+    assert_ne!(code(&rebuilt), code(&patient), "each installation keys its own codes");
+    let id = location.trim_start_matches("Patient/");
+    let (_, rebuilt_episodes) = fhir(&tcm, &format!("/fhir/r4/EpisodeOfCare?patient={id}")).await;
+    let rebuilt_episodes = entries(&rebuilt_episodes);
+    assert_eq!(rebuilt_episodes.len(), 1, "{rebuilt_episodes:?}");
+    assert_eq!(rebuilt_episodes[0]["period"]["start"], episode["period"]["start"]);
+    assert_eq!(rebuilt_episodes[0]["status"], "active");
+    assert_valid_r4(&[rebuilt, response]);
+}
