@@ -593,6 +593,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     if let Err(e) = purge.discard_abandoned_imports().await {
                         tracing::warn!(error = %e, "could not discard abandoned imports");
                     }
+                    if let Err(e) = purge.purge_bulk_exports().await {
+                        tracing::warn!(error = %e, "could not delete expired FHIR bulk exports");
+                    }
                 }
             });
             // The peer address reaches the handlers for per-address sign-in throttling.

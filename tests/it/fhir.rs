@@ -296,3 +296,67 @@ async fn a_pathway_exported_as_fhir_is_rebuilt_by_another_installation() {
     assert_eq!(rebuilt_episodes[0]["status"], "active");
     assert_valid_r4(&[rebuilt, response]);
 }
+
+#[tokio::test]
+async fn the_analyst_exports_a_programme_as_k_anonymous_fhir_ndjson() {
+    let app = TestApp::new().await;
+    let seed = crate::reports::seed_programme(&app).await;
+    let analyst = app.api_client("analista").await;
+    let kick_off = format!("/fhir/r4/Group/{}/$export", seed.programme);
+
+    // The bulk data protocol asks for an asynchronous answer; the case manager may not export.
+    assert_eq!(analyst.get(&kick_off).await.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .api_client("anna")
+        .await
+        .raw_with("GET", &kick_off, "application/fhir+json", "", &[("prefer", "respond-async")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    let r = analyst.raw_with("GET", &kick_off, "application/fhir+json", "", &[("prefer", "respond-async")]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let status_url = r.header("content-location").expect("Content-Location");
+    let status_path = status_url.split_once("/fhir/r4").map(|(_, p)| format!("/fhir/r4{p}")).expect("status path");
+    let manifest = analyst.get(&status_path).await;
+    assert_eq!(manifest.status, StatusCode::OK, "{}", manifest.body);
+    let manifest = manifest.json();
+    assert_eq!(manifest["requiresAccessToken"], true);
+    let mut resources = Vec::new();
+    let mut counts = std::collections::BTreeMap::new();
+    for out in manifest["output"].as_array().expect("output") {
+        let url = out["url"].as_str().expect("url");
+        let path = url.split_once("/fhir/r4").map(|(_, p)| format!("/fhir/r4{p}")).expect("file path");
+        let file = analyst.get(&path).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert_eq!(file.header("content-type").as_deref(), Some("application/fhir+ndjson"));
+        let lines: Vec<Value> =
+            file.body.lines().map(|l| serde_json::from_str(l).expect("one resource per line")).collect();
+        assert_eq!(Some(lines.len() as u64), out["count"].as_u64());
+        counts.insert(out["type"].as_str().expect("type").to_string(), lines.len());
+        resources.extend(lines);
+    }
+    // The same rows as the extract (k-anonymous, some left out), codes keyed for this export.
+    let extract = analyst.get(&format!("/api/v1/reports/extract?programme_id={}", seed.programme)).await.json();
+    let extract_rows = extract["rows"].as_array().expect("rows").len();
+    assert_eq!(counts.get("EpisodeOfCare"), Some(&extract_rows), "{counts:?}");
+    let patients: std::collections::BTreeSet<String> = resources
+        .iter()
+        .filter(|r| r["resourceType"] == "Patient")
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect();
+    for e in resources.iter().filter(|r| r["resourceType"] == "EpisodeOfCare") {
+        let p = e["patient"]["reference"].as_str().expect("patient").trim_start_matches("Patient/");
+        assert!(patients.contains(p), "every episode's patient is in the export");
+    }
+    let extract_codes: std::collections::BTreeSet<&str> =
+        extract["rows"].as_array().expect("rows").iter().filter_map(|r| r["person_code"].as_str()).collect();
+    assert!(patients.iter().all(|p| !extract_codes.contains(p.as_str())), "codes do not link across exports");
+    assert!(!resources.iter().any(|r| r.get("name").is_some() || r.get("birthDate").is_some()), "no identity");
+    assert_valid_r4(&resources);
+
+    // Only its requester reads it; deleted, it is gone.
+    assert_eq!(app.api_client("anna").await.get(&status_path).await.status, StatusCode::FORBIDDEN);
+    let r = analyst.raw_with("DELETE", &status_path, "application/fhir+json", "", &[]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(analyst.get(&status_path).await.status, StatusCode::NOT_FOUND);
+}

@@ -253,6 +253,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/fhir/r4/CarePlan", "CO CM OP"),
     ("GET", "/fhir/r4/ServiceRequest", "CO CM OP"),
     ("GET", "/fhir/r4/Questionnaire", "+"),
+    ("GET", "/fhir/r4/Group/{id}/$export", "AN"),
+    ("GET", "/fhir/r4/$export-status/{id}", "AN"),
+    ("DELETE", "/fhir/r4/$export-status/{id}", "AN"),
+    ("GET", "/fhir/r4/$export-file/{id}/{file}", "AN"),
     ("GET", "/fhir/r4/Questionnaire/{id}", "+"),
     ("POST", "/fhir/r4", "CM OP"),
     ("GET", "/api/v1/webhooks", "AM"),
@@ -386,9 +390,11 @@ impl Fixture {
                 Some("Patient") => self.ids["person"],
                 Some("Organization") => self.ids["organisation"],
                 Some("Questionnaire") => self.ids["instrument"],
+                Some("Group") => self.ids["programme"],
+                Some("$export-status") | Some("$export-file") => self.ids["bulk"],
                 _ => return path.to_string(),
             };
-            return path.replace("{id}", &id.to_string());
+            return path.replace("{id}", &id.to_string()).replace("{file}", "Patient.ndjson");
         }
         if !path.contains('{') {
             return path.to_string();
@@ -530,6 +536,11 @@ async fn fixture(app: &TestApp) -> Fixture {
     ids.insert("glass", opened.id);
     let instrument = svc.list_instruments().await.expect("instruments").first().map(|(id, _)| *id).expect("a form");
     ids.insert("instrument", instrument);
+    let bulk = svc
+        .fhir_bulk_export(&app.actor("analista").await, ids["programme"], &[], "matrix")
+        .await
+        .expect("a bulk export of the analyst's");
+    ids.insert("bulk", bulk);
     let hook = percorsi_domain::notification::WebhookForm {
         url: "https://hooks.example.it/percorsi".into(),
         events: vec!["segnalazione_ricevuta".into()],
@@ -550,6 +561,10 @@ fn allowed(who: &str, role: Option<&str>) -> bool {
 
 async fn send(c: &Client, method: &str, path: &str) -> crate::support::Resp {
     match method {
+        // FHIR clients ask for asynchronous answers where the protocol wants them ($export).
+        "GET" if path.starts_with("/fhir/") => {
+            c.raw_with("GET", path, "application/fhir+json", "", &[("prefer", "respond-async")]).await
+        }
         "GET" => c.get(path).await,
         "POST" if path.starts_with("/api/") || path.starts_with("/fhir/") => {
             c.json("POST", path, serde_json::json!({})).await
@@ -608,7 +623,7 @@ async fn every_route_refuses_every_role_the_policy_does_not_give_it() {
             let r = send(c, method, &fx.path(path, false)).await;
             let status = r.status;
             let ok = if may {
-                matches!(status.as_u16(), 200 | 303 | 422)
+                matches!(status.as_u16(), 200 | 202 | 303 | 422)
             } else if role.is_none() {
                 if api {
                     status == StatusCode::UNAUTHORIZED

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod bulk_export;
 pub mod coordination;
 pub mod deliveries;
 pub mod demo;

@@ -4,6 +4,7 @@
 mod accesses;
 mod assessments;
 mod audit;
+mod bulk_exports;
 mod checkpoints;
 mod consents;
 mod coordination;
@@ -41,6 +42,7 @@ mod users;
 pub use accesses::AccessRow;
 pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::{AuditFilter, AuditRow};
+pub use bulk_exports::BulkExport;
 pub use checkpoints::Checkpoint;
 pub use consents::ConsentRow;
 pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};

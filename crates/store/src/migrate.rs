@@ -31,6 +31,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (22, "pathway_steps", include_str!("../migrations/sqlite/0022_pathway_steps.sql")),
     (23, "deliveries", include_str!("../migrations/sqlite/0023_deliveries.sql")),
     (24, "directory", include_str!("../migrations/sqlite/0024_directory.sql")),
+    (25, "bulk_exports", include_str!("../migrations/sqlite/0025_bulk_exports.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -57,6 +58,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (22, "pathway_steps", include_str!("../migrations/postgres/0022_pathway_steps.sql")),
     (23, "deliveries", include_str!("../migrations/postgres/0023_deliveries.sql")),
     (24, "directory", include_str!("../migrations/postgres/0024_directory.sql")),
+    (25, "bulk_exports", include_str!("../migrations/postgres/0025_bulk_exports.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

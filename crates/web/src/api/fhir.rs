@@ -29,6 +29,9 @@ pub fn routes() -> Router<AppState> {
         .route("/ServiceRequest", get(service_requests))
         .route("/Questionnaire", get(questionnaires))
         .route("/Questionnaire/{id}", get(questionnaire))
+        .route("/Group/{id}/$export", get(bulk_export))
+        .route("/$export-status/{id}", get(bulk_status).delete(bulk_delete))
+        .route("/$export-file/{id}/{file}", get(bulk_file))
 }
 
 /// The base address resources are named under (`fullUrl`).
@@ -331,4 +334,107 @@ pub async fn transaction(
             Err(outcome_at(ApiError::from_service(&s, who.lang, e), Some(entry)))
         }
     }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ExportQuery {
+    #[serde(rename = "_type")]
+    types: Option<String>,
+    #[serde(rename = "_outputFormat")]
+    output_format: Option<String>,
+}
+
+/// Bulk data kick-off for a programme (`Group/{programme}/$export`, the analyst's extract):
+/// 202 with the status address in `Content-Location`.
+pub async fn bulk_export(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+    Path(id): Path<i64>,
+    Query(q): Query<ExportQuery>,
+    uri: axum::http::Uri,
+) -> FhirResult {
+    let who = caller(who)?;
+    let async_asked = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == "respond-async"));
+    if !async_asked {
+        return Err(bad_request("the bulk data export needs the header Prefer: respond-async", "Prefer"));
+    }
+    if let Some(f) = q
+        .output_format
+        .as_deref()
+        .filter(|f| !matches!(*f, "application/fhir+ndjson" | "application/ndjson" | "ndjson"))
+    {
+        return Err(bad_request(
+            &format!("_outputFormat {f} is not offered: application/fhir+ndjson"),
+            "_outputFormat",
+        ));
+    }
+    let types: Vec<String> = q
+        .types
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    let request = format!("{}{}", base(&headers).trim_end_matches("/fhir/r4"), uri);
+    let job = call!(s, who, s.svc.fhir_bulk_export(&who.actor, id, &types, &request));
+    let mut res = StatusCode::ACCEPTED.into_response();
+    let location = format!("{}/$export-status/{job}", base(&headers));
+    res.headers_mut()
+        .insert(header::CONTENT_LOCATION, HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static("")));
+    Ok(res)
+}
+
+/// The manifest of a finished export: one NDJSON file per resource type.
+pub async fn bulk_status(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+    Path(id): Path<i64>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let m = call!(s, who, s.svc.fhir_bulk_status(&who.actor, id));
+    let base = base(&headers);
+    let output: Vec<Value> = m
+        .files
+        .iter()
+        .map(|(kind, count)| json!({ "type": kind, "url": format!("{base}/$export-file/{id}/{kind}.ndjson"), "count": count }))
+        .collect();
+    let manifest = json!({
+        "transactionTime": m.transaction_time,
+        "request": m.request,
+        "requiresAccessToken": true,
+        "output": output,
+        "error": [],
+    });
+    Ok((StatusCode::OK, axum::Json(manifest)).into_response())
+}
+
+pub async fn bulk_delete(
+    State(s): State<AppState>,
+    who: Result<ApiActor, ApiError>,
+    Path(id): Path<i64>,
+) -> FhirResult {
+    let who = caller(who)?;
+    call!(s, who, s.svc.fhir_bulk_delete(&who.actor, id));
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+pub async fn bulk_file(
+    State(s): State<AppState>,
+    who: Result<ApiActor, ApiError>,
+    Path((id, file)): Path<(i64, String)>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let kind = file.strip_suffix(".ndjson").unwrap_or(&file).to_string();
+    let body = call!(s, who, s.svc.fhir_bulk_file(&who.actor, id, &kind));
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fhir+ndjson"));
+    Ok(res)
 }
