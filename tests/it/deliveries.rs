@@ -92,15 +92,7 @@ async fn a_referral_e_mail_waits_out_a_mail_server_outage_and_names_no_one() {
     assert_eq!(prefs["address"], "sara.gallo@ilfaro.example.it");
 
     // Anna refers one of her people to Sara's organisation.
-    let anna_actor = app.actor("anna").await;
-    let person = app
-        .svc
-        .followed(&anna_actor)
-        .await
-        .expect("followed")
-        .into_iter()
-        .find(|p| p.surname.is_some())
-        .expect("a person with a name");
+    let person = app.named_person("anna").await;
     let (surname, code) = (person.surname.clone().expect("surname"), person.code.clone());
     let faro = app.org_id("Il Faro").await;
     let r = app

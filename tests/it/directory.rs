@@ -7,21 +7,8 @@ use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-/// Runs the HSDS 3.0 schema validator over `services`; panics with its report when any is invalid.
 fn assert_valid_hsds(services: &[Value]) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let n: u64 = rand::RngExt::random(&mut rand::rng());
-    let file = std::env::temp_dir().join(format!("percorsi-hsds-{n:x}.json"));
-    std::fs::write(&file, serde_json::to_string(services).expect("JSON")).expect("write services");
-    let out = std::process::Command::new("node")
-        .arg(format!("{root}/tests/validators/hsds.js"))
-        .arg(&file)
-        .output()
-        .expect("node runs the validator (scripts/install-deps.sh installs it)");
-    let _ = std::fs::remove_file(&file);
-    let report = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "services invalid against HSDS 3.0:\n{report}");
-    assert_eq!(report.trim(), format!("ok {}", services.len()));
+    crate::support::assert_valid("hsds.js", services);
 }
 
 async fn own_titles(app: &TestApp, user: &str) -> Vec<String> {

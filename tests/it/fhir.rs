@@ -6,21 +6,8 @@ use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-/// Runs the R4 schema validator over `resources`; panics with its report when any is invalid.
 fn assert_valid_r4(resources: &[Value]) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let n: u64 = rand::RngExt::random(&mut rand::rng());
-    let file = std::env::temp_dir().join(format!("percorsi-fhir-{n:x}.json"));
-    std::fs::write(&file, serde_json::to_string(resources).expect("JSON")).expect("write resources");
-    let out = std::process::Command::new("node")
-        .arg(format!("{root}/tests/validators/fhir.js"))
-        .arg(&file)
-        .output()
-        .expect("node runs the validator (scripts/install-deps.sh installs it)");
-    let _ = std::fs::remove_file(&file);
-    let report = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "resources invalid against the R4 schema:\n{report}");
-    assert_eq!(report.trim(), format!("ok {}", resources.len()));
+    crate::support::assert_valid("fhir.js", resources);
 }
 
 async fn fhir(c: &Client, path: &str) -> (StatusCode, Value) {
@@ -36,14 +23,7 @@ fn entries(bundle: &Value) -> Vec<Value> {
 async fn resources_follow_the_policy_and_validate_against_the_r4_schema() {
     let app = TestApp::new().await;
     let anna = app.actor("anna").await;
-    let person = app
-        .svc
-        .followed(&anna)
-        .await
-        .expect("followed")
-        .into_iter()
-        .find(|p| p.surname.is_some())
-        .expect("a person with a name");
+    let person = app.named_person("anna").await;
     let mut emitted = Vec::new();
 
     let (status, cap) = fhir(&app.client(), "/fhir/r4/metadata").await;
@@ -248,15 +228,7 @@ async fn a_bundle_registers_everyone_or_no_one_and_importing_twice_adds_nothing(
 #[tokio::test]
 async fn a_pathway_exported_as_fhir_is_rebuilt_by_another_installation() {
     let source = TestApp::new().await;
-    let anna = source.actor("anna").await;
-    let person = source
-        .svc
-        .followed(&anna)
-        .await
-        .expect("followed")
-        .into_iter()
-        .find(|p| p.surname.is_some())
-        .expect("a person with a name");
+    let person = source.named_person("anna").await;
     let cm = source.api_client("anna").await;
     let (_, patient) = fhir(&cm, &format!("/fhir/r4/Patient/{}", person.id)).await;
     let (_, episodes) = fhir(&cm, &format!("/fhir/r4/EpisodeOfCare?patient={}", person.id)).await;

@@ -169,6 +169,18 @@ impl TestApp {
         actor_from(&m).expect("valid role")
     }
 
+    /// A person `user`'s organisation follows whose name it may see (the demo has several).
+    pub async fn named_person(&self, user: &str) -> percorsi_service::store::PersonSummary {
+        let actor = self.actor(user).await;
+        self.svc
+            .followed(&actor)
+            .await
+            .expect("followed")
+            .into_iter()
+            .find(|p| p.surname.is_some())
+            .expect("a person with a name")
+    }
+
     pub async fn org_id(&self, name_part: &str) -> i64 {
         self.svc
             .organisations()
@@ -345,4 +357,22 @@ pub fn id_from_location(loc: &str) -> i64 {
         .and_then(|p| p.rsplit('/').next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no id in {loc}"))
+}
+
+/// Runs one of `tests/validators`' schema checks (`fhir.js`, `hsds.js`) with Node.js over
+/// `items`; panics with its report when any is invalid.
+pub fn assert_valid(script: &str, items: &[serde_json::Value]) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let n: u64 = rand::rng().random();
+    let file = std::env::temp_dir().join(format!("percorsi-validate-{n:x}.json"));
+    std::fs::write(&file, serde_json::to_string(items).expect("JSON")).expect("write the items");
+    let out = std::process::Command::new("node")
+        .arg(format!("{root}/tests/validators/{script}"))
+        .arg(&file)
+        .output()
+        .expect("node runs the validator (scripts/install-deps.sh installs it)");
+    let _ = std::fs::remove_file(&file);
+    let report = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script}: invalid against the schema:\n{report}");
+    assert_eq!(report.trim(), format!("ok {}", items.len()));
 }

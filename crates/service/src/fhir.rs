@@ -15,6 +15,15 @@ use percorsi_domain::person::PersonForm;
 use percorsi_store::{ConsentRow, EpisodeRow, OrganisationRow, PersonSummary, ReferralRow};
 use serde_json::{json, Value};
 
+/// The kinds of resource searched by patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compartment {
+    EpisodeOfCare,
+    Consent,
+    CarePlan,
+    ServiceRequest,
+}
+
 /// The pseudonymous code, the network-wide identifier of a person.
 pub const CODE_SYSTEM: &str = "urn:percorsi:codice-pseudonimo";
 /// The Italian fiscal code (HL7 Italia's naming system).
@@ -443,27 +452,28 @@ impl Service {
             .collect())
     }
 
-    pub async fn fhir_episodes(&self, actor: &Actor, patient_id: i64) -> Result<Vec<Value>> {
-        Ok(self.pathway(actor, patient_id).await?.episodes.iter().map(episode_of_care).collect())
-    }
-
-    pub async fn fhir_consents(&self, actor: &Actor, patient_id: i64) -> Result<Vec<Value>> {
+    /// A person's resources of one kind, each read through the use case its page uses (policy
+    /// and audit included).
+    pub async fn fhir_compartment(&self, actor: &Actor, patient_id: i64, kind: Compartment) -> Result<Vec<Value>> {
         let today = crate::today();
-        Ok(self.pathway(actor, patient_id).await?.consents.iter().map(|c| consent(c, today)).collect())
-    }
-
-    /// The person's personalised projects (each read as its page reads it, audited).
-    pub async fn fhir_care_plans(&self, actor: &Actor, patient_id: i64) -> Result<Vec<Value>> {
-        let today = crate::today();
-        let mut out = Vec::new();
-        for p in self.projects_of_person(actor, patient_id).await? {
-            out.push(care_plan(&self.project(actor, p.id, None).await?, today));
-        }
-        Ok(out)
-    }
-
-    pub async fn fhir_service_requests(&self, actor: &Actor, patient_id: i64) -> Result<Vec<Value>> {
-        Ok(self.referrals_of_person(actor, patient_id).await?.iter().map(service_request).collect())
+        Ok(match kind {
+            Compartment::EpisodeOfCare => {
+                self.pathway(actor, patient_id).await?.episodes.iter().map(episode_of_care).collect()
+            }
+            Compartment::Consent => {
+                self.pathway(actor, patient_id).await?.consents.iter().map(|c| consent(c, today)).collect()
+            }
+            Compartment::CarePlan => {
+                let mut out = Vec::new();
+                for p in self.projects_of_person(actor, patient_id).await? {
+                    out.push(care_plan(&self.project(actor, p.id, None).await?, today));
+                }
+                out
+            }
+            Compartment::ServiceRequest => {
+                self.referrals_of_person(actor, patient_id).await?.iter().map(service_request).collect()
+            }
+        })
     }
 
     /// The forms in use, newest version of each first.

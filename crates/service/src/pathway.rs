@@ -142,22 +142,12 @@ impl Service {
                 if tx.open_episode_exists(person_id, actor.organisation_id).await? {
                     return Ok(BatchOutcome { person_id, code, outcome: "unchanged" });
                 }
-                let episode_id = tx.insert_episode(person_id, actor.organisation_id, e).await?;
                 let reason = if created {
                     "presa in carico (importazione FHIR)"
                 } else {
                     "presa in carico di persona già nota (importazione FHIR)"
                 };
-                record(
-                    &mut tx,
-                    actor,
-                    "create",
-                    "care_episode",
-                    Some(episode_id),
-                    reason,
-                    Some(format!("person {person_id}")),
-                )
-                .await?;
+                open_episode(&mut tx, actor, person_id, e, reason).await?;
                 Ok::<_, ServiceError>(BatchOutcome {
                     person_id,
                     code,
@@ -254,17 +244,7 @@ impl Service {
         if tx.open_episode_exists(person_id, actor.organisation_id).await? {
             return Err(ServiceError::Conflict("err-episode-already-open"));
         }
-        let episode_id = tx.insert_episode(person_id, actor.organisation_id, &e).await?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "care_episode",
-            Some(episode_id),
-            "presa in carico di persona già nota",
-            Some(format!("person {person_id}")),
-        )
-        .await?;
+        open_episode(&mut tx, actor, person_id, &e, "presa in carico di persona già nota").await?;
         tx.commit().await?;
         Ok(person_id)
     }
@@ -611,6 +591,20 @@ async fn already_known(
 }
 
 /// A new person's pseudonymous record and, unless anonymous, identity; audited with `reason`.
+/// Opens the actor's organisation's episode for a person it did not register, audited with
+/// the person it concerns.
+async fn open_episode(
+    tx: &mut Tx<percorsi_store::Write>,
+    actor: &Actor,
+    person_id: i64,
+    e: &percorsi_domain::episode::NewEpisode,
+    reason: &str,
+) -> Result<i64> {
+    let episode_id = tx.insert_episode(person_id, actor.organisation_id, e).await?;
+    record(tx, actor, "create", "care_episode", Some(episode_id), reason, Some(format!("person {person_id}"))).await?;
+    Ok(episode_id)
+}
+
 async fn insert_new_person(
     tx: &mut Tx<percorsi_store::Write>,
     actor: &Actor,

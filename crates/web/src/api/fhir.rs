@@ -210,52 +210,54 @@ fn patient_id(q: &ByPatient) -> Result<i64, Outcome> {
         .ok_or_else(|| bad_request("patient=Patient/<id> is required", "patient"))
 }
 
-pub async fn episodes(
-    State(s): State<AppState>,
+/// The searches of a person's compartment (`?patient=`): one handler each, one body.
+async fn by_patient(
+    s: AppState,
     headers: axum::http::HeaderMap,
     who: Result<ApiActor, ApiError>,
-    Query(q): Query<ByPatient>,
+    q: ByPatient,
+    kind: fhir::Compartment,
 ) -> FhirResult {
     let who = caller(who)?;
     let id = patient_id(&q)?;
-    let list = call!(s, who, s.svc.fhir_episodes(&who.actor, id));
+    let list = call!(s, who, s.svc.fhir_compartment(&who.actor, id, kind));
     Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+}
+
+pub async fn episodes(
+    State(s): State<AppState>,
+    h: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+    Query(q): Query<ByPatient>,
+) -> FhirResult {
+    by_patient(s, h, who, q, fhir::Compartment::EpisodeOfCare).await
 }
 
 pub async fn consents(
     State(s): State<AppState>,
-    headers: axum::http::HeaderMap,
+    h: axum::http::HeaderMap,
     who: Result<ApiActor, ApiError>,
     Query(q): Query<ByPatient>,
 ) -> FhirResult {
-    let who = caller(who)?;
-    let id = patient_id(&q)?;
-    let list = call!(s, who, s.svc.fhir_consents(&who.actor, id));
-    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+    by_patient(s, h, who, q, fhir::Compartment::Consent).await
 }
 
 pub async fn care_plans(
     State(s): State<AppState>,
-    headers: axum::http::HeaderMap,
+    h: axum::http::HeaderMap,
     who: Result<ApiActor, ApiError>,
     Query(q): Query<ByPatient>,
 ) -> FhirResult {
-    let who = caller(who)?;
-    let id = patient_id(&q)?;
-    let list = call!(s, who, s.svc.fhir_care_plans(&who.actor, id));
-    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+    by_patient(s, h, who, q, fhir::Compartment::CarePlan).await
 }
 
 pub async fn service_requests(
     State(s): State<AppState>,
-    headers: axum::http::HeaderMap,
+    h: axum::http::HeaderMap,
     who: Result<ApiActor, ApiError>,
     Query(q): Query<ByPatient>,
 ) -> FhirResult {
-    let who = caller(who)?;
-    let id = patient_id(&q)?;
-    let list = call!(s, who, s.svc.fhir_service_requests(&who.actor, id));
-    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
+    by_patient(s, h, who, q, fhir::Compartment::ServiceRequest).await
 }
 
 pub async fn questionnaires(
