@@ -74,6 +74,38 @@ async fn the_catalogue_is_published_as_hsds_and_read_back_all_or_nothing() {
     let one = paola.get(&format!("/hsds/services/{}", c["id"].as_str().expect("id"))).await;
     assert_eq!(one.status, StatusCode::OK);
     assert_eq!(one.json()["name"], "Corso di saldatura");
+    // The CSV data package: every table the specification's schema lists, its columns in the
+    // specification's order, rows that refer to each other.
+    let official: Value =
+        serde_json::from_str(include_str!("../validators/hsds-3.0/datapackage.json")).expect("descriptor");
+    let package = paola.get("/hsds/datapackage.json").await.json();
+    let mut tables = std::collections::BTreeMap::new();
+    for r in package["resources"].as_array().expect("resources") {
+        let path = r["path"].as_str().expect("path");
+        let spec =
+            official["resources"].as_array().expect("spec").iter().find(|x| x["path"] == path).expect("an HSDS table");
+        let columns: Vec<&str> =
+            spec["schema"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["name"].as_str()).collect();
+        let file = paola.get(&format!("/hsds/{path}")).await;
+        assert_eq!(file.status, StatusCode::OK, "{path}");
+        let mut reader = csv::Reader::from_reader(file.body.as_bytes());
+        let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_string).collect();
+        assert_eq!(header, columns, "{path}");
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        tables.insert(path.to_string(), (header, rows));
+    }
+    let column = |table: &str, name: &str| -> Vec<String> {
+        let (header, rows) = &tables[table];
+        let i = header.iter().position(|h| h == name).expect("column");
+        rows.iter().map(|r| r[i].to_string()).collect()
+    };
+    assert_eq!(column("services.csv", "id").len(), services.len());
+    let organisations = column("organizations.csv", "id");
+    assert!(column("services.csv", "organization_id").iter().all(|o| organisations.contains(o)));
+    let locations = column("locations.csv", "id");
+    assert!(column("addresses.csv", "location_id").iter().all(|l| locations.contains(l)));
+    assert!(column("addresses.csv", "address_1").contains(&"Via Aurelia 12".to_string()));
+    assert!(!column("addresses.csv", "address_1").iter().any(|a| a.contains("Mille")), "no housing address");
     assert_eq!(app.client().get("/hsds/services").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.api_client("analista").await.get("/hsds/services").await.status, StatusCode::FORBIDDEN);
 

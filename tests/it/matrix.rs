@@ -242,6 +242,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/hsds", "*"),
     ("GET", "/hsds/services", "CO CM OP"),
     ("GET", "/hsds/services/{id}", "CO CM OP"),
+    ("GET", "/hsds/datapackage.json", "+"),
+    ("GET", "/hsds/{file}", "CO CM OP"),
     ("POST", "/api/v1/opportunities/import", "CO CM OP"),
     ("GET", "/fhir/r4/metadata", "*"),
     ("GET", "/fhir/r4/Patient", "CO CM OP"),
@@ -380,6 +382,9 @@ impl Fixture {
         ) {
             let person = if hidden { self.hidden_person } else { self.ids["person"] };
             return format!("{path}?patient=Patient/{person}");
+        }
+        if path == "/hsds/{file}" {
+            return "/hsds/services.csv".into();
         }
         if path == "/hsds/services/{id}" {
             return path.replace("{id}", &percorsi_service::directory::uuid_for("service", self.ids["opportunity"]));

@@ -106,6 +106,75 @@ pub fn hsds_page(contents: Vec<Value>, page: usize, per_page: usize, total: usiz
     })
 }
 
+/// The HSDS 3.0 tabular descriptor of the tables Percorsi publishes (the specification's own
+/// resource schemas for them, copied from its `datapackage.json`).
+const DATAPACKAGE: &str = include_str!("hsds_datapackage.json");
+
+/// The data package descriptor (`/hsds/datapackage.json`): this catalogue's name, the
+/// specification's table schemas, CSV paths relative to the descriptor.
+pub fn hsds_datapackage() -> Value {
+    let mut d: Value = serde_json::from_str(DATAPACKAGE).unwrap_or_else(|_| json!({ "resources": [] }));
+    d["name"] = json!("percorsi-opportunita");
+    d["title"] = json!("Percorsi — catalogo delle opportunità (Open Referral HSDS 3.0)");
+    if let Some(o) = d.as_object_mut() {
+        // The specification's licence is not the data's: the region that publishes says it.
+        o.remove("license");
+    }
+    d
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The rows of each published table (by CSV path), flattened from the services as the JSON
+/// API gives them: every column the specification lists, blank where Percorsi has nothing.
+pub fn hsds_tables(services: &[Value]) -> Result<Vec<(String, String)>> {
+    let package = hsds_datapackage();
+    let mut rows: std::collections::BTreeMap<&str, Vec<Value>> = Default::default();
+    let mut organisations = std::collections::BTreeSet::new();
+    for s in services {
+        rows.entry("service").or_default().push(s.clone());
+        if organisations.insert(cell(&s["organization"]["id"])) {
+            rows.entry("organization").or_default().push(s["organization"].clone());
+        }
+        for (table, key) in [
+            ("service_area", "service_areas"),
+            ("language", "languages"),
+            ("phone", "phones"),
+            ("schedule", "schedules"),
+        ] {
+            rows.entry(table).or_default().extend(s[key].as_array().cloned().unwrap_or_default());
+        }
+        for sal in s["service_at_locations"].as_array().cloned().unwrap_or_default() {
+            rows.entry("location").or_default().push(sal["location"].clone());
+            rows.entry("address")
+                .or_default()
+                .extend(sal["location"]["addresses"].as_array().cloned().unwrap_or_default());
+            rows.entry("service_at_location").or_default().push(sal);
+        }
+    }
+    let mut out = Vec::new();
+    for r in package["resources"].as_array().cloned().unwrap_or_default() {
+        let fields: Vec<String> =
+            r["schema"]["fields"].as_array().map(|f| f.iter().map(|x| cell(&x["name"])).collect()).unwrap_or_default();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let broken = |e: csv::Error| ServiceError::Broken(format!("HSDS table: {e}"));
+        w.write_record(&fields).map_err(broken)?;
+        for row in rows.get(r["name"].as_str().unwrap_or_default()).map(Vec::as_slice).unwrap_or_default() {
+            w.write_record(fields.iter().map(|f| cell(&row[f.as_str()]))).map_err(broken)?;
+        }
+        let bytes = w.into_inner().map_err(|e| ServiceError::Broken(format!("HSDS table: {e}")))?;
+        out.push((cell(&r["path"]), String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    Ok(out)
+}
+
 /// What the importer decides for services the directory does not classify: Percorsi's kind
 /// and axis, the places, the territory when the directory names none.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
@@ -210,35 +279,37 @@ fn form_of(service: &Value, d: &DirectoryImportForm) -> OpportunityForm {
 }
 
 impl Service {
-    /// A page of the catalogue as HSDS services (1-based `page`).
-    pub async fn hsds_services(&self, actor: &Actor, page: usize, per_page: usize) -> Result<Value> {
+    /// The whole catalogue as HSDS services.
+    async fn all_hsds_services(&self, actor: &Actor) -> Result<Vec<Value>> {
         policy::require(actor, Permission::ViewOpportunities)?;
-        let (page, per_page) = (page.max(1), per_page.clamp(1, 500));
         let mut tx = self.store().read().await?;
         let all = tx.opportunities(None, None, None).await?;
         let orgs = tx.organisations().await?;
         tx.commit().await?;
-        let total = all.len();
-        let contents = all
+        Ok(all
             .iter()
-            .skip((page - 1) * per_page)
-            .take(per_page)
             .filter_map(|o| orgs.iter().find(|g| g.id == o.organisation_id).map(|g| hsds_service(o, g)))
-            .collect();
+            .collect())
+    }
+
+    /// A page of the catalogue as HSDS services (1-based `page`).
+    pub async fn hsds_services(&self, actor: &Actor, page: usize, per_page: usize) -> Result<Value> {
+        let (page, per_page) = (page.max(1), per_page.clamp(1, 500));
+        let all = self.all_hsds_services(actor).await?;
+        let total = all.len();
+        let contents = all.into_iter().skip((page - 1) * per_page).take(per_page).collect();
         Ok(hsds_page(contents, page, per_page, total))
+    }
+
+    /// One table of the catalogue's data package (`services.csv`, …).
+    pub async fn hsds_csv(&self, actor: &Actor, path: &str) -> Result<String> {
+        let services = self.all_hsds_services(actor).await?;
+        hsds_tables(&services)?.into_iter().find(|(p, _)| p == path).map(|(_, csv)| csv).ok_or(ServiceError::NotFound)
     }
 
     /// One service by its HSDS id.
     pub async fn hsds_service(&self, actor: &Actor, id: &str) -> Result<Value> {
-        policy::require(actor, Permission::ViewOpportunities)?;
-        let mut tx = self.store().read().await?;
-        let all = tx.opportunities(None, None, None).await?;
-        let orgs = tx.organisations().await?;
-        tx.commit().await?;
-        all.iter()
-            .find(|o| uuid_for("service", o.id) == id)
-            .and_then(|o| orgs.iter().find(|g| g.id == o.organisation_id).map(|g| hsds_service(o, g)))
-            .ok_or(ServiceError::NotFound)
+        self.all_hsds_services(actor).await?.into_iter().find(|s| s["id"] == id).ok_or(ServiceError::NotFound)
     }
 
     /// Reads a directory into the actor's organisation's opportunities, all or nothing: every

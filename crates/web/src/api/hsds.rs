@@ -11,7 +11,11 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/services", get(services)).route("/services/{id}", get(service))
+    Router::new()
+        .route("/services", get(services))
+        .route("/services/{id}", get(service))
+        .route("/datapackage.json", get(datapackage))
+        .route("/{file}", get(table))
 }
 
 /// The HSDS API's root: which version and profile this directory follows.
@@ -54,4 +58,18 @@ pub async fn services(
 pub async fn service(State(s): State<AppState>, who: ApiActor, Path(id): Path<String>) -> Result<Response, ApiError> {
     let one = s.svc.hsds_service(&who.actor, &id).await.map_err(|e| ApiError::from_service(&s, who.lang, e))?;
     Ok((StatusCode::OK, Json(one)).into_response())
+}
+
+/// The CSV data package descriptor: the specification's table schemas for what is published.
+pub async fn datapackage(_who: ApiActor) -> Response {
+    Json(percorsi_service::directory::hsds_datapackage()).into_response()
+}
+
+/// One table of the data package (`services.csv`, `organizations.csv`, …).
+pub async fn table(State(s): State<AppState>, who: ApiActor, Path(file): Path<String>) -> Result<Response, ApiError> {
+    let csv = s.svc.hsds_csv(&who.actor, &file).await.map_err(|e| ApiError::from_service(&s, who.lang, e))?;
+    let mut res = (StatusCode::OK, csv).into_response();
+    res.headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/csv; charset=utf-8"));
+    Ok(res)
 }
