@@ -137,4 +137,31 @@ async fn the_catalogue_is_published_as_hsds_and_read_back_all_or_nothing() {
     let r = sara.json("POST", import, ok).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!((r.json()["created"].as_u64(), r.json()["skipped"].as_u64()), (Some(1), Some(1)));
+
+    // The same from the page, for people who do not use the API: a file and the choices.
+    let page = app.login("sara").await;
+    let boundary = "DirBoundary";
+    let form = |file: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nsocializzazione\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"axis\"\r\n\r\naffettivita_socialita\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"capacity\"\r\n\r\n3\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"territory\"\r\n\r\n6-LI\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"servizi.json\"\r\nContent-Type: application/json\r\n\r\n{file}\r\n--{boundary}--\r\n"
+        )
+    };
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let same_site = [("origin", "http://localhost"), ("host", "localhost")];
+    let bad = r#"[{"id": "p-1", "name": "Laboratorio", "status": "active", "url": "laboratorio.example.it"}]"#;
+    let r = page.raw_with("POST", "/opportunita/importa", &content_type, &form(bad), &same_site).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("contents[0]") && r.body.contains("deve iniziare con https://"), "{}", r.body);
+    let r = page.raw_with("POST", "/opportunita/importa", &content_type, &form("non è JSON"), &same_site).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("non è un documento JSON"), "{}", r.body);
+    let good = r#"[{"id": "p-1", "name": "Laboratorio di ceramica", "status": "active"}]"#;
+    let r = page.raw_with("POST", "/opportunita/importa", &content_type, &form(good), &same_site).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Nuove opportunità: 1;"), "{}", r.body);
+    assert!(own_titles(&app, "sara").await.iter().any(|t| t == "Laboratorio di ceramica"));
 }

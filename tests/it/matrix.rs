@@ -245,6 +245,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/hsds/datapackage.json", "+"),
     ("GET", "/hsds/{file}", "CO CM OP"),
     ("POST", "/api/v1/opportunities/import", "CO CM OP"),
+    ("POST", "/opportunita/importa", "CO CM OP"),
     ("GET", "/fhir/r4/metadata", "*"),
     ("GET", "/fhir/r4/Patient", "CO CM OP"),
     ("GET", "/fhir/r4/Patient/{id}", "CO CM OP"),

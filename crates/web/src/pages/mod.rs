@@ -112,6 +112,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/rete/gruppi", post(network::create_group))
         .route("/rete/gruppi/{id}/incontri", post(network::add_meeting))
         .route("/opportunita", get(opportunities::list).post(opportunities::create))
+        .route("/opportunita/importa", post(opportunities::import_directory))
         .route("/opportunita/{id}/inserimenti", post(opportunities::place))
         .route("/persone/{person}/inserimenti/{id}/fine", post(opportunities::end))
         .route("/segnalazioni/{id}/esito", post(referrals::decide))
