@@ -87,7 +87,12 @@ async fn resources_follow_the_policy_and_validate_against_the_r4_schema() {
     // The personalised project, the referrals and the forms.
     let mut with_project = None;
     let mut with_referral = None;
+    let mut with_assessment = None;
     for p in app.svc.followed(&anna).await.expect("followed") {
+        if with_assessment.is_none() && !app.svc.person_assessments(&anna, p.id).await.expect("assessments").is_empty()
+        {
+            with_assessment = Some(p.id);
+        }
         if with_project.is_none() && !app.svc.projects_of_person(&anna, p.id).await.expect("projects").is_empty() {
             with_project = Some(p.id);
         }
@@ -95,7 +100,9 @@ async fn resources_follow_the_policy_and_validate_against_the_r4_schema() {
             with_referral = Some(p.id);
         }
     }
-    for (kind, id) in [("CarePlan", with_project), ("ServiceRequest", with_referral)] {
+    for (kind, id) in
+        [("CarePlan", with_project), ("ServiceRequest", with_referral), ("QuestionnaireResponse", with_assessment)]
+    {
         let id = id.unwrap_or_else(|| panic!("the demo gives Anna a person with a {kind}"));
         let (status, bundle) = fhir(&cm, &format!("/fhir/r4/{kind}?patient=Patient/{id}")).await;
         assert_eq!(status, StatusCode::OK, "{bundle}");
@@ -103,6 +110,12 @@ async fn resources_follow_the_policy_and_validate_against_the_r4_schema() {
         assert!(!found.is_empty() && found.iter().all(|r| r["resourceType"] == kind), "{bundle}");
         emitted.extend(found);
         emitted.push(bundle);
+    }
+    for kind in ["Practitioner", "PractitionerRole"] {
+        let (status, staff) = fhir(&cm, &format!("/fhir/r4/{kind}")).await;
+        assert_eq!(status, StatusCode::OK, "{staff}");
+        assert!(staff.to_string().contains("Anna Bianchi"), "{staff}");
+        emitted.extend(entries(&staff));
     }
     let (status, forms) = fhir(&cm, "/fhir/r4/Questionnaire").await;
     assert_eq!(status, StatusCode::OK);

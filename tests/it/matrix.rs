@@ -256,6 +256,9 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/fhir/r4/CarePlan", "CO CM OP"),
     ("GET", "/fhir/r4/ServiceRequest", "CO CM OP"),
     ("GET", "/fhir/r4/Questionnaire", "+"),
+    ("GET", "/fhir/r4/QuestionnaireResponse", "CO CM OP"),
+    ("GET", "/fhir/r4/Practitioner", "AM AN AU CO CM OP TU"),
+    ("GET", "/fhir/r4/PractitionerRole", "AM AN AU CO CM OP TU"),
     ("GET", "/fhir/r4/Group/{id}/$export", "AN"),
     ("GET", "/fhir/r4/$export-status/{id}", "AN"),
     ("DELETE", "/fhir/r4/$export-status/{id}", "AN"),
@@ -296,6 +299,15 @@ const ROLES: [(&str, &str); 8] = [
     ("OP", "paola"),
     ("TU", "davide"),
     ("PE", PERSONA),
+];
+
+/// FHIR searches of a person's resources (`?patient=`): person-scoped like `/persone/{id}`.
+const FHIR_BY_PATIENT: [&str; 5] = [
+    "/fhir/r4/EpisodeOfCare",
+    "/fhir/r4/Consent",
+    "/fhir/r4/CarePlan",
+    "/fhir/r4/ServiceRequest",
+    "/fhir/r4/QuestionnaireResponse",
 ];
 
 /// The fixture person's own account (invited by Anna, accepted in the fixture).
@@ -377,10 +389,7 @@ impl Fixture {
         if path == "/report/confronto/esporta" || path == "/api/v1/reports/compare" {
             return format!("{path}?format=csv&table=1&programmes={}", self.ids["programme"]);
         }
-        if matches!(
-            path,
-            "/fhir/r4/EpisodeOfCare" | "/fhir/r4/Consent" | "/fhir/r4/CarePlan" | "/fhir/r4/ServiceRequest"
-        ) {
+        if FHIR_BY_PATIENT.contains(&path) {
             let person = if hidden { self.hidden_person } else { self.ids["person"] };
             return format!("{path}?patient=Patient/{person}");
         }
@@ -615,10 +624,7 @@ async fn every_route_refuses_every_role_the_policy_does_not_give_it() {
         let person_scoped = path.contains("/persone/{")
             || path.contains("/persons/{")
             || path.contains("/Patient/{")
-            || matches!(
-                *path,
-                "/fhir/r4/EpisodeOfCare" | "/fhir/r4/Consent" | "/fhir/r4/CarePlan" | "/fhir/r4/ServiceRequest"
-            );
+            || FHIR_BY_PATIENT.contains(path);
         for (role, page_client, api_client) in &clients {
             let c = if api { api_client } else { page_client };
             let may = allowed(who, *role);

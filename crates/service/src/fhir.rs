@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compartment {
     EpisodeOfCare,
+    QuestionnaireResponse,
     Consent,
     CarePlan,
     ServiceRequest,
@@ -254,19 +255,72 @@ pub fn questionnaire(id: i64, i: &Instrument) -> Value {
         "status": "active",
         "language": "it",
         "subjectType": ["Patient"],
-        "item": i.sections.iter().map(|s| json!({
-            "linkId": s.code,
-            "text": s.title.it,
-            "type": "group",
-            "item": s.items.iter().map(|it| json!({
+        "item": i.sections.iter().map(|s| {
+            let mut items: Vec<Value> = s.items.iter().map(|it| json!({
                 "linkId": it.code,
                 "text": it.text.it,
                 "type": "choice",
                 "answerOption": it.options.iter().map(|o| json!({
                     "valueCoding": { "code": o.score.to_string(), "display": o.label.it }
                 })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
+            })).collect();
+            // The section's score, computed from its items (what a QuestionnaireResponse of
+            // Percorsi answers).
+            items.push(json!({ "linkId": score_link(&s.code), "text": "Punteggio della sezione", "type": "integer", "readOnly": true }));
+            json!({ "linkId": s.code, "text": s.title.it, "type": "group", "item": items })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn score_link(section: &str) -> String {
+    format!("{section}-punteggio")
+}
+
+/// A filled multidimensional assessment as a QuestionnaireResponse: the section scores (and
+/// bands) computed when it was saved, under the form's score items — not the single answers.
+pub fn questionnaire_response(
+    patient_id: i64,
+    n: usize,
+    a: &crate::coordination::AssessmentView,
+    form: &Instrument,
+) -> Value {
+    json!({
+        "resourceType": "QuestionnaireResponse",
+        "id": format!("{patient_id}-{n}"),
+        "questionnaire": format!("urn:percorsi:scheda:{}|{}", form.code, form.version),
+        "status": "completed",
+        "subject": reference("Patient", patient_id),
+        "authored": format!("{}T00:00:00Z", a.assessed_on),
+        "author": { "display": format!("{} ({})", a.author_name, a.organisation_name) },
+        "item": a.scores.iter().filter(|sc| sc.score.is_some()).map(|sc| json!({
+            "linkId": sc.section,
+            "item": [{
+                "linkId": score_link(&sc.section),
+                "answer": [{ "valueInteger": sc.score }],
+            }],
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// A member of an organisation as a Practitioner (the person) ...
+pub fn practitioner(m: &percorsi_store::MembershipRow) -> Value {
+    json!({
+        "resourceType": "Practitioner",
+        "id": m.user_id.to_string(),
+        "active": true,
+        "name": [{ "text": m.display_name }],
+    })
+}
+
+/// ... and a PractitionerRole (what they do, where).
+pub fn practitioner_role(m: &percorsi_store::MembershipRow) -> Value {
+    json!({
+        "resourceType": "PractitionerRole",
+        "id": m.id.to_string(),
+        "active": m.active,
+        "practitioner": { "reference": format!("Practitioner/{}", m.user_id), "display": m.display_name },
+        "organization": { "reference": format!("Organization/{}", m.organisation_id), "display": m.organisation_name },
+        "code": [{ "coding": [{ "system": "urn:percorsi:ruolo", "code": m.role }] }],
     })
 }
 
@@ -316,6 +370,9 @@ pub fn capability_statement(base: &str, version: &str) -> Value {
                 read_search("CarePlan", &[("patient", "reference")]),
                 read_search("ServiceRequest", &[("patient", "reference")]),
                 read_search("Questionnaire", &[]),
+                read_search("QuestionnaireResponse", &[("patient", "reference")]),
+                read_search("Practitioner", &[]),
+                read_search("PractitionerRole", &[]),
             ],
             "interaction": [{ "code": "transaction" }]
         }]
@@ -470,10 +527,31 @@ impl Service {
                 }
                 out
             }
+            Compartment::QuestionnaireResponse => {
+                let form = self.assessment_instrument().await?;
+                let list = self.person_assessments(actor, patient_id).await?;
+                list.iter().enumerate().map(|(n, a)| questionnaire_response(patient_id, n + 1, a, &form)).collect()
+            }
             Compartment::ServiceRequest => {
                 self.referrals_of_person(actor, patient_id).await?.iter().map(service_request).collect()
             }
         })
+    }
+
+    /// The people of the actor's organisation and what each does there (staff roles only).
+    pub async fn fhir_practitioner_roles(&self, actor: &Actor) -> Result<Vec<percorsi_store::MembershipRow>> {
+        if actor.role == percorsi_domain::codes::Role::Persona {
+            return Err(crate::ServiceError::Forbidden);
+        }
+        let roles: Vec<&str> = percorsi_domain::codes::Role::ALL
+            .iter()
+            .filter(|r| **r != percorsi_domain::codes::Role::Persona)
+            .map(|r| r.code())
+            .collect();
+        let mut tx = self.store().read().await?;
+        let list = tx.members_with_roles(Some(actor.organisation_id), &roles).await?;
+        tx.commit().await?;
+        Ok(list)
     }
 
     /// The forms in use, newest version of each first.

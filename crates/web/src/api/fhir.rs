@@ -29,6 +29,9 @@ pub fn routes() -> Router<AppState> {
         .route("/ServiceRequest", get(service_requests))
         .route("/Questionnaire", get(questionnaires))
         .route("/Questionnaire/{id}", get(questionnaire))
+        .route("/QuestionnaireResponse", get(questionnaire_responses))
+        .route("/Practitioner", get(practitioners))
+        .route("/PractitionerRole", get(practitioner_roles))
         .route("/Group/{id}/$export", get(bulk_export))
         .route("/$export-status/{id}", get(bulk_status).delete(bulk_delete))
         .route("/$export-file/{id}/{file}", get(bulk_file))
@@ -258,6 +261,38 @@ pub async fn service_requests(
     Query(q): Query<ByPatient>,
 ) -> FhirResult {
     by_patient(s, h, who, q, fhir::Compartment::ServiceRequest).await
+}
+
+pub async fn questionnaire_responses(
+    State(s): State<AppState>,
+    h: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+    Query(q): Query<ByPatient>,
+) -> FhirResult {
+    by_patient(s, h, who, q, fhir::Compartment::QuestionnaireResponse).await
+}
+
+/// The people of the caller's organisation.
+pub async fn practitioners(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let mut list = call!(s, who, s.svc.fhir_practitioner_roles(&who.actor));
+    list.dedup_by_key(|m| m.user_id);
+    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list.iter().map(fhir::practitioner).collect())))
+}
+
+/// What each person of the caller's organisation does there.
+pub async fn practitioner_roles(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<ApiActor, ApiError>,
+) -> FhirResult {
+    let who = caller(who)?;
+    let list = call!(s, who, s.svc.fhir_practitioner_roles(&who.actor));
+    Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list.iter().map(fhir::practitioner_role).collect())))
 }
 
 pub async fn questionnaires(
