@@ -106,6 +106,12 @@ async fn a_referral_e_mail_waits_out_a_mail_server_outage_and_names_no_one() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.svc.outbox_backlog().await.expect("backlog"), (1, 0), "one e-mail queued with the referral");
+    // The operator sees what waits in the outbox.
+    let config = percorsi_web::WebConfig { metrics_token: Some("scrape".into()), ..Default::default() };
+    let mut scraper = crate::support::Client::for_router(percorsi_web::router(app.svc.clone(), config));
+    scraper.bearer = Some("scrape".into());
+    let metrics = scraper.get("/metrics").await.body;
+    assert!(metrics.contains("percorsi_outbox{state=\"pending\"} 1"), "{metrics}");
 
     // The mail server is down: the delivery is kept and rescheduled, not lost.
     let port = free_port();

@@ -72,6 +72,13 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
                 let _ = writeln!(out, "percorsi_records{{kind=\"{kind}\"}} {n}");
             }
             let _ = writeln!(out, "# TYPE percorsi_database_up gauge\npercorsi_database_up 1");
+            if let Ok((pending, failed)) = state.svc.outbox_backlog().await {
+                let _ = writeln!(out, "# HELP percorsi_outbox E-mails and webhook calls not yet delivered (pending) or given up (failed).\n# TYPE percorsi_outbox gauge");
+                let _ = writeln!(
+                    out,
+                    "percorsi_outbox{{state=\"pending\"}} {pending}\npercorsi_outbox{{state=\"failed\"}} {failed}"
+                );
+            }
         }
         Err(e) => {
             tracing::warn!(error = %e, "metrics: database unavailable");
