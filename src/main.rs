@@ -79,8 +79,14 @@ async fn deliver_forever(svc: percorsi_service::Service, deliverer: percorsi_ser
             }
         }
         match svc.deliver_due(&deliverer).await {
-            Ok(r) if r.delivered + r.retrying + r.failed > 0 => {
-                tracing::info!(delivered = r.delivered, retrying = r.retrying, failed = r.failed, "deliveries")
+            Ok(r) if r.delivered + r.retrying + r.failed + r.deferred > 0 => {
+                tracing::info!(
+                    delivered = r.delivered,
+                    retrying = r.retrying,
+                    failed = r.failed,
+                    deferred = r.deferred,
+                    "deliveries"
+                )
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not deliver the outbox"),

@@ -91,49 +91,59 @@ async fn a_referral_e_mail_waits_out_a_mail_server_outage_and_names_no_one() {
     let prefs = sara.get("/api/v1/account/mail-preferences").await.json();
     assert_eq!(prefs["address"], "sara.gallo@ilfaro.example.it");
 
-    // Anna refers one of her people to Sara's organisation.
+    // Anna refers two of her people to Sara's organisation: two e-mails, queued with the referrals.
     let person = app.named_person("anna").await;
+    let other = app
+        .svc
+        .followed(&app.actor("anna").await)
+        .await
+        .expect("followed")
+        .into_iter()
+        .find(|p| p.id != person.id)
+        .expect("another person");
     let (surname, code) = (person.surname.clone().expect("surname"), person.code.clone());
     let faro = app.org_id("Il Faro").await;
-    let r = app
-        .api_client("anna")
-        .await
-        .json(
-            "POST",
-            &format!("/api/v1/persons/{}/referrals", person.id),
-            json!({"to_organisation_id": faro.to_string(), "urgency": "urgente", "reason": "Sfratto imminente"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(app.svc.outbox_backlog().await.expect("backlog"), (1, 0), "one e-mail queued with the referral");
+    let anna = app.api_client("anna").await;
+    for p in [person.id, other.id] {
+        let r = anna
+            .json(
+                "POST",
+                &format!("/api/v1/persons/{p}/referrals"),
+                json!({"to_organisation_id": faro.to_string(), "urgency": "urgente", "reason": "Sfratto imminente"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    assert_eq!(app.svc.outbox_backlog().await.expect("backlog"), (2, 0), "one e-mail per referral");
     // The operator sees what waits in the outbox.
     let config = percorsi_web::WebConfig { metrics_token: Some("scrape".into()), ..Default::default() };
     let mut scraper = crate::support::Client::for_router(percorsi_web::router(app.svc.clone(), config));
     scraper.bearer = Some("scrape".into());
     let metrics = scraper.get("/metrics").await.body;
-    assert!(metrics.contains("percorsi_outbox{state=\"pending\"} 1"), "{metrics}");
+    assert!(metrics.contains("percorsi_outbox{state=\"pending\"} 2"), "{metrics}");
 
-    // The mail server is down: the delivery is kept and rescheduled, not lost.
+    // The mail server is down: the first delivery fails and is rescheduled; the round stops
+    // trying the server, so the second waits without an attempt counted. Nothing is lost.
     let port = free_port();
     let maildir = temp_dir("maildir").join("box");
     let now = Utc::now();
     let round = app.svc.deliver_due_at(&deliverer(Some(port)), now).await.expect("round");
-    assert_eq!((round.delivered, round.retrying, round.failed), (0, 1, 0));
-    // Before its retry time nothing is tried again.
+    assert_eq!((round.delivered, round.retrying, round.failed, round.deferred), (0, 1, 0, 1));
+    // Before the first one's retry time only the second is tried (and fails).
     let round = app.svc.deliver_due_at(&deliverer(Some(port)), now + Duration::seconds(5)).await.expect("round");
-    assert_eq!((round.delivered, round.retrying), (0, 0));
+    assert_eq!((round.delivered, round.retrying, round.deferred), (0, 1, 0));
 
-    // The server comes back; the next round after the delay delivers it, once.
+    // The server comes back; the next round after the delay delivers both, once.
     let _smtp = SmtpServer::start(port, &maildir).await;
-    let later = now + Duration::minutes(1);
+    let later = now + Duration::minutes(2);
     let round = app.svc.deliver_due_at(&deliverer(Some(port)), later).await.expect("round");
-    assert_eq!((round.delivered, round.retrying, round.failed), (1, 0, 0));
+    assert_eq!((round.delivered, round.retrying, round.failed), (2, 0, 0));
     let round = app.svc.deliver_due_at(&deliverer(Some(port)), later + Duration::hours(1)).await.expect("round");
     assert_eq!(round.delivered, 0, "a delivered mail is not sent again");
     assert_eq!(app.svc.outbox_backlog().await.expect("backlog"), (0, 0));
 
     let mails = received(&maildir);
-    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails.len(), 2, "{mails:?}");
     let mail = &mails[0];
     assert!(mail.contains("To: sara.gallo@ilfaro.example.it"), "{mail}");
     assert!(mail.contains("Subject: Percorsi: una nuova segnalazione da valutare"), "{mail}");

@@ -78,28 +78,39 @@ impl Deliverer {
         self.mailer.is_some()
     }
 
-    async fn send(&self, d: &Delivery) -> std::result::Result<Option<i64>, (Option<i64>, String)> {
+    async fn send(&self, d: &Delivery) -> std::result::Result<Option<i64>, Failure> {
         match d.channel.as_str() {
-            "email" => self.send_mail(d).await.map(|()| None).map_err(|e| (None, e)),
-            _ => self.send_webhook(d).await.map(Some),
+            "email" => self.send_mail(d).await.map(|()| None),
+            _ => self.send_webhook(d).await.map(Some).map_err(|(status, error)| Failure { status, error, down: true }),
         }
     }
 
-    async fn send_mail(&self, d: &Delivery) -> std::result::Result<(), String> {
-        let mailer = self.mailer.as_ref().ok_or("no mail server configured")?;
-        let address = d.address.as_deref().ok_or("the user no longer wants e-mails")?;
+    async fn send_mail(&self, d: &Delivery) -> std::result::Result<(), Failure> {
+        let refused = |error: String| Failure { status: None, error, down: false };
+        let mailer = self.mailer.as_ref().ok_or_else(|| Failure {
+            status: None,
+            error: "no mail server configured".into(),
+            down: true,
+        })?;
+        let address = d.address.as_deref().ok_or_else(|| refused("the user no longer wants e-mails".into()))?;
         let counts: DigestCounts = serde_json::from_str(&d.payload).unwrap_or_default();
         let link = format!("{}{}", self.public_url, d.event.link());
         let (subject, body) = self.texts.mail(d.event, d.language.unwrap_or(MailLanguage::It), &counts, &link);
-        let to = address.parse().map_err(|e| format!("address {address:?}: {e}"))?;
+        let to = address.parse().map_err(|e| refused(format!("address {address:?}: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
-            .map_err(|e| e.to_string())?;
-        mailer.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+            .map_err(|e| refused(e.to_string()))?;
+        // A refusal of this one message (a permanent SMTP answer) says nothing about the others;
+        // anything else (no connection, a timeout, a busy server) means the server is down.
+        mailer.send(message).await.map(|_| ()).map_err(|e| Failure {
+            status: None,
+            down: !e.is_permanent(),
+            error: e.to_string(),
+        })
     }
 
     async fn send_webhook(&self, d: &Delivery) -> std::result::Result<i64, (Option<i64>, String)> {
@@ -125,6 +136,14 @@ impl Deliverer {
             Err((Some(status), format!("HTTP {status}")))
         }
     }
+}
+
+/// Why a delivery failed, and whether its destination looks down (then the round stops
+/// trying it: the other deliveries to it wait for the next round without counting an attempt).
+struct Failure {
+    status: Option<i64>,
+    error: String,
+    down: bool,
 }
 
 /// The JSON a receiver gets: the event, when, for which organisation, where to look; the
@@ -163,6 +182,8 @@ pub struct DeliveryRound {
     pub delivered: usize,
     pub retrying: usize,
     pub failed: usize,
+    /// Not tried because their destination failed earlier in the round.
+    pub deferred: usize,
 }
 
 /// A new webhook, with the secret shown once.
@@ -301,7 +322,14 @@ impl Service {
         let claimed = tx.claim_deliveries(&stamp(now), &stamp(now + Duration::seconds(LEASE_SECONDS)), BATCH).await?;
         tx.commit().await?;
         let mut round = DeliveryRound::default();
+        let mut down: Vec<String> = Vec::new();
+        let mut deferred = Vec::new();
         for d in claimed {
+            let destination = d.url.clone().unwrap_or_else(|| d.channel.clone());
+            if down.contains(&destination) {
+                deferred.push(d.id);
+                continue;
+            }
             let outcome = deliverer.send(&d).await;
             let at = stamp(Utc::now().max(now));
             let mut tx = self.store().write().await?;
@@ -310,7 +338,10 @@ impl Service {
                     tx.record_attempt(d.id, &at, true, status, None, None).await?;
                     round.delivered += 1;
                 }
-                Err((status, error)) => {
+                Err(Failure { status, error, down: is_down }) => {
+                    if is_down {
+                        down.push(destination);
+                    }
                     let attempts = d.attempts + 1;
                     let retry = (attempts < MAX_ATTEMPTS).then(|| stamp(now + retry_delay(attempts)));
                     tracing::warn!(delivery = d.id, channel = %d.channel, attempts, %error, "delivery failed");
@@ -323,6 +354,12 @@ impl Service {
                 }
             }
             tx.commit().await?;
+        }
+        if !deferred.is_empty() {
+            let mut tx = self.store().write().await?;
+            tx.release_deliveries(&deferred).await?;
+            tx.commit().await?;
+            round.deferred = deferred.len();
         }
         Ok(round)
     }

@@ -370,6 +370,14 @@ impl Tx<Write> {
         Ok(out)
     }
 
+    /// Gives back deliveries claimed but not tried (their destination was down this round).
+    pub async fn release_deliveries(&mut self, ids: &[i64]) -> Result<()> {
+        for id in ids {
+            sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE id = $1").bind(id).execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
     /// Records one attempt and what follows: delivered, tried again at `retry_at`, or given up
     /// (`retry_at` = `None` after a failure).
     pub async fn record_attempt(
