@@ -170,6 +170,19 @@ pub async fn reports(
         }
         println!("| {name} | {} |", summary(&mut times));
     }
+    // The same extract as a FHIR bulk export (k-anonymous rows, NDJSON files kept in the database).
+    let actor = percorsi_service::auth::actor_from(&membership).context("the bench analyst's role")?;
+    let mut times = Vec::with_capacity(iterations);
+    let mut files = Vec::new();
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let id = svc.fhir_bulk_export(&actor, programme, &[], "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        times.push(t.elapsed());
+        files = svc.fhir_bulk_status(&actor, id).await.map_err(|e| anyhow::anyhow!("{e}"))?.files;
+        svc.fhir_bulk_delete(&actor, id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let what = files.iter().map(|(t, n)| format!("{n} {t}")).collect::<Vec<_>>().join(" + ");
+    println!("| FHIR bulk export, NDJSON ({what}) | {} |", summary(&mut times));
     Ok(())
 }
 
