@@ -178,7 +178,10 @@ pub async fn reports(
         let t = Instant::now();
         let id = svc.fhir_bulk_export(&actor, programme, &[], "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
         times.push(t.elapsed());
-        files = svc.fhir_bulk_status(&actor, id).await.map_err(|e| anyhow::anyhow!("{e}"))?.files;
+        match svc.fhir_bulk_status(&actor, id).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            percorsi_service::bulk_export::BulkStatus::Complete { files: f, .. } => files = f,
+            other => bail!("the bulk export did not complete: {other:?}"),
+        }
         svc.fhir_bulk_delete(&actor, id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let what = files.iter().map(|(t, n)| format!("{n} {t}")).collect::<Vec<_>>().join(" + ");

@@ -302,7 +302,16 @@ async fn the_analyst_exports_a_programme_as_k_anonymous_fhir_ndjson() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let status_url = r.header("content-location").expect("Content-Location");
     let status_path = status_url.split_once("/fhir/r4").map(|(_, p)| format!("/fhir/r4{p}")).expect("status path");
-    let manifest = analyst.get(&status_path).await;
+    // The files are written after the answer: the status says "in progress" (202) until done.
+    let mut manifest = analyst.get(&status_path).await;
+    for _ in 0..600 {
+        if manifest.status != StatusCode::ACCEPTED {
+            break;
+        }
+        assert!(manifest.header("x-progress").is_some(), "progress is said");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        manifest = analyst.get(&status_path).await;
+    }
     assert_eq!(manifest.status, StatusCode::OK, "{}", manifest.body);
     let manifest = manifest.json();
     assert_eq!(manifest["requiresAccessToken"], true);

@@ -15,13 +15,19 @@ pub const KEPT_HOURS: i64 = 24;
 const EXT: &str = "urn:percorsi:fhir:StructureDefinition";
 const TYPES: [&str; 2] = ["EpisodeOfCare", "Patient"];
 
-/// A status request's answer: the files, by resource type, with how many resources each holds.
+/// A status request's answer.
 #[derive(Debug, Clone)]
-pub struct BulkManifest {
-    pub transaction_time: String,
-    pub request: String,
-    pub files: Vec<(String, i64)>,
+pub enum BulkStatus {
+    /// The files are being written (since `since`).
+    InProgress { since: String },
+    /// Writing them failed, or the server writing them stopped before the end.
+    Failed { error: String },
+    /// The files, by resource type, with how many resources each holds.
+    Complete { transaction_time: String, request: String, files: Vec<(String, i64)> },
 }
+
+/// An export still in progress after this long was interrupted (its server stopped).
+const INTERRUPTED_AFTER_MINUTES: i64 = 60;
 
 /// `YYYY` or `YYYY-MM` stay FHIR dates; a quarter (`2026-Q1`) does not.
 fn fhir_date(period: &str) -> Option<&str> {
@@ -127,9 +133,10 @@ fn cutoff() -> String {
 }
 
 impl Service {
-    /// Starts (and, the extract being in memory, finishes) a bulk export of a programme's
-    /// extract; `types` narrows the resource types (`_type`). Audited as the extract is.
-    pub async fn fhir_bulk_export(
+    /// Accepts a bulk export of a programme's extract (`types` narrows the resource types,
+    /// `_type`): checks who asks and what, records the export in progress and returns its id;
+    /// [`Self::fhir_bulk_run`] then writes the files, in the background.
+    pub async fn fhir_bulk_start(
         &self,
         actor: &Actor,
         programme_id: i64,
@@ -137,31 +144,75 @@ impl Service {
         request: &str,
     ) -> Result<i64> {
         policy::require(actor, Permission::ExtractData)?;
+        policy::require_recent_authentication(actor)?;
         if let Some(unknown) = types.iter().find(|t| !TYPES.contains(&t.as_str())) {
             return Err(percorsi_domain::Invalid(vec![
                 percorsi_domain::FieldError::new("_type", "err-unknown-code").arg("value", unknown.clone())
             ])
             .into());
         }
-        let q = ReportQuery { programme_id: programme_id.to_string(), ..ReportQuery::default() };
-        let extract = self.extract(actor, &q, "fhir-ndjson").await?;
-        let files: Vec<_> = ndjson(&extract.rows)
-            .into_iter()
-            .filter(|(t, _, _)| types.is_empty() || types.iter().any(|x| x == t))
-            .collect();
         let mut tx = self.store().write().await?;
-        let id = tx.insert_bulk_export(actor.user_id, programme_id, request, &files).await?;
+        tx.programme(programme_id).await?.ok_or(ServiceError::NotFound)?;
+        let id = tx.insert_bulk_export(actor.user_id, programme_id, request).await?;
         tx.commit().await?;
         Ok(id)
     }
 
+    /// Writes the files of an accepted export (audited as the extract is); a failure is kept
+    /// on the export for its status request to report.
+    pub async fn fhir_bulk_run(&self, actor: &Actor, id: i64, programme_id: i64, types: &[String]) -> Result<()> {
+        let files = async {
+            let q = ReportQuery { programme_id: programme_id.to_string(), ..ReportQuery::default() };
+            let extract = self.extract(actor, &q, "fhir-ndjson").await?;
+            Ok::<_, ServiceError>(
+                ndjson(&extract.rows)
+                    .into_iter()
+                    .filter(|(t, _, _)| types.is_empty() || types.iter().any(|x| x == t))
+                    .collect::<Vec<_>>(),
+            )
+        }
+        .await;
+        let mut tx = self.store().write().await?;
+        match &files {
+            Ok(files) => tx.complete_bulk_export(id, files).await?,
+            Err(e) => {
+                tracing::warn!(export = id, error = %e, "FHIR bulk export failed");
+                tx.fail_bulk_export(id, &e.to_string()).await?
+            }
+        }
+        tx.commit().await?;
+        files.map(|_| ())
+    }
+
+    /// A whole export at once (the bench and tests that need its files).
+    pub async fn fhir_bulk_export(
+        &self,
+        actor: &Actor,
+        programme_id: i64,
+        types: &[String],
+        request: &str,
+    ) -> Result<i64> {
+        let id = self.fhir_bulk_start(actor, programme_id, types, request).await?;
+        self.fhir_bulk_run(actor, id, programme_id, types).await?;
+        Ok(id)
+    }
+
     /// An export of the actor's that is still kept.
-    pub async fn fhir_bulk_status(&self, actor: &Actor, id: i64) -> Result<BulkManifest> {
+    pub async fn fhir_bulk_status(&self, actor: &Actor, id: i64) -> Result<BulkStatus> {
         policy::require(actor, Permission::ExtractData)?;
         let mut tx = self.store().read().await?;
         let e = tx.bulk_export(actor.user_id, id, &cutoff()).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
-        Ok(BulkManifest { transaction_time: e.created_at, request: e.request, files: e.files })
+        let stale =
+            (Utc::now() - Duration::minutes(INTERRUPTED_AFTER_MINUTES)).to_rfc3339_opts(SecondsFormat::Micros, true);
+        Ok(match (e.completed_at, e.error) {
+            (_, Some(error)) => BulkStatus::Failed { error },
+            (Some(at), None) => BulkStatus::Complete { transaction_time: at, request: e.request, files: e.files },
+            (None, None) if e.created_at < stale => {
+                BulkStatus::Failed { error: "the export was interrupted: ask for it again".into() }
+            }
+            (None, None) => BulkStatus::InProgress { since: e.created_at },
+        })
     }
 
     pub async fn fhir_bulk_file(&self, actor: &Actor, id: i64, resource_type: &str) -> Result<String> {

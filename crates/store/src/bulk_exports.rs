@@ -11,6 +11,9 @@ pub struct BulkExport {
     pub id: i64,
     pub request: String,
     pub created_at: String,
+    /// `None` while the files are being written.
+    pub completed_at: Option<String>,
+    pub error: Option<String>,
     /// (resource type, number of resources).
     pub files: Vec<(String, i64)>,
 }
@@ -20,7 +23,8 @@ impl<M: Mode> Tx<M> {
     /// answers like a missing one).
     pub async fn bulk_export(&mut self, user_id: i64, id: i64, since: &str) -> Result<Option<BulkExport>> {
         let Some(r) = sqlx::query(
-            "SELECT id, request, created_at FROM bulk_exports WHERE id = $1 AND user_id = $2 AND created_at > $3",
+            "SELECT id, request, created_at, completed_at, error FROM bulk_exports \
+             WHERE id = $1 AND user_id = $2 AND created_at > $3",
         )
         .bind(id)
         .bind(user_id)
@@ -43,6 +47,8 @@ impl<M: Mode> Tx<M> {
             id: r.try_get("id")?,
             request: r.try_get("request")?,
             created_at: r.try_get("created_at")?,
+            completed_at: r.try_get("completed_at")?,
+            error: r.try_get("error")?,
             files,
         }))
     }
@@ -57,14 +63,9 @@ impl<M: Mode> Tx<M> {
 }
 
 impl Tx<Write> {
-    pub async fn insert_bulk_export(
-        &mut self,
-        user_id: i64,
-        programme_id: i64,
-        request: &str,
-        files: &[(&str, i64, String)],
-    ) -> Result<i64> {
-        let id: i64 = sqlx::query_scalar(
+    /// A new export, in progress.
+    pub async fn insert_bulk_export(&mut self, user_id: i64, programme_id: i64, request: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
             "INSERT INTO bulk_exports (user_id, programme_id, request, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(user_id)
@@ -72,7 +73,11 @@ impl Tx<Write> {
         .bind(request)
         .bind(now())
         .fetch_one(self.conn())
-        .await?;
+        .await?)
+    }
+
+    /// The files of an export, which is then complete.
+    pub async fn complete_bulk_export(&mut self, id: i64, files: &[(&str, i64, String)]) -> Result<()> {
         for (kind, count, body) in files {
             sqlx::query(
                 "INSERT INTO bulk_export_files (export_id, resource_type, resources, body) VALUES ($1, $2, $3, $4)",
@@ -84,7 +89,22 @@ impl Tx<Write> {
             .execute(self.conn())
             .await?;
         }
-        Ok(id)
+        sqlx::query("UPDATE bulk_exports SET completed_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn fail_bulk_export(&mut self, id: i64, error: &str) -> Result<()> {
+        sqlx::query("UPDATE bulk_exports SET completed_at = $1, error = $2 WHERE id = $3")
+            .bind(now())
+            .bind(error)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// Deletes an export of `user_id` (true when there was one) and every export older than

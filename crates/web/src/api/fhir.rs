@@ -11,6 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use percorsi_service::bulk_export::BulkStatus;
 use percorsi_service::fhir;
 use serde_json::{json, Value};
 
@@ -420,7 +421,12 @@ pub async fn bulk_export(
         .map(str::to_string)
         .collect();
     let request = format!("{}{}", base(&headers).trim_end_matches("/fhir/r4"), uri);
-    let job = call!(s, who, s.svc.fhir_bulk_export(&who.actor, id, &types, &request));
+    let job = call!(s, who, s.svc.fhir_bulk_start(&who.actor, id, &types, &request));
+    // The files are written after the answer: a large programme takes longer than a request may.
+    let (svc, actor) = (s.svc.clone(), who.actor.clone());
+    tokio::spawn(async move {
+        let _ = svc.fhir_bulk_run(&actor, job, id, &types).await;
+    });
     let mut res = StatusCode::ACCEPTED.into_response();
     let location = format!("{}/$export-status/{job}", base(&headers));
     res.headers_mut()
@@ -436,16 +442,28 @@ pub async fn bulk_status(
     Path(id): Path<i64>,
 ) -> FhirResult {
     let who = caller(who)?;
-    let m = call!(s, who, s.svc.fhir_bulk_status(&who.actor, id));
+    let (transaction_time, request, files) = match call!(s, who, s.svc.fhir_bulk_status(&who.actor, id)) {
+        BulkStatus::InProgress { since } => {
+            let mut res = StatusCode::ACCEPTED.into_response();
+            let progress =
+                HeaderValue::from_str(&format!("in corso dal {since}")).unwrap_or(HeaderValue::from_static("in corso"));
+            res.headers_mut().insert("x-progress", progress);
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return Ok(res);
+        }
+        BulkStatus::Failed { error } => {
+            return Err(Outcome::new(StatusCode::INTERNAL_SERVER_ERROR, vec![issue("exception", &error, None)]));
+        }
+        BulkStatus::Complete { transaction_time, request, files } => (transaction_time, request, files),
+    };
     let base = base(&headers);
-    let output: Vec<Value> = m
-        .files
+    let output: Vec<Value> = files
         .iter()
         .map(|(kind, count)| json!({ "type": kind, "url": format!("{base}/$export-file/{id}/{kind}.ndjson"), "count": count }))
         .collect();
     let manifest = json!({
-        "transactionTime": m.transaction_time,
-        "request": m.request,
+        "transactionTime": transaction_time,
+        "request": request,
         "requiresAccessToken": true,
         "output": output,
         "error": [],
