@@ -8,11 +8,10 @@ use crate::policy::{self, Permission};
 use crate::reports::{ExtractRow, ReportQuery};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::{Duration, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 /// How long an export's files are kept for the user to fetch.
 pub const KEPT_HOURS: i64 = 24;
-const EXT: &str = "urn:percorsi:fhir:StructureDefinition";
 const TYPES: [&str; 2] = ["EpisodeOfCare", "Patient"];
 
 /// A status request's answer.
@@ -39,93 +38,177 @@ fn fhir_date(period: &str) -> Option<&str> {
     ok.then_some(period)
 }
 
-fn code_extension(name: &str, value: &Option<String>) -> Option<Value> {
-    value.as_ref().map(|v| json!({ "url": format!("{EXT}:{name}"), "valueCode": v }))
+/// One extension of an exported resource (`valueCode`, `valueString` or `valueBoolean`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Extension<'a> {
+    url: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_string: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_boolean: Option<bool>,
 }
 
-fn patient(r: &ExtractRow) -> Value {
-    let mut p = json!({
-        "resourceType": "Patient",
-        "id": r.person_code,
-        "gender": match r.sex.as_deref() { Some("M") => "male", Some("F") => "female", _ => "unknown" },
-    });
-    let ext: Vec<Value> = [
-        code_extension("classe-eta", &r.age_class),
-        code_extension("titolo-studio", &r.education),
-        code_extension("esperienza-lavorativa", &r.work_history),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !ext.is_empty() {
-        p["extension"] = Value::Array(ext);
+fn code<'a>(url: &'static str, value: Option<&'a str>) -> Option<Extension<'a>> {
+    value.map(|v| Extension { url, value_code: Some(v), value_string: None, value_boolean: None })
+}
+
+#[derive(Serialize)]
+struct Coding<'a> {
+    system: &'static str,
+    code: &'a str,
+}
+
+#[derive(Serialize)]
+struct Concept<'a> {
+    coding: [Coding<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Reference {
+    reference: String,
+}
+
+#[derive(Serialize)]
+struct Display<'a> {
+    display: &'a str,
+}
+
+#[derive(Serialize, Default)]
+struct Period<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<&'a str>,
+}
+
+/// The resources are written straight from the rows: a million of them as `serde_json::Value`
+/// trees took seconds.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PatientOut<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    gender: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extension: Vec<Extension<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EpisodeOut<'a> {
+    resource_type: &'static str,
+    id: String,
+    status: &'static str,
+    #[serde(rename = "type")]
+    kind: [Concept<'a>; 1],
+    patient: Reference,
+    managing_organization: Display<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    period: Option<Period<'a>>,
+    extension: Vec<Extension<'a>>,
+}
+
+macro_rules! ext_url {
+    ($name:literal) => {
+        concat!("urn:percorsi:fhir:StructureDefinition:", $name)
+    };
+}
+
+fn patient(r: &ExtractRow) -> PatientOut<'_> {
+    PatientOut {
+        resource_type: "Patient",
+        id: &r.person_code,
+        gender: match r.sex.as_deref() {
+            Some("M") => "male",
+            Some("F") => "female",
+            _ => "unknown",
+        },
+        extension: [
+            code(ext_url!("classe-eta"), r.age_class.as_deref()),
+            code(ext_url!("titolo-studio"), r.education.as_deref()),
+            code(ext_url!("esperienza-lavorativa"), r.work_history.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     }
-    p
 }
 
-fn episode(n: usize, r: &ExtractRow) -> Value {
-    let mut e = json!({
-        "resourceType": "EpisodeOfCare",
-        "id": format!("{}-{n}", r.person_code),
-        "status": if r.end_month.is_some() { "finished" } else { "active" },
-        "type": [{ "coding": [{ "system": "urn:percorsi:tipo-intervento", "code": r.intervention_type }] }],
-        "patient": { "reference": format!("Patient/{}", r.person_code) },
-        "managingOrganization": { "display": r.organisation },
-    });
-    let mut period = serde_json::Map::new();
-    let mut ext: Vec<Value> = Vec::new();
-    for (key, value) in [("start", &r.start_month), ("end", &r.end_month)] {
+fn episode(n: usize, r: &ExtractRow) -> EpisodeOut<'_> {
+    let mut period = Period::default();
+    let mut extension = Vec::with_capacity(16);
+    for (value, slot, url) in [
+        (&r.start_month, &mut period.start, ext_url!("periodo-start")),
+        (&r.end_month, &mut period.end, ext_url!("periodo-end")),
+    ] {
         if let Some(v) = value.as_deref() {
             match fhir_date(v) {
-                Some(d) => {
-                    period.insert(key.into(), json!(d));
-                }
-                None => ext.push(json!({ "url": format!("{EXT}:periodo-{key}"), "valueString": v })),
+                Some(d) => *slot = Some(d),
+                None => extension.push(Extension { url, value_code: None, value_string: Some(v), value_boolean: None }),
             }
         }
     }
-    if !period.is_empty() {
-        e["period"] = Value::Object(period);
-    }
-    ext.extend(
+    extension.extend(
         [
-            code_extension("tipo-ente", &Some(r.organisation_kind.clone())),
-            code_extension("stato", &Some(r.status.clone())),
-            code_extension("esito", &r.outcome),
-            code_extension("sostanza-inizio", &r.substance_start),
-            code_extension("sostanza-attuale", &r.substance_current),
-            code_extension("ricadute", &r.relapses),
-            code_extension("contratto", &r.contract_kind),
-            code_extension("valutazione", &r.evaluation),
-            code_extension("sezione-a", &r.section_a),
-            code_extension("sezione-b", &r.section_b),
-            code_extension("sezione-c", &r.section_c),
-            code_extension("variazione-autonomia", &r.autonomy_change),
+            code(ext_url!("tipo-ente"), Some(&r.organisation_kind)),
+            code(ext_url!("stato"), Some(&r.status)),
+            code(ext_url!("esito"), r.outcome.as_deref()),
+            code(ext_url!("sostanza-inizio"), r.substance_start.as_deref()),
+            code(ext_url!("sostanza-attuale"), r.substance_current.as_deref()),
+            code(ext_url!("ricadute"), r.relapses.as_deref()),
+            code(ext_url!("contratto"), r.contract_kind.as_deref()),
+            code(ext_url!("valutazione"), r.evaluation.as_deref()),
+            code(ext_url!("sezione-a"), r.section_a.as_deref()),
+            code(ext_url!("sezione-b"), r.section_b.as_deref()),
+            code(ext_url!("sezione-c"), r.section_c.as_deref()),
+            code(ext_url!("variazione-autonomia"), r.autonomy_change.as_deref()),
         ]
         .into_iter()
         .flatten(),
     );
     if let Some(used) = r.substance_use {
-        ext.push(json!({ "url": format!("{EXT}:uso-sostanze"), "valueBoolean": used }));
+        extension.push(Extension {
+            url: ext_url!("uso-sostanze"),
+            value_code: None,
+            value_string: None,
+            value_boolean: Some(used),
+        });
     }
-    e["extension"] = Value::Array(ext);
-    e
+    EpisodeOut {
+        resource_type: "EpisodeOfCare",
+        id: format!("{}-{n}", r.person_code),
+        status: if r.end_month.is_some() { "finished" } else { "active" },
+        kind: [Concept { coding: [Coding { system: "urn:percorsi:tipo-intervento", code: &r.intervention_type }] }],
+        patient: Reference { reference: format!("Patient/{}", r.person_code) },
+        managing_organization: Display { display: &r.organisation },
+        period: (period.start.is_some() || period.end.is_some()).then_some(period),
+        extension,
+    }
+}
+
+fn line<T: Serialize>(out: &mut Vec<u8>, resource: &T) {
+    // Serialising plain structs into a Vec cannot fail.
+    if serde_json::to_writer(&mut *out, resource).is_ok() {
+        out.push(b'\n');
+    }
 }
 
 /// The NDJSON files of an extract: one Patient per person code, one EpisodeOfCare per row.
 pub fn ndjson(rows: &[ExtractRow]) -> Vec<(&'static str, i64, String)> {
-    let mut patients = String::new();
-    let mut seen = std::collections::BTreeSet::new();
-    let mut episodes = String::new();
+    let mut patients = Vec::with_capacity(rows.len() * 160);
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut episodes = Vec::with_capacity(rows.len() * 900);
     for (n, r) in rows.iter().enumerate() {
         if seen.insert(r.person_code.as_str()) {
-            patients.push_str(&patient(r).to_string());
-            patients.push('\n');
+            line(&mut patients, &patient(r));
         }
-        episodes.push_str(&episode(n + 1, r).to_string());
-        episodes.push('\n');
+        line(&mut episodes, &episode(n + 1, r));
     }
-    vec![("Patient", seen.len() as i64, patients), ("EpisodeOfCare", rows.len() as i64, episodes)]
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap_or_default();
+    vec![("Patient", seen.len() as i64, text(patients)), ("EpisodeOfCare", rows.len() as i64, text(episodes))]
 }
 
 fn cutoff() -> String {
@@ -161,20 +244,30 @@ impl Service {
     /// Writes the files of an accepted export (audited as the extract is); a failure is kept
     /// on the export for its status request to report.
     pub async fn fhir_bulk_run(&self, actor: &Actor, id: i64, programme_id: i64, types: &[String]) -> Result<()> {
+        let started = std::time::Instant::now();
         let files = async {
             let q = ReportQuery { programme_id: programme_id.to_string(), ..ReportQuery::default() };
             let extract = self.extract(actor, &q, "fhir-ndjson").await?;
-            Ok::<_, ServiceError>(
-                ndjson(&extract.rows)
-                    .into_iter()
-                    .filter(|(t, _, _)| types.is_empty() || types.iter().any(|x| x == t))
-                    .collect::<Vec<_>>(),
-            )
+            let extracted = started.elapsed();
+            let files: Vec<_> = ndjson(&extract.rows)
+                .into_iter()
+                .filter(|(t, _, _)| types.is_empty() || types.iter().any(|x| x == t))
+                .collect();
+            Ok::<_, ServiceError>((files, extracted, started.elapsed()))
         }
         .await;
         let mut tx = self.store().write().await?;
         match &files {
-            Ok(files) => tx.complete_bulk_export(id, files).await?,
+            Ok((files, extracted, written)) => {
+                tx.complete_bulk_export(id, files).await?;
+                tracing::info!(
+                    export = id,
+                    extract_ms = extracted.as_millis() as u64,
+                    ndjson_ms = (*written - *extracted).as_millis() as u64,
+                    total_ms = started.elapsed().as_millis() as u64,
+                    "FHIR bulk export written"
+                );
+            }
             Err(e) => {
                 tracing::warn!(export = id, error = %e, "FHIR bulk export failed");
                 tx.fail_bulk_export(id, &e.to_string()).await?
