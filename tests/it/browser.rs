@@ -334,8 +334,7 @@ async fn keyboard_sign_in_and_live_search_with_htmx() {
 
     // The list filters as one types (htmx, served from our own origin under the CSP) and the
     // URL follows, so the result can be bookmarked.
-    let anna = app.actor("anna").await;
-    let someone = app.svc.followed(&anna).await.unwrap().into_iter().find(|p| p.surname.is_some()).unwrap();
+    let someone = app.named_person("anna").await;
     let surname = someone.surname.clone().unwrap();
     b.goto(&format!("{base}/persone")).await.unwrap();
     let before = b.find_all(Locator::Css("#results tbody tr")).await.unwrap().len();
@@ -914,10 +913,8 @@ async fn a_case_is_transferred_to_another_organisation_and_a_private_note_stays_
     let Some(d) = driver().await else { return };
     let app = TestApp::new().await;
     let base = serve(&app).await;
-    let anna = app.actor("anna").await;
     let luca = app.actor("luca").await;
-    let person =
-        app.svc.followed(&anna).await.expect("followed").into_iter().find(|p| p.surname.is_some()).expect("named").id;
+    let person = app.named_person("anna").await.id;
     let today = percorsi_service::today().format("%Y-%m-%d").to_string();
     let b = browser(&d).await;
     login(&b, &base, "anna").await;

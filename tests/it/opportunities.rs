@@ -131,7 +131,7 @@ async fn the_placement_form_offers_people_by_name_with_their_objectives() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let choir = r.json()["id"].as_i64().expect("id");
     let actor = app.actor("anna").await;
-    let p = app.svc.followed(&actor).await.expect("followed").into_iter().find(|p| p.surname.is_some()).expect("named");
+    let p = app.named_person("anna").await;
     let who = format!("{} {}", p.surname.clone().unwrap_or_default(), p.name.clone().unwrap_or_default());
     let day = |d: i64| (percorsi_service::today() + chrono::Duration::days(d)).format("%Y-%m-%d").to_string();
     let org = actor.organisation_id.to_string();

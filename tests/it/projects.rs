@@ -8,8 +8,7 @@ use serde_json::json;
 
 /// One of Anna's people (SerD Zona 1-MS), with identity.
 async fn annas_person(app: &TestApp) -> i64 {
-    let anna = app.actor("anna").await;
-    app.svc.followed(&anna).await.expect("followed").into_iter().find(|p| p.surname.is_some()).expect("a person").id
+    app.named_person("anna").await.id
 }
 
 fn today() -> chrono::NaiveDate {

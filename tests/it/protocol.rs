@@ -522,8 +522,7 @@ async fn coordinator_plans_and_everyone_reads_the_programme() {
     let list = coord.get("/interventi").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.body.contains("Interventi dell&#x27;ente") && list.body.contains("<code>"));
-    let anna_people = app.svc.followed(&app.actor("anna").await).await.unwrap();
-    let named = anna_people.iter().find(|p| p.surname.is_some()).unwrap();
+    let named = app.named_person("anna").await;
     assert!(!list.body.contains(named.surname.as_deref().unwrap()), "no names for coordinators");
     let api = app.api_client("coordinatore").await;
     let o = api.get(&format!("/api/v1/programmes/{}", demo[demo.len() - 1].id)).await.json();

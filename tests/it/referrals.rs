@@ -8,16 +8,7 @@ use serde_json::json;
 #[tokio::test]
 async fn a_referral_is_accepted_only_under_a_recorded_consent() {
     let app = TestApp::new().await;
-    let anna_actor = app.actor("anna").await;
-    let person = app
-        .svc
-        .followed(&anna_actor)
-        .await
-        .expect("followed")
-        .into_iter()
-        .find(|p| p.surname.is_some())
-        .expect("person")
-        .id;
+    let person = app.named_person("anna").await.id;
     let faro = app.org_id("Il Faro").await;
     let anna = app.api_client("anna").await;
     let sara = app.api_client("sara").await;
