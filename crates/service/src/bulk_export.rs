@@ -7,7 +7,7 @@
 use crate::policy::{self, Permission};
 use crate::reports::{ExtractRow, ReportQuery};
 use crate::{Actor, Result, Service, ServiceError};
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
 use serde::Serialize;
 
 /// How long an export's files are kept for the user to fetch.
@@ -212,7 +212,7 @@ pub fn ndjson(rows: &[ExtractRow]) -> Vec<(&'static str, i64, String)> {
 }
 
 fn cutoff() -> String {
-    (Utc::now() - Duration::hours(KEPT_HOURS)).to_rfc3339_opts(SecondsFormat::Micros, true)
+    crate::audit::hours_ago(KEPT_HOURS)
 }
 
 impl Service {
@@ -296,8 +296,7 @@ impl Service {
         let mut tx = self.store().read().await?;
         let e = tx.bulk_export(actor.user_id, id, &cutoff()).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
-        let stale =
-            (Utc::now() - Duration::minutes(INTERRUPTED_AFTER_MINUTES)).to_rfc3339_opts(SecondsFormat::Micros, true);
+        let stale = crate::audit::ts(Utc::now() - Duration::minutes(INTERRUPTED_AFTER_MINUTES));
         Ok(match (e.completed_at, e.error) {
             (_, Some(error)) => BulkStatus::Failed { error },
             (Some(at), None) => BulkStatus::Complete { transaction_time: at, request: e.request, files: e.files },

@@ -3,11 +3,11 @@
 //! store, in the same transaction — and delivered here, by whichever app server claims it,
 //! with retries until the mail server or the receiver acknowledges it.
 
-use crate::audit::record;
+use crate::audit::{record, ts};
 use crate::auth::actor_from;
 use crate::policy::{self, allows, Permission};
 use crate::{today, Actor, Result, Service, ServiceError};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use percorsi_domain::notification::{
@@ -27,8 +27,8 @@ const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The words of an e-mail, in the recipient's language (the web layer's translations).
 pub trait MailTexts: Send + Sync {
     /// Subject and plain-text body for `event`; `counts` are the digest's figures (empty for
-    /// other events); `link` is the absolute address to open.
-    fn mail(&self, event: Event, language: MailLanguage, counts: &DigestCounts, link: &str) -> (String, String);
+    /// other events); links are made under `public_url` (no trailing slash).
+    fn mail(&self, event: Event, language: MailLanguage, counts: &DigestCounts, public_url: &str) -> (String, String);
 }
 
 /// How Percorsi reaches the outside: the mail server, the sender address, the address users
@@ -94,8 +94,8 @@ impl Deliverer {
         })?;
         let address = d.address.as_deref().ok_or_else(|| refused("the user no longer wants e-mails".into()))?;
         let counts: DigestCounts = serde_json::from_str(&d.payload).unwrap_or_default();
-        let link = format!("{}{}", self.public_url, d.event.link());
-        let (subject, body) = self.texts.mail(d.event, d.language.unwrap_or(MailLanguage::It), &counts, &link);
+        let (subject, body) =
+            self.texts.mail(d.event, d.language.unwrap_or(MailLanguage::It), &counts, &self.public_url);
         let to = address.parse().map_err(|e| refused(format!("address {address:?}: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
@@ -192,10 +192,6 @@ pub struct WebhookCreated {
     pub id: i64,
     /// Signs every delivery (`Percorsi-Signature`); shown only now — keep it in the receiver.
     pub secret: String,
-}
-
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 impl Service {
@@ -319,7 +315,7 @@ impl Service {
     /// [`Self::deliver_due`] as if it were `now` (tests move the clock past a retry delay).
     pub async fn deliver_due_at(&self, deliverer: &Deliverer, now: DateTime<Utc>) -> Result<DeliveryRound> {
         let mut tx = self.store().write().await?;
-        let claimed = tx.claim_deliveries(&stamp(now), &stamp(now + Duration::seconds(LEASE_SECONDS)), BATCH).await?;
+        let claimed = tx.claim_deliveries(&ts(now), &ts(now + Duration::seconds(LEASE_SECONDS)), BATCH).await?;
         tx.commit().await?;
         let mut round = DeliveryRound::default();
         let mut down: Vec<String> = Vec::new();
@@ -331,7 +327,7 @@ impl Service {
                 continue;
             }
             let outcome = deliverer.send(&d).await;
-            let at = stamp(Utc::now().max(now));
+            let at = ts(Utc::now().max(now));
             let mut tx = self.store().write().await?;
             match outcome {
                 Ok(status) => {
@@ -343,7 +339,7 @@ impl Service {
                         down.push(destination);
                     }
                     let attempts = d.attempts + 1;
-                    let retry = (attempts < MAX_ATTEMPTS).then(|| stamp(now + retry_delay(attempts)));
+                    let retry = (attempts < MAX_ATTEMPTS).then(|| ts(now + retry_delay(attempts)));
                     tracing::warn!(delivery = d.id, channel = %d.channel, attempts, %error, "delivery failed");
                     tx.record_attempt(d.id, &at, false, status, Some(&truncate(&error, 500)), retry.as_deref()).await?;
                     if retry.is_some() {

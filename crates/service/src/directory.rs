@@ -132,47 +132,48 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// The rows of each published table (by CSV path), flattened from the services as the JSON
-/// API gives them: every column the specification lists, blank where Percorsi has nothing.
-pub fn hsds_tables(services: &[Value]) -> Result<Vec<(String, String)>> {
+/// The rows of one published table, flattened from the services as the JSON API gives them.
+fn rows_of(table: &str, services: &[Value]) -> Vec<Value> {
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let at_locations = || services.iter().flat_map(|s| list(&s["service_at_locations"]));
+    match table {
+        "service" => services.to_vec(),
+        "organization" => {
+            let mut seen = std::collections::BTreeSet::new();
+            services
+                .iter()
+                .filter(|s| seen.insert(cell(&s["organization"]["id"])))
+                .map(|s| s["organization"].clone())
+                .collect()
+        }
+        // Kept on each service under the plural: `service_areas`, `languages`, `phones`, `schedules`.
+        "service_area" | "language" | "phone" | "schedule" => {
+            services.iter().flat_map(|s| list(&s[format!("{table}s").as_str()])).collect()
+        }
+        "service_at_location" => at_locations().collect(),
+        "location" => at_locations().map(|sal| sal["location"].clone()).collect(),
+        "address" => at_locations().flat_map(|sal| list(&sal["location"]["addresses"])).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One table of the data package (by CSV path): every column the specification lists, blank
+/// where Percorsi has nothing; `None` for a path the package does not have.
+pub fn hsds_table(services: &[Value], path: &str) -> Result<Option<String>> {
     let package = hsds_datapackage();
-    let mut rows: std::collections::BTreeMap<&str, Vec<Value>> = Default::default();
-    let mut organisations = std::collections::BTreeSet::new();
-    for s in services {
-        rows.entry("service").or_default().push(s.clone());
-        if organisations.insert(cell(&s["organization"]["id"])) {
-            rows.entry("organization").or_default().push(s["organization"].clone());
-        }
-        for (table, key) in [
-            ("service_area", "service_areas"),
-            ("language", "languages"),
-            ("phone", "phones"),
-            ("schedule", "schedules"),
-        ] {
-            rows.entry(table).or_default().extend(s[key].as_array().cloned().unwrap_or_default());
-        }
-        for sal in s["service_at_locations"].as_array().cloned().unwrap_or_default() {
-            rows.entry("location").or_default().push(sal["location"].clone());
-            rows.entry("address")
-                .or_default()
-                .extend(sal["location"]["addresses"].as_array().cloned().unwrap_or_default());
-            rows.entry("service_at_location").or_default().push(sal);
-        }
+    let Some(r) = package["resources"].as_array().and_then(|rs| rs.iter().find(|r| r["path"] == path)) else {
+        return Ok(None);
+    };
+    let fields: Vec<String> =
+        r["schema"]["fields"].as_array().map(|f| f.iter().map(|x| cell(&x["name"])).collect()).unwrap_or_default();
+    let broken = |e: csv::Error| ServiceError::Broken(format!("HSDS table: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&fields).map_err(broken)?;
+    for row in rows_of(r["name"].as_str().unwrap_or_default(), services) {
+        w.write_record(fields.iter().map(|f| cell(&row[f.as_str()]))).map_err(broken)?;
     }
-    let mut out = Vec::new();
-    for r in package["resources"].as_array().cloned().unwrap_or_default() {
-        let fields: Vec<String> =
-            r["schema"]["fields"].as_array().map(|f| f.iter().map(|x| cell(&x["name"])).collect()).unwrap_or_default();
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let broken = |e: csv::Error| ServiceError::Broken(format!("HSDS table: {e}"));
-        w.write_record(&fields).map_err(broken)?;
-        for row in rows.get(r["name"].as_str().unwrap_or_default()).map(Vec::as_slice).unwrap_or_default() {
-            w.write_record(fields.iter().map(|f| cell(&row[f.as_str()]))).map_err(broken)?;
-        }
-        let bytes = w.into_inner().map_err(|e| ServiceError::Broken(format!("HSDS table: {e}")))?;
-        out.push((cell(&r["path"]), String::from_utf8_lossy(&bytes).into_owned()));
-    }
-    Ok(out)
+    let bytes = w.into_inner().map_err(|e| ServiceError::Broken(format!("HSDS table: {e}")))?;
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// What the importer decides for services the directory does not classify: Percorsi's kind
@@ -304,7 +305,7 @@ impl Service {
     /// One table of the catalogue's data package (`services.csv`, …).
     pub async fn hsds_csv(&self, actor: &Actor, path: &str) -> Result<String> {
         let services = self.all_hsds_services(actor).await?;
-        hsds_tables(&services)?.into_iter().find(|(p, _)| p == path).map(|(_, csv)| csv).ok_or(ServiceError::NotFound)
+        hsds_table(&services, path)?.ok_or(ServiceError::NotFound)
     }
 
     /// One service by its HSDS id.

@@ -48,60 +48,56 @@ fn reference(kind: &str, id: i64) -> Value {
     json!({ "reference": format!("{kind}/{id}") })
 }
 
-/// A Patient from a pathway (one person read with the policy's full decision).
-pub fn patient(p: &Pathway) -> Value {
-    let mut identifiers = vec![json!({ "use": "secondary", "system": CODE_SYSTEM, "value": p.person.code })];
+/// What every Patient carries: the pseudonymous code, sex and birth year.
+fn pseudonymous_patient(id: i64, code: &str, sex: Option<&str>, birth_year: Option<i64>) -> Value {
     let mut r = json!({
         "resourceType": "Patient",
-        "id": p.person.id.to_string(),
+        "id": id.to_string(),
+        "identifier": [{ "use": "secondary", "system": CODE_SYSTEM, "value": code }],
         "active": true,
-        "gender": gender(p.person.sex.as_deref()),
+        "gender": gender(sex),
     });
-    match &p.identity {
-        Some(i) => {
-            if let Some(cf) = &i.fiscal_code {
-                identifiers.insert(0, json!({ "use": "official", "system": FISCAL_CODE_SYSTEM, "value": cf }));
-            }
-            r["name"] = json!([{ "use": "official", "family": i.surname, "given": [i.name] }]);
-            r["birthDate"] = json!(i.birth_date.to_string());
-            let mut telecom = Vec::new();
-            if let Some(phone) = &i.phone {
-                telecom.push(json!({ "system": "phone", "value": phone }));
-            }
-            if let Some(email) = &i.email {
-                telecom.push(json!({ "system": "email", "value": email }));
-            }
-            if !telecom.is_empty() {
-                r["telecom"] = Value::Array(telecom);
-            }
-            if let Some(address) = &i.address {
-                r["address"] = json!([{ "text": address }]);
-            }
+    if let Some(year) = birth_year {
+        r["birthDate"] = json!(format!("{year:04}"));
+    }
+    r
+}
+
+fn official_name(family: &str, given: &str) -> Value {
+    json!([{ "use": "official", "family": family, "given": [given] }])
+}
+
+/// A Patient from a pathway (one person read with the policy's full decision).
+pub fn patient(p: &Pathway) -> Value {
+    let mut r = pseudonymous_patient(p.person.id, &p.person.code, p.person.sex.as_deref(), p.person.birth_year);
+    if let Some(i) = &p.identity {
+        if let (Some(cf), Some(ids)) = (&i.fiscal_code, r["identifier"].as_array_mut()) {
+            ids.insert(0, json!({ "use": "official", "system": FISCAL_CODE_SYSTEM, "value": cf }));
         }
-        None => {
-            if let Some(year) = p.person.birth_year {
-                r["birthDate"] = json!(format!("{year:04}"));
-            }
+        r["name"] = official_name(&i.surname, &i.name);
+        r["birthDate"] = json!(i.birth_date.to_string());
+        let mut telecom = Vec::new();
+        if let Some(phone) = &i.phone {
+            telecom.push(json!({ "system": "phone", "value": phone }));
+        }
+        if let Some(email) = &i.email {
+            telecom.push(json!({ "system": "email", "value": email }));
+        }
+        if !telecom.is_empty() {
+            r["telecom"] = Value::Array(telecom);
+        }
+        if let Some(address) = &i.address {
+            r["address"] = json!([{ "text": address }]);
         }
     }
-    r["identifier"] = Value::Array(identifiers);
     r
 }
 
 /// A Patient from a list line: the name where the list may show it, the code always.
 pub fn patient_summary(p: &PersonSummary) -> Value {
-    let mut r = json!({
-        "resourceType": "Patient",
-        "id": p.id.to_string(),
-        "identifier": [{ "use": "secondary", "system": CODE_SYSTEM, "value": p.code }],
-        "active": true,
-        "gender": gender(p.sex.as_deref()),
-    });
+    let mut r = pseudonymous_patient(p.id, &p.code, p.sex.as_deref(), p.birth_year);
     if let (Some(family), Some(given)) = (&p.surname, &p.name) {
-        r["name"] = json!([{ "use": "official", "family": family, "given": [given] }]);
-    }
-    if let Some(year) = p.birth_year {
-        r["birthDate"] = json!(format!("{year:04}"));
+        r["name"] = official_name(family, given);
     }
     r
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 struct FluentMailTexts(I18n);
 
 impl MailTexts for FluentMailTexts {
-    fn mail(&self, event: Event, language: MailLanguage, counts: &DigestCounts, link: &str) -> (String, String) {
+    fn mail(&self, event: Event, language: MailLanguage, counts: &DigestCounts, public_url: &str) -> (String, String) {
         let lang = match language {
             MailLanguage::It => Lang::It,
             MailLanguage::En => Lang::En,
@@ -31,10 +31,9 @@ impl MailTexts for FluentMailTexts {
             }
         }
         body.push(String::new());
-        body.push(t("mail-open", &[("link", link.to_string())]));
+        body.push(t("mail-open", &[("link", format!("{public_url}{}", event.link()))]));
         body.push(String::new());
-        let settings = link.rsplit_once('/').map_or(link, |(base, _)| base);
-        body.push(t("mail-footer", &[("settings", format!("{settings}/account/notifiche"))]));
+        body.push(t("mail-footer", &[("settings", format!("{public_url}/account/notifiche"))]));
         (subject, body.join("\n"))
     }
 }
@@ -54,14 +53,14 @@ mod tests {
         let counts = DigestCounts { referrals: 2, transfers: 1, reviews: 3, commitments: 1, interventions: 4 };
         for lang in MailLanguage::ALL {
             for e in Event::ALL {
-                let (subject, body) = texts.mail(*e, *lang, &counts, "https://percorsi.example.it/segnalazioni");
+                let (subject, body) = texts.mail(*e, *lang, &counts, "https://percorsi.example.it");
                 assert!(!subject.starts_with("mail-") && !body.contains("mail-"), "{e:?} {lang:?}: {subject} / {body}");
-                assert!(body.contains("https://percorsi.example.it/segnalazioni"), "{body}");
+                assert!(body.contains(&format!("https://percorsi.example.it{}", e.link())), "{body}");
                 assert!(body.contains("https://percorsi.example.it/account/notifiche"), "{body}");
                 assert!(!body.contains('{'), "{body}");
             }
         }
-        let (_, digest) = texts.mail(Event::Digest, MailLanguage::It, &counts, "https://x.it/segnalazioni");
+        let (_, digest) = texts.mail(Event::Digest, MailLanguage::It, &counts, "https://x.it");
         assert!(digest.contains("2 segnalazioni") && digest.contains("4 interventi"), "{digest}");
     }
 }

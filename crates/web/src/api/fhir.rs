@@ -186,6 +186,14 @@ pub async fn organizations(
     Ok(resource(StatusCode::OK, fhir::searchset(&base(&headers), list)))
 }
 
+/// The resource of `list` with the id asked for, or the same "not found" as the JSON API.
+fn one_of(s: &AppState, who: &ApiActor, list: Vec<Value>, id: &str) -> FhirResult {
+    match list.into_iter().find(|r| r["id"] == id) {
+        Some(r) => Ok(resource(StatusCode::OK, r)),
+        None => Err(outcome(ApiError::from_service(s, who.lang, percorsi_service::ServiceError::NotFound))),
+    }
+}
+
 pub async fn organization(
     State(s): State<AppState>,
     who: Result<ApiActor, ApiError>,
@@ -193,10 +201,7 @@ pub async fn organization(
 ) -> FhirResult {
     let who = caller(who)?;
     let list = call!(s, who, s.svc.fhir_organizations());
-    match list.into_iter().find(|o| o["id"] == id.as_str()) {
-        Some(o) => Ok(resource(StatusCode::OK, o)),
-        None => Err(outcome(ApiError::from_service(&s, who.lang, percorsi_service::ServiceError::NotFound))),
-    }
+    one_of(&s, &who, list, &id)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -313,10 +318,7 @@ pub async fn questionnaire(
 ) -> FhirResult {
     let who = caller(who)?;
     let list = call!(s, who, s.svc.fhir_questionnaires());
-    match list.into_iter().find(|q| q["id"] == id.as_str()) {
-        Some(q) => Ok(resource(StatusCode::OK, q)),
-        None => Err(outcome(ApiError::from_service(&s, who.lang, percorsi_service::ServiceError::NotFound))),
-    }
+    one_of(&s, &who, list, &id)
 }
 
 /// A transaction bundle of Patient + EpisodeOfCare entries: every person registered (or taken
