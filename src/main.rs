@@ -469,7 +469,13 @@ async fn open(cli: &Cli, mode: Open) -> anyhow::Result<Service> {
     store.migrate().await.context("migrating the database")?;
     let key = keyfile::bind(&store, &cli.secret_file, mode == Open::MayCreate).await?;
     let files = percorsi_service::documents::DirectoryFiles::new(documents_dir(cli));
-    Ok(Service::new(store, key).with_documents(std::sync::Arc::new(files)))
+    let svc = Service::new(store, key).with_documents(std::sync::Arc::new(files));
+    if mode == Open::MayCreate {
+        // The forms shipped with this version (a new version's forms at the first start after
+        // an upgrade): without them no assessment can be recorded.
+        svc.ensure_instruments().await.map_err(|e| anyhow::anyhow!("loading the shipped forms: {e}"))?;
+    }
+    Ok(svc)
 }
 
 /// Where signed documents' files are: `--documents-dir`, or beside the SQLite database, or

@@ -97,6 +97,11 @@ fn init_sets_up_a_real_installation_once() {
     assert!(!ok && text.contains("already has organisations or users"), "{text}");
     let (ok, text) = run(percorsi(&url, &key).args(["user", "list"]));
     assert!(ok && text.contains("m.rossi") && text.contains("amministratore@Agenzia regionale di sanità"), "{text}");
+    // The shipped forms are there without the demo: a case worker can record assessments.
+    let (ok, text) = run(percorsi(&url, &key).args(["instrument", "list"]));
+    for form in ["scheda_pre_intervento", "scheda_post_intervento", "valutazione_multidimensionale"] {
+        assert!(ok && text.contains(form), "{form} missing: {text}");
+    }
     let (ok, text) = run(percorsi(&url, &key).args(["audit", "verify"]));
     assert!(ok && text.contains("intact"), "{text}");
     let _ = std::fs::remove_dir_all(dir);
