@@ -11,6 +11,12 @@ macro_rules! code_enum {
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// Its position in `ALL` (the declaration order): an array index for counting.
+            #[inline]
+            pub const fn index(self) -> usize {
+                self as usize
+            }
+
             pub fn code(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
             }

@@ -153,10 +153,16 @@ impl Grid {
     /// Counts one record (an intervention) in a category/missing cell, with its secret key.
     #[inline]
     pub fn record(&mut self, r: usize, c: usize, f: &super::Fact) {
+        self.record_key(r, c, f.key);
+    }
+
+    /// Counts one record given only its secret key (a person of table 2).
+    #[inline]
+    pub fn record_key(&mut self, r: usize, c: usize, key: u8) {
         debug_assert!(r < self.rows.len() && c < self.columns.len());
         let slot = &mut self.tally[r * self.columns.len() + c];
         slot.0 += 1;
-        slot.1 = slot.1.wrapping_add(u32::from(f.key));
+        slot.1 = slot.1.wrapping_add(u32::from(key));
     }
 
     /// Adds the records another grid of the same table tallied (over other facts) to this one's.
