@@ -173,20 +173,24 @@ impl Service {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        if let Some(checkpoint) = self.store().latest_checkpoint().await? {
+        if let Some(mut checkpoint) = self.store().latest_checkpoint().await? {
             let keys = self.record_keys();
+            // Sized once: growing a map of a million positions copies it at every doubling.
+            state.position.reserve((checkpoint.blocks as usize).saturating_mul(CHECKPOINT_BLOCK));
             let mut n = 0;
-            for block in &checkpoint.blocks {
-                for (revision, mut fact) in decode(block)? {
+            while let Some(block) = checkpoint.next_block().await? {
+                for (revision, mut fact) in decode(&block)? {
                     fact.key = keys.of(fact.intervention_id);
                     state.apply(revision, fact);
                     n += 1;
                 }
             }
-            state.revision = state.revision.max(checkpoint.revision);
+            let revision = checkpoint.revision;
+            state.revision = state.revision.max(revision);
+            checkpoint.finish().await?;
             tracing::debug!(
                 facts = n,
-                revision = checkpoint.revision,
+                revision,
                 ms = started.elapsed().as_millis() as u64,
                 "report extract checkpoint read"
             );
