@@ -178,9 +178,24 @@ impl Service {
             // Sized once: growing a map of a million positions copies it at every doubling.
             state.position.reserve((checkpoint.blocks as usize).saturating_mul(CHECKPOINT_BLOCK));
             let mut n = 0;
-            while let Some(block) = checkpoint.next_block().await? {
-                for (revision, mut fact) in decode(&block)? {
-                    fact.key = keys.of(fact.intervention_id);
+            // A pipeline: while one block is applied, the next is read and decoded (its record
+            // keys derived) on a blocking thread.
+            let decoding = |block: Vec<u8>| {
+                let keys = keys.clone();
+                tokio::spawn(crate::off_thread(move || -> Result<Vec<(i64, Fact)>> {
+                    let mut facts = decode(&block)?;
+                    for (_, fact) in facts.iter_mut() {
+                        fact.key = keys.of(fact.intervention_id);
+                    }
+                    Ok(facts)
+                }))
+            };
+            let mut pending = checkpoint.next_block().await?.map(decoding);
+            while let Some(task) = pending.take() {
+                let next = checkpoint.next_block().await?;
+                let facts = task.await.map_err(|e| ServiceError::Broken(format!("checkpoint decoding: {e}")))???;
+                pending = next.map(decoding);
+                for (revision, fact) in facts {
                     state.apply(revision, fact);
                     n += 1;
                 }

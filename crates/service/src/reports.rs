@@ -136,6 +136,7 @@ pub enum Viewer<'a> {
 }
 
 /// Derives each record's secret key for disclosure control from the installation key.
+#[derive(Clone)]
 pub(crate) struct RecordKeys(Hmac<Sha256>);
 
 impl RecordKeys {
