@@ -810,6 +810,27 @@ mod split_tests {
         (facts, units)
     }
 
+    /// Sparse person ids (beyond what slots are made for) find the same people with a map.
+    #[test]
+    fn sparse_person_ids_give_the_same_people() {
+        let (facts, units) = input(3_000);
+        let sparse: Vec<Fact> = facts.iter().map(|f| Fact { person_id: f.person_id * 100_003, ..f.clone() }).collect();
+        let report = |facts: &[Fact]| {
+            let input = Input {
+                facts: facts.iter().collect(),
+                units: units.clone(),
+                planned: Vec::new(),
+                budget: Budget::default(),
+                by: GroupBy::Kind,
+            };
+            serde_json::to_value(build(&input, Some(Protection { secret: 5 }), None)).expect("json")
+        };
+        let (dense, spread) = (report(&facts), report(&sparse));
+        assert_eq!(dense["persons"], spread["persons"]);
+        assert_eq!(dense["tables"][1], spread["tables"][1], "table 2");
+        assert!(dense["persons"].as_u64().is_some_and(|n| n > 2_000 && n < 3_000), "{}", dense["persons"]);
+    }
+
     /// However the facts are cut between the two threads, every table (exact and protected)
     /// is the one a single pass over all of them makes.
     #[test]
