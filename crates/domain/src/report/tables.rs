@@ -213,13 +213,12 @@ fn build_split(input: &Input, protection: Option<Protection>, only: Option<u8>, 
             _ => None,
         },
     };
-    let tally = |keys: &mut dyn Iterator<Item = u8>| {
-        keys.fold((0u64, 0u32), |(n, k), key| (n + 1, k.wrapping_add(u32::from(key))))
-    };
+    let persons = people.iter().fold((0u64, 0u32), |(n, k), p| (n + 1, k.wrapping_add(u32::from(p.key))));
     Report {
         tables,
-        interventions: headline(tally(&mut facts.iter().map(|f| f.key))),
-        persons: headline(tally(&mut people.iter().map(|p| p.key))),
+        // The interventions' count and key come from the counting pass (table 14's figures).
+        interventions: headline((counted.figures.activated, counted.figures.key)),
+        persons: headline(persons),
         suppressed: protection.is_some(),
     }
 }
@@ -242,6 +241,8 @@ struct Counted<'u> {
 #[derive(Default, Clone, Copy)]
 struct Figures {
     activated: u64,
+    /// The sum of every record's key: the heading's protected count of interventions.
+    key: u32,
     ended: u64,
     relapse_known: u64,
     evaluated: u64,
@@ -256,6 +257,7 @@ struct Figures {
 impl Figures {
     fn add(&mut self, f: &Fact) {
         self.activated += 1;
+        self.key = self.key.wrapping_add(u32::from(f.key));
         self.relapse_known += u64::from(f.relapses.is_some());
         self.no_relapses += u64::from(f.relapses == Some(RelapseBucket::Nessuna));
         let Some(ending) = f.ending else { return };
@@ -274,6 +276,7 @@ impl Figures {
 
     fn absorb(&mut self, o: &Figures) {
         self.activated += o.activated;
+        self.key = self.key.wrapping_add(o.key);
         self.ended += o.ended;
         self.relapse_known += o.relapse_known;
         self.evaluated += o.evaluated;
