@@ -110,7 +110,12 @@ pub async fn reports(
     for round in ["import", "re-import (all present)"] {
         let t = Instant::now();
         let out = svc
-            .import_history(Importer::Cli { username: BENCH_ANALYST }, programme, "bench.csv", csv.as_bytes())
+            .import_history(
+                Importer::Cli { username: BENCH_ANALYST, shared: false },
+                programme,
+                "bench.csv",
+                csv.as_bytes(),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if !out.written {

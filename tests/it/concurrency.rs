@@ -130,6 +130,11 @@ async fn assert_balanced(
     assert!(o.total_available >= 0, "never overspent: available {}", o.total_available);
     let mut tx = app.svc.store().read().await.unwrap();
     assert_eq!(tx.balances_out_of_step().await.unwrap(), vec![], "running totals agree with the ledger");
+    assert_eq!(
+        tx.counts_out_of_step().await.unwrap(),
+        Vec::<i64>::new(),
+        "running counts agree with the interventions"
+    );
     tx.commit().await.unwrap();
     o
 }

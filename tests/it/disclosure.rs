@@ -165,7 +165,7 @@ async fn no_small_count_of_a_generated_programme_can_be_worked_out_across_tables
     let app = TestApp::new().await;
     let (programme, orgs) = app.svc.prepare_history(12).await.expect("history programme");
     let csv = percorsi_service::synthetic::history_csv(&orgs, 3000, 11);
-    let importer = Importer::Cli { username: percorsi_service::synthetic::BENCH_ANALYST };
+    let importer = Importer::Cli { username: percorsi_service::synthetic::BENCH_ANALYST, shared: true };
     let out = app.svc.import_history(importer, programme, "generated.csv", csv.as_bytes()).await.expect("import");
     assert!(out.written, "{:?}", out.error_count);
     let (small, width) = attack(&app, programme).await;

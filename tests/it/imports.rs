@@ -9,7 +9,7 @@ use percorsi_service::store::StoreOptions;
 use percorsi_service::synthetic::{history_csv, BENCH_ANALYST};
 use percorsi_service::ServiceError;
 
-const IMPORTER: Importer<'static> = Importer::Cli { username: BENCH_ANALYST };
+const IMPORTER: Importer<'static> = Importer::Cli { username: BENCH_ANALYST, shared: true };
 
 /// What three readers count for the programme: interventions in the (exact) outcome report, in
 /// the programme overview, and lines of the pseudonymised extract.
@@ -20,6 +20,7 @@ async fn seen(app: &TestApp, programme: i64) -> (u64, i64, usize) {
     let quotas = tx.quotas(programme).await.expect("quotas");
     let overview = quotas.iter().map(|q| q.proposed + q.running + q.concluded + q.interrupted).sum();
     let extract = tx.extract_lines(programme).await.expect("extract").len();
+    assert_eq!(tx.counts_out_of_step().await.expect("counts"), Vec::<i64>::new(), "counts agree with the rows");
     tx.commit().await.expect("commit");
     (view.report.interventions.expect("exact count"), overview, extract)
 }

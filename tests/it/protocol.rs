@@ -715,6 +715,10 @@ async fn ledger_invariant_holds_under_random_operations() {
                 "seed {seed} step {step}: outstanding + paid + available ≠ budget"
             );
             assert!(o.total_available >= 0 && o.total_outstanding >= 0);
+            let mut tx = app.svc.store().read().await.unwrap();
+            let out_of_step = tx.counts_out_of_step().await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(out_of_step, Vec::<i64>::new(), "seed {seed} step {step}: running counts differ from the rows");
         }
     }
     assert!(

@@ -862,7 +862,7 @@ async fn reports_from_a_checkpoint_and_the_facts_since_are_the_same_reports() {
     let (programme, orgs) = app.svc.prepare_history(6).await.expect("history programme");
     app.svc.checkpoint_report_extract().await.expect("checkpoint of the demo's facts");
     let csv = percorsi_service::synthetic::history_csv(&orgs, 2000, 9);
-    let importer = Importer::Cli { username: percorsi_service::synthetic::BENCH_ANALYST };
+    let importer = Importer::Cli { username: percorsi_service::synthetic::BENCH_ANALYST, shared: true };
     let out = app.svc.import_history(importer, programme, "dopo.csv", csv.as_bytes()).await.expect("import");
     assert!(out.written && out.added > 0, "{out:?}");
     let demo = app.svc.programme_by_name(percorsi_service::demo::SEED001_PROGRAMME).await.expect("seed programme").id;

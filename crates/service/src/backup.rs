@@ -106,7 +106,14 @@ async fn check(store: &Store, file: &Path, key: &[u8]) -> Result<BackupSummary> 
     let recorded = tx.installation_fingerprint().await?;
     let records = tx.totals().await?;
     let out_of_step = tx.balances_out_of_step().await?;
+    let counts_out_of_step = tx.counts_out_of_step().await?;
     tx.commit().await?;
+    if let Some(programme) = counts_out_of_step.first() {
+        return Err(ServiceError::Broken(format!(
+            "{}: the intervention counts of programme {programme} differ from its interventions",
+            file.display()
+        )));
+    }
     if let Some((programme, organisation)) = out_of_step.first() {
         return Err(ServiceError::Broken(format!(
             "{}: the budget totals of programme {programme}, organisation {organisation} differ from its ledger",

@@ -72,7 +72,13 @@ impl ImportOutcome {
 /// Who imports: a signed-in analyst, or an account named on the command line.
 pub enum Importer<'a> {
     User(&'a Actor),
-    Cli { username: &'a str },
+    /// The command line (or a benchmark), attributing the rows to `username`. `shared`: another
+    /// process (a running server) may be writing to the same SQLite database, so the import
+    /// pauses between chunks to let it in (see `let_other_writers_in`).
+    Cli {
+        username: &'a str,
+        shared: bool,
+    },
 }
 
 /// What the file is checked against: the programme, its rules and what was imported before.
@@ -395,7 +401,7 @@ impl Service {
                 policy::require(a, Permission::ImportHistory)?;
                 a.user_id
             }
-            Importer::Cli { username } => {
+            Importer::Cli { username, .. } => {
                 let mut tx = self.store().read().await?;
                 let u = tx.user_by_username(username).await?.filter(|u| u.active);
                 tx.commit().await?;
@@ -498,7 +504,7 @@ impl Service {
             Importer::User(a) => {
                 record(&mut tx, a, "import", "programme", Some(programme), "importazione storica", Some(detail)).await?
             }
-            Importer::Cli { username } => {
+            Importer::Cli { username, .. } => {
                 let reason = "importazione storica";
                 record_system(&mut tx, username, Some(user_id), "import", "programme", Some(detail), reason).await?
             }
@@ -515,7 +521,9 @@ impl Service {
     /// and SQLite's file lock is not fair: a server waiting for it polls at growing intervals
     /// (up to 100 ms) and would keep missing the moment between two chunks. The pause lets it in.
     async fn let_other_writers_in(&self, importer: &Importer<'_>) {
-        if matches!(importer, Importer::Cli { .. }) && self.store().backend() == percorsi_store::Backend::Sqlite {
+        if matches!(importer, Importer::Cli { shared: true, .. })
+            && self.store().backend() == percorsi_store::Backend::Sqlite
+        {
             tokio::time::sleep(CHUNK_PAUSE).await;
         }
     }

@@ -172,7 +172,7 @@ impl<M: Mode> Tx<M> {
     }
 
     /// Planned vs proposed/activated/running/concluded/interrupted per organisation and type:
-    /// one grouped count over a covering index, merged with the planned numbers.
+    /// the running counts, merged with the planned numbers.
     pub async fn quotas(&mut self, programme_id: i64) -> Result<Vec<QuotaRow>> {
         let planned = sqlx::query(
             "SELECT organisation_id, intervention_type, planned FROM programme_quotas WHERE programme_id = $1",
@@ -180,10 +180,12 @@ impl<M: Mode> Tx<M> {
         .bind(programme_id)
         .fetch_all(self.conn())
         .await?;
+        // Counted by construction (triggers on `interventions`, migration 0027): a sum over a
+        // few hundred rows, however many interventions the programme has.
         let counts = sqlx::query(&format!(
-            "SELECT organisation_id, intervention_type, status, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END AS started, \
-               CAST(COUNT(*) AS BIGINT) AS n FROM interventions WHERE programme_id = $1 AND COALESCE(import_id, 0) {} \
-             GROUP BY organisation_id, intervention_type, status, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END",
+            "SELECT organisation_id, intervention_type, status, started, CAST(SUM(n) AS BIGINT) AS n \
+             FROM intervention_counts WHERE programme_id = $1 AND import_id {} \
+             GROUP BY organisation_id, intervention_type, status, started",
             crate::imports::NOT_STAGING
         ))
         .bind(programme_id)
@@ -258,6 +260,24 @@ impl<M: Mode> Tx<M> {
             total.add(&b);
         }
         Ok(total)
+    }
+
+    /// Programmes whose running intervention counts differ from the interventions themselves
+    /// (the tests after every race and import; `backup` verification).
+    pub async fn counts_out_of_step(&mut self) -> Result<Vec<i64>> {
+        let key = "programme_id, organisation_id, intervention_type, status";
+        let rows = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT programme_id FROM ( \
+               SELECT {key}, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END AS started, COALESCE(import_id, 0) AS import_id, \
+                 CAST(COUNT(*) AS BIGINT) AS n FROM interventions \
+               GROUP BY {key}, CASE WHEN actual_start IS NULL THEN 0 ELSE 1 END, COALESCE(import_id, 0) \
+               UNION ALL \
+               SELECT {key}, started, import_id, -n FROM intervention_counts \
+             ) d GROUP BY {key}, started, import_id HAVING SUM(n) <> 0 ORDER BY programme_id"
+        ))
+        .fetch_all(self.conn())
+        .await?;
+        Ok(rows)
     }
 
     pub async fn balances_out_of_step(&mut self) -> Result<Vec<(i64, i64)>> {
