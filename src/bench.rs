@@ -194,7 +194,12 @@ pub async fn reports(
         }
         svc.fhir_bulk_delete(&actor, id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let what = files.iter().map(|(t, n)| format!("{n} {t}")).collect::<Vec<_>>().join(" + ");
+    let mut by_type: std::collections::BTreeMap<&str, (i64, usize)> = std::collections::BTreeMap::new();
+    for f in &files {
+        let e = by_type.entry(f.resource_type.as_str()).or_default();
+        *e = (e.0 + f.resources, e.1 + 1);
+    }
+    let what = by_type.iter().map(|(t, (n, k))| format!("{n} {t} in {k} files")).collect::<Vec<_>>().join(" + ");
     println!("| FHIR bulk export, NDJSON ({what}) | {} |", summary(&mut times));
     Ok(())
 }

@@ -8,11 +8,15 @@ use crate::policy::{self, Permission};
 use crate::reports::{ExtractRow, ReportQuery};
 use crate::{Actor, Result, Service, ServiceError};
 use chrono::{Duration, Utc};
+use percorsi_store::BulkFile;
 use serde::Serialize;
 
 /// How long an export's files are kept for the user to fetch.
 pub const KEPT_HOURS: i64 = 24;
 const TYPES: [&str; 2] = ["EpisodeOfCare", "Patient"];
+/// Resources per file: about 90 MB of EpisodeOfCare. One file per type held over 1 GB at a
+/// million interventions, past what SQLite stores in one value.
+const PER_FILE: usize = 100_000;
 
 /// A status request's answer.
 #[derive(Debug, Clone)]
@@ -21,8 +25,8 @@ pub enum BulkStatus {
     InProgress { since: String },
     /// Writing them failed, or the server writing them stopped before the end.
     Failed { error: String },
-    /// The files, by resource type, with how many resources each holds.
-    Complete { transaction_time: String, request: String, files: Vec<(String, i64)> },
+    /// The files, by resource type and part, with how many resources each holds.
+    Complete { transaction_time: String, request: String, files: Vec<BulkFile> },
 }
 
 /// An export still in progress after this long was interrupted (its server stopped).
@@ -196,19 +200,61 @@ fn line<T: Serialize>(out: &mut Vec<u8>, resource: &T) {
     }
 }
 
-/// The NDJSON files of an extract: one Patient per person code, one EpisodeOfCare per row.
-pub fn ndjson(rows: &[ExtractRow]) -> Vec<(&'static str, i64, String)> {
-    let mut patients = Vec::with_capacity(rows.len() * 160);
+/// The NDJSON files of an extract: one Patient per person code, one EpisodeOfCare per row,
+/// each type cut into files of at most `per_file` resources.
+pub fn ndjson(rows: &[ExtractRow], per_file: usize) -> Vec<(BulkFile, String)> {
+    let per_file = per_file.max(1);
+    let mut files = Vec::new();
+    let mut patients = Parts::new("Patient", per_file);
+    let mut episodes = Parts::new("EpisodeOfCare", per_file);
     let mut seen = rustc_hash::FxHashSet::default();
-    let mut episodes = Vec::with_capacity(rows.len() * 900);
     for (n, r) in rows.iter().enumerate() {
         if seen.insert(r.person_code.as_str()) {
-            line(&mut patients, &patient(r));
+            patients.push(&patient(r), &mut files);
         }
-        line(&mut episodes, &episode(n + 1, r));
+        episodes.push(&episode(n + 1, r), &mut files);
     }
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap_or_default();
-    vec![("Patient", seen.len() as i64, text(patients)), ("EpisodeOfCare", rows.len() as i64, text(episodes))]
+    patients.close(&mut files);
+    episodes.close(&mut files);
+    files
+}
+
+/// The files of one resource type, written as they fill.
+struct Parts {
+    kind: &'static str,
+    per_file: usize,
+    part: i64,
+    count: usize,
+    body: Vec<u8>,
+}
+
+impl Parts {
+    fn new(kind: &'static str, per_file: usize) -> Parts {
+        Parts { kind, per_file, part: 0, count: 0, body: Vec::new() }
+    }
+
+    fn push<T: Serialize>(&mut self, resource: &T, files: &mut Vec<(BulkFile, String)>) {
+        line(&mut self.body, resource);
+        self.count += 1;
+        if self.count == self.per_file {
+            self.finish(files);
+        }
+    }
+
+    /// The last part; a type with no resources at all still has its (empty) file.
+    fn close(&mut self, files: &mut Vec<(BulkFile, String)>) {
+        if self.count > 0 || self.part == 0 {
+            self.finish(files);
+        }
+    }
+
+    fn finish(&mut self, files: &mut Vec<(BulkFile, String)>) {
+        self.part += 1;
+        let file = BulkFile { resource_type: self.kind.to_string(), part: self.part, resources: self.count as i64 };
+        // Serialised JSON is UTF-8.
+        files.push((file, String::from_utf8(std::mem::take(&mut self.body)).unwrap_or_default()));
+        self.count = 0;
+    }
 }
 
 fn cutoff() -> String {
@@ -245,36 +291,38 @@ impl Service {
     /// on the export for its status request to report.
     pub async fn fhir_bulk_run(&self, actor: &Actor, id: i64, programme_id: i64, types: &[String]) -> Result<()> {
         let started = std::time::Instant::now();
-        let files = async {
+        let written = async {
             let q = ReportQuery { programme_id: programme_id.to_string(), ..ReportQuery::default() };
             let extract = self.extract(actor, &q, "fhir-ndjson").await?;
             let extracted = started.elapsed();
-            let files: Vec<_> = ndjson(&extract.rows)
+            let files: Vec<_> = ndjson(&extract.rows, PER_FILE)
                 .into_iter()
-                .filter(|(t, _, _)| types.is_empty() || types.iter().any(|x| x == t))
+                .filter(|(f, _)| types.is_empty() || types.contains(&f.resource_type))
                 .collect();
-            Ok::<_, ServiceError>((files, extracted, started.elapsed()))
+            let serialised = started.elapsed();
+            let mut tx = self.store().write().await?;
+            tx.complete_bulk_export(id, &files).await?;
+            tx.commit().await?;
+            tracing::info!(
+                export = id,
+                files = files.len(),
+                extract_ms = extracted.as_millis() as u64,
+                ndjson_ms = (serialised - extracted).as_millis() as u64,
+                total_ms = started.elapsed().as_millis() as u64,
+                "FHIR bulk export written"
+            );
+            Ok::<_, ServiceError>(())
         }
         .await;
-        let mut tx = self.store().write().await?;
-        match &files {
-            Ok((files, extracted, written)) => {
-                tx.complete_bulk_export(id, files).await?;
-                tracing::info!(
-                    export = id,
-                    extract_ms = extracted.as_millis() as u64,
-                    ndjson_ms = (*written - *extracted).as_millis() as u64,
-                    total_ms = started.elapsed().as_millis() as u64,
-                    "FHIR bulk export written"
-                );
-            }
-            Err(e) => {
-                tracing::warn!(export = id, error = %e, "FHIR bulk export failed");
-                tx.fail_bulk_export(id, &e.to_string()).await?
-            }
+        // Whatever failed (the extract, the files, storing them), the export says so: its
+        // status request answers with the error instead of "in progress" until it expires.
+        if let Err(e) = &written {
+            tracing::warn!(export = id, error = %e, "FHIR bulk export failed");
+            let mut tx = self.store().write().await?;
+            tx.fail_bulk_export(id, &e.to_string()).await?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
-        files.map(|_| ())
+        written
     }
 
     /// A whole export at once (the bench and tests that need its files).
@@ -307,11 +355,11 @@ impl Service {
         })
     }
 
-    pub async fn fhir_bulk_file(&self, actor: &Actor, id: i64, resource_type: &str) -> Result<String> {
+    pub async fn fhir_bulk_file(&self, actor: &Actor, id: i64, resource_type: &str, part: i64) -> Result<String> {
         policy::require(actor, Permission::ExtractData)?;
         let mut tx = self.store().read().await?;
         tx.bulk_export(actor.user_id, id, &cutoff()).await?.ok_or(ServiceError::NotFound)?;
-        let body = tx.bulk_export_file(id, resource_type).await?.ok_or(ServiceError::NotFound)?;
+        let body = tx.bulk_export_file(id, resource_type, part).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(body)
     }
@@ -348,5 +396,51 @@ mod tests {
         assert_eq!(fhir_date("2026-03"), Some("2026-03"));
         assert_eq!(fhir_date("2026-Q1"), None);
         assert_eq!(fhir_date("26-03"), None);
+    }
+
+    fn row(code: &str) -> ExtractRow {
+        ExtractRow {
+            person_code: code.to_string(),
+            organisation: "Ente".into(),
+            intervention_type: "socio_terapeutico".into(),
+            ..ExtractRow::default()
+        }
+    }
+
+    #[test]
+    fn each_type_is_cut_into_files_of_at_most_the_given_number_of_resources() {
+        // Five rows of three people: 3 Patients and 5 EpisodeOfCare, two per file.
+        let rows: Vec<ExtractRow> = ["A", "A", "B", "C", "C"].iter().map(|c| row(c)).collect();
+        let files = ndjson(&rows, 2);
+        let shape: Vec<(&str, i64, i64)> =
+            files.iter().map(|(f, _)| (f.resource_type.as_str(), f.part, f.resources)).collect();
+        assert_eq!(
+            shape,
+            [
+                ("EpisodeOfCare", 1, 2),
+                ("Patient", 1, 2),
+                ("EpisodeOfCare", 2, 2),
+                ("Patient", 2, 1),
+                ("EpisodeOfCare", 3, 1)
+            ]
+        );
+        for (f, body) in &files {
+            assert_eq!(body.lines().count() as i64, f.resources, "{f:?}");
+        }
+        let whole = ndjson(&rows, 100);
+        assert_eq!(whole.len(), 2, "one file per type when they fit");
+        let none: Vec<(String, i64)> =
+            ndjson(&[], 2).into_iter().map(|(f, b)| (f.resource_type, f.resources + b.len() as i64)).collect();
+        assert_eq!(
+            none,
+            [("Patient".to_string(), 0), ("EpisodeOfCare".to_string(), 0)],
+            "empty types keep an empty file"
+        );
+        let joined = |files: &[(BulkFile, String)], kind: &str| {
+            files.iter().filter(|(f, _)| f.resource_type == kind).map(|(_, b)| b.as_str()).collect::<String>()
+        };
+        for kind in TYPES {
+            assert_eq!(joined(&files, kind), joined(&whole, kind), "the parts are the whole, in order");
+        }
     }
 }

@@ -420,7 +420,7 @@ fn balances_of(list: &[(i64, percorsi_domain::ledger::Balance)], include: impl F
 
 /// One line of the pseudonymised extract: the person's code and no identity, the organisation,
 /// months instead of dates, and the classified values the reports count.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ExtractRow {
     pub person_code: String,
     pub organisation: String,

@@ -14,8 +14,16 @@ pub struct BulkExport {
     /// `None` while the files are being written.
     pub completed_at: Option<String>,
     pub error: Option<String>,
-    /// (resource type, number of resources).
-    pub files: Vec<(String, i64)>,
+    pub files: Vec<BulkFile>,
+}
+
+/// One NDJSON file of an export: a part of one resource type's resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkFile {
+    pub resource_type: String,
+    /// 1, 2, … within the resource type.
+    pub part: i64,
+    pub resources: i64,
 }
 
 impl<M: Mode> Tx<M> {
@@ -35,13 +43,19 @@ impl<M: Mode> Tx<M> {
             return Ok(None);
         };
         let files = sqlx::query(
-            "SELECT resource_type, resources FROM bulk_export_files WHERE export_id = $1 ORDER BY resource_type",
+            "SELECT resource_type, part, resources FROM bulk_export_files WHERE export_id = $1 ORDER BY resource_type, part",
         )
         .bind(id)
         .fetch_all(self.conn())
         .await?
         .iter()
-        .map(|f| Ok((f.try_get("resource_type")?, f.try_get("resources")?)))
+        .map(|f| {
+            Ok(BulkFile {
+                resource_type: f.try_get("resource_type")?,
+                part: f.try_get("part")?,
+                resources: f.try_get("resources")?,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
         Ok(Some(BulkExport {
             id: r.try_get("id")?,
@@ -53,12 +67,15 @@ impl<M: Mode> Tx<M> {
         }))
     }
 
-    pub async fn bulk_export_file(&mut self, id: i64, resource_type: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT body FROM bulk_export_files WHERE export_id = $1 AND resource_type = $2")
-            .bind(id)
-            .bind(resource_type)
-            .fetch_optional(self.conn())
-            .await?)
+    pub async fn bulk_export_file(&mut self, id: i64, resource_type: &str, part: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT body FROM bulk_export_files WHERE export_id = $1 AND resource_type = $2 AND part = $3",
+        )
+        .bind(id)
+        .bind(resource_type)
+        .bind(part)
+        .fetch_optional(self.conn())
+        .await?)
     }
 }
 
@@ -77,14 +94,15 @@ impl Tx<Write> {
     }
 
     /// The files of an export, which is then complete.
-    pub async fn complete_bulk_export(&mut self, id: i64, files: &[(&str, i64, String)]) -> Result<()> {
-        for (kind, count, body) in files {
+    pub async fn complete_bulk_export(&mut self, id: i64, files: &[(BulkFile, String)]) -> Result<()> {
+        for (file, body) in files {
             sqlx::query(
-                "INSERT INTO bulk_export_files (export_id, resource_type, resources, body) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO bulk_export_files (export_id, resource_type, part, resources, body) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id)
-            .bind(*kind)
-            .bind(*count)
+            .bind(&file.resource_type)
+            .bind(file.part)
+            .bind(file.resources)
             .bind(body)
             .execute(self.conn())
             .await?;

@@ -42,7 +42,7 @@ mod users;
 pub use accesses::AccessRow;
 pub use assessments::{AssessmentRow, AssessmentWrite, InstrumentRecord};
 pub use audit::{AuditFilter, AuditRow};
-pub use bulk_exports::BulkExport;
+pub use bulk_exports::{BulkExport, BulkFile};
 pub use checkpoints::Checkpoint;
 pub use consents::ConsentRow;
 pub use coordination::{AssessmentInsert, GroupRow, MeetingRow, NetworkCounts, PersonAssessmentRow};

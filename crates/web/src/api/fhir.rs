@@ -461,7 +461,10 @@ pub async fn bulk_status(
     let base = base(&headers);
     let output: Vec<Value> = files
         .iter()
-        .map(|(kind, count)| json!({ "type": kind, "url": format!("{base}/$export-file/{id}/{kind}.ndjson"), "count": count }))
+        .map(|f| {
+            let (kind, part) = (&f.resource_type, f.part);
+            json!({ "type": kind, "url": format!("{base}/$export-file/{id}/{kind}-{part}.ndjson"), "count": f.resources })
+        })
         .collect();
     let manifest = json!({
         "transactionTime": transaction_time,
@@ -489,8 +492,13 @@ pub async fn bulk_file(
     Path((id, file)): Path<(i64, String)>,
 ) -> FhirResult {
     let who = caller(who)?;
-    let kind = file.strip_suffix(".ndjson").unwrap_or(&file).to_string();
-    let body = call!(s, who, s.svc.fhir_bulk_file(&who.actor, id, &kind));
+    // `{type}-{part}.ndjson` as the manifest names them; `{type}.ndjson` is the first part.
+    let name = file.strip_suffix(".ndjson").unwrap_or(&file);
+    let (kind, part) = match name.rsplit_once('-').map(|(k, p)| (k, p.parse::<i64>())) {
+        Some((k, Ok(p))) => (k.to_string(), p),
+        _ => (name.to_string(), 1),
+    };
+    let body = call!(s, who, s.svc.fhir_bulk_file(&who.actor, id, &kind, part));
     let mut res = (StatusCode::OK, body).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fhir+ndjson"));
     Ok(res)
