@@ -24,7 +24,7 @@ for n in "${sizes[@]}"; do
   echo "== SQLite, $n interventions"
   rm -rf "$work/sqlite" && mkdir -p "$work/sqlite"
   db=(--database-url "sqlite://$work/sqlite/bench.db?mode=rwc" --secret-file "$work/sqlite/secret.key")
-  "$bin" "${db[@]}" bench-reports --interventions "$n" --iterations 10 --csv-out "$work/history.csv"
+  "$bin" "${db[@]}" bench-reports --offline --interventions "$n" --iterations 10 --csv-out "$work/history.csv"
   if [ -n "$duckdb" ]; then
     echo "== DuckDB, the same $n interventions"
     "$bin" "${db[@]}" report --programme "Programma storico sintetico" --exact --format json --out "$work/exact.json"
@@ -33,5 +33,5 @@ for n in "${sizes[@]}"; do
 done
 for n in "${sizes[@]}"; do
   echo "== PostgreSQL, $n interventions"
-  scripts/with-postgres.sh sh -c "\"$bin\" --database-url \"\$PERCORSI_TEST_DATABASE_URL\" --secret-file \"$work/pg-secret.key\" bench-reports --interventions $n --iterations 10"
+  scripts/with-postgres.sh sh -c "\"$bin\" --database-url \"\$PERCORSI_TEST_DATABASE_URL\" --secret-file \"$work/pg-secret.key\" bench-reports --offline --interventions $n --iterations 10"
 done

@@ -68,6 +68,8 @@ fn first_link(html: &str, prefix: &str) -> Option<String> {
 
 #[derive(Debug, Clone, Copy)]
 pub struct ReportSize {
+    /// No server runs on the database: the import leaves out its pauses (`import --offline`).
+    pub offline: bool,
     pub interventions: usize,
     pub organisations: usize,
     pub seed: u64,
@@ -111,7 +113,7 @@ pub async fn reports(
         let t = Instant::now();
         let out = svc
             .import_history(
-                Importer::Cli { username: BENCH_ANALYST, shared: false },
+                Importer::Cli { username: BENCH_ANALYST, shared: !size.offline },
                 programme,
                 "bench.csv",
                 csv.as_bytes(),

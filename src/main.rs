@@ -13,12 +13,6 @@ use std::process::ExitCode;
 mod bench;
 mod load;
 
-/// Requests, imports and reports allocate many short-lived values on several threads; glibc's
-/// allocator spent a quarter of a historical import's time in `malloc`/`free` and holds freed
-/// memory back after a burst. mimalloc is built for exactly this (ADR 0012, performance notes).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "percorsi", version, about = "Percorsi — shared information system for social reintegration pathways")]
 struct Cli {
@@ -270,6 +264,9 @@ enum Command {
         /// Also write the generated import file here.
         #[arg(long)]
         csv_out: Option<PathBuf>,
+        /// No server is running on this database: import as `percorsi import --offline` does.
+        #[arg(long)]
+        offline: bool,
     },
 }
 
@@ -893,9 +890,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             load::run(args).await?;
         }
-        Command::BenchReports { interventions, organisations, seed, iterations, csv_out } => {
+        Command::BenchReports { interventions, organisations, seed, iterations, csv_out, offline } => {
             let svc = open(&cli, Open::MayCreate).await?;
-            let size = bench::ReportSize { interventions: *interventions, organisations: *organisations, seed: *seed };
+            let size = bench::ReportSize {
+                offline: *offline,
+                interventions: *interventions,
+                organisations: *organisations,
+                seed: *seed,
+            };
             bench::reports(svc, &cli.database_url, size, *iterations, csv_out.as_deref()).await?;
         }
         Command::Audit(AuditCmd::Verify { anchor }) => {

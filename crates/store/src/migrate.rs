@@ -32,9 +32,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (23, "deliveries", include_str!("../migrations/sqlite/0023_deliveries.sql")),
     (24, "directory", include_str!("../migrations/sqlite/0024_directory.sql")),
     (25, "bulk_exports", include_str!("../migrations/sqlite/0025_bulk_exports.sql")),
-    (26, "read_paths", include_str!("../migrations/sqlite/0026_read_paths.sql")),
-    (27, "intervention_counts", include_str!("../migrations/sqlite/0027_intervention_counts.sql")),
-    (28, "bulk_export_parts", include_str!("../migrations/sqlite/0028_bulk_export_parts.sql")),
+    (26, "intervention_counts", include_str!("../migrations/sqlite/0026_intervention_counts.sql")),
+    (27, "bulk_export_parts", include_str!("../migrations/sqlite/0027_bulk_export_parts.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -62,9 +61,8 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (23, "deliveries", include_str!("../migrations/postgres/0023_deliveries.sql")),
     (24, "directory", include_str!("../migrations/postgres/0024_directory.sql")),
     (25, "bulk_exports", include_str!("../migrations/postgres/0025_bulk_exports.sql")),
-    (26, "read_paths", include_str!("../migrations/postgres/0026_read_paths.sql")),
-    (27, "intervention_counts", include_str!("../migrations/postgres/0027_intervention_counts.sql")),
-    (28, "bulk_export_parts", include_str!("../migrations/postgres/0028_bulk_export_parts.sql")),
+    (26, "intervention_counts", include_str!("../migrations/postgres/0026_intervention_counts.sql")),
+    (27, "bulk_export_parts", include_str!("../migrations/postgres/0027_bulk_export_parts.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

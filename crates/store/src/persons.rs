@@ -149,16 +149,17 @@ impl<M: Mode> Tx<M> {
         search: Option<&str>,
         limit: i64,
     ) -> Result<Vec<PersonSummary>> {
+        let name_match = format!(
+            "OR ({} AND (UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4))",
+            scope.identity_visible("p.id")
+        );
         let sql = format!(
-            "SELECT p.id, p.code, p.anonymous, \
-               CASE WHEN v.shown = 1 THEN i.surname END AS surname, CASE WHEN v.shown = 1 THEN i.name END AS name, \
-               p.birth_year, p.sex, \
+            "SELECT p.id, p.code, p.anonymous, {}, p.birth_year, p.sex, \
                (SELECT MIN(e.start_date) FROM care_episodes e WHERE e.person_id = p.id AND e.organisation_id = $1 AND e.end_date IS NULL) AS episode_start \
              FROM {} v JOIN persons p ON p.id = v.person_id LEFT JOIN person_identities i ON i.person_id = p.id \
-             WHERE ($4 = '' OR p.code LIKE $4 \
-                    OR (v.shown = 1 AND (UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4))) \
-               AND {} \
+             WHERE ($4 = '' OR p.code LIKE $4 {name_match}) AND {} \
              ORDER BY surname, name, p.code LIMIT $5",
+            scope.names("p.id", "i"),
             scope.visible_set(),
             unrestricted("p.id")
         );

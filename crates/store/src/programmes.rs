@@ -180,7 +180,7 @@ impl<M: Mode> Tx<M> {
         .bind(programme_id)
         .fetch_all(self.conn())
         .await?;
-        // Counted by construction (triggers on `interventions`, migration 0027): a sum over a
+        // Counted by construction (triggers on `interventions`, migration 0026): a sum over a
         // few hundred rows, however many interventions the programme has.
         let counts = sqlx::query(&format!(
             "SELECT organisation_id, intervention_type, status, started, CAST(SUM(n) AS BIGINT) AS n \

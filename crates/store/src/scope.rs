@@ -79,10 +79,20 @@ impl Scope {
         if !self.identity {
             return "1 = 0".to_string();
         }
+        let purposes = ConsentPurpose::ALL
+            .iter()
+            .filter(|p| p.categories().contains(&DataCategory::Identity))
+            .map(|p| format!("'{}'", p.code()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut parts: Vec<String> = GROUNDS
             .iter()
             .map(|(from, cond, col)| {
-                let purpose = identity_condition(from).map(|c| format!(" AND {c}")).unwrap_or_default();
+                let purpose = if from.starts_with("consents ") {
+                    format!(" AND vc.purpose IN ({purposes})")
+                } else {
+                    String::new()
+                };
                 format!("EXISTS (SELECT 1 FROM {from} WHERE {col} = {person_expr} AND {cond}{purpose})")
             })
             .collect();
@@ -111,43 +121,18 @@ impl Scope {
         )
     }
 
-    /// SQL subquery `(person_id, shown)` of every visible person, `shown` = 1 where the name is
-    /// shown to this scope: [`Scope::identity_visible`]'s rule decided once per ground row while
-    /// the set is built (for lists: driven by the organisation's own episodes and consents, read
-    /// from their indexes, instead of testing every person of the installation).
+    /// SQL subquery of the ids of every visible person (for lists: driven by the organisation's
+    /// own episodes and consents instead of testing every person of the installation).
     pub(crate) fn visible_set(&self) -> String {
-        let shown = |from: &str| match (self.identity, identity_condition(from)) {
-            (false, _) => "0".to_string(),
-            (true, None) => "1".to_string(),
-            (true, Some(c)) => format!("CASE WHEN {c} THEN 1 ELSE 0 END"),
-        };
         let mut parts: Vec<String> = GROUNDS
             .iter()
-            .map(|(from, cond, col)| {
-                format!("SELECT {col} AS person_id, {} AS shown FROM {from} WHERE {cond}", shown(from))
-            })
+            .map(|(from, cond, col)| format!("SELECT {col} AS person_id FROM {from} WHERE {cond}"))
             .collect();
         if let Some(ids) = self.glass_ids() {
-            let glass = if self.identity { 1 } else { 0 };
-            parts.push(format!("SELECT id AS person_id, {glass} AS shown FROM persons WHERE id IN ({ids})"));
+            parts.push(format!("SELECT id AS person_id FROM persons WHERE id IN ({ids})"));
         }
-        format!("(SELECT person_id, MAX(shown) AS shown FROM ({}) g GROUP BY person_id)", parts.join(" UNION ALL "))
+        format!("({})", parts.join(" UNION "))
     }
-}
-
-/// The further condition under which a ground of visibility also shows the person's name: a
-/// consent must have a purpose that covers identity (a consent for monitoring alone makes the
-/// person visible but never their name); every other ground shows it.
-fn identity_condition(from: &str) -> Option<String> {
-    from.starts_with("consents ").then(|| {
-        let purposes = ConsentPurpose::ALL
-            .iter()
-            .filter(|p| p.categories().contains(&DataCategory::Identity))
-            .map(|p| format!("'{}'", p.code()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("vc.purpose IN ({purposes})")
-    })
 }
 
 /// Whose rows of a person a query returns: those the organisation wrote, and those of other
