@@ -300,8 +300,16 @@ impl Service {
                 .filter(|(f, _)| types.is_empty() || types.contains(&f.resource_type))
                 .collect();
             let serialised = started.elapsed();
+            // A transaction per file: at a million interventions the files are about 1 GB, and
+            // one transaction would hold SQLite's single writer for seconds (ADR 0012). The
+            // export is served only once the last step marks it complete.
+            for (file, body) in &files {
+                let mut tx = self.store().write().await?;
+                tx.insert_bulk_file(id, file, body).await?;
+                tx.commit().await?;
+            }
             let mut tx = self.store().write().await?;
-            tx.complete_bulk_export(id, &files).await?;
+            tx.complete_bulk_export(id).await?;
             tx.commit().await?;
             tracing::info!(
                 export = id,
@@ -358,7 +366,11 @@ impl Service {
     pub async fn fhir_bulk_file(&self, actor: &Actor, id: i64, resource_type: &str, part: i64) -> Result<String> {
         policy::require(actor, Permission::ExtractData)?;
         let mut tx = self.store().read().await?;
-        tx.bulk_export(actor.user_id, id, &cutoff()).await?.ok_or(ServiceError::NotFound)?;
+        let export = tx.bulk_export(actor.user_id, id, &cutoff()).await?.ok_or(ServiceError::NotFound)?;
+        // Files of an export still being written, or of one that failed half-way, are not served.
+        if export.completed_at.is_none() || export.error.is_some() {
+            return Err(ServiceError::NotFound);
+        }
         let body = tx.bulk_export_file(id, resource_type, part).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(body)

@@ -93,20 +93,23 @@ impl Tx<Write> {
         .await?)
     }
 
-    /// The files of an export, which is then complete.
-    pub async fn complete_bulk_export(&mut self, id: i64, files: &[(BulkFile, String)]) -> Result<()> {
-        for (file, body) in files {
-            sqlx::query(
-                "INSERT INTO bulk_export_files (export_id, resource_type, part, resources, body) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(&file.resource_type)
-            .bind(file.part)
-            .bind(file.resources)
-            .bind(body)
-            .execute(self.conn())
-            .await?;
-        }
+    /// One file of an export still being written (not served until the export is complete).
+    pub async fn insert_bulk_file(&mut self, id: i64, file: &BulkFile, body: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO bulk_export_files (export_id, resource_type, part, resources, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(&file.resource_type)
+        .bind(file.part)
+        .bind(file.resources)
+        .bind(body)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The export's files are all written: it is complete.
+    pub async fn complete_bulk_export(&mut self, id: i64) -> Result<()> {
         sqlx::query("UPDATE bulk_exports SET completed_at = $1 WHERE id = $2")
             .bind(now())
             .bind(id)

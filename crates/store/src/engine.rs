@@ -114,7 +114,8 @@ impl Store {
                 let max_pages = opts.max_size_bytes.map(|b| format!(" PRAGMA max_page_count = {};", (b / 4096).max(1)));
                 // `wal_autocheckpoint` at 64 MB of log instead of 4 MB: a historical import's chunks
                 // rewrite the same index pages, and a page rewritten by several chunks is copied
-                // back to the database once per checkpoint (measured: a tenth less writing time in a 1M-row import).
+                // back to the database once per checkpoint (measured: a tenth less writing time
+                // in a 1M-row import).
                 let writer_setup = format!(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {wait_ms}; \
                      PRAGMA synchronous = FULL; PRAGMA cache_size = -32768; PRAGMA journal_size_limit = 67108864; \
