@@ -510,10 +510,7 @@ impl Service {
             return Ok(None);
         };
         let mut tx = self.store().read().await?;
-        let Some(t) = tx.api_token(&digest(secret), &now()).await? else {
-            return Ok(None);
-        };
-        let actor = match tx.membership(t.membership_id).await? {
+        let actor = match tx.api_token_membership(&digest(secret), &now()).await? {
             Some(m) => actor_with_glass(&mut tx, &m).await?,
             None => None,
         };

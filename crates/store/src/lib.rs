@@ -70,7 +70,7 @@ pub use retention::Expired;
 pub use schema::SchemaFacts;
 pub use scope::{Owners, Scope};
 pub use second_factor::{OidcPending, TotpState};
-pub use sessions::{ApiTokenListing, ApiTokenRow, NewSession, OwnSession, SessionRow};
+pub use sessions::{ApiTokenListing, NewSession, OwnSession, SessionRow};
 pub use transfers::{TransferInsert, TransferRow};
 pub use users::{MembershipRow, UserRow};
 

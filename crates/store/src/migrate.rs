@@ -34,6 +34,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (25, "bulk_exports", include_str!("../migrations/sqlite/0025_bulk_exports.sql")),
     (26, "intervention_counts", include_str!("../migrations/sqlite/0026_intervention_counts.sql")),
     (27, "bulk_export_parts", include_str!("../migrations/sqlite/0027_bulk_export_parts.sql")),
+    (28, "visibility_indexes", include_str!("../migrations/sqlite/0028_visibility_indexes.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -63,6 +64,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (25, "bulk_exports", include_str!("../migrations/postgres/0025_bulk_exports.sql")),
     (26, "intervention_counts", include_str!("../migrations/postgres/0026_intervention_counts.sql")),
     (27, "bulk_export_parts", include_str!("../migrations/postgres/0027_bulk_export_parts.sql")),
+    (28, "visibility_indexes", include_str!("../migrations/postgres/0028_visibility_indexes.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {

@@ -149,8 +149,10 @@ impl<M: Mode> Tx<M> {
         search: Option<&str>,
         limit: i64,
     ) -> Result<Vec<PersonSummary>> {
+        // The text comparison first: the visibility rule's subqueries then run only for the
+        // few people whose name matches, not for every visible person.
         let name_match = format!(
-            "OR ({} AND (UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4))",
+            "OR ((UPPER(i.surname) LIKE $4 OR UPPER(i.name) LIKE $4 OR UPPER(i.fiscal_code) LIKE $4) AND {})",
             scope.identity_visible("p.id")
         );
         let sql = format!(

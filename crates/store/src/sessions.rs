@@ -31,13 +31,6 @@ pub struct NewSession<'a> {
     pub authenticated_at: &'a str,
 }
 
-#[derive(Debug, Clone)]
-pub struct ApiTokenRow {
-    pub id: i64,
-    pub name: String,
-    pub membership_id: i64,
-}
-
 /// A token as the operator lists it (never the secret, which is not stored).
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiTokenListing {
@@ -83,28 +76,6 @@ impl<M: Mode> Tx<M> {
                 stage: r.try_get("stage")?,
                 method: r.try_get("method")?,
                 authenticated_at: r.try_get("authenticated_at")?,
-            })
-        })
-        .transpose()
-    }
-
-    /// A token that is neither revoked nor expired, whose user, role and organisation are active.
-    pub async fn api_token(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<ApiTokenRow>> {
-        let r = sqlx::query(
-            "SELECT t.id, t.name, t.membership_id FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
-             JOIN users u ON u.id = m.user_id JOIN organisations o ON o.id = m.organisation_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
-             AND (t.expires_at IS NULL OR t.expires_at > $2) AND m.active = TRUE AND u.active = TRUE AND o.active = TRUE",
-        )
-        .bind(token_hash)
-        .bind(now_ts)
-        .fetch_optional(self.conn())
-        .await?;
-        r.map(|r| {
-            Ok(ApiTokenRow {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                membership_id: r.try_get("membership_id")?,
             })
         })
         .transpose()

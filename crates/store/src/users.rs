@@ -114,6 +114,19 @@ impl<M: Mode> Tx<M> {
         rows.iter().map(map_membership).collect()
     }
 
+    /// The membership an API token acts as, in one query (a request's authentication is on
+    /// every API call): only a token neither revoked nor expired, of an active membership, user
+    /// and organisation.
+    pub async fn api_token_membership(&mut self, token_hash: &str, now_ts: &str) -> Result<Option<MembershipRow>> {
+        let sql = format!(
+            "{MEMBERSHIP} JOIN api_tokens t ON t.membership_id = m.id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
+             AND m.active = TRUE AND u.active = TRUE AND o.active = TRUE"
+        );
+        let r = sqlx::query(&sql).bind(token_hash).bind(now_ts).fetch_optional(self.conn()).await?;
+        r.as_ref().map(map_membership).transpose()
+    }
+
     pub async fn membership(&mut self, id: i64) -> Result<Option<MembershipRow>> {
         let r = sqlx::query(&format!("{MEMBERSHIP} WHERE m.id = $1")).bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(map_membership).transpose()
