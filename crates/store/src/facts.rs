@@ -264,7 +264,7 @@ impl<M: Mode> Tx<M> {
                 sql = format!("{select} WHERE {key} IN ({})", vec!["?"; chunk.len()].join(","));
                 q = sqlx::query(&sql);
                 for v in chunk {
-                    q = q.bind(v.clone());
+                    q = q.bind(v.as_str());
                 }
             }
             out.extend(q.fetch_all(self.conn()).await?);
@@ -387,7 +387,8 @@ impl Tx<Write> {
                     for v in row {
                         q = match v {
                             Value::Int(i) => q.bind(*i),
-                            Value::Text(t) => q.bind(t.clone()),
+                            // Borrowed: a million-row import binds tens of millions of texts.
+                            Value::Text(t) => q.bind(t.as_deref()),
                             Value::Bool(b) => q.bind(*b),
                         };
                     }
