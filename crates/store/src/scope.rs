@@ -112,6 +112,16 @@ impl Scope {
         )
     }
 
+    /// The same columns as [`Scope::names`], each looked up by key in a subquery instead of
+    /// from a joined table (for PostgreSQL, whose planner would hash the whole table to join).
+    pub(crate) fn names_looked_up(&self, person_expr: &str) -> String {
+        let cond = self.identity_visible(person_expr);
+        let field = |f: &str| {
+            format!("CASE WHEN {cond} THEN (SELECT ni.{f} FROM person_identities ni WHERE ni.person_id = {person_expr}) END AS {f}")
+        };
+        format!("{}, {}", field("surname"), field("name"))
+    }
+
     /// SQL column `person_name` ("Surname Name"), NULL where the identity is not shown to this
     /// scope (anonymous people have none).
     pub(crate) fn person_name(&self, person_expr: &str) -> String {
