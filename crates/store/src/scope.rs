@@ -106,20 +106,25 @@ impl Scope {
     /// on the person), NULL where [`Scope::identity_visible`] does not hold. Every list and
     /// record that names people selects them through here, so no query decides alone.
     pub(crate) fn names(&self, person_expr: &str, identities: &str) -> String {
-        let cond = self.identity_visible(person_expr);
-        format!(
-            "CASE WHEN {cond} THEN {identities}.surname END AS surname, CASE WHEN {cond} THEN {identities}.name END AS name"
-        )
+        self.shown_names(person_expr, |field| format!("{identities}.{field}"))
     }
 
     /// The same columns as [`Scope::names`], each looked up by key in a subquery instead of
     /// from a joined table (for PostgreSQL, whose planner would hash the whole table to join).
     pub(crate) fn names_looked_up(&self, person_expr: &str) -> String {
+        self.shown_names(person_expr, |field| {
+            format!("(SELECT ni.{field} FROM person_identities ni WHERE ni.person_id = {person_expr})")
+        })
+    }
+
+    /// `surname` and `name`, each taken from `value(field)` where the identity is shown.
+    fn shown_names(&self, person_expr: &str, value: impl Fn(&str) -> String) -> String {
         let cond = self.identity_visible(person_expr);
-        let field = |f: &str| {
-            format!("CASE WHEN {cond} THEN (SELECT ni.{f} FROM person_identities ni WHERE ni.person_id = {person_expr}) END AS {f}")
-        };
-        format!("{}, {}", field("surname"), field("name"))
+        format!(
+            "CASE WHEN {cond} THEN {} END AS surname, CASE WHEN {cond} THEN {} END AS name",
+            value("surname"),
+            value("name")
+        )
     }
 
     /// SQL column `person_name` ("Surname Name"), NULL where the identity is not shown to this
