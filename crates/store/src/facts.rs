@@ -257,7 +257,10 @@ impl<M: Mode> Tx<M> {
         for chunk in values.chunks(MAX_BINDS) {
             let (sql, mut q);
             if self.backend == Backend::Postgres {
-                sql = format!("{select} WHERE {key} = ANY($1::text[])");
+                // A join, not `key = ANY($1)`: with an array of thousands of values and no
+                // statistics yet (a first import), the planner chose a scan of the table
+                // testing each row against the whole array — quadratic, minutes at 200,000.
+                sql = format!("{select} JOIN unnest($1::text[]) AS wanted(key) ON {key} = wanted.key");
                 let texts: Vec<Value> = chunk.iter().map(|v| Value::Text(Some(v.clone()))).collect();
                 q = sqlx::query(&sql).bind(pg_array(texts.iter()));
             } else {

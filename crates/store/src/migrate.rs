@@ -35,6 +35,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (26, "intervention_counts", include_str!("../migrations/sqlite/0026_intervention_counts.sql")),
     (27, "bulk_export_parts", include_str!("../migrations/sqlite/0027_bulk_export_parts.sql")),
     (28, "visibility_indexes", include_str!("../migrations/sqlite/0028_visibility_indexes.sql")),
+    (29, "counts_per_statement", include_str!("../migrations/sqlite/0029_counts_per_statement.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -65,6 +66,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (26, "intervention_counts", include_str!("../migrations/postgres/0026_intervention_counts.sql")),
     (27, "bulk_export_parts", include_str!("../migrations/postgres/0027_bulk_export_parts.sql")),
     (28, "visibility_indexes", include_str!("../migrations/postgres/0028_visibility_indexes.sql")),
+    (29, "counts_per_statement", include_str!("../migrations/postgres/0029_counts_per_statement.sql")),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<usize> {
