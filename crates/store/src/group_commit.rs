@@ -55,8 +55,6 @@ pub(crate) fn start(writer: AnyPool, backend: Backend) -> Sender {
 
 async fn commit_batch(writer: &AnyPool, backend: Backend, batch: &[Job]) -> Result<()> {
     let mut tx: Tx<Write> = Tx::begin(writer, backend).await?;
-    for job in batch {
-        tx.append_audit(&job.entry).await?;
-    }
+    tx.append_audit_batch(batch.iter().map(|job| &job.entry)).await?;
     tx.commit().await
 }
