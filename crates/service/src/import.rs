@@ -462,8 +462,8 @@ impl Service {
         // stays invisible until the import is published below.
         let new = Target::new_persons(&fresh, &persons);
         out.persons_added = new.len();
-        let lanes = self.write_lanes();
-        let added = in_lanes(lanes, new.chunks(PERSON_CHUNK), |chunk| async {
+        let two = self.two_lanes();
+        let added = in_lanes(two, new.chunks(PERSON_CHUNK), |chunk| async {
             let values: Vec<Vec<Value>> = chunk.iter().map(|r| target.person_values(r, &now, staging.id)).collect();
             let mut tx = self.store().write().await?;
             let added = tx
@@ -482,7 +482,7 @@ impl Service {
         .await?;
         persons.extend(added.into_iter().flatten().map(|(id, code)| (code, id)));
         tracing::debug!(ms = ms(), "import: persons written");
-        in_lanes(lanes, fresh.chunks(CHUNK), |chunk| async {
+        in_lanes(two, fresh.chunks(CHUNK), |chunk| async {
             let mut tx = self.store().write().await?;
             target.write_chunk(&mut tx, chunk, &persons, user_id, &now, staging.id).await?;
             tx.import_heartbeat(staging.id, &crate::audit::now()).await?;
@@ -521,16 +521,13 @@ impl Service {
         Ok(out)
     }
 
-    /// How many chunks are written at once. PostgreSQL: two, one per core of the machines
+    /// Whether two chunks are written at once. PostgreSQL: yes, one per core of the machines
     /// this is sized for — an import's time is PostgreSQL checking each row's references and
     /// updating indexes, one backend per connection, so a second connection uses the second
-    /// core (at 200,000 rows the interventions took 13.1 s with one lane). SQLite: one, its
-    /// only writer.
-    fn write_lanes(&self) -> usize {
-        match self.store().backend() {
-            percorsi_store::Backend::Postgres => 2,
-            percorsi_store::Backend::Sqlite => 1,
-        }
+    /// core (at 200,000 rows the interventions took 13.1 s with one lane). SQLite: no, it
+    /// has one writer.
+    fn two_lanes(&self) -> bool {
+        self.store().backend() == percorsi_store::Backend::Postgres
     }
 
     /// A pause between chunks of the command-line import on SQLite. Within the server the
@@ -560,11 +557,11 @@ impl Service {
     }
 }
 
-/// Runs `work` on every chunk, in `lanes` interleaved lanes (one or two) whose transactions run
+/// Runs `work` on every chunk, in one lane or in two interleaved lanes whose transactions run
 /// at the same time; within a lane, chunks follow each other. The first error stops both lanes
 /// (the other lane's transaction is dropped, so rolled back). Returns each chunk's result.
 async fn in_lanes<'c, T, R, Fut>(
-    lanes: usize,
+    two: bool,
     chunks: impl Iterator<Item = &'c [T]> + Clone,
     work: impl Fn(&'c [T]) -> Fut,
 ) -> Result<Vec<R>>
@@ -582,7 +579,7 @@ where
             Ok::<_, ServiceError>(out)
         }
     };
-    if lanes > 1 {
+    if two {
         let (mut a, b) = tokio::try_join!(lane(0, 2), lane(1, 2))?;
         a.extend(b);
         Ok(a)
